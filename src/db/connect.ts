@@ -1,0 +1,136 @@
+import knexFactory, { type Knex } from 'knex';
+import { KnexsafeError, sqlState } from '../errors.js';
+import { describeConnection } from '../util/redact.js';
+import type { ProjectConfig } from '../config/resolve.js';
+import { KnexsafePgClient, KnexsafePgliteClient, type QueryObserver } from './dialects.js';
+import { openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
+
+export type DatabaseKind = 'server' | 'embedded';
+
+/** An open knex instance plus what is needed to describe and close it. */
+export interface Database {
+  knex: Knex;
+  kind: DatabaseKind;
+  /** For messages: never contains a password. */
+  description: string;
+  /** Present for embedded databases. */
+  embedded?: EmbeddedDatabase;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  observer?: QueryObserver;
+  searchPath?: string | string[];
+  /** Extra knex options (pool, ...), as in the knexfile. */
+  knexOptions?: Record<string, unknown>;
+}
+
+export async function openServer(connection: Knex.Config['connection'], options: OpenOptions = {}): Promise<Database> {
+  const description = describeConnection(connection);
+  const { pool, ...rest } = (options.knexOptions ?? {}) as { pool?: Record<string, unknown> };
+  const knex = knexFactory({
+    ...rest,
+    client: KnexsafePgClient as unknown as typeof Knex.Client,
+    connection: withConnectTimeout(connection),
+    pool: { min: 0, max: 4, ...(pool ?? {}) },
+    acquireConnectionTimeout: 15_000,
+    ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
+    ...(options.observer ? { knexsafeObserver: options.observer } : {}),
+  } as Knex.Config);
+  try {
+    await knex.raw('select 1');
+  } catch (error) {
+    await knex.destroy().catch(() => undefined);
+    throw explainConnectionError(error, description);
+  }
+  return { knex, kind: 'server', description, close: () => knex.destroy() };
+}
+
+function withConnectTimeout(connection: Knex.Config['connection']): Knex.Config['connection'] {
+  // node-postgres waits forever for an unreachable host by default.
+  if (typeof connection === 'string') return { connectionString: connection, connectionTimeoutMillis: 10_000 } as Knex.Config['connection'];
+  if (connection && typeof connection === 'object' && typeof connection !== 'function') {
+    return { connectionTimeoutMillis: 10_000, ...(connection as object) } as Knex.Config['connection'];
+  }
+  return connection;
+}
+
+export interface EmbeddedKnexOptions extends OpenOptions {
+  dataDir?: string;
+  extensions?: ExtensionRequest;
+}
+
+export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): Promise<Database> {
+  const embedded = await openEmbedded({
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
+  });
+  const knex = knexFactory({
+    client: KnexsafePgliteClient as unknown as typeof Knex.Client,
+    dialect: 'postgres',
+    connection: { pglite: embedded.pglite } as unknown as Knex.Config['connection'],
+    ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
+    ...(options.observer ? { knexsafeObserver: options.observer } : {}),
+  } as Knex.Config);
+  const description = options.dataDir ? `embedded PostgreSQL in ${options.dataDir}` : 'embedded PostgreSQL (in memory)';
+  return {
+    knex,
+    kind: 'embedded',
+    description,
+    embedded,
+    async close() {
+      await knex.destroy().catch(() => undefined);
+      await embedded.close();
+    },
+  };
+}
+
+/** The user's target database: the one history commands change and analysis commands only read. */
+export async function openTarget(project: ProjectConfig, options: OpenOptions & { extensions?: ExtensionRequest } = {}): Promise<Database> {
+  const target = project.target;
+  const searchPath = options.searchPath ?? project.searchPath;
+  const common = { ...options, ...(searchPath !== undefined ? { searchPath } : {}) };
+  if (target.kind === 'embedded') {
+    return openEmbeddedDatabase({ ...common, ...(target.dataDir ? { dataDir: target.dataDir } : {}), extensions: options.extensions ?? 'all' });
+  }
+  if (target.kind === 'server') {
+    return openServer(target.connection, { ...common, knexOptions: project.knexOptions });
+  }
+  throw new KnexsafeError(
+    'NO_CONNECTION',
+    project.knexfile
+      ? `The knexfile ${project.knexfile} has no connection for environment "${project.env}", and DATABASE_URL is not set.`
+      : 'No database to work on: there is no knexfile and DATABASE_URL is not set.',
+    { hint: 'Add a connection to the knexfile, set DATABASE_URL, pass --connection <url>, or use --db embedded:<dir> for a local embedded database.' },
+  );
+}
+
+export function explainConnectionError(error: unknown, description: string): KnexsafeError {
+  const code = sqlState(error) ?? (error as { code?: string } | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const base = `Cannot connect to ${description}`;
+  const make = (text: string, hint: string) =>
+    new KnexsafeError('CONNECTION_FAILED', `${base}: ${text}`, { exitCode: 1, hint, cause: error, details: { code } });
+  switch (code) {
+    case 'ECONNREFUSED':
+      return make('nothing is listening there (connection refused).', 'Start the PostgreSQL server or fix host/port in the knexfile or DATABASE_URL.');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return make('the host name does not resolve.', 'Check the host in the connection settings.');
+    case 'ETIMEDOUT':
+      return make('the connection timed out.', 'Check that the host is reachable from here (firewall, VPN) and the port is right.');
+    case '28P01':
+      return make('password authentication failed.', 'Check the user and password in the connection settings (they are not printed).');
+    case '28000':
+      return make('the server refused this user or host (pg_hba.conf).', 'Ask the database administrator to allow this user from this host, or check the user name.');
+    case '3D000':
+      return make('the database does not exist.', 'Create it (createdb <name>) or fix the database name.');
+    case '57P03':
+      return make('the server is starting up or shutting down.', 'Try again in a moment.');
+    default:
+      if (/timeout|timed out/i.test(message)) {
+        return make('the connection timed out.', 'Check that the server is reachable and accepting connections.');
+      }
+      return make(message.replace(/^select 1 - /, ''), 'Check the connection settings and that the server is running.');
+  }
+}

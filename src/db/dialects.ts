@@ -1,0 +1,154 @@
+import { createRequire } from 'node:module';
+import type { KnexQueryObject } from 'knex/lib/dialects/postgres/index.js';
+import type Client_PG from 'knex/lib/dialects/postgres/index.js';
+import { splitStatements } from '../sql/split.js';
+
+const require = createRequire(import.meta.url);
+// knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.
+const PgClientBase = require('knex/lib/dialects/postgres/index.js') as typeof Client_PG;
+const PgliteClientBase = require('knex-pglite') as typeof Client_PG;
+
+/** Where in the user's code a knex builder was created (the knex call behind a statement). */
+export interface BuilderOrigin {
+  /** `new Error().stack` at creation, kept raw: resolving it is only worth it for captured statements. */
+  stack: string;
+}
+
+export interface QueryContext {
+  sql: string;
+  bindings: readonly unknown[];
+  origin: BuilderOrigin | undefined;
+  /** knex's transaction id when the statement runs inside knex.transaction / a migration transaction. */
+  txId: string | undefined;
+  /** A query on the same connection (so, the same transaction) that is not itself observed. */
+  sideQuery(sql: string, bindings?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+}
+
+export interface QueryResultSummary {
+  rowCount: number | undefined;
+  command: string | undefined;
+}
+
+/**
+ * Sees every statement a knex instance sends, on the connection that sends it. The capture engine
+ * implements this; everything else runs without one and pays nothing.
+ */
+export interface QueryObserver {
+  onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary>;
+}
+
+type AnyCtor = new (...args: any[]) => Client_PG;
+
+const ORIGIN = Symbol('knexsafe.origin');
+
+function withObserver<TBase extends AnyCtor>(Base: TBase) {
+  return class ObservedClient extends Base {
+    get observer(): QueryObserver | undefined {
+      return (this.config as { knexsafeObserver?: QueryObserver }).knexsafeObserver;
+    }
+
+    override queryBuilder(): unknown {
+      return stamp(super.queryBuilder(), this.observer);
+    }
+
+    override schemaBuilder(): unknown {
+      return stamp(super.schemaBuilder(), this.observer);
+    }
+
+    override raw(...args: unknown[]): unknown {
+      return stamp(super.raw(...args), this.observer);
+    }
+
+    override runner(builder: unknown) {
+      const runner = super.runner(builder);
+      const origin = (builder as { [ORIGIN]?: BuilderOrigin } | undefined)?.[ORIGIN];
+      if (origin) {
+        const query = runner.query.bind(runner);
+        runner.query = (obj: KnexQueryObject) => {
+          obj[ORIGIN as unknown as string] = origin;
+          return query(obj);
+        };
+      }
+      return runner;
+    }
+
+    override async _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      const observer = this.observer;
+      if (!observer) return this.executeStatement(connection, obj);
+      const ctx: QueryContext = {
+        sql: obj.sql,
+        bindings: obj.bindings ?? [],
+        origin: obj[ORIGIN as unknown as string] as BuilderOrigin | undefined,
+        txId: (connection as { __knexTxId?: string }).__knexTxId,
+        sideQuery: async (sql, bindings = []) => {
+          const side = await this.executeStatement(connection, { sql, bindings: [...bindings] });
+          return rowsOf(side.response);
+        },
+      };
+      let result: KnexQueryObject = obj;
+      await observer.onQuery(ctx, async () => {
+        result = await this.executeStatement(connection, obj);
+        return summarize(result.response);
+      });
+      return result;
+    }
+
+    /** The dialect's own execution, overridable per driver. */
+    executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      return super._query(connection, obj);
+    }
+  };
+}
+
+function stamp<T>(builder: T, observer: QueryObserver | undefined): T {
+  if (observer && builder && typeof builder === 'object') {
+    (builder as { [ORIGIN]?: BuilderOrigin })[ORIGIN] = { stack: new Error().stack ?? '' };
+  }
+  return builder;
+}
+
+function rowsOf(response: unknown): Record<string, unknown>[] {
+  if (Array.isArray(response)) return rowsOf(response[response.length - 1]);
+  const rows = (response as { rows?: unknown } | undefined)?.rows;
+  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+}
+
+function summarize(response: unknown): QueryResultSummary {
+  const last = Array.isArray(response) ? response[response.length - 1] : response;
+  const r = last as { rowCount?: number | null; affectedRows?: number; command?: string } | undefined;
+  return { rowCount: r?.rowCount ?? r?.affectedRows ?? undefined, command: r?.command };
+}
+
+/** knex's `pg` dialect, observable. */
+export class KnexsafePgClient extends withObserver(PgClientBase) {}
+
+/**
+ * knex-pglite's dialect, observable, plus multi-statement `knex.raw` (PGlite's `query` uses the
+ * extended protocol, which takes one statement; node-postgres sends raw SQL without bindings as a
+ * simple query, which takes many — migrations rely on that).
+ */
+export class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
+  override async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+    if ((obj.bindings?.length ?? 0) === 0 && mayHoldSeveralStatements(obj.sql)) {
+      const statements = await splitStatements(obj.sql);
+      if (statements.length > 1) {
+        const db = connection as { exec(sql: string): Promise<unknown[]> };
+        const results = (await db.exec(obj.sql)) as { rows: unknown[]; affectedRows?: number; fields: unknown[] }[];
+        obj.response = results.map((r) => ({ ...r, rowCount: r.affectedRows ?? 0 }));
+        return obj;
+      }
+    }
+    return super.executeStatement(connection, obj);
+  }
+
+  override processResponse(obj: KnexQueryObject, runner: unknown): unknown {
+    // Several results come back as an array, as node-postgres returns them.
+    if (Array.isArray(obj.response)) return obj.response;
+    return super.processResponse(obj, runner);
+  }
+}
+
+function mayHoldSeveralStatements(sql: string): boolean {
+  const i = sql.indexOf(';');
+  return i !== -1 && i < sql.trimEnd().length - 1;
+}

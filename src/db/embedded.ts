@@ -1,0 +1,179 @@
+import { PGlite, type Extension } from '@electric-sql/pglite';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Embedded PostgreSQL (PGlite, PostgreSQL compiled to WASM). Each contrib extension PGlite ships
+ * must be registered when the instance starts; registering all of them costs ~0.5 s, so callers
+ * name the ones their migrations mention and we add the rest only when asked.
+ */
+
+/** SQL extension name → PGlite contrib module name. */
+export const EMBEDDED_EXTENSIONS: Record<string, string> = {
+  amcheck: 'amcheck',
+  auto_explain: 'auto_explain',
+  bloom: 'bloom',
+  btree_gin: 'btree_gin',
+  btree_gist: 'btree_gist',
+  citext: 'citext',
+  cube: 'cube',
+  dict_int: 'dict_int',
+  dict_xsyn: 'dict_xsyn',
+  earthdistance: 'earthdistance',
+  file_fdw: 'file_fdw',
+  fuzzystrmatch: 'fuzzystrmatch',
+  hstore: 'hstore',
+  intarray: 'intarray',
+  isn: 'isn',
+  lo: 'lo',
+  ltree: 'ltree',
+  moddatetime: 'moddatetime',
+  pageinspect: 'pageinspect',
+  pg_buffercache: 'pg_buffercache',
+  pg_freespacemap: 'pg_freespacemap',
+  pg_stat_statements: 'pg_stat_statements',
+  pg_surgery: 'pg_surgery',
+  pg_trgm: 'pg_trgm',
+  pg_visibility: 'pg_visibility',
+  pg_walinspect: 'pg_walinspect',
+  pgcrypto: 'pgcrypto',
+  seg: 'seg',
+  tablefunc: 'tablefunc',
+  tcn: 'tcn',
+  tsm_system_rows: 'tsm_system_rows',
+  tsm_system_time: 'tsm_system_time',
+  unaccent: 'unaccent',
+  'uuid-ossp': 'uuid_ossp',
+};
+
+/** Extensions built into PGlite's core (no bundle needed). */
+const BUILTIN_EXTENSIONS = new Set(['plpgsql']);
+
+export type ExtensionRequest = readonly string[] | 'all';
+
+async function loadExtensionModules(request: ExtensionRequest): Promise<Record<string, Extension>> {
+  const names = request === 'all' ? Object.keys(EMBEDDED_EXTENSIONS) : request;
+  const out: Record<string, Extension> = {};
+  for (const name of new Set(names)) {
+    const moduleName = EMBEDDED_EXTENSIONS[name];
+    if (!moduleName || BUILTIN_EXTENSIONS.has(name)) continue;
+    const mod = (await import(`@electric-sql/pglite/contrib/${moduleName}`)) as Record<string, Extension>;
+    const ext = mod[moduleName];
+    if (ext) out[moduleName] = ext;
+  }
+  return out;
+}
+
+/**
+ * Which extensions a body of source text mentions. A cheap over-approximation is fine: it only
+ * decides which bundles to register; a missed one is retried with all of them.
+ */
+export function mentionedExtensions(sources: Iterable<string>): string[] {
+  const found = new Set<string>();
+  for (const text of sources) {
+    if (!/extension/i.test(text)) continue;
+    const lower = text.toLowerCase();
+    for (const name of Object.keys(EMBEDDED_EXTENSIONS)) {
+      if (lower.includes(name)) found.add(name);
+    }
+  }
+  return [...found].sort();
+}
+
+export interface EmbeddedOpenOptions {
+  /** A directory to keep the database in; omitted = a throwaway copy removed on close. */
+  dataDir?: string;
+  extensions?: ExtensionRequest;
+}
+
+export interface EmbeddedDatabase {
+  pglite: PGlite;
+  dataDir: string;
+  persistent: boolean;
+  close(): Promise<void>;
+}
+
+function pgliteVersion(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    const pkg = require('@electric-sql/pglite/package.json') as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function cacheDir(): string {
+  const base = process.env.KNEXSAFE_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'knexsafe');
+  return path.join(base, `pglite-${pgliteVersion()}`);
+}
+
+/**
+ * An initialised PGlite data directory kept in the cache. Starting from a copy of it takes about a
+ * third of a cold `initdb`. Built in a private folder and renamed into place so that parallel
+ * processes never see a half-written template.
+ */
+async function ensureTemplate(): Promise<string> {
+  const dir = cacheDir();
+  const template = path.join(dir, 'template');
+  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
+  fs.mkdirSync(dir, { recursive: true });
+  const building = fs.mkdtempSync(path.join(dir, 'building-'));
+  const db = new PGlite(building);
+  await db.waitReady;
+  await db.close();
+  try {
+    fs.renameSync(building, template);
+  } catch {
+    // Another process won the race; its template is as good as ours.
+    fs.rmSync(building, { recursive: true, force: true });
+  }
+  return template;
+}
+
+function makeTempDir(): string {
+  const root = path.join(os.tmpdir(), 'knexsafe');
+  fs.mkdirSync(root, { recursive: true });
+  return fs.mkdtempSync(path.join(root, 'pglite-'));
+}
+
+export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
+  const persistent = options.dataDir !== undefined;
+  let dataDir: string;
+  if (options.dataDir !== undefined) {
+    dataDir = path.resolve(options.dataDir);
+    const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+    if (!initialised) {
+      fs.mkdirSync(dataDir, { recursive: true });
+      if (fs.readdirSync(dataDir).length === 0) fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
+    }
+  } else {
+    dataDir = makeTempDir();
+    fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
+  }
+  const extensions = await loadExtensionModules(options.extensions ?? []);
+  const pglite = new PGlite(dataDir, { extensions });
+  try {
+    await pglite.waitReady;
+  } catch (error) {
+    if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  let closed = false;
+  return {
+    pglite,
+    dataDir,
+    persistent,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Knex } from 'knex';
+import type { MigrationSettings } from '../config/resolve.js';
+
+export interface AppliedMigration {
+  name: string;
+  batch: number;
+  appliedAt: Date | null;
+}
+
+export interface LockState {
+  exists: boolean;
+  isLocked: boolean;
+}
+
+/**
+ * Reads knex's history table without creating it: analysis commands must never write to the
+ * target, and knex's own `list()` creates the tables as a side effect.
+ */
+export async function readAppliedMigrations(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<AppliedMigration[] | undefined> {
+  if (!(await tableExists(knex, settings.tableName, settings.schemaName))) return undefined;
+  const table = settings.schemaName ? `${settings.schemaName}.${settings.tableName}` : settings.tableName;
+  const rows = (await knex.select('name', 'batch', 'migration_time').from(table).orderBy('id')) as {
+    name: string;
+    batch: number;
+    migration_time: Date | string | null;
+  }[];
+  return rows.map((r) => ({
+    name: r.name,
+    batch: Number(r.batch),
+    appliedAt: r.migration_time === null ? null : new Date(r.migration_time),
+  }));
+}
+
+export async function readLockState(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<LockState> {
+  const lockTable = `${settings.tableName}_lock`;
+  if (!(await tableExists(knex, lockTable, settings.schemaName))) return { exists: false, isLocked: false };
+  const table = settings.schemaName ? `${settings.schemaName}.${lockTable}` : lockTable;
+  const rows = (await knex.select('is_locked').from(table)) as { is_locked: number }[];
+  return { exists: true, isLocked: rows.some((r) => Number(r.is_locked) === 1) };
+}
+
+export async function tableExists(knex: Knex, table: string, schema: string | undefined): Promise<boolean> {
+  const result = (await knex.raw(
+    schema
+      ? 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = ?'
+      : 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = any (current_schemas(false))',
+    schema ? [table, schema] : [table],
+  )) as { rows: unknown[] };
+  return result.rows.length > 0;
+}

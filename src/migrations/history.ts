@@ -1,0 +1,269 @@
+import type { Knex } from 'knex';
+import path from 'node:path';
+import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
+import type { ProjectConfig } from '../config/resolve.js';
+import type { Database } from '../db/connect.js';
+import { readAppliedMigrations, readLockState, type AppliedMigration } from './applied.js';
+import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
+
+export type Direction = 'up' | 'down';
+
+export interface HistoryEvents {
+  migrationStart?(name: string, direction: Direction): void;
+  migrationEnd?(name: string, direction: Direction, durationMs: number): void;
+}
+
+export interface HistoryContext {
+  db: Database;
+  project: ProjectConfig;
+  events?: HistoryEvents;
+  /** Extra wrapping around each migration direction (guards, capture). */
+  wrapper?: MigrationWrapper;
+}
+
+export interface MigrationRun {
+  name: string;
+  direction: Direction;
+  durationMs: number;
+}
+
+/** Which knex (transaction) object each migration ran with: tells what a failure rolled back. */
+const runTransactions = new WeakMap<MigrationRun, Knex>();
+
+export interface BatchResult {
+  /** The batch written (latest/up) or removed (rollback/down); 0 when nothing ran. */
+  batch: number;
+  migrations: MigrationRun[];
+}
+
+export interface RunOptions {
+  disableTransactions?: boolean;
+}
+
+function timingWrapper(ctx: HistoryContext, runs: MigrationRun[]): MigrationWrapper {
+  return {
+    wrap(migration: LoadedMigration, direction: Direction, run: (knex: Knex) => Promise<unknown>) {
+      const inner = ctx.wrapper ? ctx.wrapper.wrap(migration, direction, run) : run;
+      return async (knex: Knex) => {
+        ctx.events?.migrationStart?.(migration.name, direction);
+        const started = performance.now();
+        let result: unknown;
+        try {
+          result = await inner(knex);
+        } catch (error) {
+          if (error && typeof error === 'object' && !('knexsafeMigration' in error)) {
+            Object.assign(error, { knexsafeMigration: migration.name, knexsafeFile: migration.file, knexsafeDirection: direction, knexsafeKnex: knex });
+          }
+          throw error;
+        }
+        const durationMs = performance.now() - started;
+        const record = { name: migration.name, direction, durationMs };
+        runTransactions.set(record, knex);
+        runs.push(record);
+        ctx.events?.migrationEnd?.(migration.name, direction, durationMs);
+        return result;
+      };
+    },
+  };
+}
+
+export function migratorConfig(project: ProjectConfig, source: Knex.MigrationSource<unknown>, options: RunOptions = {}): Knex.MigratorConfig {
+  const m = project.migrations;
+  return {
+    migrationSource: source,
+    tableName: m.tableName,
+    ...(m.schemaName ? { schemaName: m.schemaName } : {}),
+    disableTransactions: options.disableTransactions ?? m.disableTransactions,
+    disableMigrationsListValidation: m.disableMigrationsListValidation,
+  };
+}
+
+async function runWithKnex(
+  ctx: HistoryContext,
+  options: RunOptions,
+  action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>,
+): Promise<BatchResult> {
+  const files = listMigrationFiles(ctx.project.migrations);
+  const runs: MigrationRun[] = [];
+  const source = new KnexsafeMigrationSource(files, timingWrapper(ctx, runs));
+  const config = migratorConfig(ctx.project, source, options);
+  try {
+    const result = (await action(ctx.db.knex.migrate, config)) as [number, string[]] | undefined;
+    return { batch: Array.isArray(result) ? Number(result[0]) : 0, migrations: runs };
+  } catch (error) {
+    throw explainMigratorError(error, ctx, runs);
+  }
+}
+
+export function migrateLatest(ctx: HistoryContext, options: RunOptions = {}): Promise<BatchResult> {
+  return runWithKnex(ctx, options, (migrate, config) => migrate.latest(config));
+}
+
+export function migrateRollback(ctx: HistoryContext, options: RunOptions & { all?: boolean } = {}): Promise<BatchResult> {
+  return runWithKnex(ctx, options, (migrate, config) => migrate.rollback(config, options.all ?? false));
+}
+
+export function migrateUp(ctx: HistoryContext, options: RunOptions & { name?: string } = {}): Promise<BatchResult> {
+  const name = options.name === undefined ? undefined : resolveMigrationName(ctx.project, options.name);
+  return runWithKnex(ctx, options, (migrate, config) => migrate.up({ ...config, ...(name ? { name } : {}) }));
+}
+
+export function migrateDown(ctx: HistoryContext, options: RunOptions & { name?: string } = {}): Promise<BatchResult> {
+  const name = options.name === undefined ? undefined : resolveMigrationName(ctx.project, options.name);
+  return runWithKnex(ctx, options, (migrate, config) => migrate.down({ ...config, ...(name ? { name } : {}) }));
+}
+
+/** Accepts a name with or without extension, or a path, and returns knex's identity for it. */
+export function resolveMigrationName(project: ProjectConfig, given: string): string {
+  const files = listMigrationFiles(project.migrations);
+  const base = path.basename(given);
+  const exact = files.find((f) => f.name === base);
+  if (exact) return exact.name;
+  const matches = files.filter((f) => f.name.slice(0, f.name.length - path.extname(f.name).length) === base || f.name.startsWith(base));
+  if (matches.length === 1 && matches[0]) return matches[0].name;
+  if (matches.length > 1) {
+    throw new KnexsafeError('AMBIGUOUS_MIGRATION', `"${given}" matches several migrations: ${matches.map((m) => m.name).join(', ')}.`, {
+      hint: 'Give the full file name.',
+    });
+  }
+  throw new KnexsafeError('UNKNOWN_MIGRATION', `No migration named "${given}" in ${project.migrations.directories.join(', ')}.`, {
+    hint: 'Run `knexsafe list` to see the migration names.',
+  });
+}
+
+export type MigrationState = 'applied' | 'pending' | 'missing-file';
+
+export interface StatusEntry {
+  name: string;
+  state: MigrationState;
+  batch: number | null;
+  appliedAt: string | null;
+  file: string | null;
+}
+
+export interface StatusReport {
+  migrations: StatusEntry[];
+  applied: number;
+  pending: number;
+  missingFiles: number;
+  locked: boolean;
+  /** False when knex's history table does not exist yet (nothing ever ran). */
+  historyTableExists: boolean;
+  /** Pending files sorted before the last applied one: knex runs them in the next batch anyway. */
+  outOfOrder: string[];
+}
+
+/** Read-only: never creates knex's tables. */
+export async function migrationStatus(ctx: Pick<HistoryContext, 'db' | 'project'>): Promise<StatusReport> {
+  const files = listMigrationFiles(ctx.project.migrations);
+  const applied = await readAppliedMigrations(ctx.db.knex, ctx.project.migrations);
+  const lock = await readLockState(ctx.db.knex, ctx.project.migrations);
+  return buildStatus(files, applied ?? [], applied !== undefined, lock.isLocked);
+}
+
+export function buildStatus(files: MigrationFile[], applied: AppliedMigration[], historyTableExists: boolean, locked: boolean): StatusReport {
+  const byName = new Map(applied.map((a) => [a.name, a]));
+  const fileNames = new Set(files.map((f) => f.name));
+  const entries: StatusEntry[] = [];
+  for (const f of files) {
+    const a = byName.get(f.name);
+    entries.push({
+      name: f.name,
+      state: a ? 'applied' : 'pending',
+      batch: a?.batch ?? null,
+      appliedAt: a?.appliedAt ? a.appliedAt.toISOString() : null,
+      file: f.file,
+    });
+  }
+  for (const a of applied) {
+    if (!fileNames.has(a.name)) {
+      entries.push({ name: a.name, state: 'missing-file', batch: a.batch, appliedAt: a.appliedAt?.toISOString() ?? null, file: null });
+    }
+  }
+  const lastApplied = [...files].reverse().find((f) => byName.has(f.name));
+  const outOfOrder = lastApplied ? files.filter((f) => !byName.has(f.name) && f.name < lastApplied.name).map((f) => f.name) : [];
+  return {
+    migrations: entries,
+    applied: entries.filter((e) => e.state === 'applied').length,
+    pending: entries.filter((e) => e.state === 'pending').length,
+    missingFiles: entries.filter((e) => e.state === 'missing-file').length,
+    locked,
+    historyTableExists,
+    outOfOrder,
+  };
+}
+
+export interface UnlockResult {
+  wasLocked: boolean;
+}
+
+export async function unlockMigrations(ctx: Pick<HistoryContext, 'db' | 'project'>): Promise<UnlockResult> {
+  const before = await readLockState(ctx.db.knex, ctx.project.migrations);
+  if (!before.exists) return { wasLocked: false };
+  const files = listMigrationFiles(ctx.project.migrations);
+  const source = new KnexsafeMigrationSource(files);
+  await ctx.db.knex.migrate.forceFreeMigrationsLock(migratorConfig(ctx.project, source));
+  return { wasLocked: before.isLocked };
+}
+
+/** Turns knex's migrator errors into one clear paragraph, keeping the driver error as the cause. */
+export function explainMigratorError(error: unknown, ctx: HistoryContext, runs: MigrationRun[]): KnexsafeError {
+  if (error instanceof KnexsafeError) return error;
+  const message = errorMessage(error);
+  const name = (error as { name?: string } | undefined)?.name;
+  if (name === 'LockError' || /Migration table is already locked/i.test(message)) {
+    return new KnexsafeError(
+      'MIGRATION_LOCKED',
+      `Another migration holds knex's lock (${ctx.project.migrations.tableName}_lock.is_locked = 1), so nothing was run.`,
+      {
+        exitCode: 1,
+        cause: error,
+        hint: 'If a migration is running elsewhere, wait for it. If a previous run crashed, `knexsafe doctor` shows whether anyone still holds it and `knexsafe unlock` frees it.',
+      },
+    );
+  }
+  const corrupt = /The migration directory is corrupt, the following files are missing: (.*)/.exec(message);
+  if (corrupt) {
+    return new KnexsafeError(
+      'MISSING_MIGRATION_FILES',
+      `The database has applied migrations whose files are missing: ${corrupt[1]}. knex refuses to run until they are back.`,
+      {
+        exitCode: 1,
+        cause: error,
+        hint: 'Restore the files (git checkout), check that the .ts/.js extension matches what was applied, or run `knexsafe doctor` for the fix.',
+      },
+    );
+  }
+  if (/must have both an up and down function/.test(message)) {
+    return new KnexsafeError('INVALID_MIGRATION', message.replace(/^Invalid migration: /, 'Invalid migration: '), {
+      exitCode: 2,
+      cause: error,
+      hint: 'knex requires every migration to export both up and down.',
+    });
+  }
+  const state = sqlState(error);
+  const failed = (error as { knexsafeMigration?: string } | undefined)?.knexsafeMigration;
+  const direction = (error as { knexsafeDirection?: Direction } | undefined)?.knexsafeDirection ?? 'up';
+  const failedKnex = (error as { knexsafeKnex?: Knex } | undefined)?.knexsafeKnex;
+  // knex runs a batch in one transaction unless a migration opts out or transactions are disabled:
+  // the runs that shared the failing migration's transaction were rolled back with it.
+  const sharedTransaction = (r: MigrationRun) => Boolean(failedKnex?.isTransaction) && runTransactions.get(r) === failedKnex;
+  const rolledBack = runs.filter(sharedTransaction).map((r) => r.name);
+  const kept = runs.filter((r) => !sharedTransaction(r)).map((r) => r.name);
+  const done = kept;
+  const parts: string[] = [];
+  if (kept.length) parts.push(`Still applied (${direction}) from this run: ${kept.join(', ')}.`);
+  if (rolledBack.length) parts.push(`Rolled back with it (same transaction): ${rolledBack.join(', ')}.`);
+  if (failed && !failedKnex?.isTransaction) parts.push(`${failed} ran without a transaction, so the statements before the failing one stay applied: check the schema before re-running.`);
+  if (!parts.length) parts.push('Nothing from this run was applied.');
+  const outcome = parts.join(' ');
+  return new KnexsafeError(
+    'MIGRATION_FAILED',
+    `${failed ? `Migration ${failed} (${direction})` : 'A migration'} failed${state ? ` with SQLSTATE ${state}` : ''}: ${message.replace(/^.* - /s, '')} ${outcome}`,
+    {
+      exitCode: 1,
+      cause: error,
+      details: { sqlState: state, migration: failed, direction, completedBeforeFailure: done },
+    },
+  );
+}

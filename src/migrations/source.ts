@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { KnexsafeError } from '../errors.js';
+import { importUserModule } from '../config/load-module.js';
+import type { MigrationSettings } from '../config/resolve.js';
+
+/** One migration file. `name` is knex's identity for it: the file name with its extension. */
+export interface MigrationFile {
+  name: string;
+  file: string;
+  directory: string;
+}
+
+export type MigrationFn = (knex: Knex) => unknown;
+
+export interface LoadedMigration {
+  name: string;
+  file: string;
+  up: MigrationFn | undefined;
+  down: MigrationFn | undefined;
+  /** `exports.config.transaction`; undefined means knex's default (a transaction). */
+  transaction: boolean | undefined;
+}
+
+/** Lists migration files exactly as knex's FsMigrations does (same filter, same order). */
+export function listMigrationFiles(settings: Pick<MigrationSettings, 'directories' | 'loadExtensions' | 'sortDirsSeparately'>): MigrationFile[] {
+  const entries: MigrationFile[] = [];
+  for (const directory of settings.directories) {
+    if (!fs.existsSync(directory)) {
+      throw new KnexsafeError('MIGRATIONS_DIR_MISSING', `The migrations directory ${directory} does not exist.`, {
+        hint: 'Create it (knexsafe init, or knexsafe make <name>), or point --migrations-dir / the knexfile at the right folder.',
+        details: { directory },
+      });
+    }
+    let files = fs.readdirSync(directory);
+    if (settings.sortDirsSeparately) files = [...files].sort();
+    for (const name of files) entries.push({ name, file: path.join(directory, name), directory });
+  }
+  // knex sorts with lodash sortBy: code-unit order, stable.
+  const ordered = settings.sortDirsSeparately ? entries : [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return ordered.filter((m) => settings.loadExtensions.includes(path.extname(m.name)) && !m.name.endsWith('.d.ts'));
+}
+
+export async function loadMigration(entry: MigrationFile): Promise<LoadedMigration> {
+  const mod = await importUserModule(entry.file, 'migration');
+  const e = mod.exports;
+  // CJS files come back as { default: module.exports }; ESM/TS as their named exports.
+  const body = (typeof e.up === 'function' || typeof e.down === 'function' ? e : (e.default as Record<string, unknown> | undefined)) ?? e;
+  const up = typeof body.up === 'function' ? (body.up as MigrationFn) : undefined;
+  const down = typeof body.down === 'function' ? (body.down as MigrationFn) : undefined;
+  const config = (body.config ?? e.config) as { transaction?: unknown } | undefined;
+  if (!up) {
+    throw new KnexsafeError('INVALID_MIGRATION', `The migration ${entry.file} does not export an up function.`, {
+      hint: 'Export `up` and `down` functions (exports.up = async function (knex) { ... }).',
+      details: { file: entry.file },
+    });
+  }
+  return {
+    name: entry.name,
+    file: entry.file,
+    up,
+    down,
+    transaction: typeof config?.transaction === 'boolean' ? config.transaction : undefined,
+  };
+}
+
+export interface MigrationWrapper {
+  /** Wraps one direction of one migration: timing, capture, progress. */
+  wrap(migration: LoadedMigration, direction: 'up' | 'down', run: (knex: Knex) => Promise<unknown>): (knex: Knex) => Promise<unknown>;
+}
+
+/**
+ * A knex MigrationSource over our file list, loading files with jiti so that TS and ESM
+ * migrations run without ts-node. knex's Migrator still does all the bookkeeping.
+ */
+export class KnexsafeMigrationSource implements Knex.MigrationSource<MigrationFile> {
+  private readonly cache = new Map<string, LoadedMigration>();
+
+  constructor(
+    private readonly files: MigrationFile[],
+    private readonly wrapper?: MigrationWrapper,
+    /** knex refuses a migration without `down`; analysis replaces a missing one with a no-op instead. */
+    private readonly options: { noopMissingDown?: boolean } = {},
+  ) {}
+
+  getMigrations(): Promise<MigrationFile[]> {
+    return Promise.resolve(this.files);
+  }
+
+  getMigrationName(migration: MigrationFile): string {
+    return migration.name;
+  }
+
+  async getMigration(migration: MigrationFile): Promise<Knex.Migration> {
+    let loaded = this.cache.get(migration.name);
+    if (!loaded) {
+      loaded = await loadMigration(migration);
+      this.cache.set(migration.name, loaded);
+    }
+    const m = loaded;
+    const direction = (d: 'up' | 'down') => {
+      const fn = d === 'up' ? m.up : m.down;
+      const run = async (knex: Knex) => (fn ? await fn(knex) : undefined);
+      return this.wrapper ? this.wrapper.wrap(m, d, run) : run;
+    };
+    return {
+      up: direction('up'),
+      down: m.down || this.options.noopMissingDown ? direction('down') : undefined,
+      ...(m.transaction !== undefined ? { config: { transaction: m.transaction } } : {}),
+    } as Knex.Migration;
+  }
+}

@@ -1,0 +1,65 @@
+import { loadModule, parseSync, type Node } from 'libpg-query';
+
+/** One statement of a SQL text, read by PostgreSQL's own parser. */
+export interface ParsedStatement {
+  /** The statement's own text, without the separating semicolon. */
+  sql: string;
+  /** Character offset of the statement in the input. */
+  offset: number;
+  /** The statement node, e.g. `{ IndexStmt: {...} }`. */
+  ast: Node;
+}
+
+export class SqlParseError extends Error {
+  constructor(
+    message: string,
+    readonly position: number | undefined,
+  ) {
+    super(message);
+    this.name = 'SqlParseError';
+  }
+}
+
+let ready: Promise<void> | undefined;
+
+export function ensureParser(): Promise<void> {
+  ready ??= loadModule();
+  return ready;
+}
+
+export async function parseSql(sql: string): Promise<ParsedStatement[]> {
+  await ensureParser();
+  return parseSqlSync(sql);
+}
+
+/** Needs `ensureParser()` to have resolved once in this process. */
+export function parseSqlSync(sql: string): ParsedStatement[] {
+  let result;
+  try {
+    result = parseSync(sql);
+  } catch (error) {
+    const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
+    throw new SqlParseError((error as Error).message, details?.cursorPosition);
+  }
+  // libpg_query reports byte offsets into the UTF-8 text.
+  const bytes = Buffer.from(sql, 'utf8');
+  const out: ParsedStatement[] = [];
+  for (const raw of result.stmts ?? []) {
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const text = bytes.subarray(start, end).toString('utf8');
+    const leading = text.length - text.trimStart().length;
+    if (!raw.stmt) continue;
+    out.push({
+      sql: text.trim(),
+      offset: bytes.subarray(0, start).toString('utf8').length + leading,
+      ast: raw.stmt,
+    });
+  }
+  return out;
+}
+
+/** The node type of a statement, e.g. `IndexStmt`. */
+export function statementKind(ast: Node): string {
+  return Object.keys(ast)[0] ?? 'Unknown';
+}

@@ -1,0 +1,79 @@
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { describe } from 'vitest';
+
+/**
+ * Tests that need the real PostgreSQL server. Without one they skip — unless
+ * KNEXSAFE_REQUIRE_PG=1 (CI), where a missing server must fail the run instead.
+ */
+export const SERVER_URL = process.env.KNEXSAFE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const REQUIRE_PG = process.env.KNEXSAFE_REQUIRE_PG === '1';
+
+let available: boolean | undefined;
+
+export async function serverAvailable(): Promise<boolean> {
+  if (available !== undefined) return available;
+  const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    available = true;
+  } catch {
+    available = false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return available;
+}
+
+const hasServer = await serverAvailable();
+if (REQUIRE_PG && !hasServer) {
+  throw new Error(`KNEXSAFE_REQUIRE_PG=1 but no PostgreSQL server answers at ${SERVER_URL}`);
+}
+
+/** `describe` for suites that need the server: skipped without one, failing under KNEXSAFE_REQUIRE_PG=1. */
+export const describeServer: typeof describe = hasServer ? describe : (describe.skip as typeof describe);
+
+export function urlFor(database: string): string {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TempDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database on the server for one test file; dropped (forcefully) afterwards. */
+export async function createTempDatabase(prefix = 'ks_test'): Promise<TempDatabase> {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await admin((c) => c.query(`create database "${name}"`));
+  return {
+    name,
+    url: urlFor(name),
+    drop: () => admin((c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+  };
+}
+
+/** Runs SQL on a database of the server, outside knexsafe (test setup and assertions). */
+export async function sqlOn<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
