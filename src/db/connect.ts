@@ -1,9 +1,11 @@
 import knexFactory, { type Knex } from 'knex';
 import { KnexsafeError, sqlState } from '../errors.js';
-import { describeConnection } from '../util/redact.js';
+import { describeConnection, redactSecrets } from '../util/redact.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import { KnexsafePgClient, KnexsafePgliteClient, type QueryObserver } from './dialects.js';
-import { openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
+import { mentionedExtensions, openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
+import { listMigrationFiles } from '../migrations/source.js';
+import fs from 'node:fs';
 
 export type DatabaseKind = 'server' | 'embedded';
 
@@ -25,6 +27,21 @@ export interface OpenOptions {
   knexOptions?: Record<string, unknown>;
 }
 
+/**
+ * knex logs connection failures and deprecations straight to the console, stack and all; the
+ * errors reach the user through our own messages instead.
+ */
+const quietLog = {
+  warn: (message: unknown) => debugLog('warn', message),
+  error: (message: unknown) => debugLog('error', message),
+  deprecate: (method: unknown, alternative: unknown) => debugLog('deprecate', `${String(method)} → ${String(alternative)}`),
+  debug: (message: unknown) => debugLog('debug', message),
+};
+
+function debugLog(level: string, message: unknown): void {
+  if (process.env.KNEXSAFE_DEBUG === '1') process.stderr.write(`[knex ${level}] ${redactSecrets(String(message))}\n`);
+}
+
 export async function openServer(connection: Knex.Config['connection'], options: OpenOptions = {}): Promise<Database> {
   const description = describeConnection(connection);
   const { pool, ...rest } = (options.knexOptions ?? {}) as { pool?: Record<string, unknown> };
@@ -34,6 +51,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
     connection: withConnectTimeout(connection),
     pool: { min: 0, max: 4, ...(pool ?? {}) },
     acquireConnectionTimeout: 15_000,
+    log: quietLog,
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
   } as Knex.Config);
@@ -68,6 +86,7 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
   const knex = knexFactory({
     client: KnexsafePgliteClient as unknown as typeof Knex.Client,
     dialect: 'postgres',
+    log: quietLog,
     connection: { pglite: embedded.pglite } as unknown as Knex.Config['connection'],
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
@@ -91,7 +110,11 @@ export async function openTarget(project: ProjectConfig, options: OpenOptions & 
   const searchPath = options.searchPath ?? project.searchPath;
   const common = { ...options, ...(searchPath !== undefined ? { searchPath } : {}) };
   if (target.kind === 'embedded') {
-    return openEmbeddedDatabase({ ...common, ...(target.dataDir ? { dataDir: target.dataDir } : {}), extensions: options.extensions ?? 'all' });
+    return openEmbeddedDatabase({
+      ...common,
+      ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+      extensions: options.extensions ?? extensionsMentionedBy(project),
+    });
   }
   if (target.kind === 'server') {
     return openServer(target.connection, { ...common, knexOptions: project.knexOptions });
@@ -133,4 +156,19 @@ export function explainConnectionError(error: unknown, description: string): Kne
       }
       return make(message.replace(/^select 1 - /, ''), 'Check the connection settings and that the server is running.');
   }
+}
+
+/** Extensions the project's migrations and seeds mention: what an embedded database must be able to load. */
+export function extensionsMentionedBy(project: ProjectConfig): string[] {
+  const files: string[] = [];
+  try {
+    files.push(...listMigrationFiles(project.migrations).map((m) => m.file));
+  } catch {
+    // A missing migrations folder is reported by the command that needs it.
+  }
+  for (const dir of project.seeds.directories) {
+    if (fs.existsSync(dir)) files.push(...fs.readdirSync(dir).map((f) => `${dir}/${f}`));
+  }
+  const texts = files.filter((f) => fs.existsSync(f) && fs.statSync(f).isFile()).map((f) => fs.readFileSync(f, 'utf8'));
+  return mentionedExtensions(texts);
 }

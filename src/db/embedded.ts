@@ -10,10 +10,13 @@ import path from 'node:path';
  * name the ones their migrations mention and we add the rest only when asked.
  */
 
-/** SQL extension name → PGlite contrib module name. */
+/**
+ * SQL extension name → PGlite contrib module name. auto_explain and pg_stat_statements are left
+ * out on purpose: registering them writes shared_preload_libraries into the data directory, which
+ * then cannot be opened without them — and migrations never need them.
+ */
 export const EMBEDDED_EXTENSIONS: Record<string, string> = {
   amcheck: 'amcheck',
-  auto_explain: 'auto_explain',
   bloom: 'bloom',
   btree_gin: 'btree_gin',
   btree_gist: 'btree_gist',
@@ -33,7 +36,6 @@ export const EMBEDDED_EXTENSIONS: Record<string, string> = {
   pageinspect: 'pageinspect',
   pg_buffercache: 'pg_buffercache',
   pg_freespacemap: 'pg_freespacemap',
-  pg_stat_statements: 'pg_stat_statements',
   pg_surgery: 'pg_surgery',
   pg_trgm: 'pg_trgm',
   pg_visibility: 'pg_visibility',

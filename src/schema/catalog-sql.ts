@@ -1,0 +1,328 @@
+/**
+ * The catalog query behind `snapshotSchema`: one statement, one JSON array per object kind, so a
+ * snapshot costs a single round trip whatever the number of tables. It reads only catalogs that
+ * are stable from PostgreSQL 13 on (it runs on 15 servers and on PGlite's 18) and leaves every
+ * version-dependent judgement (NOT NULL constraints rows, generated-column kinds, …) to explicit
+ * filters here or to the normalisation in `snapshot.ts`.
+ *
+ * Bindings (knex `?` placeholders, in order): schemas as a JSON array text or null (= all user
+ * schemas), excluded table names as a JSON array text (bare names match in every schema,
+ * `schema.table` only there).
+ *
+ * Expressions are printed by PostgreSQL itself (pg_get_expr, pg_get_constraintdef, …) while the
+ * caller has set search_path to pg_catalog, so every user object comes out schema-qualified
+ * whatever the session's search_path was.
+ */
+export const CATALOG_SQL = /* sql */ `
+with
+  requested as (
+    select jsonb_array_elements_text(?::text::jsonb) as nspname
+  ),
+  excluded_names as (
+    select jsonb_array_elements_text(?::text::jsonb) as name
+  ),
+  extension_members as (
+    select d.classid, d.objid from pg_catalog.pg_depend d where d.deptype = 'e'
+  ),
+  ns as (
+    select n.oid, n.nspname
+    from pg_catalog.pg_namespace n
+    where n.nspname not like 'pg\\_%'
+      and n.nspname <> 'information_schema'
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_namespace'::regclass and e.objid = n.oid
+      )
+      and (not exists (select 1 from requested) or n.nspname in (select nspname from requested))
+  ),
+  excluded_rel as (
+    select c.oid
+    from pg_catalog.pg_class c
+    join ns n on n.oid = c.relnamespace
+    where c.relname in (select name from excluded_names)
+       or (n.nspname || '.' || c.relname) in (select name from excluded_names)
+  ),
+  -- Sequences owned by an excluded table (knex_migrations_id_seq) go with it.
+  excluded_seq as (
+    select d.objid as oid
+    from pg_catalog.pg_depend d
+    where d.classid = 'pg_catalog.pg_class'::regclass
+      and d.refclassid = 'pg_catalog.pg_class'::regclass
+      and d.deptype in ('a', 'i')
+      and d.refobjid in (select oid from excluded_rel)
+  ),
+  rel as (
+    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname
+    from pg_catalog.pg_class c
+    join ns n on n.oid = c.relnamespace
+    where c.oid not in (select oid from excluded_rel)
+      and c.oid not in (select oid from excluded_seq)
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
+      )
+  ),
+  tbl as (
+    select * from rel where relkind in ('r', 'p', 'f')
+  ),
+  typ as (
+    select t.oid, t.typname, t.typtype, t.typrelid, n.nspname, n.nspname || '.' || t.typname as qname
+    from pg_catalog.pg_type t
+    join ns n on n.oid = t.typnamespace
+    where t.typtype in ('e', 'c', 'd')
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_type'::regclass and e.objid = t.oid
+      )
+  ),
+  proc as (
+    select p.oid, p.proname, p.prokind, n.nspname,
+           n.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' as qsignature
+    from pg_catalog.pg_proc p
+    join ns n on n.oid = p.pronamespace
+    where not exists (
+      select 1 from extension_members e
+      where e.classid = 'pg_catalog.pg_proc'::regclass and e.objid = p.oid
+    )
+  )
+select
+  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas,
+
+  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
+    select e.extname as name, n.nspname as schema, e.extversion as version
+    from pg_catalog.pg_extension e
+    join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+  ) x) as extensions,
+
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select t.qname, t.nspname as schema, t.relname as name, t.relkind as relkind,
+           c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
+           (select pn.nspname || '.' || pc.relname
+              from pg_catalog.pg_inherits i
+              join pg_catalog.pg_class pc on pc.oid = i.inhparent
+              join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
+             where c.relispartition and i.inhrelid = c.oid) as partition_parent,
+           case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as partition_bound,
+           case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key
+    from tbl t
+    join pg_catalog.pg_class c on c.oid = t.oid
+  ) x) as tables,
+
+  (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
+    select t.qname as qtable, a.attname as name, a.attnum as num,
+           pg_catalog.format_type(a.atttypid, a.atttypmod) as type,
+           a.attnotnull as not_null,
+           case when a.attgenerated = '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as "default",
+           case when a.attgenerated <> '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as generated,
+           a.attgenerated as generated_kind,
+           a.attidentity as identity,
+           case when co.oid is null then null
+                when cn.nspname = 'pg_catalog' then co.collname
+                else cn.nspname || '.' || co.collname end as collation
+    from tbl t
+    join pg_catalog.pg_attribute a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped
+    join pg_catalog.pg_type ty on ty.oid = a.atttypid
+    left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+    left join pg_catalog.pg_collation co on co.oid = a.attcollation and a.attcollation <> ty.typcollation
+    left join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace
+  ) x) as columns,
+
+  -- contype 'n' (NOT NULL, stored as constraints from PostgreSQL 18 on) and 't' (constraint
+  -- triggers) are left out: nullability comes from attnotnull, triggers from pg_trigger.
+  -- Constraints cloned onto partitions (conparentid <> 0) are implied by the parent's.
+  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
+    select t.qname as qtable, con.conname as name, con.contype as type,
+           pg_catalog.pg_get_constraintdef(con.oid) as definition,
+           coalesce((select json_agg(a.attname order by k.ord)
+                       from unnest(con.conkey) with ordinality k(attnum, ord)
+                       join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum), '[]'::json) as columns,
+           con.convalidated as validated,
+           con.condeferrable as deferrable,
+           case when con.contype = 'f' then fn.nspname || '.' || fc.relname end as ref_table,
+           case when con.contype = 'f' then
+             coalesce((select json_agg(a.attname order by k.ord)
+                         from unnest(con.confkey) with ordinality k(attnum, ord)
+                         join pg_catalog.pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum), '[]'::json)
+           end as ref_columns,
+           con.confupdtype as on_update,
+           con.confdeltype as on_delete
+    from pg_catalog.pg_constraint con
+    join tbl t on t.oid = con.conrelid
+    left join pg_catalog.pg_class fc on fc.oid = con.confrelid
+    left join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
+    where con.contype in ('p', 'u', 'f', 'c', 'x')
+      and con.conparentid = 0
+  ) x) as constraints,
+
+  -- Indexes backing a PRIMARY KEY / UNIQUE / EXCLUDE constraint are implied by it; indexes that
+  -- are partitions of a partitioned index are implied by their parent.
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select n.nspname || '.' || ic.relname as qname, n.nspname as schema, ic.relname as name, t.qname as qtable,
+           pg_catalog.pg_get_indexdef(i.indexrelid) as definition,
+           i.indisunique as "unique",
+           pg_catalog.pg_get_expr(i.indpred, i.indrelid) as predicate,
+           i.indisvalid as valid,
+           (select json_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, false) order by k)
+              from generate_series(1, i.indnkeyatts) k) as columns
+    from pg_catalog.pg_index i
+    join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+    join pg_catalog.pg_namespace n on n.oid = ic.relnamespace
+    join rel t on t.oid = i.indrelid
+    where not ic.relispartition
+      and not exists (
+        select 1 from pg_catalog.pg_constraint con
+        where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p', 'u', 'x')
+      )
+  ) x) as indexes,
+
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select r.qname, r.nspname as schema, r.relname as name,
+           pg_catalog.format_type(s.seqtypid, null) as type,
+           s.seqincrement::text as increment,
+           s.seqstart::text as start,
+           (select on_.nspname || '.' || oc.relname || '.' || a.attname
+              from pg_catalog.pg_depend d
+              join pg_catalog.pg_class oc on oc.oid = d.refobjid
+              join pg_catalog.pg_namespace on_ on on_.oid = oc.relnamespace
+              join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+             where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = r.oid
+               and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjsubid > 0
+               and d.deptype in ('a', 'i')
+             order by 1 limit 1) as owned_by
+    from rel r
+    join pg_catalog.pg_sequence s on s.seqrelid = r.oid
+  ) x) as sequences,
+
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select t.qname, t.nspname as schema, t.typname as name,
+           coalesce((select json_agg(e.enumlabel order by e.enumsortorder)
+                       from pg_catalog.pg_enum e where e.enumtypid = t.oid), '[]'::json) as "values"
+    from typ t where t.typtype = 'e'
+  ) x) as enums,
+
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select t.qname, t.nspname as schema, t.typname as name,
+           coalesce((select json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod)) order by a.attnum)
+                       from pg_catalog.pg_attribute a
+                      where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]'::json) as attributes
+    from typ t
+    join pg_catalog.pg_class c on c.oid = t.typrelid and c.relkind = 'c'
+    where t.typtype = 'c'
+  ) x) as composites,
+
+  -- Domain NOT NULL is read from typnotnull: PostgreSQL 17+ also stores it as a contype 'n' row.
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select t.qname, t.nspname as schema, t.typname as name,
+           pg_catalog.format_type(ty.typbasetype, ty.typtypmod) as type,
+           ty.typnotnull as not_null,
+           pg_catalog.pg_get_expr(ty.typdefaultbin, 0) as "default",
+           coalesce((select json_agg(pg_catalog.pg_get_constraintdef(con.oid) order by pg_catalog.pg_get_constraintdef(con.oid))
+                       from pg_catalog.pg_constraint con
+                      where con.contypid = t.oid and con.contype = 'c'), '[]'::json) as checks
+    from typ t
+    join pg_catalog.pg_type ty on ty.oid = t.oid
+    where t.typtype = 'd'
+  ) x) as domains,
+
+  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
+           pg_catalog.pg_get_viewdef(r.oid) as definition
+    from rel r where r.relkind in ('v', 'm')
+  ) x) as views,
+
+  (select coalesce(json_agg(x order by x.qsignature), '[]'::json) from (
+    select p.qsignature, p.nspname as schema, p.proname as name, p.prokind as kind,
+           case when p.prokind <> 'p' then pg_catalog.pg_get_function_result(p.oid) end as returns,
+           l.lanname as language,
+           case when p.prokind = 'a' then
+             (select concat_ws(', ',
+                       'sfunc = ' || a.aggtransfn::regproc::text,
+                       'stype = ' || pg_catalog.format_type(a.aggtranstype, null),
+                       case when a.aggfinalfn <> 0 then 'finalfunc = ' || a.aggfinalfn::regproc::text end,
+                       case when a.aggcombinefn <> 0 then 'combinefunc = ' || a.aggcombinefn::regproc::text end,
+                       case when a.agginitval is not null then 'initcond = ' || quote_literal(a.agginitval) end)
+                from pg_catalog.pg_aggregate a where a.aggfnoid = p.oid)
+           else pg_catalog.pg_get_functiondef(p.oid) end as definition
+    from proc p
+    join pg_catalog.pg_proc pp on pp.oid = p.oid
+    join pg_catalog.pg_language l on l.oid = pp.prolang
+  ) x) as functions,
+
+  -- Internal triggers implement foreign keys; clones on partitions are implied by the parent's.
+  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
+    select r.qname as qtable, tg.tgname as name,
+           pg_catalog.pg_get_triggerdef(tg.oid) as definition,
+           tg.tgenabled <> 'D' as enabled
+    from pg_catalog.pg_trigger tg
+    join rel r on r.oid = tg.tgrelid
+    where not tg.tgisinternal and tg.tgparentid = 0
+  ) x) as triggers,
+
+  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
+    select r.qname as qtable, po.polname as name, po.polcmd as command, po.polpermissive as permissive,
+           coalesce((select json_agg(case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end
+                                     order by case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end)
+                       from unnest(po.polroles) ro), '[]'::json) as roles,
+           pg_catalog.pg_get_expr(po.polqual, po.polrelid) as using,
+           pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) as with_check
+    from pg_catalog.pg_policy po
+    join rel r on r.oid = po.polrelid
+  ) x) as policies,
+
+  (select coalesce(json_agg(x order by x.key), '[]'::json) from (
+    select case r.relkind
+             when 'r' then 'table ' when 'p' then 'table ' when 'f' then 'table '
+             when 'v' then 'view ' when 'm' then 'materialized view '
+             when 'S' then 'sequence ' when 'i' then 'index ' when 'I' then 'index '
+             when 'c' then 'type '
+           end || r.qname as key, d.description as text
+    from pg_catalog.pg_description d
+    join rel r on r.oid = d.objoid
+    where d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0 and r.relkind <> 'c'
+    union all
+    select 'column ' || r.qname || '.' || a.attname, d.description
+    from pg_catalog.pg_description d
+    join rel r on r.oid = d.objoid
+    join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum = d.objsubid
+    where d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid > 0
+    union all
+    select 'constraint ' || r.qname || '.' || con.conname, d.description
+    from pg_catalog.pg_description d
+    join pg_catalog.pg_constraint con on con.oid = d.objoid
+    join rel r on r.oid = con.conrelid
+    where d.classoid = 'pg_catalog.pg_constraint'::regclass
+    union all
+    select 'constraint ' || t.qname || '.' || con.conname, d.description
+    from pg_catalog.pg_description d
+    join pg_catalog.pg_constraint con on con.oid = d.objoid
+    join typ t on t.oid = con.contypid
+    where d.classoid = 'pg_catalog.pg_constraint'::regclass
+    union all
+    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname, d.description
+    from pg_catalog.pg_description d
+    join typ t on t.oid = d.objoid
+    where d.classoid = 'pg_catalog.pg_type'::regclass
+    union all
+    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature, d.description
+    from pg_catalog.pg_description d
+    join proc p on p.oid = d.objoid
+    where d.classoid = 'pg_catalog.pg_proc'::regclass
+    union all
+    select 'trigger ' || r.qname || '.' || tg.tgname, d.description
+    from pg_catalog.pg_description d
+    join pg_catalog.pg_trigger tg on tg.oid = d.objoid
+    join rel r on r.oid = tg.tgrelid
+    where d.classoid = 'pg_catalog.pg_trigger'::regclass
+    union all
+    select 'policy ' || r.qname || '.' || po.polname, d.description
+    from pg_catalog.pg_description d
+    join pg_catalog.pg_policy po on po.oid = d.objoid
+    join rel r on r.oid = po.polrelid
+    where d.classoid = 'pg_catalog.pg_policy'::regclass
+    union all
+    select 'schema ' || n.nspname, d.description
+    from pg_catalog.pg_description d
+    join ns n on n.oid = d.objoid
+    where d.classoid = 'pg_catalog.pg_namespace'::regclass
+  ) x) as comments
+`;

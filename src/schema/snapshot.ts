@@ -1,0 +1,324 @@
+import type { Knex } from 'knex';
+import { CATALOG_SQL } from './catalog-sql.js';
+import type {
+  ColumnInfo,
+  CompositeInfo,
+  ConstraintInfo,
+  ConstraintKind,
+  DomainInfo,
+  EnumInfo,
+  ExtensionInfo,
+  FunctionInfo,
+  IndexInfo,
+  PolicyInfo,
+  SchemaSnapshot,
+  SequenceInfo,
+  TableInfo,
+  TriggerInfo,
+  ViewInfo,
+} from './types.js';
+
+/** knex's own bookkeeping tables: never part of the user's schema. */
+export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
+
+export interface SnapshotOptions {
+  /** More tables to leave out (with their indexes, constraints, sequences…): bare names match in every schema, `schema.table` only there. */
+  excludeTables?: string[];
+  /** Only these schemas; default: every user schema (not pg_*, information_schema or schemas owned by an extension). */
+  schemas?: string[];
+}
+
+/**
+ * Session settings that change how PostgreSQL prints expressions. Pinned for the duration of the
+ * snapshot so the text does not depend on the caller's session: search_path = pg_catalog makes
+ * every user object schema-qualified; the others fix how constants in defaults are printed.
+ */
+const PRINT_SETTINGS: readonly (readonly [string, string])[] = [
+  ['search_path', 'pg_catalog'],
+  ['DateStyle', 'ISO, MDY'],
+  ['IntervalStyle', 'postgres'],
+  ['TimeZone', 'UTC'],
+  ['extra_float_digits', '1'],
+];
+
+/**
+ * Reads the schema of the database behind `knex` into a canonical snapshot: equal schemas give
+ * deep-equal (and JSON-identical) snapshots, on PostgreSQL 15 servers as on PGlite's 18.
+ * One catalog query in a short transaction (a savepoint when `knex` is already a transaction),
+ * rolled back: the database is only read.
+ */
+export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
+  const schemas = options.schemas ?? [];
+  const trx = await knex.transaction();
+  let raw: RawCatalog;
+  try {
+    await trx.raw(PRINT_SETTINGS.map(() => 'select pg_catalog.set_config(?, ?, true)').join(' union all '), PRINT_SETTINGS.flat());
+    const result = (await trx.raw(CATALOG_SQL, [JSON.stringify(schemas), JSON.stringify(excluded)])) as { rows: RawCatalog[] };
+    const row = result.rows[0];
+    if (!row) throw new Error('schema snapshot: the catalog query returned no row');
+    raw = row;
+  } finally {
+    await trx.rollback();
+  }
+  return buildSnapshot(raw);
+}
+
+interface RawCatalog {
+  schemas: string[];
+  extensions: ExtensionInfo[];
+  tables: {
+    qname: string;
+    schema: string;
+    name: string;
+    relkind: string;
+    row_security: boolean;
+    force_row_security: boolean;
+    partition_parent: string | null;
+    partition_bound: string | null;
+    partition_key: string | null;
+  }[];
+  columns: {
+    qtable: string;
+    name: string;
+    num: number;
+    type: string;
+    not_null: boolean;
+    default: string | null;
+    generated: string | null;
+    generated_kind: string;
+    identity: string;
+    collation: string | null;
+  }[];
+  constraints: {
+    qtable: string;
+    name: string;
+    type: string;
+    definition: string;
+    columns: string[];
+    validated: boolean;
+    deferrable: boolean;
+    ref_table: string | null;
+    ref_columns: string[] | null;
+    on_update: string;
+    on_delete: string;
+  }[];
+  indexes: {
+    qname: string;
+    schema: string;
+    name: string;
+    qtable: string;
+    definition: string;
+    unique: boolean;
+    predicate: string | null;
+    valid: boolean;
+    columns: string[] | null;
+  }[];
+  sequences: { qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
+  enums: { qname: string; schema: string; name: string; values: string[] }[];
+  composites: { qname: string; schema: string; name: string; attributes: { name: string; type: string }[] }[];
+  domains: { qname: string; schema: string; name: string; type: string; not_null: boolean; default: string | null; checks: string[] }[];
+  views: { qname: string; schema: string; name: string; materialized: boolean; definition: string }[];
+  functions: {
+    qsignature: string;
+    schema: string;
+    name: string;
+    kind: string;
+    returns: string | null;
+    language: string;
+    definition: string | null;
+  }[];
+  triggers: { qtable: string; name: string; definition: string; enabled: boolean }[];
+  policies: {
+    qtable: string;
+    name: string;
+    command: string;
+    permissive: boolean;
+    roles: string[];
+    using: string | null;
+    with_check: string | null;
+  }[];
+  comments: { key: string; text: string }[];
+}
+
+const TABLE_KINDS: Record<string, TableInfo['kind']> = { r: 'table', p: 'partitioned', f: 'foreign' };
+const CONSTRAINT_KINDS: Record<string, ConstraintKind> = { p: 'primary', u: 'unique', f: 'foreign', c: 'check', x: 'exclusion' };
+const FK_ACTIONS: Record<string, string> = { a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default' };
+const FUNCTION_KINDS: Record<string, FunctionInfo['kind']> = { f: 'function', p: 'procedure', a: 'aggregate', w: 'window' };
+const IDENTITY: Record<string, ColumnInfo['identity']> = { a: 'always', d: 'by default' };
+/** pg_attribute.attgenerated: 's' stored (all versions), 'v' virtual (PostgreSQL 18+). */
+const GENERATED: Record<string, string> = { s: 'STORED', v: 'VIRTUAL' };
+const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
+
+/** Code-point order: the same everywhere, unlike the database collation that ORDER BY would use. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byKey<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  const sorted = [...entries].sort(([a], [b]) => compareText(a, b));
+  const out: Record<string, T> = {};
+  for (const [key, value] of sorted) out[key] = value;
+  return out;
+}
+
+function sortedText(values: readonly string[]): string[] {
+  return [...values].sort(compareText);
+}
+
+function lookup<T>(map: Record<string, T>, code: string, what: string): T {
+  const value = map[code];
+  if (value === undefined) throw new Error(`schema snapshot: unknown ${what} code '${code}'`);
+  return value;
+}
+
+function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
+  const columnsByTable = groupBy(raw.columns, (c) => c.qtable);
+  const constraintsByTable = groupBy(raw.constraints, (c) => c.qtable);
+
+  const tables = byKey(
+    raw.tables.map((t): [string, TableInfo] => {
+      const columns = (columnsByTable.get(t.qname) ?? []).sort((a, b) => a.num - b.num);
+      const info: TableInfo = {
+        schema: t.schema,
+        name: t.name,
+        kind: lookup(TABLE_KINDS, t.relkind, 'relation kind'),
+        ...(t.partition_parent !== null ? { partitionOf: { parent: t.partition_parent, bound: t.partition_bound ?? '' } } : {}),
+        ...(t.partition_key !== null ? { partitionKey: t.partition_key } : {}),
+        rowSecurity: t.row_security,
+        forceRowSecurity: t.force_row_security,
+        columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
+        columnOrder: columns.map((c) => c.name),
+        constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c)] as const)),
+      };
+      return [t.qname, info];
+    }),
+  );
+
+  return {
+    schemas: sortedText(raw.schemas),
+    extensions: byKey(raw.extensions.map((e) => [e.name, { name: e.name, schema: e.schema, version: e.version }] as const)),
+    tables,
+    indexes: byKey(
+      raw.indexes.map((i): [string, IndexInfo] => [
+        i.qname,
+        {
+          schema: i.schema,
+          name: i.name,
+          table: i.qtable,
+          definition: i.definition,
+          unique: i.unique,
+          predicate: i.predicate,
+          valid: i.valid,
+          columns: i.columns ?? [],
+        },
+      ]),
+    ),
+    sequences: byKey(
+      raw.sequences.map((s): [string, SequenceInfo] => [
+        s.qname,
+        { schema: s.schema, name: s.name, type: s.type, ownedBy: s.owned_by, increment: s.increment, start: s.start },
+      ]),
+    ),
+    enums: byKey(raw.enums.map((e): [string, EnumInfo] => [e.qname, { schema: e.schema, name: e.name, values: e.values }])),
+    composites: byKey(
+      raw.composites.map((c): [string, CompositeInfo] => [
+        c.qname,
+        { schema: c.schema, name: c.name, attributes: c.attributes.map((a) => ({ name: a.name, type: a.type })) },
+      ]),
+    ),
+    domains: byKey(
+      raw.domains.map((d): [string, DomainInfo] => [
+        d.qname,
+        { schema: d.schema, name: d.name, type: d.type, nullable: !d.not_null, default: d.default, checks: sortedText(d.checks) },
+      ]),
+    ),
+    views: byKey(
+      raw.views.map((v): [string, ViewInfo] => [
+        v.qname,
+        { schema: v.schema, name: v.name, materialized: v.materialized, definition: v.definition.trim() },
+      ]),
+    ),
+    functions: byKey(
+      raw.functions.map((f): [string, FunctionInfo] => [
+        f.qsignature,
+        {
+          schema: f.schema,
+          name: f.name,
+          signature: f.qsignature.slice(f.schema.length + 1),
+          kind: lookup(FUNCTION_KINDS, f.kind, 'function kind'),
+          returns: f.returns,
+          language: f.language,
+          definition: (f.definition ?? '').trim(),
+        },
+      ]),
+    ),
+    triggers: byKey(
+      raw.triggers.map((t): [string, TriggerInfo] => [
+        `${t.qtable}.${t.name}`,
+        { table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled },
+      ]),
+    ),
+    policies: byKey(
+      raw.policies.map((p): [string, PolicyInfo] => [
+        `${p.qtable}.${p.name}`,
+        {
+          table: p.qtable,
+          name: p.name,
+          command: lookup(POLICY_COMMANDS, p.command, 'policy command'),
+          permissive: p.permissive,
+          roles: sortedText(p.roles),
+          using: p.using,
+          withCheck: p.with_check,
+        },
+      ]),
+    ),
+    comments: byKey(raw.comments.map((c) => [c.key, c.text] as const)),
+  };
+}
+
+function toColumn(c: RawCatalog['columns'][number]): ColumnInfo {
+  const generatedKind = c.generated_kind === '' ? null : lookup(GENERATED, c.generated_kind, 'generated column kind');
+  return {
+    name: c.name,
+    type: c.type,
+    nullable: !c.not_null,
+    default: c.default,
+    identity: c.identity === '' ? null : lookup(IDENTITY, c.identity, 'identity kind'),
+    generated: generatedKind === null ? null : `${c.generated ?? ''} ${generatedKind}`,
+    collation: c.collation,
+  };
+}
+
+function toConstraint(c: RawCatalog['constraints'][number]): ConstraintInfo {
+  const kind = lookup(CONSTRAINT_KINDS, c.type, 'constraint type');
+  return {
+    name: c.name,
+    kind,
+    definition: c.definition,
+    columns: c.columns,
+    validated: c.validated,
+    deferrable: c.deferrable,
+    ...(kind === 'foreign'
+      ? {
+          references: {
+            table: c.ref_table ?? '',
+            columns: c.ref_columns ?? [],
+            onUpdate: lookup(FK_ACTIONS, c.on_update, 'foreign key action'),
+            onDelete: lookup(FK_ACTIONS, c.on_delete, 'foreign key action'),
+          },
+        }
+      : {}),
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
