@@ -7,7 +7,6 @@ import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const debug = argv.includes('--debug');
   const out = new Output(json, debug, colorWanted(!argv.includes('--no-color')));

@@ -24,6 +24,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif', 'github', 'markdown']))
     .option('--debug', 'print stack traces and internal details')
     .option('--no-color', 'disable colours')
+    .exitOverride()
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run knexsafe --help for usage)')
     .addHelpText(

@@ -18,12 +18,10 @@ export async function runSeeds(db: Database, project: ProjectConfig, options: { 
     });
   }
   const s = project.seeds;
-  const source = new KnexsafeSeedSource(s.directories, s.sortDirsSeparately, s.loadExtensions);
+  const source = new KnexsafeSeedSource(s.directories, s.sortDirsSeparately, s.loadExtensions, s.recursive);
   try {
     const [files] = (await db.knex.seed.run({
       seedSource: source,
-      loadExtensions: s.loadExtensions,
-      recursive: s.recursive,
       ...(options.specific ? { specific: path.basename(options.specific) } : {}),
     } as unknown as Knex.SeederConfig)) as [string[]];
     return { seeds: files };

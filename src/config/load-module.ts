@@ -1,6 +1,7 @@
 import { createJiti, type Jiti } from 'jiti';
 import path from 'node:path';
 import { KnexsafeError } from '../errors.js';
+import { displayPath } from '../util/paths.js';
 
 let jitiInstance: Jiti | undefined;
 
@@ -47,7 +48,7 @@ function moduleLoadError(file: string, what: string, error: unknown): KnexsafeEr
   const firstLine = raw.split('\n').find((l) => l.trim().length > 0) ?? raw;
   const isSyntax =
     (error instanceof Error && error.name === 'SyntaxError') || /^(ParseError|SyntaxError)\b/.test(raw.trim());
-  const rel = path.relative(process.cwd(), location.file) || location.file;
+  const rel = displayPath(location.file);
   const where = location.line ? `${rel}:${location.line}${location.column ? `:${location.column}` : ''}` : rel;
   if (isSyntax) {
     return new KnexsafeError('SYNTAX_ERROR', `Syntax error in ${what} ${where}: ${cleanMessage(firstLine)}`, {

@@ -89,7 +89,8 @@ async function runWithKnex(
   const config = migratorConfig(ctx.project, source, options);
   try {
     const result = (await action(ctx.db.knex.migrate, config)) as [number, string[]] | undefined;
-    return { batch: Array.isArray(result) ? Number(result[0]) : 0, migrations: runs };
+    // knex answers with the current batch number even when nothing ran; 0 says "nothing ran".
+    return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs };
   } catch (error) {
     throw explainMigratorError(error, ctx, runs);
   }

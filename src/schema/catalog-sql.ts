@@ -5,9 +5,10 @@
  * version-dependent judgement (NOT NULL constraints rows, generated-column kinds, …) to explicit
  * filters here or to the normalisation in `snapshot.ts`.
  *
- * Bindings (knex `?` placeholders, in order): schemas as a JSON array text or null (= all user
- * schemas), excluded table names as a JSON array text (bare names match in every schema,
- * `schema.table` only there).
+ * Parameters: $1 the schemas to read as a JSON array text (empty = every user schema), $2 the
+ * tables to leave out as a JSON array text (bare names match in every schema, `schema.table` only
+ * there). `snapshot.ts` runs it as a prepared statement: planning this query costs far more than
+ * running it, on PGlite especially.
  *
  * Expressions are printed by PostgreSQL itself (pg_get_expr, pg_get_constraintdef, …) while the
  * caller has set search_path to pg_catalog, so every user object comes out schema-qualified
@@ -16,10 +17,10 @@
 export const CATALOG_SQL = /* sql */ `
 with
   requested as (
-    select jsonb_array_elements_text(?::text::jsonb) as nspname
+    select jsonb_array_elements_text($1::jsonb) as nspname
   ),
   excluded_names as (
-    select jsonb_array_elements_text(?::text::jsonb) as name
+    select jsonb_array_elements_text($2::jsonb) as name
   ),
   extension_members as (
     select d.classid, d.objid from pg_catalog.pg_depend d where d.deptype = 'e'
@@ -75,9 +76,10 @@ with
         where e.classid = 'pg_catalog.pg_type'::regclass and e.objid = t.oid
       )
   ),
+  -- Overloads are told apart by their input types (argument names are part of the definition).
   proc as (
     select p.oid, p.proname, p.prokind, n.nspname,
-           n.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' as qsignature
+           n.nspname || '.' || p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' as qsignature
     from pg_catalog.pg_proc p
     join ns n on n.oid = p.pronamespace
     where not exists (

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { CATALOG_SQL } from './catalog-sql.js';
+import { ensureViewParser, normalizeViewDefinition } from './view-definition.js';
 import type {
   ColumnInfo,
   CompositeInfo,
@@ -29,23 +31,36 @@ export interface SnapshotOptions {
 }
 
 /**
- * Session settings that change how PostgreSQL prints expressions. Pinned for the duration of the
- * snapshot so the text does not depend on the caller's session: search_path = pg_catalog makes
- * every user object schema-qualified; the others fix how constants in defaults are printed.
+ * Session settings that change how PostgreSQL prints expressions, pinned (SET LOCAL) for the
+ * duration of the snapshot so the text does not depend on the caller's session: search_path =
+ * pg_catalog makes every user object schema-qualified; the others fix how constants in defaults
+ * are printed and how the statement's literals are read. A generic plan is forced so the prepared
+ * catalog query is planned once per session.
  */
-const PRINT_SETTINGS: readonly (readonly [string, string])[] = [
+const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
   ['search_path', 'pg_catalog'],
   ['DateStyle', 'ISO, MDY'],
   ['IntervalStyle', 'postgres'],
   ['TimeZone', 'UTC'],
   ['extra_float_digits', '1'],
+  ['standard_conforming_strings', 'on'],
+  ['plan_cache_mode', 'force_generic_plan'],
 ];
+
+/** Named after the query text, so two versions of knexsafe sharing a session never mix them up. */
+const STATEMENT_NAME = `knexsafe_schema_snapshot_${createHash('sha256').update(CATALOG_SQL).digest('hex').slice(0, 16)}`;
+
+function sqlLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
 
 /**
  * Reads the schema of the database behind `knex` into a canonical snapshot: equal schemas give
  * deep-equal (and JSON-identical) snapshots, on PostgreSQL 15 servers as on PGlite's 18.
- * One catalog query in a short transaction (a savepoint when `knex` is already a transaction),
- * rolled back: the database is only read.
+ *
+ * One catalog query, prepared once per session (planning it costs several times more than
+ * running it), run in a short transaction (a savepoint when `knex` is already a transaction) that
+ * is rolled back: the database is only read, and the caller's session settings are left as they were.
  */
 export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
@@ -53,14 +68,23 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
   const trx = await knex.transaction();
   let raw: RawCatalog;
   try {
-    await trx.raw(PRINT_SETTINGS.map(() => 'select pg_catalog.set_config(?, ?, true)').join(' union all '), PRINT_SETTINGS.flat());
-    const result = (await trx.raw(CATALOG_SQL, [JSON.stringify(schemas), JSON.stringify(excluded)])) as { rows: RawCatalog[] };
+    const settings = SESSION_SETTINGS.map(() => 'pg_catalog.set_config(?, ?, true)').join(', ');
+    const state = (await trx.raw(
+      `select ${settings}, exists (select 1 from pg_catalog.pg_prepared_statements where name = ?) as prepared`,
+      [...SESSION_SETTINGS.flat(), STATEMENT_NAME],
+    )) as { rows: { prepared: boolean }[] };
+    // PREPARE is not transactional: the statement outlives the rollback below, for the session.
+    if (!state.rows[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text) as ${CATALOG_SQL}`);
+    const result = (await trx.raw(
+      `execute ${STATEMENT_NAME}(${sqlLiteral(JSON.stringify(schemas))}, ${sqlLiteral(JSON.stringify(excluded))})`,
+    )) as { rows: RawCatalog[] };
     const row = result.rows[0];
     if (!row) throw new Error('schema snapshot: the catalog query returned no row');
     raw = row;
   } finally {
     await trx.rollback();
   }
+  if (raw.views.length > 0) await ensureViewParser();
   return buildSnapshot(raw);
 }
 
@@ -236,7 +260,7 @@ function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
     views: byKey(
       raw.views.map((v): [string, ViewInfo] => [
         v.qname,
-        { schema: v.schema, name: v.name, materialized: v.materialized, definition: v.definition.trim() },
+        { schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizeViewDefinition(v.definition.trim()) },
       ]),
     ),
     functions: byKey(

@@ -77,3 +77,38 @@ export async function sqlOn<T extends pg.QueryResultRow = Record<string, unknown
     await client.end();
   }
 }
+
+/**
+ * A throwaway PostgreSQL cluster that demands a password (scram-sha-256), for testing what users
+ * see with a wrong password. The shared server trusts everyone, so it cannot show that.
+ */
+export async function startPasswordCluster(password: string): Promise<{ url: (pw: string) => string; stop(): Promise<void> }> {
+  const { execFileSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const versions = fs.existsSync('/usr/lib/postgresql') ? fs.readdirSync('/usr/lib/postgresql').sort() : [];
+  const bin = versions.length ? `/usr/lib/postgresql/${versions[versions.length - 1]}/bin` : undefined;
+  if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-pwcluster-'));
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd: string, args: string[]) =>
+    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
+  if (asRoot) execFileSync('chown', ['postgres', dir]);
+  const pwfile = path.join(dir, 'pw');
+  fs.writeFileSync(pwfile, password);
+  if (asRoot) execFileSync('chown', ['postgres', pwfile]);
+  run(`${bin}/initdb`, ['-D', `${dir}/data`, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`]);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  run(`${bin}/pg_ctl`, ['-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`, 'start']);
+  return {
+    url: (pw: string) => `postgresql://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      try {
+        run(`${bin}/pg_ctl`, ['-D', `${dir}/data`, '-m', 'immediate', 'stop']);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

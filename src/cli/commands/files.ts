@@ -1,5 +1,5 @@
+import { displayPath } from '../../util/paths.js';
 import type { Command } from 'commander';
-import path from 'node:path';
 import { initProject } from '../../commands/init.js';
 import { makeMigration, makeSeed, type MakeResult } from '../../commands/make.js';
 import { runSeeds } from '../../commands/seed.js';
@@ -13,7 +13,7 @@ function renderMade(out: Output, result: MakeResult, what: string): void {
     return;
   }
   for (const w of result.warnings) out.warn(w);
-  out.line(`${out.c.green('✓')} Created ${what} ${path.relative(process.cwd(), result.path) || result.path}`);
+  out.line(`${out.c.green('✓')} Created ${what} ${displayPath(result.path)}`);
 }
 
 export function registerFileCommands(program: Command): void {
@@ -27,7 +27,7 @@ export function registerFileCommands(program: Command): void {
       const out = makeOutput(g);
       const result = initProject({ ...(g.cwd ? { cwd: g.cwd } : {}), extension: opts.extension });
       out.result(result);
-      for (const f of result.created) out.line(`${out.c.green('✓')} Created ${path.relative(process.cwd(), f) || f}`);
+      for (const f of result.created) out.line(`${out.c.green('✓')} Created ${displayPath(f)}`);
       out.line(`Next: set DATABASE_URL (or edit the knexfile), then ${out.c.bold('knexsafe make create_users_table')}.`);
     });
 
@@ -73,9 +73,9 @@ export function registerFileCommands(program: Command): void {
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
         const result = await runSeeds(db, project, opts.specific ? { specific: opts.specific } : {});
-        out.result({ database: db.description, seeds: result.seeds.map((s) => path.relative(process.cwd(), s)) });
+        out.result({ database: db.description, seeds: result.seeds.map((s) => displayPath(s)) });
         out.line(`${out.c.green('✓')} Ran ${result.seeds.length} seed file${result.seeds.length === 1 ? '' : 's'} on ${db.description}`);
-        for (const s of result.seeds) out.line(`  ${path.relative(process.cwd(), s)}`);
+        for (const s of result.seeds) out.line(`  ${displayPath(s)}`);
       });
     });
 }

@@ -1,5 +1,5 @@
+import { displayPath } from '../../util/paths.js';
 import { Command, Option } from 'commander';
-import path from 'node:path';
 import type { Database } from '../../db/connect.js';
 import type { ProjectConfig } from '../../config/resolve.js';
 import {
@@ -156,7 +156,7 @@ export function registerHistoryCommands(program: Command): void {
 }
 
 export function renderStatus(out: Output, report: StatusReport, db: Database, mode: 'status' | 'list'): void {
-  out.result({ database: db.description, ...report, migrations: report.migrations.map(({ file, ...m }) => ({ ...m, file: file ? path.relative(process.cwd(), file) : null })) });
+  out.result({ database: db.description, ...report, migrations: report.migrations.map(({ file, ...m }) => ({ ...m, file: file ? displayPath(file) : null })) });
   if (out.json) return;
   const state = (s: string) =>
     s === 'applied' ? out.c.green('applied') : s === 'pending' ? out.c.yellow('pending') : out.c.red('file missing');
