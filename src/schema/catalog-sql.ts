@@ -105,6 +105,14 @@ select
               join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
              where c.relispartition and i.inhrelid = c.oid) as partition_parent,
            case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as partition_bound,
+           case when not c.relispartition then
+             (select json_agg(pn.nspname || '.' || pc.relname order by i.inhseqno)
+                from pg_catalog.pg_inherits i
+                join pg_catalog.pg_class pc on pc.oid = i.inhparent
+                join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
+               where i.inhrelid = c.oid)
+           end as inherits,
+           c.relpersistence = 'u' as unlogged,
            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key
     from tbl t
     join pg_catalog.pg_class c on c.oid = t.oid

@@ -201,6 +201,14 @@ function diffTable(context: DiffContext, key: string, e: TableInfo, a: TableInfo
   if ((e.partitionKey ?? null) !== (a.partitionKey ?? null)) {
     tableChange('partitionKey', e.partitionKey ?? null, a.partitionKey ?? null, `partition key ${e.partitionKey ?? 'none'} → ${a.partitionKey ?? 'none'}`);
   }
+  if (!same(e.inherits ?? [], a.inherits ?? [])) {
+    const parents = (list_: string[] | undefined) => (list_?.length ? list_.map(displayName).join(', ') : 'none');
+    tableChange('inherits', e.inherits ?? [], a.inherits ?? [], `inherits ${parents(e.inherits)} → ${parents(a.inherits)}`);
+  }
+  if ((e.unlogged ?? false) !== (a.unlogged ?? false)) {
+    const persistence = (unlogged: boolean | undefined) => (unlogged ? 'UNLOGGED' : 'logged');
+    tableChange('unlogged', e.unlogged ?? false, a.unlogged ?? false, `${persistence(e.unlogged)} → ${persistence(a.unlogged)}`);
+  }
   if (e.rowSecurity !== a.rowSecurity) {
     tableChange('rowSecurity', e.rowSecurity, a.rowSecurity, `row level security ${onOff(e.rowSecurity)} → ${onOff(a.rowSecurity)}`);
   }

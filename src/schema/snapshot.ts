@@ -101,6 +101,8 @@ interface RawCatalog {
     partition_parent: string | null;
     partition_bound: string | null;
     partition_key: string | null;
+    inherits: string[] | null;
+    unlogged: boolean;
   }[];
   columns: {
     qtable: string;
@@ -209,6 +211,8 @@ function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
         kind: lookup(TABLE_KINDS, t.relkind, 'relation kind'),
         ...(t.partition_parent !== null ? { partitionOf: { parent: t.partition_parent, bound: t.partition_bound ?? '' } } : {}),
         ...(t.partition_key !== null ? { partitionKey: t.partition_key } : {}),
+        ...(t.inherits !== null && t.inherits.length > 0 ? { inherits: t.inherits } : {}),
+        ...(t.unlogged ? { unlogged: true as const } : {}),
         rowSecurity: t.row_security,
         forceRowSecurity: t.force_row_security,
         columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),

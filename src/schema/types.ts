@@ -35,6 +35,10 @@ export interface TableInfo {
   /** For partitions: the parent's qualified name and the bound expression. */
   partitionOf?: { parent: string; bound: string };
   partitionKey?: string;
+  /** Parents of a table created with INHERITS (not partitions), qualified, in order; absent when none. */
+  inherits?: string[];
+  /** Present (true) only for UNLOGGED tables. */
+  unlogged?: true;
   rowSecurity: boolean;
   forceRowSecurity: boolean;
   columns: Record<string, ColumnInfo>;
@@ -48,10 +52,12 @@ export interface ColumnInfo {
   /** `format_type` output, e.g. `character varying(255)`, `numeric(10,2)`, `public.order_status`. */
   type: string;
   nullable: boolean;
-  /** Default expression as PostgreSQL prints it, or null. Serial defaults are normalised to `nextval(<sequence>)`. */
+  /** Default expression as PostgreSQL prints it (objects schema-qualified), or null; serial: `nextval('public.users_id_seq'::regclass)`. */
   default: string | null;
   identity: 'always' | 'by default' | null;
+  /** Generation expression followed by STORED or VIRTUAL (PostgreSQL 18), e.g. `(price * 2) STORED`; null if not generated. */
   generated: string | null;
+  /** Only when it differs from the type's default collation, e.g. `C`; schema-qualified outside pg_catalog. */
   collation: string | null;
 }
 
@@ -168,7 +174,7 @@ export type SchemaObjectKind =
 /** One difference between two snapshots, phrased the way a reviewer would write it. */
 export interface SchemaChange {
   kind: SchemaObjectKind;
-  /** Qualified object name, e.g. `public.users.status` or `index public.users_email_unique`. */
+  /** Qualified object name, e.g. `public.users.status` (column), `public.users_email_unique` (index), `public.orders.orders_user_id_foreign` (constraint). */
   object: string;
   /** 'missing' = in the expected (before) schema, not in the actual; 'extra' = left behind; 'changed' = both, different. */
   change: 'missing' | 'extra' | 'changed';
