@@ -23,11 +23,19 @@ import type {
  * cannot reorder columns; a drop and re-add moves one to the end); it is mentioned in `notes`.
  * The order of changes is stable: by object kind, then by name.
  */
-export function diffSchemas(expected: SchemaSnapshot, actual: SchemaSnapshot): SchemaDiff {
+export interface DiffOptions {
+  /**
+   * Extension versions that differ become a note instead of a change. For comparing databases of
+   * different PostgreSQL builds (a PostgreSQL 15 server and PGlite's 18 ship citext 1.6 and 1.8).
+   */
+  ignoreExtensionVersions?: boolean;
+}
+
+export function diffSchemas(expected: SchemaSnapshot, actual: SchemaSnapshot, options: DiffOptions = {}): SchemaDiff {
   const context = new DiffContext();
 
   diffSchemaNames(context, expected, actual);
-  diffExtensions(context, expected, actual);
+  diffExtensions(context, expected, actual, options);
   diffTables(context, expected, actual);
   diffEnums(context, expected, actual);
   diffComposites(context, expected, actual);
@@ -146,12 +154,14 @@ function diffSchemaNames(context: DiffContext, expected: SchemaSnapshot, actual:
   });
 }
 
-function diffExtensions(context: DiffContext, expected: SchemaSnapshot, actual: SchemaSnapshot): void {
+function diffExtensions(context: DiffContext, expected: SchemaSnapshot, actual: SchemaSnapshot, options: DiffOptions): void {
   walk(expected.extensions, actual.extensions, {
     missing: (name, e) => context.missing('extension', 'extension', name, `extension ${name}`, e),
     extra: (name, a) => context.extra('extension', 'extension', name, `extension ${name}`, a),
     both: (name, e, a) => {
-      if (e.version !== a.version) {
+      if (e.version !== a.version && options.ignoreExtensionVersions) {
+        context.notes.push(`extension ${name}: version ${e.version} → ${a.version} (ignored)`);
+      } else if (e.version !== a.version) {
         context.changed('extension', 'extension', name, 'version', e.version, a.version, `extension ${name}: version ${e.version} → ${a.version}`);
       }
       if (e.schema !== a.schema) {

@@ -1,6 +1,6 @@
 export * from './types.js';
 export { snapshotSchema, KNEX_TABLES, compareText, type SnapshotOptions } from './snapshot.js';
-export { diffSchemas } from './diff.js';
+export { diffSchemas, type DiffOptions } from './diff.js';
 export { formatDiff, summarizeDiff, type FormatDiffOptions } from './format.js';
 export { displayName, displaySql } from './names.js';
 export { normalizeViewDefinition, ensureViewParser } from './view-definition.js';
