@@ -124,6 +124,9 @@ export interface CreateTableAsFacts {
   readsFrom: QualifiedName[];
 }
 
+/** One variant per action, so `Extract<AlterTableCommand, { action: 'x' }>` narrows. */
+type Each<A extends string, T> = A extends string ? { action: A } & T : never;
+
 export type AlterTableCommand =
   | { action: 'add-column'; column: ColumnFacts; ifNotExists: boolean }
   | { action: 'drop-column'; column: string; ifExists: boolean; cascade: boolean }
@@ -140,26 +143,26 @@ export type AlterTableCommand =
   | { action: 'set-unlogged' }
   | { action: 'enable-trigger'; trigger?: string; scope: 'named' | 'all' | 'user'; mode: 'origin' | 'always' | 'replica' }
   | { action: 'disable-trigger'; trigger?: string; scope: 'named' | 'all' | 'user' }
-  | { action: 'enable-rule' | 'disable-rule'; rule: string }
+  | Each<'enable-rule' | 'disable-rule', { rule: string }>
   | { action: 'attach-partition'; partition: QualifiedName; isDefault: boolean }
   | { action: 'detach-partition'; partition: QualifiedName; concurrently: boolean; finalize: boolean }
   | { action: 'set-statistics'; column: string; target?: number }
-  | { action: 'set-column-options' | 'reset-column-options'; column: string; options: string[] }
+  | Each<'set-column-options' | 'reset-column-options', { column: string; options: string[] }>
   | { action: 'set-storage'; column: string; storage: string }
   | { action: 'set-compression'; column: string; method: string }
-  | { action: 'set-options' | 'reset-options'; options: string[] }
+  | Each<'set-options' | 'reset-options', { options: string[] }>
   | { action: 'set-tablespace'; tablespace: string }
   | { action: 'set-access-method'; method: string }
   | { action: 'owner'; owner: string }
   | { action: 'cluster-on'; index: string }
   | { action: 'set-without-cluster' }
-  | { action: 'add-identity' | 'set-identity'; column: string; identity?: 'always' | 'by default' }
+  | Each<'add-identity' | 'set-identity', { column: string; identity?: 'always' | 'by default' }>
   | { action: 'drop-identity'; column: string; ifExists: boolean }
   | { action: 'set-expression'; column: string; expression?: ExpressionFacts }
   | { action: 'drop-expression'; column: string }
-  | { action: 'inherit' | 'no-inherit'; parent: QualifiedName }
+  | Each<'inherit' | 'no-inherit', { parent: QualifiedName }>
   | { action: 'replica-identity'; identity: 'default' | 'full' | 'nothing' | 'index'; index?: string }
-  | { action: 'enable-row-security' | 'disable-row-security' | 'force-row-security' | 'no-force-row-security' }
+  | Each<'enable-row-security' | 'disable-row-security' | 'force-row-security' | 'no-force-row-security', object>
   | { action: 'other'; subtype: string };
 
 export type AlterTableAction = AlterTableCommand['action'];
@@ -1404,13 +1407,12 @@ export function objectTypeName(type: ObjectType | string): string {
 }
 
 function optionNames(def: Node | undefined): string[] {
-  const items = nodeOf<{ items?: Node[] }>(def, 'List')?.items;
-  return [...defElems(items).keys()].concat(
-    (items ?? [])
-      .map((node) => nodeOf<{ defnamespace?: string; defname?: string }>(node, 'DefElem'))
-      .filter((d) => d?.defnamespace)
-      .map((d) => `${d!.defnamespace}.${d!.defname}`),
-  ).filter((name, index, all) => all.indexOf(name) === index);
+  const names: string[] = [];
+  for (const node of nodeOf<{ items?: Node[] }>(def, 'List')?.items ?? []) {
+    const option = nodeOf<{ defnamespace?: string; defname?: string }>(node, 'DefElem');
+    if (option?.defname) names.push(option.defnamespace ? `${option.defnamespace}.${option.defname}` : option.defname);
+  }
+  return names;
 }
 
 function hasReturning(stmt: { returningClause?: unknown; returningList?: Node[] }): boolean {
