@@ -20,19 +20,19 @@ const config = mod.default ?? mod;
 const knex = knexFactory({ ...config, connection: process.env.DATABASE_URL });
 
 const SNAPSHOT = [
-  ['column', `select table_name || '.' || column_name, data_type || coalesce('(' || character_maximum_length || ')', '')
+  ['column', `select table_name || '.' || column_name as k, data_type || coalesce('(' || character_maximum_length || ')', '')
      || coalesce(' ' || numeric_precision || ',' || numeric_scale, '') || ' ' || is_nullable || ' ' || coalesce(column_default, '')
-     || ' ' || udt_name from information_schema.columns where table_schema = 'public'`],
+     || ' ' || udt_name as v from information_schema.columns where table_schema = 'public'`],
   ['index', `select indexname, indexdef from pg_indexes where schemaname = 'public'`],
-  ['constraint', `select conrelid::regclass || '.' || conname, pg_get_constraintdef(oid) from pg_constraint
+  ['constraint', `select conrelid::regclass || '.' || conname as k, pg_get_constraintdef(oid) as v from pg_constraint
      where connamespace = 'public'::regnamespace`],
   ['type', `select t.typname, coalesce(string_agg(e.enumlabel, ',' order by e.enumsortorder), t.typtype::text)
      from pg_type t left join pg_enum e on e.enumtypid = t.oid
      where t.typnamespace = 'public'::regnamespace and t.typtype in ('e', 'd') group by t.typname, t.typtype`],
   ['view', `select viewname, definition from pg_views where schemaname = 'public'`],
-  ['function', `select p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)) from pg_proc p
+  ['function', `select p.oid::regprocedure::text as k, md5(pg_get_functiondef(p.oid)) from pg_proc p
      where p.pronamespace = 'public'::regnamespace`],
-  ['trigger', `select tgrelid::regclass || '.' || tgname, pg_get_triggerdef(oid) from pg_trigger where not tgisinternal`],
+  ['trigger', `select tgrelid::regclass || '.' || tgname as k, pg_get_triggerdef(oid) as v from pg_trigger where not tgisinternal`],
   ['comment', `select c.relname, obj_description(c.oid, 'pg_class') from pg_class c
      where c.relnamespace = 'public'::regnamespace and obj_description(c.oid, 'pg_class') is not null`],
   ['extension', `select extname, extversion from pg_extension`],
