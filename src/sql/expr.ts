@@ -106,7 +106,7 @@ export function expressionFacts(ast: Node, lookup?: FunctionVolatilityLookup): E
     isNull: constant !== undefined && constant.value === null,
     volatility,
     volatile: volatility === 'volatile',
-    functions: [...new Set(functions.filter((name) => name !== 'pg_catalog.' && name !== ''))],
+    functions: [...new Set(functions.filter((name) => name !== ''))],
   };
 }
 
@@ -165,7 +165,9 @@ export function expressionText(ast: Node | undefined): string | undefined {
       return `${needsParens ? `(${arg})` : arg}::${typeRefFromTypeName(cast.typeName).text}`;
     }
     case 'FuncCall': {
-      const call = body as { funcname?: Node[]; args?: Node[]; agg_star?: boolean };
+      const call = body as { funcname?: Node[]; args?: Node[]; agg_star?: boolean; funcformat?: string };
+      // `x AT TIME ZONE y`, `EXTRACT(f FROM x)`, `TRIM(...)`: printed as calls they would not read like the SQL.
+      if (call.funcformat === 'COERCE_SQL_SYNTAX') return undefined;
       const name = stringList(call.funcname).filter((part, index, all) => !(part === 'pg_catalog' && index < all.length - 1)).map(quoteIdent).join('.');
       if (call.agg_star) return `${name}(*)`;
       const args = (call.args ?? []).map(expressionText);

@@ -12,6 +12,7 @@ import type {
   RangeVar,
   TypeName,
 } from 'libpg-query';
+import { scanSync } from 'libpg-query';
 import {
   constantValue,
   defElemText,
@@ -29,7 +30,6 @@ import {
 import { typeRefFromTypeName, type TypeRef } from './datatypes.js';
 import { expressionFacts, type ExpressionFacts, type FunctionVolatilityLookup } from './expr.js';
 import { LOCK_MODES, type LockMode } from './locks.js';
-import { scanSync } from 'libpg-query';
 import { parseSqlSync } from './parse.js';
 
 export type { QualifiedName } from './ast.js';

@@ -152,6 +152,8 @@ describe('alter table', () => {
     expect(cmd.column.default?.text).toBe(`coalesce(null, '{}'::jsonb)`);
     const cased = command(`  alter table t add column c int default case when random() > 0.5 then 1 else 0 end not null`, 'add-column');
     expect(cased.column.default).toMatchObject({ text: 'case when random() > 0.5 then 1 else 0 end', volatile: true });
+    const zoned = command(`alter table t add column at timestamp not null default (now() at time zone 'utc')`, 'add-column');
+    expect(zoned.column.default).toMatchObject({ text: `now() at time zone 'utc'`, volatility: 'stable' });
   });
 
   it("reads knex's .alter() statements", () => {
