@@ -11,6 +11,8 @@ let jitiInstance: Jiti | undefined;
  * the user's TypeScript, which the capture engine relies on for file:line.
  */
 function loader(): Jiti {
+  // Stack lines of TypeScript migrations must point at the user's lines, not jiti's output.
+  if (!jitiInstance) process.setSourceMapsEnabled(true);
   jitiInstance ??= createJiti(import.meta.url, {
     interopDefault: false,
     sourceMaps: true,

@@ -20,7 +20,9 @@ export interface QueryContext {
   origin: BuilderOrigin | undefined;
   /** knex's transaction id when the statement runs inside knex.transaction / a migration transaction. */
   txId: string | undefined;
-  /** A query on the same connection (so, the same transaction) that is not itself observed. */
+  /** The driver connection: one database session, stable across knex's nested transactions. */
+  connection: object;
+  /** A query on the same connection (so, the same transaction) that is not itself observed. Placeholders are $1, $2 (the driver's), not knex's `?`. */
   sideQuery(sql: string, bindings?: readonly unknown[]): Promise<Record<string, unknown>[]>;
 }
 
@@ -80,6 +82,7 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
         bindings: obj.bindings ?? [],
         origin: obj[ORIGIN as unknown as string] as BuilderOrigin | undefined,
         txId: (connection as { __knexTxId?: string }).__knexTxId,
+        connection: connection as object,
         sideQuery: async (sql, bindings = []) => {
           const side = await this.executeStatement(connection, { sql, bindings: [...bindings] });
           return rowsOf(side.response);

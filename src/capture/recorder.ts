@@ -1,0 +1,257 @@
+import type { QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
+import type { Direction } from '../migrations/history.js';
+import { ensureParser } from '../sql/parse.js';
+import { callSiteFromStack } from './call-site.js';
+import { statementShape } from './transaction-block.js';
+import type { CapturedStatement, MigrationTrace, ObservedLock, RelationOrigin, RelationRef, StatementError } from './types.js';
+
+interface ActiveMigration {
+  name: string;
+  file: string;
+  direction: Direction;
+  started: number;
+  statements: CapturedStatement[];
+  /** Relations that existed when the migration started (loaded at its first statement). */
+  relations?: Map<number, RelationRef>;
+  transactional: boolean;
+  batchTransactionId?: string;
+}
+
+interface RelationRow {
+  oid: number | string;
+  schema: string;
+  name: string;
+  kind: string;
+  filenode: number | string;
+  tbl: string | null;
+}
+
+export interface RecorderOptions {
+  /** knex's history tables, never reported. */
+  knexTables: string[];
+  /** All migration files of the project: a call site inside any of them counts. */
+  migrationFiles: string[];
+  migrationDirectories: string[];
+}
+
+/**
+ * Watches every statement a migration sends to the shadow, on the same connection and inside the
+ * same transaction: which relations it locked (pg_locks) and in which mode, whether it rewrote a
+ * table (relfilenode), how long it took, how many rows it touched, and where in the user's file the
+ * knex call is. Outside a transaction block, a statement that may run in one is wrapped in
+ * BEGIN … COMMIT on the shadow so that its locks can be seen.
+ */
+export class Recorder implements QueryObserver {
+  private active: ActiveMigration | undefined;
+  private readonly traces: MigrationTrace[] = [];
+  private statementIndex = 0;
+  /** Relations that existed before the capture run started (set by `markRunStart`). */
+  private runRelations: Set<number> | undefined;
+  /** Last seen relfilenode per relation: a change means the statement rewrote it. */
+  private readonly fileNodes = new Map<number, string>();
+  /** Locks held per session after its last statement: what a statement adds is the difference. */
+  private heldLocks = new WeakMap<object, Set<string>>();
+  /** The transaction the previous migration ran in: a migration in a new one starts with no locks held. */
+  private lastBatchTransactionId: string | undefined;
+  /** Sessions where the migration itself issued BEGIN (a raw transaction in a non-transactional migration). */
+  private readonly manualTransaction = new WeakSet<object>();
+  private readonly files: Set<string>;
+  private readonly excludedNames: Set<string>;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.files = new Set(options.migrationFiles);
+    const names = new Set<string>();
+    for (const t of options.knexTables) {
+      names.add(t);
+      names.add(`${t}_pkey`);
+      names.add(`${t}_id_seq`);
+      names.add(`${t}_index_seq`);
+    }
+    this.excludedNames = names;
+  }
+
+  static async create(options: RecorderOptions): Promise<Recorder> {
+    await ensureParser();
+    return new Recorder(options);
+  }
+
+  /** The relations present now count as "existing" (the target's tables) for the rest of the run. */
+  async markRunStart(query: (sql: string) => Promise<Record<string, unknown>[]>): Promise<void> {
+    const rows = (await query(RELATIONS_SQL)) as unknown as RelationRow[];
+    this.runRelations = new Set(rows.filter((r) => !this.excludedNames.has(r.name)).map((r) => Number(r.oid)));
+  }
+
+  beginMigration(name: string, file: string, direction: Direction, transactional: boolean, batchTransactionId?: string): void {
+    // In one knex batch transaction, locks taken by earlier migrations stay held; otherwise none are.
+    if (batchTransactionId === undefined || batchTransactionId !== this.lastBatchTransactionId) this.heldLocks = new WeakMap();
+    this.lastBatchTransactionId = batchTransactionId;
+    this.active = {
+      name,
+      file,
+      direction,
+      started: performance.now(),
+      statements: [],
+      transactional,
+      ...(batchTransactionId ? { batchTransactionId } : {}),
+    };
+  }
+
+  endMigration(error?: unknown): MigrationTrace | undefined {
+    const a = this.active;
+    if (!a) return undefined;
+    this.active = undefined;
+    const trace: MigrationTrace = {
+      name: a.name,
+      file: a.file,
+      direction: a.direction,
+      transactional: a.transactional,
+      ...(a.batchTransactionId ? { batchTransactionId: a.batchTransactionId } : {}),
+      statements: a.statements,
+      durationMs: performance.now() - a.started,
+      ...(error !== undefined ? { error: toStatementError(error) } : {}),
+    };
+    this.traces.push(trace);
+    return trace;
+  }
+
+  takeTraces(): MigrationTrace[] {
+    return this.traces.splice(0, this.traces.length);
+  }
+
+  async onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary> {
+    const a = this.active;
+    if (!a) return execute();
+    if (!a.relations) a.relations = await this.loadRelations(ctx);
+
+    const shape = statementShape(ctx.sql);
+    const session = ctx.connection;
+    const inKnexTransaction = ctx.txId !== undefined;
+    const inManual = this.manualTransaction.has(session);
+    const inTransaction = inKnexTransaction || inManual || shape.control === 'commit' || shape.control === 'rollback' || shape.control === 'savepoint' || shape.control === 'release' || shape.control === 'rollback-to';
+    // Wrapping shows the locks of statements that autocommit; never for CONCURRENTLY and friends.
+    const wrap = !inKnexTransaction && !inManual && shape.parsed && shape.control === undefined && shape.allowedInTransactionBlock;
+
+    const record: CapturedStatement = {
+      index: this.statementIndex++,
+      migration: a.name,
+      direction: a.direction,
+      sql: ctx.sql,
+      bindings: [...ctx.bindings],
+      control: shape.control !== undefined,
+      inTransaction: inTransaction || wrap,
+      ...(ctx.txId ? { transactionId: ctx.txId } : {}),
+      durationMs: 0,
+      locks: [],
+      locksObserved: inTransaction || wrap,
+      rewrites: [],
+    };
+    const site = ctx.origin ? callSiteFromStack(ctx.origin.stack, this.files, this.options.migrationDirectories) : undefined;
+    if (site) record.site = site;
+    a.statements.push(record);
+
+    if (wrap) await ctx.sideQuery('begin');
+    const started = performance.now();
+    let summary: QueryResultSummary;
+    try {
+      summary = await execute();
+    } catch (error) {
+      record.durationMs = performance.now() - started;
+      record.error = toStatementError(error);
+      if (wrap) await ctx.sideQuery('rollback').catch(() => undefined);
+      throw error;
+    }
+    record.durationMs = performance.now() - started;
+    if (summary.rowCount !== undefined) record.rowCount = summary.rowCount;
+    if (summary.command !== undefined) record.command = summary.command;
+
+    if (shape.control === 'begin') this.manualTransaction.add(session);
+    if (shape.control === 'commit' || shape.control === 'rollback') this.manualTransaction.delete(session);
+
+    await this.observeEffects(ctx, a, record, session);
+    if (wrap) {
+      await ctx.sideQuery('commit');
+      this.heldLocks.set(session, new Set());
+    }
+    return summary;
+  }
+
+  private async loadRelations(ctx: QueryContext): Promise<Map<number, RelationRef>> {
+    const rows = (await ctx.sideQuery(RELATIONS_SQL)) as unknown as RelationRow[];
+    const map = new Map<number, RelationRef>();
+    for (const r of rows) {
+      if (this.excludedNames.has(r.name)) continue;
+      const oid = Number(r.oid);
+      const origin: RelationOrigin = !this.runRelations || this.runRelations.has(oid) ? 'existing' : 'earlier-migration';
+      map.set(oid, { oid, schema: r.schema, name: r.name, kind: r.kind, ...(r.tbl ? { table: r.tbl } : {}), origin });
+      this.fileNodes.set(oid, String(r.filenode));
+    }
+    return map;
+  }
+
+  private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object): Promise<void> {
+    const relations = a.relations;
+    if (!relations || relations.size === 0) return;
+    const oids = [...relations.keys()];
+    const rows = await ctx.sideQuery(EFFECTS_SQL, [oids, oids]);
+    const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
+    const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
+
+    const now = new Set(parsed.locks.map((l) => `${Number(l.oid)}:${l.mode}`));
+    const before = this.heldLocks.get(session) ?? new Set<string>();
+    const fresh: ObservedLock[] = [];
+    for (const key of now) {
+      if (before.has(key)) continue;
+      const [oid, mode] = key.split(':') as [string, string];
+      const relation = relations.get(Number(oid));
+      if (relation) fresh.push({ relation, mode });
+    }
+    this.heldLocks.set(session, record.inTransaction ? now : new Set());
+    record.locks = fresh.sort((x, y) => x.relation.name.localeCompare(y.relation.name) || x.mode.localeCompare(y.mode));
+
+    for (const f of parsed.files) {
+      const oid = Number(f.oid);
+      const previous = this.fileNodes.get(oid);
+      const current = String(f.f);
+      if (previous !== undefined && previous !== current && current !== '0') {
+        const relation = relations.get(oid);
+        if (relation) record.rewrites.push(relation);
+      }
+      this.fileNodes.set(oid, current);
+    }
+  }
+}
+
+const RELATIONS_SQL = `
+select c.oid::int8 as oid, n.nspname as schema, c.relname as name, c.relkind::text as kind,
+       c.relfilenode::int8 as filenode, t.relname as tbl
+from pg_catalog.pg_class c
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+left join pg_catalog.pg_index i on i.indexrelid = c.oid
+left join pg_catalog.pg_class t on t.oid = i.indrelid
+where c.relkind in ('r', 'p', 'i', 'I', 'S', 'm', 'f')
+  and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
+
+const EFFECTS_SQL = `
+select json_build_object(
+  'locks', coalesce((select json_agg(json_build_object('oid', l.relation::int8, 'mode', l.mode))
+                     from pg_catalog.pg_locks l
+                     where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
+                       and l.relation = any($1::oid[])), '[]'::json),
+  'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
+                     from pg_catalog.pg_class c where c.oid = any($2::oid[])), '[]'::json)
+) as r`;
+
+export function toStatementError(error: unknown): StatementError {
+  const e = (error ?? {}) as { message?: string; code?: string; position?: string | number; detail?: string; hint?: string };
+  const message = String(e.message ?? error)
+    // knex prefixes the SQL: "<sql> - <message>"; the SQL is recorded separately.
+    .replace(/^[\s\S]* - (?=[^-]+$)/, '');
+  return {
+    message,
+    ...(typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? { sqlState: e.code } : {}),
+    ...(e.position !== undefined && !Number.isNaN(Number(e.position)) ? { position: Number(e.position) } : {}),
+    ...(e.detail ? { detail: e.detail } : {}),
+    ...(e.hint ? { hint: e.hint } : {}),
+  };
+}

@@ -1,0 +1,145 @@
+import type { Knex } from 'knex';
+import type { ProjectConfig } from '../config/resolve.js';
+import { extensionsMentionedBy } from '../db/connect.js';
+import type { ExtensionRequest } from '../db/embedded.js';
+import { migratorConfig, type Direction } from '../migrations/history.js';
+import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { createShadow, type Shadow } from '../shadow/shadow.js';
+import { Recorder, toStatementError } from './recorder.js';
+import type { MigrationTrace, StatementError } from './types.js';
+
+export interface CaptureSessionOptions {
+  project: ProjectConfig;
+  /** Defaults to every migration file of the project. */
+  files?: MigrationFile[];
+  /** A server for the shadow; default embedded. */
+  shadowUrl?: string;
+  /** Extensions the embedded shadow must be able to create; default: those the project mentions. */
+  extensions?: ExtensionRequest;
+}
+
+export interface RunOutcome {
+  traces: MigrationTrace[];
+  /** Names knex reported as run (for latest: the batch). */
+  ran: string[];
+  error?: StatementError & { migration?: string; direction?: Direction };
+}
+
+/**
+ * A shadow database plus a recorder, driven through knex's own Migrator so that transaction
+ * semantics are knex's: one transaction per `latest` batch unless a migration opts out.
+ */
+export class CaptureSession {
+  private capturing = true;
+  private readonly batchIds = new WeakMap<object, string>();
+  private nextBatchId = 1;
+
+  private constructor(
+    readonly project: ProjectConfig,
+    readonly files: MigrationFile[],
+    readonly shadow: Shadow,
+    readonly recorder: Recorder,
+  ) {}
+
+  static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
+    const files = options.files ?? listMigrationFiles(options.project.migrations);
+    const m = options.project.migrations;
+    const recorder = await Recorder.create({
+      knexTables: [m.tableName, `${m.tableName}_lock`],
+      migrationFiles: files.map((f) => f.file),
+      migrationDirectories: m.directories,
+    });
+    const shadow = await createShadow({
+      ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
+      extensions: options.extensions ?? extensionsMentionedBy(options.project),
+      observer: recorder,
+      ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
+    });
+    return new CaptureSession(options.project, files, shadow, recorder);
+  }
+
+  get knex(): Knex {
+    return this.shadow.knex;
+  }
+
+  /** From now on, relations in the shadow count as the target's existing tables. */
+  async markRunStart(): Promise<void> {
+    await this.recorder.markRunStart(async (sql) => ((await this.knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows);
+  }
+
+  private wrapper(): MigrationWrapper {
+    return {
+      wrap: (migration: LoadedMigration, direction: Direction, run: (knex: Knex) => Promise<unknown>) => async (knex: Knex) => {
+        if (!this.capturing) return run(knex);
+        const transactional = Boolean(knex.isTransaction);
+        this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
+        try {
+          const result = await run(knex);
+          this.recorder.endMigration();
+          return result;
+        } catch (error) {
+          this.recorder.endMigration(error);
+          throw error;
+        }
+      },
+    };
+  }
+
+  private batchId(trx: object): string {
+    let id = this.batchIds.get(trx);
+    if (!id) {
+      id = `tx${this.nextBatchId++}`;
+      this.batchIds.set(trx, id);
+    }
+    return id;
+  }
+
+  private async run(files: MigrationFile[], action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>, options: { disableTransactions?: boolean } = {}): Promise<RunOutcome> {
+    const source = new KnexsafeMigrationSource(files, this.wrapper(), { noopMissingDown: true });
+    const config = migratorConfig(this.project, source, options);
+    const direction: Direction = 'up';
+    try {
+      const result = (await action(this.knex.migrate, config)) as [number, string[]] | undefined;
+      return { traces: this.recorder.takeTraces(), ran: Array.isArray(result) ? result[1] : [] };
+    } catch (error) {
+      const traces = this.recorder.takeTraces();
+      const failed = traces.find((t) => t.error);
+      const info = toStatementError(error);
+      const failedMigration = failed?.name ?? (error as { knexsafeMigration?: string }).knexsafeMigration;
+      return {
+        traces,
+        ran: [],
+        error: { ...info, ...(failedMigration ? { migration: failedMigration } : {}), direction: failed?.direction ?? direction },
+      };
+    }
+  }
+
+  /** knex `latest` over `files` (the applied ones plus the pending ones). */
+  latest(files: MigrationFile[] = this.files, options: { disableTransactions?: boolean } = {}): Promise<RunOutcome> {
+    return this.run(files, (migrate, config) => migrate.latest(config), options);
+  }
+
+  /** knex `up` of one migration (its own batch and transaction). */
+  up(name: string): Promise<RunOutcome> {
+    return this.run(this.files, (migrate, config) => migrate.up({ ...config, name }));
+  }
+
+  /** knex `down` of one applied migration. */
+  down(name: string): Promise<RunOutcome> {
+    return this.run(this.files, (migrate, config) => migrate.down({ ...config, name }));
+  }
+
+  /** Applies `files` without recording: brings the shadow to a starting state. */
+  async replay(files: MigrationFile[]): Promise<RunOutcome> {
+    this.capturing = false;
+    try {
+      return await this.latest(files);
+    } finally {
+      this.capturing = true;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.shadow.close();
+  }
+}

@@ -1,0 +1,75 @@
+import type { Node } from 'libpg-query';
+import { parseSqlSync, statementKind } from '../sql/parse.js';
+
+export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback-to' | 'other';
+
+export interface StatementShape {
+  /** Parsed top-level statements (empty when the text did not parse). */
+  asts: Node[];
+  parsed: boolean;
+  /** Set when the text is a single transaction-control statement. */
+  control?: TransactionControl;
+  /** False for statements PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …). */
+  allowedInTransactionBlock: boolean;
+}
+
+const TRANSACTION_KINDS: Record<string, TransactionControl> = {
+  TRANS_STMT_BEGIN: 'begin',
+  TRANS_STMT_START: 'begin',
+  TRANS_STMT_COMMIT: 'commit',
+  TRANS_STMT_ROLLBACK: 'rollback',
+  TRANS_STMT_SAVEPOINT: 'savepoint',
+  TRANS_STMT_RELEASE: 'release',
+  TRANS_STMT_ROLLBACK_TO: 'rollback-to',
+};
+
+/** Reads a statement with the real parser to decide how the capture engine may run it. */
+export function statementShape(sql: string): StatementShape {
+  let asts: Node[];
+  try {
+    asts = parseSqlSync(sql).map((s) => s.ast);
+  } catch {
+    return { asts: [], parsed: false, allowedInTransactionBlock: false };
+  }
+  const first = asts[0];
+  let control: TransactionControl | undefined;
+  if (asts.length === 1 && first && statementKind(first) === 'TransactionStmt') {
+    const kind = (first as { TransactionStmt: { kind?: string } }).TransactionStmt.kind ?? '';
+    control = TRANSACTION_KINDS[kind] ?? 'other';
+  }
+  return { asts, parsed: true, ...(control ? { control } : {}), allowedInTransactionBlock: asts.every(allowedInBlock) };
+}
+
+function allowedInBlock(ast: Node): boolean {
+  const kind = statementKind(ast);
+  const body = (ast as unknown as Record<string, Record<string, unknown>>)[kind] ?? {};
+  switch (kind) {
+    case 'IndexStmt':
+    case 'DropStmt':
+      return body.concurrent !== true;
+    case 'ReindexStmt':
+      return !hasOption(body.params, 'concurrently');
+    case 'VacuumStmt':
+      return body.is_vacuumcmd !== true;
+    case 'CreatedbStmt':
+    case 'DropdbStmt':
+    case 'AlterSystemStmt':
+    case 'CreateTableSpaceStmt':
+    case 'DropTableSpaceStmt':
+    case 'CreateSubscriptionStmt':
+    case 'DropSubscriptionStmt':
+    case 'TransactionStmt':
+      return false;
+    case 'AlterTableStmt': {
+      const cmds = (body.cmds as { AlterTableCmd?: { subtype?: string; def?: { PartitionCmd?: { concurrent?: boolean } } } }[] | undefined) ?? [];
+      return !cmds.some((c) => c.AlterTableCmd?.subtype === 'AT_DetachPartition' && c.AlterTableCmd.def?.PartitionCmd?.concurrent === true);
+    }
+    default:
+      return true;
+  }
+}
+
+function hasOption(params: unknown, name: string): boolean {
+  if (!Array.isArray(params)) return false;
+  return params.some((p) => (p as { DefElem?: { defname?: string } }).DefElem?.defname === name);
+}

@@ -1,0 +1,85 @@
+import type { Direction } from '../migrations/history.js';
+
+export interface CallSite {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Where a relation locked or rewritten by a statement came from, relative to the capture run. */
+export type RelationOrigin =
+  /** Existed before the run started: on a target-backed run, it holds the target's data. */
+  | 'existing'
+  /** Created by an earlier migration of this run. */
+  | 'earlier-migration'
+  /** Created by this migration (nobody else can be blocked on it). */
+  | 'this-migration';
+
+export interface RelationRef {
+  oid: number;
+  schema: string;
+  name: string;
+  /** pg_class.relkind: r table, p partitioned, i index, S sequence, m matview, v view, f foreign, t toast. */
+  kind: string;
+  /** For an index, the table it belongs to. */
+  table?: string;
+  origin: RelationOrigin;
+}
+
+export interface ObservedLock {
+  relation: RelationRef;
+  /** pg_locks spelling: AccessExclusiveLock, ShareLock, … */
+  mode: string;
+}
+
+export interface StatementError {
+  message: string;
+  sqlState?: string;
+  /** 1-based character position in the statement, when PostgreSQL gives one. */
+  position?: number;
+  detail?: string;
+  hint?: string;
+}
+
+export interface CapturedStatement {
+  /** Position in the whole capture run. */
+  index: number;
+  migration: string;
+  direction: Direction;
+  sql: string;
+  bindings: unknown[];
+  /** The knex call in the user's migration file that produced it, when found. */
+  site?: CallSite;
+  /** BEGIN / COMMIT / SAVEPOINT … sent by knex itself. */
+  control: boolean;
+  /** Whether the statement ran inside a transaction block (knex's or the migration's own). */
+  inTransaction: boolean;
+  /** knex transaction id (`trx2`…), when in one. */
+  transactionId?: string;
+  durationMs: number;
+  /** Locks this statement newly acquired on relations that existed before this migration. */
+  locks: ObservedLock[];
+  /**
+   * Whether `locks` was observed in pg_locks. Outside a transaction block the locks are gone when we
+   * look (e.g. CREATE INDEX CONCURRENTLY); rules then fall back to static inference.
+   */
+  locksObserved: boolean;
+  /** Relations whose storage was rewritten (pg_class.relfilenode changed). */
+  rewrites: RelationRef[];
+  rowCount?: number;
+  command?: string;
+  error?: StatementError;
+}
+
+export interface MigrationTrace {
+  name: string;
+  file: string;
+  direction: Direction;
+  /** knex ran this migration inside a transaction (its own or the batch's). */
+  transactional: boolean;
+  /** The transaction it ran in was shared with other migrations of the batch (knex latest). */
+  batchTransactionId?: string;
+  statements: CapturedStatement[];
+  durationMs: number;
+  error?: StatementError;
+}

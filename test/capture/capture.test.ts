@@ -1,0 +1,204 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaptureSession } from '../../src/capture/session.js';
+import type { CapturedStatement, MigrationTrace } from '../../src/capture/types.js';
+import { resolveProject } from '../../src/config/resolve.js';
+import { makeProject } from '../helpers/cli.js';
+import { describeServer, SERVER_URL, sqlOn } from '../helpers/pg.js';
+
+const files: Record<string, string> = {
+  'migrations/20240101000000_create_accounts.js': `exports.up = async (knex) => {
+  await knex.schema.createTable('accounts', (t) => {
+    t.increments('id');
+    t.string('email').notNullable();
+    t.integer('balance').notNullable().defaultTo(0);
+  });
+  await knex('accounts').insert([{ email: 'a@x' }, { email: 'b@x' }, { email: 'c@x' }]);
+};
+exports.down = (knex) => knex.schema.dropTable('accounts');
+`,
+  'migrations/20240102000000_alter_accounts.js': `exports.up = async (knex) => {
+  await knex.schema.alterTable('accounts', (t) => {
+    t.string('phone');
+  });
+  await knex.schema.alterTable('accounts', (t) => {
+    t.index(['email']);
+  });
+  await knex.schema.alterTable('accounts', (t) => {
+    t.bigInteger('balance').notNullable().defaultTo(0).alter();
+  });
+  await knex('accounts').update({ phone: '1' }).where('id', '<', 3);
+  await knex.raw("update accounts set phone = '2' where id = 3; select 1");
+  await knex.transaction(async (trx) => {
+    await trx.raw("comment on table accounts is 'money'");
+    await trx('accounts').where({ email: 'a@x' }).update({ balance: 5 });
+  });
+};
+exports.down = async (knex) => {};
+`,
+  'migrations/20240103000000_concurrent_index.js': `exports.up = async (knex) => {
+  await knex.raw('create index concurrently accounts_phone_idx on accounts (phone)');
+  await knex.raw('alter table accounts add column note text');
+};
+exports.down = async (knex) => {
+  await knex.raw('drop index concurrently accounts_phone_idx');
+  await knex.raw('alter table accounts drop column note');
+};
+exports.config = { transaction: false };
+`,
+  'migrations/20240104000000_typed.ts': `import type { Knex } from 'knex';
+
+interface Unused { a: number }
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('accounts', (t) => {
+    t.boolean('active').defaultTo(true);
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('accounts', (t) => t.dropColumn('active'));
+}
+`,
+  'migrations/20240105000000_broken.js': `exports.up = async (knex) => {
+  await knex.raw('alter table accounts add column email text');
+};
+exports.down = async () => {};
+`,
+};
+
+function statement(trace: MigrationTrace | undefined, pattern: RegExp): CapturedStatement {
+  const found = trace?.statements.find((s) => pattern.test(s.sql));
+  if (!found) throw new Error(`no statement matching ${pattern} in ${trace?.name}: ${trace?.statements.map((s) => s.sql).join(' | ')}`);
+  return found;
+}
+
+function modes(s: CapturedStatement, relation: string): string[] {
+  return s.locks.filter((l) => l.relation.name === relation).map((l) => l.mode);
+}
+
+function captureSuite(label: string, describeFn: typeof describe, shadowUrl: () => string | undefined) {
+  describeFn(`capture on the ${label} shadow`, () => {
+    let session: CaptureSession;
+    let dir: string;
+    let traces: MigrationTrace[];
+    let error: Awaited<ReturnType<CaptureSession['latest']>>['error'];
+
+    beforeAll(async () => {
+      dir = makeProject(files);
+      const project = await resolveProject({ cwd: dir });
+      const url = shadowUrl();
+      session = await CaptureSession.open({ project, ...(url ? { shadowUrl: url } : {}) });
+      // The first migration is "the target": applied before the run, its table is an existing one.
+      await session.replay(session.files.slice(0, 1));
+      await session.markRunStart();
+      const outcome = await session.latest();
+      traces = outcome.traces;
+      error = outcome.error;
+      if (process.env.KS_DEBUG) for (const t of traces) console.log(t.name, t.transactional, t.error, t.statements.map((s) => `${s.sql.slice(0, 60)} [${s.locks.map((l) => l.relation.name + ':' + l.mode).join(',')}] ${s.error?.message ?? ''}`));
+    });
+    afterAll(async () => {
+      await session?.close();
+    });
+
+    const trace = (name: string) => traces.find((t) => t.name.includes(name));
+
+    it('records each knex statement with the file:line of the knex call', () => {
+      const add = statement(trace('alter_accounts'), /add column "phone"/);
+      expect(add.site).toEqual({ file: path.join(dir, 'migrations/20240102000000_alter_accounts.js'), line: 2, column: expect.any(Number) });
+      expect(statement(trace('alter_accounts'), /create index/).site?.line).toBe(5);
+      const typed = statement(trace('typed'), /add column "active"/);
+      expect(typed.site).toMatchObject({ file: path.join(dir, 'migrations/20240104000000_typed.ts'), line: 6 });
+    });
+
+    it('records lock modes on tables that existed before the run', () => {
+      const t = trace('alter_accounts');
+      expect(modes(statement(t, /add column "phone"/), 'accounts')).toEqual(['AccessExclusiveLock']);
+      expect(statement(t, /add column "phone"/).locks[0]?.relation.origin).toBe('existing');
+      // pg_locks lists each mode a transaction takes, even under a stronger one it already holds.
+      expect(modes(statement(t, /create index/), 'accounts')).toEqual(['ShareLock']);
+      // A repeated mode is not new.
+      expect(modes(statement(t, /alter column "balance" set not null/), 'accounts')).toEqual([]);
+    });
+
+    it('sees a table rewrite (relfilenode change) and rows affected', () => {
+      const t = trace('alter_accounts');
+      const type = statement(t, /alter column "balance" type bigint/);
+      expect(type.rewrites.map((r) => r.name)).toContain('accounts');
+      expect(statement(t, /add column "phone"/).rewrites).toEqual([]);
+      expect(statement(t, /update "accounts" set "phone"/).rowCount).toBe(2);
+    });
+
+    it('captures multi-statement raw SQL and statements inside knex.transaction()', () => {
+      const t = trace('alter_accounts');
+      const multi = statement(t, /update accounts set phone = '2'/);
+      expect(multi.sql).toContain('select 1');
+      expect(statement(t, /comment on table/).transactionId).toMatch(/^trx\d+$/);
+      expect(statement(t, /set "balance" = \$1/).bindings).toEqual([5, 'a@x']);
+      expect(t?.statements.some((s) => s.control && /savepoint/i.test(s.sql))).toBe(true);
+    });
+
+    it('transaction:false migrations: wraps what may be wrapped to see its locks, never CONCURRENTLY', () => {
+      const t = trace('concurrent_index');
+      expect(t?.transactional).toBe(false);
+      const concurrent = statement(t, /create index concurrently/);
+      expect(concurrent.inTransaction).toBe(false);
+      expect(concurrent.locksObserved).toBe(false);
+      const alter = statement(t, /add column note/);
+      expect(alter.locksObserved).toBe(true);
+      expect(modes(alter, 'accounts')).toEqual(['AccessExclusiveLock']);
+    });
+
+    it('records a failing statement with its SQLSTATE and stops the batch', () => {
+      expect(error).toMatchObject({ sqlState: '42701', migration: '20240105000000_broken.js' });
+      const failed = statement(trace('broken'), /add column email/);
+      expect(failed.error).toMatchObject({ sqlState: '42701', message: expect.stringMatching(/already exists/) });
+    });
+
+    it('follows knex batch semantics: with a transaction:false file in the batch, each migration has its own transaction', () => {
+      const ids = traces.filter((t) => t.transactional).map((t) => t.batchTransactionId);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+  });
+}
+
+captureSuite('embedded', describe, () => undefined);
+captureSuite('server', describeServer, () => SERVER_URL);
+
+describe('batch transaction', () => {
+  it('all-transactional pending migrations share one transaction, so locks carry over', async () => {
+    const dir = makeProject({
+      'migrations/20240101000000_a.js': `exports.up = (knex) => knex.schema.createTable('t', (t) => { t.increments(); });\nexports.down = () => {};`,
+      'migrations/20240102000000_b.js': `exports.up = (knex) => knex.schema.alterTable('t', (t) => { t.string('x'); });\nexports.down = () => {};`,
+      'migrations/20240103000000_c.js': `exports.up = (knex) => knex.schema.alterTable('t', (t) => { t.string('y'); });\nexports.down = () => {};`,
+    });
+    const project = await resolveProject({ cwd: dir });
+    const session = await CaptureSession.open({ project });
+    try {
+      await session.replay(session.files.slice(0, 1));
+      await session.markRunStart();
+      const { traces } = await session.latest();
+      expect(traces.map((t) => t.batchTransactionId)).toEqual(['tx1', 'tx1']);
+      expect(modes(statement(traces[0], /add column "x"/), 't')).toEqual(['AccessExclusiveLock']);
+      // Still held from b: c takes nothing new.
+      expect(modes(statement(traces[1], /add column "y"/), 't')).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describeServer('server shadow lifecycle', () => {
+  it('creates a uniquely named database and drops it on close, even after a failure', async () => {
+    const dir = makeProject({ 'migrations/20240101000000_bad.js': `exports.up = (knex) => knex.raw('select * from missing_table');\nexports.down = () => {};` });
+    const project = await resolveProject({ cwd: dir });
+    const session = await CaptureSession.open({ project, shadowUrl: SERVER_URL });
+    const name = session.shadow.databaseName!;
+    expect(name).toMatch(/^knexsafe_shadow_\d+_[0-9a-f]{8}$/);
+    expect(await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [name])).toHaveLength(1);
+    const outcome = await session.latest();
+    expect(outcome.error?.sqlState).toBe('42P01');
+    await session.close();
+    expect(await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [name])).toHaveLength(0);
+  });
+});
