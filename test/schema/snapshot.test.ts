@@ -12,9 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.close();
 });
-beforeEach(async () => {
-  await resetDatabase(db.knex);
-});
 
 const EMPTY_DATABASE: SchemaSnapshot = {
   schemas: ['public'],
@@ -33,13 +30,10 @@ const EMPTY_DATABASE: SchemaSnapshot = {
 };
 
 describe('snapshotSchema on embedded PostgreSQL 18', () => {
-  it('describes an empty database', async () => {
-    expect(await snapshotSchema(db.knex)).toEqual(EMPTY_DATABASE);
-  });
-
   describe('every object kind', () => {
     let snapshot: SchemaSnapshot;
-    beforeEach(async () => {
+    beforeAll(async () => {
+      await resetDatabase(db.knex);
       await db.knex.raw(RICH_SCHEMA_SQL);
       snapshot = await snapshotSchema(db.knex);
     });
@@ -298,6 +292,17 @@ describe('snapshotSchema on embedded PostgreSQL 18', () => {
     it('is deterministic: the same JSON twice', async () => {
       expect(JSON.stringify(await snapshotSchema(db.knex))).toBe(JSON.stringify(snapshot));
     });
+  });
+
+});
+
+describe('snapshotSchema, one schema per test', () => {
+  beforeEach(async () => {
+    await resetDatabase(db.knex);
+  });
+
+  it('describes an empty database', async () => {
+    expect(await snapshotSchema(db.knex)).toEqual(EMPTY_DATABASE);
   });
 
   it('describes a knex-built schema: knex constraint names, native enum, timestamps, .alter() losses', async () => {
