@@ -18,7 +18,7 @@ describeServer('snapshots on PostgreSQL 15 (server) and 18 (PGlite) agree', () =
 
   beforeAll(async () => {
     temp = await createTempDatabase('ks_schema');
-    [server, embedded] = await Promise.all([openServer(temp.url), openEmbeddedDatabase({ extensions: ['uuid-ossp', 'pg_trgm'] })]);
+    [server, embedded] = await Promise.all([openServer(temp.url), openEmbeddedDatabase({ extensions: ['uuid-ossp', 'pg_trgm', 'citext'] })]);
     const versions = await Promise.all([server, embedded].map(async (db) => (await db.knex.raw('show server_version_num')).rows[0].server_version_num as string));
     expect(versions.map((v) => v.slice(0, 2))).toEqual(['15', '18']);
   });
@@ -73,6 +73,31 @@ describeServer('snapshots on PostgreSQL 15 (server) and 18 (PGlite) agree', () =
     expect(snapshots[0].tables['public.docs']?.columns['id']?.default).toBe('public.uuid_generate_v4()');
     expect(snapshots[0].indexes['public.docs_body_trgm']?.definition).toBe('CREATE INDEX docs_body_trgm ON public.docs USING gin (body public.gin_trgm_ops)');
     expect(snapshots[0].functions).toEqual({});
+  });
+
+  it('reports an extension shipped at different versions, unless told to ignore versions', async () => {
+    const [fromServer, fromEmbedded] = await onBoth((knex) => knex.raw('create extension citext; create table tags (name citext primary key)'));
+    expect([fromServer.extensions['citext']?.version, fromEmbedded.extensions['citext']?.version]).toEqual(['1.6', '1.8']);
+    expect(diffSchemas(fromServer, fromEmbedded)).toEqual({
+      equal: false,
+      changes: [
+        {
+          kind: 'extension',
+          object: 'citext',
+          change: 'changed',
+          attribute: 'version',
+          expected: '1.6',
+          actual: '1.8',
+          message: 'extension citext: version 1.6 → 1.8',
+        },
+      ],
+      notes: [],
+    });
+    expect(diffSchemas(fromServer, fromEmbedded, { ignoreExtensionVersions: true })).toEqual({
+      equal: true,
+      changes: [],
+      notes: ['extension citext: version 1.6 → 1.8 (ignored)'],
+    });
   });
 
   it('the same migration round trip gives the same diff on both', async () => {
