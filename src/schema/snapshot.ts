@@ -66,7 +66,7 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
   const trx = await knex.transaction();
-  let raw: RawCatalog;
+  let raw: RawCatalog | undefined;
   try {
     const settings = SESSION_SETTINGS.map(() => 'pg_catalog.set_config(?, ?, true)').join(', ');
     const state = (await trx.raw(
@@ -82,7 +82,10 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
     if (!row) throw new Error('schema snapshot: the catalog query returned no row');
     raw = row;
   } finally {
-    await trx.rollback();
+    // After a failure the rollback's own error would hide the one that matters.
+    await trx.rollback().catch((error: unknown) => {
+      if (raw) throw error;
+    });
   }
   if (raw.views.length > 0) await ensureViewParser();
   return buildSnapshot(raw);
