@@ -16,6 +16,15 @@ import {
  * relations that existed before: the strongest lock held per relation (`pg_locks` of this backend),
  * whether the table's file changed (`pg_class.relfilenode`) and whether it was read in full
  * (`pg_stat_xact_user_tables.seq_scan`, counted for this transaction only).
+ *
+ * Deliberate deviations of the static answers, asserted as such below:
+ * - TRUNCATE: relfilenode changes (a new empty file), but predictsRewrite says rewrite: false,
+ *   because no row is read or copied.
+ * - REFRESH MATERIALIZED VIEW: the view's source tables get ACCESS SHARE; the statement does not
+ *   name them, so inferLocks cannot.
+ * Relations a statement does not name are inferred only through LockContext: the table of an index
+ * (DROP INDEX, REINDEX INDEX) and the tables referenced by foreign keys (DROP TABLE, DROP /
+ * VALIDATE CONSTRAINT). The tests pass those callbacks from the catalog, as the capture module can.
  */
 
 export const FIXTURE = `
@@ -180,6 +189,15 @@ export const CASES: GroundTruthCase[] = [
   { sql: `alter table users owner to current_user` },
   { sql: `alter table users alter column created_at type timestamptz`, before: `set local timezone = 'Europe/Paris'` },
   { sql: `alter index users_name_index set (fillfactor = 80)` },
+  {
+    sql: `refresh materialized view concurrently users_mv`,
+    deviation: {
+      note: "the view's query reads its source tables (ACCESS SHARE); REFRESH does not name them, so they are not inferred",
+      extraLocks: { users: 'AccessShareLock' },
+    },
+  },
+  { sql: `comment on index users_name_index is 'by name'` },
+  { sql: `alter table users alter column email type varchar(300), alter column score type numeric(14,2)` },
   { sql: `alter table nopk alter column id set not null, alter column id add generated always as identity` },
   { sql: `update users set age = 1` },
   { sql: `merge into orders o using users u on o.user_id = u.id when matched then update set total = 0` },
@@ -389,5 +407,75 @@ function rewriteTarget(facts: ReturnType<typeof statementFacts>): string | undef
       return facts.target === 'table' ? facts.name.name : undefined;
     default:
       return undefined;
+  }
+}
+
+/**
+ * Statements that cannot run inside a transaction block (CONCURRENTLY, VACUUM) are observed from
+ * outside: a second session holds SHARE UPDATE EXCLUSIVE on `blocker` (every statement here needs
+ * at least that, while the ACCESS SHARE of a name lookup passes), the statement queues behind it,
+ * and `pg_locks` shows the mode it waits for.
+ */
+export interface OutsideTransactionCase {
+  sql: string;
+  /** The relation the blocking session locks (the one the statement locks first). */
+  blocker: string;
+  /** Puts the fixture back after the statement ran. */
+  undo?: string;
+  minVersion?: number;
+}
+
+export const OUTSIDE_TRANSACTION_CASES: OutsideTransactionCase[] = [
+  { sql: `create index concurrently users_email_cic on users (email)`, blocker: 'users', undo: `drop index users_email_cic` },
+  { sql: `create unique index concurrently if not exists users_email_cic on users (email)`, blocker: 'users', undo: `drop index users_email_cic` },
+  { sql: `drop index concurrently users_name_index`, blocker: 'users', undo: `create index users_name_index on users (name)` },
+  { sql: `reindex index concurrently users_name_index`, blocker: 'users' },
+  { sql: `reindex table concurrently users`, blocker: 'users' },
+  { sql: `vacuum users`, blocker: 'users' },
+  { sql: `vacuum (analyze) users`, blocker: 'users' },
+  { sql: `vacuum full users`, blocker: 'users' },
+  {
+    sql: `alter table events detach partition events_2024 concurrently`,
+    blocker: 'events',
+    undo: `alter table events attach partition events_2024 for values from ('2024-01-01') to ('2025-01-01')`,
+    minVersion: 14,
+  },
+];
+
+export async function observeQueuedLock(
+  url: string,
+  testCase: OutsideTransactionCase,
+): Promise<{ relation: string; mode: LockMode } | undefined> {
+  const { default: pg } = await import('pg');
+  const holder = new pg.Client({ connectionString: url });
+  const runner = new pg.Client({ connectionString: url });
+  await holder.connect();
+  await runner.connect();
+  try {
+    const pid = (await runner.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+    await holder.query('begin');
+    await holder.query(`lock table ${testCase.blocker} in share update exclusive mode`);
+    const running = runner.query(testCase.sql).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    let queued: { relation: string; mode: LockMode } | undefined;
+    for (let attempt = 0; attempt < 100 && !queued; attempt += 1) {
+      const found = await holder.query<{ relname: string; mode: LockMode }>(
+        `select c.relname, l.mode from pg_locks l join pg_class c on c.oid = l.relation
+          where l.pid = $1 and l.locktype = 'relation' and not l.granted`,
+        [pid],
+      );
+      if (found.rows[0]) queued = { relation: found.rows[0].relname, mode: found.rows[0].mode };
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await holder.query('rollback');
+    const error = await running;
+    if (error) throw error;
+    if (testCase.undo) await runner.query(testCase.undo);
+    return queued;
+  } finally {
+    await holder.end().catch(() => undefined);
+    await runner.end().catch(() => undefined);
   }
 }

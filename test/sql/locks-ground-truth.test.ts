@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedDatabase, openServer, type Database } from '../../src/db/connect.js';
 import { createTempDatabase, describeServer, type TempDatabase } from '../helpers/pg.js';
-import { CASES, compare, FIXTURE, type Comparison, type GroundTruthCase } from './ground-truth.js';
+import { ensureParser, inferLocks, parseSqlSync, statementFacts } from '../../src/sql/index.js';
+import { CASES, compare, FIXTURE, observeQueuedLock, OUTSIDE_TRANSACTION_CASES, type Comparison, type GroundTruthCase } from './ground-truth.js';
 
 /**
  * Keeps the static lock table and rewrite predictor honest: every case runs for real (in a
@@ -69,4 +70,22 @@ describeServer('static locks and rewrites agree with the PostgreSQL server', () 
       assertAgreement(await compare(db.knex, testCase.sql, version, testCase.before), testCase);
     });
   }
+
+  describe('statements that cannot run in a transaction block, seen queued behind SHARE UPDATE EXCLUSIVE', () => {
+    for (const testCase of OUTSIDE_TRANSACTION_CASES) {
+      it(testCase.sql, async (ctx) => {
+        if (testCase.minVersion && version < testCase.minVersion) ctx.skip();
+        await ensureParser();
+        const [statement] = parseSqlSync(testCase.sql);
+        const predicted = inferLocks(statementFacts(statement!.ast, statement!.sql), {
+          pgVersion: version,
+          tableOfIndex: (index) => (index.name.startsWith('users_') ? { name: 'users' } : undefined),
+        });
+        const queued = await observeQueuedLock(temp.url, testCase);
+        expect(queued, 'the statement queued behind the blocking session').toBeDefined();
+        expect(queued!.relation).toBe(testCase.blocker);
+        expect(predicted.find((lock) => lock.relation.name === queued!.relation)?.mode).toBe(queued!.mode);
+      });
+    }
+  });
 });
