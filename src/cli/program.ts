@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { registerFileCommands } from './commands/files.js';
 import { registerHistoryCommands } from './commands/history.js';
+import { registerVerifyCommand } from './commands/verify.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -38,6 +39,7 @@ Examples:
 
 Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
     );
+  registerVerifyCommand(program);
   registerHistoryCommands(program);
   registerFileCommands(program);
   return program;

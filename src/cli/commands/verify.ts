@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { verify } from '../../commands/verify.js';
+import type { MigrationVerdict } from '../../verify/verify.js';
+import { displayPath } from '../../util/paths.js';
+import { globalOptions, makeOutput, projectOptions } from '../context.js';
+import { formatDuration, type Output } from '../output.js';
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify [migrations...]')
+    .description("Prove each migration's down undoes its up: up → down → up on a shadow database, schema and data compared")
+    .option('--pending', 'only migrations not yet applied to the target database')
+    .option('--from <name>', 'start at this migration (earlier ones are replayed)')
+    .option('--to <name>', 'stop after this migration')
+    .option('--no-data', 'skip the data probe (schema comparison only)')
+    .addHelpText(
+      'after',
+      `
+Needs no database: with no --shadow-url the shadow is an embedded PostgreSQL.
+
+Examples:
+  $ knexsafe verify                         every migration, in order
+  $ knexsafe verify --pending               only what the target has not applied yet
+  $ knexsafe verify --shadow-url postgres://localhost/postgres   shadow on a real server`,
+    )
+    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const out = makeOutput(g);
+      const report = await verify({
+        ...projectOptions(g),
+        ...(names.length ? { names } : {}),
+        ...(opts.pending ? { pending: true } : {}),
+        ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.to ? { to: opts.to } : {}),
+        ...(opts.data === false ? { noData: true } : {}),
+        ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+        events: {
+          progress: (m) => out.progress(out.c.dim(m)),
+          migrationVerified: (v) => renderVerdict(out, v),
+        },
+      });
+      out.result({
+        ok: report.ok,
+        selection: report.selection,
+        shadow: report.shadow,
+        durationMs: Math.round(report.durationMs),
+        probe: report.probe,
+        migrations: report.verdicts.map((v) => ({
+          name: v.name,
+          file: displayPath(v.file),
+          reversible: v.status === 'reversible',
+          status: v.status,
+          findings: v.findings,
+          diffs: v.diff.map((c) => c.message),
+          dataLoss: v.dataLoss,
+          notes: v.notes,
+          timings: v.timings,
+        })),
+      });
+      const failed = report.verdicts.filter((v) => v.status !== 'reversible');
+      out.line();
+      if (report.verdicts.length === 0) out.line('No migrations to verify.');
+      else
+        out.line(
+          `${failed.length === 0 ? out.c.green('✓') : out.c.red('✗')} ${report.verdicts.length} migration${report.verdicts.length === 1 ? '' : 's'} verified: ${report.verdicts.length - failed.length} reversible${failed.length ? `, ${out.c.red(`${failed.length} not`)}` : ''} — ${report.shadow}, ${formatDuration(report.durationMs)}`,
+        );
+      if (report.probe.unfilled.length) {
+        out.line(out.c.dim(`Data probe could not fill: ${report.probe.unfilled.map((u) => `${u.table.replace(/^public\./, '')} (${u.reason})`).join('; ')}`));
+      }
+      if (!report.ok) process.exitCode = 1;
+    });
+}
+
+function renderVerdict(out: Output, v: MigrationVerdict): void {
+  if (out.json) return;
+  const mark = v.status === 'reversible' ? out.c.green('✓') : out.c.red('✗');
+  const label = v.status === 'reversible' ? out.c.dim('reversible') : out.c.red(v.findings.map((f) => f.rule).join(', '));
+  out.line(`${mark} ${v.name}  ${label}`);
+  for (const f of v.findings) {
+    out.line(`    ${f.message}`);
+    if (f.error?.site) out.line(out.c.dim(`      at ${displayPath(f.error.site.file)}:${f.error.site.line}`));
+    if (f.error?.sql) out.line(out.c.dim(`      ${f.error.sql.split('\n')[0]}`));
+    for (const c of f.changes ?? []) out.line(`      ${out.c.yellow('•')} ${c.message}`);
+  }
+}

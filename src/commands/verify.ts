@@ -1,0 +1,30 @@
+import { resolveProject, type ProjectOptions } from '../config/resolve.js';
+import { verifyMigrations, type VerifyEvents, type VerifyReport } from '../verify/verify.js';
+import { replayBefore, selectMigrations, type SelectionOptions } from './selection.js';
+
+export interface VerifyCommandOptions extends ProjectOptions, SelectionOptions {
+  shadowUrl?: string;
+  noData?: boolean;
+  events?: VerifyEvents;
+}
+
+export interface VerifyCommandResult extends VerifyReport {
+  selection: string;
+}
+
+/** `knexsafe verify`: proves, on a shadow database, that every selected migration's down undoes its up. */
+export async function verify(options: VerifyCommandOptions): Promise<VerifyCommandResult> {
+  const project = await resolveProject(options);
+  const selection = await selectMigrations(project, options, 'all');
+  const shadowUrl = options.shadowUrl ?? project.knexsafe.shadowUrl;
+  const report = await verifyMigrations({
+    project,
+    files: selection.files,
+    selection: selection.selected,
+    replay: replayBefore(selection),
+    ...(shadowUrl ? { shadowUrl } : {}),
+    ...(options.noData ? { noData: true } : {}),
+    ...(options.events ? { events: options.events } : {}),
+  });
+  return { ...report, selection: selection.reason };
+}

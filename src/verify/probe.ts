@@ -1,0 +1,231 @@
+import type { Knex } from 'knex';
+import type { ColumnInfo, SchemaSnapshot, TableInfo } from '../schema/types.js';
+import { errorMessage } from '../errors.js';
+
+/**
+ * Verify's data probe: a few generated rows in every table, so that a `down` that loses data
+ * (drops and re-creates a table, re-adds a column empty, rewrites values) shows up, not only one
+ * that leaves the schema different.
+ */
+
+export const PROBE_ROWS = 3;
+/** Rows per table read back for comparison: enough for probe rows plus small seed data. */
+const READ_LIMIT = 500;
+
+export interface ProbeFill {
+  filled: string[];
+  unfilled: { table: string; reason: string }[];
+}
+
+export type TableRows = Map<string, Record<string, unknown>[]>;
+
+export interface DataLoss {
+  table: string;
+  /** Column names that lost values; empty when whole rows (or the table) are gone. */
+  columns: string[];
+  missingRows: number;
+  message: string;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const qualified = (t: TableInfo) => `${quote(t.schema)}.${quote(t.name)}`;
+
+function tableKey(t: TableInfo): string {
+  return `${t.schema}.${t.name}`;
+}
+
+/** Parents before children, so foreign keys can point at rows that exist. */
+function fillOrder(tables: TableInfo[]): TableInfo[] {
+  const byKey = new Map(tables.map((t) => [tableKey(t), t]));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const out: TableInfo[] = [];
+  const visit = (t: TableInfo) => {
+    const key = tableKey(t);
+    if (done.has(key) || visiting.has(key)) return;
+    visiting.add(key);
+    for (const c of Object.values(t.constraints)) {
+      const parent = c.kind === 'foreign' && c.references ? byKey.get(c.references.table) : undefined;
+      if (parent && parent !== t) visit(parent);
+    }
+    visiting.delete(key);
+    done.add(key);
+    out.push(t);
+  };
+  for (const t of [...tables].sort((a, b) => tableKey(a).localeCompare(tableKey(b)))) visit(t);
+  return out;
+}
+
+/** Fills every table in `tables` that has no rows yet; reports those it could not fill and why. */
+export async function fillProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeFill> {
+  const result: ProbeFill = { filled: [], unfilled: [] };
+  const wanted = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined && t.kind !== 'foreign');
+  for (const table of fillOrder(wanted)) {
+    if (table.kind === 'partitioned' || table.partitionOf) {
+      // Rows go through the parent's routing; probing partitions directly would break their bounds.
+      if (table.partitionOf) continue;
+    }
+    const existing = (await knex.raw(`select count(*)::int as n from ${qualified(table)}`)) as { rows: { n: number }[] };
+    if ((existing.rows[0]?.n ?? 0) > 0) {
+      result.filled.push(tableKey(table));
+      continue;
+    }
+    const parents = await parentRows(knex, schema, table);
+    let inserted = 0;
+    let lastError: string | undefined;
+    for (let i = 0; i < PROBE_ROWS; i++) {
+      const row = generateRow(schema, table, i, parents);
+      if (typeof row === 'string') {
+        lastError = row;
+        break;
+      }
+      try {
+        await knex(`${table.schema}.${table.name}`).insert(row);
+        inserted++;
+      } catch (error) {
+        lastError = errorMessage(error).replace(/^insert into .* - /, '');
+      }
+    }
+    if (inserted > 0) result.filled.push(tableKey(table));
+    else result.unfilled.push({ table: tableKey(table), reason: lastError ?? 'no row could be generated' });
+  }
+  return result;
+}
+
+type ParentRows = Map<string, Record<string, unknown>[]>;
+
+async function parentRows(knex: Knex, schema: SchemaSnapshot, table: TableInfo): Promise<ParentRows> {
+  const out: ParentRows = new Map();
+  for (const c of Object.values(table.constraints)) {
+    if (c.kind !== 'foreign' || !c.references) continue;
+    const parent = schema.tables[c.references.table];
+    if (!parent || out.has(c.name)) continue;
+    const cols = c.references.columns.map(quote).join(', ');
+    const rows = (await knex.raw(`select ${cols} from ${qualified(parent)} limit ${PROBE_ROWS}`)) as { rows: Record<string, unknown>[] };
+    out.set(c.name, rows.rows);
+  }
+  return out;
+}
+
+/** One row of values that fit the column types and constraints, or the reason there is none. */
+function generateRow(schema: SchemaSnapshot, table: TableInfo, i: number, parents: ParentRows): Record<string, unknown> | string {
+  const row: Record<string, unknown> = {};
+  const fkColumns = new Map<string, { constraint: string; index: number }>();
+  for (const c of Object.values(table.constraints)) {
+    if (c.kind === 'foreign' && c.references) c.columns.forEach((col, index) => fkColumns.set(col, { constraint: c.name, index }));
+  }
+  for (const column of Object.values(table.columns)) {
+    if (column.generated || column.identity === 'always') continue;
+    if (column.identity === 'by default' || (column.default && /nextval\(/.test(column.default))) continue;
+    const fk = fkColumns.get(column.name);
+    if (fk) {
+      const constraint = table.constraints[fk.constraint];
+      const rows = parents.get(fk.constraint) ?? [];
+      const source = rows.length ? rows[i % rows.length] : undefined;
+      const refColumn = constraint?.references?.columns[fk.index];
+      if (source && refColumn !== undefined) row[column.name] = source[refColumn];
+      else if (column.nullable) row[column.name] = null;
+      else return `column ${column.name} references a table without rows`;
+      continue;
+    }
+    const value = valueFor(schema, column, i);
+    if (value === undefined) {
+      if (column.nullable || column.default !== null) continue;
+      return `no value generator for column ${column.name} of type ${column.type}`;
+    }
+    row[column.name] = value;
+  }
+  return row;
+}
+
+function valueFor(schema: SchemaSnapshot, column: ColumnInfo, i: number): unknown {
+  let type = column.type.toLowerCase();
+  const domain = Object.values(schema.domains).find((d) => `${d.schema}.${d.name}` === column.type || d.name === column.type.replace(/^public\./, ''));
+  if (domain) type = domain.type.toLowerCase();
+  const enumType = Object.values(schema.enums).find((e) => `${e.schema}.${e.name}` === column.type || e.name === column.type.replace(/^public\./, '').replace(/"/g, ''));
+  if (enumType) return enumType.values[i % enumType.values.length];
+  if (type.endsWith('[]')) return `{}`;
+  const length = Number(/\((\d+)/.exec(type)?.[1] ?? 0);
+  const text = (base: string) => (length > 0 ? base.slice(0, length) : base);
+  if (/^(smallint|integer|bigint|int[248]?)\b/.test(type)) return 100 + i;
+  if (/^(numeric|decimal)/.test(type)) return i + 1;
+  if (/^(real|double precision|float)/.test(type)) return i + 0.5;
+  if (/^(character varying|varchar|text|citext|character|char|bpchar|name)\b/.test(type)) return text(`${i}${column.name}`.replace(/[^a-z0-9_]/gi, '') || String(i));
+  if (type === 'boolean') return i % 2 === 0;
+  if (type === 'uuid') return `00000000-0000-4000-8000-${String(100000000000 + i).padStart(12, '0')}`;
+  if (/^timestamp/.test(type)) return `2024-01-0${i + 1} 10:00:00+00`;
+  if (type === 'date') return `2024-01-0${i + 1}`;
+  if (/^time/.test(type)) return `10:0${i}:00`;
+  if (type === 'interval') return `${i + 1} hours`;
+  if (type === 'json' || type === 'jsonb') return JSON.stringify({ probe: i });
+  if (type === 'bytea') return Buffer.from([i]);
+  if (type === 'inet' || type === 'cidr') return `10.0.0.${i + 1}`;
+  if (type === 'macaddr') return `08:00:2b:01:02:0${i}`;
+  if (type === 'money') return i + 1;
+  if (type === 'tsvector') return `probe${i}`;
+  return undefined;
+}
+
+function primaryKey(table: TableInfo): string[] | undefined {
+  return Object.values(table.constraints).find((c) => c.kind === 'primary')?.columns;
+}
+
+/** Reads the rows of `tables` (JSON-normalised) for a later comparison. */
+export async function readProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<TableRows> {
+  const out: TableRows = new Map();
+  const present = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined);
+  if (present.length === 0) return out;
+  // One round trip for all tables: this runs twice per migration.
+  const parts = present.map((t, n) => {
+    const pk = primaryKey(t);
+    const order = pk?.length ? pk.map(quote).join(', ') : '1';
+    return `'${n}', (select coalesce(json_agg(r), '[]'::json) from (select * from ${qualified(t)} order by ${order} limit ${READ_LIMIT}) r)`;
+  });
+  const rows = (await knex.raw(`select json_build_object(${parts.join(', ')}) as data`)) as { rows: { data: Record<string, unknown[]> | string }[] };
+  const raw = rows.rows[0]?.data;
+  const data = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, Record<string, unknown>[]>;
+  present.forEach((t, n) => out.set(tableKey(t), data[String(n)] ?? []));
+  return out;
+}
+
+/**
+ * Rows of `before` that are gone or changed in `after`, for columns that exist in both schemas.
+ * A table present before and missing after is the schema diff's business, but its rows count too.
+ */
+export function compareProbeRows(before: TableRows, after: TableRows, schemaBefore: SchemaSnapshot, schemaAfter: SchemaSnapshot): DataLoss[] {
+  const losses: DataLoss[] = [];
+  for (const [key, rowsBefore] of before) {
+    if (rowsBefore.length === 0) continue;
+    const tableBefore = schemaBefore.tables[key];
+    const tableAfter = schemaAfter.tables[key];
+    const display = key.replace(/^public\./, '');
+    const rowsAfter = after.get(key);
+    if (!tableAfter || !rowsAfter) {
+      losses.push({ table: key, columns: [], missingRows: rowsBefore.length, message: `${display}: table gone with its ${rowsBefore.length} row(s)` });
+      continue;
+    }
+    const columns = Object.keys(tableBefore?.columns ?? {}).filter((c) => tableAfter.columns[c]);
+    const pk = tableBefore ? primaryKey(tableBefore) : undefined;
+    const keyOf = (row: Record<string, unknown>, cols: string[]) => JSON.stringify(cols.map((c) => row[c] ?? null));
+    const identity = pk?.length && pk.every((c) => columns.includes(c)) ? pk : columns;
+    const afterByKey = new Map(rowsAfter.map((r) => [keyOf(r, identity), r]));
+    let missingRows = 0;
+    const changed = new Set<string>();
+    for (const row of rowsBefore) {
+      const match = afterByKey.get(keyOf(row, identity));
+      if (!match) {
+        missingRows++;
+        continue;
+      }
+      for (const c of columns) {
+        if (JSON.stringify(row[c] ?? null) !== JSON.stringify(match[c] ?? null)) changed.add(c);
+      }
+    }
+    if (missingRows === 0 && changed.size === 0) continue;
+    const parts: string[] = [];
+    if (missingRows > 0) parts.push(`${missingRows} of ${rowsBefore.length} row(s) gone`);
+    if (changed.size > 0) parts.push(`values changed in ${[...changed].sort().join(', ')}`);
+    losses.push({ table: key, columns: [...changed].sort(), missingRows, message: `${display}: ${parts.join('; ')}` });
+  }
+  return losses;
+}

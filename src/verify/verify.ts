@@ -1,0 +1,237 @@
+import type { ProjectConfig } from '../config/resolve.js';
+import { CaptureSession, type RunOutcome } from '../capture/session.js';
+import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
+import { KnexsafeError } from '../errors.js';
+import type { MigrationFile } from '../migrations/source.js';
+import { loadMigration } from '../migrations/source.js';
+import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
+import { compareProbeRows, fillProbeRows, readProbeRows, type DataLoss } from './probe.js';
+
+export type VerifyRuleId = 'down-missing' | 'down-not-inverse' | 'down-destroys-data' | 'down-failed' | 'up-failed' | 'up-not-rerunnable';
+
+export interface VerifyFinding {
+  rule: VerifyRuleId;
+  message: string;
+  changes?: SchemaChange[];
+  dataLoss?: DataLoss[];
+  error?: StatementError & { sql?: string; site?: CapturedStatement['site'] };
+}
+
+export interface MigrationVerdict {
+  name: string;
+  file: string;
+  /** reversible: down restored schema and data and up re-ran cleanly. */
+  status: 'reversible' | 'not-reversible' | 'failed';
+  findings: VerifyFinding[];
+  /** S0 vs S2: what down failed to restore. */
+  diff: SchemaChange[];
+  notes: string[];
+  dataLoss: DataLoss[];
+  /** Whether up changed the schema at all (S0 ≠ S1). */
+  changedSchema: boolean;
+  timings: { upMs: number; downMs: number; reUpMs: number };
+}
+
+export interface VerifyEvents {
+  migrationVerified?(verdict: MigrationVerdict, index: number, total: number): void;
+  progress?(message: string): void;
+}
+
+export interface VerifyOptions {
+  project: ProjectConfig;
+  /** Which files to verify, in order. */
+  selection: MigrationFile[];
+  /** Applied to the shadow first, without verifying: the starting point. */
+  replay: MigrationFile[];
+  /** Every migration file of the project, in knex order. */
+  files: MigrationFile[];
+  shadowUrl?: string;
+  events?: VerifyEvents;
+  /** Skip the data probe (faster; schema only). */
+  noData?: boolean;
+}
+
+export interface VerifyReport {
+  shadow: string;
+  shadowReadyMs: number;
+  verdicts: MigrationVerdict[];
+  probe: { filled: string[]; unfilled: { table: string; reason: string }[] };
+  durationMs: number;
+  ok: boolean;
+}
+
+/**
+ * For each migration: S0 → up → S1 → down → S2 → up → S3 on a shadow database. down must bring
+ * the schema back to S0 and keep the data that was there; up must run again after it.
+ */
+export async function verifyMigrations(options: VerifyOptions): Promise<VerifyReport> {
+  const started = performance.now();
+  const { files, selection } = options;
+  if (selection.length === 0) {
+    return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, durationMs: 0, ok: true };
+  }
+  const session = await CaptureSession.open({ project: options.project, files, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
+  const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];
+  const snapshot = () => snapshotSchema(session.knex, { excludeTables: knexTables });
+  const probe = { filled: new Set<string>(), unfilled: new Map<string, string>() };
+  const fill = async (schema: SchemaSnapshot) => {
+    if (options.noData) return;
+    const todo = Object.keys(schema.tables).filter((t) => !probe.filled.has(t));
+    if (todo.length === 0) return;
+    const result = await fillProbeRows(session.knex, schema, todo);
+    for (const t of result.filled) {
+      probe.filled.add(t);
+      probe.unfilled.delete(t);
+    }
+    for (const u of result.unfilled) probe.unfilled.set(u.table, u.reason);
+  };
+
+  const verdicts: MigrationVerdict[] = [];
+  try {
+    if (options.replay.length > 0) {
+      options.events?.progress?.(`Replaying ${options.replay.length} earlier migration(s) on the shadow`);
+      const replay = await session.replay(options.replay);
+      if (replay.error) throw replayFailed(replay);
+    }
+    await session.markRunStart();
+    let s0 = await snapshot();
+    await fill(s0);
+
+    for (const [index, file] of selection.entries()) {
+      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled]);
+      verdicts.push(verdict.verdict);
+      options.events?.migrationVerified?.(verdict.verdict, index, selection.length);
+      s0 = verdict.next;
+      // Tables that probe rows did not reach yet (new ones, or re-created empty) get some now.
+      for (const t of Object.keys(s0.tables)) {
+        if (verdict.emptied.includes(t)) probe.filled.delete(t);
+      }
+      await fill(s0);
+    }
+  } finally {
+    await session.close();
+  }
+  return {
+    shadow: session.shadow.description,
+    shadowReadyMs: session.shadow.readyMs,
+    verdicts,
+    probe: { filled: [...probe.filled].sort(), unfilled: [...probe.unfilled].map(([table, reason]) => ({ table, reason })).sort((a, b) => a.table.localeCompare(b.table)) },
+    durationMs: performance.now() - started,
+    ok: verdicts.every((v) => v.status === 'reversible'),
+  };
+}
+
+function replayFailed(outcome: RunOutcome): KnexsafeError {
+  return new KnexsafeError(
+    'REPLAY_FAILED',
+    `Could not bring the shadow to the starting point: migration ${outcome.error?.migration ?? '?'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`,
+    { exitCode: 1, hint: 'Fix that migration first, or verify from an earlier one with --from.' },
+  );
+}
+
+function failedStatement(traces: MigrationTrace[]): CapturedStatement | undefined {
+  for (const t of traces) {
+    const s = t.statements.find((st) => st.error);
+    if (s) return s;
+  }
+  return undefined;
+}
+
+function errorFinding(rule: VerifyRuleId, what: string, outcome: RunOutcome): VerifyFinding {
+  const statement = failedStatement(outcome.traces);
+  const e = outcome.error ?? { message: 'unknown error' };
+  return {
+    rule,
+    message: `${what} failed${e.sqlState ? ` with SQLSTATE ${e.sqlState}` : ''}: ${e.message}`,
+    error: { ...e, ...(statement ? { sql: statement.sql, ...(statement.site ? { site: statement.site } : {}) } : {}) },
+  };
+}
+
+function duration(outcome: RunOutcome): number {
+  return outcome.traces.reduce((sum, t) => sum + t.durationMs, 0);
+}
+
+async function verifyOne(
+  session: CaptureSession,
+  file: MigrationFile,
+  s0: SchemaSnapshot,
+  snapshot: () => Promise<SchemaSnapshot>,
+  noData: boolean,
+  probed: string[],
+): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[] }> {
+  const verdict: MigrationVerdict = {
+    name: file.name,
+    file: file.file,
+    status: 'reversible',
+    findings: [],
+    diff: [],
+    notes: [],
+    dataLoss: [],
+    changedSchema: false,
+    timings: { upMs: 0, downMs: 0, reUpMs: 0 },
+  };
+  const d0 = noData ? undefined : await readProbeRows(session.knex, s0, probed);
+
+  const up = await session.up(file.name);
+  verdict.timings.upMs = duration(up);
+  if (up.error) {
+    verdict.status = 'failed';
+    verdict.findings.push(errorFinding('up-failed', 'up', up));
+    return { verdict, next: await snapshot(), emptied: [] };
+  }
+  const s1 = await snapshot();
+  verdict.changedSchema = !diffSchemas(s0, s1).equal;
+
+  const hasDown = (await loadMigration(file)).down !== undefined;
+  const down = await session.down(file.name);
+  verdict.timings.downMs = duration(down);
+  if (down.error) {
+    verdict.status = 'not-reversible';
+    verdict.findings.push(errorFinding('down-failed', 'down', down));
+    return { verdict, next: await snapshot(), emptied: [] };
+  }
+  const s2 = await snapshot();
+  const diff = diffSchemas(s0, s2);
+  verdict.diff = diff.changes;
+  verdict.notes = diff.notes;
+  const downStatements = down.traces.flatMap((t) => t.statements).filter((s) => !s.control);
+  if (!diff.equal) {
+    verdict.status = 'not-reversible';
+    if ((!hasDown || downStatements.length === 0) && verdict.changedSchema) {
+      verdict.findings.push({
+        rule: 'down-missing',
+        message: hasDown ? 'down runs no SQL, but up changed the schema' : 'there is no down, but up changed the schema',
+        changes: diff.changes,
+      });
+    } else {
+      verdict.findings.push({ rule: 'down-not-inverse', message: `after down, the schema differs from before up (${diff.changes.length} difference${diff.changes.length === 1 ? '' : 's'})`, changes: diff.changes });
+    }
+  }
+
+  const emptied: string[] = [];
+  if (d0) {
+    const d2 = await readProbeRows(session.knex, s2, probed);
+    const losses = compareProbeRows(d0, d2, s0, s2);
+    if (losses.length) {
+      verdict.status = 'not-reversible';
+      verdict.dataLoss = losses;
+      verdict.findings.push({ rule: 'down-destroys-data', message: `after up and down, data that existed before is gone: ${losses.map((l) => l.message).join('; ')}`, dataLoss: losses });
+      emptied.push(...losses.filter((l) => l.missingRows > 0).map((l) => l.table));
+    }
+  }
+
+  const reUp = await session.up(file.name);
+  verdict.timings.reUpMs = duration(reUp);
+  if (reUp.error) {
+    verdict.status = 'not-reversible';
+    verdict.findings.push({ ...errorFinding('up-not-rerunnable', 'up after down', reUp), message: `up cannot run again after down: ${reUp.error.message}` });
+    return { verdict, next: s2, emptied };
+  }
+  const s3 = await snapshot();
+  const rerun = diffSchemas(s1, s3);
+  if (!rerun.equal) {
+    verdict.status = 'not-reversible';
+    verdict.findings.push({ rule: 'up-not-rerunnable', message: 'up gives a different schema when run again after down', changes: rerun.changes });
+  }
+  return { verdict, next: s3, emptied };
+}
