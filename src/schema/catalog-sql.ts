@@ -143,9 +143,8 @@ select
   (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
     select t.qname as qtable, con.conname as name, con.contype as type,
            pg_catalog.pg_get_constraintdef(con.oid) as definition,
-           coalesce((select json_agg(a.attname order by k.ord)
-                       from unnest(con.conkey) with ordinality k(attnum, ord)
-                       join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum), '[]'::json) as columns,
+           -- Column numbers: named from the columns list, which is read anyway.
+           to_json(coalesce(con.conkey, '{}')) as column_numbers,
            con.convalidated as validated,
            con.condeferrable as deferrable,
            case when con.contype = 'f' then fn.nspname || '.' || fc.relname end as ref_table,
@@ -279,60 +278,61 @@ select
     join rel r on r.oid = po.polrelid
   ) x) as policies,
 
-  (select coalesce(json_agg(x order by x.key), '[]'::json) from (
+  -- Comments are looked up object by object (an index probe each) rather than joined: the
+  -- generic plan cannot know how few objects a schema has and otherwise scans every comment of
+  -- the system catalogs once per object.
+  (select coalesce(json_agg(x), '[]'::json) from (
     select case r.relkind
              when 'r' then 'table ' when 'p' then 'table ' when 'f' then 'table '
              when 'v' then 'view ' when 'm' then 'materialized view '
              when 'S' then 'sequence ' when 'i' then 'index ' when 'I' then 'index '
-             when 'c' then 'type '
-           end || r.qname as key, d.description as text
-    from pg_catalog.pg_description d
-    join rel r on r.oid = d.objoid
-    where d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0 and r.relkind <> 'c'
+           end || r.qname as key,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0) as text
+    from rel r
+    where r.relkind in ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')
     union all
-    select 'column ' || r.qname || '.' || a.attname, d.description
-    from pg_catalog.pg_description d
-    join rel r on r.oid = d.objoid
-    join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum = d.objsubid
-    where d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid > 0
+    select 'column ' || r.qname || '.' || a.attname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = a.attnum)
+    from rel r
+    join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
+    where r.relkind in ('r', 'p', 'f', 'v', 'm', 'c')
     union all
-    select 'constraint ' || r.qname || '.' || con.conname, d.description
-    from pg_catalog.pg_description d
-    join pg_catalog.pg_constraint con on con.oid = d.objoid
-    join rel r on r.oid = con.conrelid
-    where d.classoid = 'pg_catalog.pg_constraint'::regclass
+    select 'constraint ' || coalesce(r.qname, t.qname) || '.' || con.conname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0)
+    from pg_catalog.pg_constraint con
+    left join rel r on r.oid = con.conrelid
+    left join typ t on t.oid = con.contypid
+    where r.oid is not null or t.oid is not null
     union all
-    select 'constraint ' || t.qname || '.' || con.conname, d.description
-    from pg_catalog.pg_description d
-    join pg_catalog.pg_constraint con on con.oid = d.objoid
-    join typ t on t.oid = con.contypid
-    where d.classoid = 'pg_catalog.pg_constraint'::regclass
+    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0)
+    from typ t
     union all
-    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname, d.description
-    from pg_catalog.pg_description d
-    join typ t on t.oid = d.objoid
-    where d.classoid = 'pg_catalog.pg_type'::regclass
+    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0)
+    from proc p
     union all
-    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature, d.description
-    from pg_catalog.pg_description d
-    join proc p on p.oid = d.objoid
-    where d.classoid = 'pg_catalog.pg_proc'::regclass
-    union all
-    select 'trigger ' || r.qname || '.' || tg.tgname, d.description
-    from pg_catalog.pg_description d
-    join pg_catalog.pg_trigger tg on tg.oid = d.objoid
+    select 'trigger ' || r.qname || '.' || tg.tgname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = tg.oid and d.classoid = 'pg_catalog.pg_trigger'::regclass and d.objsubid = 0)
+    from pg_catalog.pg_trigger tg
     join rel r on r.oid = tg.tgrelid
-    where d.classoid = 'pg_catalog.pg_trigger'::regclass
+    where not tg.tgisinternal
     union all
-    select 'policy ' || r.qname || '.' || po.polname, d.description
-    from pg_catalog.pg_description d
-    join pg_catalog.pg_policy po on po.oid = d.objoid
+    select 'policy ' || r.qname || '.' || po.polname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = po.oid and d.classoid = 'pg_catalog.pg_policy'::regclass and d.objsubid = 0)
+    from pg_catalog.pg_policy po
     join rel r on r.oid = po.polrelid
-    where d.classoid = 'pg_catalog.pg_policy'::regclass
     union all
-    select 'schema ' || n.nspname, d.description
-    from pg_catalog.pg_description d
-    join ns n on n.oid = d.objoid
-    where d.classoid = 'pg_catalog.pg_namespace'::regclass
-  ) x) as comments
+    select 'schema ' || n.nspname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = n.oid and d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objsubid = 0)
+    from ns n
+  ) x where x.text is not null) as comments
 `;

@@ -124,7 +124,7 @@ interface RawCatalog {
     name: string;
     type: string;
     definition: string;
-    columns: string[];
+    column_numbers: number[];
     validated: boolean;
     deferrable: boolean;
     ref_table: string | null;
@@ -208,6 +208,7 @@ function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
   const tables = byKey(
     raw.tables.map((t): [string, TableInfo] => {
       const columns = (columnsByTable.get(t.qname) ?? []).sort((a, b) => a.num - b.num);
+      const columnNames = new Map(columns.map((c) => [c.num, c.name]));
       const info: TableInfo = {
         schema: t.schema,
         name: t.name,
@@ -220,7 +221,7 @@ function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
         forceRowSecurity: t.force_row_security,
         columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
         columnOrder: columns.map((c) => c.name),
-        constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c)] as const)),
+        constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
       };
       return [t.qname, info];
     }),
@@ -321,13 +322,14 @@ function toColumn(c: RawCatalog['columns'][number]): ColumnInfo {
   };
 }
 
-function toConstraint(c: RawCatalog['constraints'][number]): ConstraintInfo {
+function toConstraint(c: RawCatalog['constraints'][number], columnNames: ReadonlyMap<number, string>): ConstraintInfo {
   const kind = lookup(CONSTRAINT_KINDS, c.type, 'constraint type');
   return {
     name: c.name,
     kind,
     definition: c.definition,
-    columns: c.columns,
+    // 0 stands for an expression (exclusion constraints): it has no column name.
+    columns: c.column_numbers.flatMap((n) => columnNames.get(n) ?? []),
     validated: c.validated,
     deferrable: c.deferrable,
     ...(kind === 'foreign'
