@@ -29,8 +29,13 @@ export interface RunOutcome {
  * A shadow database plus a recorder, driven through knex's own Migrator so that transaction
  * semantics are knex's: one transaction per `latest` batch unless a migration opts out.
  */
+/** Called around each captured migration with the knex it runs with (the transaction, when it has one). */
+export type BoundaryHook = (knex: Knex, moment: 'before' | 'after', migration: LoadedMigration, direction: Direction) => Promise<void>;
+
 export class CaptureSession {
   private capturing = true;
+  /** Runs outside the recording, e.g. to snapshot the schema before and after each migration. */
+  onBoundary: BoundaryHook | undefined;
   private readonly batchIds = new WeakMap<object, string>();
   private nextBatchId = 1;
 
@@ -72,15 +77,18 @@ export class CaptureSession {
       wrap: (migration: LoadedMigration, direction: Direction, run: (knex: Knex) => Promise<unknown>) => async (knex: Knex) => {
         if (!this.capturing) return run(knex);
         const transactional = Boolean(knex.isTransaction);
+        await this.onBoundary?.(knex, 'before', migration, direction);
         this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
+        let result: unknown;
         try {
-          const result = await run(knex);
+          result = await run(knex);
           this.recorder.endMigration();
-          return result;
         } catch (error) {
           this.recorder.endMigration(error);
           throw error;
         }
+        await this.onBoundary?.(knex, 'after', migration, direction);
+        return result;
       },
     };
   }

@@ -65,7 +65,11 @@ function sqlLiteral(text: string): string {
 export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
-  const trx = await knex.transaction();
+  // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
+  // breaks when several are opened and rolled back in one migration transaction.
+  const nested = Boolean(knex.isTransaction);
+  const trx: Knex = nested ? knex : await knex.transaction();
+  if (nested) await trx.raw('savepoint knexsafe_snapshot');
   let raw: RawCatalog | undefined;
   try {
     const settings = SESSION_SETTINGS.map(() => 'pg_catalog.set_config(?, ?, true)').join(', ');
@@ -83,7 +87,10 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
     raw = row;
   } finally {
     // After a failure the rollback's own error would hide the one that matters.
-    await trx.rollback().catch((error: unknown) => {
+    const undo = nested
+      ? trx.raw('rollback to savepoint knexsafe_snapshot').then(() => trx.raw('release savepoint knexsafe_snapshot'))
+      : (trx as Knex.Transaction).rollback();
+    await Promise.resolve(undo).catch((error: unknown) => {
       if (raw) throw error;
     });
   }

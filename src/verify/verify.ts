@@ -97,15 +97,27 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     let s0 = await snapshot();
     await fill(s0);
 
-    for (const [index, file] of selection.entries()) {
+    // Migrations between the selected ones are applied (not verified): later ones may need them.
+    const selectedNames = new Set(selection.map((f) => f.name));
+    const first = files.findIndex((f) => selectedNames.has(f.name));
+    const last = files.reduce((at, f, i) => (selectedNames.has(f.name) ? i : at), -1);
+    const replayed = new Set(options.replay.map((f) => f.name));
+    let index = 0;
+    for (const file of files.slice(first, last + 1)) {
+      if (!selectedNames.has(file.name)) {
+        if (replayed.has(file.name)) continue;
+        const applied = await session.up(file.name);
+        if (applied.error) throw replayFailed(applied);
+        s0 = await snapshot();
+        await fill(s0);
+        continue;
+      }
       const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled]);
       verdicts.push(verdict.verdict);
-      options.events?.migrationVerified?.(verdict.verdict, index, selection.length);
+      options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
       s0 = verdict.next;
-      // Tables that probe rows did not reach yet (new ones, or re-created empty) get some now.
-      for (const t of Object.keys(s0.tables)) {
-        if (verdict.emptied.includes(t)) probe.filled.delete(t);
-      }
+      // Tables that lost their probe rows (re-created empty) get new ones.
+      for (const t of verdict.emptied) probe.filled.delete(t);
       await fill(s0);
     }
   } finally {

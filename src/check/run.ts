@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { CaptureSession, type RunOutcome } from '../capture/session.js';
+import type { MigrationTrace } from '../capture/types.js';
+import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
+import { KnexsafeError, errorMessage } from '../errors.js';
+import { listMigrationFiles, loadMigration, type MigrationFile } from '../migrations/source.js';
+import { snapshotSchema, type SchemaSnapshot } from '../schema/index.js';
+import { ensureParser } from '../sql/parse.js';
+import { analyzeSqlText, analyzeTrace } from '../rules/analyze.js';
+import { DEFAULT_THRESHOLDS, runRules } from '../rules/engine.js';
+import { ALL_RULES } from '../rules/registry.js';
+import type { Finding, MigrationUnit, Severity, TableStats } from '../rules/types.js';
+import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
+import { readTargetInfo, type TargetInfo } from './target-info.js';
+
+export const DEFAULT_PG_VERSION = 13;
+
+export interface CheckOptions extends ProjectOptions, SelectionOptions {
+  shadowUrl?: string;
+  pgVersion?: number;
+  /** .sql files (or '-' for stdin text passed as `stdin`) to check statically instead of migrations. */
+  sqlFiles?: string[];
+  stdin?: string;
+  progress?: (message: string) => void;
+}
+
+export interface CheckedMigration {
+  name: string;
+  file: string;
+  statements: number;
+  transactional: boolean;
+  failed?: { message: string; sqlState?: string };
+}
+
+export interface CheckReport {
+  findings: Finding[];
+  migrations: CheckedMigration[];
+  /** What was checked against what, in one sentence. */
+  scope: string;
+  target?: string;
+  shadow?: string;
+  pgVersion: number;
+  durationMs: number;
+  warnings: string[];
+}
+
+/** `knexsafe check`: runs the selected migrations on a shadow, watches them, and applies the rules. */
+export async function check(options: CheckOptions): Promise<CheckReport> {
+  const started = performance.now();
+  await ensureParser();
+  if (options.sqlFiles?.length) return checkSqlFiles(options, started);
+
+  const project = await resolveProject(options);
+  const warnings: string[] = [];
+  const explicit = Boolean(options.names?.length || options.from || options.to);
+  let target: TargetInfo | undefined;
+  if (project.target.kind !== 'none' && !options.all && !explicit) {
+    try {
+      target = await readTargetInfo(project);
+    } catch (error) {
+      if (options.pending) throw error;
+      warnings.push(`Could not read the target database (${errorMessage(error)}); checking every migration against an empty shadow instead.`);
+    }
+  }
+  const pgVersion = options.pgVersion ?? project.knexsafe.pgVersion ?? target?.pgVersion ?? DEFAULT_PG_VERSION;
+
+  let files: MigrationFile[];
+  let selected: MigrationFile[];
+  let replay: MigrationFile[];
+  let scope: string;
+  let batchMode: boolean;
+  if (target) {
+    files = listMigrationFiles(project.migrations);
+    const applied = new Set(target.applied);
+    selected = files.filter((f) => !applied.has(f.name));
+    replay = files.filter((f) => applied.has(f.name));
+    scope = `${selected.length} pending migration${selected.length === 1 ? '' : 's'} of ${target.description}, run as knex will run them (one batch)`;
+    batchMode = true;
+  } else {
+    const selection = await selectMigrations(project, { ...options, all: options.all ?? !explicit }, 'all');
+    files = selection.files;
+    selected = selection.selected;
+    replay = files.slice(0, files.indexOf(selected[0] ?? files[0]!));
+    scope = explicit ? selection.reason : `all ${selected.length} migrations, each against the schema the earlier ones left`;
+    batchMode = false;
+  }
+
+  const shadowUrl = options.shadowUrl ?? project.knexsafe.shadowUrl;
+  const units: MigrationUnit[] = [];
+  const migrations: CheckedMigration[] = [];
+  let shadowDescription: string | undefined;
+  if (selected.length > 0) {
+    const session = await CaptureSession.open({ project, files, ...(shadowUrl ? { shadowUrl } : {}) });
+    shadowDescription = session.shadow.description;
+    try {
+      if (replay.length) {
+        options.progress?.(`Replaying ${replay.length} applied migration(s) on the shadow`);
+        const r = await session.replay(replay);
+        if (r.error) {
+          throw new KnexsafeError('REPLAY_FAILED', `Replaying the applied migration ${r.error.migration ?? ''} on the shadow failed: ${r.error.message}`, {
+            exitCode: 1,
+            hint: 'The migrations the target has applied no longer run from scratch; `knexsafe doctor` can compare the target with them.',
+          });
+        }
+      }
+      await session.markRunStart();
+      const schemas = trackSchemas(session, project);
+      const outcomes: RunOutcome[] = [];
+      if (batchMode) {
+        options.progress?.(`Running ${selected.length} pending migration(s) on the shadow`);
+        outcomes.push(await session.latest(files));
+      } else {
+        for (const f of selected) {
+          options.progress?.(`Running ${f.name}`);
+          const outcome = await session.up(f.name);
+          outcomes.push(outcome);
+          if (outcome.error) break;
+        }
+      }
+      for (const outcome of outcomes) {
+        for (const trace of outcome.traces) {
+          if (trace.direction !== 'up') continue;
+          units.push(await unitOf(trace, files, schemas, pgVersion, batchMode));
+          migrations.push({
+            name: trace.name,
+            file: trace.file,
+            statements: trace.statements.filter((s) => !s.control).length,
+            transactional: trace.transactional,
+            ...(trace.error ? { failed: { message: trace.error.message, ...(trace.error.sqlState ? { sqlState: trace.error.sqlState } : {}) } } : {}),
+          });
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  }
+
+  const batches = batchMode ? groupBatches(units) : units.map((u) => [u]);
+  const findings = runRules(ALL_RULES, units, {
+    pgVersion,
+    thresholds: { ...DEFAULT_THRESHOLDS, ...(project.knexsafe.thresholds ?? {}) },
+    ...(project.knexsafe.rules ? { severities: project.knexsafe.rules } : {}),
+    ...(target ? { stats: target.stats } : {}),
+    batches,
+    tableAge: (unit, table) => {
+      if (!unit.schemaBefore?.tables[table]) return 'new';
+      if (batchMode && target && !target.stats.has(table)) return 'new-in-batch';
+      return 'existing';
+    },
+  });
+  return {
+    findings: sortFindings(findings),
+    migrations,
+    scope,
+    ...(target ? { target: target.description } : {}),
+    ...(shadowDescription ? { shadow: shadowDescription } : {}),
+    pgVersion,
+    durationMs: performance.now() - started,
+    warnings,
+  };
+}
+
+interface SchemaTracker {
+  before: Map<string, SchemaSnapshot>;
+  after: Map<string, SchemaSnapshot>;
+}
+
+/** Snapshots the schema around each migration, inside its transaction (so batch runs see each step). */
+function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTracker {
+  const tracker: SchemaTracker = { before: new Map(), after: new Map() };
+  const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  session.onBoundary = async (knex: Knex, moment, migration, direction) => {
+    if (direction !== 'up') return;
+    const snapshot = await snapshotSchema(knex, { excludeTables: exclude });
+    (moment === 'before' ? tracker.before : tracker.after).set(migration.name, snapshot);
+  };
+  return tracker;
+}
+
+async function unitOf(trace: MigrationTrace, files: MigrationFile[], schemas: SchemaTracker, pgVersion: number, batchMode: boolean): Promise<MigrationUnit> {
+  const file = files.find((f) => f.name === trace.name);
+  const source = file ? fs.readFileSync(file.file, 'utf8') : '';
+  const loaded = file ? await loadMigration(file).catch(() => undefined) : undefined;
+  const before = schemas.before.get(trace.name);
+  const after = schemas.after.get(trace.name);
+  return analyzeTrace(trace, {
+    pgVersion,
+    source,
+    hasDown: loaded?.down !== undefined,
+    ...(before ? { schemaBefore: before } : {}),
+    ...(after ? { schemaAfter: after } : {}),
+    earlierMigrations: batchMode ? 'new-in-batch' : 'existing',
+  });
+}
+
+function groupBatches(units: MigrationUnit[]): MigrationUnit[][] {
+  const groups: MigrationUnit[][] = [];
+  for (const u of units) {
+    const last = groups[groups.length - 1];
+    if (last && u.batchTransactionId && last[0]?.batchTransactionId === u.batchTransactionId) last.push(u);
+    else groups.push([u]);
+  }
+  return groups;
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) => a.migration.localeCompare(b.migration) || (a.line ?? 0) - (b.line ?? 0) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.rule.localeCompare(b.rule),
+  );
+}
+
+async function checkSqlFiles(options: CheckOptions, started: number): Promise<CheckReport> {
+  const pgVersion = options.pgVersion ?? DEFAULT_PG_VERSION;
+  const units: MigrationUnit[] = [];
+  for (const file of options.sqlFiles ?? []) {
+    const text = file === '-' ? (options.stdin ?? '') : readSqlFile(file);
+    const name = file === '-' ? '<stdin>' : path.basename(file);
+    try {
+      units.push(analyzeSqlText(name, file === '-' ? '<stdin>' : path.resolve(file), text, pgVersion));
+    } catch (error) {
+      throw new KnexsafeError('SQL_SYNTAX_ERROR', `${name} is not valid SQL: ${errorMessage(error)}`, { hint: 'Fix the SQL; knexsafe reads it with PostgreSQL’s own parser.' });
+    }
+  }
+  const findings = runRules(ALL_RULES, units, { pgVersion, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
+  return {
+    findings: sortFindings(findings),
+    migrations: units.map((u) => ({ name: u.name, file: u.file, statements: u.statements.length, transactional: false })),
+    scope: `${units.length} SQL file${units.length === 1 ? '' : 's'}, statically`,
+    pgVersion,
+    durationMs: performance.now() - started,
+    warnings: [],
+  };
+}
+
+function readSqlFile(file: string): string {
+  if (!fs.existsSync(file)) throw new KnexsafeError('FILE_NOT_FOUND', `${file} does not exist.`);
+  return fs.readFileSync(file, 'utf8');
+}
+
+export type { TableStats };

@@ -1,0 +1,6 @@
+import type { Rule } from '../types.js';
+import { dropColumn } from './drop-column.js';
+import { indexNotConcurrent } from './index-not-concurrent.js';
+
+/** Rules written with the engine, as the models for the others. */
+export const CORE_RULES: readonly Rule[] = [indexNotConcurrent, dropColumn];

@@ -1,0 +1,44 @@
+import type { QualifiedName } from '../sql/facts.js';
+import { qualify } from './analyze.js';
+import type { AnalyzedStatement, EffectiveLock, RuleContext } from './types.js';
+import type { LockMode } from '../sql/locks.js';
+import { lockRank } from '../sql/locks.js';
+
+/** `public.users` → `users` for messages and generated code; other schemas stay qualified. */
+export function shortName(name: QualifiedName | string): string {
+  const q = typeof name === 'string' ? name : name.schema ? `${name.schema}.${name.name}` : name.name;
+  return q.startsWith('public.') ? q.slice('public.'.length) : q;
+}
+
+/** The qualified name of a table as the migration's schema knows it. */
+export function tableName(context: RuleContext, name: QualifiedName | string): string {
+  return qualify(name, context.migration.schemaBefore);
+}
+
+/** The strongest lock the statement holds on `table` (or on any relation when omitted). */
+export function strongestLock(statement: AnalyzedStatement, table?: string): EffectiveLock | undefined {
+  let best: EffectiveLock | undefined;
+  for (const l of statement.locks) {
+    if (table && l.relation !== table && l.table !== table) continue;
+    if (!best || lockRank(l.mode) > lockRank(best.mode)) best = l;
+  }
+  return best;
+}
+
+export function holdsAtLeast(statement: AnalyzedStatement, table: string, mode: LockMode): boolean {
+  const l = strongestLock(statement, table);
+  return l !== undefined && lockRank(l.mode) >= lockRank(mode);
+}
+
+/** JS string literal for generated knex code. */
+export function js(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A SQL identifier, quoted only when it must be. */
+export function ident(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Separates the files of a multi-migration fix. */
+export const NEXT_MIGRATION = '// ---- next migration ----';

@@ -1,0 +1,158 @@
+import type { Node } from 'libpg-query';
+import type { CallSite, CapturedStatement } from '../capture/types.js';
+import type { SchemaSnapshot } from '../schema/types.js';
+import type { LockImpact, LockMode } from '../sql/locks.js';
+import type { QualifiedName, StatementFacts } from '../sql/facts.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'error'];
+
+export type RuleCategory = 'lock' | 'breaking' | 'knex' | 'reversibility' | 'style';
+
+export interface RuleMeta {
+  /** Stable id, kebab-case, documented in docs/rules/<id>.md. */
+  id: string;
+  category: RuleCategory;
+  /** Default severity; projects override it in knexsafe config. */
+  severity: Severity;
+  /** One line: what the rule reports. */
+  summary: string;
+}
+
+/** Where a relation a statement touches came from, relative to the migration being judged. */
+export type TableAge =
+  /** Existed before this migration: may hold data and be in use. */
+  | 'existing'
+  /** Created by an earlier migration of the same pending batch: empty when this one runs. */
+  | 'new-in-batch'
+  /** Created by this migration itself. */
+  | 'new';
+
+export interface EffectiveLock {
+  /** Qualified `schema.name`. */
+  relation: string;
+  /** For an index, its table. */
+  table?: string;
+  relationKind: 'table' | 'index' | 'sequence' | 'view' | 'other';
+  mode: LockMode;
+  /** Seen in pg_locks (true) or inferred from the statement (false). */
+  observed: boolean;
+  age: TableAge;
+}
+
+/** One SQL statement of a migration, with everything the rules may need. */
+export interface AnalyzedStatement {
+  /** This statement's own SQL text (one statement; a multi-statement knex.raw is split). */
+  sql: string;
+  ast: Node;
+  facts: StatementFacts;
+  /** The captured record it came from; absent for static (raw SQL) analysis. */
+  captured?: CapturedStatement;
+  /** knex call site in the user's file, or the statement's line in a .sql file. */
+  site?: CallSite;
+  /** Locks on relations that existed before the migration: observed when possible, else inferred. */
+  locks: EffectiveLock[];
+  /** Tables (qualified) whose storage was rewritten: observed (relfilenode) or predicted. */
+  rewrites: { table: string; observed: boolean; reason?: string }[];
+  /** Runs inside a transaction block (knex's, the migration's own, or BEGIN in a .sql file). */
+  inTransaction: boolean;
+  /** Identifies the database transaction; equal across statements (and migrations) sharing one. */
+  transactionId?: string;
+  durationMs?: number;
+  rowCount?: number;
+  error?: CapturedStatement['error'];
+  /** Position in the migration (0-based, over analysed statements). */
+  index: number;
+}
+
+export interface MigrationUnit {
+  name: string;
+  file: string;
+  /** The file's text, for suppression comments and knex-specific reading. */
+  source: string;
+  /** knex ran it in a transaction (`exports.config.transaction !== false`, transactions not disabled). */
+  transactional: boolean;
+  /** Shared by the migrations of one knex batch transaction. */
+  batchTransactionId?: string;
+  hasDown: boolean;
+  /** down exists but its body does nothing (static reading of the file). */
+  statements: AnalyzedStatement[];
+  schemaBefore?: SchemaSnapshot;
+  schemaAfter?: SchemaSnapshot;
+  /** Raw SQL file instead of a knex migration. */
+  sqlFile: boolean;
+  /** up failed on the shadow (the statements stop at the failing one). */
+  failed?: { message: string; sqlState?: string };
+}
+
+export interface TableStats {
+  rows?: number;
+  bytes?: number;
+}
+
+export interface Thresholds {
+  /** Above this many rows, a blocking lock or rewrite on an existing table is an error. */
+  largeTableRows: number;
+  largeTableBytes: number;
+}
+
+export interface RuleContext {
+  /** Target PostgreSQL major version the advice is for. */
+  pgVersion: number;
+  thresholds: Thresholds;
+  migration: MigrationUnit;
+  /** The migrations that run in the same knex batch as this one, in order (this one included). */
+  batch: MigrationUnit[];
+  /** Statistics of the target's tables, when a target was read. */
+  stats(table: string): TableStats | undefined;
+  /** How old a table (qualified or bare name) is relative to this migration. */
+  tableAge(table: QualifiedName | string): TableAge;
+  report(finding: FindingInput): void;
+}
+
+export interface Fix {
+  /** What to do instead, one or two sentences. */
+  description: string;
+  /** Ready-to-paste knex migration code (one or more files, separated by a `// ---- next migration ----` line). */
+  code: string;
+}
+
+export interface FindingInput {
+  message: string;
+  statement?: AnalyzedStatement;
+  /** Why this is dangerous, in production terms. */
+  why: string;
+  /** The table the finding is about (qualified), for statistics and severity. */
+  table?: string;
+  lock?: { mode: LockMode; relation: string };
+  fix?: Fix;
+  /** Overrides the rule's default for this finding (e.g. info on a table created in this migration). */
+  severity?: Severity;
+}
+
+export interface Rule {
+  meta: RuleMeta;
+  /** Called once per analysed statement. */
+  statement?(statement: AnalyzedStatement, context: RuleContext): void;
+  /** Called once per migration, after the statements. */
+  migration?(migration: MigrationUnit, context: RuleContext): void;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  category: RuleCategory;
+  message: string;
+  why: string;
+  migration: string;
+  file: string;
+  line?: number;
+  column?: number;
+  sql?: string;
+  table?: { name: string; rows?: number; bytes?: number };
+  lock?: { mode: LockMode; sql: string; relation: string; blocks: LockImpact };
+  fix?: Fix;
+  docs: string;
+  /** Set when a knexsafe-ignore comment silenced it (reported in JSON, not in text). */
+  suppressed?: { reason: string };
+}
