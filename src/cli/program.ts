@@ -1,6 +1,10 @@
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerFileCommands } from './commands/files.js';
+import { registerMakeCommand } from './commands/make.js';
+import { registerSquashCommand } from './commands/squash.js';
+import { registerCheckCommand } from './commands/check.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerVerifyCommand } from './commands/verify.js';
 
@@ -39,8 +43,12 @@ Examples:
 
 Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
     );
+  registerCheckCommand(program);
   registerVerifyCommand(program);
   registerHistoryCommands(program);
+  registerMakeCommand(program);
   registerFileCommands(program);
+  registerDoctorCommand(program);
+  registerSquashCommand(program);
   return program;
 }

@@ -1,12 +1,12 @@
 import { displayPath } from '../../util/paths.js';
 import type { Command } from 'commander';
 import { initProject } from '../../commands/init.js';
-import { makeMigration, makeSeed, type MakeResult } from '../../commands/make.js';
+import { makeSeed, type MakeResult } from '../../commands/make.js';
 import { runSeeds } from '../../commands/seed.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import type { Output } from '../output.js';
 
-function renderMade(out: Output, result: MakeResult, what: string): void {
+export function renderMade(out: Output, result: MakeResult, what: string): void {
   out.result(result);
   if (!result.written) {
     out.raw(result.content);
@@ -29,25 +29,6 @@ export function registerFileCommands(program: Command): void {
       out.result(result);
       for (const f of result.created) out.line(`${out.c.green('✓')} Created ${displayPath(f)}`);
       out.line(`Next: set DATABASE_URL (or edit the knexfile), then ${out.c.bold('knexsafe make create_users_table')}.`);
-    });
-
-  program
-    .command('make <name>')
-    .alias('migrate:make')
-    .description('Create a timestamped migration file (knex migrate:make)')
-    .option('-x, --extension <ext>', 'file type: js, ts, mjs or cjs (default: what the project uses)')
-    .option('--print', 'print the file instead of writing it')
-    .addHelpText('after', '\nExamples:\n  $ knexsafe make add_email_to_users\n  $ knexsafe make create_posts_table -x ts')
-    .action(async (name: string, opts: { extension?: string; print?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const out = makeOutput(g);
-      const result = await makeMigration({
-        ...projectOptions(g),
-        name,
-        ...(opts.extension ? { extension: opts.extension } : {}),
-        ...(opts.print ? { print: true } : {}),
-      });
-      renderMade(out, result, 'migration');
     });
 
   program
