@@ -3,13 +3,9 @@
 module.exports = {
   development: {
     client: 'pg',
-    connection: process.env.DATABASE_URL || {
-      host: process.env.PGHOST || '127.0.0.1',
-      port: Number(process.env.PGPORT || 5432),
-      user: process.env.PGUSER || 'postgres',
-      password: process.env.PGPASSWORD,
-      database: process.env.PGDATABASE || 'shop_dev',
-    },
+    // Unset: check and verify run on an embedded database; history commands need DATABASE_URL
+    // (or --db embedded:<dir>).
+    connection: process.env.DATABASE_URL,
     migrations: {
       directory: './migrations',
       tableName: 'knex_migrations',

@@ -25,8 +25,13 @@ export class Output {
     if (!this.json) this.stdout.write(`${redactSecrets(text)}\n`);
   }
 
-  /** Progress for people; goes to stderr so that stdout stays parseable. */
+  /** Progress for people at a terminal; stderr, so that stdout stays parseable, and only on a TTY. */
   progress(text: string): void {
+    if (!this.json && (this.stderr as { isTTY?: boolean }).isTTY) this.stderr.write(`${redactSecrets(text)}\n`);
+  }
+
+  /** Per-item results people want even in logs (migration timings): stderr, suppressed under --json. */
+  status(text: string): void {
     if (!this.json) this.stderr.write(`${redactSecrets(text)}\n`);
   }
 

@@ -1,5 +1,108 @@
 import type { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { check, type CheckReport } from '../../check/run.js';
+import { KnexsafeError } from '../../errors.js';
+import { activeFindings, formatGithub, formatJson, formatMarkdown, formatSarif, formatText, SEVERITY_RANK, type ReportFormat } from '../../report/format.js';
+import type { Severity } from '../../rules/types.js';
+import { globalOptions, makeOutput, projectOptions } from '../context.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../../package.json') as { version: string };
+
+interface CheckFlags {
+  all?: boolean;
+  pending?: boolean;
+  from?: string;
+  to?: string;
+  pgVersion?: string;
+  maxSeverity?: string;
+  verbose?: boolean;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Whether a run fails: a finding at or above the threshold, or a migration that fails on the shadow. */
+export function failsAt(report: CheckReport, threshold: Severity | 'none'): boolean {
+  if (report.migrations.some((m) => m.failed)) return true;
+  if (threshold === 'none') return false;
+  return activeFindings(report).some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold]);
+}
 
 export function registerCheckCommand(program: Command): void {
-  void program;
+  program
+    .command('check [targets...]')
+    .description('Run migrations on a shadow database and report lock, rewrite and breaking-change hazards with knex fixes')
+    .option('--all', 'check every migration (default when no target database is configured)')
+    .option('--pending', 'check only migrations the target has not applied (default when it is reachable)')
+    .option('--from <name>', 'start at this migration')
+    .option('--to <name>', 'stop after this migration')
+    .option('--pg-version <major>', 'PostgreSQL version the advice is for (default: the target’s, else 13)')
+    .option('--max-severity <level>', 'exit 1 when a finding is at least this severe: error, warning, info or none', 'error')
+    .option('--verbose', 'show details of info findings too')
+    .addHelpText(
+      'after',
+      `
+Targets are migration names, or .sql files (checked statically, like squawk), or - for SQL on stdin.
+With a reachable database in the knexfile, only the pending migrations are checked, on a shadow
+that starts from the applied ones; otherwise every migration, each against the schema before it.
+
+Examples:
+  $ knexsafe check                          pending (or all) migrations
+  $ knexsafe check --format github          annotations in a GitHub Actions run
+  $ knexsafe check --format sarif > knexsafe.sarif
+  $ knexsafe check db/001_init.sql          a plain SQL file
+  $ git diff --name-only main -- migrations | xargs knexsafe check`,
+    )
+    .action(async (targets: string[], opts: CheckFlags, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const format = (g.format ?? (g.json ? 'json' : 'text')) as ReportFormat;
+      const out = makeOutput({ ...g, json: format !== 'text' });
+      const threshold = (opts.maxSeverity ?? 'error') as Severity | 'none';
+      if (!['error', 'warning', 'info', 'none'].includes(threshold)) {
+        throw new KnexsafeError('BAD_OPTION', `--max-severity takes error, warning, info or none, not "${threshold}".`);
+      }
+      const pgVersion = opts.pgVersion === undefined ? undefined : Number(opts.pgVersion);
+      if (pgVersion !== undefined && (!Number.isInteger(pgVersion) || pgVersion < 9 || pgVersion > 30)) {
+        throw new KnexsafeError('BAD_OPTION', `--pg-version takes a major version such as 13 or 16, not "${opts.pgVersion}".`);
+      }
+      const sqlFiles = targets.filter((t) => t === '-' || /\.sql$/i.test(t));
+      const names = targets.filter((t) => !sqlFiles.includes(t));
+      if (sqlFiles.length && names.length) {
+        throw new KnexsafeError('BAD_OPTION', 'Give either migration names or .sql files, not both.');
+      }
+      const report = await check({
+        ...projectOptions(g),
+        ...(names.length ? { names } : {}),
+        ...(sqlFiles.length ? { sqlFiles } : {}),
+        ...(sqlFiles.includes('-') ? { stdin: await readStdin() } : {}),
+        ...(opts.all ? { all: true } : {}),
+        ...(opts.pending ? { pending: true } : {}),
+        ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.to ? { to: opts.to } : {}),
+        ...(pgVersion !== undefined ? { pgVersion } : {}),
+        ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+        progress: (m) => out.progress(out.c.dim(m)),
+      });
+      switch (format) {
+        case 'json':
+          out.result(formatJson(report));
+          break;
+        case 'sarif':
+          out.result(formatSarif(report, version));
+          break;
+        case 'github':
+          out.raw(`${formatGithub(report)}\n`);
+          break;
+        case 'markdown':
+          out.raw(`${formatMarkdown(report)}\n`);
+          break;
+        default:
+          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
+      }
+      if (failsAt(report, threshold)) process.exitCode = 1;
+    });
 }

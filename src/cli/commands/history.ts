@@ -22,7 +22,7 @@ function historyContext(db: Database, project: ProjectConfig, out: Output): Hist
     project,
     events: {
       migrationEnd(name, direction, ms) {
-        out.progress(`${out.c.green('✓')} ${direction === 'up' ? 'up  ' : 'down'} ${name} ${out.c.dim(formatDuration(ms))}`);
+        out.status(`${out.c.green('✓')} ${direction === 'up' ? 'up  ' : 'down'} ${name} ${out.c.dim(formatDuration(ms))}`);
       },
     },
   };

@@ -1,0 +1,216 @@
+import type { CheckReport } from '../check/run.js';
+import type { Finding, Severity } from '../rules/types.js';
+import { ALL_RULES } from '../rules/registry.js';
+import { displayPath } from '../util/paths.js';
+import type { Colors } from '../cli/output.js';
+
+export type ReportFormat = 'text' | 'json' | 'sarif' | 'github' | 'markdown';
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+/** Findings that count: suppressed ones are kept in JSON but never fail a run. */
+export function activeFindings(report: CheckReport): Finding[] {
+  return report.findings.filter((f) => !f.suppressed);
+}
+
+export function countBySeverity(findings: Finding[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return counts;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+export function formatRows(rows: number): string {
+  if (rows >= 1_000_000) return `${(rows / 1_000_000).toFixed(1)}M rows`;
+  if (rows >= 10_000) return `${Math.round(rows / 1000)}k rows`;
+  return `${rows} row${rows === 1 ? '' : 's'}`;
+}
+
+function blocksText(f: Finding): string | undefined {
+  if (!f.lock) return undefined;
+  const b = f.lock.blocks;
+  const blocked = [b.reads ? 'reads' : '', b.writes ? 'writes' : '', b.ddl ? 'DDL' : ''].filter(Boolean);
+  const open = [!b.reads ? 'reads' : '', !b.writes ? 'writes' : ''].filter(Boolean);
+  return `${f.lock.sql} lock on ${f.lock.relation.replace(/^public\./, '')} — blocks ${blocked.join(', ') || 'nothing'}${open.length ? ` (${open.join(' and ')} continue)` : ''}`;
+}
+
+function tableText(f: Finding): string | undefined {
+  if (!f.table || (f.table.rows === undefined && f.table.bytes === undefined)) return undefined;
+  return [f.table.rows !== undefined ? formatRows(f.table.rows) : '', f.table.bytes !== undefined ? formatBytes(f.table.bytes) : ''].filter(Boolean).join(', ');
+}
+
+function location(f: Finding): string {
+  return `${displayPath(f.file)}${f.line ? `:${f.line}` : ''}`;
+}
+
+/** For people: grouped by migration, most severe first, each finding with its statement, lock, why and fix. */
+export function formatText(report: CheckReport, c: Colors, options: { verbose?: boolean } = {}): string {
+  const lines: string[] = [];
+  const findings = activeFindings(report);
+  const byMigration = new Map<string, Finding[]>();
+  for (const f of findings) byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);
+  const paint = (s: Severity, text: string) => (s === 'error' ? c.red(text) : s === 'warning' ? c.yellow(text) : c.cyan(text));
+  for (const m of report.migrations) {
+    const list = byMigration.get(m.name) ?? [];
+    if (m.failed) {
+      lines.push(`${c.bold(displayPath(m.file))}`);
+      lines.push(`  ${c.red('failed')}  the migration fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}`);
+    }
+    if (list.length === 0) continue;
+    if (!m.failed) lines.push(c.bold(displayPath(m.file)));
+    for (const f of list) {
+      lines.push(`  ${paint(f.severity, f.severity.padEnd(7))} ${c.bold(f.rule)}  ${f.message}  ${c.dim(location(f))}`);
+      if (f.severity === 'info' && !options.verbose) continue;
+      if (f.sql) lines.push(`          ${c.dim(oneLine(f.sql))}`);
+      const lock = blocksText(f);
+      const size = tableText(f);
+      if (lock || size) lines.push(`          ${[lock, size ? `table: ${size}` : ''].filter(Boolean).join(' · ')}`);
+      lines.push(`          ${c.dim('why:')} ${f.why}`);
+      if (f.fix) {
+        lines.push(`          ${c.green('fix:')} ${f.fix.description}`);
+        for (const codeLine of f.fix.code.split('\n')) lines.push(`            ${c.dim(codeLine)}`);
+      }
+      lines.push(`          ${c.dim(`docs: ${f.docs}`)}`);
+    }
+    lines.push('');
+  }
+  const counts = countBySeverity(findings);
+  const suppressed = report.findings.length - findings.length;
+  const summary = [`${counts.error} error${counts.error === 1 ? '' : 's'}`, `${counts.warning} warning${counts.warning === 1 ? '' : 's'}`, `${counts.info} info`].join(', ');
+  const failed = report.migrations.filter((m) => m.failed).length;
+  lines.push(
+    `${counts.error || failed ? c.red('✗') : counts.warning ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
+  );
+  for (const w of report.warnings) lines.push(c.yellow(`warning: ${w}`));
+  return lines.join('\n');
+}
+
+function oneLine(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
+}
+
+export function formatJson(report: CheckReport): unknown {
+  const findings = activeFindings(report);
+  return {
+    ok: countBySeverity(findings).error === 0 && report.migrations.every((m) => !m.failed),
+    scope: report.scope,
+    target: report.target ?? null,
+    shadow: report.shadow ?? null,
+    pgVersion: report.pgVersion,
+    durationMs: Math.round(report.durationMs),
+    summary: { ...countBySeverity(findings), suppressed: report.findings.length - findings.length, migrations: report.migrations.length },
+    migrations: report.migrations.map((m) => ({ ...m, file: displayPath(m.file) })),
+    findings: report.findings.map((f) => ({ ...f, file: displayPath(f.file) })),
+    warnings: report.warnings,
+  };
+}
+
+const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
+
+/** SARIF 2.1.0, for GitHub code scanning and other SARIF viewers. */
+export function formatSarif(report: CheckReport, version: string): unknown {
+  const used = new Set(report.findings.map((f) => f.rule));
+  const rules = ALL_RULES.filter((r) => used.has(r.meta.id)).map((r) => ({
+    id: r.meta.id,
+    name: r.meta.id,
+    shortDescription: { text: r.meta.summary },
+    helpUri: `https://www.npmjs.com/package/knexsafe#${r.meta.id}`,
+    help: { text: `See docs/rules/${r.meta.id}.md in the knexsafe package.` },
+    defaultConfiguration: { level: SARIF_LEVEL[r.meta.severity] },
+    properties: { category: r.meta.category },
+  }));
+  for (const id of used) {
+    if (!rules.some((r) => r.id === id)) rules.push({ id, name: id, shortDescription: { text: id }, helpUri: 'https://www.npmjs.com/package/knexsafe', help: { text: id }, defaultConfiguration: { level: 'warning' }, properties: { category: 'knex' } });
+  }
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'knexsafe', version, informationUri: 'https://www.npmjs.com/package/knexsafe', rules } },
+        results: report.findings.map((f) => ({
+          ruleId: f.rule,
+          ruleIndex: rules.findIndex((r) => r.id === f.rule),
+          level: SARIF_LEVEL[f.severity],
+          message: { text: `${f.message}. ${f.why}${f.fix ? ` Fix: ${f.fix.description}` : ''}` },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: displayPath(f.file).split('\\').join('/') },
+                ...(f.line ? { region: { startLine: f.line, ...(f.column ? { startColumn: f.column } : {}) } } : {}),
+              },
+            },
+          ],
+          ...(f.suppressed ? { suppressions: [{ kind: 'inSource', justification: f.suppressed.reason }] } : {}),
+          properties: { migration: f.migration, ...(f.sql ? { sql: f.sql } : {}), ...(f.lock ? { lock: f.lock.sql } : {}) },
+        })),
+      },
+    ],
+  };
+}
+
+/** GitHub Actions workflow commands: annotations on the pull request's files. */
+export function formatGithub(report: CheckReport): string {
+  const escapeData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const escapeProp = (s: string) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const level: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice' };
+  const lines = activeFindings(report).map((f) => {
+    const props = [`file=${escapeProp(displayPath(f.file))}`, ...(f.line ? [`line=${f.line}`] : []), `title=${escapeProp(`knexsafe ${f.rule}`)}`].join(',');
+    const body = `${f.message}. ${f.why}${f.fix ? `\n\nFix: ${f.fix.description}\n${f.fix.code}` : ''}`;
+    return `::${level[f.severity]} ${props}::${escapeData(body)}`;
+  });
+  for (const m of report.migrations.filter((x) => x.failed)) {
+    lines.push(`::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`)}`);
+  }
+  const counts = countBySeverity(activeFindings(report));
+  lines.push(`knexsafe: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info — ${report.scope}`);
+  return lines.join('\n');
+}
+
+/** A pull-request comment. */
+export function formatMarkdown(report: CheckReport): string {
+  const findings = activeFindings(report);
+  const counts = countBySeverity(findings);
+  const icon: Record<Severity, string> = { error: '🛑', warning: '⚠️', info: 'ℹ️' };
+  const out: string[] = [];
+  out.push(`### knexsafe check: ${counts.error ? `${counts.error} error(s)` : 'no errors'}, ${counts.warning} warning(s), ${counts.info} info`);
+  out.push('');
+  out.push(`_${report.scope}; advice for PostgreSQL ${report.pgVersion}._`);
+  out.push('');
+  const failed = report.migrations.filter((m) => m.failed);
+  for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`);
+  if (findings.length === 0 && failed.length === 0) {
+    out.push('No findings. ✅');
+    return out.join('\n');
+  }
+  out.push('| | rule | where | finding |');
+  out.push('|---|---|---|---|');
+  for (const f of findings) out.push(`| ${icon[f.severity]} | \`${f.rule}\` | \`${location(f)}\` | ${f.message.replace(/\|/g, '\\|')} |`);
+  for (const f of findings.filter((x) => x.fix && x.severity !== 'info')) {
+    out.push('');
+    out.push(`<details><summary>${icon[f.severity]} <code>${f.rule}</code> in <code>${location(f)}</code>: safe alternative</summary>`);
+    out.push('');
+    out.push(`${f.why}`);
+    if (f.lock) out.push(`\nLock: **${f.lock.sql}** on \`${f.lock.relation}\` (blocks ${[f.lock.blocks.reads ? 'reads' : '', f.lock.blocks.writes ? 'writes' : ''].filter(Boolean).join(' and ') || 'DDL only'}).`);
+    out.push('');
+    out.push(f.fix!.description);
+    out.push('');
+    out.push('```js');
+    out.push(f.fix!.code);
+    out.push('```');
+    out.push('</details>');
+  }
+  return out.join('\n');
+}
