@@ -1,0 +1,31 @@
+/**
+ * knexsafe's library API: everything the CLI does, callable from tests and other programs.
+ */
+export { resolveProject, type ProjectConfig, type ProjectOptions } from './config/resolve.js';
+export { KnexsafeError, ExitCode, isKnexsafeError } from './errors.js';
+export { openTarget, openServer, openEmbeddedDatabase, type Database } from './db/connect.js';
+export { createShadow, type Shadow, type ShadowOptions } from './shadow/shadow.js';
+export { CaptureSession, type RunOutcome } from './capture/session.js';
+export type { CapturedStatement, MigrationTrace, ObservedLock, CallSite } from './capture/types.js';
+export { snapshotSchema, diffSchemas, formatDiff, type SchemaSnapshot, type SchemaDiff, type SchemaChange } from './schema/index.js';
+export {
+  migrateLatest,
+  migrateRollback,
+  migrateUp,
+  migrateDown,
+  migrationStatus,
+  unlockMigrations,
+  type HistoryContext,
+  type StatusReport,
+  type BatchResult,
+} from './migrations/history.js';
+export { listMigrationFiles, loadMigration, KnexsafeMigrationSource, type MigrationFile } from './migrations/source.js';
+export { check, type CheckOptions, type CheckReport } from './check/run.js';
+export { verify, type VerifyCommandOptions, type VerifyCommandResult } from './commands/verify.js';
+export { verifyMigrations, type MigrationVerdict, type VerifyReport } from './verify/verify.js';
+export { makeMigration, makeSeed, type MakeResult } from './commands/make.js';
+export { initProject } from './commands/init.js';
+export { runSeeds } from './commands/seed.js';
+export { ALL_RULES, ruleById } from './rules/registry.js';
+export type { Rule, Finding, Severity, RuleContext, AnalyzedStatement, MigrationUnit } from './rules/types.js';
+export { formatText, formatJson, formatSarif, formatGithub, formatMarkdown } from './report/format.js';
