@@ -1,0 +1,25 @@
+// Step 2 of 2: fill existing rows in small batches by primary-key range. Each batch is its own short
+// transaction, so row locks are held for tens of milliseconds at a time, never for the whole table.
+// Safe to re-run: rows that already have a token are skipped.
+exports.config = { transaction: false };
+
+const BATCH_SIZE = 2000;
+const PAUSE_MS = 20; // between batches: lets WAL flushing, replicas and vacuum keep up
+
+exports.up = async function (knex) {
+  const { rows } = await knex.raw('SELECT min(id) AS lo, max(id) AS hi FROM users');
+  if (rows[0].lo === null) return;
+  const lo = Number(rows[0].lo);
+  const hi = Number(rows[0].hi);
+  for (let from = lo; from <= hi; from += BATCH_SIZE) {
+    await knex.raw('UPDATE users SET token = gen_random_uuid() WHERE id >= ? AND id < ? AND token IS NULL', [
+      from,
+      from + BATCH_SIZE,
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+  }
+};
+
+exports.down = async function () {
+  // Nothing to undo: step 1's down drops the column.
+};
