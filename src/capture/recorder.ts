@@ -32,6 +32,11 @@ export interface RecorderOptions {
   /** All migration files of the project: a call site inside any of them counts. */
   migrationFiles: string[];
   migrationDirectories: string[];
+  /**
+   * Record locks and rewrites (one extra catalog query per statement). verify only needs the
+   * statements, their call sites and errors, and turns this off.
+   */
+  observeEffects?: boolean;
 }
 
 /**
@@ -121,7 +126,8 @@ export class Recorder implements QueryObserver {
   async onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary> {
     const a = this.active;
     if (!a) return execute();
-    if (!a.relations) a.relations = await this.loadRelations(ctx);
+    const observe = this.options.observeEffects !== false;
+    if (observe && !a.relations) a.relations = await this.loadRelations(ctx);
 
     const shape = statementShape(ctx.sql);
     const session = ctx.connection;
@@ -129,7 +135,7 @@ export class Recorder implements QueryObserver {
     const inManual = this.manualTransaction.has(session);
     const inTransaction = inKnexTransaction || inManual || shape.control === 'commit' || shape.control === 'rollback' || shape.control === 'savepoint' || shape.control === 'release' || shape.control === 'rollback-to';
     // Wrapping shows the locks of statements that autocommit; never for CONCURRENTLY and friends.
-    const wrap = !inKnexTransaction && !inManual && shape.parsed && shape.control === undefined && shape.allowedInTransactionBlock;
+    const wrap = observe && !inKnexTransaction && !inManual && shape.parsed && shape.control === undefined && shape.allowedInTransactionBlock;
 
     const record: CapturedStatement = {
       index: this.statementIndex++,
@@ -142,7 +148,7 @@ export class Recorder implements QueryObserver {
       ...(ctx.txId ? { transactionId: ctx.txId } : {}),
       durationMs: 0,
       locks: [],
-      locksObserved: inTransaction || wrap,
+      locksObserved: observe && (inTransaction || wrap),
       rewrites: [],
     };
     const site = ctx.origin ? callSiteFromStack(ctx.origin.stack, this.files, this.options.migrationDirectories) : undefined;
@@ -167,7 +173,7 @@ export class Recorder implements QueryObserver {
     if (shape.control === 'begin') this.manualTransaction.add(session);
     if (shape.control === 'commit' || shape.control === 'rollback') this.manualTransaction.delete(session);
 
-    await this.observeEffects(ctx, a, record, session);
+    if (observe) await this.observeEffects(ctx, a, record, session);
     if (wrap) {
       await ctx.sideQuery('commit');
       this.heldLocks.set(session, new Set());

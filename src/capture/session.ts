@@ -3,7 +3,7 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { extensionsMentionedBy } from '../db/connect.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
-import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
 import { Recorder, toStatementError } from './recorder.js';
 import type { MigrationTrace, StatementError } from './types.js';
@@ -16,6 +16,8 @@ export interface CaptureSessionOptions {
   shadowUrl?: string;
   /** Extensions the embedded shadow must be able to create; default: those the project mentions. */
   extensions?: ExtensionRequest;
+  /** Record locks and rewrites per statement (default true; verify does not need them). */
+  observeEffects?: boolean;
 }
 
 export interface RunOutcome {
@@ -38,6 +40,7 @@ export class CaptureSession {
   onBoundary: BoundaryHook | undefined;
   private readonly batchIds = new WeakMap<object, string>();
   private nextBatchId = 1;
+  private readonly loaded = new Map<string, LoadedMigration>();
 
   private constructor(
     readonly project: ProjectConfig,
@@ -53,6 +56,7 @@ export class CaptureSession {
       knexTables: [m.tableName, `${m.tableName}_lock`],
       migrationFiles: files.map((f) => f.file),
       migrationDirectories: m.directories,
+      ...(options.observeEffects === false ? { observeEffects: false } : {}),
     });
     const shadow = await createShadow({
       ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
@@ -127,14 +131,45 @@ export class CaptureSession {
     return this.run(files, (migrate, config) => migrate.latest(config), options);
   }
 
-  /** knex `up` of one migration (its own batch and transaction). */
-  up(name: string): Promise<RunOutcome> {
-    return this.run(this.files, (migrate, config) => migrate.up({ ...config, name }));
+  /**
+   * One migration in one direction, as knex's Migrator runs a single migration (`migrate.up` /
+   * `migrate.down`): in its own transaction unless `config.transaction` is false or transactions
+   * are disabled. The shadow's history table is left alone — this is what makes verify and check
+   * cheap per migration (knex's Migrator re-reads information_schema and takes its lock per call).
+   */
+  async runMigration(name: string, direction: Direction): Promise<RunOutcome> {
+    const file = this.files.find((f) => f.name === name);
+    if (!file) throw new Error(`unknown migration ${name}`);
+    let loaded = this.loaded.get(name);
+    try {
+      if (!loaded) {
+        loaded = await loadMigration(file);
+        this.loaded.set(name, loaded);
+      }
+    } catch (error) {
+      return { traces: [], ran: [], error: { ...toStatementError(error), migration: name, direction } };
+    }
+    const m = loaded;
+    const body = direction === 'up' ? m.up : m.down;
+    const run = async (knex: Knex) => (body ? await body(knex) : undefined);
+    const wrapped = this.wrapper().wrap(m, direction, run);
+    const useTransaction = m.transaction ?? !this.project.migrations.disableTransactions;
+    try {
+      if (useTransaction) await this.knex.transaction((trx) => wrapped(trx));
+      else await wrapped(this.knex);
+      return { traces: this.recorder.takeTraces(), ran: [name] };
+    } catch (error) {
+      const traces = this.recorder.takeTraces();
+      return { traces, ran: [], error: { ...toStatementError(error), migration: name, direction } };
+    }
   }
 
-  /** knex `down` of one applied migration. */
+  up(name: string): Promise<RunOutcome> {
+    return this.runMigration(name, 'up');
+  }
+
   down(name: string): Promise<RunOutcome> {
-    return this.run(this.files, (migrate, config) => migrate.down({ ...config, name }));
+    return this.runMigration(name, 'down');
   }
 
   /** Applies `files` without recording: brings the shadow to a starting state. */

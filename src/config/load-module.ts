@@ -14,7 +14,8 @@ function loader(): Jiti {
   // Stack lines of TypeScript migrations must point at the user's lines, not jiti's output.
   if (!jitiInstance) process.setSourceMapsEnabled(true);
   jitiInstance ??= createJiti(import.meta.url, {
-    interopDefault: false,
+    // `import * as x from "cjs-module"` must see module.exports, as TypeScript's CommonJS output does.
+    interopDefault: true,
     sourceMaps: true,
     // Migrations are re-read per run; a stale cache would hide the user's latest edit.
     fsCache: false,

@@ -70,7 +70,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, durationMs: 0, ok: true };
   }
-  const session = await CaptureSession.open({ project: options.project, files, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
+  const session = await CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
   const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];
   const snapshot = () => snapshotSchema(session.knex, { excludeTables: knexTables });
   const probe = { filled: new Set<string>(), unfilled: new Map<string, string>() };
