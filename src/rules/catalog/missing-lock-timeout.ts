@@ -1,0 +1,239 @@
+import { lockBlocks, lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
+import { ident, js, NEXT_MIGRATION, shortName } from '../helpers.js';
+import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Code generation shared by the lock rules of this catalog (src/rules/catalog/locks-b.ts).
+
+/** The lock_timeout the generated fixes set (the same default `knexsafe latest` uses). */
+export const LOCK_TIMEOUT = '5s';
+
+/** A table name for generated SQL: `users`, `app.users`, `"Users"`. */
+export function sqlTable(qualified: string): string {
+  const short = shortName(qualified);
+  const dot = short.indexOf('.');
+  return dot < 0 ? ident(short) : `${ident(short.slice(0, dot))}.${ident(short.slice(dot + 1))}`;
+}
+
+/** A JS string literal holding SQL: single quotes, or a template literal when it spans lines. */
+export function sqlLiteral(sql: string): string {
+  if (!sql.includes('\n') && !sql.includes("'")) return js(sql);
+  if (!sql.includes('\n') && !sql.includes('"')) return `"${sql.replace(/\\/g, '\\\\')}"`;
+  return '`' + sql.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${') + '`';
+}
+
+/** A PostgreSQL identifier cut to 63 bytes, as PostgreSQL itself would cut it. */
+export function identifierName(name: string): string {
+  let out = name;
+  while (Buffer.byteLength(out, 'utf8') > 63) out = out.slice(0, -1);
+  return out;
+}
+
+/** `await knex.raw('...')`, with bindings when given. */
+export function rawCall(sql: string, knexVar = 'knex', bindings?: string): string {
+  return `await ${knexVar}.raw(${sqlLiteral(sql)}${bindings ? `, ${bindings}` : ''});`;
+}
+
+/**
+ * Statements run in one short transaction of their own that gives up after LOCK_TIMEOUT instead of
+ * queueing every other query on the table behind it (for migrations with `transaction: false`).
+ */
+export function guardedTransaction(statements: string[], knexVar = 'knex'): string[] {
+  return [
+    `await ${knexVar}.transaction(async (trx) => {`,
+    `  await trx.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`,
+    ...statements.map((sql) => `  ${rawCall(sql, 'trx')}`),
+    `});`,
+  ];
+}
+
+export interface MigrationCode {
+  /** Comment lines at the top of the file (without `//`). */
+  comment: string[];
+  /** `exports.config = { transaction: false }`. */
+  noTransaction?: boolean;
+  /** Top-level lines between the config and `exports.up` (constants). */
+  preamble?: string[];
+  up: string[];
+  down: string[];
+}
+
+/** One CommonJS knex migration file, as `knex migrate:make` writes them. */
+export function migrationCode(m: MigrationCode): string {
+  const body = (lines: string[]) => lines.map((l) => (l === '' ? '' : `  ${l}`));
+  return [
+    ...m.comment.map((c) => `// ${c}`.trimEnd()),
+    ...(m.noTransaction ? ['exports.config = { transaction: false };', ''] : m.comment.length ? [''] : []),
+    ...(m.preamble?.length ? [...m.preamble, ''] : []),
+    'exports.up = async function (knex) {',
+    ...body(m.up),
+    '};',
+    '',
+    `exports.down = async function (${m.down.some((l) => !l.trimStart().startsWith('//')) ? 'knex' : ''}) {`,
+    ...body(m.down),
+    '};',
+    '',
+  ].join('\n');
+}
+
+/** Several migration files of one fix, in order. */
+export function migrations(files: string[]): string {
+  return files.map((f) => f.trim()).join(`\n\n${NEXT_MIGRATION}\n\n`);
+}
+
+/** The identifier the statement on `line` calls knex through (`knex`, `trx`, `db` ...); JS source, not SQL. */
+export function knexVariableOn(source: string, line: number): string {
+  const text = source.split('\n')[line - 1] ?? '';
+  const match = /\bawait\s+([A-Za-z_$][\w$]*)\s*(?:\.|\()/.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
+  const name = match?.[1];
+  return name && !['Promise', 'console', 'this'].includes(name) ? name : 'knex';
+}
+
+/** `source` with `lines` inserted before line `line` (1-based), indented like that line. */
+export function insertLines(source: string, line: number, lines: string[]): string {
+  const all = source.split('\n');
+  const indent = /^\s*/.exec(all[line - 1] ?? '')?.[0] ?? '';
+  all.splice(line - 1, 0, ...lines.map((l) => `${indent}${l}`));
+  return all.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock helpers
+
+/** Whether other sessions' reads or writes wait for a lock in this mode (ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE). */
+export function blocksTraffic(mode: LockMode): boolean {
+  const impact = lockBlocks(mode);
+  return impact.reads || impact.writes;
+}
+
+/** Locks of a statement that stop reads or writes of a table (or view) that existed before the migration. */
+export function trafficLocks(statement: AnalyzedStatement): EffectiveLock[] {
+  return statement.locks.filter((l) => l.age === 'existing' && (l.relationKind === 'table' || l.relationKind === 'view') && blocksTraffic(l.mode));
+}
+
+function lockTimeoutSetting(statement: AnalyzedStatement): { active: boolean; local: boolean } | undefined {
+  const f = statement.facts;
+  if (f.kind === 'set') {
+    if (f.name === 'all' && f.action === 'reset-all') return { active: false, local: false };
+    if (f.name !== 'lock_timeout') return undefined;
+    if (f.action === 'reset' || f.action === 'set-default') return { active: false, local: f.local };
+    return { active: (f.milliseconds ?? 0) > 0, local: f.local };
+  }
+  if (f.kind === 'select') {
+    const entry = [...f.setConfig].reverse().find((c) => c.name === 'lock_timeout');
+    if (entry) return { active: (entry.milliseconds ?? 0) > 0, local: entry.local };
+  }
+  return undefined;
+}
+
+/**
+ * Whether a positive lock_timeout is in force when `target` runs: set earlier in this migration
+ * (SET LOCAL / set_config(..., true) only count inside the same transaction), or earlier in the
+ * same knex batch transaction.
+ */
+export function lockTimeoutInForce(target: AnalyzedStatement, unit: MigrationUnit, batch: MigrationUnit[]): boolean {
+  const earlier: AnalyzedStatement[] = [];
+  if (target.transactionId) {
+    for (const other of batch) {
+      if (other === unit) break;
+      earlier.push(...other.statements.filter((s) => s.transactionId === target.transactionId));
+    }
+  }
+  earlier.push(...unit.statements.filter((s) => s.index < target.index));
+  let active = false;
+  for (const s of earlier) {
+    const setting = lockTimeoutSetting(s);
+    if (!setting) continue;
+    const applies = setting.local ? s.transactionId !== undefined && s.transactionId === target.transactionId : true;
+    if (applies) active = setting.active;
+  }
+  return active;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A lock that blocks reads or writes taken without a lock_timeout: while the migration waits for
+ * it (behind a long query, an idle-in-transaction session, autovacuum ...), every later query on
+ * the table queues behind the waiting migration — an outage that lasts as long as the wait.
+ */
+export const missingLockTimeout: Rule = {
+  meta: {
+    id: 'missing-lock-timeout',
+    category: 'lock',
+    severity: 'warning',
+    summary: 'A lock that blocks reads or writes is requested without a lock_timeout, so queries queue behind the waiting migration',
+  },
+  migration(unit, context) {
+    let first: { statement: AnalyzedStatement; lock: EffectiveLock } | undefined;
+    const tables = new Map<string, LockMode>();
+    for (const statement of unit.statements) {
+      const locks = trafficLocks(statement);
+      if (locks.length === 0 || lockTimeoutInForce(statement, unit, context.batch)) continue;
+      for (const l of locks) {
+        const known = tables.get(l.relation);
+        if (!known || lockRank(l.mode) > lockRank(known)) tables.set(l.relation, l.mode);
+      }
+      const strongest = locks.reduce((a, b) => (lockRank(b.mode) > lockRank(a.mode) ? b : a));
+      if (!first) first = { statement, lock: strongest };
+    }
+    if (!first) return;
+    const { statement, lock } = first;
+    const names = [...tables.keys()].map(shortName);
+    const others = names.length > 1 ? ` (and ${names.slice(1).join(', ')} later)` : '';
+    context.report({
+      statement,
+      table: lock.relation,
+      lock: { mode: lock.mode, relation: lock.relation },
+      message: `${shortName(lock.relation)} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others}`,
+      why:
+        `If any transaction holds a lock on ${shortName(lock.relation)} (a long report, a stuck idle-in-transaction session, autovacuum in wraparound mode), this statement waits for it — and every later query on ${shortName(lock.relation)} queues behind the waiting ${lockModeSql(lock.mode)} request, including plain ${lockBlocks(lock.mode).reads ? 'SELECTs' : 'INSERT/UPDATE/DELETEs'}. ` +
+        `The outage lasts as long as the wait, not as long as the statement. A lock_timeout makes the migration fail fast instead; retry it later. ` +
+        '`knexsafe latest` sets lock_timeout (default 5 s) for the migrations it runs; `npx knex migrate:latest` does not.',
+      fix: fixFor(unit, statement, context),
+    });
+  },
+};
+
+function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: RuleContext) {
+  const inTransaction = statement.inTransaction;
+  const setting = inTransaction ? `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'` : `SET lock_timeout = '${LOCK_TIMEOUT}'`;
+  const description = inTransaction
+    ? `Set a lock_timeout first, in the same transaction: \`SET LOCAL\` lasts until it commits (knex's migration transaction${context.batch.length > 1 ? ', shared by the whole batch' : ''}). If the lock cannot be had within ${LOCK_TIMEOUT} the migration fails (SQLSTATE 55P03) and can simply be run again.`
+    : `This statement runs outside a transaction: set a session lock_timeout before it and RESET it afterwards (in a finally block), or better, run the locking statements in \`knex.transaction(...)\` with \`SET LOCAL lock_timeout\`. If the lock cannot be had within ${LOCK_TIMEOUT} the statement fails (SQLSTATE 55P03); run the migration again later.`;
+  const line = statement.site?.line;
+  const sameFile = statement.site && statement.site.file === unit.file;
+  if (unit.sqlFile && line) {
+    return { description, code: insertLines(unit.source, line, [`${setting};`]) };
+  }
+  if (unit.source && line && sameFile) {
+    const knexVar = knexVariableOn(unit.source, line);
+    const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`, `await ${knexVar}.raw(${sqlLiteral(setting)});`];
+    if (!inTransaction) lines.push(`// ... and \`await ${knexVar}.raw('RESET lock_timeout')\` in a finally block after the locking statements.`);
+    return { description, code: insertLines(unit.source, line, lines) };
+  }
+  // No source to edit (the statement comes from a helper module): a template.
+  return {
+    description,
+    code: [`// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`, `await ${inTransaction ? 'knex' : 'trx'}.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`].join('\n'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rewrites
+
+/** Whether the statement rewrote `table` (qualified): observed on the shadow, or predicted in static mode. */
+export function rewroteTable(statement: AnalyzedStatement, table: string): boolean {
+  if (statement.rewrites.some((r) => r.table === table)) return true;
+  return (statement.captured?.rewrites ?? []).some((r) => `${r.schema}.${r.name}` === table && (r.kind === 'r' || r.kind === 'p' || r.kind === 'm'));
+}
+
+/** Readable SQL spelling of a type as facts give it: `int8` → `bigint`, `varchar(100)`, `numeric(10,2)`. */
+export function typeLabel(type: { name: string; schema?: string; modifiers: number[]; array: boolean }): string {
+  const names: Record<string, string> = {
+    int2: 'smallint', int4: 'integer', int8: 'bigint', float4: 'real', float8: 'double precision', bool: 'boolean',
+    bpchar: 'char', varchar: 'varchar', timestamptz: 'timestamptz', timestamp: 'timestamp', timetz: 'timetz', varbit: 'varbit',
+  };
+  const base = type.schema ? `${ident(type.schema)}.${ident(type.name)}` : (names[type.name] ?? type.name);
+  return `${base}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}

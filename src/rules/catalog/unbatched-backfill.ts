@@ -1,0 +1,254 @@
+import type { Node } from 'libpg-query';
+import { scanSync } from 'libpg-query';
+import { nodeOf, stringList, unwrap } from '../../sql/ast.js';
+import { severityForTable } from '../engine.js';
+import { ident, js, shortName, tableName } from '../helpers.js';
+import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
+import { migrationCode, sqlLiteral, sqlTable } from './missing-lock-timeout.js';
+
+export const BATCH_SIZE = 1000;
+export const PAUSE_MS = 50;
+
+/** The single-column primary key of a table that existed before the migration. */
+export function primaryKeyColumn(context: RuleContext, table: string): string | undefined {
+  const info = context.migration.schemaBefore?.tables[table];
+  const pk = info ? Object.values(info.constraints).find((c) => c.kind === 'primary') : undefined;
+  return pk?.columns.length === 1 ? pk.columns[0] : undefined;
+}
+
+/** Columns (sets) whose equality pins one row: primary key, unique constraints, unique indexes. */
+function uniqueKeys(context: RuleContext, table: string): string[][] {
+  const before = context.migration.schemaBefore;
+  const info = before?.tables[table];
+  if (!before || !info) return [];
+  const keys = Object.values(info.constraints)
+    .filter((c) => c.kind === 'primary' || c.kind === 'unique')
+    .map((c) => c.columns);
+  for (const index of Object.values(before.indexes)) if (index.table === table && index.unique && !index.predicate && index.columns.length) keys.push(index.columns);
+  return keys;
+}
+
+/** `WHERE key = value [AND ...]` on a unique key: the statement changes one row, not a backfill. */
+function targetsOneRow(where: Node | undefined, keys: string[][]): boolean {
+  if (!where || keys.length === 0) return false;
+  const conjuncts: Node[] = [];
+  const bool = nodeOf<{ boolop?: string; args?: Node[] }>(where, 'BoolExpr');
+  if (bool?.boolop === 'AND_EXPR') conjuncts.push(...(bool.args ?? []));
+  else conjuncts.push(where);
+  const pinned = new Set<string>();
+  for (const c of conjuncts) {
+    const expr = nodeOf<{ kind?: string; name?: Node[]; lexpr?: Node; rexpr?: Node }>(c, 'A_Expr');
+    if (!expr || expr.kind !== 'AEXPR_OP' || stringList(expr.name)[0] !== '=') continue;
+    const sides = [expr.lexpr, expr.rexpr];
+    const column = sides.map((n) => stringList(nodeOf<{ fields?: Node[] }>(n, 'ColumnRef')?.fields).pop()).find((x) => x !== undefined);
+    const value = sides.find((n) => {
+      const kind = unwrap(n)?.[0];
+      return kind === 'A_Const' || kind === 'ParamRef' || kind === 'TypeCast';
+    });
+    if (column && value) pinned.add(column);
+  }
+  return keys.some((key) => key.every((col) => pinned.has(col)));
+}
+
+interface SqlPieces {
+  /** The statement up to its top-level WHERE (or RETURNING / end), placeholders as `?`. */
+  head: string;
+  /** The WHERE condition, without the keyword. */
+  condition?: string;
+  headBindings: unknown[];
+  conditionBindings: unknown[];
+}
+
+/**
+ * Cuts an UPDATE / DELETE into its head and its top-level WHERE condition (RETURNING dropped),
+ * using PostgreSQL's scanner; `$n` placeholders become knex `?` with their values, literal `?`
+ * characters are escaped for knex.raw. Undefined when the bindings cannot be written as JSON.
+ */
+function cutDml(sql: string, bindings: readonly unknown[]): SqlPieces | undefined {
+  let tokens;
+  try {
+    tokens = scanSync(sql).tokens;
+  } catch {
+    return undefined;
+  }
+  const bytes = Buffer.from(sql, 'utf8');
+  let depth = 0;
+  let where: number | undefined;
+  let end = bytes.length;
+  for (const t of tokens) {
+    const text = t.text.toLowerCase();
+    if (text === '(' || text === '[') depth++;
+    else if (text === ')' || text === ']') depth--;
+    else if (depth === 0 && t.keywordKind !== 0 && text === 'where' && where === undefined) where = t.start;
+    else if (depth === 0 && t.keywordKind !== 0 && text === 'returning') {
+      end = t.start;
+      break;
+    }
+  }
+  let ok = true;
+  const piece = (from: number, to: number, out: unknown[]): string => {
+    let text = '';
+    let at = from;
+    for (const t of tokens) {
+      if (t.start < from || t.end > to) continue;
+      text += bytes.subarray(at, t.start).toString('utf8');
+      if (t.tokenName === 'PARAM') {
+        const n = Number(t.text.slice(1));
+        const value = bindings[n - 1];
+        if (n < 1 || n > bindings.length || !jsonable(value)) ok = false;
+        out.push(value instanceof Date ? value.toISOString() : (value ?? null));
+        text += '?';
+      } else text += t.text.replace(/\?/g, '\\?');
+      at = t.end;
+    }
+    return (text + bytes.subarray(at, to).toString('utf8')).trim();
+  };
+  const headBindings: unknown[] = [];
+  const conditionBindings: unknown[] = [];
+  const head = piece(0, where ?? end, headBindings);
+  const condition = where !== undefined ? piece(where + 'where'.length, end, conditionBindings) : undefined;
+  if (!ok) return undefined;
+  return { head, ...(condition ? { condition } : {}), headBindings, conditionBindings };
+}
+
+function jsonable(value: unknown): boolean {
+  if (value === null || value === undefined || value instanceof Date) return true;
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(jsonable);
+  return typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.values(value as object).every(jsonable);
+}
+
+function property(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${js(name)}]`;
+}
+
+/** The alias or bare name a DML statement refers to its target table by. */
+function targetReference(statement: AnalyzedStatement): string | undefined {
+  const entry = unwrap(statement.ast);
+  const body = entry?.[1] as { relation?: { relname?: string; alias?: { aliasname?: string } } } | undefined;
+  return body?.relation?.alias?.aliasname ?? body?.relation?.relname;
+}
+
+export interface KeysetLoop {
+  /** Qualified table name. */
+  table: string;
+  /** Key column, ordered and unique (the primary key). */
+  key: string;
+  /** How the statement refers to the table (alias or bare name), to qualify the key. */
+  ref: string;
+  /** UPDATE / DELETE up to (without) WHERE, knex `?` placeholders. */
+  head: string;
+  condition?: string;
+  /** JS expressions of the head's and condition's bindings. */
+  values: string[];
+  knexVar?: string;
+}
+
+/**
+ * Body lines of an `up` that runs an UPDATE / DELETE in key-range batches (keyset pagination on the
+ * key), each batch committing on its own; terminates whatever the statement writes.
+ */
+export function keysetLoop(loop: KeysetLoop): string[] {
+  const k = loop.knexVar ?? 'knex';
+  const key = ident(loop.key);
+  const sql = `${loop.head} WHERE ${loop.condition ? `(${loop.condition}) AND ` : ''}${ident(loop.ref)}.${key} BETWEEN ? AND ?`;
+  return [
+    `let last = null;`,
+    `for (;;) {`,
+    `  const { rows } = await ${k}.raw(`,
+    `    last === null`,
+    `      ? ${js(`SELECT ${key} FROM ${sqlTable(loop.table)} ORDER BY ${key} LIMIT ?`)}`,
+    `      : ${js(`SELECT ${key} FROM ${sqlTable(loop.table)} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`)},`,
+    `    last === null ? [BATCH_SIZE] : [last, BATCH_SIZE],`,
+    `  );`,
+    `  if (rows.length === 0) break;`,
+    `  last = rows[rows.length - 1]${property(loop.key)};`,
+    `  await ${k}.raw(${sqlLiteral(sql)}, [${[...loop.values, `rows[0]${property(loop.key)}`, 'last'].join(', ')}]);`,
+    `  await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));`,
+    `}`,
+  ];
+}
+
+/**
+ * Body lines of an `up` that runs the statement in key-range batches on the primary key, each
+ * UPDATE / DELETE committing on its own; undefined when it cannot be written.
+ */
+export function batchedLoop(statement: AnalyzedStatement, context: RuleContext, table: string, knexVar = 'knex'): string[] | undefined {
+  const pieces = cutDml(statement.sql, statement.captured?.bindings ?? []);
+  const ref = targetReference(statement);
+  if (!pieces || !ref) return undefined;
+  const pk = primaryKeyColumn(context, table);
+  const key = pk ?? 'id';
+  return [
+    ...(pk ? [] : [`// ${shortName(table)} has no single-column primary key: replace ${key} with a unique, indexed column.`]),
+    ...keysetLoop({
+      table,
+      key,
+      ref,
+      head: pieces.head,
+      ...(pieces.condition ? { condition: pieces.condition } : {}),
+      values: [...pieces.headBindings, ...pieces.conditionBindings].map((v) => JSON.stringify(v)),
+      knexVar,
+    }),
+  ];
+}
+
+export const BATCH_PREAMBLE = [
+  `const BATCH_SIZE = ${BATCH_SIZE};`,
+  `const PAUSE_MS = ${PAUSE_MS}; // between batches: lets replicas, WAL archiving and autovacuum keep up`,
+];
+
+/**
+ * UPDATE / DELETE of a whole existing table (or of an unbounded part of it) in one statement: every
+ * touched row stays locked until the statement — inside knex's transaction, until the whole
+ * migration batch — commits, and the burst of WAL lags replicas.
+ */
+export const unbatchedBackfill: Rule = {
+  meta: {
+    id: 'unbatched-backfill',
+    category: 'lock',
+    severity: 'warning',
+    summary: 'UPDATE / DELETE of an existing table in one statement instead of in batches',
+  },
+  statement(statement, context) {
+    const f = statement.facts;
+    if (f.kind !== 'update' && f.kind !== 'delete') return;
+    if (f.batch) return;
+    const table = tableName(context, f.table);
+    if (context.tableAge(table) !== 'existing') return;
+    const where = (unwrap(statement.ast)?.[1] as { whereClause?: Node } | undefined)?.whereClause;
+    if (targetsOneRow(where, uniqueKeys(context, table))) return;
+    const verb = f.kind === 'update' ? 'UPDATE' : 'DELETE';
+    const rows = context.stats(table)?.rows;
+    const scope = f.hasWhere ? `the matching rows of ${shortName(table)}` : `every row of ${shortName(table)}`;
+    const loop = batchedLoop(statement, context, table);
+    const others = context.migration.statements.filter((s) => s !== statement && s.facts.kind !== 'set' && s.facts.kind !== 'transaction');
+    context.report({
+      statement,
+      table,
+      message: `${verb} of ${scope} in one statement, not in batches${rows !== undefined ? ` (about ${rows.toLocaleString('en-US')} rows)` : ''}`,
+      why:
+        `One ${verb} locks every row it touches until it commits: concurrent updates and deletes of those rows (and of rows referencing them) wait` +
+        (statement.inTransaction ? `, and inside knex's migration transaction the locks are held until the whole migration${context.batch.length > 1 ? ' batch' : ''} commits, together with every other lock it took` : '') +
+        `. It writes all the WAL at once (replicas fall behind) and leaves ${f.kind === 'update' ? 'a dead copy of every updated row' : 'every deleted row dead'} for autovacuum; if it fails half-way, all of it rolls back.`,
+      severity: severityForTable(context, table, 'warning'),
+      ...(loop
+        ? {
+            fix: {
+              description:
+                `Run it in batches of ${BATCH_SIZE} rows by primary key in a migration that opts out of knex's transaction, so each batch commits on its own and locks only its rows for milliseconds; it is safe to re-run.` +
+                (others.length ? ' Move the other statements of this migration (schema changes) into their own migration before it.' : ''),
+              code: migrationCode({
+                comment: [`${verb} ${shortName(table)} in batches of ${BATCH_SIZE} rows; each statement commits on its own (no transaction around the loop).`],
+                noTransaction: true,
+                preamble: BATCH_PREAMBLE,
+                up: loop,
+                down: ['// A data change: nothing to undo here (restore from a backup, `knexsafe backup`, if needed).'],
+              }),
+            },
+          }
+        : {}),
+    });
+  },
+};
