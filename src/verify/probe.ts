@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ColumnInfo, SchemaSnapshot, TableInfo } from '../schema/types.js';
 import { errorMessage } from '../errors.js';
+import { parseSqlSync } from '../sql/parse.js';
 
 /**
  * Verify's data probe: a few generated rows in every table, so that a `down` that loses data
@@ -15,6 +16,8 @@ const READ_LIMIT = 500;
 export interface ProbeFill {
   filled: string[];
   unfilled: { table: string; reason: string }[];
+  /** The rows inserted, per table (as returned), so that they can be removed again. */
+  inserted: Map<string, Record<string, unknown>[]>;
 }
 
 export type TableRows = Map<string, Record<string, unknown>[]>;
@@ -58,7 +61,7 @@ function fillOrder(tables: TableInfo[]): TableInfo[] {
 
 /** Fills every table in `tables` that has no rows yet; reports those it could not fill and why. */
 export async function fillProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeFill> {
-  const result: ProbeFill = { filled: [], unfilled: [] };
+  const result: ProbeFill = { filled: [], unfilled: [], inserted: new Map() };
   const wanted = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined && t.kind !== 'foreign');
   for (const table of fillOrder(wanted)) {
     if (table.kind === 'partitioned' || table.partitionOf) {
@@ -80,7 +83,8 @@ export async function fillProbeRows(knex: Knex, schema: SchemaSnapshot, tables: 
         break;
       }
       try {
-        await knex(`${table.schema}.${table.name}`).insert(row);
+        const rows = (await knex(`${table.schema}.${table.name}`).insert(row).returning('*')) as Record<string, unknown>[];
+        result.inserted.set(tableKey(table), [...(result.inserted.get(tableKey(table)) ?? []), ...rows]);
         inserted++;
       } catch (error) {
         lastError = errorMessage(error).replace(/^insert into .* - /, '');
@@ -128,7 +132,8 @@ function generateRow(schema: SchemaSnapshot, table: TableInfo, i: number, parent
       else return `column ${column.name} references a table without rows`;
       continue;
     }
-    const value = valueFor(schema, column, i);
+    const allowed = allowedByChecks(table, column.name);
+    const value = allowed ? allowed[i % allowed.length] : valueFor(schema, column, i);
     if (value === undefined) {
       if (column.nullable || column.default !== null) continue;
       return `no value generator for column ${column.name} of type ${column.type}`;
@@ -136,6 +141,59 @@ function generateRow(schema: SchemaSnapshot, table: TableInfo, i: number, parent
     row[column.name] = value;
   }
   return row;
+}
+
+/**
+ * Values a CHECK constraint allows for a column, for the common `col IN (…)` / `col = ANY (ARRAY[…])`
+ * shape (knex's non-native `enu()` writes exactly that). Read with the real parser.
+ */
+function allowedByChecks(table: TableInfo, column: string): string[] | undefined {
+  for (const c of Object.values(table.constraints)) {
+    if (c.kind !== 'check') continue;
+    const expression = /^CHECK\s*\(([\s\S]*)\)(\s+NOT VALID)?$/.exec(c.definition)?.[1];
+    if (!expression) continue;
+    let ast: unknown;
+    try {
+      ast = parseSqlSync(`select 1 where ${expression}`)[0]?.ast;
+    } catch {
+      continue;
+    }
+    const values = listValues(ast, column);
+    if (values?.length) return values;
+  }
+  return undefined;
+}
+
+function listValues(node: unknown, column: string): string[] | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const expr = (node as { A_Expr?: { kind?: string; lexpr?: unknown; rexpr?: unknown } }).A_Expr;
+  if (expr && (expr.kind === 'AEXPR_OP_ANY' || expr.kind === 'AEXPR_IN') && columnName(expr.lexpr) === column) {
+    const items = (expr.rexpr as { A_ArrayExpr?: { elements?: unknown[] }; List?: { items?: unknown[] } } | undefined);
+    const elements = items?.A_ArrayExpr?.elements ?? items?.List?.items ?? (Array.isArray(expr.rexpr) ? (expr.rexpr as unknown[]) : undefined);
+    const values = elements?.map(constantText).filter((v): v is string => v !== undefined);
+    if (values?.length) return values;
+  }
+  for (const value of Object.values(node as Record<string, unknown>)) {
+    const found = Array.isArray(value) ? value.map((v) => listValues(v, column)).find((v) => v) : listValues(value, column);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function columnName(node: unknown): string | undefined {
+  const ref = (node as { ColumnRef?: { fields?: { String?: { sval?: string } }[] } } | undefined)?.ColumnRef;
+  if (ref) return ref.fields?.[ref.fields.length - 1]?.String?.sval;
+  const cast = (node as { TypeCast?: { arg?: unknown } } | undefined)?.TypeCast;
+  return cast ? columnName(cast.arg) : undefined;
+}
+
+function constantText(node: unknown): string | undefined {
+  const cast = (node as { TypeCast?: { arg?: unknown } } | undefined)?.TypeCast;
+  if (cast) return constantText(cast.arg);
+  const c = (node as { A_Const?: { sval?: { sval?: string }; ival?: { ival?: number } } } | undefined)?.A_Const;
+  if (c?.sval?.sval !== undefined) return c.sval.sval;
+  if (c?.ival) return String(c.ival.ival ?? 0);
+  return undefined;
 }
 
 function valueFor(schema: SchemaSnapshot, column: ColumnInfo, i: number): unknown {
@@ -218,7 +276,10 @@ export function compareProbeRows(before: TableRows, after: TableRows, schemaBefo
         continue;
       }
       for (const c of columns) {
-        if (JSON.stringify(row[c] ?? null) !== JSON.stringify(match[c] ?? null)) changed.add(c);
+        const was = row[c] ?? null;
+        // A value filled into an empty (NULL) cell is not data lost: only existing values count.
+        if (was === null) continue;
+        if (JSON.stringify(was) !== JSON.stringify(match[c] ?? null)) changed.add(c);
       }
     }
     if (missingRows === 0 && changed.size === 0) continue;
@@ -228,4 +289,23 @@ export function compareProbeRows(before: TableRows, after: TableRows, schemaBefo
     losses.push({ table: key, columns: [...changed].sort(), missingRows, message: `${display}: ${parts.join('; ')}` });
   }
   return losses;
+}
+
+/** Deletes the probe rows inserted earlier (children first), e.g. before re-running a data migration on empty tables. */
+export async function removeProbeRows(knex: Knex, schema: SchemaSnapshot, inserted: Map<string, Record<string, unknown>[]>): Promise<string[]> {
+  const tables = fillOrder([...inserted.keys()].map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined)).reverse();
+  const removed: string[] = [];
+  for (const table of tables) {
+    const rows = inserted.get(tableKey(table)) ?? [];
+    const pk = primaryKey(table);
+    if (!pk?.length || rows.length === 0) continue;
+    try {
+      const keys = rows.map((r) => pk.map((c) => r[c] as Knex.Value));
+      await knex(`${table.schema}.${table.name}`).whereIn(pk, keys).delete();
+      removed.push(tableKey(table));
+    } catch {
+      // A row another probe row depends on in a way we did not see: leave it, the retry may still pass.
+    }
+  }
+  return removed;
 }

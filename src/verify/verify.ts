@@ -5,7 +5,7 @@ import { KnexsafeError } from '../errors.js';
 import type { MigrationFile } from '../migrations/source.js';
 import { loadMigration } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
-import { compareProbeRows, fillProbeRows, readProbeRows, type DataLoss } from './probe.js';
+import { compareProbeRows, fillProbeRows, readProbeRows, removeProbeRows, type DataLoss } from './probe.js';
 
 export type VerifyRuleId = 'down-missing' | 'down-not-inverse' | 'down-destroys-data' | 'down-failed' | 'up-failed' | 'up-not-rerunnable';
 
@@ -73,7 +73,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   const session = await CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
   const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];
   const snapshot = () => snapshotSchema(session.knex, { excludeTables: knexTables });
-  const probe = { filled: new Set<string>(), unfilled: new Map<string, string>() };
+  const probe = { filled: new Set<string>(), unfilled: new Map<string, string>(), inserted: new Map<string, Record<string, unknown>[]>() };
   const fill = async (schema: SchemaSnapshot) => {
     if (options.noData) return;
     const todo = Object.keys(schema.tables).filter((t) => !probe.filled.has(t));
@@ -84,6 +84,15 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       probe.unfilled.delete(t);
     }
     for (const u of result.unfilled) probe.unfilled.set(u.table, u.reason);
+    for (const [t, rows] of result.inserted) probe.inserted.set(t, [...(probe.inserted.get(t) ?? []), ...rows]);
+  };
+  const dropProbe = async (schema: SchemaSnapshot) => {
+    const removed = await removeProbeRows(session.knex, schema, probe.inserted);
+    for (const t of removed) {
+      probe.inserted.delete(t);
+      probe.filled.delete(t);
+    }
+    return removed;
   };
 
   const verdicts: MigrationVerdict[] = [];
@@ -112,7 +121,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         await fill(s0);
         continue;
       }
-      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled]);
+      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], () => dropProbe(s0));
       verdicts.push(verdict.verdict);
       options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
       s0 = verdict.next;
@@ -170,6 +179,7 @@ async function verifyOne(
   snapshot: () => Promise<SchemaSnapshot>,
   noData: boolean,
   probed: string[],
+  dropProbe: () => Promise<string[]>,
 ): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[] }> {
   const verdict: MigrationVerdict = {
     name: file.name,
@@ -184,7 +194,24 @@ async function verifyOne(
   };
   const d0 = noData ? undefined : await readProbeRows(session.knex, s0, probed);
 
-  const up = await session.up(file.name);
+  let up = await session.up(file.name);
+  const rolledBack = up.traces.every((t) => t.transactional);
+  if (up.error && d0 && rolledBack && probed.length > 0) {
+    // Data migrations may expect real rows (an e-mail domain, a JSON shape): the probe's generated
+    // rows are not that. Say so, and verify on empty tables instead — what `knex migrate:latest` on a
+    // fresh database does.
+    const first = up.error;
+    const removed = await dropProbe();
+    const retry = await session.up(file.name);
+    if (!retry.error) {
+      const names = removed.map((t) => t.replace(/^public\./, ''));
+      const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more tables` : names.join(', ');
+      verdict.notes.push(`up fails when ${shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
+      up = retry;
+      // Rows read before up in the emptied tables are gone on purpose: compare the rest only.
+      for (const t of removed) d0.delete(t);
+    }
+  }
   verdict.timings.upMs = duration(up);
   if (up.error) {
     verdict.status = 'failed';
@@ -205,7 +232,7 @@ async function verifyOne(
   const s2 = await snapshot();
   const diff = diffSchemas(s0, s2);
   verdict.diff = diff.changes;
-  verdict.notes = diff.notes;
+  verdict.notes.push(...diff.notes);
   const downStatements = down.traces.flatMap((t) => t.statements).filter((s) => !s.control);
   if (!diff.equal) {
     verdict.status = 'not-reversible';
@@ -227,7 +254,7 @@ async function verifyOne(
     if (losses.length) {
       verdict.status = 'not-reversible';
       verdict.dataLoss = losses;
-      verdict.findings.push({ rule: 'down-destroys-data', message: `after up and down, data that existed before is gone: ${losses.map((l) => l.message).join('; ')}`, dataLoss: losses });
+      verdict.findings.push({ rule: 'down-destroys-data', message: `after up and down, data that existed before is gone: ${losses.map((l) => `${l.message}${whereLost(l, s0, s1)}`).join('; ')}`, dataLoss: losses });
       emptied.push(...losses.filter((l) => l.missingRows > 0).map((l) => l.table));
     }
   }
@@ -246,4 +273,13 @@ async function verifyOne(
     verdict.findings.push({ rule: 'up-not-rerunnable', message: 'up gives a different schema when run again after down', changes: rerun.changes });
   }
   return { verdict, next: s3, emptied };
+}
+
+/** Says which direction lost the data, from the schema after up: up dropped it, or down did. */
+function whereLost(loss: DataLoss, s0: SchemaSnapshot, s1: SchemaSnapshot): string {
+  const after = s1.tables[loss.table];
+  if (!after) return ' (up drops the table; down re-creates it empty)';
+  const dropped = loss.columns.filter((c) => s0.tables[loss.table]?.columns[c] && !after.columns[c]);
+  if (dropped.length) return ` (up drops ${dropped.join(', ')}; down re-creates ${dropped.length === 1 ? 'it' : 'them'} empty)`;
+  return '';
 }

@@ -76,6 +76,7 @@ function renderVerdict(out: Output, v: MigrationVerdict): void {
   const mark = v.status === 'reversible' ? out.c.green('✓') : out.c.red('✗');
   const label = v.status === 'reversible' ? out.c.dim('reversible') : out.c.red(v.findings.map((f) => f.rule).join(', '));
   out.line(`${mark} ${v.name}  ${label}`);
+  for (const note of v.notes.filter((n) => !/column order/i.test(n))) out.line(out.c.dim(`    note: ${note}`));
   for (const f of v.findings) {
     out.line(`    ${f.message}`);
     if (f.error?.site) out.line(out.c.dim(`      at ${displayPath(f.error.site.file)}:${f.error.site.line}`));
