@@ -1,6 +1,6 @@
 import { predictsRewrite } from '../../sql/rewrite.js';
 import { severityForTable } from '../engine.js';
-import { shortName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Fix, Rule, RuleContext } from '../types.js';
 import { volatileDefaultHazards } from './add-column-volatile-default.js';
 import { typeRewriteHazards } from './column-type-rewrite.js';
@@ -74,6 +74,16 @@ function fixFor(statement: AnalyzedStatement, relation: string): Fix {
   };
 }
 
+/** Static (.sql) mode: VACUUM FULL, CLUSTER and REFRESH name their tables, which the generic analysis does not record. */
+function staticMaintenanceRewrites(statement: AnalyzedStatement, context: RuleContext): AnalyzedStatement['rewrites'] {
+  if (statement.captured) return [];
+  const f = statement.facts;
+  const prediction = predictsRewrite(f, { pgVersion: context.pgVersion });
+  if (!prediction?.rewrite) return [];
+  const names = f.kind === 'vacuum' ? f.tables : f.kind === 'cluster' ? (f.table ? [f.table] : []) : f.kind === 'refresh-materialized-view' ? [f.view] : [];
+  return names.map((n) => ({ table: tableName(context, n), observed: false, reason: prediction.reason }));
+}
+
 /**
  * Any observed (or, for SQL files, predicted) rewrite of a table that existed before, that no more
  * specific rule explains: VACUUM FULL, CLUSTER, SET LOGGED / UNLOGGED, SET TABLESPACE, stored
@@ -87,10 +97,12 @@ export const tableRewrite: Rule = {
     summary: 'A statement rewrites an existing table (its storage is copied) while holding ACCESS EXCLUSIVE',
   },
   statement(statement, context) {
-    if (statement.facts.kind === 'truncate' || statement.rewrites.length === 0) return;
+    if (statement.facts.kind === 'truncate') return;
+    const rewrites = [...statement.rewrites, ...staticMaintenanceRewrites(statement, context)];
+    if (rewrites.length === 0) return;
     const explained = explainedRewrites(statement, context);
     const seen = new Set<string>();
-    for (const rewrite of statement.rewrites) {
+    for (const rewrite of rewrites) {
       const relation = rewrite.table;
       if (seen.has(relation) || explained.has(relation)) continue;
       seen.add(relation);
