@@ -27,8 +27,16 @@ export interface ProjectOptions {
   db?: string;
 }
 
+/** A knexfile's own `migrations.migrationSource`, listed once at load time. */
+export interface CustomMigrationSource {
+  source: { getMigrations(loadExtensions?: readonly string[]): Promise<unknown[]> | unknown[]; getMigrationName(item: unknown): string; getMigration(item: unknown): unknown };
+  items: { name: string; item: unknown }[];
+}
+
 export interface MigrationSettings {
   directories: string[];
+  /** Set when the knexfile gives its own migrationSource (knex then ignores the directories). */
+  custom?: CustomMigrationSource;
   tableName: string;
   schemaName?: string;
   loadExtensions: string[];
@@ -107,6 +115,8 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
 
   const target = resolveTarget(options, env);
   const migrations = resolveMigrations(env, baseDir, options.migrationsDir);
+  const customSource = env.migrations?.migrationSource;
+  if (customSource !== undefined && options.migrationsDir === undefined) migrations.custom = await listCustomSource(customSource, migrations, knexfile);
   const seeds = resolveSeeds(env, baseDir);
   const knexsafe = await loadKnexsafeSettings(baseDir, env.knexsafe ?? rootKnexsafe, knexfile);
 
@@ -343,4 +353,19 @@ function detectExtension(knexfile: string | undefined, migrations: MigrationSett
   }
   void baseDir;
   return 'js';
+}
+
+async function listCustomSource(source: unknown, settings: MigrationSettings, knexfile: string | undefined): Promise<CustomMigrationSource> {
+  const s = source as Partial<CustomMigrationSource['source']> | null;
+  if (!s || typeof s.getMigrations !== 'function' || typeof s.getMigrationName !== 'function' || typeof s.getMigration !== 'function') {
+    throw new KnexsafeError('INVALID_KNEXFILE', `migrations.migrationSource in ${knexfile ?? 'the configuration'} must have getMigrations, getMigrationName and getMigration, as knex requires.`);
+  }
+  const valid = s as CustomMigrationSource['source'];
+  let items: unknown[];
+  try {
+    items = await valid.getMigrations(settings.loadExtensions);
+  } catch (error) {
+    throw new KnexsafeError('MIGRATION_SOURCE_FAILED', `The knexfile's migrationSource.getMigrations() threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return { source: valid, items: items.map((item) => ({ name: valid.getMigrationName(item), item })) };
 }

@@ -8,8 +8,11 @@ import type { MigrationSettings } from '../config/resolve.js';
 /** One migration file. `name` is knex's identity for it: the file name with its extension. */
 export interface MigrationFile {
   name: string;
+  /** The file on disk; for a custom migrationSource, the best guess (directory + name) or the name. */
   file: string;
   directory: string;
+  /** Set for migrations listed by the knexfile's own migrationSource: loaded through it. */
+  custom?: { load(): Promise<unknown> };
 }
 
 export type MigrationFn = (knex: Knex) => unknown;
@@ -24,7 +27,14 @@ export interface LoadedMigration {
 }
 
 /** Lists migration files exactly as knex's FsMigrations does (same filter, same order). */
-export function listMigrationFiles(settings: Pick<MigrationSettings, 'directories' | 'loadExtensions' | 'sortDirsSeparately'>): MigrationFile[] {
+export function listMigrationFiles(settings: Pick<MigrationSettings, 'directories' | 'loadExtensions' | 'sortDirsSeparately' | 'custom'>): MigrationFile[] {
+  if (settings.custom) {
+    const { source, items } = settings.custom;
+    return items.map(({ name, item }) => {
+      const guess = settings.directories.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
+      return { name, file: guess ?? name, directory: guess ? path.dirname(guess) : '', custom: { load: async () => source.getMigration(item) } };
+    });
+  }
   const entries: MigrationFile[] = [];
   for (const directory of settings.directories) {
     if (!fs.existsSync(directory)) {
@@ -43,8 +53,7 @@ export function listMigrationFiles(settings: Pick<MigrationSettings, 'directorie
 }
 
 export async function loadMigration(entry: MigrationFile): Promise<LoadedMigration> {
-  const mod = await importUserModule(entry.file, 'migration');
-  const e = mod.exports;
+  const e = entry.custom ? ((await entry.custom.load()) as Record<string, unknown>) ?? {} : (await importUserModule(entry.file, 'migration')).exports;
   // CJS files come back as { default: module.exports }; ESM/TS as their named exports.
   const body = (typeof e.up === 'function' || typeof e.down === 'function' ? e : (e.default as Record<string, unknown> | undefined)) ?? e;
   const up = typeof body.up === 'function' ? (body.up as MigrationFn) : undefined;

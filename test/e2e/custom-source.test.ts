@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeProject, parseJson, runCli } from '../helpers/cli.js';
+
+/** A knexfile with its own migrationSource (Wiki.js orders its migrations by semver, not by name). */
+describe('knexfile migrationSource', () => {
+  it('lists, runs and verifies migrations in the order the source gives', async () => {
+    const dir = makeProject({
+      'knexfile.js': `const path = require('path');
+const fs = require('fs');
+const dir = path.join(__dirname, 'db');
+const semver = (a, b) => a.split('.').map(Number).reduce((d, x, i) => d || x - Number(b.split('.')[i]), 0);
+module.exports = {
+  client: 'pg',
+  migrations: {
+    tableName: 'migrations',
+    migrationSource: {
+      async getMigrations() { return fs.readdirSync(dir).map((f) => f.slice(0, -3)).sort(semver); },
+      getMigrationName(m) { return m + '.js'; },
+      getMigration(m) { return require(path.join(dir, m + '.js')); },
+    },
+  },
+};
+`,
+      'db/2.0.0.js': `exports.up = (knex) => knex.schema.createTable('pages', (t) => { t.increments('id'); });\nexports.down = (knex) => knex.schema.dropTable('pages');\n`,
+      'db/2.10.0.js': `exports.up = (knex) => knex.schema.alterTable('pages', (t) => { t.string('title'); });\nexports.down = (knex) => knex.schema.alterTable('pages', (t) => { t.dropColumn('title'); });\n`,
+      'db/2.9.0.js': `exports.up = (knex) => knex.schema.alterTable('pages', (t) => { t.string('path'); });\nexports.down = (knex) => knex.schema.alterTable('pages', (t) => { t.dropColumn('path'); });\n`,
+    });
+    const db = ['--db', `embedded:${path.join(dir, '.db')}`];
+    const latest = await runCli(['latest', '--cwd', dir, ...db, '--json']);
+    expect(latest.code, latest.stderr).toBe(0);
+    expect(parseJson<{ migrations: { name: string }[] }>(latest.stdout).migrations.map((m) => m.name)).toEqual(['2.0.0.js', '2.9.0.js', '2.10.0.js']);
+    const status = parseJson<{ applied: number; pending: number }>((await runCli(['status', '--cwd', dir, ...db, '--json'])).stdout);
+    expect(status).toMatchObject({ applied: 3, pending: 0 });
+    const verify = parseJson<{ ok: boolean; migrations: { name: string }[] }>((await runCli(['verify', '--cwd', dir, '--json'])).stdout);
+    expect(verify.ok).toBe(true);
+    expect(verify.migrations.map((m) => m.name)).toEqual(['2.0.0.js', '2.9.0.js', '2.10.0.js']);
+  });
+});
