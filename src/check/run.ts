@@ -44,6 +44,8 @@ export interface CheckReport {
   pgVersion: number;
   durationMs: number;
   warnings: string[];
+  /** The analysed migrations (statements with facts and SQL): what `latest --dry-run` and backups read. */
+  units?: MigrationUnit[];
 }
 
 /** `knexsafe check`: runs the selected migrations on a shadow, watches them, and applies the rules. */
@@ -159,6 +161,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     pgVersion,
     durationMs: performance.now() - started,
     warnings,
+    units,
   };
 }
 
@@ -181,7 +184,8 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTr
 
 async function unitOf(trace: MigrationTrace, files: MigrationFile[], schemas: SchemaTracker, pgVersion: number, batchMode: boolean): Promise<MigrationUnit> {
   const file = files.find((f) => f.name === trace.name);
-  const source = file ? fs.readFileSync(file.file, 'utf8') : '';
+  // A custom migrationSource may not say where its files are: no source text then (no suppressions).
+  const source = file && fs.existsSync(file.file) ? fs.readFileSync(file.file, 'utf8') : '';
   const loaded = file ? await loadMigration(file).catch(() => undefined) : undefined;
   const before = schemas.before.get(trace.name);
   const after = schemas.after.get(trace.name);

@@ -4,7 +4,7 @@ import { makeProject, parseJson, runCli } from '../helpers/cli.js';
 
 /** A knexfile with its own migrationSource (Wiki.js orders its migrations by semver, not by name). */
 describe('knexfile migrationSource', () => {
-  it('lists, runs and verifies migrations in the order the source gives', async () => {
+  it('lists, runs and verifies migrations in the order the source gives', { timeout: 180_000 }, async () => {
     const dir = makeProject({
       'knexfile.js': `const path = require('path');
 const fs = require('fs');
