@@ -1,24 +1,35 @@
 import type { ModuleStyle } from './module-style.js';
 
 export interface MigrationBody {
-  /** Statements of `up`, each line already indented by 2 spaces. */
+  /** Statements of `up`, one per line, not indented (the renderer indents them). */
   up: string[];
   down: string[];
-  /** `exports.config = { transaction: false }` and the like. */
+  /** `false` writes `config = { transaction: false }`: knex then runs the migration outside a transaction. */
   transaction?: boolean;
-  /** Lines placed above `up` (comments explaining the pattern). */
+  /** Comment lines placed above `up` (why the migration is written this way). */
   header?: string[];
+  /** Module-level code (constants) placed above `up`, after the header. */
+  preamble?: string[];
 }
+
+function block(lines: string[], fallback: string): string {
+  if (lines.length === 0) return `  ${fallback}`;
+  return lines.map((l) => (l === '' ? '' : `  ${l}`)).join('\n');
+}
+
+const JSDOC = `/**\n * @param { import("knex").Knex } knex\n * @returns { Promise<void> }\n */\n`;
 
 /** Renders a migration file in the project's module style, knex's shape: async up/down taking knex. */
 export function renderMigration(style: ModuleStyle, body: MigrationBody): string {
-  const up = body.up.length ? body.up.join('\n') : '  // TODO: describe the change';
-  const down = body.down.length ? body.down.join('\n') : '  // TODO: undo exactly what up did';
-  const header = body.header?.length ? `${body.header.join('\n')}\n\n` : '';
+  const up = block(body.up, '// TODO: describe the change');
+  const down = block(body.down, '// TODO: undo exactly what up did');
+  const header = body.header?.length ? `${body.header.join('\n')}\n` : '';
+  const preamble = body.preamble?.length ? `${body.preamble.join('\n')}\n\n` : '';
+  const top = header && preamble ? `${header}\n${preamble}` : header ? `${header}\n` : preamble;
   const noTransaction = body.transaction === false;
   if (style === 'ts') {
     return (
-      `import type { Knex } from 'knex';\n\n${header}` +
+      `import type { Knex } from 'knex';\n\n${top}` +
       `export async function up(knex: Knex): Promise<void> {\n${up}\n}\n\n` +
       `export async function down(knex: Knex): Promise<void> {\n${down}\n}\n` +
       (noTransaction ? `\nexport const config = { transaction: false };\n` : '')
@@ -26,17 +37,17 @@ export function renderMigration(style: ModuleStyle, body: MigrationBody): string
   }
   if (style === 'esm') {
     return (
-      `${header}/**\n * @param { import("knex").Knex } knex\n * @returns { Promise<void> }\n */\n` +
+      `${top}${JSDOC}` +
       `export async function up(knex) {\n${up}\n}\n\n` +
-      `/**\n * @param { import("knex").Knex } knex\n * @returns { Promise<void> }\n */\n` +
+      `${JSDOC}` +
       `export async function down(knex) {\n${down}\n}\n` +
       (noTransaction ? `\nexport const config = { transaction: false };\n` : '')
     );
   }
   return (
-    `${header}/**\n * @param { import("knex").Knex } knex\n * @returns { Promise<void> }\n */\n` +
+    `${top}${JSDOC}` +
     `exports.up = async function (knex) {\n${up}\n};\n\n` +
-    `/**\n * @param { import("knex").Knex } knex\n * @returns { Promise<void> }\n */\n` +
+    `${JSDOC}` +
     `exports.down = async function (knex) {\n${down}\n};\n` +
     (noTransaction ? `\nexports.config = { transaction: false };\n` : '')
   );
