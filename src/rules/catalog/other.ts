@@ -1,3 +1,7 @@
 import type { Rule } from '../types.js';
+import { dropTable } from './drop-table.js';
+import { renameColumn } from './rename-column.js';
+import { renameTable } from './rename-table.js';
 
-export const RULES: readonly Rule[] = [];
+/** Breaking changes, knex pitfalls, reversibility and style. */
+export const RULES: readonly Rule[] = [dropTable, renameColumn, renameTable];

@@ -1,0 +1,192 @@
+import { ident, js, NEXT_MIGRATION, shortName, tableName } from '../helpers.js';
+import { bareName, columnSql, limitName, rawCall, schemaBuilder, sqlName } from '../schema-ddl.js';
+import type { ColumnInfo, SchemaSnapshot } from '../../schema/types.js';
+import type { Rule, RuleContext } from '../types.js';
+import { firstTokenOnOrAfterLine, methodCalls, stringArg, tokensOf } from '../js-source.js';
+
+const BATCH_SIZE = 10_000;
+
+function syncFunctionSql(fn: string, from: string, to: string): string {
+  const o = ident(from);
+  const n = ident(to);
+  return [
+    `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$`,
+    `BEGIN`,
+    `  IF TG_OP = 'INSERT' THEN`,
+    `    NEW.${n} := COALESCE(NEW.${n}, NEW.${o});`,
+    `    NEW.${o} := COALESCE(NEW.${o}, NEW.${n});`,
+    `  ELSIF NEW.${o} IS DISTINCT FROM OLD.${o} THEN`,
+    `    NEW.${n} := NEW.${o};`,
+    `  ELSIF NEW.${n} IS DISTINCT FROM OLD.${n} THEN`,
+    `    NEW.${o} := NEW.${n};`,
+    `  ELSE`,
+    `    NEW.${n} := COALESCE(NEW.${n}, NEW.${o});`,
+    `  END IF;`,
+    `  RETURN NEW;`,
+    `END $$`,
+  ].join('\n');
+}
+
+/** Indexes and constraints of the old column, re-created by the contract step's down. */
+function dependents(before: SchemaSnapshot, table: string, column: string): { indexes: string[]; constraints: string[] } {
+  const info = before.tables[table]!;
+  return {
+    indexes: Object.values(before.indexes).filter((i) => i.table === table && i.columns.includes(column)).map((i) => i.definition),
+    constraints: Object.values(info.constraints)
+      .filter((c) => c.columns.includes(column))
+      .map((c) => `ALTER TABLE ${sqlName(table)} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`),
+  };
+}
+
+/** Expand / contract in three migrations: add + sync trigger, batched backfill, drop the old column. */
+function expandContract(context: RuleContext, table: string, from: string, to: string, column: ColumnInfo): string {
+  const before = context.migration.schemaBefore!;
+  const t = sqlName(table);
+  const o = ident(from);
+  const n = ident(to);
+  const bare = bareName(table);
+  const fn = sqlName(`${table.slice(0, table.length - bare.length)}${limitName(`${bare}_sync_${from}_${to}`)}`);
+  const trigger = ident(limitName(`${bare}_sync_${from}_${to}`));
+  const check = ident(limitName(`${bare}_${to}_not_null`));
+  const notNull = !column.nullable;
+  const primary = Object.values(before.tables[table]!.constraints).find((c) => c.kind === 'primary');
+  const key = primary?.columns.length === 1 ? ident(primary.columns[0]!) : 'ctid';
+  const { indexes, constraints } = dependents(before, table, from);
+  const oldColumn = { ...column, nullable: true, default: null, identity: null };
+
+  const expandUp = [
+    `  await ${schemaBuilder(table)}.alterTable(${js(bare)}, (table) => {`,
+    `    table.specificType(${js(to)}, ${js(column.type)});`,
+    `  });`,
+    ...(column.default !== null ? [`  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${n} SET DEFAULT ${column.default}`)}`] : []),
+    ...(notNull ? [`  // Enforced for new rows at once; existing rows are checked after the backfill.`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`] : []),
+    `  // Keeps ${from} and ${to} equal while the old release (writing ${from}) and the new one (writing ${to}) run side by side.`,
+    `  ${rawCall(syncFunctionSql(fn, from, to)).replace(/\n/g, '\n  ')}`,
+    `  ${rawCall(`CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE PROCEDURE ${fn}()`)}`,
+    ...[...indexes, ...constraints].map((sql) => `  // ${shortName(table)}.${from} also has: ${sql} — create the same on ${to} (indexes CONCURRENTLY) before the contract step.`),
+  ];
+  const expandDown = [
+    `  ${rawCall(`DROP TRIGGER ${trigger} ON ${t}`)}`,
+    `  ${rawCall(`DROP FUNCTION ${fn}()`)}`,
+    `  await ${schemaBuilder(table)}.alterTable(${js(bare)}, (table) => {`,
+    `    table.dropColumn(${js(to)});`,
+    `  });`,
+  ];
+  const backfillUp = [
+    `  // Batches of ${BATCH_SIZE.toLocaleString('en-US')} rows, each its own short transaction: no long lock on ${shortName(table)}.`,
+    `  for (;;) {`,
+    `    const result = await knex.raw(${js(`UPDATE ${t} SET ${n} = ${o} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE ${n} IS NULL AND ${o} IS NOT NULL LIMIT ${BATCH_SIZE})`)});`,
+    `    if (!result.rowCount) break;`,
+    `  }`,
+    ...(notNull ? [`  // Scans without blocking writes (SHARE UPDATE EXCLUSIVE).`, `  ${rawCall(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`)}`] : []),
+  ];
+  const backfillDown = notNull
+    ? [`  ${rawCall(`ALTER TABLE ${t} DROP CONSTRAINT ${check}`)}`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`]
+    : [`  // Nothing to undo: the copies go with ${to} when the expand migration is rolled back.`];
+  const contractUp = [
+    ...(notNull
+      ? [
+          `  // Instant: the validated CHECK proves there are no NULLs (PostgreSQL 12+).`,
+          `  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${n} SET NOT NULL`)}`,
+          `  ${rawCall(`ALTER TABLE ${t} DROP CONSTRAINT ${check}`)}`,
+        ]
+      : []),
+    `  ${rawCall(`DROP TRIGGER ${trigger} ON ${t}`)}`,
+    `  ${rawCall(`DROP FUNCTION ${fn}()`)}`,
+    `  await ${schemaBuilder(table)}.alterTable(${js(bare)}, (table) => {`,
+    `    table.dropColumn(${js(from)});`,
+    `  });`,
+  ];
+  const contractDown = [
+    `  ${rawCall(`ALTER TABLE ${t} ADD COLUMN ${columnSql(oldColumn)}`)}`,
+    ...(column.default !== null ? [`  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${o} SET DEFAULT ${column.default}`)}`] : []),
+    `  ${rawCall(`UPDATE ${t} SET ${o} = ${n}`)}`,
+    ...(notNull ? [`  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${o} SET NOT NULL`)}`] : []),
+    ...[...constraints, ...indexes].map((sql) => `  ${rawCall(sql)}`),
+    `  ${rawCall(syncFunctionSql(fn, from, to)).replace(/\n/g, '\n  ')}`,
+    `  ${rawCall(`CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE PROCEDURE ${fn}()`)}`,
+    ...(notNull ? [`  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL)`)}`, `  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${n} DROP NOT NULL`)}`] : []),
+  ];
+  return [
+    `// 1. Expand: add ${shortName(table)}.${to} next to ${from}, kept in step by a trigger.`,
+    `exports.up = async function (knex) {`,
+    ...expandUp,
+    `};`,
+    ``,
+    `exports.down = async function (knex) {`,
+    ...expandDown,
+    `};`,
+    NEXT_MIGRATION,
+    `// 2. Backfill ${to} from ${from} in batches, outside a transaction.`,
+    `exports.up = async function (knex) {`,
+    ...backfillUp,
+    `};`,
+    ``,
+    `exports.down = async function (knex) {`,
+    ...backfillDown,
+    `};`,
+    ``,
+    `exports.config = { transaction: false };`,
+    NEXT_MIGRATION,
+    `// 3. Contract — only after every deployed release reads and writes ${to}: drop ${from}.`,
+    `exports.up = async function (knex) {`,
+    ...contractUp,
+    `};`,
+    ``,
+    `exports.down = async function (knex) {`,
+    ...contractDown,
+    `};`,
+  ].join('\n');
+}
+
+/** Renaming a column breaks the previous release, still running while the deploy rolls out. */
+export const renameColumn: Rule = {
+  meta: {
+    id: 'rename-column',
+    category: 'breaking',
+    severity: 'warning',
+    summary: 'Renaming a column breaks the code of the release still running during the deploy',
+  },
+  statement(statement, context) {
+    const f = statement.facts;
+    if (f.kind !== 'rename' || f.objectType !== 'column') return;
+    const table = tableName(context, f.table ?? f.target);
+    if (context.tableAge(table) !== 'existing') return;
+    const column = context.migration.schemaBefore?.tables[table]?.columns[f.from];
+    // The line of the renameColumn() call itself, when the statement came from a schema-builder callback.
+    let line = statement.site?.line;
+    if (statement.site && !context.migration.sqlFile) {
+      const tokens = tokensOf(context.migration.source);
+      const from = firstTokenOnOrAfterLine(tokens, statement.site.line);
+      const call = methodCalls(tokens, new Set(['renameColumn'])).find((c) => c.nameIndex >= from && stringArg(tokens, c, 0) === f.from && stringArg(tokens, c, 1) === f.to);
+      if (call) line = call.line;
+    }
+    context.report({
+      statement: statement.site && line !== undefined ? { ...statement, site: { ...statement.site, line } } : statement,
+      table,
+      message: `Column ${shortName(table)}.${f.from} is renamed to ${f.to}`,
+      why: `App servers still running the previous release keep using ${f.from} and fail (column "${f.from}" does not exist, SQLSTATE 42703) from the moment this commits until every one of them is replaced; ORMs that select every column break even on reads.`,
+      fix: column
+        ? {
+            description: `Expand / contract instead of renaming: add ${f.to}, keep both columns equal with a trigger while old and new code run side by side, backfill in batches, and drop ${f.from} a release later, once nothing uses it.`,
+            code: expandContract(context, table, f.from, f.to, column),
+          }
+        : {
+            description: `Expand / contract instead of renaming: add ${f.to}, write both columns, backfill in batches, switch reads to ${f.to}, and drop ${f.from} in a later migration.`,
+            code: [
+              `exports.up = async function (knex) {`,
+              `  await ${schemaBuilder(table)}.alterTable(${js(bareName(table))}, (table) => {`,
+              `    table.text(${js(f.to)}); // same type as ${f.from}`,
+              `  });`,
+              `};`,
+              ``,
+              `exports.down = async function (knex) {`,
+              `  await ${schemaBuilder(table)}.alterTable(${js(bareName(table))}, (table) => {`,
+              `    table.dropColumn(${js(f.to)});`,
+              `  });`,
+              `};`,
+            ].join('\n'),
+          },
+    });
+  },
+};
