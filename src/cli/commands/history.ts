@@ -4,16 +4,17 @@ import type { Database } from '../../db/connect.js';
 import type { ProjectConfig } from '../../config/resolve.js';
 import {
   migrateDown,
-  migrateLatest,
   migrateRollback,
-  migrateUp,
   migrationStatus,
   unlockMigrations,
   type BatchResult,
   type HistoryContext,
   type StatusReport,
 } from '../../migrations/history.js';
-import { globalOptions, makeOutput, withTarget } from '../context.js';
+import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
+import { guardedLatest, guardedUp, type GuardedCommand } from '../../guard/run.js';
+import { formatBackfillBar, formatBackup, formatPlan, formatRetry, summaryJson } from '../../guard/format.js';
+import { onBackfillProgress } from '../../backfill/backfill.js';
 import { formatDuration, table, type Output } from '../output.js';
 
 function historyContext(db: Database, project: ProjectConfig, out: Output): HistoryContext {
@@ -44,20 +45,128 @@ function renderBatch(out: Output, db: Database, result: BatchResult, verb: { don
   );
 }
 
+interface GuardFlags {
+  disableTransactions?: boolean;
+  dryRun?: boolean;
+  unsafe?: boolean;
+  check?: boolean;
+  backup?: boolean;
+  backupDir?: string;
+  lockTimeout?: string;
+  statementTimeout?: string;
+  idleTimeout?: string;
+  retries?: string;
+  retryDelay?: string;
+}
+
+function guardOptions(command: Command): Command {
+  return command
+    .option('--dry-run', 'print the plan (files, transaction layout, SQL, backups) and change nothing')
+    .option('--unsafe', 'run even when the check reports errors')
+    .option('--no-check', 'skip the check on a shadow database (and with it the automatic backups)')
+    .option('--lock-timeout <duration>', 'lock_timeout for every statement, e.g. 2s (default 5s; config lockTimeout)')
+    .option('--statement-timeout <duration>', 'statement_timeout for every statement (default: the server’s; config statementTimeout)')
+    .option('--idle-timeout <duration>', 'idle_in_transaction_session_timeout (default 1min)')
+    .option('--retries <n>', 'retries after a lock timeout or deadlock (default 5; config retries)')
+    .option('--retry-delay <duration>', 'wait before the first retry, doubled each time (default 2s)')
+    .option('--backup', 'back up what destructive migrations drop or rewrite (the default; config backup)')
+    .option('--no-backup', 'do not back up before destructive migrations')
+    .option('--backup-dir <dir>', 'where backups go (default .knexsafe/backups)');
+}
+
+async function runGuardedCommand(command: GuardedCommand, name: string | undefined, opts: GuardFlags, cmd: Command): Promise<void> {
+  const g = globalOptions(cmd);
+  const out = makeOutput(g);
+  const stderr = process.stderr as NodeJS.WriteStream;
+  let barShown = false;
+  const stopProgress = onBackfillProgress((p) => {
+    if (out.json) return;
+    if (stderr.isTTY) {
+      stderr.write(`\r${formatBackfillBar(p)}${p.finished ? '\n' : ''}`);
+      barShown = !p.finished;
+    } else if (p.finished) out.status(formatBackfillBar(p));
+  });
+  try {
+    const result = await (command === 'latest' ? guardedLatest : guardedUp)({
+      ...projectOptions(g),
+      ...(name !== undefined ? { name } : {}),
+      ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+      ...(opts.disableTransactions ? { disableTransactions: true } : {}),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+      ...(opts.unsafe ? { unsafe: true } : {}),
+      ...(opts.check === false ? { check: false } : {}),
+      ...(opts.backup !== undefined ? { backup: opts.backup } : {}),
+      ...(opts.backupDir !== undefined ? { backupDir: opts.backupDir } : {}),
+      ...(opts.lockTimeout !== undefined ? { lockTimeout: opts.lockTimeout } : {}),
+      ...(opts.statementTimeout !== undefined ? { statementTimeout: opts.statementTimeout } : {}),
+      ...(opts.idleTimeout !== undefined ? { idleTimeout: opts.idleTimeout } : {}),
+      ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+      ...(opts.retryDelay !== undefined ? { retryDelay: opts.retryDelay } : {}),
+      events: {
+        progress: (m) => out.progress(out.c.dim(m)),
+        checked(report, blocking) {
+          const active = report.findings.filter((f) => !f.suppressed && f.severity !== 'info');
+          for (const f of active) {
+            const paint = f.severity === 'error' ? out.c.red : out.c.yellow;
+            out.status(`${paint(f.severity)} ${f.rule}  ${f.message}  ${out.c.dim(`${displayPath(f.file)}${f.line ? `:${f.line}` : ''}`)}`);
+          }
+          if (active.length && !blocking.length) out.status(out.c.dim('(`knexsafe check` shows why and how to fix each one)'));
+        },
+        backedUp: (backup) => out.status(`${out.c.green('✓')} ${formatBackup(backup)}`),
+        retrying: (attempt) => out.warn(formatRetry(attempt)),
+        migrationEnd(migration, direction, ms) {
+          if (barShown) stderr.write('\n');
+          barShown = false;
+          out.status(`${out.c.green('✓')} ${direction === 'up' ? 'up  ' : 'down'} ${migration} ${out.c.dim(formatDuration(ms))}`);
+        },
+      },
+    });
+    if (result.dryRun) {
+      out.result({ dryRun: true, database: result.database, plan: result.plan, warnings: result.warnings });
+      out.line(formatPlan(result.plan, out.c));
+      return;
+    }
+    for (const w of result.warnings) out.warn(w);
+    out.result(summaryJson(result));
+    const none = command === 'latest' ? `Already up to date (${result.database}).` : 'No pending migration to run.';
+    if (result.migrations.length === 0) {
+      out.line(none);
+      return;
+    }
+    const total = result.migrations.reduce((s, m) => s + m.durationMs, 0);
+    const retried = result.attempts.length ? ` after ${result.attempts.length} lock timeout${result.attempts.length === 1 ? '' : 's'}` : '';
+    out.line(
+      `${out.c.green('✓')} Applied batch ${result.batches.join(', ')}: ${result.migrations.length} migration${result.migrations.length === 1 ? '' : 's'} in ${formatDuration(total)} on ${result.database}${retried}`,
+    );
+  } finally {
+    stopProgress();
+  }
+}
+
 export function registerHistoryCommands(program: Command): void {
-  program
-    .command('latest')
-    .alias('migrate:latest')
-    .description('Run all pending migrations (knex migrate:latest)')
-    .option('--disable-transactions', "run each migration without knex's wrapping transaction")
-    .addHelpText('after', '\nExample:\n  $ knexsafe latest --env production')
-    .action(async (opts: { disableTransactions?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const out = makeOutput(g);
-      await withTarget(g, async (db, project) => {
-        const result = await migrateLatest(historyContext(db, project, out), { ...(opts.disableTransactions ? { disableTransactions: true } : {}) });
-        renderBatch(out, db, result, { done: 'Applied', none: `Already up to date (${target(db)}).` });
-      });
+  guardOptions(
+    program
+      .command('latest')
+      .alias('migrate:latest')
+      .description('Run all pending migrations (knex migrate:latest), guarded: check first, lock_timeout and retries, backups before destructive changes')
+      .option('--disable-transactions', "run each migration without knex's wrapping transaction"),
+  )
+    .addHelpText(
+      'after',
+      `
+Before running, latest checks the pending migrations on a shadow database and stops on errors
+(--unsafe runs anyway, --no-check skips the check). Every statement runs with a lock_timeout, so
+a migration that cannot get its lock gives up quickly instead of making every query on the table
+queue behind it; it is retried with backoff, and the blocking sessions are named. Tables and
+columns a migration drops or rewrites are copied to .knexsafe/backups/<time>/ first.
+
+Examples:
+  $ knexsafe latest --env production
+  $ knexsafe latest --dry-run                       plan, SQL and backups; changes nothing
+  $ knexsafe latest --lock-timeout 2s --retries 10`,
+    )
+    .action(async (opts: GuardFlags, cmd: Command) => {
+      await runGuardedCommand('latest', undefined, opts, cmd);
     });
 
   program
@@ -79,22 +188,16 @@ export function registerHistoryCommands(program: Command): void {
       });
     });
 
-  program
-    .command('up [name]')
-    .alias('migrate:up')
-    .description('Run the next pending migration, or the named one (knex migrate:up)')
-    .option('--disable-transactions', "run without knex's wrapping transaction")
+  guardOptions(
+    program
+      .command('up [name]')
+      .alias('migrate:up')
+      .description('Run the next pending migration, or the named one (knex migrate:up), guarded like latest')
+      .option('--disable-transactions', "run without knex's wrapping transaction"),
+  )
     .addHelpText('after', '\nExamples:\n  $ knexsafe up\n  $ knexsafe up 20240101120000_add_email_to_users')
-    .action(async (name: string | undefined, opts: { disableTransactions?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const out = makeOutput(g);
-      await withTarget(g, async (db, project) => {
-        const result = await migrateUp(historyContext(db, project, out), {
-          ...(name ? { name } : {}),
-          ...(opts.disableTransactions ? { disableTransactions: true } : {}),
-        });
-        renderBatch(out, db, result, { done: 'Applied', none: 'No pending migration to run.' });
-      });
+    .action(async (name: string | undefined, opts: GuardFlags, cmd: Command) => {
+      await runGuardedCommand('up', name, opts, cmd);
     });
 
   program
