@@ -180,8 +180,10 @@ export const addColumnVolatileDefault: Rule = {
         (hazard.observed ? ' Observed on the shadow: the table’s storage was rewritten (relfilenode changed).' : '');
       const baseType = column.serial ? ({ serial: 'integer', bigserial: 'bigint', smallserial: 'smallint' } as Record<string, string>)[column.type.name] ?? 'bigint' : typeLabel(column.type);
       const sequence = kind === 'serial' || kind === 'identity' ? identifierName(`${shortName(table).split('.').pop()}_${column.name}_seq`) : undefined;
-      const defaultSql = sequence ? `nextval('${sequence}')` : (column.default?.text ?? 'NULL');
-      const fixable = sequence !== undefined || column.default?.text !== undefined;
+      // The catalog's spelling of the default (pg_get_expr) is exact; the parsed text is a fallback.
+      const written = context.migration.schemaAfter?.tables[table]?.columns[column.name]?.default ?? column.default?.text;
+      const defaultSql = sequence ? `nextval('${sequence}')` : (written ?? 'NULL');
+      const fixable = sequence !== undefined || written !== undefined;
       context.report({
         statement,
         table,

@@ -1,4 +1,6 @@
-import type { TypeName } from 'libpg-query';
+import type { Node, TypeName } from 'libpg-query';
+import { scanSync } from 'libpg-query';
+import { parseSqlSync } from '../../sql/parse.js';
 import { nodeOf, stringList } from '../../sql/ast.js';
 import { sameType, typeRefFromTypeName } from '../../sql/datatypes.js';
 import type { AlterTableCommand } from '../../sql/facts.js';
@@ -64,6 +66,44 @@ function isPlainConversion(command: TypeCommand): boolean {
   return cast !== undefined && isColumn(cast.arg) && sameType(typeRefFromTypeName(cast.typeName), command.type);
 }
 
+/**
+ * The USING expression of `ALTER COLUMN column TYPE ... USING expr` exactly as the statement spells
+ * it: the tokens after the USING keyword that follows the type, up to a top-level `,` or `;`.
+ * (The printed `using.text` normalises constants and parentheses, which can change the conversion.)
+ */
+function usingSource(statement: AnalyzedStatement, column: string): string | undefined {
+  let parsed;
+  let tokens;
+  try {
+    parsed = parseSqlSync(statement.sql)[0];
+    tokens = scanSync(statement.sql).tokens;
+  } catch {
+    return undefined;
+  }
+  const body = nodeOf<{ cmds?: Node[] }>(parsed?.ast, 'AlterTableStmt');
+  const cmd = (body?.cmds ?? [])
+    .map((n) => nodeOf<{ subtype?: string; name?: string; def?: Node }>(n, 'AlterTableCmd'))
+    .find((c) => c?.subtype === 'AT_AlterColumnType' && c.name === column);
+  const typeAt = nodeOf<{ typeName?: { location?: number } }>(cmd?.def, 'ColumnDef')?.typeName?.location;
+  if (typeAt === undefined) return undefined;
+  const using = tokens.find((t) => t.start > typeAt && t.keywordKind !== 0 && t.text.toLowerCase() === 'using');
+  if (!using) return undefined;
+  const bytes = Buffer.from(statement.sql, 'utf8');
+  let depth = 0;
+  let end = bytes.length;
+  for (const t of tokens) {
+    if (t.start < using.end) continue;
+    if (t.text === '(' || t.text === '[') depth++;
+    else if (t.text === ')' || t.text === ']') depth--;
+    else if (depth === 0 && (t.text === ',' || t.text === ';')) {
+      end = t.start;
+      break;
+    }
+  }
+  const text = bytes.subarray(using.end, end).toString('utf8').trim();
+  return text || undefined;
+}
+
 /** What else hangs on the column: the swap step needs hand-work for these. */
 function dependents(context: RuleContext, table: string, column: string): string[] {
   const before = context.migration.schemaBefore;
@@ -91,13 +131,14 @@ function indexCount(context: RuleContext, table: string): number {
 }
 
 /** Expand / contract: a new column kept in sync by a trigger, a batched copy, then a catalog-only swap. */
-function expandContract(hazard: TypeRewriteHazard, context: RuleContext): { description: string; code: string } | undefined {
+function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement, context: RuleContext): { description: string; code: string } | undefined {
   const { table, column, command } = hazard;
   const before = context.migration.schemaBefore?.tables[table]?.columns[column];
   const after = context.migration.schemaAfter?.tables[table]?.columns[column];
   const newType = typeLabel(command.type);
   const plainUsing = isPlainConversion(command);
-  if (!plainUsing && !command.using?.text) return undefined;
+  const customUsing = plainUsing ? undefined : usingSource(statement, column);
+  if (!plainUsing && !customUsing) return undefined;
   const t = sqlTable(table);
   const bare = shortName(table).split('.').pop()!;
   const col = ident(column);
@@ -107,7 +148,7 @@ function expandContract(hazard: TypeRewriteHazard, context: RuleContext): { desc
   const check = identifierName(`${bare}_${next}_not_null`);
   const notNull = after ? !after.nullable : before ? !before.nullable : false;
   const targetDefault = after ? after.default : (before?.default ?? null);
-  const conversion = plainUsing ? `${col}::${newType}` : command.using!.text!;
+  const conversion = customUsing ?? `${col}::${newType}`;
   const triggerValue = plainUsing ? `NEW.${col}::${newType}` : `(SELECT ${conversion} FROM (SELECT NEW.*) AS ${ident(bare)})`;
   const execute = context.pgVersion >= 11 ? 'EXECUTE FUNCTION' : 'EXECUTE PROCEDURE';
   const createFunction = [
@@ -122,7 +163,9 @@ function expandContract(hazard: TypeRewriteHazard, context: RuleContext): { desc
   const key = primaryKeyColumn(context, table);
   const steps: string[] = [];
   const blocked = dependents(context, table, column);
-  const total = (notNull ? 3 : 2) + (blocked.length ? 0 : 1);
+  // The swap's down converts back with a plain cast: only right when the conversion is the plain cast.
+  const swap = blocked.length === 0 && before !== undefined && plainUsing;
+  const total = (notNull ? 3 : 2) + (swap ? 1 : 0);
 
   steps.push(
     migrationCode({
@@ -162,7 +205,7 @@ function expandContract(hazard: TypeRewriteHazard, context: RuleContext): { desc
       }),
     );
   }
-  if (blocked.length === 0 && before) {
+  if (swap && before) {
     const oldType = before.type;
     const back = `${nextCol}::${oldType}`;
     steps.push(
@@ -177,8 +220,8 @@ function expandContract(hazard: TypeRewriteHazard, context: RuleContext): { desc
           ...(targetDefault ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} SET DEFAULT ${targetDefault}`] : []),
           `DROP TRIGGER ${ident(trigger)} ON ${t}`,
           `DROP FUNCTION ${ident(trigger)}()`,
-          `ALTER TABLE ${t} DROP COLUMN ${col}`,
-          `ALTER TABLE ${t} RENAME COLUMN ${nextCol} TO ${col}`,
+          { sql: `ALTER TABLE ${t} DROP COLUMN ${col}`, comment: `knexsafe-ignore drop-column: contract step, ${next} holds the same data` },
+          { sql: `ALTER TABLE ${t} RENAME COLUMN ${nextCol} TO ${col}`, comment: `knexsafe-ignore rename-column: the column keeps the name the app uses` },
         ]),
         down: [
           `// Back to the state before the swap. Not online: re-creating the ${oldType} column copies every row in one UPDATE.`,
@@ -199,12 +242,14 @@ function expandContract(hazard: TypeRewriteHazard, context: RuleContext): { desc
   }
   const rest = blocked.length
     ? ` Then, in a later migration, swap the columns (drop the trigger and ${column}, rename ${next} to ${column}) — but first re-create on ${next} what depends on ${column}: ${blocked.join(', ')} (indexes CONCURRENTLY, foreign keys NOT VALID + VALIDATE).`
-    : '';
+    : !plainUsing
+      ? ` Then, in a later migration, swap the columns (drop the trigger and ${column}, rename ${next} to ${column}); its down needs the reverse of your USING expression.`
+      : '';
   return {
     description:
-      `Expand / contract instead of rewriting ${shortName(table)} in place: add ${next} (${newType}) kept in sync by a trigger, copy the existing rows in batches, ` +
-      `${notNull ? 'validate a NOT NULL check, ' : ''}then swap the columns in a short catalog-only transaction.${rest} ` +
-      `Each step is its own migration with \`transaction: false\`; deploy them one after the other.${plainUsing ? '' : ' The conversion uses your USING expression; check that down’s reverse cast fits your data.'}`,
+      `Expand / contract instead of rewriting ${shortName(table)} in place: ` +
+      [`add ${next} (${newType}) kept in sync by a trigger`, 'copy the existing rows in batches', ...(notNull ? ['validate a NOT NULL check'] : []), ...(swap ? ['swap the columns in a short catalog-only transaction'] : [])].join(', then ') +
+      `.${rest} Each step is its own migration with \`transaction: false\`; deploy them one after the other.`,
     code: migrations(steps),
   };
 }
@@ -226,7 +271,7 @@ export const columnTypeRewrite: Rule = {
       const to = typeLabel(command.type);
       const change = hazard.from ? `from ${hazard.from} to ${to}` : `to ${to}`;
       const indexes = indexCount(context, table);
-      const fix = expandContract(hazard, context);
+      const fix = expandContract(hazard, statement, context);
       context.report({
         statement,
         table,

@@ -38,11 +38,11 @@ export function rawCall(sql: string, knexVar = 'knex', bindings?: string): strin
  * Statements run in one short transaction of their own that gives up after LOCK_TIMEOUT instead of
  * queueing every other query on the table behind it (for migrations with `transaction: false`).
  */
-export function guardedTransaction(statements: string[], knexVar = 'knex'): string[] {
+export function guardedTransaction(statements: (string | { sql: string; comment: string })[], knexVar = 'knex'): string[] {
   return [
     `await ${knexVar}.transaction(async (trx) => {`,
     `  await trx.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`,
-    ...statements.map((sql) => `  ${rawCall(sql, 'trx')}`),
+    ...statements.map((s) => (typeof s === 'string' ? `  ${rawCall(s, 'trx')}` : `  ${rawCall(s.sql, 'trx')} // ${s.comment}`)),
     `});`,
   ];
 }
@@ -196,7 +196,8 @@ export const missingLockTimeout: Rule = {
 };
 
 function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: RuleContext) {
-  const inTransaction = statement.inTransaction;
+  // A real transaction has an id; the capture also marks autocommit statements it wrapped to observe their locks.
+  const inTransaction = statement.transactionId !== undefined;
   const setting = inTransaction ? `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'` : `SET lock_timeout = '${LOCK_TIMEOUT}'`;
   const description = inTransaction
     ? `Set a lock_timeout first, in the same transaction: \`SET LOCAL\` lasts until it commits (knex's migration transaction${context.batch.length > 1 ? ', shared by the whole batch' : ''}). If the lock cannot be had within ${LOCK_TIMEOUT} the migration fails (SQLSTATE 55P03) and can simply be run again.`

@@ -119,8 +119,9 @@ function typeAndDefault(t: string, column: string, before: ColumnInfo, after: Co
 }
 
 /** ADD COLUMN without NOT NULL (and without a volatile default): what step 1 of the pattern re-creates. */
-function nullableColumnSql(t: string, column: ColumnFacts): string {
-  const def = column.default && !column.default.isNull && column.default.volatility !== 'volatile' && column.default.text ? ` DEFAULT ${column.default.text}` : '';
+function nullableColumnSql(t: string, column: ColumnFacts, catalogDefault: string | null | undefined): string {
+  const written = catalogDefault ?? column.default?.text;
+  const def = column.default && !column.default.isNull && column.default.volatility !== 'volatile' && written ? ` DEFAULT ${written}` : '';
   return `ALTER TABLE ${t} ADD COLUMN ${ident(column.name)} ${typeLabel(column.type)}${def}`;
 }
 
@@ -195,7 +196,7 @@ export const setNotNullScan: Rule = {
           noTransaction: true,
           ...(loops.length ? { preamble: BATCH_PREAMBLE } : {}),
           up: [
-            ...guardedTransaction([nullableColumnSql(t, added.command.column)]),
+            ...guardedTransaction([nullableColumnSql(t, added.command.column, context.migration.schemaAfter?.tables[table]?.columns[column]?.default)]),
             ...loops.flatMap((loop, i) => (loop ? ['', ...(loops.length > 1 ? ['{'] : []), ...(loops.length > 1 ? loop.map((l) => `  ${l}`) : loop), ...(loops.length > 1 ? ['}'] : [])] : ['', `// Backfill ${i + 1}: run it in batches (see unbatched-backfill).`])),
           ],
           down: guardedTransaction([`ALTER TABLE ${t} DROP COLUMN IF EXISTS ${ident(column)}`]),
@@ -207,7 +208,7 @@ export const setNotNullScan: Rule = {
         message: `SET NOT NULL on ${name} scans the whole table under ACCESS EXCLUSIVE`,
         why:
           `To prove there is no NULL, PostgreSQL reads every row of ${shortName(table)} while holding ACCESS EXCLUSIVE: every SELECT, INSERT, UPDATE and DELETE on it waits for the whole scan (seconds to minutes on a large table)` +
-          (statement.inTransaction ? ', and inside the migration transaction the lock stays until it commits' : '') +
+          (statement.transactionId !== undefined ? ', and inside the migration transaction the lock stays until it commits' : '') +
           '.' +
           (context.pgVersion >= 12 ? ' A validated CHECK (column IS NOT NULL) lets PostgreSQL 12+ skip the scan.' : ''),
         fix: {
