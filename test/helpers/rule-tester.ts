@@ -4,6 +4,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { check, type CheckReport } from '../../src/check/run.js';
 import { verify } from '../../src/commands/verify.js';
+import { resolveProject } from '../../src/config/resolve.js';
+import { openTarget } from '../../src/db/connect.js';
+import { migrateLatest } from '../../src/migrations/history.js';
 import { NEXT_MIGRATION } from '../../src/rules/helpers.js';
 import { ruleById } from '../../src/rules/registry.js';
 import type { Finding, Severity } from '../../src/rules/types.js';
@@ -32,6 +35,12 @@ export interface RuleCase {
   pgVersion?: number;
   /** Run in a project of its own (e.g. a migration that fails on purpose). */
   isolated?: boolean;
+  /**
+   * Later migrations (up bodies) pending together with the case: the setups are applied to an
+   * embedded target first, and `check` runs the case and these as `knex migrate:latest` would —
+   * one batch, one transaction. Runs in a project of its own; its fix is not run.
+   */
+  batchWith?: string[];
   /** For invalid cases: the findings of this rule on the case (in order of line). */
   errors?: ExpectedFinding[];
 }
@@ -123,6 +132,24 @@ function assertFindings(ruleId: string, c: RuleCase, findings: Finding[], expect
   });
 }
 
+/** Case `i` with its setups applied to an embedded target and the case plus `batchWith` pending, checked as one knex batch. */
+async function checkAsBatch(c: RuleCase, i: number, shadowUrl: string | undefined): Promise<{ report: CheckReport; name: string }> {
+  const layout = writeProject([c], [0], () => []);
+  const db = `embedded:${path.join(layout.dir, 'target')}`;
+  const project = await resolveProject({ cwd: layout.dir, db });
+  const target = await openTarget(project);
+  try {
+    await migrateLatest({ db: target, project });
+  } finally {
+    await target.close();
+  }
+  const files = [migrationFile(c), ...(c.batchWith ?? []).map((up) => migrationFile({ name: c.name, up }))];
+  const names = files.map((_, j) => `20250101${String(j).padStart(6, '0')}_c${i}_case${j === 0 ? '' : `_${j}`}.js`);
+  files.forEach((content, j) => fs.writeFileSync(path.join(layout.dir, 'migrations', names[j]!), content));
+  const report = await check({ cwd: layout.dir, db, ...(shadowUrl ? { shadowUrl } : {}) });
+  return { report, name: names[0]! };
+}
+
 export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTesterOptions = {}): void {
   const rule = ruleById(ruleId);
   const all = [...tests.valid.map((c) => ({ c, expected: [] as ExpectedFinding[] })), ...tests.invalid.map((c) => ({ c, expected: c.errors ?? [{}] }))];
@@ -148,8 +175,8 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
     }
 
     const knexCases = all.map((x, i) => ({ ...x, i })).filter((x) => x.c.ext !== 'sql');
-    const shared = knexCases.filter((x) => !x.c.isolated && !x.c.pgVersion);
-    const separate = knexCases.filter((x) => x.c.isolated || x.c.pgVersion);
+    const shared = knexCases.filter((x) => !x.c.isolated && !x.c.pgVersion && !x.c.batchWith);
+    const separate = knexCases.filter((x) => x.c.isolated || x.c.pgVersion || x.c.batchWith);
 
     const suite = (label: string, describeFn: typeof describe, shadowUrl: string | undefined) =>
       describeFn(`on the ${label} shadow`, () => {
@@ -170,6 +197,11 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
         }
         for (const { c, expected, i } of separate) {
           it(`${expected.length ? 'flags' : 'accepts'}: ${c.name}`, async () => {
+            if (c.batchWith) {
+              const batch = await checkAsBatch(c, i, shadowUrl);
+              assertFindings(ruleId, c, batch.report.findings.filter((f) => f.migration === batch.name), expected);
+              return;
+            }
             const own = writeProject(cases, [i], (x) => [migrationFile(x)]);
             const r = await check({ cwd: own.dir, all: true, ...(shadowUrl ? { shadowUrl } : {}), ...(c.pgVersion ? { pgVersion: c.pgVersion } : {}) });
             assertFindings(ruleId, c, r.findings.filter((f) => f.migration === own.caseNames.get(i)), expected);
@@ -180,7 +212,7 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
     suite('embedded', describe, undefined);
     if (options.server !== false) suite('server', describeServer, SERVER_URL);
 
-    const fixable = tests.invalid.filter((c) => c.ext !== 'sql' && !c.isolated && !c.pgVersion);
+    const fixable = tests.invalid.filter((c) => c.ext !== 'sql' && !c.isolated && !c.pgVersion && !c.batchWith);
     if (options.fixes !== false && fixable.length > 0) {
       it('its suggested fixes pass check (no errors) and verify (reversible)', async () => {
         // Find the fix of each invalid case, then run the setups with the fixes instead of the cases.
