@@ -1,0 +1,71 @@
+import type { ConstraintFacts } from '../../sql/facts.js';
+import { severityForTable } from '../engine.js';
+import { shortName, tableName } from '../helpers.js';
+import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
+import {
+  addColumnsMigration,
+  columnsAddedHere,
+  constraintAfter,
+  defaultConstraintName,
+  deferrableClause,
+  indexBackedConstraintMigration,
+  migrationFiles,
+} from './locks-a-fixes.js';
+
+/**
+ * ALTER TABLE … ADD CONSTRAINT … UNIQUE (knex `table.unique()`, `.unique()` on a column of
+ * alterTable) builds a unique index while holding ACCESS EXCLUSIVE — stronger than the SHARE lock of
+ * a plain CREATE INDEX: reads wait too. (`CREATE UNIQUE INDEX` is index-not-concurrent's.)
+ */
+export const uniqueConstraintLocks: Rule = {
+  meta: {
+    id: 'unique-constraint-locks',
+    category: 'lock',
+    severity: 'error',
+    summary: 'ADD CONSTRAINT … UNIQUE on an existing table builds its index under ACCESS EXCLUSIVE: reads and writes wait',
+  },
+  statement(statement, context) {
+    const f = statement.facts;
+    if (f.kind !== 'alter-table') return;
+    const table = tableName(context, f.table);
+    if (context.tableAge(table) === 'new') return;
+    for (const command of f.commands) {
+      if (command.action === 'add-constraint' && command.constraint.kind === 'unique' && !command.constraint.usingIndex) {
+        report(statement, context, table, command.constraint);
+      } else if (command.action === 'add-column') {
+        for (const c of command.column.constraints) {
+          if (c.kind === 'unique') report(statement, context, table, { ...c, columns: [command.column.name] });
+        }
+      }
+    }
+  },
+};
+
+function report(statement: AnalyzedStatement, context: RuleContext, table: string, constraint: ConstraintFacts): void {
+  const name = constraint.name ?? constraintAfter(context, table, 'unique', constraint)?.name ?? defaultConstraintName(table, constraint.columns, 'key');
+  const added = columnsAddedHere(context, table, constraint.columns);
+  const files = [
+    ...(added.length ? [addColumnsMigration(table, added)] : []),
+    indexBackedConstraintMigration({
+      table,
+      name,
+      kind: 'UNIQUE',
+      columns: constraint.columns,
+      include: constraint.include,
+      nullsNotDistinct: constraint.nullsNotDistinct,
+      deferrable: deferrableClause(constraint),
+    }),
+  ];
+  context.report({
+    statement,
+    table,
+    message: `Unique constraint ${name} on ${shortName(table)} builds its index under an ACCESS EXCLUSIVE lock`,
+    why: `ADD CONSTRAINT … UNIQUE builds a unique index over every row of ${shortName(table)} while holding ACCESS EXCLUSIVE (not the SHARE lock of CREATE INDEX): every SELECT, INSERT, UPDATE and DELETE on the table waits for the whole build, and inside knex’s transaction until the migration commits.`,
+    lock: { mode: 'AccessExclusiveLock', relation: table },
+    severity: severityForTable(context, table),
+    fix: {
+      description: `Build the index with CREATE UNIQUE INDEX CONCURRENTLY (writes go on), then attach it with ADD CONSTRAINT … UNIQUE USING INDEX, which only updates the catalog, in a migration without knex’s transaction${added.length ? ' (after the migration that adds the column)' : ''}. Down drops the constraint, which drops the index with it.`,
+      code: migrationFiles(files),
+    },
+  });
+}

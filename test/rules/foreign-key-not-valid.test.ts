@@ -1,0 +1,46 @@
+import { ruleTester } from '../helpers/rule-tester.js';
+
+const accounts = `await knex.schema.createTable('fk_accounts', (t) => { t.increments('id'); });\nawait knex('fk_accounts').insert({});`;
+
+ruleTester('foreign-key-not-valid', {
+  valid: [
+    {
+      name: 'a new table referencing an existing one (empty: nothing to check)',
+      setup: [`await knex.schema.createTable('fk_owners', (t) => { t.increments('id'); });`],
+      up: `await knex.schema.createTable('fk_pets', (t) => { t.increments('id'); t.integer('owner_id').references('id').inTable('fk_owners'); });`,
+    },
+    {
+      name: 'raw ADD CONSTRAINT … FOREIGN KEY … NOT VALID',
+      setup: [`await knex.schema.createTable('fk_a_parent', (t) => { t.increments('id'); });\nawait knex.schema.createTable('fk_a', (t) => { t.increments('id'); t.integer('parent_id'); });`],
+      up: `await knex.raw('ALTER TABLE fk_a ADD CONSTRAINT fk_a_parent_id_foreign FOREIGN KEY (parent_id) REFERENCES fk_a_parent (id) NOT VALID');`,
+    },
+    { name: 'SQL file: NOT VALID', ext: 'sql', file: 'ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;' },
+  ],
+  invalid: [
+    {
+      name: 'knex foreign().references() on an existing table',
+      setup: [accounts, `await knex.schema.createTable('fk_users', (t) => { t.increments('id'); t.integer('account_id'); });\nawait knex('fk_users').insert({ account_id: 1 });`],
+      up: `await knex.schema.alterTable('fk_users', (t) => {\n  t.foreign('account_id').references('fk_accounts.id');\n});`,
+      down: `await knex.schema.alterTable('fk_users', (t) => t.dropForeign('account_id'));`,
+      errors: [{ severity: 'error', line: 2, message: 'Foreign key fk_users_account_id_foreign on fk_users is added without NOT VALID' }],
+    },
+    {
+      name: 'knex column with .references() added to an existing table',
+      setup: [`await knex.schema.createTable('fk_teams', (t) => { t.increments('id'); });\nawait knex.schema.createTable('fk_members', (t) => { t.increments('id'); });`],
+      up: `await knex.schema.alterTable('fk_members', (t) => {\n  t.integer('team_id').references('id').inTable('fk_teams').onDelete('CASCADE');\n});`,
+      errors: [{ severity: 'error', line: 2, message: 'Foreign key fk_members_team_id_foreign on fk_members' }],
+    },
+    {
+      name: 'raw ADD COLUMN … REFERENCES (PostgreSQL names it)',
+      setup: [`await knex.schema.createTable('fk_vendors', (t) => { t.increments('id'); });\nawait knex.schema.createTable('fk_invoices', (t) => { t.increments('id'); });`],
+      up: `await knex.raw('ALTER TABLE fk_invoices ADD COLUMN vendor_id integer REFERENCES fk_vendors (id)');`,
+      errors: [{ severity: 'error', message: 'Foreign key fk_invoices_vendor_id_fkey on fk_invoices' }],
+    },
+    {
+      name: 'SQL file: ADD FOREIGN KEY',
+      ext: 'sql',
+      file: 'ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE;\n',
+      errors: [{ severity: 'error', line: 1, message: 'Foreign key orders_user_id_fkey on orders is added without NOT VALID' }],
+    },
+  ],
+});

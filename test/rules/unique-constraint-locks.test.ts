@@ -1,0 +1,47 @@
+import { ruleTester } from '../helpers/rule-tester.js';
+
+ruleTester('unique-constraint-locks', {
+  valid: [
+    { name: 'unique on a table created in the same migration', up: `await knex.schema.createTable('uq_fresh', (t) => { t.increments('id'); t.string('code').unique(); });` },
+    {
+      name: 'ADD CONSTRAINT … UNIQUE USING INDEX over an index built concurrently',
+      setup: [`await knex.schema.createTable('uq_a', (t) => { t.increments('id'); t.string('email'); });\nawait knex.raw('CREATE UNIQUE INDEX uq_a_email_unique ON uq_a (email)');`],
+      up: `await knex.raw('ALTER TABLE uq_a ADD CONSTRAINT uq_a_email_unique UNIQUE USING INDEX uq_a_email_unique');`,
+    },
+    {
+      name: 'CREATE UNIQUE INDEX is index-not-concurrent’s, not this rule’s',
+      setup: [`await knex.schema.createTable('uq_b', (t) => { t.increments('id'); t.string('email'); });`],
+      up: `await knex.schema.alterTable('uq_b', (t) => t.unique(['email'], { indexName: 'uq_b_email_idx', useConstraint: false }));`,
+    },
+    { name: 'SQL file: USING INDEX', ext: 'sql', file: 'ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;' },
+    { name: 'SQL file: a table the file creates', ext: 'sql', file: 'CREATE TABLE t (a int);\nALTER TABLE t ADD UNIQUE (a);\n' },
+  ],
+  invalid: [
+    {
+      name: 'knex table.unique() on an existing table',
+      setup: [`await knex.schema.createTable('uq_users', (t) => { t.increments('id'); t.string('email'); });\nawait knex('uq_users').insert([{ email: 'a@x' }, { email: 'b@x' }]);`],
+      up: `await knex.schema.alterTable('uq_users', (t) => {\n  t.unique('email');\n});`,
+      down: `await knex.schema.alterTable('uq_users', (t) => t.dropUnique('email'));`,
+      errors: [{ severity: 'error', line: 2, message: 'Unique constraint uq_users_email_unique on uq_users builds its index under an ACCESS EXCLUSIVE lock' }],
+    },
+    {
+      name: 'knex .unique() on a column added to an existing table',
+      setup: [`await knex.schema.createTable('uq_accounts', (t) => { t.increments('id'); });`],
+      up: `await knex.schema.alterTable('uq_accounts', (t) => {\n  t.string('slug', 64).unique();\n});`,
+      errors: [{ severity: 'error', line: 2, message: 'Unique constraint uq_accounts_slug_unique on uq_accounts' }],
+    },
+    {
+      name: 'raw two-column DEFERRABLE unique constraint',
+      setup: [`await knex.schema.createTable('uq_slots', (t) => { t.increments('id'); t.integer('room'); t.integer('pos'); });`],
+      up: `\n\nawait knex.raw('ALTER TABLE uq_slots ADD CONSTRAINT uq_slots_room_pos UNIQUE (room, pos) DEFERRABLE INITIALLY DEFERRED');`,
+      errors: [{ severity: 'error', line: 4, message: 'Unique constraint uq_slots_room_pos on uq_slots' }],
+    },
+    {
+      name: 'raw ADD COLUMN … UNIQUE (PostgreSQL names it)',
+      setup: [`await knex.schema.createTable('uq_codes', (t) => { t.increments('id'); });`],
+      up: `await knex.raw('ALTER TABLE uq_codes ADD COLUMN code text UNIQUE');`,
+      errors: [{ severity: 'error', message: 'Unique constraint uq_codes_code_key on uq_codes' }],
+    },
+    { name: 'SQL file: ADD CONSTRAINT … UNIQUE', ext: 'sql', file: 'ALTER TABLE users\n  ADD CONSTRAINT users_email_key UNIQUE (email);\n', errors: [{ severity: 'error', line: 1, message: 'Unique constraint users_email_key on users' }] },
+  ],
+});
