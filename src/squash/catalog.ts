@@ -107,6 +107,8 @@ export interface CatalogTable {
   rowSecurity: boolean;
   forceRowSecurity: boolean;
   replicaIdentity: 'd' | 'n' | 'f' | 'i';
+  /** Quoted primary key columns (empty without one): the order rows are written in. */
+  primaryKey: string[];
   columns: CatalogColumn[];
 }
 
@@ -442,7 +444,8 @@ async function readCatalogIn(trx: Knex.Transaction, options: ReadCatalogOptions)
     }
   }
 
-  const tableRows = await rows<Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits'> & { parent_oid: number | null; parent: string | null; bound: string | null; inherits: { oid: number; ident: string }[] }>(
+  const tableRows = await rows<Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
+    primary_key: string[] | null; parent_oid: number | null; parent: string | null; bound: string | null; inherits: { oid: number; ident: string }[] }>(
     trx,
     `select c.oid::int as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
             c.relkind::text as kind, c.relpersistence = 'u' as unlogged, coalesce(c.reloptions, '{}') as options,
@@ -454,7 +457,10 @@ async function readCatalogIn(trx: Knex.Transaction, options: ReadCatalogOptions)
               coalesce((select json_agg(json_build_object('oid', i.inhparent::int, 'ident', i.inhparent::regclass::text) order by i.inhseqno)
                           from pg_catalog.pg_inherits i where i.inhrelid = c.oid), '[]'::json) end as inherits,
             c.relrowsecurity as "rowSecurity", c.relforcerowsecurity as "forceRowSecurity",
-            c.relreplident::text as "replicaIdentity"
+            c.relreplident::text as "replicaIdentity",
+            (select array(select quote_ident(a.attname) from unnest(i.indkey) with ordinality k(attnum, ord)
+                          join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum order by k.ord)
+               from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as primary_key
      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where c.oid in ${REL} and c.relkind in ('r','p')
      order by 2`,
@@ -508,6 +514,7 @@ async function readCatalogIn(trx: Knex.Transaction, options: ReadCatalogOptions)
     rowSecurity: t.rowSecurity,
     forceRowSecurity: t.forceRowSecurity,
     replicaIdentity: t.replicaIdentity,
+    primaryKey: t.primary_key ?? [],
     columns: columnsByTable.get(t.oid) ?? [],
   }));
 

@@ -38,7 +38,8 @@ export async function readBaselineData(knex: Knex, model: CatalogModel, options:
       tables.push({ table: t.ident, rows: count });
       totalRows += count;
     }
-    if (!options.includeRows) return { statements: sequenceStatements(model), tables, totalRows };
+    // Without the rows, sequence values are left at their start too: nothing refers to them.
+    if (!options.includeRows) return { statements: [], tables, totalRows };
     if (totalRows > options.maxRows) {
       throw new KnexsafeError(
         'SQUASH_TOO_MUCH_DATA',
@@ -51,7 +52,9 @@ export async function readBaselineData(knex: Knex, model: CatalogModel, options:
       const columns = t.columns.filter((c) => !c.generated);
       if (columns.length === 0) continue;
       const tuple = `'(' || concat_ws(', ', ${columns.map((c) => `coalesce(quote_literal(t.${c.ident}::text), 'NULL')`).join(', ')}) || ')'`;
-      const values = ((await trx.raw(`select ${tuple} as v from only ${t.ident} t order by t.ctid`)) as { rows: { v: string }[] }).rows.map((r) => r.v);
+      // Primary key order reads well and does not depend on where updates left the rows.
+      const order = t.primaryKey.length ? t.primaryKey.map((c) => `t.${c}`).join(', ') : 't.ctid';
+      const values = ((await trx.raw(`select ${tuple} as v from only ${t.ident} t order by ${order}`)) as { rows: { v: string }[] }).rows.map((r) => r.v);
       const overriding = columns.some((c) => c.identity === 'a') ? ' OVERRIDING SYSTEM VALUE' : '';
       const head = `INSERT INTO ${t.ident} (${columns.map((c) => c.ident).join(', ')})${overriding} VALUES`;
       for (let i = 0; i < values.length; i += ROWS_PER_INSERT) {
