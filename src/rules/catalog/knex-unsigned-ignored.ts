@@ -29,7 +29,16 @@ const REFERENCE_CALLS = ['references', 'inTable', 'foreign'];
 function fixCode(source: string, definition: ColumnDefinition, column: NewColumn, table: string, enforce: boolean): string | undefined {
   const tokens = tokensOf(source);
   const unsigned = definition.chain.calls.find((c) => c.name === 'unsigned' && c.nameIndex > definition.call.nameIndex)!;
-  const edits: TextEdit[] = [{ start: tokens[unsigned.nameIndex - 1]!.start, end: tokens[unsigned.close]!.end, text: '' }];
+  let start = tokens[unsigned.nameIndex - 1]!.start;
+  let end = tokens[unsigned.close]!.end;
+  // `.unsigned()` on a line of its own goes with its line.
+  const lineStart = source.lastIndexOf('\n', start - 1) + 1;
+  const lineEnd = source.indexOf('\n', end);
+  if (source.slice(lineStart, start).trim() === '' && source.slice(end, lineEnd < 0 ? source.length : lineEnd).trim() === '' && lineStart > 0) {
+    start = lineStart - 1;
+    end = lineEnd < 0 ? source.length : lineEnd;
+  }
+  const edits: TextEdit[] = [{ start, end, text: '' }];
   if (enforce) {
     const constraint = limitName(`${bareName(table)}_${column.name}_unsigned`);
     if (column.created === 'create-table') {
