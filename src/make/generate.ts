@@ -910,7 +910,7 @@ function keysetLoop(table: string, key: string, updateCode: string, ts: boolean)
     ts ? `let last: string | number | null = null;` : `let last = null;`,
     `for (;;) {`,
     ...indent([
-      `const { rows } = await knex.raw${ts ? `<{ rows: { ${/^[A-Za-z_$][\w$]*$/.test(key) ? key : js(key)}: string | number }[] }>` : ''}(`,
+      `const { rows }${ts ? `: { rows: { ${/^[A-Za-z_$][\w$]*$/.test(key) ? key : js(key)}: string | number }[] }` : ''} = await knex.raw(`,
       ...indent([
         `last === null`,
         `  ? ${js(`SELECT ${k} FROM ${t} ORDER BY ${k} LIMIT ?`)}`,

@@ -1,0 +1,34 @@
+import { expect } from 'vitest';
+import { check } from '../../src/check/run.js';
+import { makeMigration, type MakeOptions, type MakeResult } from '../../src/commands/make.js';
+import { verify } from '../../src/commands/verify.js';
+
+export type MakeSpec = string | ({ name: string } & Partial<Omit<MakeOptions, 'name' | 'cwd'>>);
+
+/** Generates each name into the project, in order (each sees the schema the earlier ones left). */
+export async function makeAll(cwd: string, specs: MakeSpec[]): Promise<Map<string, MakeResult>> {
+  const results = new Map<string, MakeResult>();
+  for (const spec of specs) {
+    const options = typeof spec === 'string' ? { name: spec } : spec;
+    results.set(options.name, await makeMigration({ cwd, ...options }));
+  }
+  return results;
+}
+
+/** `check --all` finds no error and `verify` proves every migration reversible, on the given shadow. */
+export async function expectCheckedAndReversible(cwd: string, shadowUrl: string | undefined): Promise<void> {
+  const report = await check({ cwd, all: true, ...(shadowUrl ? { shadowUrl } : {}) });
+  const failed = report.migrations.filter((m) => m.failed).map((m) => `${m.name}: ${m.failed?.message}`);
+  expect(failed).toEqual([]);
+  const errors = report.findings.filter((f) => f.severity === 'error' && !f.suppressed).map((f) => `${f.rule} ${f.migration}: ${f.message}`);
+  expect(errors).toEqual([]);
+  // Warnings knexsafe make accepts on purpose: breaking changes the user asked for by name.
+  const warnings = report.findings
+    .filter((f) => f.severity === 'warning' && !f.suppressed && !['drop-column', 'rename-column', 'rename-table'].includes(f.rule) && !f.migration.startsWith('20240101'))
+    .map((f) => `${f.rule} ${f.migration}: ${f.message}`);
+  expect(warnings).toEqual([]);
+
+  const proof = await verify({ cwd, ...(shadowUrl ? { shadowUrl } : {}) });
+  const notReversible = proof.verdicts.filter((v) => v.status !== 'reversible').map((v) => `${v.name}: ${v.findings.map((f) => f.message).join('; ')}`);
+  expect(notReversible).toEqual([]);
+}
