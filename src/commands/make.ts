@@ -102,6 +102,9 @@ export async function makeMigration(options: MakeOptions): Promise<MakeResult> {
   if (!shape) {
     const vague = vagueNameWarning(words);
     if (vague) warnings.push(vague);
+    else if (!options.stub && words[0] === 'drop' && words[words.length - 1] === 'table' && words.length > 2) {
+      warnings.push(`knexsafe does not write ${stem} for you: its down would have to re-create the table with its data. Write it by hand, back the table up first (knexsafe backup), and let knexsafe verify check the down.`);
+    }
     else if (!options.stub) {
       warnings.push(`knexsafe does not know the shape of "${stem}", so this is knex's plain stub: write up and down by hand. Shapes it writes for you: ${grammarLines().join('; ')}.`);
     }

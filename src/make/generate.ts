@@ -314,7 +314,10 @@ function dropColumns(w: Writer, tableName: string, columns: string[]): PlannedFi
   }
   const stored = infos.filter((c) => c.generated === null);
   const backupTable = identifierWithin63(`knexsafe_backup_${table.name}_${columns.join('_')}`);
-  const constraints = Object.values(table.constraints).filter((c) => c.columns.some((col) => columns.includes(col)) && c.kind !== 'primary');
+  const constraints = Object.values(table.constraints).filter((c) => c.columns.some((col) => columns.includes(col)));
+  if (pk?.columns.some((k) => columns.includes(k))) {
+    w.warnings.push(`${columns.length > 1 ? 'The columns include' : `${table.name}.${columns[0]} is`} part of the primary key ${pk.name}: down re-adds the key, which fails unless the values come back unique and not null.`);
+  }
   const indexes = w.schema.indexesOf(table).filter((i) => i.columns.some((col) => columns.includes(col)));
   w.details.columns = infos.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable, default: c.default }));
   if (backup && stored.length) w.details.backupTable = backupTable;
