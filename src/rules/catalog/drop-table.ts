@@ -1,8 +1,7 @@
-import { js, shortName, tableName } from '../helpers.js';
+import { js, NEXT_MIGRATION, shortName, tableName } from '../helpers.js';
 import { bareName, createEnumSql, createTableSql, enumOfType, enumUsers, indent, limitName, rawCall, schemaBuilder, sqlName } from '../schema-ddl.js';
 import type { Rule, RuleContext } from '../types.js';
 import type { SchemaSnapshot } from '../../schema/types.js';
-import { NEXT_MIGRATION } from '../helpers.js';
 
 /** Foreign keys of other tables that point at `table`, as `orders.user_id → users`. */
 function referencedBy(snapshot: SchemaSnapshot | undefined, table: string): string[] {

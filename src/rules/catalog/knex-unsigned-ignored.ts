@@ -1,9 +1,8 @@
-import { js, shortName, tableName } from '../helpers.js';
+import { ident, js, shortName, tableName } from '../helpers.js';
 import { applyEdits, findColumnDefinition, indentationAt, insertAfterStatement, statementOf, tokensOf, type ColumnDefinition, type TextEdit } from '../js-source.js';
 import { bareName, limitName, sqlName } from '../schema-ddl.js';
 import type { ColumnFacts } from '../../sql/facts.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { ident } from '../helpers.js';
 
 interface NewColumn {
   name: string;
