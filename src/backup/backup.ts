@@ -374,7 +374,7 @@ export function readManifest(dir: string): BackupManifest {
 
 export interface RestoreResult {
   dir: string;
-  restored: { table: string; kind: BackupEntry['kind']; rows: number; into: string }[];
+  restored: { table: string; kind: BackupEntry['kind']; columns: string[]; rows: number; into: string }[];
 }
 
 /** Puts a backup's data back, in one transaction: re-creates dropped tables and columns as needed. */
@@ -401,7 +401,7 @@ export async function restoreBackup(db: Database, dir: string, options: { tables
         if ('sql' in step) await channel.query(step.sql);
         else rows = await channel.copyIn(step.copy.into, CSV, path.join(dir, step.copy.file));
       }
-      restored.push({ table: `${entry.schema}.${entry.name}`, kind: entry.kind, rows, into: entry.note ? `${entry.schema}.${entry.name}_knexsafe_restore` : `${entry.schema}.${entry.name}` });
+      restored.push({ table: `${entry.schema}.${entry.name}`, kind: entry.kind, columns: entry.targetColumns, rows, into: entry.note ? `${entry.schema}.${entry.name}_knexsafe_restore` : `${entry.schema}.${entry.name}` });
     }
     await channel.query('commit');
   } catch (error) {

@@ -75,7 +75,7 @@ abstract class CopySubmittable {
 
 class CopyToFile extends CopySubmittable {
   private readonly out: fs.WriteStream;
-  private paused = false;
+  private paused: PgConnection | undefined;
 
   constructor(text: string, file: string) {
     super(text);
@@ -85,16 +85,23 @@ class CopyToFile extends CopySubmittable {
 
   override handleCopyData(msg: { chunk: Buffer }, connection: PgConnection): void {
     if (!this.out.write(msg.chunk) && !this.paused) {
-      this.paused = true;
+      this.paused = connection;
       connection.stream.pause();
-      this.out.once('drain', () => {
-        this.paused = false;
-        connection.stream.resume();
-      });
+      this.out.once('drain', () => this.resume());
     }
   }
 
+  private resume(): void {
+    const connection = this.paused;
+    this.paused = undefined;
+    connection?.stream.resume();
+  }
+
   protected override async finish(): Promise<void> {
+    // The last CopyData, CommandComplete and ReadyForQuery often arrive in one socket read: a pause
+    // taken for that data would never see a 'drain' once the file is ended, and the connection would
+    // stop reading for good.
+    this.resume();
     this.out.end();
     if (!this.out.closed) await once(this.out, 'close');
   }

@@ -7,6 +7,7 @@ import { registerSquashCommand } from './commands/squash.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerVerifyCommand } from './commands/verify.js';
+import { registerBackupCommand } from './commands/backup.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -50,5 +51,6 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
   registerFileCommands(program);
   registerDoctorCommand(program);
   registerSquashCommand(program);
+  registerBackupCommand(program);
   return program;
 }

@@ -225,8 +225,8 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
       ...(backup ? { backup } : {}),
     };
   } finally {
-    await db?.close();
-    await control?.close();
+    // The migrations are over (or failed) here: the connections and the run lock can go together.
+    await Promise.all([db?.close(), control?.close()]);
   }
 }
 

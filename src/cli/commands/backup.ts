@@ -1,0 +1,86 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { listBackups, restoreBackup } from '../../backup/backup.js';
+import { backupPending, defaultBackupRoot } from '../../backup/pending.js';
+import { resolveProject } from '../../config/resolve.js';
+import { formatBackup } from '../../guard/format.js';
+import { targetText } from '../../guard/run.js';
+import { displayPath } from '../../util/paths.js';
+import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
+
+export function registerBackupCommand(program: Command): void {
+  const backup = program
+    .command('backup [migrations...]')
+    .description('Copy what the pending (or named) migrations would drop or rewrite, without running them')
+    .option('--dir <dir>', 'backup folder (default .knexsafe/backups)')
+    .addHelpText(
+      'after',
+      `
+The migrations run on a shadow database first, to see exactly which tables and columns they drop,
+truncate or change the type of; those are copied from the target with COPY (one CSV per table,
+manifest.json, restore.sql). \`latest\` does the same by itself before a destructive migration.
+
+Examples:
+  $ knexsafe backup                                 before the pending migrations
+  $ knexsafe backup 20240301_drop_legacy_status     before one migration
+  $ knexsafe backup list
+  $ knexsafe backup restore .knexsafe/backups/20240301T120000Z
+  $ psql "$DATABASE_URL" -f .knexsafe/backups/20240301T120000Z/restore.sql`,
+    )
+    .action(async (names: string[], opts: { dir?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const out = makeOutput(g);
+      const result = await backupPending({
+        ...projectOptions(g),
+        ...(names.length ? { names } : {}),
+        ...(opts.dir ? { dir: opts.dir } : {}),
+        ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+        progress: (m) => out.progress(out.c.dim(m)),
+      });
+      const b = result.backup;
+      out.result({
+        migrations: result.migrations,
+        dir: b?.dir ?? null,
+        entries: (b?.manifest.entries ?? []).map((e) => ({ table: `${e.schema}.${e.name}`, kind: e.kind, columns: e.targetColumns, rows: e.rows, file: e.file })),
+        skipped: b?.manifest.skipped ?? [],
+        restore: b?.manifest.restore ?? null,
+      });
+      if (!b) {
+        out.line(`Nothing to back up: ${result.migrations.length ? `${result.migrations.join(', ')} drop${result.migrations.length === 1 ? 's' : ''} no existing data` : 'no pending migrations'}.`);
+        return;
+      }
+      out.line(`${out.c.green('✓')} ${formatBackup(b)}`);
+      for (const t of result.targets) out.line(out.c.dim(`  ${targetText(t)}: ${t.reasons.join('; ')}`));
+      out.line(out.c.dim(`  or: ${b.manifest.restore.psql}`));
+    });
+
+  backup
+    .command('restore <dir>')
+    .description('Put a backup’s data back (re-creates dropped tables and columns), in one transaction')
+    .option('--table <name...>', 'restore only these tables')
+    .action(async (dir: string, opts: { table?: string[] }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const out = makeOutput(g);
+      const full = path.resolve(g.cwd ?? process.cwd(), dir);
+      const result = await withTarget(g, (db) => restoreBackup(db, full, { ...(opts.table ? { tables: opts.table } : {}) }).then((r) => ({ r, db: db.description })));
+      out.result({ database: result.db, ...result.r });
+      for (const r of result.r.restored) {
+        out.line(`${out.c.green('✓')} Restored ${r.table}${r.kind === 'columns' ? ` (${r.columns.join(', ')})` : ''}: ${r.rows} rows${r.into !== r.table ? ` into ${r.into}` : ''} on ${result.db}`);
+      }
+    });
+
+  backup
+    .command('list')
+    .description('List the backups of this project, newest first')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const out = makeOutput(g);
+      const project = await resolveProject(projectOptions(g));
+      const backups = listBackups(defaultBackupRoot(project.baseDir));
+      out.result({ backups: backups.map((b) => ({ dir: b.dir, createdAt: b.manifest.createdAt, purpose: b.manifest.purpose, tables: b.manifest.entries.map((e) => `${e.schema}.${e.name}`) })) });
+      if (!backups.length) out.line('No backups yet.');
+      for (const b of backups) {
+        out.line(`${displayPath(b.dir)}  ${b.manifest.createdAt}  ${b.manifest.entries.map((e) => `${e.schema}.${e.name} (${e.rows} rows)`).join(', ')}  ${out.c.dim(b.manifest.purpose)}`);
+      }
+    });
+}

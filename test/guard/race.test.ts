@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { guardedLatest } from '../../src/guard/run.js';
+import { KnexsafeError } from '../../src/errors.js';
+import { makeProject, runCli } from '../helpers/cli.js';
+import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+
+const knexfile = (url: string) => `module.exports = { client: 'pg', connection: ${JSON.stringify(url)} };\n`;
+
+/** After every round: one history row, knex's lock free, nobody holding knexsafe's run lock. */
+async function expectCleanState(url: string): Promise<void> {
+  const rows = await sqlOn<{ applied: number; locked: number; advisory: number }>(
+    url,
+    `select (select count(*)::int from knex_migrations) as applied,
+            (select coalesce(sum(is_locked), 0)::int from knex_migrations_lock) as locked,
+            (select count(*)::int from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())) as advisory`,
+  );
+  expect(rows[0]).toEqual({ applied: 1, locked: 0, advisory: 0 });
+}
+
+async function reset(url: string): Promise<void> {
+  await sqlOn(url, 'drop table if exists raced; delete from knex_migrations');
+}
+
+describeServer('two latest runs started together on one database', () => {
+  let db: TempDatabase;
+  beforeAll(async () => {
+    db = await createTempDatabase('ks_race');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('library, 100 rounds: exactly one migrates, the other reports the run lock; no double apply, no stuck lock', async () => {
+    const dir = makeProject({
+      'knexfile.js': knexfile(db.url),
+      // `create table` without IF NOT EXISTS: a second apply would fail loudly.
+      'migrations/20240101000000_create_raced.js': `exports.up = async (knex) => { await knex.raw('create table raced (id int)'); await knex.raw('select pg_sleep(0.02)'); };\nexports.down = (knex) => knex.raw('drop table raced');\n`,
+    });
+    const started = performance.now();
+    const rounds = 100;
+    for (let round = 0; round < rounds; round++) {
+      if (round > 0) await reset(db.url);
+      const outcomes = await Promise.allSettled([guardedLatest({ cwd: dir, check: false }), guardedLatest({ cwd: dir, check: false })]);
+      const applied = outcomes.filter((o) => o.status === 'fulfilled' && o.value.migrations.length === 1);
+      const refused = outcomes.filter((o) => o.status === 'rejected');
+      expect(applied, `round ${round}`).toHaveLength(1);
+      expect(refused, `round ${round}`).toHaveLength(1);
+      const error = (refused[0] as PromiseRejectedResult).reason as KnexsafeError;
+      expect(error).toBeInstanceOf(KnexsafeError);
+      expect(error.code).toBe('MIGRATION_LOCKED');
+      expect(error.exitCode).toBe(1);
+      await expectCleanState(db.url);
+    }
+    console.log(`library race: ${rounds} rounds in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }, 240_000);
+
+  it('CLI, 10 rounds of two spawned processes: one applies, the other exits 1 naming the run that holds the lock', async () => {
+    await reset(db.url);
+    const dir = makeProject({
+      'knexfile.js': knexfile(db.url),
+      // Long enough that two processes started together always overlap, whatever their start-up jitter.
+      'migrations/20240101000000_create_raced.js': `exports.up = async (knex) => { await knex.raw('create table raced (id int)'); await knex.raw('select pg_sleep(1)'); };\nexports.down = (knex) => knex.raw('drop table raced');\n`,
+    });
+    const started = performance.now();
+    const rounds = 10;
+    for (let round = 0; round < rounds; round++) {
+      if (round > 0) await reset(db.url);
+      const results = await Promise.all([0, 1].map(() => runCli(['latest', '--cwd', dir, '--no-check'])));
+      const ok = results.filter((r) => r.code === 0);
+      const locked = results.filter((r) => r.code === 1);
+      expect(ok, `round ${round}: ${results.map((r) => r.stderr).join('\n')}`).toHaveLength(1);
+      expect(ok[0]!.stdout).toMatch(/Applied batch 1: 1 migration/);
+      expect(locked).toHaveLength(1);
+      expect(locked[0]!.stderr).toMatch(/Another knexsafe run is migrating this database \(knex_migrations\): pid \d+ \(application "knexsafe:latest"/);
+      await expectCleanState(db.url);
+    }
+    console.log(`CLI race: ${rounds} rounds in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }, 240_000);
+});
