@@ -186,8 +186,8 @@ function renameTable(w: Writer, from: string, to: string): PlannedFile[] {
       role: 'rename the table',
       body: {
         header,
-        up: w.locked(true, () => [`await knex.schema.renameTable(${js(from)}, ${js(to)});`]),
-        down: w.locked(true, () => [`await knex.schema.renameTable(${js(to)}, ${js(from)});`], false),
+        up: w.locked(true, (db) => [`await ${db}.schema.renameTable(${js(from)}, ${js(to)});`]),
+        down: w.locked(true, (db) => [`await ${db}.schema.renameTable(${js(to)}, ${js(from)});`], false),
       },
     },
   ];
@@ -223,8 +223,8 @@ function addColumns(w: Writer, table: string, columns: string[]): PlannedFile[] 
   if (described.some((d) => d.guessed)) {
     w.warnings.push(`Column types are guessed from the names (${described.map((d) => `${d.name}: ${d.type}`).join(', ')}); check them, or pass --type <column>:<type>.`);
   }
-  const up = w.locked(true, () => [`await knex.schema.alterTable(${js(table)}, (table) => {`, ...indent(lines), `});`]);
-  const down = w.locked(true, () => [`await knex.schema.alterTable(${js(table)}, (table) => {`, ...indent([...columns].reverse().map((c) => `table.dropColumn(${js(c)});`)), `});`], false);
+  const up = w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(table)}, (table) => {`, ...indent(lines), `});`]);
+  const down = w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(table)}, (table) => {`, ...indent([...columns].reverse().map((c) => `table.dropColumn(${js(c)});`)), `});`], false);
   return [{ suffix: '', role: 'add the column(s)', body: { up, down } }];
 }
 
@@ -334,15 +334,15 @@ function dropColumns(w: Writer, tableName: string, columns: string[]): PlannedFi
     const keep = [...pk!.columns, ...stored.map((c) => c.name)].map(ident).join(', ');
     up.push(`// Keep the values: down puts them back.`, raw('knex', `CREATE TABLE ${ident(backupTable)} AS SELECT ${keep} FROM ${t}`));
   }
-  up.push(...w.locked(true, () => [`await knex.schema.alterTable(${js(table.name)}, (table) => {`, ...indent(columns.map((c) => `table.dropColumn(${js(c)});`)), `});`]));
+  up.push(...w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(table.name)}, (table) => {`, ...indent(columns.map((c) => `table.dropColumn(${js(c)});`)), `});`]));
 
   // down: columns back (nullable while the values come back), values, NOT NULL, constraints, indexes.
   const adds: string[] = [];
-  const after: string[] = [];
+  const after: ((db: string) => string)[] = [];
   const notNullLater: string[] = [];
   for (const c of infos) {
     if (c.generated !== null) {
-      after.push(raw('knex', `ALTER TABLE ${t} ADD COLUMN ${ident(c.name)} ${c.type} GENERATED ALWAYS AS ${c.generated}`));
+      after.push((db) => raw(db, `ALTER TABLE ${t} ADD COLUMN ${ident(c.name)} ${c.type} GENERATED ALWAYS AS ${c.generated}`));
       continue;
     }
     if (c.nullable) {
@@ -355,7 +355,7 @@ function dropColumns(w: Writer, tableName: string, columns: string[]): PlannedFi
       if (placeholder !== undefined) {
         adds.push(`// ${c.name} is NOT NULL without a default: existing rows get ${placeholder}, then the default goes.`);
         adds.push(recreateColumn(w, table, c, { notNull: true, placeholder }));
-        after.unshift(raw('knex', `ALTER TABLE ${t} ALTER COLUMN ${ident(c.name)} DROP DEFAULT`));
+        after.unshift((db) => raw(db, `ALTER TABLE ${t} ALTER COLUMN ${ident(c.name)} DROP DEFAULT`));
       } else {
         adds.push(recreateColumn(w, table, c, { notNull: false }));
         notNullLater.push(c.name);
@@ -375,7 +375,7 @@ function dropColumns(w: Writer, tableName: string, columns: string[]): PlannedFi
       if (backup) lines.push(`// Rows inserted after up have no saved value: give them one before this if it fails.`);
       lines.push(`await ${db}.schema.alterTable(${js(table.name)}, (table) => {`, ...indent(notNullLater.map((c) => `table.dropNullable(${js(c)});`)), `});`);
     }
-    lines.push(...after.map((l) => l.replace(/^await knex\./, `await ${db}.`)));
+    lines.push(...after.map((line) => line(db)));
     for (const c of constraints) lines.push(raw(db, `ALTER TABLE ${t} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`));
     for (const i of indexes) lines.push(raw(db, i.definition));
     if (backup && stored.length) lines.push(`await ${db}.schema.dropTable(${js(backupTable)});`);
@@ -396,8 +396,8 @@ function renameColumn(w: Writer, table: string, from: string, to: string): Plann
       role: 'rename the column',
       body: {
         header,
-        up: w.locked(true, () => [`await knex.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.renameColumn(${js(from)}, ${js(to)});`]), `});`]),
-        down: w.locked(true, () => [`await knex.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.renameColumn(${js(to)}, ${js(from)});`]), `});`], false),
+        up: w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.renameColumn(${js(from)}, ${js(to)});`]), `});`]),
+        down: w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.renameColumn(${js(to)}, ${js(from)});`]), `});`], false),
       },
     },
   ];
@@ -701,10 +701,10 @@ function dropNotNull(w: Writer, table: string, column: string): PlannedFile[] {
       suffix: '',
       role: 'drop NOT NULL',
       body: {
-        up: w.locked(true, () => [`await knex.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.setNullable(${js(column)});`]), `});`]),
+        up: w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.setNullable(${js(column)});`]), `});`]),
         down: w.locked(
           true,
-          () => [`// Fails if NULLs were written since up: fill them first.`, `await knex.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.dropNullable(${js(column)});`]), `});`],
+          (db) => [`// Fails if NULLs were written since up: fill them first.`, `await ${db}.schema.alterTable(${js(table)}, (table) => {`, ...indent([`table.dropNullable(${js(column)});`]), `});`],
           false,
         ),
       },
@@ -1031,14 +1031,14 @@ function addEnumColumn(w: Writer, tableName: string, column: string): PlannedFil
         header: [`// A native enum: knex's dropTable/dropColumn never drop the type, so down does it explicitly.`],
         up: [
           raw('knex', `CREATE TYPE ${ident(type)} AS ENUM (${values.map(sqlString).join(', ')})`),
-          ...w.locked(true, () => [
-            `await knex.schema.alterTable(${js(tableName)}, (table) => {`,
+          ...w.locked(true, (db) => [
+            `await ${db}.schema.alterTable(${js(tableName)}, (table) => {`,
             ...indent([`table.specificType(${js(column)}, ${js(type)}).defaultTo(${js(values[0]!)});`]),
             `});`,
           ]),
         ],
         down: [
-          ...w.locked(true, () => [`await knex.schema.alterTable(${js(tableName)}, (table) => {`, ...indent([`table.dropColumn(${js(column)});`]), `});`], false),
+          ...w.locked(true, (db) => [`await ${db}.schema.alterTable(${js(tableName)}, (table) => {`, ...indent([`table.dropColumn(${js(column)});`]), `});`], false),
           raw('knex', `DROP TYPE ${ident(type)}`),
         ],
       },

@@ -219,6 +219,16 @@ describe('make: generation details', () => {
     expect(renderMigration('cjs', gen('set_first_name_not_null_in_users', { simple: true }).files[0]!.body)).toContain("table.dropNullable('first_name');");
   });
 
+  it('sets lock_timeout before DDL on existing tables; without knex’s transaction, in a transaction of its own', () => {
+    const inKnexTransaction = renderMigration('cjs', gen('add_email_to_orders').files[0]!.body);
+    expect(inKnexTransaction).toMatch(/await knex\.raw\(`SET LOCAL lock_timeout = '5s'`\);\n  await knex\.schema\.alterTable\('orders'/);
+    const own = renderMigration('cjs', gen('add_email_to_orders', { transactionsDisabled: true, lockTimeout: '2s' }).files[0]!.body);
+    expect(own).toMatch(/await knex\.transaction\(async \(trx\) => \{\n    await trx\.raw\(`SET LOCAL lock_timeout = '2s'`\);\n    await trx\.schema\.alterTable\('orders'/);
+    const dropped = renderMigration('cjs', gen('drop_legacy_status_from_orders', { transactionsDisabled: true }).files[0]!.body);
+    expect(dropped).not.toMatch(/await knex\.schema|await knex\.raw\('(ALTER|CREATE INDEX|UPDATE)/);
+    expect(renderMigration('cjs', gen('add_email_to_orders', { simple: true }).files[0]!.body)).not.toContain('lock_timeout');
+  });
+
   it('enums need their values', () => {
     expect(() => gen('create_order_priority_enum')).toThrow(/--values/);
     expect(renderMigration('cjs', gen('create_order_priority_enum', { values: ['low', 'high'] }).files[0]!.body)).toContain(`CREATE TYPE order_priority AS ENUM ('low', 'high')`);

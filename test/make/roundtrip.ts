@@ -22,11 +22,10 @@ export async function expectCheckedAndReversible(cwd: string, shadowUrl: string 
   expect(failed).toEqual([]);
   const errors = report.findings.filter((f) => f.severity === 'error' && !f.suppressed).map((f) => `${f.rule} ${f.migration}: ${f.message}`);
   expect(errors).toEqual([]);
-  // Warnings knexsafe make accepts on purpose: breaking changes the user asked for by name.
-  const warnings = report.findings
-    .filter((f) => f.severity === 'warning' && !f.suppressed && !['drop-column', 'rename-column', 'rename-table'].includes(f.rule) && !f.migration.startsWith('20240101'))
-    .map((f) => `${f.rule} ${f.migration}: ${f.message}`);
-  expect(warnings).toEqual([]);
+  // The hazards the safe patterns exist to avoid must not show up at any severity.
+  const avoided = ['missing-lock-timeout', 'index-not-concurrent', 'unique-constraint-locks', 'foreign-key-not-valid', 'check-not-valid', 'validate-in-same-transaction', 'set-not-null-scan', 'column-type-rewrite', 'table-rewrite', 'unbatched-backfill', 'lock-held-across-batch', 'concurrently-in-transaction', 'knex-alter-drops-default', 'knex-enum-type-leak', 'unused-ignore', 'ignore-without-reason'];
+  const hazards = report.findings.filter((f) => avoided.includes(f.rule) && !f.suppressed && !f.migration.startsWith('20240101')).map((f) => `${f.rule} ${f.migration}: ${f.message}`);
+  expect(hazards).toEqual([]);
 
   const proof = await verify({ cwd, ...(shadowUrl ? { shadowUrl } : {}) });
   const notReversible = proof.verdicts.filter((v) => v.status !== 'reversible').map((v) => `${v.name}: ${v.findings.map((f) => f.message).join('; ')}`);
