@@ -65,6 +65,8 @@ export interface RuleTesterOptions {
   server?: boolean;
   /** The fix itself removes data by design (drop-column, drop-table): verify may report only that. */
   fixDestroysData?: boolean;
+  /** Timeout of the fix test (default: vitest's): multi-migration fixes verify every step up → down → up. */
+  fixTimeoutMs?: number;
 }
 
 function migrationFile(c: RuleCase): string {
@@ -235,7 +237,7 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
         const acceptable = (rule: string) => options.fixDestroysData === true && rule === 'down-destroys-data';
         const problems = verified.verdicts.flatMap((v) => v.findings.filter((f) => !acceptable(f.rule)).map((f) => `${v.name}: ${f.rule}: ${f.message}`));
         expect(problems, 'fixes must be reversible').toEqual([]);
-      });
+      }, options.fixTimeoutMs);
     }
   });
 }

@@ -52,6 +52,6 @@ ruleTester(
       { name: 'SQL file', ext: 'sql', file: `ALTER TABLE users ADD COLUMN status text NOT NULL;`, errors: [{ severity: 'error', line: 1 }] },
     ],
   },
-  // The uuid fix's backfill changes the values of existing rows by design; its down cannot restore the NULLs.
-  { fixDestroysData: true },
+  // Multi-step fixes: every step is verified up → down → up.
+  { fixTimeoutMs: 180_000 },
 );

@@ -40,6 +40,6 @@ ruleTester(
       { name: 'SQL file: old type unknown', ext: 'sql', file: 'ALTER TABLE users ALTER COLUMN id TYPE bigint;', errors: [{ severity: 'warning', line: 1, message: 'may rewrite' }] },
     ],
   },
-  // The backfill step fills the new column of existing rows by design; its down leaves them (step 1's down drops the column).
-  { fixDestroysData: true },
+  // Multi-step fixes: every step is verified up → down → up.
+  { fixTimeoutMs: 180_000 },
 );
