@@ -1,4 +1,8 @@
+import { vi } from 'vitest';
 import { ruleTester } from '../helpers/rule-tester.js';
+
+// Each case's fix runs through check and verify on a shadow: minutes, not seconds, on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 ruleTester('add-primary-key-locks', {
   valid: [

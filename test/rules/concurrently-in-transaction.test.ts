@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { check } from '../../src/check/run.js';
 import { verify } from '../../src/commands/verify.js';
 import { NEXT_MIGRATION } from '../../src/rules/helpers.js';
 import { ruleTester, type RuleCase } from '../helpers/rule-tester.js';
+
+// Each case's fix runs through check and verify on a shadow: minutes, not seconds, on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const items = `await knex.schema.createTable('ct_items', (t) => { t.increments('id'); t.string('sku'); });`;
 

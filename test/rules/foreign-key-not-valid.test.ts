@@ -1,4 +1,8 @@
+import { vi } from 'vitest';
 import { ruleTester } from '../helpers/rule-tester.js';
+
+// Each case's fix runs through check and verify on a shadow: minutes, not seconds, on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 const accounts = `await knex.schema.createTable('fk_accounts', (t) => { t.increments('id'); });\nawait knex('fk_accounts').insert({});`;
 

@@ -1,4 +1,8 @@
+import { vi } from 'vitest';
 import { ruleTester } from '../helpers/rule-tester.js';
+
+// Each case's fix runs through check and verify on a shadow: minutes, not seconds, on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 ruleTester('unique-constraint-locks', {
   valid: [
@@ -41,6 +45,12 @@ ruleTester('unique-constraint-locks', {
       setup: [`await knex.schema.createTable('uq_codes', (t) => { t.increments('id'); });`],
       up: `await knex.raw('ALTER TABLE uq_codes ADD COLUMN code text UNIQUE');`,
       errors: [{ severity: 'error', message: 'Unique constraint uq_codes_code_key on uq_codes' }],
+    },
+    {
+      name: 'knex withSchema().alterTable() in another schema',
+      setup: [`await knex.schema.createSchema('uq_app');\nawait knex.schema.withSchema('uq_app').createTable('things', (t) => { t.increments('id'); t.string('code'); });`],
+      up: `await knex.schema.withSchema('uq_app').alterTable('things', (t) => t.unique(['code']));`,
+      errors: [{ severity: 'error', line: 2, message: 'Unique constraint things_code_unique on uq_app.things' }],
     },
     { name: 'SQL file: ADD CONSTRAINT … UNIQUE', ext: 'sql', file: 'ALTER TABLE users\n  ADD CONSTRAINT users_email_key UNIQUE (email);\n', errors: [{ severity: 'error', line: 1, message: 'Unique constraint users_email_key on users' }] },
   ],

@@ -2,10 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { check } from '../../src/check/run.js';
 import { ruleTester } from '../helpers/rule-tester.js';
 import { createTempDatabase, describeServer, type TempDatabase } from '../helpers/pg.js';
+
+// Each case's fix runs through check and verify on a shadow: minutes, not seconds, on a loaded machine.
+vi.setConfig({ testTimeout: 240_000 });
 
 ruleTester('validate-in-same-transaction', {
   valid: [

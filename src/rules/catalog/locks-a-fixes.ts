@@ -353,7 +353,8 @@ export function indexBackedConstraintMigration(c: IndexBackedConstraint): string
       `  // A failed CONCURRENTLY build leaves an INVALID index behind, which IF NOT EXISTS would keep: drop it first.`,
       `  const invalid = await knex.raw(${str(`SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('${regclass}') AND NOT indisvalid`)});`,
       `  if (invalid.rows.length > 0) await knex.raw(${str(`DROP INDEX CONCURRENTLY ${index}`)});`,
-      rawLine(`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${index} ON ${sqlName(c.table)} (${columnList(c.columns)})${include}${nulls}`),
+      // CREATE INDEX takes a bare name: the index goes in its table's schema.
+      rawLine(`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(c.name)} ON ${sqlName(c.table)} (${columnList(c.columns)})${include}${nulls}`),
       ...transactionLines([`ALTER TABLE ${sqlName(c.table)} ADD CONSTRAINT ${ident(c.name)} ${c.kind} USING INDEX ${ident(c.name)}${c.deferrable ?? ''}`]),
     ],
     down: [`  // Dropping the constraint drops its index too.`, ...transactionLines([`ALTER TABLE ${sqlName(c.table)} DROP CONSTRAINT IF EXISTS ${ident(c.name)}`])],
