@@ -102,8 +102,12 @@ function earlierCommands(statement: AnalyzedStatement, context: RuleContext, tab
     .flatMap((s) => (s.facts.kind === 'alter-table' ? s.facts.commands.map((command) => ({ statement: s, command })) : []));
 }
 
-/** SQL that takes a column from `before` to `after` for type and default (not nullability). */
-function typeAndDefault(t: string, column: string, before: ColumnInfo, after: ColumnInfo): { up: string[]; down: string[] } {
+/**
+ * SQL that takes a column from `before` to `after` for type and a newly given default, leaving
+ * NOT NULL alone. A default that `.alter()` only dropped because the builder did not repeat it is
+ * kept (knex-alter-drops-default reports that drop).
+ */
+function typeAndDefault(t: string, column: string, before: ColumnInfo, after: ColumnInfo): { up: string[]; down: string[]; keptDefault?: string } {
   const c = ident(column);
   const up: string[] = [];
   const down: string[] = [];
@@ -111,11 +115,11 @@ function typeAndDefault(t: string, column: string, before: ColumnInfo, after: Co
     up.push(`ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${after.type}`);
     down.push(`ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${before.type}`);
   }
-  if (before.default !== after.default) {
-    up.push(after.default ? `ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${after.default}` : `ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`);
+  if (after.default !== null && before.default !== after.default) {
+    up.push(`ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${after.default}`);
     down.unshift(before.default ? `ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${before.default}` : `ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`);
   }
-  return { up, down };
+  return { up, down, ...(after.default === null && before.default !== null ? { keptDefault: before.default } : {}) };
 }
 
 /** ADD COLUMN without NOT NULL (and without a volatile default): what step 1 of the pattern re-creates. */
@@ -170,7 +174,9 @@ export const setNotNullScan: Rule = {
           message: `NOT NULL on ${name} is dropped and set again (knex .alter()), and setting it scans the whole table under ACCESS EXCLUSIVE`,
           why: `knex's .alter() first drops NOT NULL and then, because the builder says .notNullable(), sets it again — and SET NOT NULL reads every row of ${shortName(table)} to prove there is no NULL, holding ACCESS EXCLUSIVE: reads and writes wait for the whole scan. The column was NOT NULL all along.`,
           fix: {
-            description: `Change only what you mean to change, with raw SQL that leaves NOT NULL alone${change.up.length ? ` (${change.up.length === 1 ? 'one catalog-only statement' : 'catalog-only statements'} here)` : ''}; no scan, a brief ACCESS EXCLUSIVE lock.`,
+            description:
+              `Change only what you mean to change, with raw SQL that leaves NOT NULL alone${change.up.length ? ` (${change.up.length === 1 ? 'one catalog-only statement' : 'catalog-only statements'} here)` : ''}; no scan, a brief ACCESS EXCLUSIVE lock.` +
+              ('keptDefault' in change && change.keptDefault ? ` It also keeps the default ${change.keptDefault}, which the .alter() dropped because the builder did not repeat it.` : ''),
             code: migrationCode({
               comment: [`${name} stays NOT NULL: no scan. Brief ACCESS EXCLUSIVE lock.`],
               up: [rawCall(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`), ...change.up.map((sql) => rawCall(sql))],
