@@ -120,6 +120,7 @@ export interface CatalogConstraint {
   ident: string;
   type: 'p' | 'u' | 'f' | 'c' | 'x';
   definition: string;
+  validated: boolean;
   referencedTableOid: number | null;
 }
 
@@ -522,6 +523,7 @@ async function readCatalogIn(trx: Knex.Transaction, options: ReadCatalogOptions)
     trx,
     `select con.oid::int as oid, con.conrelid::int as "tableOid", con.conrelid::regclass::text as "table", con.conname as name,
             quote_ident(con.conname) as ident, con.contype::text as type, pg_catalog.pg_get_constraintdef(con.oid) as definition,
+            con.convalidated as validated,
             case when con.contype = 'f' then con.confrelid::int end as "referencedTableOid"
      from pg_catalog.pg_constraint con
      where con.conrelid in ${REL} and con.contype in ('p','u','f','c','x') and con.conparentid = 0 and con.conislocal
@@ -754,9 +756,11 @@ async function readDependencies(trx: Knex.Transaction, REL: string): Promise<Cat
        select 'pg_catalog.pg_rewrite'::regclass, r.oid, 'pg_class:' || r.ev_class::int, case when r.rulename = '_RETURN' then 'pre' else 'post' end
          from pg_catalog.pg_rewrite r where r.oid >= 16384
        union all
+       -- Primary keys, unique and exclusion constraints and validated checks are created with their
+       -- table (a view may depend on a primary key); foreign keys and NOT VALID checks after the rows.
        select 'pg_catalog.pg_constraint'::regclass, con.oid,
               case when con.contypid <> 0 then 'pg_type:' || con.contypid::int else 'pg_class:' || con.conrelid::int end,
-              case when con.contypid <> 0 then 'pre' else 'post' end
+              case when con.contypid <> 0 or con.contype in ('p','u','x') or (con.contype = 'c' and con.convalidated) then 'pre' else 'post' end
          from pg_catalog.pg_constraint con where con.oid >= 16384
        union all
        select 'pg_catalog.pg_trigger'::regclass, tg.oid, 'pg_class:' || tg.tgrelid::int, 'post' from pg_catalog.pg_trigger tg where tg.oid >= 16384

@@ -92,6 +92,7 @@ export function generateDdl(model: CatalogModel, fresh: CatalogModel | undefined
     for (const s of model.sequences) {
       if (s.ownedBy?.tableOid === t.oid) create.push(`ALTER SEQUENCE ${s.ident} OWNED BY ${t.ident}.${s.ownedBy.column}`);
     }
+    for (const c of tableConstraints(model, t.oid)) create.push(`ALTER TABLE ${c.table} ADD CONSTRAINT ${c.ident} ${c.definition}`);
     // Partitions go with their parent; inheritance children must be named.
     add({ key: key.class(t.oid), kind: 'table', name: t.ident, create, ...(t.partitionOf ? {} : { drop: { what: 'TABLE', name: t.ident } }) });
   }
@@ -159,6 +160,16 @@ export function generateDdl(model: CatalogModel, fresh: CatalogModel | undefined
   return { preData, postData, down, needsUncheckedFunctionBodies };
 }
 
+/**
+ * Constraints created with their table, before the rows: primary key first (a view may rely on it
+ * for GROUP BY, foreign keys of other tables on it or on a unique constraint), then unique and
+ * exclusion constraints, then validated checks.
+ */
+function tableConstraints(model: CatalogModel, tableOid: number) {
+  const own = model.constraints.filter((c) => c.tableOid === tableOid);
+  return (['p', 'u', 'x', 'c'] as const).flatMap((type) => own.filter((c) => c.type === type && (type !== 'c' || c.validated)));
+}
+
 function sequenceOptions(s: CatalogSequence): string[] {
   return [`START WITH ${s.start}`, `INCREMENT BY ${s.increment}`, `MINVALUE ${s.min}`, `MAXVALUE ${s.max}`, `CACHE ${s.cache}`, ...(s.cycle ? ['CYCLE'] : [])];
 }
@@ -218,10 +229,8 @@ function inheritedColumnFixes(t: CatalogTable, parents: (CatalogTable | undefine
 function postDataStatements(model: CatalogModel, existingComments: ReadonlyMap<string, string>): string[] {
   const out: string[] = [];
   const constraints = model.constraints;
-  // Primary keys first: unique constraints and foreign keys of other tables may lean on them.
-  for (const type of ['p', 'u', 'x', 'c'] as const) {
-    for (const c of constraints.filter((x) => x.type === type)) out.push(`ALTER TABLE ${c.table} ADD CONSTRAINT ${c.ident} ${c.definition}`);
-  }
+  // NOT VALID checks after the rows: rows inserted after one are checked, and the chain's may not pass.
+  for (const c of constraints.filter((x) => x.type === 'c' && !x.validated)) out.push(`ALTER TABLE ${c.table} ADD CONSTRAINT ${c.ident} ${c.definition}`);
   const realIndexes = model.indexes.filter((i) => i.definition !== '');
   for (const i of realIndexes) out.push(i.definition);
   for (const i of realIndexes) {

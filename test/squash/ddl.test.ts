@@ -131,6 +131,31 @@ describeServer('baseline DDL from the catalogs, PostgreSQL server', () => {
   });
 });
 
+describeServer('a baseline generated on the embedded PostgreSQL 18, run on a PostgreSQL server', () => {
+  it('builds the schema the chain builds on that server', async () => {
+    const embedded = await openEmbeddedDatabase({ extensions: EXTENSIONS });
+    const dbs = [await createTempDatabase('ks_squash'), await createTempDatabase('ks_squash')];
+    const chain = await openServer(dbs[0]!.url);
+    const target = await openServer(dbs[1]!.url);
+    try {
+      const fresh = await readCatalog(embedded.knex, { excludeTables: KNEX_TABLES });
+      await embedded.knex.raw(EVERY_KIND_SQL);
+      const model = await readCatalog(embedded.knex, { excludeTables: KNEX_TABLES });
+      const data = await readBaselineData(embedded.knex, model, { maxRows: 1000, includeRows: true });
+      await chain.knex.raw(EVERY_KIND_SQL);
+      await target.knex.transaction((trx) => trx.raw(upScript(model, fresh, data.statements)));
+      const diff = diffSchemas(await snapshotSchema(chain.knex), await snapshotSchema(target.knex), { ignoreExtensionVersions: true });
+      expect(diff.equal, formatDiff(diff)).toBe(true);
+      expect(diffFingerprints(await dataFingerprint(chain.knex, model), await dataFingerprint(target.knex, model))).toEqual([]);
+    } finally {
+      await embedded.close();
+      await chain.close();
+      await target.close();
+      for (const db of dbs) await db.drop();
+    }
+  }, 300_000);
+});
+
 describe('cleaning a pg_dump script', () => {
   it('drops psql meta-commands, SET lines and set_config calls, keeps every statement whole', async () => {
     const script = [

@@ -3,7 +3,7 @@
  * enums, composites, domains, serial / identity / standalone sequences, defaults, generated
  * columns, collations, partitions, inheritance, unlogged tables, check / unique / exclusion /
  * deferrable / NOT VALID constraints, foreign keys (incl. a cycle), partial and expression
- * indexes, views on views, a materialized view, SQL / PL/pgSQL / BEGIN ATOMIC functions, a
+ * indexes, views on views, a view that needs a primary key, a materialized view, SQL / PL/pgSQL / BEGIN ATOMIC functions, a
  * procedure, an aggregate, triggers (one disabled), a rule, row-level security, statistics,
  * comments, and rows with awkward values (quotes, backslashes, question marks, NULLs, arrays,
  * json, bytea, timestamps). Run it with knex.raw (a `?` is written `\?`).
@@ -70,6 +70,8 @@ create extension if not exists btree_gist;
 create table public.bookings (room int, during tstzrange, exclude using gist (room with =, during with &&)) ;
 create view public.active_users as select id, email, name from public.users where mood <> 'sad';
 create view public.active_user_names with (security_barrier = true) as select name from public.active_users;
+-- Depends on teams' primary key (GROUP BY t.id lets it select t.name): the key must exist first.
+create view public.team_sizes as select t.id, t.name, count(u.id) as members from public.teams t left join public.users u on u.team_id = t.id group by t.id;
 create materialized view public.user_counts as select mood, count(*) as n from public.users group by mood;
 create unique index user_counts_mood on public.user_counts (mood);
 create function public.user_count() returns bigint language sql stable begin atomic select count(*) from public.users; end;
