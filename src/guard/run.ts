@@ -191,11 +191,11 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     if (checkSkipped) plan.checkSkipped = checkSkipped;
     if (report) events.checked?.(report, plan.blocking);
     if (checkSkipped === '--no-check' && options.backup === true) warnings.push('--backup with --no-check: without the check knexsafe cannot tell what the migrations drop, so nothing was backed up.');
+    const base = { command, database: db.description, plan, warnings };
+    // A dry run shows the plan, blocking findings included (the CLI then exits 1, as check does).
+    if (options.dryRun) return { ...base, dryRun: true, batch: 0, batches: [], migrations: [], attempts: [] };
     if (plan.blocking.length && !options.unsafe) throw checkBlockedError(command, plan);
     if (plan.blocking.length) warnings.push(`--unsafe: running despite ${plan.blocking.length} blocking finding${plan.blocking.length === 1 ? '' : 's'}.`);
-
-    const base = { command, database: db.description, plan, warnings };
-    if (options.dryRun) return { ...base, dryRun: true, batch: 0, batches: [], migrations: [], attempts: [] };
 
     let backup: BackupResult | undefined;
     if (plan.backup && plan.backupTargets.length) {
@@ -270,6 +270,9 @@ function layoutText(pending: PlannedMigration[]): string {
 
 const RULES_BLOCKING_SEVERITY: Severity = 'error';
 
+/** Findings about what the guarded runner itself does (it sets lock_timeout on every statement). */
+export const COVERED_BY_GUARD: ReadonlySet<string> = new Set(['missing-lock-timeout']);
+
 function buildPlan(
   command: GuardedCommand,
   database: string,
@@ -280,7 +283,7 @@ function buildPlan(
   backup: boolean,
 ): RunPlan {
   const names = new Set(pending.map((p) => p.name));
-  const findings = (report?.findings ?? []).filter((f) => names.has(f.migration)).map(planFinding);
+  const findings = (report?.findings ?? []).filter((f) => names.has(f.migration) && !COVERED_BY_GUARD.has(f.rule)).map(planFinding);
   const units = (report?.units ?? []).filter((u) => names.has(u.name));
   const targets = destructiveTargets(units);
   const planned: PlannedMigration[] = pending.map((f) => {

@@ -12,7 +12,7 @@ import {
   type StatusReport,
 } from '../../migrations/history.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
-import { guardedLatest, guardedUp, type GuardedCommand } from '../../guard/run.js';
+import { COVERED_BY_GUARD, guardedLatest, guardedUp, type GuardedCommand } from '../../guard/run.js';
 import { formatBackfillBar, formatBackup, formatPlan, formatRetry, summaryJson } from '../../guard/format.js';
 import { onBackfillProgress } from '../../backfill/backfill.js';
 import { formatDuration, table, type Output } from '../output.js';
@@ -105,7 +105,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       events: {
         progress: (m) => out.progress(out.c.dim(m)),
         checked(report, blocking) {
-          const active = report.findings.filter((f) => !f.suppressed && f.severity !== 'info');
+          const active = report.findings.filter((f) => !f.suppressed && f.severity !== 'info' && !COVERED_BY_GUARD.has(f.rule));
           for (const f of active) {
             const paint = f.severity === 'error' ? out.c.red : out.c.yellow;
             out.status(`${paint(f.severity)} ${f.rule}  ${f.message}  ${out.c.dim(`${displayPath(f.file)}${f.line ? `:${f.line}` : ''}`)}`);
@@ -124,6 +124,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
     if (result.dryRun) {
       out.result({ dryRun: true, database: result.database, plan: result.plan, warnings: result.warnings });
       out.line(formatPlan(result.plan, out.c));
+      if (result.plan.blocking.length && !opts.unsafe) process.exitCode = 1;
       return;
     }
     for (const w of result.warnings) out.warn(w);
