@@ -22,6 +22,19 @@ interface MakeFlags {
   lockTimeout?: string;
 }
 
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 function helpText(): string {
   return [
     '',
@@ -33,10 +46,12 @@ function helpText(): string {
     '  index: CREATE INDEX CONCURRENTLY (no transaction); unique: unique index concurrently, then the',
     '  constraint USING INDEX (2 files); foreign key: NOT VALID, then VALIDATE (2 files); NOT NULL: CHECK',
     '  NOT VALID, then VALIDATE + SET NOT NULL (2 files); backfill: batches outside one long transaction;',
-    '  DDL on existing tables sets lock_timeout first. --simple writes the plain forms instead (small tables).',
-    '  A dropped column is copied first so down can restore its values (--no-backup to skip).',
+    '  a type change that rewrites the table: online expand / contract (new column, trigger, batched copy,',
+    '  swap; 3-5 files); DDL on existing tables sets lock_timeout first. --simple writes the plain forms',
+    '  instead (small tables). A dropped column is copied first so down can restore its values',
+    '  (--no-backup to skip). More: docs/make.md.',
     '',
-    `Types (change_<col>_to_<type>, --type): ${TYPE_WORDS_HELP}.`,
+    ...wrap(`Types (change_<col>_to_<type>, --type): ${TYPE_WORDS_HELP}.`, 100),
     'Any other name gets knex’s plain stub.',
     '',
     'Examples:',
