@@ -144,7 +144,8 @@ export class Recorder implements QueryObserver {
       sql: ctx.sql,
       bindings: [...ctx.bindings],
       control: shape.control !== undefined,
-      inTransaction: inTransaction || wrap,
+      // As production runs it: a statement we wrap in BEGIN…COMMIT only to see its locks is not in one.
+      inTransaction,
       ...(ctx.txId ? { transactionId: ctx.txId } : {}),
       durationMs: 0,
       locks: [],

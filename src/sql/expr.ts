@@ -1,6 +1,6 @@
-import type { A_Const, Node, TypeName } from 'libpg-query';
-import { constantValue, nodeOf, stringList, unwrap, walk, type ConstantValue, type QualifiedName, nameFromParts } from './ast.js';
-import { typeRefFromTypeName } from './datatypes.js';
+import { deparseSync } from 'pgsql-deparser';
+import type { A_Const, Node } from 'libpg-query';
+import { constantValue, nodeOf, stringList, walk, type ConstantValue, type QualifiedName, nameFromParts } from './ast.js';
 
 /** PostgreSQL function volatility; `unknown` for functions knexsafe cannot classify without the catalog. */
 export type Volatility = 'immutable' | 'stable' | 'volatile' | 'unknown';
@@ -119,114 +119,14 @@ function literalOf(ast: Node): { value: ConstantValue } | undefined {
   return undefined;
 }
 
-function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
-
-const SQL_VALUE_FUNCTIONS: Record<string, string> = {
-  SVFOP_CURRENT_DATE: 'CURRENT_DATE',
-  SVFOP_CURRENT_TIME: 'CURRENT_TIME',
-  SVFOP_CURRENT_TIME_N: 'CURRENT_TIME',
-  SVFOP_CURRENT_TIMESTAMP: 'CURRENT_TIMESTAMP',
-  SVFOP_CURRENT_TIMESTAMP_N: 'CURRENT_TIMESTAMP',
-  SVFOP_LOCALTIME: 'LOCALTIME',
-  SVFOP_LOCALTIME_N: 'LOCALTIME',
-  SVFOP_LOCALTIMESTAMP: 'LOCALTIMESTAMP',
-  SVFOP_LOCALTIMESTAMP_N: 'LOCALTIMESTAMP',
-  SVFOP_CURRENT_ROLE: 'CURRENT_ROLE',
-  SVFOP_CURRENT_USER: 'CURRENT_USER',
-  SVFOP_USER: 'USER',
-  SVFOP_SESSION_USER: 'SESSION_USER',
-  SVFOP_CURRENT_CATALOG: 'CURRENT_CATALOG',
-  SVFOP_CURRENT_SCHEMA: 'CURRENT_SCHEMA',
-};
-
-/** Prints the common shapes of default and predicate expressions; undefined for anything else. */
+/** Prints an expression back as SQL; undefined when the deparser cannot. */
 export function expressionText(ast: Node | undefined): string | undefined {
-  const entry = unwrap(ast);
-  if (!entry) return undefined;
-  const [kind, body] = entry;
-  switch (kind) {
-    case 'A_Const': {
-      const value = constantValue(body as A_Const);
-      if (value === null) return 'NULL';
-      if (typeof value === 'string') return (body as A_Const).bsval ? `B'${value}'` : quoteLiteral(value);
-      return typeof value === 'boolean' ? (value ? 'TRUE' : 'FALSE') : String(value);
-    }
-    case 'TypeCast': {
-      const cast = body as { arg?: Node; typeName?: TypeName };
-      const arg = expressionText(cast.arg);
-      if (arg === undefined) return undefined;
-      const needsParens = unwrap(cast.arg)?.[0] === 'A_Expr';
-      return `${needsParens ? `(${arg})` : arg}::${typeRefFromTypeName(cast.typeName).text}`;
-    }
-    case 'FuncCall': {
-      const call = body as { funcname?: Node[]; args?: Node[]; agg_star?: boolean; funcformat?: string };
-      // `x AT TIME ZONE y`, `EXTRACT(f FROM x)`, `TRIM(...)`: printed as calls they would not read like the SQL.
-      if (call.funcformat === 'COERCE_SQL_SYNTAX') return undefined;
-      const name = stringList(call.funcname).filter((part, index, all) => !(part === 'pg_catalog' && index < all.length - 1)).map(quoteIdent).join('.');
-      if (call.agg_star) return `${name}(*)`;
-      const args = (call.args ?? []).map(expressionText);
-      if (args.some((arg) => arg === undefined)) return undefined;
-      return `${name}(${args.join(', ')})`;
-    }
-    case 'SQLValueFunction': {
-      const op = (body as { op?: string; typmod?: number }).op ?? '';
-      const typmod = (body as { typmod?: number }).typmod;
-      const base = SQL_VALUE_FUNCTIONS[op];
-      if (!base) return undefined;
-      return op.endsWith('_N') && typmod !== undefined && typmod >= 0 ? `${base}(${typmod})` : base;
-    }
-    case 'ColumnRef': {
-      const fields = (body as { fields?: Node[] }).fields ?? [];
-      return fields.map((field) => (nodeOf(field, 'A_Star') ? '*' : quoteIdent(nodeOf<{ sval?: string }>(field, 'String')?.sval ?? ''))).join('.');
-    }
-    case 'A_Expr': {
-      const expr = body as { kind?: string; name?: Node[]; lexpr?: Node; rexpr?: Node };
-      const op = stringList(expr.name).join('.');
-      const left = expr.lexpr ? expressionText(expr.lexpr) : '';
-      if (expr.kind === 'AEXPR_OP') {
-        const right = expressionText(expr.rexpr);
-        if (left === undefined || right === undefined) return undefined;
-        return left ? `${left} ${op} ${right}` : `${op}${right}`;
-      }
-      if (expr.kind === 'AEXPR_BETWEEN' || expr.kind === 'AEXPR_NOT_BETWEEN') {
-        const bounds = nodeOf<{ items?: Node[] }>(expr.rexpr, 'List')?.items?.map(expressionText) ?? [];
-        if (left === undefined || bounds.length !== 2 || bounds.some((b) => b === undefined)) return undefined;
-        return `${left} ${expr.kind === 'AEXPR_NOT_BETWEEN' ? 'NOT ' : ''}BETWEEN ${bounds[0]} AND ${bounds[1]}`;
-      }
-      if (expr.kind === 'AEXPR_IN') {
-        const items = nodeOf<{ items?: Node[] }>(expr.rexpr, 'List')?.items?.map(expressionText) ?? [];
-        if (left === undefined || items.some((item) => item === undefined)) return undefined;
-        return `${left} ${op === '<>' ? 'NOT IN' : 'IN'} (${items.join(', ')})`;
-      }
-      return undefined;
-    }
-    case 'NullTest': {
-      const test = body as { arg?: Node; nulltesttype?: string };
-      const arg = expressionText(test.arg);
-      return arg === undefined ? undefined : `${arg} IS ${test.nulltesttype === 'IS_NOT_NULL' ? 'NOT ' : ''}NULL`;
-    }
-    case 'BoolExpr': {
-      const expr = body as { boolop?: string; args?: Node[] };
-      const args = (expr.args ?? []).map((arg) => {
-        const text = expressionText(arg);
-        return text === undefined ? undefined : unwrap(arg)?.[0] === 'BoolExpr' ? `(${text})` : text;
-      });
-      if (args.some((arg) => arg === undefined)) return undefined;
-      if (expr.boolop === 'NOT_EXPR') return `NOT ${args[0]}`;
-      return args.join(expr.boolop === 'OR_EXPR' ? ' OR ' : ' AND ');
-    }
-    case 'A_ArrayExpr': {
-      const elements = ((body as { elements?: Node[] }).elements ?? []).map(expressionText);
-      if (elements.some((element) => element === undefined)) return undefined;
-      return `ARRAY[${elements.join(', ')}]`;
-    }
-    default:
-      return undefined;
+  if (!ast) return undefined;
+  try {
+    // PostgreSQL's own grammar, printed back by the deparser made for libpg-query's AST: keeps
+    // numeric literals (100.0), parentheses and SQL-syntax calls exactly.
+    return deparseSync(ast as never, { pretty: false }).trim();
+  } catch {
+    return undefined;
   }
 }

@@ -205,7 +205,8 @@ function valueFor(schema: SchemaSnapshot, column: ColumnInfo, i: number): unknow
   if (type.endsWith('[]')) return `{}`;
   const length = Number(/\((\d+)/.exec(type)?.[1] ?? 0);
   const text = (base: string) => (length > 0 ? base.slice(0, length) : base);
-  if (/^(smallint|integer|bigint|int[248]?)\b/.test(type)) return 100 + i;
+  // 1, 2, 3: the ids serial parents get, so columns that will reference them later line up.
+  if (/^(smallint|integer|bigint|int[248]?)\b/.test(type)) return i + 1;
   if (/^(numeric|decimal)/.test(type)) return i + 1;
   if (/^(real|double precision|float)/.test(type)) return i + 0.5;
   if (/^(character varying|varchar|text|citext|character|char|bpchar|name)\b/.test(type)) return text(`${i}${column.name}`.replace(/[^a-z0-9_]/gi, '') || String(i));

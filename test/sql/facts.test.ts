@@ -147,13 +147,15 @@ describe('alter table', () => {
     expect(facts.commands[0]).toMatchObject({ action: 'add-column', column: { default: { volatility: 'volatile', functions: ['app.next_code'] } } });
   });
 
-  it('quotes default expressions the printer does not spell from the statement text', () => {
+  it('prints default expressions back as SQL (pgsql-deparser), keeping literals and grouping', () => {
     const cmd = command(`alter table t add column c jsonb not null default coalesce(null, '{}'::jsonb), add column d int`, 'add-column');
-    expect(cmd.column.default?.text).toBe(`coalesce(null, '{}'::jsonb)`);
+    expect(cmd.column.default?.text).toBe(`COALESCE(NULL, '{}'::jsonb)`);
     const cased = command(`  alter table t add column c int default case when random() > 0.5 then 1 else 0 end not null`, 'add-column');
-    expect(cased.column.default).toMatchObject({ text: 'case when random() > 0.5 then 1 else 0 end', volatile: true });
+    expect(cased.column.default).toMatchObject({ text: 'CASE WHEN random() > 0.5 THEN 1 ELSE 0 END', volatile: true });
     const zoned = command(`alter table t add column at timestamp not null default (now() at time zone 'utc')`, 'add-column');
-    expect(zoned.column.default).toMatchObject({ text: `now() at time zone 'utc'`, volatility: 'stable' });
+    expect(zoned.column.default).toMatchObject({ text: `now() AT TIME ZONE 'utc'`, volatility: 'stable' });
+    // Regressions of the earlier hand-written printer: 100.0 became 100, (a + b) * c lost its parentheses.
+    expect(command(`alter table t add column p numeric default (1 + 2) * 100.0`, 'add-column').column.default?.text).toBe('(1 + 2) * 100.0');
   });
 
   it("reads knex's .alter() statements", () => {
@@ -168,7 +170,7 @@ describe('alter table', () => {
     const type = command(`alter table "users" alter column "email" type varchar(100) using ("email"::varchar(100))`, 'alter-column-type');
     expect(type.column).toBe('email');
     expect(type.type).toMatchObject({ name: 'varchar', modifiers: [100] });
-    expect(type.using?.text).toBe('email::varchar(100)');
+    expect(type.using?.text).toBe('CAST(email AS varchar(100))');
     expect(command(`alter table t alter column a type text collate "C"`, 'alter-column-type').collation).toBe('C');
     expect(command(`alter table "users" alter column "email" set default 'x'`, 'set-default').default.constant).toBe('x');
     expect(command(`alter table "users" alter column "email" drop default`, 'drop-default').column).toBe('email');
@@ -427,7 +429,7 @@ describe('multi-statement input', () => {
     const statements = parseSqlSync(`set local lock_timeout = '2s';\n  alter table t add column a int default case when true then 1 end;\nalter table t add column b int default coalesce(null, 2)`);
     const facts = statements.map((s) => statementFacts(s.ast, s.sql));
     expect(facts[0]).toMatchObject({ kind: 'set', milliseconds: 2000 });
-    expect((facts[1] as AlterTableFacts).commands[0]).toMatchObject({ column: { default: { text: 'case when true then 1 end' } } });
-    expect((facts[2] as AlterTableFacts).commands[0]).toMatchObject({ column: { default: { text: 'coalesce(null, 2)' } } });
+    expect((facts[1] as AlterTableFacts).commands[0]).toMatchObject({ column: { default: { text: 'CASE WHEN true THEN 1 END' } } });
+    expect((facts[2] as AlterTableFacts).commands[0]).toMatchObject({ column: { default: { text: 'COALESCE(NULL, 2)' } } });
   });
 });
