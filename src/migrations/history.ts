@@ -4,6 +4,10 @@ import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import type { Database } from '../db/connect.js';
 import { readAppliedMigrations, readLockState, type AppliedMigration } from './applied.js';
+import { explainFailure, splitKnexMessage } from '../doctor/explain.js';
+import { locateStatement, namesInStatement } from '../doctor/locate.js';
+import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from '../doctor/sessions.js';
+import { displayPath } from '../util/paths.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
 
 export type Direction = 'up' | 'down';
@@ -92,7 +96,7 @@ async function runWithKnex(
     // knex answers with the current batch number even when nothing ran; 0 says "nothing ran".
     return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs };
   } catch (error) {
-    throw explainMigratorError(error, ctx, runs);
+    throw await explainMigratorError(error, ctx, runs);
   }
 }
 
@@ -196,19 +200,39 @@ export function buildStatus(files: MigrationFile[], applied: AppliedMigration[],
 
 export interface UnlockResult {
   wasLocked: boolean;
+  /** Sessions that looked like a running migration, freed anyway because of `force`. */
+  forcedPast?: SessionInfo[];
 }
 
-export async function unlockMigrations(ctx: Pick<HistoryContext, 'db' | 'project'>): Promise<UnlockResult> {
+/**
+ * Frees knex's lock (knex's own forceFreeMigrationsLock), but not while a migration is really
+ * running — a session holding knex's tables, running a statement on them, or changing the
+ * schema — unless `force`: freeing it then lets a second run start on top of the first.
+ */
+export async function unlockMigrations(ctx: Pick<HistoryContext, 'db' | 'project'>, options: { force?: boolean } = {}): Promise<UnlockResult> {
   const before = await readLockState(ctx.db.knex, ctx.project.migrations);
   if (!before.exists) return { wasLocked: false };
+  // An embedded database has one session: ours.
+  const running = ctx.db.kind === 'server' ? runningMigrationSessions(await readMigrationActivity(ctx.db.knex, ctx.project.migrations)) : [];
+  if (running.length > 0 && !options.force) {
+    throw new KnexsafeError(
+      'MIGRATION_RUNNING',
+      `A migration is running on ${ctx.db.description}, so the lock was left alone: ${running.map(describeSession).join('; ')}. Freeing knex's lock now would let a second run start on top of it.`,
+      {
+        exitCode: 1,
+        hint: 'Wait for it to finish (`knexsafe doctor` shows it), or stop it first (SELECT pg_cancel_backend(<pid>)); `knexsafe unlock --force` frees the lock anyway (and waits for a running batch transaction to release the lock row).',
+        details: { sessions: running },
+      },
+    );
+  }
   const files = listMigrationFiles(ctx.project.migrations);
   const source = new KnexsafeMigrationSource(files);
   await ctx.db.knex.migrate.forceFreeMigrationsLock(migratorConfig(ctx.project, source));
-  return { wasLocked: before.isLocked };
+  return { wasLocked: before.isLocked, ...(running.length ? { forcedPast: running } : {}) };
 }
 
 /** Turns knex's migrator errors into one clear paragraph, keeping the driver error as the cause. */
-export function explainMigratorError(error: unknown, ctx: HistoryContext, runs: MigrationRun[]): KnexsafeError {
+export async function explainMigratorError(error: unknown, ctx: HistoryContext, runs: MigrationRun[]): Promise<KnexsafeError> {
   if (error instanceof KnexsafeError) return error;
   const message = errorMessage(error);
   const name = (error as { name?: string } | undefined)?.name;
@@ -244,6 +268,7 @@ export function explainMigratorError(error: unknown, ctx: HistoryContext, runs: 
   }
   const state = sqlState(error);
   const failed = (error as { knexsafeMigration?: string } | undefined)?.knexsafeMigration;
+  const failedFile = (error as { knexsafeFile?: string } | undefined)?.knexsafeFile;
   const direction = (error as { knexsafeDirection?: Direction } | undefined)?.knexsafeDirection ?? 'up';
   const failedKnex = (error as { knexsafeKnex?: Knex } | undefined)?.knexsafeKnex;
   // knex runs a batch in one transaction unless a migration opts out or transactions are disabled:
@@ -258,13 +283,67 @@ export function explainMigratorError(error: unknown, ctx: HistoryContext, runs: 
   if (failed && !failedKnex?.isTransaction) parts.push(`${failed} ran without a transaction, so the statements before the failing one stay applied: check the schema before re-running.`);
   if (!parts.length) parts.push('Nothing from this run was applied.');
   const outcome = parts.join(' ');
+  // The seed's troubleshooting row for this SQLSTATE, and the line of the migration that sent the statement.
+  const { sql: statement, message: driverMessage } = splitKnexMessage(message);
+  const fields = (error ?? {}) as { detail?: string; hint?: string; table?: string; column?: string; constraint?: string; dataType?: string };
+  let files: MigrationFile[] = [];
+  try {
+    files = listMigrationFiles(ctx.project.migrations);
+  } catch {
+    // The explanation only uses them to say which file creates a missing table.
+  }
+  const relations = statement !== undefined ? (await namesInStatement(statement)).relations : [];
+  const explanation = state
+    ? explainFailure({
+        relations,
+        sqlState: state,
+        message: driverMessage,
+        ...(statement !== undefined ? { sql: statement } : {}),
+        ...(typeof fields.detail === 'string' ? { detail: fields.detail } : {}),
+        ...(typeof fields.hint === 'string' ? { hint: fields.hint } : {}),
+        ...(typeof fields.table === 'string' ? { table: fields.table } : {}),
+        ...(typeof fields.column === 'string' ? { column: fields.column } : {}),
+        ...(typeof fields.constraint === 'string' ? { constraint: fields.constraint } : {}),
+        ...(failed !== undefined ? { migration: failed } : {}),
+        ...(failedFile !== undefined ? { file: failedFile } : {}),
+        direction,
+        transactional: Boolean(failedKnex?.isTransaction),
+        files,
+      })
+    : undefined;
+  const location =
+    failedFile !== undefined
+      ? await locateStatement({
+          file: failedFile,
+          direction,
+          ...(statement !== undefined ? { sql: statement } : {}),
+          objects: explanation?.objects ?? [],
+          ...(explanation?.subject ? { subject: explanation.subject } : {}),
+          tables: [...relations, ...(explanation?.table ? [explanation.table] : [])],
+        })
+      : undefined;
+  const shown = (file: string) => displayPath(file, ctx.project.baseDir);
+  const where = location ? ` at ${shown(location.file)}:${location.line}` : failedFile ? ` in ${shown(failedFile)}` : '';
+  const condition = explanation ? ` (${explanation.condition})` : '';
+  const shownStatement = statement !== undefined ? ` Statement: ${statement.length > 300 ? `${statement.slice(0, 300)}…` : statement}.` : '';
+  const cause = explanation ? ` Cause: ${explanation.cause}` : '';
   return new KnexsafeError(
     'MIGRATION_FAILED',
-    `${failed ? `Migration ${failed} (${direction})` : 'A migration'} failed${state ? ` with SQLSTATE ${state}` : ''}: ${message.replace(/^.* - /s, '')} ${outcome}`,
+    `${failed ? `Migration ${failed} (${direction})` : 'A migration'} failed${where}${state ? ` with SQLSTATE ${state}${condition}` : ''}: ${driverMessage.replace(/\.?$/, '.')}${shownStatement}${cause} ${outcome}`,
     {
       exitCode: 1,
       cause: error,
-      details: { sqlState: state, migration: failed, direction, completedBeforeFailure: done },
+      ...(explanation ? { hint: `Fix: ${explanation.fix}` } : {}),
+      details: {
+        sqlState: state,
+        migration: failed,
+        direction,
+        completedBeforeFailure: done,
+        ...(failedFile !== undefined ? { file: shown(failedFile) } : {}),
+        ...(location ? { line: location.line, code: location.text } : {}),
+        ...(statement !== undefined ? { statement } : {}),
+        ...(explanation ? { condition: explanation.condition, problem: explanation.problem, cause: explanation.cause, fix: explanation.fix } : {}),
+      },
     },
   );
 }

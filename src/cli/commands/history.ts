@@ -248,12 +248,13 @@ Examples:
     .description("Free knex's migration lock left by a crashed run (knex migrate:unlock)")
     .addOption(new Option('--force', 'unlock even if a migration seems to be running').hideHelp(false))
     .addHelpText('after', '\nExample:\n  $ knexsafe unlock')
-    .action(async (_opts: { force?: boolean }, cmd: Command) => {
+    .action(async (opts: { force?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
-        const result = await unlockMigrations({ db, project });
-        out.result({ database: db.description, wasLocked: result.wasLocked, locked: false });
+        const result = await unlockMigrations({ db, project }, { ...(opts.force ? { force: true } : {}) });
+        out.result({ database: db.description, wasLocked: result.wasLocked, locked: false, ...(result.forcedPast ? { forcedPast: result.forcedPast } : {}) });
+        if (result.forcedPast) out.warn(`--force: unlocked although a migration looked active: ${result.forcedPast.map((s) => `pid ${s.pid}`).join(', ')}.`);
         out.line(result.wasLocked ? `${out.c.green('✓')} Freed the migration lock on ${db.description}.` : `The migrations were not locked (${db.description}).`);
       });
     });
