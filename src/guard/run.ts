@@ -24,8 +24,8 @@ export type GuardedCommand = 'latest' | 'up';
 export interface GuardEvents extends HistoryEvents {
   /** Steps for people at a terminal (checking, backing up, waiting to retry). */
   progress?(message: string): void;
-  /** The pre-check finished; `blocking` are the findings that stop the run unless --unsafe. */
-  checked?(report: CheckReport, blocking: PlanFinding[]): void;
+  /** The pre-check finished; `plan.blocking` are the findings that stop the run unless --unsafe. */
+  checked?(report: CheckReport, plan: RunPlan): void;
   backedUp?(backup: BackupResult): void;
   /** A statement hit lock_timeout (or a deadlock) and the run will be tried again after `retryInMs`. */
   retrying?(attempt: AttemptRecord): void;
@@ -159,8 +159,12 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
 
     let report: CheckReport | undefined;
     let checkSkipped: string | undefined;
+    const known = new Set(files.map((f) => f.name));
+    const missing = appliedBefore.filter((name) => !known.has(name));
     if (pending.length === 0) checkSkipped = 'nothing is pending';
     else if (options.check === false) checkSkipped = '--no-check';
+    // knex refuses to run with applied migrations missing their files; let its error (explained) come through.
+    else if (missing.length && !project.migrations.disableMigrationsListValidation) checkSkipped = `applied migrations are missing their files (${missing.join(', ')})`;
     else {
       events.progress?.(`Checking ${pending.length} pending migration${pending.length === 1 ? '' : 's'} on a shadow database`);
       if (db.kind === 'embedded') {
@@ -189,7 +193,7 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     });
     for (const p of plan.pending) p.backups = plan.backupTargets.filter((t) => t.migrations.includes(p.name));
     if (checkSkipped) plan.checkSkipped = checkSkipped;
-    if (report) events.checked?.(report, plan.blocking);
+    if (report) events.checked?.(report, plan);
     if (checkSkipped === '--no-check' && options.backup === true) warnings.push('--backup with --no-check: without the check knexsafe cannot tell what the migrations drop, so nothing was backed up.');
     const base = { command, database: db.description, plan, warnings };
     // A dry run shows the plan, blocking findings included (the CLI then exits 1, as check does).

@@ -104,8 +104,10 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       ...(opts.retryDelay !== undefined ? { retryDelay: opts.retryDelay } : {}),
       events: {
         progress: (m) => out.progress(out.c.dim(m)),
-        checked(report, blocking) {
-          const active = report.findings.filter((f) => !f.suppressed && f.severity !== 'info' && !COVERED_BY_GUARD.has(f.rule));
+        checked(report, plan) {
+          const running = new Set(plan.pending.map((p) => p.name));
+          const blocking = plan.blocking;
+          const active = report.findings.filter((f) => running.has(f.migration) && !f.suppressed && f.severity !== 'info' && !COVERED_BY_GUARD.has(f.rule));
           for (const f of active) {
             const paint = f.severity === 'error' ? out.c.red : out.c.yellow;
             out.status(`${paint(f.severity)} ${f.rule}  ${f.message}  ${out.c.dim(`${displayPath(f.file)}${f.line ? `:${f.line}` : ''}`)}`);
