@@ -246,7 +246,8 @@ function batchWarnings(plan: RowPlan, current: HistoryRow[]): string[] {
   for (const row of plan.inserted) {
     const sharing = current.filter((r) => r.batch === row.batch && !removedNames.has(r.name)).map((r) => r.name);
     if (sharing.length) {
-      out.push(`The baseline is recorded in batch ${row.batch}, with ${sharing.join(', ')}: rolling that batch back would also run the baseline's down, which drops everything it created.`);
+      const shown = sharing.length > 3 ? `${sharing.slice(0, 3).join(', ')} and ${sharing.length - 3} more` : sharing.join(', ');
+      out.push(`The baseline is recorded in batch ${row.batch}, which also holds ${shown}: as before the squash, rolling back that batch runs all their downs — now including the baseline's, which drops the whole squashed schema at once.`);
     }
   }
   return out;

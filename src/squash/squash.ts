@@ -110,7 +110,8 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
   }
   const extension = resolveExtension(options.extension, project);
   const name = baselineFileName(last.name, kept.map((k) => k.name), extension, options.name);
-  const directory = last.directory;
+  // A custom migrationSource may list names without a known file (dry runs only, see above).
+  const directory = last.directory || project.migrations.directories[0] || project.baseDir;
   const baselinePath = path.join(directory, name);
   if (fs.existsSync(baselinePath) && !squashed.some((s) => s.file === baselinePath)) {
     throw new KnexsafeError('SQUASH_EXISTS', `${displayPath(baselinePath)} already exists.`, { hint: 'Pass --name to choose another name.' });
