@@ -27,6 +27,8 @@ ruleTester('missing-lock-timeout', {
     },
     { name: 'a table created in the same migration', up: `await knex.schema.createTable('lt_fresh', (t) => { t.increments('id'); });\nawait knex.schema.alterTable('lt_fresh', (t) => { t.string('x'); });` },
     { name: 'SQL file: SET lock_timeout first', ext: 'sql', file: "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN nickname text;\n" },
+    { name: 'SQL file: DROP INDEX CONCURRENTLY', ext: 'sql', file: 'DROP INDEX CONCURRENTLY IF EXISTS users_email_index;\n' },
+    { name: 'SQL file: DROP INDEX after SET lock_timeout', ext: 'sql', file: "SET lock_timeout = '2s';\nDROP INDEX users_email_index;\n" },
   ],
   invalid: [
     {
@@ -52,5 +54,8 @@ ruleTester('missing-lock-timeout', {
       errors: [{ severity: 'warning', line: 3 }],
     },
     { name: 'SQL file', ext: 'sql', file: 'BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;\n', errors: [{ severity: 'warning', line: 2 }] },
+    // Statically the index's table is unknown: the lock on the index stands for it.
+    { name: 'SQL file: DROP INDEX of an index the file does not create', ext: 'sql', file: 'DROP INDEX users_email_index;\n', errors: [{ severity: 'warning', line: 1, message: 'Index users_email_index (and so its table) is locked in ACCESS EXCLUSIVE mode without a lock_timeout' }] },
+    { name: 'SQL file: REINDEX INDEX', ext: 'sql', file: 'REINDEX INDEX users_email_index;\n', errors: [{ severity: 'warning', line: 1, message: 'Index users_email_index (and so its table)' }] },
   ],
 });

@@ -111,6 +111,16 @@ export function trafficLocks(statement: AnalyzedStatement): EffectiveLock[] {
   return statement.locks.filter((l) => l.age === 'existing' && (l.relationKind === 'table' || l.relationKind === 'view') && blocksTraffic(l.mode));
 }
 
+/**
+ * Static analysis of a .sql file cannot name the table of an index the file does not create
+ * (`DROP INDEX`, `REINDEX INDEX`): a blocking lock on such an index stands for its table. Queries on
+ * the table queue behind it all the same, since planning a query locks every index of the table.
+ */
+function unknownTableIndexLocks(statement: AnalyzedStatement): EffectiveLock[] {
+  if (statement.captured || statement.locks.some((l) => l.relationKind === 'table')) return [];
+  return statement.locks.filter((l) => l.relationKind === 'index' && !l.table && l.age === 'existing' && blocksTraffic(l.mode));
+}
+
 function lockTimeoutSetting(statement: AnalyzedStatement): { active: boolean; local: boolean } | undefined {
   const f = statement.facts;
   if (f.kind === 'set') {
@@ -168,7 +178,7 @@ export const missingLockTimeout: Rule = {
     let first: { statement: AnalyzedStatement; lock: EffectiveLock } | undefined;
     const tables = new Map<string, LockMode>();
     for (const statement of unit.statements) {
-      const locks = trafficLocks(statement);
+      const locks = [...trafficLocks(statement), ...unknownTableIndexLocks(statement)];
       if (locks.length === 0 || lockTimeoutInForce(statement, unit, context.batch)) continue;
       for (const l of locks) {
         const known = tables.get(l.relation);
@@ -181,13 +191,15 @@ export const missingLockTimeout: Rule = {
     const { statement, lock } = first;
     const names = [...tables.keys()].map(shortName);
     const others = names.length > 1 ? ` (and ${names.slice(1).join(', ')} later)` : '';
+    const subject = lock.relationKind === 'index' ? `Index ${shortName(lock.relation)} (and so its table)` : shortName(lock.relation);
+    const table = lock.relationKind === 'index' ? `the table of ${shortName(lock.relation)}` : shortName(lock.relation);
     context.report({
       statement,
       table: lock.relation,
       lock: { mode: lock.mode, relation: lock.relation },
-      message: `${shortName(lock.relation)} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others}`,
+      message: `${subject} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others}`,
       why:
-        `If any transaction holds a lock on ${shortName(lock.relation)} (a long report, a stuck idle-in-transaction session, autovacuum in wraparound mode), this statement waits for it — and every later query on ${shortName(lock.relation)} queues behind the waiting ${lockModeSql(lock.mode)} request, including plain ${lockBlocks(lock.mode).reads ? 'SELECTs' : 'INSERT/UPDATE/DELETEs'}. ` +
+        `If any transaction holds a lock on ${table} (a long report, a stuck idle-in-transaction session, autovacuum in wraparound mode), this statement waits for it — and every later query on ${table} queues behind the waiting ${lockModeSql(lock.mode)} request, including plain ${lockBlocks(lock.mode).reads || lock.relationKind === 'index' ? 'SELECTs' : 'INSERT/UPDATE/DELETEs'}. ` +
         `The outage lasts as long as the wait, not as long as the statement. A lock_timeout makes the migration fail fast instead; retry it later. ` +
         '`knexsafe latest` sets lock_timeout (default 5 s) for the migrations it runs; `npx knex migrate:latest` does not.',
       fix: fixFor(unit, statement, context),
