@@ -19,6 +19,10 @@ ruleTester('unique-constraint-locks', {
     },
     { name: 'SQL file: USING INDEX', ext: 'sql', file: 'ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;' },
     { name: 'SQL file: a table the file creates', ext: 'sql', file: 'CREATE TABLE t (a int);\nALTER TABLE t ADD UNIQUE (a);\n' },
+    {
+      name: 'EXCLUDE on a table created in the same migration',
+      up: `await knex.schema.createTable('uq_rooms', (t) => { t.increments('id'); t.specificType('during', 'tstzrange'); });\nawait knex.raw('ALTER TABLE uq_rooms ADD CONSTRAINT uq_rooms_no_overlap EXCLUDE USING gist (during WITH &&)');`,
+    },
   ],
   invalid: [
     {
@@ -52,6 +56,13 @@ ruleTester('unique-constraint-locks', {
       up: `await knex.schema.withSchema('uq_app').alterTable('things', (t) => t.unique(['code']));`,
       errors: [{ severity: 'error', line: 2, message: 'Unique constraint things_code_unique on uq_app.things' }],
     },
+    {
+      name: 'raw ADD CONSTRAINT … EXCLUDE on an existing table (no fix exists)',
+      setup: [`await knex.schema.createTable('uq_bookings', (t) => { t.increments('id'); t.specificType('during', 'tstzrange'); });`],
+      up: `await knex.raw('ALTER TABLE uq_bookings ADD CONSTRAINT uq_bookings_no_overlap EXCLUDE USING gist (during WITH &&)');`,
+      errors: [{ severity: 'error', line: 2, message: 'Exclusion constraint uq_bookings_no_overlap on uq_bookings builds its gist index under an ACCESS EXCLUSIVE lock' }],
+    },
+    { name: 'SQL file: ADD EXCLUDE without a name', ext: 'sql', file: 'ALTER TABLE bookings ADD EXCLUDE USING gist (during WITH &&);\n', errors: [{ severity: 'error', line: 1, message: 'Exclusion constraint bookings_during_excl on bookings' }] },
     { name: 'SQL file: ADD CONSTRAINT … UNIQUE', ext: 'sql', file: 'ALTER TABLE users\n  ADD CONSTRAINT users_email_key UNIQUE (email);\n', errors: [{ severity: 'error', line: 1, message: 'Unique constraint users_email_key on users' }] },
   ],
 });

@@ -16,13 +16,14 @@ import {
  * ALTER TABLE … ADD CONSTRAINT … UNIQUE (knex `table.unique()`, `.unique()` on a column of
  * alterTable) builds a unique index while holding ACCESS EXCLUSIVE — stronger than the SHARE lock of
  * a plain CREATE INDEX: reads wait too. (`CREATE UNIQUE INDEX` is index-not-concurrent's.)
+ * ADD CONSTRAINT … EXCLUDE does the same, and has no non-blocking alternative at all.
  */
 export const uniqueConstraintLocks: Rule = {
   meta: {
     id: 'unique-constraint-locks',
     category: 'lock',
     severity: 'error',
-    summary: 'ADD CONSTRAINT … UNIQUE on an existing table builds its index under ACCESS EXCLUSIVE: reads and writes wait',
+    summary: 'ADD CONSTRAINT … UNIQUE (or EXCLUDE) on an existing table builds its index under ACCESS EXCLUSIVE: reads and writes wait',
   },
   statement(statement, context) {
     const f = statement.facts;
@@ -32,6 +33,8 @@ export const uniqueConstraintLocks: Rule = {
     for (const command of f.commands) {
       if (command.action === 'add-constraint' && command.constraint.kind === 'unique' && !command.constraint.usingIndex) {
         report(statement, context, table, command.constraint);
+      } else if (command.action === 'add-constraint' && command.constraint.kind === 'exclusion') {
+        reportExclusion(statement, context, table, command.constraint);
       } else if (command.action === 'add-column') {
         for (const c of command.column.constraints) {
           if (c.kind === 'unique') report(statement, context, table, { ...c, columns: [command.column.name] });
@@ -67,5 +70,21 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
       description: `Build the index with CREATE UNIQUE INDEX CONCURRENTLY (writes go on), then attach it with ADD CONSTRAINT … UNIQUE USING INDEX, which only updates the catalog, in a migration without knex’s transaction${added.length ? ' (after the migration that adds the column)' : ''}. Down drops the constraint, which drops the index with it.`,
       code: migrationFiles(files),
     },
+  });
+}
+
+/** EXCLUDE: PostgreSQL has neither NOT VALID nor USING INDEX for it, so there is no fix to print, only the trade-off. */
+function reportExclusion(statement: AnalyzedStatement, context: RuleContext, table: string, constraint: ConstraintFacts): void {
+  const name = constraint.name ?? constraintAfter(context, table, 'exclusion', constraint)?.name ?? defaultConstraintName(table, constraint.columns, 'excl');
+  context.report({
+    statement,
+    table,
+    message: `Exclusion constraint ${name} on ${shortName(table)} builds its ${constraint.indexMethod ?? 'btree'} index under an ACCESS EXCLUSIVE lock`,
+    why:
+      `ADD CONSTRAINT … EXCLUDE builds an index over every row of ${shortName(table)} and checks every pair of conflicting rows while holding ACCESS EXCLUSIVE: every SELECT, INSERT, UPDATE and DELETE on the table waits for the whole build. ` +
+      'Unlike UNIQUE there is no way around it: PostgreSQL accepts neither NOT VALID nor USING INDEX for an exclusion constraint, and CREATE INDEX CONCURRENTLY cannot be attached to one. ' +
+      'Add it when the table is created or still small; otherwise in a migration of its own, at a quiet moment, with a short lock_timeout so it gives up instead of queueing traffic behind it, knowing that reads and writes stop for as long as the build takes.',
+    lock: { mode: 'AccessExclusiveLock', relation: table },
+    severity: severityForTable(context, table),
   });
 }
