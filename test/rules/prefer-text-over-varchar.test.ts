@@ -18,6 +18,12 @@ ruleTester('prefer-text-over-varchar', {
       setup: [`await knex.schema.createTable('pv_alter', (t) => { t.increments('id'); t.string('name', 10); });`],
       up: `await knex.schema.alterTable('pv_alter', (t) => { t.string('name', 40).alter(); });`,
     },
+    { name: 'the one-byte "char" type is not char(n)', up: `await knex.schema.createTable('pv_flags', (t) => { t.increments('id'); t.specificType('flag', '"char"'); });` },
+    {
+      name: 'an existing char column is not nagged about',
+      setup: [`await knex.schema.createTable('pv_old_char', (t) => { t.increments('id'); t.specificType('code', 'char(3)'); });`],
+      up: `await knex.schema.alterTable('pv_old_char', (t) => { t.text('extra'); });`,
+    },
   ],
   invalid: [
     {
@@ -39,5 +45,12 @@ ruleTester('prefer-text-over-varchar', {
       errors: [{ severity: 'info', line: 2, message: 'pv_raw.code is varchar(12): prefer text' }],
     },
     { name: 'SQL file', ext: 'sql', file: 'CREATE TABLE people (\n  id bigint PRIMARY KEY,\n  name character varying(50)\n);', errors: [{ line: 1, message: 'people.name is varchar(50)' }] },
+    {
+      name: 'char(n) through specificType in createTable',
+      up: `await knex.schema.createTable('pv_countries', (table) => {\n  table.increments('id');\n  table.specificType('code', 'char(2)').notNullable();\n});`,
+      down: `await knex.schema.dropTableIfExists('pv_countries');`,
+      errors: [{ severity: 'info', line: 4, message: 'pv_countries.code is char(2): prefer text' }],
+    },
+    { name: 'SQL file: character(n) and bpchar added to an existing table', ext: 'sql', file: 'ALTER TABLE users ADD COLUMN country character(2);\nALTER TABLE users ADD COLUMN legacy bpchar;', errors: [{ line: 1, message: 'users.country is char(2): prefer text' }, { line: 2, message: 'users.legacy is char: prefer text' }] },
   ],
 });
