@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { guardedLatest } from '../../src/guard/run.js';
 import { KnexsafeError } from '../../src/errors.js';
@@ -18,7 +21,8 @@ async function expectCleanState(url: string): Promise<void> {
 }
 
 async function reset(url: string): Promise<void> {
-  await sqlOn(url, 'drop table if exists raced; delete from knex_migrations');
+  // Keep knex's tables (creating them every round is most of a round's cost); empty the history.
+  await sqlOn(url, `drop table if exists raced; do $$ begin if to_regclass('knex_migrations') is not null then delete from knex_migrations; end if; end $$`);
 }
 
 describeServer('two latest runs started together on one database', () => {
@@ -56,16 +60,23 @@ describeServer('two latest runs started together on one database', () => {
 
   it('CLI, 10 rounds of two spawned processes: one applies, the other exits 1 naming the run that holds the lock', async () => {
     await reset(db.url);
+    // Node start-up jitter under load can exceed any migration length, so the two processes meet at
+    // a barrier in the knexfile (an async function, loaded before knexsafe takes its run lock) and
+    // are released together.
     const dir = makeProject({
-      'knexfile.js': knexfile(db.url),
-      // Long enough that two processes started together always overlap, whatever their start-up jitter.
-      'migrations/20240101000000_create_raced.js': `exports.up = async (knex) => { await knex.raw('create table raced (id int)'); await knex.raw('select pg_sleep(1)'); };\nexports.down = (knex) => knex.raw('drop table raced');\n`,
+      'knexfile.js': `const fs = require('fs');\nconst path = require('path');\nmodule.exports = async () => {\n  const barrier = process.env.KS_BARRIER;\n  if (barrier) {\n    fs.writeFileSync(path.join(barrier, 'ready-' + process.pid), '');\n    while (!fs.existsSync(path.join(barrier, 'go'))) await new Promise((r) => setTimeout(r, 5));\n  }\n  return { client: 'pg', connection: ${JSON.stringify(db.url)} };\n};\n`,
+      'migrations/20240101000000_create_raced.js': `exports.up = async (knex) => { await knex.raw('create table raced (id int)'); await knex.raw('select pg_sleep(0.5)'); };\nexports.down = (knex) => knex.raw('drop table raced');\n`,
     });
     const started = performance.now();
     const rounds = 10;
     for (let round = 0; round < rounds; round++) {
       if (round > 0) await reset(db.url);
-      const results = await Promise.all([0, 1].map(() => runCli(['latest', '--cwd', dir, '--no-check'])));
+      const barrier = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-barrier-'));
+      const running = [0, 1].map(() => runCli(['latest', '--cwd', dir, '--no-check'], { env: { KS_BARRIER: barrier } }));
+      const until = Date.now() + 60_000;
+      while (fs.readdirSync(barrier).filter((f) => f.startsWith('ready-')).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      fs.writeFileSync(path.join(barrier, 'go'), '');
+      const results = await Promise.all(running);
       const ok = results.filter((r) => r.code === 0);
       const locked = results.filter((r) => r.code === 1);
       expect(ok, `round ${round}: ${results.map((r) => r.stderr).join('\n')}`).toHaveLength(1);
