@@ -86,7 +86,10 @@ export async function backupTargets(db: Database, targets: BackupTarget[], optio
   const started = performance.now();
   let dir = path.join(options.root, backupTimestamp());
   for (let i = 2; fs.existsSync(dir); i++) dir = path.join(options.root, `${backupTimestamp()}-${i}`);
-  fs.mkdirSync(dir, { recursive: true });
+  // Backups hold production data: readable by the owner only, and never committed by accident.
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ignore = path.join(options.root, '.gitignore');
+  if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '# knexsafe backups hold copies of database rows: keep them out of git.\n*\n');
   const manifest: BackupManifest = {
     format: BACKUP_FORMAT,
     createdAt: new Date().toISOString(),
@@ -116,8 +119,8 @@ export async function backupTargets(db: Database, targets: BackupTarget[], optio
     await channel.release();
   }
   if (options.pgDump !== false && db.kind === 'server') writePgDumps(db, manifest, dir);
-  fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, 'restore.sql'), restoreScript(manifest, dir));
+  fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'restore.sql'), restoreScript(manifest, dir), { mode: 0o600 });
   return { dir, manifest, durationMs: performance.now() - started };
 }
 
@@ -263,7 +266,10 @@ function writePgDumps(db: Database, manifest: BackupManifest, dir: string): void
       encoding: 'utf8',
       timeout: 10 * 60_000,
     });
-    if (r.status === 0) entry.pgDump = file;
+    if (r.status === 0) {
+      fs.chmodSync(path.join(dir, file), 0o600);
+      entry.pgDump = file;
+    }
   }
 }
 

@@ -32,7 +32,7 @@ export async function openCopyChannel(db: Database): Promise<CopyChannel> {
       async copyOut(source, options, file) {
         const result = await pglite.query(`COPY ${source} TO '/dev/blob' WITH (${options})`);
         const bytes = result.blob ? Buffer.from(await result.blob.arrayBuffer()) : Buffer.alloc(0);
-        fs.writeFileSync(file, bytes);
+        fs.writeFileSync(file, bytes, { mode: 0o600 });
         return result.affectedRows ?? 0;
       },
       async copyIn(target, options, file) {

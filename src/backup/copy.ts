@@ -79,7 +79,7 @@ class CopyToFile extends CopySubmittable {
 
   constructor(text: string, file: string) {
     super(text);
-    this.out = fs.createWriteStream(file);
+    this.out = fs.createWriteStream(file, { mode: 0o600 });
     this.out.on('error', (error) => this.handleError(error));
   }
 

@@ -126,6 +126,9 @@ describeServer('backups before destructive migrations (server)', () => {
       expect(restored.restored).toEqual([{ table: 'public.users', kind: 'table', columns: [], rows: 500, into: 'public.users' }]);
       expect(await sqlOn(db.url, 'select * from users order by id')).toEqual(before);
       expect(listBackups(root).map((b) => b.dir)).toEqual([backup.dir]);
+      // Copies of production rows: owner-only files, ignored by git.
+      expect(fs.statSync(path.join(backup.dir, 'public.users.csv')).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(path.join(root, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     } finally {
       await target.close();
     }
