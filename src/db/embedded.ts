@@ -99,12 +99,21 @@ export interface EmbeddedDatabase {
 
 function pgliteVersion(): string {
   try {
+    // The package's exports do not include package.json: find it next to the resolved entry.
     const require = createRequire(import.meta.url);
-    const pkg = require('@electric-sql/pglite/package.json') as { version: string };
-    return pkg.version;
+    let dir = path.dirname(require.resolve('@electric-sql/pglite'));
+    while (dir !== path.dirname(dir)) {
+      const pkg = path.join(dir, 'package.json');
+      if (fs.existsSync(pkg)) {
+        const parsed = JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string; version?: string };
+        if (parsed.name === '@electric-sql/pglite' && parsed.version) return parsed.version;
+      }
+      dir = path.dirname(dir);
+    }
   } catch {
-    return 'unknown';
+    // fall through
   }
+  return 'unknown';
 }
 
 export function cacheDir(): string {
