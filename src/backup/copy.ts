@@ -84,7 +84,9 @@ class CopyToFile extends CopySubmittable {
   }
 
   override handleCopyData(msg: { chunk: Buffer }, connection: PgConnection): void {
-    if (!this.out.write(msg.chunk) && !this.paused) {
+    // The chunk is a view into the protocol parser's buffer, which it reuses for the next socket
+    // reads: a chunk still queued in the file stream would be overwritten. Copy it.
+    if (!this.out.write(Buffer.from(msg.chunk)) && !this.paused) {
       this.paused = connection;
       connection.stream.pause();
       this.out.once('drain', () => this.resume());
