@@ -127,6 +127,27 @@ export function cacheDir(): string {
  * processes never see a half-written template.
  */
 async function ensureTemplate(): Promise<string> {
+  const disk = await ensureDiskTemplate();
+  // A RAM copy of the template next to the scratch directories: cloning tmpfs → tmpfs is ~5× faster.
+  const root = scratchRoot();
+  const ram = path.join(root, `template-${pgliteVersion()}`);
+  if (fs.existsSync(path.join(ram, 'PG_VERSION'))) return ram;
+  try {
+    fs.mkdirSync(root, { recursive: true });
+    const building = fs.mkdtempSync(path.join(root, 'building-'));
+    fs.cpSync(disk, building, { recursive: true });
+    try {
+      fs.renameSync(building, ram);
+    } catch {
+      fs.rmSync(building, { recursive: true, force: true });
+    }
+    return fs.existsSync(path.join(ram, 'PG_VERSION')) ? ram : disk;
+  } catch {
+    return disk;
+  }
+}
+
+async function ensureDiskTemplate(): Promise<string> {
   const dir = cacheDir();
   const template = path.join(dir, 'template');
   if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
@@ -144,10 +165,38 @@ async function ensureTemplate(): Promise<string> {
   return template;
 }
 
+/**
+ * Where throwaway data directories live: RAM (/dev/shm) when the machine has it, else the temp
+ * directory. KNEXSAFE_SCRATCH_DIR overrides.
+ */
+export function scratchRoot(): string {
+  if (process.env.KNEXSAFE_SCRATCH_DIR) return process.env.KNEXSAFE_SCRATCH_DIR;
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    return '/dev/shm/knexsafe';
+  } catch {
+    return path.join(os.tmpdir(), 'knexsafe');
+  }
+}
+
 function makeTempDir(): string {
-  const root = path.join(os.tmpdir(), 'knexsafe');
+  const root = scratchRoot();
   fs.mkdirSync(root, { recursive: true });
-  return fs.mkdtempSync(path.join(root, 'pglite-'));
+  removeOrphans(root);
+  return fs.mkdtempSync(path.join(root, `pglite-${process.pid}-`));
+}
+
+/** Shadows of processes that were killed (SIGKILL skips cleanup) would hold RAM until reboot. */
+function removeOrphans(root: string): void {
+  for (const name of fs.readdirSync(root)) {
+    const pid = Number(/^pglite-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    }
+  }
 }
 
 export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
