@@ -174,10 +174,19 @@ interface SchemaTracker {
 function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  // Between one migration's end and the next one's start knex only writes its own bookkeeping rows:
+  // the schema after one is the schema before the next, and a snapshot is most of check's cost.
+  let lastAfter: SchemaSnapshot | undefined;
   session.onBoundary = async (knex: Knex, moment, migration, direction) => {
     if (direction !== 'up') return;
+    if (moment === 'before' && lastAfter) {
+      tracker.before.set(migration.name, lastAfter);
+      lastAfter = undefined;
+      return;
+    }
     const snapshot = await snapshotSchema(knex, { excludeTables: exclude });
     (moment === 'before' ? tracker.before : tracker.after).set(migration.name, snapshot);
+    lastAfter = moment === 'after' ? snapshot : undefined;
   };
   return tracker;
 }

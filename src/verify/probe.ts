@@ -251,7 +251,13 @@ export async function readProbeRows(knex: Knex, schema: SchemaSnapshot, tables: 
  * Rows of `before` that are gone or changed in `after`, for columns that exist in both schemas.
  * A table present before and missing after is the schema diff's business, but its rows count too.
  */
-export function compareProbeRows(before: TableRows, after: TableRows, schemaBefore: SchemaSnapshot, schemaAfter: SchemaSnapshot): DataLoss[] {
+export function compareProbeRows(
+  before: TableRows,
+  after: TableRows,
+  schemaBefore: SchemaSnapshot,
+  schemaAfter: SchemaSnapshot,
+  options: { stampedSince?: Date; notes?: string[] } = {},
+): DataLoss[] {
   const losses: DataLoss[] = [];
   for (const [key, rowsBefore] of before) {
     if (rowsBefore.length === 0) continue;
@@ -268,6 +274,8 @@ export function compareProbeRows(before: TableRows, after: TableRows, schemaBefo
     const keyOf = (row: Record<string, unknown>, cols: string[]) => JSON.stringify(cols.map((c) => row[c] ?? null));
     const identity = pk?.length && pk.every((c) => columns.includes(c)) ? pk : columns;
     const afterByKey = new Map(rowsAfter.map((r) => [keyOf(r, identity), r]));
+    const stamped = stampedColumns(schemaAfter, key, options.stampedSince);
+    const restamped = new Set<string>();
     let missingRows = 0;
     const changed = new Set<string>();
     for (const row of rowsBefore) {
@@ -280,9 +288,12 @@ export function compareProbeRows(before: TableRows, after: TableRows, schemaBefo
         const was = row[c] ?? null;
         // A value filled into an empty (NULL) cell is not data lost: only existing values count.
         if (was === null) continue;
-        if (JSON.stringify(was) !== JSON.stringify(match[c] ?? null)) changed.add(c);
+        if (JSON.stringify(was) === JSON.stringify(match[c] ?? null)) continue;
+        if (stamped.has(c) && stamped.get(c)!(match[c])) restamped.add(c);
+        else changed.add(c);
       }
     }
+    for (const c of restamped) options.notes?.push(`${display}.${c}: re-stamped by an update trigger while up/down ran (not counted as data loss)`);
     if (missingRows === 0 && changed.size === 0) continue;
     const parts: string[] = [];
     if (missingRows > 0) parts.push(`${missingRows} of ${rowsBefore.length} row(s) gone`);
@@ -290,6 +301,27 @@ export function compareProbeRows(before: TableRows, after: TableRows, schemaBefo
     losses.push({ table: key, columns: [...changed].sort(), missingRows, message: `${display}: ${parts.join('; ')}` });
   }
   return losses;
+}
+
+/**
+ * Timestamp columns of a table with a BEFORE UPDATE trigger (the `updated_at := now()` pattern), each
+ * with a test for "this value was stamped during the run". A data migration's UPDATE fires the
+ * trigger; the new stamp is bookkeeping the down cannot and should not undo.
+ */
+function stampedColumns(schema: SchemaSnapshot, key: string, since: Date | undefined): Map<string, (value: unknown) => boolean> {
+  const out = new Map<string, (value: unknown) => boolean>();
+  const table = schema.tables[key];
+  if (!since || !table) return out;
+  const hasUpdateTrigger = Object.values(schema.triggers).some(
+    (t) => t.enabled && (t.table === key || t.table === key.replace(/^public\./, '')) && /\bBEFORE\b[^]*\bUPDATE\b/i.test(t.definition),
+  );
+  if (!hasUpdateTrigger) return out;
+  const from = since.getTime() - 60_000;
+  for (const [name, column] of Object.entries(table.columns)) {
+    if (!/^(timestamp|date)/i.test(column.type)) continue;
+    out.set(name, (value) => typeof value === 'string' && Date.parse(value) >= from);
+  }
+  return out;
 }
 
 /** Deletes the probe rows inserted earlier (children first), e.g. before re-running a data migration on empty tables. */

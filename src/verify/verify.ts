@@ -193,6 +193,7 @@ async function verifyOne(
     timings: { upMs: 0, downMs: 0, reUpMs: 0 },
   };
   const d0 = noData ? undefined : await readProbeRows(session.knex, s0, probed);
+  const probeRead = new Date();
 
   let up = await session.up(file.name);
   const rolledBack = up.traces.every((t) => t.transactional);
@@ -250,7 +251,7 @@ async function verifyOne(
   const emptied: string[] = [];
   if (d0) {
     const d2 = await readProbeRows(session.knex, s2, probed);
-    const losses = compareProbeRows(d0, d2, s0, s2);
+    const losses = compareProbeRows(d0, d2, s0, s2, { stampedSince: probeRead, notes: verdict.notes });
     if (losses.length) {
       verdict.status = 'not-reversible';
       verdict.dataLoss = losses;

@@ -180,6 +180,8 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
     const shared = knexCases.filter((x) => !x.c.isolated && !x.c.pgVersion && !x.c.batchWith);
     const separate = knexCases.filter((x) => x.c.isolated || x.c.pgVersion || x.c.batchWith);
 
+    // The embedded run of the shared cases also yields the fixes the fix test checks.
+    let embeddedRun: { report: CheckReport; layout: Layout } | undefined;
     const suite = (label: string, describeFn: typeof describe, shadowUrl: string | undefined) =>
       describeFn(`on the ${label} shadow`, () => {
         let report: CheckReport;
@@ -188,6 +190,7 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
           if (shared.length === 0) return;
           layout = writeProject(cases, shared.map((x) => x.i), (c) => [migrationFile(c)]);
           report = await check({ cwd: layout.dir, all: true, ...(shadowUrl ? { shadowUrl } : {}) });
+          if (!shadowUrl) embeddedRun = { report, layout };
         });
         for (const { c, expected, i } of shared) {
           it(`${expected.length ? 'flags' : 'accepts'}: ${c.name}`, () => {
@@ -218,11 +221,12 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
     if (options.fixes !== false && fixable.length > 0) {
       it('its suggested fixes pass check (no errors) and verify (reversible)', async () => {
         // Find the fix of each invalid case, then run the setups with the fixes instead of the cases.
-        const layout = writeProject(fixable, fixable.map((_, i) => i), (c) => [migrationFile(c)]);
-        const report = await check({ cwd: layout.dir, all: true });
+        expect(embeddedRun, 'the embedded run of the cases did not happen').toBeDefined();
+        const { report, layout } = embeddedRun!;
         const fixes = new Map<number, string[]>();
-        fixable.forEach((_, i) => {
-          const f = report.findings.find((x) => x.rule === ruleId && x.migration === layout.caseNames.get(i) && x.fix);
+        fixable.forEach((c, i) => {
+          const name = layout.caseNames.get(cases.indexOf(c));
+          const f = report.findings.find((x) => x.rule === ruleId && x.migration === name && x.fix);
           if (f?.fix) fixes.set(i, f.fix.code.split(NEXT_MIGRATION).map((s) => s.trim() + '\n'));
         });
         const withFix = [...fixes.keys()];

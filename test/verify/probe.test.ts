@@ -43,4 +43,42 @@ exports.down = async () => {};
     expect(byName.migrate_settings?.notes.join(' ')).toMatch(/up fails when users hold rows \(Cannot read properties of undefined.*verified with them empty/);
     expect(report.ok).toBe(true);
   });
+
+  it('does not count an updated_at re-stamped by a trigger as lost data, but still counts a value the up overwrote', async () => {
+    const dir = makeProject({
+      'migrations/20240101000000_create_tasks.js': `exports.up = async (knex) => {
+  await knex.schema.createTable('tasks', (t) => {
+    t.increments('id');
+    t.string('title');
+    t.integer('priority');
+    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+  });
+  await knex.raw(\`CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER tasks_set_updated_at BEFORE UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION set_updated_at()\`);
+};
+exports.down = async (knex) => {
+  await knex.schema.dropTable('tasks');
+  await knex.raw('DROP FUNCTION set_updated_at()');
+};
+`,
+      // Fills NULLs only; the trigger bumps updated_at of every row it touches.
+      'migrations/20240102000000_require_title.js': `exports.up = async (knex) => {
+  await knex('tasks').update({ title: knex.raw("coalesce(title, 'untitled')") });
+  await knex.schema.alterTable('tasks', (t) => { t.string('title').notNullable().alter(); });
+};
+exports.down = (knex) => knex.schema.alterTable('tasks', (t) => { t.string('title').nullable().alter(); });
+`,
+      // Overwrites existing priorities: a real loss, trigger or not.
+      'migrations/20240103000000_reset_priority.js': `exports.up = (knex) => knex('tasks').update({ priority: 0 });
+exports.down = async () => {};
+`,
+    });
+    const report = await verify({ cwd: dir });
+    const byName = Object.fromEntries(report.verdicts.map((v) => [v.name.slice(15, -3), v]));
+    expect(byName.require_title?.status).toBe('reversible');
+    expect(byName.require_title?.notes.join(' ')).toMatch(/tasks\.updated_at: re-stamped by an update trigger/);
+    expect(byName.reset_priority?.status).toBe('not-reversible');
+    expect(byName.reset_priority?.dataLoss?.[0]?.columns).toEqual(['priority']);
+  });
 });
