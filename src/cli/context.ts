@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
-import { openTarget, type Database } from '../db/connect.js';
+import type { ProjectConfig, ProjectOptions } from '../config/resolve.js';
+import type { Database } from '../db/connect.js';
 import { Output, colorWanted } from './output.js';
 
 /** Flags every command accepts (they mirror knex's CLI). */
@@ -42,6 +42,8 @@ export function makeOutput(g: GlobalOptions): Output {
 
 /** Resolves the project, opens the target, runs `fn`, and always closes the connection. */
 export async function withTarget<T>(g: GlobalOptions, fn: (db: Database, project: ProjectConfig) => Promise<T>): Promise<T> {
+  // Loaded on use: `--help` and file-only commands start without knex and the database drivers.
+  const [{ resolveProject }, { openTarget }] = await Promise.all([import('../config/resolve.js'), import('../db/connect.js')]);
   const project = await resolveProject(projectOptions(g));
   const db = await openTarget(project);
   try {

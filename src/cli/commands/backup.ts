@@ -1,12 +1,14 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { listBackups, restoreBackup } from '../../backup/backup.js';
-import { backupPending, defaultBackupRoot } from '../../backup/pending.js';
-import { resolveProject } from '../../config/resolve.js';
-import { formatBackup } from '../../guard/format.js';
-import { targetText } from '../../guard/run.js';
 import { displayPath } from '../../util/paths.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const backupModule = () => import('../../backup/backup.js');
+const pending = () => import('../../backup/pending.js');
+const config = () => import('../../config/resolve.js');
+const guardFormat = () => import('../../guard/format.js');
+const guard = () => import('../../guard/run.js');
 
 export function registerBackupCommand(program: Command): void {
   const backup = program
@@ -30,7 +32,7 @@ Examples:
     .action(async (names: string[], opts: { dir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const result = await backupPending({
+      const result = await (await pending()).backupPending({
         ...projectOptions(g),
         ...(names.length ? { names } : {}),
         ...(opts.dir ? { dir: opts.dir } : {}),
@@ -49,8 +51,8 @@ Examples:
         out.line(`Nothing to back up: ${result.migrations.length ? `${result.migrations.join(', ')} drop${result.migrations.length === 1 ? 's' : ''} no existing data` : 'no pending migrations'}.`);
         return;
       }
-      out.line(`${out.c.green('✓')} ${formatBackup(b)}`);
-      for (const t of result.targets) out.line(out.c.dim(`  ${targetText(t)}: ${t.reasons.join('; ')}`));
+      out.line(`${out.c.green('✓')} ${(await guardFormat()).formatBackup(b)}`);
+      for (const t of result.targets) out.line(out.c.dim(`  ${(await guard()).targetText(t)}: ${t.reasons.join('; ')}`));
       out.line(out.c.dim(`  or: ${b.manifest.restore.psql}`));
     });
 
@@ -62,7 +64,7 @@ Examples:
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       const full = path.resolve(g.cwd ?? process.cwd(), dir);
-      const result = await withTarget(g, (db) => restoreBackup(db, full, { ...(opts.table ? { tables: opts.table } : {}) }).then((r) => ({ r, db: db.description })));
+      const result = await withTarget(g, async (db) => (await backupModule()).restoreBackup(db, full, { ...(opts.table ? { tables: opts.table } : {}) }).then((r) => ({ r, db: db.description })));
       out.result({ database: result.db, ...result.r });
       for (const r of result.r.restored) {
         out.line(`${out.c.green('✓')} Restored ${r.table}${r.kind === 'columns' ? ` (${r.columns.join(', ')})` : ''}: ${r.rows} rows${r.into !== r.table ? ` into ${r.into}` : ''} on ${result.db}`);
@@ -75,8 +77,8 @@ Examples:
     .action(async (_opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const project = await resolveProject(projectOptions(g));
-      const backups = listBackups(defaultBackupRoot(project.baseDir));
+      const project = await (await config()).resolveProject(projectOptions(g));
+      const backups = (await backupModule()).listBackups((await pending()).defaultBackupRoot(project.baseDir));
       out.result({ backups: backups.map((b) => ({ dir: b.dir, createdAt: b.manifest.createdAt, purpose: b.manifest.purpose, tables: b.manifest.entries.map((e) => `${e.schema}.${e.name}`) })) });
       if (!backups.length) out.line('No backups yet.');
       for (const b of backups) {

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import { createRequire } from 'node:module';
-import { check, type CheckReport } from '../../check/run.js';
+import type { CheckReport } from '../../check/run.js';
 import { KnexsafeError } from '../../errors.js';
-import { activeFindings, formatGithub, formatJson, formatMarkdown, formatSarif, formatText, SEVERITY_RANK, type ReportFormat } from '../../report/format.js';
+import type { ReportFormat } from '../../report/format.js';
 import type { Severity } from '../../rules/types.js';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const runCheck = () => import('../../check/run.js');
+const formats = () => import('../../report/format.js');
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -26,7 +30,8 @@ async function readStdin(): Promise<string> {
 }
 
 /** Whether a run fails: a finding at or above the threshold, or a migration that fails on the shadow. */
-export function failsAt(report: CheckReport, threshold: Severity | 'none'): boolean {
+export async function failsAt(report: CheckReport, threshold: Severity | 'none'): Promise<boolean> {
+  const { activeFindings, SEVERITY_RANK } = await formats();
   if (report.migrations.some((m) => m.failed)) return true;
   if (threshold === 'none') return false;
   return activeFindings(report).some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold]);
@@ -74,7 +79,7 @@ Examples:
       if (sqlFiles.length && names.length) {
         throw new KnexsafeError('BAD_OPTION', 'Give either migration names or .sql files, not both.');
       }
-      const report = await check({
+      const report = await (await runCheck()).check({
         ...projectOptions(g),
         ...(names.length ? { names } : {}),
         ...(sqlFiles.length ? { sqlFiles } : {}),
@@ -89,20 +94,20 @@ Examples:
       });
       switch (format) {
         case 'json':
-          out.result(formatJson(report));
+          out.result((await formats()).formatJson(report));
           break;
         case 'sarif':
-          out.result(formatSarif(report, version));
+          out.result((await formats()).formatSarif(report, version));
           break;
         case 'github':
-          out.raw(`${formatGithub(report)}\n`);
+          out.raw(`${(await formats()).formatGithub(report)}\n`);
           break;
         case 'markdown':
-          out.raw(`${formatMarkdown(report)}\n`);
+          out.raw(`${(await formats()).formatMarkdown(report)}\n`);
           break;
         default:
-          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
+          out.line((await formats()).formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
       }
-      if (failsAt(report, threshold)) process.exitCode = 1;
+      if (await failsAt(report, threshold)) process.exitCode = 1;
     });
 }

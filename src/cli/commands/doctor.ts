@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
-import { runDoctor } from '../../doctor/doctor.js';
-import { forgetMigration, renameMigration, type HistoryEditResult } from '../../doctor/history-edit.js';
+import type { HistoryEditResult } from '../../doctor/history-edit.js';
 import type { DoctorFinding, DoctorReport } from '../../doctor/types.js';
 import { displayPath } from '../../util/paths.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import { formatDuration, type Output } from '../output.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const doctor = () => import('../../doctor/doctor.js');
+const historyEdit = () => import('../../doctor/history-edit.js');
 
 /** `knexsafe doctor`, and the `history` edits its fixes name (`forget`, `rename`). */
 export function registerDoctorCommand(program: Command): void {
@@ -28,7 +31,7 @@ Examples:
     .action(async (opts: { shadow?: boolean; dump?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const report = await runDoctor({
+      const report = await (await doctor()).runDoctor({
         ...projectOptions(g),
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         ...(opts.shadow === false ? { noShadow: true } : {}),
@@ -54,7 +57,7 @@ Examples:
     .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const result = await withTarget(g, (db, project) => forgetMigration({ db, project }, name, { ...(opts.force ? { force: true } : {}) }));
+      const result = await withTarget(g, async (db, project) => (await historyEdit()).forgetMigration({ db, project }, name, { ...(opts.force ? { force: true } : {}) }));
       renderEdit(out, result);
     });
 
@@ -66,7 +69,7 @@ Examples:
     .action(async (from: string, to: string, opts: { force?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const result = await withTarget(g, (db, project) => renameMigration({ db, project }, from, to, { ...(opts.force ? { force: true } : {}) }));
+      const result = await withTarget(g, async (db, project) => (await historyEdit()).renameMigration({ db, project }, from, to, { ...(opts.force ? { force: true } : {}) }));
       renderEdit(out, result);
     });
 }

@@ -1,10 +1,13 @@
 import { displayPath } from '../../util/paths.js';
 import type { Command } from 'commander';
-import { initProject } from '../../commands/init.js';
-import { makeSeed, type MakeResult } from '../../commands/make.js';
-import { runSeeds } from '../../commands/seed.js';
+import type { MakeResult } from '../../commands/make.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import type { Output } from '../output.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const init = () => import('../../commands/init.js');
+const make = () => import('../../commands/make.js');
+const seed = () => import('../../commands/seed.js');
 
 export function renderMade(out: Output, result: MakeResult, what: string): void {
   out.result(result);
@@ -22,10 +25,10 @@ export function registerFileCommands(program: Command): void {
     .description('Create a knexfile (per environment, DATABASE_URL-aware) and migrations/ and seeds/ folders')
     .option('-x, --extension <ext>', 'knexfile type: js, ts, mjs or cjs', 'js')
     .addHelpText('after', '\nExample:\n  $ knexsafe init -x ts')
-    .action((opts: { extension: string }, cmd: Command) => {
+    .action(async (opts: { extension: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const result = initProject({ ...(g.cwd ? { cwd: g.cwd } : {}), extension: opts.extension });
+      const result = (await init()).initProject({ ...(g.cwd ? { cwd: g.cwd } : {}), extension: opts.extension });
       out.result(result);
       for (const f of result.created) out.line(`${out.c.green('✓')} Created ${displayPath(f)}`);
       out.line(`Next: set DATABASE_URL (or edit the knexfile), then ${out.c.bold('knexsafe make create_users_table')}.`);
@@ -40,7 +43,7 @@ export function registerFileCommands(program: Command): void {
     .action(async (name: string, opts: { extension?: string; print?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const result = await makeSeed({ ...projectOptions(g), name, ...(opts.extension ? { extension: opts.extension } : {}), ...(opts.print ? { print: true } : {}) });
+      const result = await (await make()).makeSeed({ ...projectOptions(g), name, ...(opts.extension ? { extension: opts.extension } : {}), ...(opts.print ? { print: true } : {}) });
       renderMade(out, result, 'seed');
     });
 
@@ -53,7 +56,7 @@ export function registerFileCommands(program: Command): void {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
-        const result = await runSeeds(db, project, opts.specific ? { specific: opts.specific } : {});
+        const result = await (await seed()).runSeeds(db, project, opts.specific ? { specific: opts.specific } : {});
         out.result({ database: db.description, seeds: result.seeds.map((s) => displayPath(s)) });
         out.line(`${out.c.green('✓')} Ran ${result.seeds.length} seed file${result.seeds.length === 1 ? '' : 's'} on ${db.description}`);
         for (const s of result.seeds) out.line(`  ${displayPath(s)}`);

@@ -2,20 +2,13 @@ import { displayPath } from '../../util/paths.js';
 import { Command, Option } from 'commander';
 import type { Database } from '../../db/connect.js';
 import type { ProjectConfig } from '../../config/resolve.js';
-import {
-  migrateDown,
-  migrateRollback,
-  migrationStatus,
-  unlockMigrations,
-  type BatchResult,
-  type HistoryContext,
-  type StatusReport,
-} from '../../migrations/history.js';
+import type { BatchResult, HistoryContext, StatusReport } from '../../migrations/history.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
-import { COVERED_BY_GUARD, guardedLatest, guardedUp, type GuardedCommand } from '../../guard/run.js';
-import { formatBackfillBar, formatBackup, formatPlan, formatRetry, summaryJson } from '../../guard/format.js';
-import { onBackfillProgress } from '../../backfill/backfill.js';
+import type { GuardedCommand } from '../../guard/run.js';
 import { formatDuration, table, type Output } from '../output.js';
+
+// Loaded on use, so `--help` and quick commands do not pay for every module.
+const history = () => import('../../migrations/history.js');
 
 function historyContext(db: Database, project: ProjectConfig, out: Output): HistoryContext {
   return {
@@ -77,6 +70,11 @@ function guardOptions(command: Command): Command {
 async function runGuardedCommand(command: GuardedCommand, name: string | undefined, opts: GuardFlags, cmd: Command): Promise<void> {
   const g = globalOptions(cmd);
   const out = makeOutput(g);
+  const [{ COVERED_BY_GUARD, guardedLatest, guardedUp }, { formatBackfillBar, formatBackup, formatPlan, formatRetry, summaryJson }, { onBackfillProgress }] = await Promise.all([
+    import('../../guard/run.js'),
+    import('../../guard/format.js'),
+    import('../../backfill/backfill.js'),
+  ]);
   const stderr = process.stderr as NodeJS.WriteStream;
   let barShown = false;
   const stopProgress = onBackfillProgress((p) => {
@@ -183,7 +181,7 @@ Examples:
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
-        const result = await migrateRollback(historyContext(db, project, out), {
+        const result = await (await history()).migrateRollback(historyContext(db, project, out), {
           ...(opts.all ? { all: true } : {}),
           ...(opts.disableTransactions ? { disableTransactions: true } : {}),
         });
@@ -213,7 +211,7 @@ Examples:
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
-        const result = await migrateDown(historyContext(db, project, out), {
+        const result = await (await history()).migrateDown(historyContext(db, project, out), {
           ...(name ? { name } : {}),
           ...(opts.disableTransactions ? { disableTransactions: true } : {}),
         });
@@ -224,7 +222,7 @@ Examples:
   const statusAction = (mode: 'status' | 'list') => async (_opts: unknown, cmd: Command) => {
     const g = globalOptions(cmd);
     const out = makeOutput(g);
-    const report = await withTarget(g, (db, project) => migrationStatus({ db, project }).then((r) => ({ r, db })));
+    const report = await withTarget(g, async (db, project) => (await history()).migrationStatus({ db, project }).then((r) => ({ r, db })));
     renderStatus(out, report.r, report.db, mode);
     // CI gates on status: non-zero while anything is pending or a file is missing.
     if (mode === 'status' && (report.r.pending > 0 || report.r.missingFiles > 0)) process.exitCode = 1;
@@ -254,7 +252,7 @@ Examples:
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
-        const result = await unlockMigrations({ db, project }, { ...(opts.force ? { force: true } : {}) });
+        const result = await (await history()).unlockMigrations({ db, project }, { ...(opts.force ? { force: true } : {}) });
         out.result({ database: db.description, wasLocked: result.wasLocked, locked: false, ...(result.forcedPast ? { forcedPast: result.forcedPast } : {}) });
         if (result.forcedPast) out.warn(`--force: unlocked although a migration looked active: ${result.forcedPast.map((s) => `pid ${s.pid}`).join(', ')}.`);
         out.line(result.wasLocked ? `${out.c.green('✓')} Freed the migration lock on ${db.description}.` : `The migrations were not locked (${db.description}).`);

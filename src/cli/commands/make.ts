@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { makeMigration, type MakeResult } from '../../commands/make.js';
+import type { MakeResult } from '../../commands/make.js';
 import { KnexsafeError } from '../../errors.js';
 import { grammarLines } from '../../make/grammar.js';
 import { describeIntent } from '../../make/describe.js';
@@ -7,6 +7,9 @@ import { TYPE_WORDS_HELP } from '../../make/types.js';
 import { displayPath } from '../../util/paths.js';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
 import type { Output } from '../output.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const make = () => import('../../commands/make.js');
 
 interface MakeFlags {
   extension?: string;
@@ -115,7 +118,7 @@ export function registerMakeCommand(program: Command): void {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       const batchSize = positiveInteger(opts.batchSize, '--batch-size');
-      const result = await makeMigration({
+      const result = await (await make()).makeMigration({
         ...projectOptions(g),
         name,
         ...(opts.extension ? { extension: opts.extension } : {}),

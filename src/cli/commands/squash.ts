@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { KnexsafeError } from '../../errors.js';
-import { applySquashHistory, restoreSquashHistory, squash, type ApplyHistoryResult, type DdlSource, type SquashResult } from '../../squash/index.js';
+import type { ApplyHistoryResult, DdlSource, SquashResult } from '../../squash/index.js';
 import { displayPath } from '../../util/paths.js';
 import { globalOptions, makeOutput, projectOptions, type GlobalOptions } from '../context.js';
 import { formatDuration, type Output } from '../output.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const squashing = () => import('../../squash/index.js');
 
 interface SquashFlags {
   to?: string;
@@ -81,7 +84,7 @@ async function makeBaseline(g: GlobalOptions, flags: SquashFlags, out: Output): 
   if (!['auto', 'catalog', 'pg_dump'].includes(ddl)) throw new KnexsafeError('BAD_OPTION', `--ddl takes auto, catalog or pg_dump, not "${ddl}".`);
   const maxRows = Number(flags.maxRows ?? '10000');
   if (!Number.isInteger(maxRows) || maxRows < 0) throw new KnexsafeError('BAD_OPTION', `--max-rows takes a whole number, not "${flags.maxRows}".`);
-  const result = await squash({
+  const result = await (await squashing()).squash({
     ...projectOptions(g),
     to: flags.to!,
     ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
@@ -145,7 +148,7 @@ function renderSquash(out: Output, r: SquashResult): void {
 }
 
 async function applyHistory(g: GlobalOptions, flags: SquashFlags, out: Output): Promise<void> {
-  const result = await applySquashHistory({ ...projectOptions(g), ...(flags.dryRun ? { dryRun: true } : {}), ...(flags.manifest?.length ? { manifests: flags.manifest } : {}) });
+  const result = await (await squashing()).applySquashHistory({ ...projectOptions(g), ...(flags.dryRun ? { dryRun: true } : {}), ...(flags.manifest?.length ? { manifests: flags.manifest } : {}) });
   out.result(result);
   renderApply(out, result);
 }
@@ -168,7 +171,7 @@ function renderApply(out: Output, r: ApplyHistoryResult): void {
 }
 
 async function restoreHistory(g: GlobalOptions, backup: string, out: Output): Promise<void> {
-  const result = await restoreSquashHistory({ ...projectOptions(g), backup });
+  const result = await (await squashing()).restoreSquashHistory({ ...projectOptions(g), backup });
   out.result(result);
   if (!out.json) {
     out.line(`Restored ${result.restored.length} knex_migrations row(s) on ${result.target}; removed ${result.removed.map((r) => r.name).join(', ')}.`);

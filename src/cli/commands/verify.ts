@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { verify } from '../../commands/verify.js';
 import type { MigrationVerdict } from '../../verify/verify.js';
 import { displayPath } from '../../util/paths.js';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
 import { formatDuration, type Output } from '../output.js';
+
+// Loaded on use, so `--help` and other commands do not pay for these modules.
+const verifying = () => import('../../commands/verify.js');
 
 export function registerVerifyCommand(program: Command): void {
   program
@@ -26,7 +28,7 @@ Examples:
     .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const report = await verify({
+      const report = await (await verifying()).verify({
         ...projectOptions(g),
         ...(names.length ? { names } : {}),
         ...(opts.pending ? { pending: true } : {}),
