@@ -37,3 +37,8 @@ export { backupTargets, restoreBackup, readManifest, listBackups, type BackupMan
 export { backupPending, type BackupPendingOptions, type BackupPendingResult } from './backup/pending.js';
 export { destructiveTargets, type BackupTarget } from './backup/targets.js';
 export { backfill, onBackfillProgress, BACKFILL_STATE_TABLE, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill/backfill.js';
+export { runDoctor, type DoctorOptions } from './doctor/doctor.js';
+export type { DoctorReport, DoctorFinding } from './doctor/types.js';
+export { forgetMigration, renameMigration, type HistoryEditResult } from './doctor/history-edit.js';
+export { explainFailure, EXPLAINED_SQLSTATES, type FailureFacts, type SqlStateExplanation } from './doctor/explain.js';
+export { squash, applySquashHistory, restoreSquashHistory, type SquashOptions, type SquashResult, type SquashProof, type ApplyHistoryOptions, type ApplyHistoryResult } from './squash/index.js';

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/cli.js';
+
+/** The package entry, as another program imports it (the built dist, via package.json "exports"). */
+describe('library entry', () => {
+  it('exports the API every command is built on', async () => {
+    const api = (await import(path.join(REPO_ROOT, 'dist/index.js'))) as Record<string, unknown>;
+    for (const name of ['resolveProject', 'openTarget', 'createShadow', 'snapshotSchema', 'diffSchemas', 'migrateLatest', 'migrationStatus', 'check', 'verify', 'makeMigration', 'guardedLatest', 'backfill', 'backupPending', 'runDoctor', 'forgetMigration', 'explainFailure', 'squash', 'applySquashHistory']) {
+      expect(typeof api[name], name).toBe('function');
+    }
+  });
+
+  it('checks the example project through the API: findings at the knex call, nothing failed', async () => {
+    const { check } = (await import(path.join(REPO_ROOT, 'dist/index.js'))) as typeof import('../../src/index.js');
+    const report = await check({ cwd: path.join(REPO_ROOT, 'examples/shop'), all: true });
+    expect(report.migrations).toHaveLength(9);
+    expect(report.migrations.filter((m) => m.failed)).toEqual([]);
+    const rules = new Set(report.findings.map((f) => f.rule));
+    expect(rules.has('column-type-rewrite')).toBe(true);
+    expect(report.findings.every((f) => f.file.endsWith('.js') || f.file.endsWith('.ts'))).toBe(true);
+  });
+});
