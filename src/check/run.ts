@@ -122,6 +122,19 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         }
       }
       for (const outcome of outcomes) {
+        const traced = new Set(outcome.traces.map((t) => t.name));
+        // A migration that failed before running any SQL (it does not load, a require is missing…)
+        // has no trace; it must still fail the check, never read as all clear.
+        if (outcome.error && (!outcome.error.migration || !traced.has(outcome.error.migration))) {
+          const file = outcome.error.migration ? files.find((f) => f.name === outcome.error?.migration) : undefined;
+          migrations.push({
+            name: outcome.error.migration ?? '(batch)',
+            file: file?.file ?? '',
+            statements: 0,
+            transactional: false,
+            failed: { message: outcome.error.message, ...(outcome.error.sqlState ? { sqlState: outcome.error.sqlState } : {}) },
+          });
+        }
         for (const trace of outcome.traces) {
           if (trace.direction !== 'up') continue;
           units.push(await unitOf(trace, files, schemas, pgVersion, batchMode));

@@ -92,6 +92,19 @@ describe('knexsafe check (CLI)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/failed\s+the migration fails on the shadow \(SQLSTATE 42P01\)/);
   });
+
+  it('a migration that cannot even load (a missing require) fails the check instead of ending it early as all clear', async () => {
+    const broken = makeProject({
+      'migrations/20240101000000_a.js': `exports.up = (knex) => knex.schema.createTable('t', (t) => { t.bigIncrements('id'); });\nexports.down = (knex) => knex.schema.dropTable('t');\n`,
+      'migrations/20240102000000_b.js': `const helper = require('./does-not-exist');\nexports.up = async () => {};\nexports.down = async () => {};\n`,
+    });
+    const r = await runCli(['check', '--cwd', broken, '--json']);
+    expect(r.code).toBe(1);
+    const json = parseJson<{ ok: boolean; migrations: { name: string; failed?: { message: string } }[] }>(r.stdout);
+    expect(json.ok).toBe(false);
+    expect(json.migrations.map((m) => m.name)).toEqual(['20240101000000_a.js', '20240102000000_b.js']);
+    expect(json.migrations[1]?.failed?.message).toMatch(/imports '\.\/does-not-exist', which is not installed/);
+  });
 });
 
 describeServer('knexsafe check against a target database', () => {
