@@ -10,6 +10,9 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const debug = argv.includes('--debug');
   const out = new Output(json, debug, colorWanted(!argv.includes('--no-color')));
+  const machineFormat = json || argv.some((a, i) => (a === '--format' && argv[i + 1] !== 'text') || (a.startsWith('--format=') && a !== '--format=text'));
+  // Migrations and knexfiles may console.log; on a machine-readable stdout that would break the document.
+  if (machineFormat) routeConsoleToStderr();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
@@ -22,6 +25,13 @@ async function main(argv: string[]): Promise<number> {
     }
     return reportError(out, error);
   }
+}
+
+function routeConsoleToStderr(): void {
+  const toStderr = (...args: unknown[]) => console.error(...args);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
 }
 
 function reportError(out: Output, error: unknown): number {

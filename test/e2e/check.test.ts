@@ -93,6 +93,18 @@ describe('knexsafe check (CLI)', () => {
     expect(r.stdout).toMatch(/failed\s+the migration fails on the shadow \(SQLSTATE 42P01\)/);
   });
 
+  it('a migration that prints with console.log does not break --json or --format sarif (its output goes to stderr)', async () => {
+    const noisy = makeProject({
+      'migrations/20240101000000_a.js': `console.log('loading');\nexports.up = async (knex) => { console.log('in up'); await knex.schema.createTable('t', (t) => { t.bigIncrements('id'); }); };\nexports.down = async (knex) => { console.info('in down'); await knex.schema.dropTable('t'); };\n`,
+    });
+    for (const args of [['check', '--json'], ['check', '--format', 'sarif'], ['verify', '--json']]) {
+      const r = await runCli([...args, '--cwd', noisy]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(() => JSON.parse(r.stdout), `${args.join(' ')}: ${r.stdout.slice(0, 200)}`).not.toThrow();
+      expect(r.stderr).toMatch(/in up/);
+    }
+  });
+
   it('a migration that cannot even load (a missing require) fails the check instead of ending it early as all clear', async () => {
     const broken = makeProject({
       'migrations/20240101000000_a.js': `exports.up = (knex) => knex.schema.createTable('t', (t) => { t.bigIncrements('id'); });\nexports.down = (knex) => knex.schema.dropTable('t');\n`,
