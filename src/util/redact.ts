@@ -4,7 +4,10 @@
  */
 
 const URL_WITH_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]+)(?::([^@/?#\s]*))?@/gi;
-const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s;,&'"]+)/gi;
+// `password=x` (libpq, URLs' query) in any form; `password: x` only quoted (JSON, JS objects):
+// unquoted after a colon it is prose, e.g. a schema diff's `users.password: NOT NULL → nullable`.
+const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)(\s*=\s*)("[^"]*"|'[^']*'|[^\s;,&'"]+)/gi;
+const KEY_COLON_PASSWORD = /\b(password|passwd|pwd)("?\s*:\s*)("[^"]*"|'[^']*')/gi;
 const QUERY_PASSWORD = /([?&](?:password|sslpassword|sslkey)=)[^&\s]+/gi;
 
 const knownSecrets = new Set<string>();
@@ -20,6 +23,7 @@ export function redactSecrets(text: string): string {
       password === undefined ? `${scheme}${user}@` : `${scheme}${user}:***@`,
     )
     .replace(KEY_VALUE_PASSWORD, (_m, key: string, sep: string) => `${key}${sep}***`)
+    .replace(KEY_COLON_PASSWORD, (_m, key: string, sep: string) => `${key}${sep}'***'`)
     .replace(QUERY_PASSWORD, (_m, key: string) => `${key}***`);
   for (const secret of knownSecrets) {
     if (out.includes(secret)) out = out.split(secret).join('***');
