@@ -47,6 +47,13 @@ ruleTester('missing-lock-timeout', {
       errors: [{ severity: 'warning', line: 3, message: 'lt_carts is locked in ACCESS EXCLUSIVE mode' }],
     },
     {
+      // The fix inserts an await: the plain function around it is made async (the fix test loads and runs it).
+      name: 'a promise-returning (not async) up, as older knex projects write them',
+      setup: [`await knex.schema.createTable('lt_members', (t) => { t.increments('id'); });`],
+      file: `exports.up = function (knex) {\n  return knex.schema.alterTable('lt_members', (table) => {\n    table.string('nickname');\n  });\n};\n\nexports.down = function (knex) {\n  return knex.schema.alterTable('lt_members', (table) => {\n    table.dropColumn('nickname');\n  });\n};\n`,
+      errors: [{ severity: 'warning', line: 2, message: 'lt_members is locked in ACCESS EXCLUSIVE mode without a lock_timeout' }],
+    },
+    {
       name: 'lock_timeout = 0 disables it',
       setup: [`await knex.schema.createTable('lt_tags', (t) => { t.increments('id'); t.string('name'); });`],
       up: `await knex.raw('SET LOCAL lock_timeout = 0');\nawait knex.raw('ALTER TABLE lt_tags RENAME COLUMN name TO label');`,

@@ -1,3 +1,4 @@
+import { parsesAsModule } from '../../config/load-module.js';
 import { lockBlocks, lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
 import { ident, js, NEXT_MIGRATION, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
@@ -223,13 +224,39 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
     const knexVar = knexVariableOn(unit.source, line);
     const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`, `await ${knexVar}.raw(${sqlLiteral(setting)});`];
     if (!inTransaction) lines.push(`// ... and \`await ${knexVar}.raw('RESET lock_timeout')\` in a finally block after the locking statements.`);
-    return { description, code: insertLines(unit.source, line, lines) };
+    const edited = awaitable(insertLines(unit.source, line, lines), line, unit.file);
+    if (edited) return { description, code: edited };
   }
   // No source to edit (the statement comes from a helper module): a template.
   return {
     description,
     code: [`// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`, `await ${inTransaction ? 'knex' : 'trx'}.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`].join('\n'),
   };
+}
+
+/**
+ * The edited file if it is valid code: `await` needs an async function, so a plain
+ * `exports.up = function (knex) { return … }` around the statement is made async (its returned
+ * promise is still awaited by knex). Anything else (an expression-bodied arrow, a nested callback)
+ * gets the template instead of a file that would not load.
+ */
+function awaitable(source: string, line: number, file: string): string | undefined {
+  if (parsesAsModule(source, file)) return source;
+  const lines = source.split('\n');
+  for (let i = Math.min(line - 1, lines.length - 1); i >= 0; i--) {
+    const header = lines[i]!;
+    const made = header
+      .replace(/^(\s*(?:module\.)?exports\.(?:up|down)\s*=\s*)(function\b)/, '$1async $2')
+      .replace(/^(\s*(?:module\.)?exports\.(?:up|down)\s*=\s*)(\([^)]*\)\s*=>\s*\{)/, '$1async $2')
+      .replace(/^(\s*(?:module\.)?exports\.(?:up|down)\s*=\s*)([A-Za-z_$][\w$]*\s*=>\s*\{)/, '$1async $2')
+      .replace(/^(\s*export\s+)(function\s+(?:up|down)\b)/, '$1async $2')
+      .replace(/^(\s*)((?:up|down)\s*(?::\s*function\b|\([^)]*\)\s*\{))/, '$1async $2');
+    if (made === header) continue;
+    lines[i] = made;
+    const fixed = lines.join('\n');
+    return parsesAsModule(fixed, file) ? fixed : undefined;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
