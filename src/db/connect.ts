@@ -55,6 +55,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
   } as Knex.Config);
+  presentAsPg(knex);
   try {
     await knex.raw('select 1');
   } catch (error) {
@@ -62,6 +63,16 @@ export async function openServer(connection: Knex.Config['connection'], options:
     throw explainConnectionError(error, description);
   }
   return { knex, kind: 'server', description, close: () => knex.destroy() };
+}
+
+/**
+ * Our clients are classes, so knex.client.config.client would be a function; migrations test
+ * `knex.client.config.client === 'pg'` (joplin does) to pick PostgreSQL-only SQL. They must see
+ * what they see under `npx knex` with client 'pg'.
+ */
+function presentAsPg(knex: Knex): void {
+  const config = knex.client.config as { client?: unknown };
+  if (typeof config.client !== 'string') config.client = 'pg';
 }
 
 function withConnectTimeout(connection: Knex.Config['connection']): Knex.Config['connection'] {
@@ -91,6 +102,7 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
   } as Knex.Config);
+  presentAsPg(knex);
   const description = options.dataDir ? `embedded PostgreSQL in ${options.dataDir}` : 'embedded PostgreSQL (in memory)';
   return {
     knex,

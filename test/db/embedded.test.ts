@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedDatabase, type Database } from '../../src/db/connect.js';
+import { openEmbeddedDatabase, openServer, type Database } from '../../src/db/connect.js';
 import { mentionedExtensions } from '../../src/db/embedded.js';
+import { describeServer, SERVER_URL } from '../helpers/pg.js';
 
 describe('embedded PostgreSQL', () => {
   let db: Database;
@@ -27,6 +28,10 @@ describe('embedded PostgreSQL', () => {
     expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("shows migrations knex.client.config.client === 'pg', as npx knex does with client 'pg'", () => {
+    expect(db.knex.client.config.client).toBe('pg');
+  });
+
   it('runs knex query builders with bindings', async () => {
     await db.knex.schema.createTable('people', (t) => {
       t.increments('id');
@@ -44,5 +49,16 @@ describe('mentionedExtensions', () => {
   it('finds extension names in migration sources', () => {
     expect(mentionedExtensions(['await knex.raw(\'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"\')', 'create extension citext'])).toEqual(['citext', 'uuid-ossp']);
     expect(mentionedExtensions(['knex.schema.createTable("citext_notes")'])).toEqual([]);
+  });
+});
+
+describeServer('server connection', () => {
+  it("shows migrations knex.client.config.client === 'pg'", async () => {
+    const db = await openServer(SERVER_URL);
+    try {
+      expect(db.knex.client.config.client).toBe('pg');
+    } finally {
+      await db.close();
+    }
   });
 });
