@@ -32,6 +32,12 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
     const ignores = parseIgnores(unit.source);
     const unitFindings: Finding[] = [];
     for (const rule of active) {
+      // The statement being judged: a table created earlier in the same migration is new from then
+      // on, also when a table of that name existed before (dropped and re-created).
+      let current: AnalyzedStatement | undefined;
+      const createdEarlier = (name: string) =>
+        current !== undefined &&
+        unit.statements.some((s) => s.index < current!.index && s.facts.kind === 'create-table' && !s.error && qualify(s.facts.table, unit.schemaBefore) === name);
       const context: RuleContext = {
         pgVersion: options.pgVersion,
         thresholds: options.thresholds,
@@ -40,6 +46,7 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
         stats: (table) => options.stats?.get(qualify(table, unit.schemaBefore)),
         tableAge: (table) => {
           const name = qualify(table, unit.schemaBefore);
+          if (createdEarlier(name)) return 'new';
           if (options.tableAge) return options.tableAge(unit, name);
           if (!unit.schemaBefore) return 'existing';
           return unit.schemaBefore.tables[name] ? 'existing' : 'new';
@@ -47,7 +54,13 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
         report: (input) => unitFindings.push(toFinding(rule, unit, input, options)),
       };
       try {
-        if (rule.statement) for (const s of unit.statements) rule.statement(s, context);
+        if (rule.statement) {
+          for (const s of unit.statements) {
+            current = s;
+            rule.statement(s, context);
+          }
+          current = undefined;
+        }
         rule.migration?.(unit, context);
       } catch (error) {
         unitFindings.push({

@@ -6,6 +6,11 @@ ruleTester('index-not-concurrent', {
   valid: [
     { name: 'index on a table created in the same migration', up: `await knex.schema.createTable('fresh', (t) => { t.increments('id'); t.string('code').index(); });` },
     {
+      name: 'index on a table dropped and re-created in the same migration (it is empty)',
+      setup: [`await knex.schema.createTable('rc_shares', (t) => { t.string('id', 32).primary(); });`],
+      up: `await knex.schema.dropTable('rc_shares');\nawait knex.schema.createTable('rc_shares', (t) => { t.string('id', 32).primary(); t.string('owner_id', 32).index(); });`,
+    },
+    {
       name: 'CREATE INDEX CONCURRENTLY outside a transaction',
       setup: [`await knex.schema.createTable('c_users', (t) => { t.increments('id'); t.string('email'); });`],
       up: `await knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS c_users_email_idx ON c_users (email)');`,
