@@ -182,6 +182,25 @@ export class CaptureSession {
     }
   }
 
+  /**
+   * Runs the up of each of `files`, one migration at a time as `up` does, without recording; stops
+   * at the first failure. verify uses it to rebuild a shadow the same way its loop built it.
+   */
+  async applyUp(files: MigrationFile[]): Promise<RunOutcome> {
+    this.capturing = false;
+    const ran: string[] = [];
+    try {
+      for (const file of files) {
+        const outcome = await this.runMigration(file.name, 'up');
+        if (outcome.error) return { traces: [], ran, error: outcome.error };
+        ran.push(file.name);
+      }
+      return { traces: [], ran };
+    } finally {
+      this.capturing = true;
+    }
+  }
+
   close(): Promise<void> {
     return this.shadow.close();
   }

@@ -7,6 +7,8 @@ const require = createRequire(import.meta.url);
 // knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.
 const PgClientBase = require('knex/lib/dialects/postgres/index.js') as typeof Client_PG;
 const PgliteClientBase = require('knex-pglite') as typeof Client_PG;
+// node-pg's own conversion of a parameter (the `pg` knex loads): what production sends.
+const { prepareValue } = require('pg/lib/utils.js') as { prepareValue(value: unknown): string | Buffer | null };
 
 /** Where in the user's code a knex builder was created (the knex call behind a statement). */
 export interface BuilderOrigin {
@@ -141,7 +143,19 @@ export class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
         return obj;
       }
     }
-    return super.executeStatement(connection, obj);
+    if ((obj.bindings?.length ?? 0) === 0) return super.executeStatement(connection, obj);
+    // PGlite would serialize each parameter by the type PostgreSQL infers for it (a JS array into
+    // jsonb as JSON); node-pg turns every one into text (an array literal, a local-time string, …)
+    // or a Buffer, sent untyped, and lets PostgreSQL parse it. Do exactly that, so the embedded
+    // shadow accepts and rejects what the server does.
+    const prepared: KnexQueryObject = {
+      ...obj,
+      bindings: obj.bindings!.map((value) => prepareValue(value)),
+      options: { ...(obj.options as object | undefined), serializers: SEND_AS_PREPARED },
+    };
+    const done = await super.executeStatement(connection, prepared);
+    obj.response = done.response;
+    return obj;
   }
 
   override processResponse(obj: KnexQueryObject, runner: unknown): unknown {
@@ -150,6 +164,15 @@ export class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
     return super.processResponse(obj, runner);
   }
 }
+
+/**
+ * PGlite's per-query serializer table, saying "send as is" for every type: node-pg's prepared text
+ * goes out as text and its Buffers as binary parameters, as node-pg's protocol writer sends them.
+ */
+const SEND_AS_PREPARED: Record<number | string, (value: unknown) => unknown> = new Proxy(
+  {},
+  { get: () => (value: unknown) => value },
+);
 
 function mayHoldSeveralStatements(sql: string): boolean {
   const i = sql.indexOf(';');

@@ -70,7 +70,9 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, durationMs: 0, ok: true };
   }
-  const session = await CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
+  const openSession = () => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
+  let session = await openSession();
+  const shadowInfo = { description: session.shadow.description, readyMs: session.shadow.readyMs };
   const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];
   const snapshot = () => snapshotSchema(session.knex, { excludeTables: knexTables });
   const probe = { filled: new Set<string>(), unfilled: new Map<string, string>(), inserted: new Map<string, Record<string, unknown>[]>() };
@@ -112,7 +114,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     const last = files.reduce((at, f, i) => (selectedNames.has(f.name) ? i : at), -1);
     const replayed = new Set(options.replay.map((f) => f.name));
     let index = 0;
-    for (const file of files.slice(first, last + 1)) {
+    for (let at = first; at <= last; at++) {
+      const file = files[at]!;
       if (!selectedNames.has(file.name)) {
         if (replayed.has(file.name)) continue;
         const applied = await session.up(file.name);
@@ -122,19 +125,42 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         continue;
       }
       const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], () => dropProbe(s0));
-      verdicts.push(verdict.verdict);
-      options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
       s0 = verdict.next;
       // Tables that lost their probe rows (re-created empty) get new ones.
       for (const t of verdict.emptied) probe.filled.delete(t);
+      if (verdict.diverged && at < last) {
+        // down and the second up (or a down that stopped half-way) left the shadow in a state no
+        // database that ran the chain forward is in: later migrations would fail for that reason
+        // alone. Give them what production has. Costs nothing while migrations are reversible.
+        options.events?.progress?.(`Rebuilding the shadow after ${file.name}`);
+        const chain = files.slice(first, at + 1).filter((f) => !replayed.has(f.name));
+        let fresh: CaptureSession | undefined;
+        try {
+          fresh = await rebuildShadow(openSession, options.replay, chain);
+        } catch (error) {
+          verdict.verdict.notes.push(`verifying this migration left the shadow unlike a database that ran the chain up to here, and it could not be rebuilt (${(error as Error).message}); the later migrations were verified on the shadow as this migration left it`);
+        }
+        if (fresh) {
+          const stale = session;
+          session = fresh;
+          await stale.close();
+          probe.filled.clear();
+          probe.unfilled.clear();
+          probe.inserted.clear();
+          s0 = await snapshot();
+          verdict.verdict.notes.push('verifying this migration left the shadow unlike a database that ran the chain up to here, so the later migrations were verified on a rebuilt shadow (the chain applied again up to this migration, up only)');
+        }
+      }
+      verdicts.push(verdict.verdict);
+      options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
       await fill(s0);
     }
   } finally {
     await session.close();
   }
   return {
-    shadow: session.shadow.description,
-    shadowReadyMs: session.shadow.readyMs,
+    shadow: shadowInfo.description,
+    shadowReadyMs: shadowInfo.readyMs,
     verdicts,
     probe: { filled: [...probe.filled].sort(), unfilled: [...probe.unfilled].map(([table, reason]) => ({ table, reason })).sort((a, b) => a.table.localeCompare(b.table)) },
     durationMs: performance.now() - started,
@@ -142,10 +168,32 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   };
 }
 
+/** A new shadow with `replay` applied as verify's start does, then the up of each of `chain`. */
+async function rebuildShadow(open: () => Promise<CaptureSession>, replay: MigrationFile[], chain: MigrationFile[]): Promise<CaptureSession> {
+  const fresh = await open();
+  try {
+    if (replay.length > 0) {
+      const replayed = await fresh.replay(replay);
+      if (replayed.error) throw new Error(whatFailed(replayed));
+    }
+    await fresh.markRunStart();
+    const applied = await fresh.applyUp(chain);
+    if (applied.error) throw new Error(whatFailed(applied));
+    return fresh;
+  } catch (error) {
+    await fresh.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function whatFailed(outcome: RunOutcome): string {
+  return `migration ${outcome.error?.migration ?? '?'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`;
+}
+
 function replayFailed(outcome: RunOutcome): KnexsafeError {
   return new KnexsafeError(
     'REPLAY_FAILED',
-    `Could not bring the shadow to the starting point: migration ${outcome.error?.migration ?? '?'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`,
+    `Could not bring the shadow to the starting point: ${whatFailed(outcome)}`,
     { exitCode: 1, hint: 'Fix that migration first, or verify from an earlier one with --from.' },
   );
 }
@@ -180,7 +228,7 @@ async function verifyOne(
   noData: boolean,
   probed: string[],
   dropProbe: () => Promise<string[]>,
-): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[] }> {
+): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean }> {
   const verdict: MigrationVerdict = {
     name: file.name,
     file: file.file,
@@ -217,7 +265,8 @@ async function verifyOne(
   if (up.error) {
     verdict.status = 'failed';
     verdict.findings.push(errorFinding('up-failed', 'up', up));
-    return { verdict, next: await snapshot(), emptied: [] };
+    // A database running the chain stops here too: there is no "after this migration" to rebuild.
+    return { verdict, next: await snapshot(), emptied: [], diverged: false };
   }
   const s1 = await snapshot();
   verdict.changedSchema = !diffSchemas(s0, s1).equal;
@@ -228,7 +277,9 @@ async function verifyOne(
   if (down.error) {
     verdict.status = 'not-reversible';
     verdict.findings.push(errorFinding('down-failed', 'down', down));
-    return { verdict, next: await snapshot(), emptied: [] };
+    // A down that ran in a transaction rolled back to S1; one without may have stopped half-way.
+    const after = await snapshot();
+    return { verdict, next: after, emptied: [], diverged: !diffSchemas(s1, after).equal };
   }
   const s2 = await snapshot();
   const diff = diffSchemas(s0, s2);
@@ -265,7 +316,7 @@ async function verifyOne(
   if (reUp.error) {
     verdict.status = 'not-reversible';
     verdict.findings.push({ ...errorFinding('up-not-rerunnable', 'up after down', reUp), message: `up cannot run again after down: ${reUp.error.message}` });
-    return { verdict, next: s2, emptied };
+    return { verdict, next: s2, emptied, diverged: true };
   }
   const s3 = await snapshot();
   const rerun = diffSchemas(s1, s3);
@@ -273,7 +324,7 @@ async function verifyOne(
     verdict.status = 'not-reversible';
     verdict.findings.push({ rule: 'up-not-rerunnable', message: 'up gives a different schema when run again after down', changes: rerun.changes });
   }
-  return { verdict, next: s3, emptied };
+  return { verdict, next: s3, emptied, diverged: !rerun.equal };
 }
 
 /** Says which direction lost the data, from the schema after up: up dropped it, or down did. */
