@@ -270,6 +270,11 @@ async function verifyOne(
   }
   const s1 = await snapshot();
   verdict.changedSchema = !diffSchemas(s0, s1).equal;
+  // Guarded migrations (hasTable/hasColumn, feature flags) may do nothing on a fresh chain: say so,
+  // rather than let "reversible" read as proven.
+  if (up.traces.every((t) => t.statements.every((st) => st.control || /^\s*(select|show)\b/i.test(st.sql)))) {
+    verdict.notes.push('up ran no statement that changes anything on this shadow (a guard such as hasTable or a flag skipped it?): reversible only in the sense that there was nothing to undo');
+  }
 
   const hasDown = (await loadMigration(file)).down !== undefined;
   const down = await session.down(file.name);

@@ -81,4 +81,24 @@ exports.down = async () => {};
     expect(byName.reset_priority?.status).toBe('not-reversible');
     expect(byName.reset_priority?.dataLoss?.[0]?.columns).toEqual(['priority']);
   });
+
+  it('says so when a guarded up ran nothing (a table it expects is not there on a fresh chain)', async () => {
+    const dir = makeProject({
+      'migrations/20240101000000_guarded.js': `exports.up = async (knex) => {
+  if (!(await knex.schema.hasTable('legacy_users'))) return;
+  await knex.schema.alterTable('legacy_users', (t) => { t.string('email'); });
+};
+exports.down = async () => {};
+`,
+      'migrations/20240102000000_real.js': `exports.up = (knex) => knex.schema.createTable('posts', (t) => { t.bigIncrements('id'); });
+exports.down = (knex) => knex.schema.dropTable('posts');
+`,
+    });
+    const report = await verify({ cwd: dir });
+    const [guarded, real] = report.verdicts;
+    expect(guarded?.status).toBe('reversible');
+    expect(guarded?.notes.join(' ')).toMatch(/up ran no statement that changes anything/);
+    expect(real?.notes.join(' ')).not.toMatch(/up ran no statement/);
+  });
 });
+
