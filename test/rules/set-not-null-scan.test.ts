@@ -34,6 +34,17 @@ ruleTester(
     ],
     invalid: [
       {
+        // joplin's item_owner / storage migrations: .alter() only meant to drop the default.
+        name: 'a column added NOT NULL with a default, then .alter()ed in the same migration to drop the default',
+        setup: [`await knex.schema.createTable('snn_items', (t) => { t.increments('id'); t.string('name'); });`],
+        up: [
+          `  await knex.schema.alterTable('snn_items', (table) => { table.integer('owner_id').notNullable().defaultTo(0); });`,
+          `  await knex.schema.alterTable('snn_items', (table) => { table.integer('owner_id').notNullable().alter(); });`,
+        ].join('\n'),
+        down: `  await knex.schema.alterTable('snn_items', (table) => { table.dropColumn('owner_id'); });`,
+        errors: [{ severity: 'error', line: 3, message: 'NOT NULL on snn_items.owner_id, added in this migration, is dropped and set again (knex .alter())' }],
+      },
+      {
         name: 'the seed’s three-step NOT NULL column on an existing table',
         setup: [`await knex.schema.createTable('snn_people', (t) => { t.increments('id'); t.string('first_name'); t.string('last_name'); });`],
         up: [

@@ -186,6 +186,31 @@ export const setNotNullScan: Rule = {
         });
         continue;
       }
+      if (added && added.command.action === 'add-column' && added.command.column.notNull && droppedHere) {
+        // Added NOT NULL (with a default for the existing rows) and then .alter()ed, usually only to
+        // drop that default: knex drops and sets NOT NULL again, and the SET scans the table.
+        const col = added.command.column;
+        const after = context.migration.schemaAfter?.tables[table]?.columns[column];
+        const addedDefault = col.default && !col.default.isNull ? col.default.text : undefined;
+        const c = ident(column);
+        const up = [`ALTER TABLE ${t} ADD COLUMN ${c} ${after?.type ?? typeLabel(col.type)} NOT NULL${addedDefault ? ` DEFAULT ${addedDefault}` : ''}`];
+        if (after && after.default === null && addedDefault) up.push(`ALTER TABLE ${t} ALTER COLUMN ${c} DROP DEFAULT`);
+        else if (after?.default && after.default !== addedDefault) up.push(`ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${after.default}`);
+        context.report({
+          ...base,
+          message: `NOT NULL on ${name}, added in this migration, is dropped and set again (knex .alter()), and setting it scans the whole table under ACCESS EXCLUSIVE`,
+          why: `The column was added NOT NULL, so every row already has a value; knex's .alter() then drops NOT NULL and sets it again, and SET NOT NULL reads every row of ${shortName(table)} to prove it, holding ACCESS EXCLUSIVE: reads and writes wait for the whole scan.`,
+          fix: {
+            description: `Add the column as it should end up and change only the default afterwards: both statements are catalog-only (PostgreSQL 11+, constant default), no scan, a brief ACCESS EXCLUSIVE lock.`,
+            code: migrationCode({
+              comment: [`${name} is added NOT NULL once; only the default changes afterwards. No scan.`],
+              up: [rawCall(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`), ...up.map((sql) => rawCall(sql))],
+              down: [rawCall(`ALTER TABLE ${t} DROP COLUMN ${c}`)],
+            }),
+          },
+        });
+        continue;
+      }
       const steps = notNullSteps(table, column, context.pgVersion, added ? 2 : 1, (added ? 1 : 0) + (context.pgVersion >= 12 ? 3 : 2));
       const files: MigrationCode[] = [];
       if (added && added.command.action === 'add-column') {
