@@ -51,8 +51,9 @@ Examples:
         out.line(`Nothing to back up: ${result.migrations.length ? `${result.migrations.join(', ')} drop${result.migrations.length === 1 ? 's' : ''} no existing data` : 'no pending migrations'}.`);
         return;
       }
-      out.line(`${out.c.green('✓')} ${(await guardFormat()).formatBackup(b)}`);
-      for (const t of result.targets) out.line(out.c.dim(`  ${(await guard()).targetText(t)}: ${t.reasons.join('; ')}`));
+      const [{ formatBackup }, { targetText }] = await Promise.all([guardFormat(), guard()]);
+      out.line(`${out.c.green('✓')} ${formatBackup(b)}`);
+      for (const t of result.targets) out.line(out.c.dim(`  ${targetText(t)}: ${t.reasons.join('; ')}`));
       out.line(out.c.dim(`  or: ${b.manifest.restore.psql}`));
     });
 
@@ -77,8 +78,9 @@ Examples:
     .action(async (_opts: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
-      const project = await (await config()).resolveProject(projectOptions(g));
-      const backups = (await backupModule()).listBackups((await pending()).defaultBackupRoot(project.baseDir));
+      const [{ resolveProject }, { listBackups }, { defaultBackupRoot }] = await Promise.all([config(), backupModule(), pending()]);
+      const project = await resolveProject(projectOptions(g));
+      const backups = listBackups(defaultBackupRoot(project.baseDir));
       out.result({ backups: backups.map((b) => ({ dir: b.dir, createdAt: b.manifest.createdAt, purpose: b.manifest.purpose, tables: b.manifest.entries.map((e) => `${e.schema}.${e.name}`) })) });
       if (!backups.length) out.line('No backups yet.');
       for (const b of backups) {

@@ -92,21 +92,22 @@ Examples:
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         progress: (m) => out.progress(out.c.dim(m)),
       });
+      const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();
       switch (format) {
         case 'json':
-          out.result((await formats()).formatJson(report));
+          out.result(formatJson(report));
           break;
         case 'sarif':
-          out.result((await formats()).formatSarif(report, version));
+          out.result(formatSarif(report, version));
           break;
         case 'github':
-          out.raw(`${(await formats()).formatGithub(report)}\n`);
+          out.raw(`${formatGithub(report)}\n`);
           break;
         case 'markdown':
-          out.raw(`${(await formats()).formatMarkdown(report)}\n`);
+          out.raw(`${formatMarkdown(report)}\n`);
           break;
         default:
-          out.line((await formats()).formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
+          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
       }
       if (await failsAt(report, threshold)) process.exitCode = 1;
     });
