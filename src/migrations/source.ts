@@ -31,7 +31,10 @@ export function listMigrationFiles(settings: Pick<MigrationSettings, 'directorie
   if (settings.custom) {
     const { source, items } = settings.custom;
     return items.map(({ name, item }) => {
-      const guess = settings.directories.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
+      // Sources often list { file, directory } items (knex's own FsMigrations shape, wiki.js): use them.
+      const own = item && typeof item === 'object' ? (item as { file?: unknown; directory?: unknown }) : undefined;
+      const itemFile = typeof own?.file === 'string' && typeof own.directory === 'string' ? path.resolve(own.directory, own.file) : undefined;
+      const guess = [...(itemFile ? [itemFile] : []), ...settings.directories.map((d) => path.join(d, name))].find((f) => fs.existsSync(f));
       return { name, file: guess ?? name, directory: guess ? path.dirname(guess) : '', custom: { load: async () => source.getMigration(item) } };
     });
   }

@@ -36,4 +36,33 @@ module.exports = {
     expect(verify.ok).toBe(true);
     expect(verify.migrations.map((m) => m.name)).toEqual(['2.0.0.js', '2.9.0.js', '2.10.0.js']);
   });
+
+  it('a source that lists { file, directory } items: findings point at the file, down-missing fires', { timeout: 120_000 }, async () => {
+    const dir = makeProject({
+      'knexfile.js': `const path = require('path');
+const fs = require('fs');
+const directory = path.join(__dirname, 'server', 'db');
+module.exports = {
+  client: 'pg',
+  migrations: {
+    migrationSource: {
+      async getMigrations() { return fs.readdirSync(directory).sort().map((file) => ({ file, directory })); },
+      getMigrationName(m) { return m.file; },
+      getMigration(m) { return require(path.join(m.directory, m.file)); },
+    },
+  },
+};
+`,
+      'server/db/1.0.0.js': `exports.up = (knex) => knex.schema.createTable('pages', (t) => { t.bigIncrements('id'); t.string('title'); });\nexports.down = (knex) => {};\n`,
+    });
+    const r = await runCli(['check', '--cwd', dir, '--json', '--max-severity', 'none']);
+    expect(r.code, r.stderr).toBe(0);
+    const findings = parseJson<{ findings: { rule: string; file: string; line?: number }[] }>(r.stdout).findings;
+    const missing = findings.find((f) => f.rule === 'down-missing');
+    expect(missing, JSON.stringify(findings)).toBeDefined();
+    expect(missing?.file).toMatch(/server\/db\/1\.0\.0\.js$/);
+    // Statement findings carry the knex call's line, read from the file the source named.
+    expect(findings.find((f) => f.rule === 'prefer-text-over-varchar')?.line).toBe(1);
+  });
 });
+
