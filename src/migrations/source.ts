@@ -33,8 +33,8 @@ export function listMigrationFiles(settings: Pick<MigrationSettings, 'directorie
     return items.map(({ name, item }) => {
       // Sources often list { file, directory } items (knex's own FsMigrations shape, wiki.js): use them.
       const own = item && typeof item === 'object' ? (item as { file?: unknown; directory?: unknown }) : undefined;
-      const itemFile = typeof own?.file === 'string' && typeof own.directory === 'string' ? path.resolve(own.directory, own.file) : undefined;
-      const guess = [...(itemFile ? [itemFile] : []), ...settings.directories.map((d) => path.join(d, name))].find((f) => fs.existsSync(f));
+      const itemFiles = typeof own?.directory === 'string' ? [...(typeof own.file === 'string' ? [path.resolve(own.directory, own.file)] : []), path.resolve(own.directory, name)] : [];
+      const guess = [...itemFiles, ...settings.directories.map((d) => path.join(d, name))].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
       return { name, file: guess ?? name, directory: guess ? path.dirname(guess) : '', custom: { load: async () => source.getMigration(item) } };
     });
   }
