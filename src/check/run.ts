@@ -55,7 +55,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (options.sqlFiles?.length) return checkSqlFiles(options, started);
 
   const project = await resolveProject(options);
-  const warnings: string[] = [];
+  const warnings: string[] = [...project.warnings];
   const explicit = Boolean(options.names?.length || options.from || options.to);
   let target: TargetInfo | undefined;
   if (project.target.kind !== 'none' && !options.all && !explicit) {

@@ -10,6 +10,8 @@ export interface VerifyCommandOptions extends ProjectOptions, SelectionOptions {
 
 export interface VerifyCommandResult extends VerifyReport {
   selection: string;
+  /** What the user should know before trusting the result (e.g. the project is on another knex major). */
+  warnings: string[];
 }
 
 /** `knexsafe verify`: proves, on a shadow database, that every selected migration's down undoes its up. */
@@ -26,5 +28,5 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyComma
     ...(options.noData ? { noData: true } : {}),
     ...(options.events ? { events: options.events } : {}),
   });
-  return { ...report, selection: selection.reason };
+  return { ...report, selection: selection.reason, warnings: project.warnings };
 }

@@ -1,3 +1,4 @@
+import { knexVersionWarning } from './knex-version.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
@@ -76,6 +77,8 @@ export interface ProjectConfig {
   knexsafe: KnexsafeSettings;
   /** Extension new files get unless the user says otherwise. */
   defaultExtension: MigrationExtension;
+  /** Things about the project the user should know before trusting a result (e.g. another knex major). */
+  warnings: string[];
 }
 
 /** knex's own default list plus `.mjs`, `.mts`, `.cts`, which knex skips but jiti loads. */
@@ -137,6 +140,7 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
     seeds,
     knexsafe,
     defaultExtension: detectExtension(knexfile, migrations, baseDir),
+    warnings: [knexVersionWarning(baseDir)].filter((w): w is string => w !== undefined),
   };
 }
 

@@ -29,6 +29,8 @@ export interface GuardEvents extends HistoryEvents {
   backedUp?(backup: BackupResult): void;
   /** A statement hit lock_timeout (or a deadlock) and the run will be tried again after `retryInMs`. */
   retrying?(attempt: AttemptRecord): void;
+  /** Something about the project to know before anything runs (also in the result's warnings). */
+  warning?(message: string): void;
 }
 
 export interface GuardedRunOptions extends ProjectOptions, GuardSettingOptions {
@@ -134,7 +136,9 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
   const project = await resolveProject(options);
   const settings = resolveGuardSettings(options, project.knexsafe);
   await ensureParser();
-  const warnings: string[] = [];
+  const warnings: string[] = [...project.warnings];
+  // Said before anything runs: if a migration then fails, this may be why.
+  for (const w of project.warnings) events.warning?.(w);
 
   let control: ControlSession | undefined;
   if (!options.dryRun) {

@@ -76,6 +76,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
     import('../../backfill/backfill.js'),
   ]);
   const stderr = process.stderr as NodeJS.WriteStream;
+  const warned = new Set<string>();
   let barShown = false;
   const stopProgress = onBackfillProgress((p) => {
     if (out.json) return;
@@ -114,6 +115,10 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
         },
         backedUp: (backup) => out.status(`${out.c.green('✓')} ${formatBackup(backup)}`),
         retrying: (attempt) => out.warn(formatRetry(attempt)),
+        warning: (message) => {
+          out.warn(message);
+          warned.add(message);
+        },
         migrationEnd(migration, direction, ms) {
           if (barShown) stderr.write('\n');
           barShown = false;
@@ -127,7 +132,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       if (result.plan.blocking.length && !opts.unsafe) process.exitCode = 1;
       return;
     }
-    for (const w of result.warnings) out.warn(w);
+    for (const w of result.warnings) if (!warned.has(w)) out.warn(w);
     out.result(summaryJson(result));
     const none = command === 'latest' ? `Already up to date (${result.database}).` : 'No pending migration to run.';
     if (result.migrations.length === 0) {

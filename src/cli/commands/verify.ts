@@ -41,9 +41,11 @@ Examples:
           migrationVerified: (v) => renderVerdict(out, v),
         },
       });
+      for (const w of report.warnings) out.warn(w);
       out.result({
         ok: report.ok,
         selection: report.selection,
+        warnings: report.warnings,
         shadow: report.shadow,
         durationMs: Math.round(report.durationMs),
         probe: report.probe,
