@@ -109,7 +109,9 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
     );
   }
   const extension = resolveExtension(options.extension, project);
-  const name = baselineFileName(last.name, kept.map((k) => k.name), extension, options.name);
+  // A custom source orders migrations its own way (wiki.js: semver): name order means nothing there,
+  // and the baseline is only printed (see above), so there is no order to protect.
+  const name = baselineFileName(last.name, project.migrations.custom ? [] : kept.map((k) => k.name), extension, options.name);
   // A custom migrationSource may list names without a known file (dry runs only, see above).
   const directory = last.directory || project.migrations.directories[0] || project.baseDir;
   const baselinePath = path.join(directory, name);

@@ -35,6 +35,14 @@ module.exports = {
     const verify = parseJson<{ ok: boolean; migrations: { name: string }[] }>((await runCli(['verify', '--cwd', dir, '--json'])).stdout);
     expect(verify.ok).toBe(true);
     expect(verify.migrations.map((m) => m.name)).toEqual(['2.0.0.js', '2.9.0.js', '2.10.0.js']);
+    // squash proves a baseline for the source's order (2.10.0 is kept although "2.9.0_baseline" sorts after it by name)…
+    const dry = await runCli(['squash', '--to', '2.9.0', '--dry-run', '--json', '--cwd', dir]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/"ok": true/);
+    // …but does not write files into a folder it does not own.
+    const write = await runCli(['squash', '--to', '2.9.0', '--cwd', dir]);
+    expect(write.code).toBe(2);
+    expect(write.stderr).toMatch(/its own migrationSource/);
   });
 
   it('a source that lists { file, directory } items: findings point at the file, down-missing fires', { timeout: 120_000 }, async () => {
