@@ -3,7 +3,7 @@ import type { Direction } from '../migrations/history.js';
 import { ensureParser } from '../sql/parse.js';
 import { callSiteFromStack } from './call-site.js';
 import { statementShape } from './transaction-block.js';
-import type { CapturedStatement, MigrationTrace, ObservedLock, RelationOrigin, RelationRef, StatementError } from './types.js';
+import type { CallSite, CapturedStatement, MigrationTrace, ObservedLock, RelationOrigin, RelationRef, StatementError } from './types.js';
 
 interface ActiveMigration {
   name: string;
@@ -15,6 +15,8 @@ interface ActiveMigration {
   relations?: Map<number, RelationRef>;
   transactional: boolean;
   batchTransactionId?: string;
+  /** Builders created at a line of this migration's file and not compiled yet, by creation order. */
+  unrun: Map<object, CallSite>;
 }
 
 interface RelationRow {
@@ -98,7 +100,19 @@ export class Recorder implements QueryObserver {
       statements: [],
       transactional,
       ...(batchTransactionId ? { batchTransactionId } : {}),
+      unrun: new Map(),
     };
+  }
+
+  onBuilderCreated(builder: object, origin: { stack: string }): void {
+    const a = this.active;
+    if (!a) return;
+    const site = callSiteFromStack(origin.stack, this.files, this.options.migrationDirectories);
+    if (site && site.file === a.file) a.unrun.set(builder, site);
+  }
+
+  onBuilderCompiled(builder: object): void {
+    this.active?.unrun.delete(builder);
   }
 
   endMigration(error?: unknown): MigrationTrace | undefined {
@@ -112,6 +126,8 @@ export class Recorder implements QueryObserver {
       transactional: a.transactional,
       ...(a.batchTransactionId ? { batchTransactionId: a.batchTransactionId } : {}),
       statements: a.statements,
+      // Only a migration that finished: one that threw stops before its later builders run anyway.
+      ...(error === undefined && a.unrun.size > 0 ? { neverRun: [...a.unrun.values()] } : {}),
       durationMs: performance.now() - a.started,
       ...(error !== undefined ? { error: toStatementError(error) } : {}),
     };

@@ -80,6 +80,8 @@ export interface MigrationTrace {
   /** The transaction it ran in was shared with other migrations of the batch (knex latest). */
   batchTransactionId?: string;
   statements: CapturedStatement[];
+  /** knex builders the migration's own code created but never ran (a missing await or return). */
+  neverRun?: CallSite[];
   durationMs: number;
   error?: StatementError;
 }

@@ -39,11 +39,20 @@ export interface QueryResultSummary {
  */
 export interface QueryObserver {
   onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary>;
+  /** A knex builder (query, schema or raw) was created, at `origin`. */
+  onBuilderCreated?(builder: object, origin: BuilderOrigin): void;
+  /** A builder was compiled to SQL: run, or embedded in another query. One never compiled never ran. */
+  onBuilderCompiled?(builder: object): void;
 }
 
 type AnyCtor = new (...args: any[]) => Client_PG;
 
 const ORIGIN = Symbol('knexsafe.origin');
+
+interface Compilers {
+  queryCompiler(this: unknown, builder: unknown, ...rest: unknown[]): unknown;
+  schemaCompiler(this: unknown, builder: unknown, ...rest: unknown[]): unknown;
+}
 
 function withObserver<TBase extends AnyCtor>(Base: TBase) {
   return class ObservedClient extends Base {
@@ -61,6 +70,18 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
 
     override raw(...args: unknown[]): unknown {
       return stamp(super.raw(...args), this.observer);
+    }
+
+    // A query used as a subquery is compiled through here, without its own toSQL().
+    // (knex's typings omit these two; they exist on every Client.)
+    queryCompiler(builder: unknown, ...rest: unknown[]): unknown {
+      if (builder && typeof builder === 'object') this.observer?.onBuilderCompiled?.(builder);
+      return (Base.prototype as unknown as Compilers).queryCompiler.call(this, builder, ...rest);
+    }
+
+    schemaCompiler(builder: unknown, ...rest: unknown[]): unknown {
+      if (builder && typeof builder === 'object') this.observer?.onBuilderCompiled?.(builder);
+      return (Base.prototype as unknown as Compilers).schemaCompiler.call(this, builder, ...rest);
     }
 
     override runner(builder: unknown) {
@@ -107,7 +128,18 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
 
 function stamp<T>(builder: T, observer: QueryObserver | undefined): T {
   if (observer && builder && typeof builder === 'object') {
-    (builder as { [ORIGIN]?: BuilderOrigin })[ORIGIN] = { stack: new Error().stack ?? '' };
+    const origin = { stack: new Error().stack ?? '' };
+    (builder as { [ORIGIN]?: BuilderOrigin })[ORIGIN] = origin;
+    const target = builder as unknown as { toSQL?: (...args: unknown[]) => unknown };
+    const compile = target.toSQL;
+    if (observer.onBuilderCreated && typeof compile === 'function') {
+      observer.onBuilderCreated(target, origin);
+      // Running a builder, or using it inside another query, compiles it: that is how an un-awaited one shows.
+      target.toSQL = function (this: unknown, ...args: unknown[]) {
+        observer.onBuilderCompiled?.(target);
+        return compile.apply(this, args);
+      };
+    }
   }
   return builder;
 }

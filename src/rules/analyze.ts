@@ -157,6 +157,7 @@ export function analyzeTrace(trace: MigrationTrace, options: AnalyzeOptions): Mi
     ...(trace.batchTransactionId ? { batchTransactionId: trace.batchTransactionId } : {}),
     hasDown: options.hasDown,
     statements,
+    ...(trace.neverRun?.length ? { neverRun: trace.neverRun } : {}),
     ...(before ? { schemaBefore: before } : {}),
     ...(options.schemaAfter ? { schemaAfter: options.schemaAfter } : {}),
     sqlFile: false,

@@ -77,6 +77,8 @@ export interface MigrationUnit {
   hasDown: boolean;
   /** down exists but its body does nothing (static reading of the file). */
   statements: AnalyzedStatement[];
+  /** knex builders created in this migration's code that never ran (not awaited or returned). */
+  neverRun?: CallSite[];
   schemaBefore?: SchemaSnapshot;
   schemaAfter?: SchemaSnapshot;
   /** Raw SQL file instead of a knex migration. */
@@ -128,6 +130,8 @@ export interface FindingInput {
   fix?: Fix;
   /** Overrides the rule's default for this finding (e.g. info on a table created in this migration). */
   severity?: Severity;
+  /** Where in the migration's file, when there is no statement to point at. */
+  site?: CallSite;
 }
 
 export interface Rule {

@@ -240,7 +240,7 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
  * promise is still awaited by knex). Anything else (an expression-bodied arrow, a nested callback)
  * gets the template instead of a file that would not load.
  */
-function awaitable(source: string, line: number, file: string): string | undefined {
+export function awaitable(source: string, line: number, file: string): string | undefined {
   if (parsesAsModule(source, file)) return source;
   const lines = source.split('\n');
   for (let i = Math.min(line - 1, lines.length - 1); i >= 0; i--) {

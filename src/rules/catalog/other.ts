@@ -4,6 +4,7 @@ import { dropTable } from './drop-table.js';
 import { knexAlterDropsDefault } from './knex-alter-drops-default.js';
 import { knexDropUniqueOnIndex } from './knex-drop-unique-on-index.js';
 import { knexEnumTypeLeak } from './knex-enum-type-leak.js';
+import { knexNotAwaited } from './knex-not-awaited.js';
 import { knexUnsignedIgnored } from './knex-unsigned-ignored.js';
 import { preferBigintIds } from './prefer-bigint-ids.js';
 import { preferIdentity } from './prefer-identity.js';
@@ -22,6 +23,7 @@ export const RULES: readonly Rule[] = [
   knexEnumTypeLeak,
   knexUnsignedIgnored,
   knexDropUniqueOnIndex,
+  knexNotAwaited,
   downMissing,
   preferTextOverVarchar,
   preferTimestamptz,
