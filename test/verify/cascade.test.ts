@@ -76,6 +76,22 @@ function cascadeSuite(label: string, describeFn: typeof describe, shadowUrl: str
       ]);
       expect(rebuiltNotes(report)).toEqual(['20240102000000_partial_down.js']);
     });
+
+    it('does not rebuild after an empty down: the failed re-up rolled back to where the chain stands', async () => {
+      const cwd = makeProject(
+        {
+          'migrations/20240101000000_create_pages.js': `exports.up = (knex) => knex.schema.createTable('pages', (t) => { t.bigIncrements('id'); });\nexports.down = () => {};\n`,
+          'migrations/20240102000000_add_title.js': `exports.up = (knex) => knex.schema.alterTable('pages', (t) => { t.text('title'); });\nexports.down = (knex) => knex.schema.alterTable('pages', (t) => { t.dropColumn('title'); });\n`,
+        },
+        'ks-cascade-',
+      );
+      const report = await verify({ cwd, ...(shadowUrl ? { shadowUrl } : {}) });
+      expect(summary(report)).toEqual([
+        ['20240101000000_create_pages.js', 'not-reversible', ['down-missing', 'up-not-rerunnable']],
+        ['20240102000000_add_title.js', 'reversible', []],
+      ]);
+      expect(rebuiltNotes(report)).toEqual([]);
+    });
   });
 }
 
