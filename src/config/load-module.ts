@@ -101,17 +101,3 @@ function errorLocation(file: string, error: unknown): Location {
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-
-/**
- * Whether `source` parses as the module it would be in `file` (TS by extension). Fixes that edit a
- * user's migration are checked with it before they are offered.
- */
-export function parsesAsModule(source: string, file: string): boolean {
-  try {
-    const out = loader().transform({ source, filename: path.resolve(file), ts: /\.[cm]?ts$/.test(file) });
-    return !out.includes('__JITI_ERROR__');
-  } catch {
-    return false;
-  }
-}
-

@@ -12,7 +12,7 @@ function withAwait(unit: MigrationUnit, site: CallSite): string | undefined {
   // Only a call that starts its own statement: `knex.raw(…)`, `trx.schema.alterTable(…)`.
   if (!/^[A-Za-z_$][\w$]*\s*[.(]/.test(rest) || /^(await|return|const|let|var|if|for|while)\b/.test(rest)) return undefined;
   lines[site.line - 1] = `${indent}await ${rest}`;
-  return awaitable(lines.join('\n'), site.line, unit.file);
+  return awaitable(lines.join('\n'), site.line);
 }
 
 /**

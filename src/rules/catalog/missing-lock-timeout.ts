@@ -1,4 +1,4 @@
-import { parsesAsModule } from '../../config/load-module.js';
+import { firstTokenOnOrAfterLine, functionAt, isIdent, isPunct, migrationFunction, tokensOf, type JsFunction, type JsToken } from '../js-source.js';
 import { lockBlocks, lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
 import { ident, js, NEXT_MIGRATION, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
@@ -224,7 +224,7 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
     const knexVar = knexVariableOn(unit.source, line);
     const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`, `await ${knexVar}.raw(${sqlLiteral(setting)});`];
     if (!inTransaction) lines.push(`// ... and \`await ${knexVar}.raw('RESET lock_timeout')\` in a finally block after the locking statements.`);
-    const edited = awaitable(insertLines(unit.source, line, lines), line, unit.file);
+    const edited = awaitable(insertLines(unit.source, line, lines), line);
     if (edited) return { description, code: edited };
   }
   // No source to edit (the statement comes from a helper module): a template.
@@ -234,29 +234,42 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
   };
 }
 
-/**
- * The edited file if it is valid code: `await` needs an async function, so a plain
- * `exports.up = function (knex) { return … }` around the statement is made async (its returned
- * promise is still awaited by knex). Anything else (an expression-bodied arrow, a nested callback)
- * gets the template instead of a file that would not load.
- */
-export function awaitable(source: string, line: number, file: string): string | undefined {
-  if (parsesAsModule(source, file)) return source;
-  const lines = source.split('\n');
-  for (let i = Math.min(line - 1, lines.length - 1); i >= 0; i--) {
-    const header = lines[i]!;
-    const made = header
-      .replace(/^(\s*(?:module\.)?exports\.(?:up|down)\s*=\s*)(function\b)/, '$1async $2')
-      .replace(/^(\s*(?:module\.)?exports\.(?:up|down)\s*=\s*)(\([^)]*\)\s*=>\s*\{)/, '$1async $2')
-      .replace(/^(\s*(?:module\.)?exports\.(?:up|down)\s*=\s*)([A-Za-z_$][\w$]*\s*=>\s*\{)/, '$1async $2')
-      .replace(/^(\s*export\s+)(function\s+(?:up|down)\b)/, '$1async $2')
-      .replace(/^(\s*)((?:up|down)\s*(?::\s*function\b|\([^)]*\)\s*\{))/, '$1async $2');
-    if (made === header) continue;
-    lines[i] = made;
-    const fixed = lines.join('\n');
-    return parsesAsModule(fixed, file) ? fixed : undefined;
+const NOT_METHODS = new Set(['if', 'for', 'while', 'switch', 'catch', 'with', 'function', 'return', 'await', 'typeof']);
+
+/** The innermost function whose `{ … }` body holds token `index`. */
+function enclosingFunction(tokens: JsToken[], index: number): JsFunction | undefined {
+  let innermost: JsFunction | undefined;
+  for (let k = 0; k < index; k++) {
+    // `async function` / `async (…) =>` start at `async`: the same function seen from its next token is not async.
+    if (isIdent(tokens[k - 1], 'async')) continue;
+    // `function up(…) {` seen from its name would look like a method `up(…) {`.
+    if (isIdent(tokens[k - 1], 'function')) continue;
+    const method = tokens[k]?.type === 'ident' && !NOT_METHODS.has(tokens[k]!.text);
+    const fn = functionAt(tokens, k, method);
+    if (!fn?.body || !(fn.body[0] < index && index < fn.body[1])) continue;
+    if (!innermost || fn.start > innermost.start) innermost = fn;
   }
-  return undefined;
+  return innermost;
+}
+
+/**
+ * The edited file if its new `await` (first token on `line`) stands in an async function. A plain
+ * `exports.up = function (knex) { return … }` around it is made async (knex still gets its promise);
+ * inside anything else (a non-async callback) there is no safe edit, and the caller offers a template.
+ */
+export function awaitable(source: string, line: number): string | undefined {
+  const tokens = tokensOf(source);
+  const at = firstTokenOnOrAfterLine(tokens, line);
+  // Only where a statement may start: not inside `Promise.all([ … ])`, an argument list or an expression.
+  const before = tokens[at - 1];
+  if (!before || !['{', ';', '}', ')'].some((p) => isPunct(before, p))) return undefined;
+  const fn = enclosingFunction(tokens, at);
+  if (!fn) return undefined;
+  if (fn.async) return source;
+  const own = (['up', 'down'] as const).map((name) => migrationFunction(tokens, name)).some((m) => m?.start === fn.start);
+  if (!own) return undefined;
+  const first = tokens[fn.start]!;
+  return `${source.slice(0, first.start)}async ${source.slice(first.start)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
