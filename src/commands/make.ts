@@ -11,28 +11,16 @@ import { renderMigration, renderSeed } from '../make/stubs.js';
 import { consecutivePaths, validateFileStem, writeNewFile } from '../make/write.js';
 import { ensureParser } from '../sql/parse.js';
 
-export interface MakeOptions extends ProjectOptions {
+/** generate()'s options as the CLI gives them; `types` as `column:type` entries instead of a map. */
+export interface MakeOptions extends ProjectOptions, Pick<GenerateOptions, 'simple' | 'backup' | 'values' | 'set' | 'batchSize' | 'onDelete' | 'lockTimeout'> {
   name: string;
   extension?: string;
   /** Show the file(s) instead of writing them. */
   print?: boolean;
   /** Write knex's plain stub whatever the name says. */
   stub?: boolean;
-  /** The seed's simple forms (plain index / unique / foreign key / NOT NULL / backfill): for small tables. */
-  simple?: boolean;
-  /** false: do not keep dropped columns' values for down. */
-  backup?: boolean;
-  /** Enum values, for create_<type>_enum and add_<col>_enum_to_<table>. */
-  values?: string[];
-  /** The SQL expression of a backfill. */
-  set?: string;
-  batchSize?: number;
-  /** ON DELETE action of a foreign key. */
-  onDelete?: string;
   /** Column types for add_<col>_to_<table>: `column:type` (type words as in change_<col>_to_<type>). */
   types?: string[];
-  /** lock_timeout before DDL on existing tables (default 5s). */
-  lockTimeout?: string;
   /** A server for the shadow database the schema is read from (default: embedded). */
   shadowUrl?: string;
   /** The clock, for tests. */

@@ -34,18 +34,24 @@ export interface SnapshotOptions {
  * Session settings that change how PostgreSQL prints expressions, pinned (SET LOCAL) for the
  * duration of the snapshot so the text does not depend on the caller's session: search_path =
  * pg_catalog makes every user object schema-qualified; the others fix how constants in defaults
- * are printed and how the statement's literals are read. A generic plan is forced so the prepared
- * catalog query is planned once per session.
+ * are printed and how the statement's literals are read. squash's catalog reads use them too.
  */
-const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
+export const PRINTING_SETTINGS: readonly (readonly [string, string])[] = [
   ['search_path', 'pg_catalog'],
   ['DateStyle', 'ISO, MDY'],
   ['IntervalStyle', 'postgres'],
   ['TimeZone', 'UTC'],
   ['extra_float_digits', '1'],
   ['standard_conforming_strings', 'on'],
-  ['plan_cache_mode', 'force_generic_plan'],
 ];
+
+// A generic plan is forced so the prepared catalog query is planned once per session.
+const SESSION_SETTINGS: readonly (readonly [string, string])[] = [...PRINTING_SETTINGS, ['plan_cache_mode', 'force_generic_plan']];
+
+/** `select set_config(…, true), …` for `settings` (SET LOCAL: until the transaction ends), with its bindings. */
+export function setLocalSql(settings: readonly (readonly [string, string])[]): { sql: string; bindings: string[] } {
+  return { sql: settings.map(() => 'pg_catalog.set_config(?, ?, true)').join(', '), bindings: settings.flat() };
+}
 
 /** Named after the query text, so two versions of knexsafe sharing a session never mix them up. */
 const STATEMENT_NAME = `knexsafe_schema_snapshot_${createHash('sha256').update(CATALOG_SQL).digest('hex').slice(0, 16)}`;
@@ -72,10 +78,10 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
   if (nested) await trx.raw('savepoint knexsafe_snapshot');
   let raw: RawCatalog | undefined;
   try {
-    const settings = SESSION_SETTINGS.map(() => 'pg_catalog.set_config(?, ?, true)').join(', ');
+    const settings = setLocalSql(SESSION_SETTINGS);
     const state = (await trx.raw(
-      `select ${settings}, exists (select 1 from pg_catalog.pg_prepared_statements where name = ?) as prepared`,
-      [...SESSION_SETTINGS.flat(), STATEMENT_NAME],
+      `select ${settings.sql}, exists (select 1 from pg_catalog.pg_prepared_statements where name = ?) as prepared`,
+      [...settings.bindings, STATEMENT_NAME],
     )) as { rows: { prepared: boolean }[] };
     // PREPARE is not transactional: the statement outlives the rollback below, for the session.
     if (!state.rows[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text) as ${CATALOG_SQL}`);

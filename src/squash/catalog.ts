@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { PRINTING_SETTINGS, setLocalSql } from '../schema/snapshot.js';
 
 /**
  * What the baseline generator needs to know about a database, read from the catalogs with
@@ -239,22 +240,15 @@ export const key = {
   extension: (oid: number) => `pg_extension:${oid}`,
 };
 
-const SESSION = [
-  ['search_path', 'pg_catalog'],
-  ['DateStyle', 'ISO, MDY'],
-  ['IntervalStyle', 'postgres'],
-  ['TimeZone', 'UTC'],
-  ['extra_float_digits', '1'],
-  ['standard_conforming_strings', 'on'],
-  ['bytea_output', 'hex'],
-] as const;
+// The snapshot's printing settings, and bytea literals in one fixed form for the generated DDL.
+const SESSION = setLocalSql([...PRINTING_SETTINGS, ['bytea_output', 'hex']]);
 
 /** Runs `fn` in a read-only transaction (rolled back) with the canonical session settings. */
 export async function withCanonicalSession<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   const trx = await knex.transaction();
   let result: T;
   try {
-    await trx.raw(`select ${SESSION.map(() => 'pg_catalog.set_config(?, ?, true)').join(', ')}`, SESSION.flat());
+    await trx.raw(`select ${SESSION.sql}`, SESSION.bindings);
     result = await fn(trx);
   } catch (error) {
     await trx.rollback().catch(() => undefined);

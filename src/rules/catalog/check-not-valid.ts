@@ -1,8 +1,8 @@
 import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
-import { shortName, tableName } from '../helpers.js';
+import { shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, defaultConstraintName, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
 
 /**
  * ADD CONSTRAINT … CHECK (knex `table.check()`, `checkPositive()` & co. on a column of alterTable,
@@ -17,18 +17,8 @@ export const checkNotValid: Rule = {
     summary: 'A CHECK constraint added to an existing table without NOT VALID scans it under ACCESS EXCLUSIVE',
   },
   statement(statement, context) {
-    const f = statement.facts;
-    if (f.kind !== 'alter-table') return;
-    const table = tableName(context, f.table);
-    if (context.tableAge(table) === 'new') return;
-    for (const command of f.commands) {
-      if (command.action === 'add-constraint' && command.constraint.kind === 'check' && !command.constraint.notValid) {
-        report(statement, context, table, command.constraint);
-      } else if (command.action === 'add-column') {
-        for (const c of command.column.constraints) {
-          if (c.kind === 'check') report(statement, context, table, { ...c, columns: [command.column.name] });
-        }
-      }
+    for (const { table, constraint } of constraintsAddedToExistingTable(statement, context, ['check'])) {
+      if (!constraint.notValid) report(statement, context, table, constraint);
     }
   },
 };

@@ -2,7 +2,7 @@ import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, defaultConstraintName, foreignKeyDefinition, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, foreignKeyDefinition, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
 
 /**
  * Adding a foreign key to an existing table (knex `.references()` / `.foreign()` in alterTable,
@@ -21,18 +21,8 @@ export const foreignKeyNotValid: Rule = {
     summary: 'A foreign key added to an existing table without NOT VALID blocks writes on both tables while every row is checked',
   },
   statement(statement, context) {
-    const f = statement.facts;
-    if (f.kind !== 'alter-table') return;
-    const table = tableName(context, f.table);
-    if (context.tableAge(table) === 'new') return;
-    for (const command of f.commands) {
-      if (command.action === 'add-constraint' && command.constraint.kind === 'foreign' && !command.constraint.notValid) {
-        report(statement, context, table, command.constraint);
-      } else if (command.action === 'add-column') {
-        for (const c of command.column.constraints) {
-          if (c.kind === 'foreign') report(statement, context, table, { ...c, columns: [command.column.name] });
-        }
-      }
+    for (const { table, constraint } of constraintsAddedToExistingTable(statement, context, ['foreign'])) {
+      if (!constraint.notValid) report(statement, context, table, constraint);
     }
   },
 };

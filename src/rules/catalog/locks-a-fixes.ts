@@ -1,7 +1,7 @@
 import { scanSync, type ScanToken } from 'libpg-query';
 import type { ColumnInfo, ConstraintInfo, ConstraintKind, SchemaSnapshot } from '../../schema/types.js';
 import type { ConstraintFacts, QualifiedName, StatementFacts } from '../../sql/facts.js';
-import { ident, NEXT_MIGRATION, shortName } from '../helpers.js';
+import { ident, NEXT_MIGRATION, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, RuleContext } from '../types.js';
 
 /**
@@ -87,6 +87,25 @@ export function migrationFiles(files: string[]): string {
 /** The table of the snapshot with this qualified name. */
 function tableOf(schema: SchemaSnapshot | undefined, table: string) {
   return schema?.tables[table];
+}
+
+/**
+ * The constraints of the given kinds an ALTER TABLE adds to an existing table, in statement order:
+ * `ADD CONSTRAINT …`, and those written inline on an `ADD COLUMN` (given that column).
+ */
+export function constraintsAddedToExistingTable(statement: AnalyzedStatement, context: RuleContext, kinds: readonly ConstraintFacts['kind'][]): { table: string; constraint: ConstraintFacts }[] {
+  const f = statement.facts;
+  if (f.kind !== 'alter-table') return [];
+  const table = tableName(context, f.table);
+  if (context.tableAge(table) === 'new') return [];
+  const added: { table: string; constraint: ConstraintFacts }[] = [];
+  for (const command of f.commands) {
+    if (command.action === 'add-constraint' && kinds.includes(command.constraint.kind)) added.push({ table, constraint: command.constraint });
+    else if (command.action === 'add-column') {
+      for (const c of command.column.constraints) if (kinds.includes(c.kind)) added.push({ table, constraint: { ...c, columns: [command.column.name] } });
+    }
+  }
+  return added;
 }
 
 /**

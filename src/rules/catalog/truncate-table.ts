@@ -20,6 +20,21 @@ function cascadeClosure(snapshot: SchemaSnapshot, tables: string[]): string[] {
   return [...emptied].filter((name) => !tables.includes(name));
 }
 
+/** The fix's migration: back up first, then one TRUNCATE; down can only point at the backup. */
+function truncateMigration(backup: string, sql: string, comment?: string): string {
+  return [
+    `// Back up first: ${backup}`,
+    `exports.up = async function (knex) {`,
+    ...(comment ? [`  ${comment}`] : []),
+    `  ${rawCall(sql)}`,
+    `};`,
+    ``,
+    `exports.down = async function () {`,
+    `  // TRUNCATE cannot be undone: restore the rows from the backup if needed.`,
+    `};`,
+  ].join('\n');
+}
+
 /**
  * TRUNCATE in a migration empties a table that holds production data, for good (down cannot bring
  * the rows back); with CASCADE it also empties, silently, every table whose foreign keys point at it
@@ -55,16 +70,7 @@ export const truncateTable: Rule = {
           'The rows are gone for good (down cannot bring them back), and every table involved is locked ACCESS EXCLUSIVE (reads and writes wait) until the migration commits.',
         fix: {
           description: `Name every table to empty, without CASCADE: the statement then says what it destroys, fails if a new foreign key would widen it, and \`${backup}\` can copy exactly those tables first.${before ? '' : ' (A static check does not know which tables reference these: list them yourself.)'}`,
-          code: [
-            `// Back up first: ${backup}`,
-            `exports.up = async function (knex) {`,
-            `  ${rawCall(`TRUNCATE ${explicit.map(sqlName).join(', ')}${restart}`)}`,
-            `};`,
-            ``,
-            `exports.down = async function () {`,
-            `  // TRUNCATE cannot be undone: restore the rows from the backup if needed.`,
-            `};`,
-          ].join('\n'),
+          code: truncateMigration(backup, `TRUNCATE ${explicit.map(sqlName).join(', ')}${restart}`),
         },
       });
       return;
@@ -77,17 +83,7 @@ export const truncateTable: Rule = {
         `Every row of ${list} is gone for good: down can re-create the schema, never the data. TRUNCATE also takes ACCESS EXCLUSIVE on ${list} (reads and writes wait) until the migration commits, and running app servers that still expect the rows see them vanish.`,
       fix: {
         description: `Make sure the rows are disposable (a cache, a staging import) and back them up first (\`${backup}\`). To empty a table that is in use, delete in small batches instead (see unbatched-backfill), which keeps reads and writes going.`,
-        code: [
-          `// Back up first: ${backup}`,
-          `exports.up = async function (knex) {`,
-          `  // knexsafe-ignore truncate-table: <why these rows are disposable>`,
-          `  ${rawCall(`TRUNCATE ${existing.map(sqlName).join(', ')}${restart}`)}`,
-          `};`,
-          ``,
-          `exports.down = async function () {`,
-          `  // TRUNCATE cannot be undone: restore the rows from the backup if needed.`,
-          `};`,
-        ].join('\n'),
+        code: truncateMigration(backup, `TRUNCATE ${existing.map(sqlName).join(', ')}${restart}`, '// knexsafe-ignore truncate-table: <why these rows are disposable>'),
       },
     });
   },

@@ -1,11 +1,12 @@
 import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
-import { shortName, tableName } from '../helpers.js';
+import { shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
 import {
   addColumnsMigration,
   columnsAddedHere,
   constraintAfter,
+  constraintsAddedToExistingTable,
   defaultConstraintName,
   deferrableClause,
   indexBackedConstraintMigration,
@@ -26,20 +27,9 @@ export const uniqueConstraintLocks: Rule = {
     summary: 'ADD CONSTRAINT … UNIQUE (or EXCLUDE) on an existing table builds its index under ACCESS EXCLUSIVE: reads and writes wait',
   },
   statement(statement, context) {
-    const f = statement.facts;
-    if (f.kind !== 'alter-table') return;
-    const table = tableName(context, f.table);
-    if (context.tableAge(table) === 'new') return;
-    for (const command of f.commands) {
-      if (command.action === 'add-constraint' && command.constraint.kind === 'unique' && !command.constraint.usingIndex) {
-        report(statement, context, table, command.constraint);
-      } else if (command.action === 'add-constraint' && command.constraint.kind === 'exclusion') {
-        reportExclusion(statement, context, table, command.constraint);
-      } else if (command.action === 'add-column') {
-        for (const c of command.column.constraints) {
-          if (c.kind === 'unique') report(statement, context, table, { ...c, columns: [command.column.name] });
-        }
-      }
+    for (const { table, constraint } of constraintsAddedToExistingTable(statement, context, ['unique', 'exclusion'])) {
+      if (constraint.kind === 'exclusion') reportExclusion(statement, context, table, constraint);
+      else if (!constraint.usingIndex) report(statement, context, table, constraint);
     }
   },
 };
