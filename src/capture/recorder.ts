@@ -2,8 +2,9 @@ import type { QueryContext, QueryObserver, QueryResultSummary } from '../db/dial
 import type { Direction } from '../migrations/history.js';
 import { ensureParser } from '../sql/parse.js';
 import { callSiteFromStack } from './call-site.js';
+import { isRelationScoped } from './footprint.js';
 import { statementShape } from './transaction-block.js';
-import type { CallSite, CapturedStatement, MigrationTrace, ObservedLock, RelationOrigin, RelationRef, StatementError } from './types.js';
+import type { CallSite, CapturedStatement, MigrationTrace, ObservedLock, RelationOrigin, RelationRef, SchemaFootprint, StatementError } from './types.js';
 
 interface ActiveMigration {
   name: string;
@@ -17,6 +18,9 @@ interface ActiveMigration {
   batchTransactionId?: string;
   /** Builders created at a line of this migration's file and not compiled yet, by creation order. */
   unrun: Map<object, CallSite>;
+  /** Relations locked after any of its statements, and whether that covers every catalog change. */
+  locked: Set<number>;
+  footprintComplete: boolean;
 }
 
 interface RelationRow {
@@ -101,6 +105,9 @@ export class Recorder implements QueryObserver {
       transactional,
       ...(batchTransactionId ? { batchTransactionId } : {}),
       unrun: new Map(),
+      locked: new Set(),
+      // Without effects observed there are no locks to go by.
+      footprintComplete: this.options.observeEffects !== false,
     };
   }
 
@@ -130,9 +137,15 @@ export class Recorder implements QueryObserver {
       ...(error === undefined && a.unrun.size > 0 ? { neverRun: [...a.unrun.values()] } : {}),
       durationMs: performance.now() - a.started,
       ...(error !== undefined ? { error: toStatementError(error) } : {}),
+      footprint: { relations: [...a.locked], complete: a.footprintComplete && error === undefined },
     };
     this.traces.push(trace);
     return trace;
+  }
+
+  /** The footprint of the migration that ended last (what an incremental snapshot after it re-reads). */
+  lastFootprint(): SchemaFootprint | undefined {
+    return this.traces[this.traces.length - 1]?.footprint;
   }
 
   takeTraces(): MigrationTrace[] {
@@ -146,6 +159,7 @@ export class Recorder implements QueryObserver {
     if (observe && !a.relations) a.relations = await this.loadRelations(ctx);
 
     const shape = statementShape(ctx.sql);
+    if (!shape.parsed || !shape.asts.every(isRelationScoped)) a.footprintComplete = false;
     const session = ctx.connection;
     const inKnexTransaction = ctx.txId !== undefined;
     const inManual = this.manualTransaction.has(session);
@@ -171,6 +185,7 @@ export class Recorder implements QueryObserver {
     const site = ctx.origin ? callSiteFromStack(ctx.origin.stack, this.files, this.options.migrationDirectories) : undefined;
     if (site) record.site = site;
     a.statements.push(record);
+    if (!record.control && !record.locksObserved) a.footprintComplete = false;
 
     if (wrap) await ctx.sideQuery('begin');
     const started = performance.now();
@@ -180,6 +195,7 @@ export class Recorder implements QueryObserver {
     } catch (error) {
       record.durationMs = performance.now() - started;
       record.error = toStatementError(error);
+      a.footprintComplete = false;
       if (wrap) await ctx.sideQuery('rollback').catch(() => undefined);
       throw error;
     }
@@ -213,13 +229,17 @@ export class Recorder implements QueryObserver {
 
   private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object): Promise<void> {
     const relations = a.relations;
-    if (!relations || relations.size === 0) return;
+    if (!relations) return;
     const oids = [...relations.keys()];
-    const rows = await ctx.sideQuery(EFFECTS_SQL, [oids, oids]);
+    const rows = await ctx.sideQuery(EFFECTS_SQL, [oids]);
     const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
     const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
 
-    const now = new Set(parsed.locks.map((l) => `${Number(l.oid)}:${l.mode}`));
+    // Every lock held, not only the new ones and not only on the tables, indexes and sequences
+    // reported (views too): in a batch, a table an earlier migration locked shows no new lock
+    // when this one changes it again.
+    for (const l of parsed.locks) a.locked.add(Number(l.oid));
+    const now = new Set(parsed.locks.filter((l) => relations.has(Number(l.oid))).map((l) => `${Number(l.oid)}:${l.mode}`));
     const before = this.heldLocks.get(session) ?? new Set<string>();
     const fresh: ObservedLock[] = [];
     for (const key of now) {
@@ -260,9 +280,10 @@ select json_build_object(
   'locks', coalesce((select json_agg(json_build_object('oid', l.relation::int8, 'mode', l.mode))
                      from pg_catalog.pg_locks l
                      where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
-                       and l.relation = any($1::oid[])), '[]'::json),
+                       and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
+                       and l.relation >= 16384), '[]'::json),
   'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
-                     from pg_catalog.pg_class c where c.oid = any($2::oid[])), '[]'::json)
+                     from pg_catalog.pg_class c where c.oid = any($1::oid[])), '[]'::json)
 ) as r`;
 
 export function toStatementError(error: unknown): StatementError {

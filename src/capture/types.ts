@@ -84,4 +84,18 @@ export interface MigrationTrace {
   neverRun?: CallSite[];
   durationMs: number;
   error?: StatementError;
+  /** Which relations the migration's statements could have changed in the catalog (see `SchemaFootprint`). */
+  footprint?: SchemaFootprint;
+}
+
+/**
+ * The relations a migration could have changed, as the recorder saw it: every relation its session
+ * held a lock on after one of its statements (DDL always locks what it changes). `complete` is
+ * false when that may not be the whole story: a statement that was not parsed, not watched (run
+ * outside a transaction, e.g. CONCURRENTLY), failed, or may change something schema-wide or
+ * without a relation lock (types, functions, schemas, renames, DO blocks…).
+ */
+export interface SchemaFootprint {
+  relations: number[];
+  complete: boolean;
 }

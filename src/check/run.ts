@@ -6,7 +6,8 @@ import type { MigrationTrace } from '../capture/types.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { KnexsafeError, errorMessage } from '../errors.js';
 import { listMigrationFiles, loadMigration, type MigrationFile } from '../migrations/source.js';
-import { snapshotSchema, type SchemaSnapshot } from '../schema/index.js';
+import type { SchemaSnapshot } from '../schema/index.js';
+import { IncrementalSnapshots } from '../schema/incremental.js';
 import { ensureParser } from '../sql/parse.js';
 import { analyzeSqlText, analyzeTrace } from '../rules/analyze.js';
 import { DEFAULT_THRESHOLDS, runRules } from '../rules/engine.js';
@@ -138,12 +139,14 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         for (const trace of outcome.traces) {
           if (trace.direction !== 'up') continue;
           units.push(await unitOf(trace, files, schemas, pgVersion, batchMode));
+          // Its statements ran, yet the run failed there (e.g. reading the schema after it): still a failure.
+          const error = trace.error ?? (outcome.error?.migration === trace.name ? outcome.error : undefined);
           migrations.push({
             name: trace.name,
             file: trace.file,
             statements: trace.statements.filter((s) => !s.control).length,
             transactional: trace.transactional,
-            ...(trace.error ? { failed: { message: trace.error.message, ...(trace.error.sqlState ? { sqlState: trace.error.sqlState } : {}) } } : {}),
+            ...(error ? { failed: { message: error.message, ...(error.sqlState ? { sqlState: error.sqlState } : {}) } } : {}),
           });
         }
       }
@@ -187,8 +190,11 @@ interface SchemaTracker {
 function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  // A snapshot after a migration re-reads only the relations it locked or created (the recorder's
+  // footprint): whole snapshots were most of check's cost.
+  const snapshots = new IncrementalSnapshots({ excludeTables: exclude });
   // Between one migration's end and the next one's start knex only writes its own bookkeeping rows:
-  // the schema after one is the schema before the next, and a snapshot is most of check's cost.
+  // the schema after one is the schema before the next.
   let lastAfter: SchemaSnapshot | undefined;
   session.onBoundary = async (knex: Knex, moment, migration, direction) => {
     if (direction !== 'up') return;
@@ -197,7 +203,7 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTr
       lastAfter = undefined;
       return;
     }
-    const snapshot = await snapshotSchema(knex, { excludeTables: exclude });
+    const snapshot = await snapshots.take(knex, moment === 'after' ? session.recorder.lastFootprint() : undefined);
     (moment === 'before' ? tracker.before : tracker.after).set(migration.name, snapshot);
     lastAfter = moment === 'after' ? snapshot : undefined;
   };

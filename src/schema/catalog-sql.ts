@@ -7,7 +7,10 @@
  *
  * Parameters: $1 the schemas to read as a JSON array text (empty = every user schema), $2 the
  * tables to leave out as a JSON array text (bare names match in every schema, `schema.table` only
- * there). `snapshot.ts` runs it as a prepared statement: planning this query costs far more than
+ * there), $3 and $4 for an incremental read (see `rel`; both null for a full one). Rows of the
+ * per-relation kinds carry their `owner` relation's oid, the unit an incremental read replaces.
+ * User objects are looked for from oid 16384 (FirstNormalObjectId) up, an index range instead of
+ * a scan of every catalog row. `snapshot.ts` runs it as a prepared statement: planning this query costs far more than
  * running it, on PGlite especially.
  *
  * Expressions are printed by PostgreSQL itself (pg_get_expr, pg_get_constraintdef, …) while the
@@ -52,16 +55,34 @@ with
       and d.deptype in ('a', 'i')
       and d.refobjid in (select oid from excluded_rel)
   ),
-  rel as (
-    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname
+  -- owner: the relation an object is read and replaced with (an index with its table, anything
+  -- else itself). An incremental read ($3 not null) re-reads the owners in $3 and every owner
+  -- with a relation not in $4 (the relation oids the caller already knows: new ones).
+  requested_owners as (
+    select jsonb_array_elements_text($3::jsonb)::oid as oid
+  ),
+  known_rel as (
+    select jsonb_array_elements_text($4::jsonb)::oid as oid
+  ),
+  scope_rel as (
+    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
+           coalesce(ix.indrelid, c.oid) as owner
     from pg_catalog.pg_class c
     join ns n on n.oid = c.relnamespace
-    where c.oid not in (select oid from excluded_rel)
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
+    where c.oid >= 16384
+      and c.oid not in (select oid from excluded_rel)
       and c.oid not in (select oid from excluded_seq)
       and not exists (
         select 1 from extension_members e
         where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
       )
+  ),
+  rel as (
+    select * from scope_rel
+    where $3::jsonb is null
+       or owner in (select oid from requested_owners)
+       or owner in (select s.owner from scope_rel s where s.oid not in (select oid from known_rel))
   ),
   tbl as (
     select * from rel where relkind in ('r', 'p', 'f')
@@ -70,7 +91,9 @@ with
     select t.oid, t.typname, t.typtype, t.typrelid, n.nspname, n.nspname || '.' || t.typname as qname
     from pg_catalog.pg_type t
     join ns n on n.oid = t.typnamespace
-    where t.typtype in ('e', 'c', 'd')
+    where t.oid >= 16384
+      and $3::jsonb is null
+      and t.typtype in ('e', 'c', 'd')
       and not exists (
         select 1 from extension_members e
         where e.classid = 'pg_catalog.pg_type'::regclass and e.objid = t.oid
@@ -78,26 +101,33 @@ with
   ),
   -- Overloads are told apart by their input types (argument names are part of the definition).
   proc as (
-    select p.oid, p.proname, p.prokind, n.nspname,
+    select p.oid, p.proname, p.prokind, p.prolang, n.nspname,
            n.nspname || '.' || p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' as qsignature
     from pg_catalog.pg_proc p
     join ns n on n.oid = p.pronamespace
-    where not exists (
+    where p.oid >= 16384
+      and $3::jsonb is null
+      and not exists (
       select 1 from extension_members e
       where e.classid = 'pg_catalog.pg_proc'::regclass and e.objid = p.oid
     )
   )
 select
-  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas,
+  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns where $3::jsonb is null) as schemas,
+
+  -- Every relation in scope, read or not: what an incremental read compares with what it knew.
+  (select coalesce(json_agg(json_build_array(r.oid::int8, r.owner::int8, r.qname, r.relkind::text)), '[]'::json)
+     from scope_rel r) as relations,
 
   (select coalesce(json_agg(x order by x.name), '[]'::json) from (
     select e.extname as name, n.nspname as schema, e.extversion as version
     from pg_catalog.pg_extension e
     join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+    where $3::jsonb is null
   ) x) as extensions,
 
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select t.qname, t.nspname as schema, t.relname as name, t.relkind as relkind,
+    select t.owner::int8 as owner, t.qname, t.nspname as schema, t.relname as name, t.relkind as relkind,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
            (select pn.nspname || '.' || pc.relname
               from pg_catalog.pg_inherits i
@@ -119,7 +149,7 @@ select
   ) x) as tables,
 
   (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
-    select t.qname as qtable, a.attname as name, a.attnum as num,
+    select t.owner::int8 as owner, t.qname as qtable, a.attname as name, a.attnum as num,
            pg_catalog.format_type(a.atttypid, a.atttypmod) as type,
            a.attnotnull as not_null,
            case when a.attgenerated = '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as "default",
@@ -141,7 +171,7 @@ select
   -- triggers) are left out: nullability comes from attnotnull, triggers from pg_trigger.
   -- Constraints cloned onto partitions (conparentid <> 0) are implied by the parent's.
   (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
-    select t.qname as qtable, con.conname as name, con.contype as type,
+    select t.owner::int8 as owner, t.qname as qtable, con.conname as name, con.contype as type,
            pg_catalog.pg_get_constraintdef(con.oid) as definition,
            -- Column numbers: named from the columns list, which is read anyway.
            to_json(coalesce(con.conkey, '{}')) as column_numbers,
@@ -166,7 +196,7 @@ select
   -- Indexes backing a PRIMARY KEY / UNIQUE / EXCLUDE constraint are implied by it; indexes that
   -- are partitions of a partitioned index are implied by their parent.
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select n.nspname || '.' || ic.relname as qname, n.nspname as schema, ic.relname as name, t.qname as qtable,
+    select t.owner::int8 as owner, n.nspname || '.' || ic.relname as qname, n.nspname as schema, ic.relname as name, t.qname as qtable,
            pg_catalog.pg_get_indexdef(i.indexrelid) as definition,
            i.indisunique as "unique",
            pg_catalog.pg_get_expr(i.indpred, i.indrelid) as predicate,
@@ -185,7 +215,7 @@ select
   ) x) as indexes,
 
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select r.qname, r.nspname as schema, r.relname as name,
+    select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name,
            pg_catalog.format_type(s.seqtypid, null) as type,
            s.seqincrement::text as increment,
            s.seqstart::text as start,
@@ -234,7 +264,7 @@ select
   ) x) as domains,
 
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
+    select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
            pg_catalog.pg_get_viewdef(r.oid) as definition
     from rel r where r.relkind in ('v', 'm')
   ) x) as views,
@@ -253,13 +283,12 @@ select
                 from pg_catalog.pg_aggregate a where a.aggfnoid = p.oid)
            else pg_catalog.pg_get_functiondef(p.oid) end as definition
     from proc p
-    join pg_catalog.pg_proc pp on pp.oid = p.oid
-    join pg_catalog.pg_language l on l.oid = pp.prolang
+    join pg_catalog.pg_language l on l.oid = p.prolang
   ) x) as functions,
 
   -- Internal triggers implement foreign keys; clones on partitions are implied by the parent's.
   (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
-    select r.qname as qtable, tg.tgname as name,
+    select r.owner::int8 as owner, r.qname as qtable, tg.tgname as name,
            pg_catalog.pg_get_triggerdef(tg.oid) as definition,
            tg.tgenabled <> 'D' as enabled
     from pg_catalog.pg_trigger tg
@@ -268,7 +297,7 @@ select
   ) x) as triggers,
 
   (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
-    select r.qname as qtable, po.polname as name, po.polcmd as command, po.polpermissive as permissive,
+    select r.owner::int8 as owner, r.qname as qtable, po.polname as name, po.polcmd as command, po.polpermissive as permissive,
            coalesce((select json_agg(case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end
                                      order by case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end)
                        from unnest(po.polroles) ro), '[]'::json) as roles,
@@ -288,20 +317,23 @@ select
              when 'S' then 'sequence ' when 'i' then 'index ' when 'I' then 'index '
            end || r.qname as key,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0) as text
+             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0) as text,
+           r.owner::int8 as owner
     from rel r
     where r.relkind in ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')
     union all
     select 'column ' || r.qname || '.' || a.attname,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = a.attnum)
+             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = a.attnum),
+           r.owner::int8
     from rel r
     join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
     where r.relkind in ('r', 'p', 'f', 'v', 'm', 'c')
     union all
     select 'constraint ' || coalesce(r.qname, t.qname) || '.' || con.conname,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0)
+             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
+           r.owner::int8
     from pg_catalog.pg_constraint con
     left join rel r on r.oid = con.conrelid
     left join typ t on t.oid = con.contypid
@@ -309,30 +341,36 @@ select
     union all
     select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0)
+             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0),
+           null::int8
     from typ t
     union all
     select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0)
+             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0),
+           null::int8
     from proc p
     union all
     select 'trigger ' || r.qname || '.' || tg.tgname,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = tg.oid and d.classoid = 'pg_catalog.pg_trigger'::regclass and d.objsubid = 0)
+             where d.objoid = tg.oid and d.classoid = 'pg_catalog.pg_trigger'::regclass and d.objsubid = 0),
+           r.owner::int8
     from pg_catalog.pg_trigger tg
     join rel r on r.oid = tg.tgrelid
     where not tg.tgisinternal
     union all
     select 'policy ' || r.qname || '.' || po.polname,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = po.oid and d.classoid = 'pg_catalog.pg_policy'::regclass and d.objsubid = 0)
+             where d.objoid = po.oid and d.classoid = 'pg_catalog.pg_policy'::regclass and d.objsubid = 0),
+           r.owner::int8
     from pg_catalog.pg_policy po
     join rel r on r.oid = po.polrelid
     union all
     select 'schema ' || n.nspname,
            (select d.description from pg_catalog.pg_description d
-             where d.objoid = n.oid and d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objsubid = 0)
+             where d.objoid = n.oid and d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objsubid = 0),
+           null::int8
     from ns n
+    where $3::jsonb is null
   ) x where x.text is not null) as comments
 `;

@@ -69,6 +69,17 @@ function sqlLiteral(text: string): string {
  * is rolled back: the database is only read, and the caller's session settings are left as they were.
  */
 export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  return buildSnapshot(await readCatalog(knex, options));
+}
+
+/** For an incremental read: the owner relations to re-read and every relation oid already known (see CATALOG_SQL). */
+export interface CatalogDelta {
+  owners: number[];
+  known: number[];
+}
+
+/** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
+export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta): Promise<RawCatalog> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
   // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
@@ -84,9 +95,10 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
       [...settings.bindings, STATEMENT_NAME],
     )) as { rows: { prepared: boolean }[] };
     // PREPARE is not transactional: the statement outlives the rollback below, for the session.
-    if (!state.rows[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text) as ${CATALOG_SQL}`);
+    if (!state.rows[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text, text, text) as ${CATALOG_SQL}`);
+    const deltaArgs = delta ? `${sqlLiteral(JSON.stringify(delta.owners))}, ${sqlLiteral(JSON.stringify(delta.known))}` : 'null, null';
     const result = (await trx.raw(
-      `execute ${STATEMENT_NAME}(${sqlLiteral(JSON.stringify(schemas))}, ${sqlLiteral(JSON.stringify(excluded))})`,
+      `execute ${STATEMENT_NAME}(${sqlLiteral(JSON.stringify(schemas))}, ${sqlLiteral(JSON.stringify(excluded))}, ${deltaArgs})`,
     )) as { rows: RawCatalog[] };
     const row = result.rows[0];
     if (!row) throw new Error('schema snapshot: the catalog query returned no row');
@@ -101,13 +113,19 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
     });
   }
   if (raw.views.length > 0) await ensureViewParser();
-  return buildSnapshot(raw);
+  return raw;
 }
 
-interface RawCatalog {
+/** The oid of the relation a row belongs to for incremental reads (an index's table, else the object's own relation); null for schema-wide rows. */
+type Owner = number | null;
+
+export interface RawCatalog {
   schemas: string[];
+  /** Every relation in scope: [oid, owner oid, qualified name, relkind]. */
+  relations: [number, number, string, string][];
   extensions: ExtensionInfo[];
   tables: {
+    owner: Owner;
     qname: string;
     schema: string;
     name: string;
@@ -121,6 +139,7 @@ interface RawCatalog {
     unlogged: boolean;
   }[];
   columns: {
+    owner: Owner;
     qtable: string;
     name: string;
     num: number;
@@ -133,6 +152,7 @@ interface RawCatalog {
     collation: string | null;
   }[];
   constraints: {
+    owner: Owner;
     qtable: string;
     name: string;
     type: string;
@@ -146,6 +166,7 @@ interface RawCatalog {
     on_delete: string;
   }[];
   indexes: {
+    owner: Owner;
     qname: string;
     schema: string;
     name: string;
@@ -156,11 +177,11 @@ interface RawCatalog {
     valid: boolean;
     columns: string[] | null;
   }[];
-  sequences: { qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
+  sequences: { owner: Owner; qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
   enums: { qname: string; schema: string; name: string; values: string[] }[];
   composites: { qname: string; schema: string; name: string; attributes: { name: string; type: string }[] }[];
   domains: { qname: string; schema: string; name: string; type: string; not_null: boolean; default: string | null; checks: string[] }[];
-  views: { qname: string; schema: string; name: string; materialized: boolean; definition: string }[];
+  views: { owner: Owner; qname: string; schema: string; name: string; materialized: boolean; definition: string }[];
   functions: {
     qsignature: string;
     schema: string;
@@ -170,8 +191,9 @@ interface RawCatalog {
     language: string;
     definition: string | null;
   }[];
-  triggers: { qtable: string; name: string; definition: string; enabled: boolean }[];
+  triggers: { owner: Owner; qtable: string; name: string; definition: string; enabled: boolean }[];
   policies: {
+    owner: Owner;
     qtable: string;
     name: string;
     command: string;
@@ -180,7 +202,7 @@ interface RawCatalog {
     using: string | null;
     with_check: string | null;
   }[];
-  comments: { key: string; text: string }[];
+  comments: { key: string; text: string; owner: Owner }[];
 }
 
 const TABLE_KINDS: Record<string, TableInfo['kind']> = { r: 'table', p: 'partitioned', f: 'foreign' };
@@ -214,7 +236,7 @@ function lookup<T>(map: Record<string, T>, code: string, what: string): T {
   return value;
 }
 
-function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
+export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
   const columnsByTable = groupBy(raw.columns, (c) => c.qtable);
   const constraintsByTable = groupBy(raw.constraints, (c) => c.qtable);
 
