@@ -126,15 +126,33 @@ export function enumOfType(snapshot: SchemaSnapshot, type: string): string | und
   return undefined;
 }
 
-/** The columns (`table.column`) of a snapshot whose type is the enum. */
+/** The columns (`table.column`), domains and composite types of a snapshot whose type is the enum. */
 export function enumUsers(snapshot: SchemaSnapshot, qualified: string): string[] {
-  const out: string[] = [];
-  for (const [name, t] of Object.entries(snapshot.tables)) {
-    for (const c of Object.values(t.columns)) if (enumOfType(snapshot, c.type) === qualified) out.push(`${name}.${c.name}`);
-  }
-  for (const [name, d] of Object.entries(snapshot.domains)) if (enumOfType(snapshot, d.type) === qualified) out.push(name);
-  for (const [name, c] of Object.entries(snapshot.composites)) if (c.attributes.some((a) => enumOfType(snapshot, a.type) === qualified)) out.push(name);
-  return out;
+  return [...(enumUsersIndex(snapshot).get(qualified) ?? [])];
+}
+
+// Snapshots are never changed once read, and check hands the same one to two migrations (after
+// one, before the next): every enum's users are found in one pass per snapshot.
+const enumUsersBySnapshot = new WeakMap<SchemaSnapshot, Map<string, string[]>>();
+
+function enumUsersIndex(snapshot: SchemaSnapshot): Map<string, string[]> {
+  let index = enumUsersBySnapshot.get(snapshot);
+  if (index) return index;
+  const found = new Map<string, string[]>();
+  const add = (type: string, user: string) => {
+    const e = enumOfType(snapshot, type);
+    if (e === undefined) return;
+    const users = found.get(e);
+    if (users) {
+      if (users[users.length - 1] !== user) users.push(user);
+    } else found.set(e, [user]);
+  };
+  for (const [name, t] of Object.entries(snapshot.tables)) for (const c of Object.values(t.columns)) add(c.type, `${name}.${c.name}`);
+  for (const [name, d] of Object.entries(snapshot.domains)) add(d.type, name);
+  for (const [name, c] of Object.entries(snapshot.composites)) for (const a of c.attributes) add(a.type, name);
+  index = found;
+  enumUsersBySnapshot.set(snapshot, index);
+  return index;
 }
 
 const TEXT_TYPES = new Set(['varchar', 'text', 'bpchar', 'citext', 'name']);
