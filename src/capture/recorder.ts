@@ -1,4 +1,4 @@
-import type { QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
+import type { BuilderOrigin, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
 import type { Direction } from '../migrations/history.js';
 import { ensureParser } from '../sql/parse.js';
 import { callSiteFromStack } from './call-site.js';
@@ -16,8 +16,8 @@ interface ActiveMigration {
   relations?: Map<number, RelationRef>;
   transactional: boolean;
   batchTransactionId?: string;
-  /** Builders created at a line of this migration's file and not compiled yet, by creation order. */
-  unrun: Map<object, CallSite>;
+  /** Builders created while it ran and not compiled yet, by creation order, with where they were made. */
+  unrun: Map<object, BuilderOrigin>;
   /** Relations locked after any of its statements, and whether that covers every catalog change. */
   locked: Set<number>;
   footprintComplete: boolean;
@@ -111,11 +111,9 @@ export class Recorder implements QueryObserver {
     };
   }
 
-  onBuilderCreated(builder: object, origin: { stack: string }): void {
-    const a = this.active;
-    if (!a) return;
-    const site = callSiteFromStack(origin.stack, this.files, this.options.migrationDirectories);
-    if (site && site.file === a.file) a.unrun.set(builder, site);
+  onBuilderCreated(builder: object, origin: BuilderOrigin): void {
+    // Where it was made is worked out only for builders never run (reading a stack costs more than taking it).
+    this.active?.unrun.set(builder, origin);
   }
 
   onBuilderCompiled(builder: object): void {
@@ -134,7 +132,7 @@ export class Recorder implements QueryObserver {
       ...(a.batchTransactionId ? { batchTransactionId: a.batchTransactionId } : {}),
       statements: a.statements,
       // Only a migration that finished: one that threw stops before its later builders run anyway.
-      ...(error === undefined && a.unrun.size > 0 ? { neverRun: [...a.unrun.values()] } : {}),
+      ...(error === undefined && a.unrun.size > 0 ? neverRunIn(a, this.files, this.options.migrationDirectories) : {}),
       durationMs: performance.now() - a.started,
       ...(error !== undefined ? { error: toStatementError(error) } : {}),
       footprint: { relations: [...a.locked], complete: a.footprintComplete && error === undefined },
@@ -230,8 +228,9 @@ export class Recorder implements QueryObserver {
   private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object): Promise<void> {
     const relations = a.relations;
     if (!relations) return;
-    const oids = [...relations.keys()];
-    const rows = await ctx.sideQuery(EFFECTS_SQL, [oids]);
+    // A statement that ran on its own (VACUUM FULL, CONCURRENTLY…) has released its locks by now:
+    // then every relation's file is compared.
+    const rows = await ctx.sideQuery(record.locksObserved ? EFFECTS_SQL : effectsOfUnwatchedSql([...relations.keys()]));
     const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
     const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
 
@@ -272,19 +271,52 @@ join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 left join pg_catalog.pg_index i on i.indexrelid = c.oid
 left join pg_catalog.pg_class t on t.oid = i.indrelid
 where c.relkind in ('r', 'p', 'i', 'I', 'S', 'm', 'f')
+  -- Only objects made after initdb (FirstNormalObjectId): an index range, not a scan of pg_class.
+  and c.oid >= 16384
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
 
-const EFFECTS_SQL = `
-select json_build_object(
-  'locks', coalesce((select json_agg(json_build_object('oid', l.relation::int8, 'mode', l.mode))
+const LOCKS_HELD = `'locks', coalesce((select json_agg(json_build_object('oid', l.relation::int8, 'mode', l.mode))
                      from pg_catalog.pg_locks l
                      where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
                        and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
-                       and l.relation >= 16384), '[]'::json),
+                       and l.relation >= 16384), '[]'::json)`;
+
+/**
+ * Locks held now, and the file of each relation held in ACCESS EXCLUSIVE mode: nothing gets a new
+ * file (a rewrite: the table and each of its indexes, TRUNCATE, REINDEX) without that lock. No
+ * parameters: the driver sends one simple query, a fifth of the messages, after every statement.
+ */
+const EFFECTS_SQL = `
+select json_build_object(
+  ${LOCKS_HELD},
   'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
-                     from pg_catalog.pg_class c where c.oid = any($1::oid[])), '[]'::json)
+                     from pg_catalog.pg_locks l
+                     join pg_catalog.pg_class c on c.oid = l.relation
+                     where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
+                       and l.mode = 'AccessExclusiveLock' and l.relation >= 16384), '[]'::json)
 ) as r`;
+
+/** Locks held now (none, outside a transaction) and the file of each of `oids` (numbers from the catalog, written into the text). */
+function effectsOfUnwatchedSql(oids: readonly number[]): string {
+  const list = oids.map((oid) => String(Math.trunc(Number(oid)))).join(',');
+  return `
+select json_build_object(
+  ${LOCKS_HELD},
+  'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
+                     from pg_catalog.pg_class c where c.oid = any('{${list}}'::oid[])), '[]'::json)
+) as r`;
+}
+
+/** The builders created at a line of the migration's own file that never ran (a missing await or return). */
+function neverRunIn(a: ActiveMigration, files: ReadonlySet<string>, directories: readonly string[]): { neverRun?: CallSite[] } {
+  const sites: CallSite[] = [];
+  for (const origin of a.unrun.values()) {
+    const site = callSiteFromStack(origin.stack, files, directories);
+    if (site && site.file === a.file) sites.push(site);
+  }
+  return sites.length > 0 ? { neverRun: sites } : {};
+}
 
 export function toStatementError(error: unknown): StatementError {
   const e = (error ?? {}) as { message?: string; code?: string; position?: string | number; detail?: string; hint?: string };

@@ -128,7 +128,9 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
 
 function stamp<T>(builder: T, observer: QueryObserver | undefined): T {
   if (observer && builder && typeof builder === 'object') {
-    const origin = { stack: new Error().stack ?? '' };
+    // The frames are taken now, in the user's synchronous code; V8 formats them only if `stack` is read.
+    const origin = {} as BuilderOrigin;
+    Error.captureStackTrace(origin);
     (builder as { [ORIGIN]?: BuilderOrigin })[ORIGIN] = origin;
     const target = builder as unknown as { toSQL?: (...args: unknown[]) => unknown };
     const compile = target.toSQL;

@@ -10,13 +10,23 @@ import type { AnalyzedStatement, EffectiveLock, MigrationUnit, TableAge } from '
 export function qualify(name: QualifiedName | string, schema?: SchemaSnapshot): string {
   const n = typeof name === 'string' ? (name.includes('.') ? { schema: name.split('.')[0], name: name.split('.').slice(1).join('.') } : { name }) : name;
   if (n.schema) return `${n.schema}.${n.name}`;
-  if (schema) {
-    const match = Object.values(schema.tables).find((t) => t.name === n.name && t.schema === 'public') ?? Object.values(schema.tables).find((t) => t.name === n.name);
-    if (match) return `${match.schema}.${match.name}`;
-    const index = Object.values(schema.indexes).find((i) => i.name === n.name);
-    if (index) return `${index.schema}.${index.name}`;
-  }
-  return `public.${n.name}`;
+  return (schema && namesOf(schema).get(n.name)) ?? `public.${n.name}`;
+}
+
+// Bare name → qualified name per snapshot (snapshots are never changed once read): a table in
+// public first, then a table in any schema, then an index; the first in key order wins.
+const qualifiedNames = new WeakMap<SchemaSnapshot, Map<string, string>>();
+
+function namesOf(schema: SchemaSnapshot): Map<string, string> {
+  let names = qualifiedNames.get(schema);
+  if (names) return names;
+  names = new Map();
+  const tables = Object.values(schema.tables);
+  for (const t of tables) if (t.schema === 'public' && !names.has(t.name)) names.set(t.name, `${t.schema}.${t.name}`);
+  for (const t of tables) if (!names.has(t.name)) names.set(t.name, `${t.schema}.${t.name}`);
+  for (const i of Object.values(schema.indexes)) if (!names.has(i.name)) names.set(i.name, `${i.schema}.${i.name}`);
+  qualifiedNames.set(schema, names);
+  return names;
 }
 
 function relationKind(kind: string): EffectiveLock['relationKind'] {

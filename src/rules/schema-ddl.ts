@@ -139,6 +139,10 @@ function enumUsersIndex(snapshot: SchemaSnapshot): Map<string, string[]> {
   let index = enumUsersBySnapshot.get(snapshot);
   if (index) return index;
   const found = new Map<string, string[]>();
+  if (Object.keys(snapshot.enums).length === 0) {
+    enumUsersBySnapshot.set(snapshot, found);
+    return found;
+  }
   const add = (type: string, user: string) => {
     const e = enumOfType(snapshot, type);
     if (e === undefined) return;

@@ -26,7 +26,11 @@ with
     select jsonb_array_elements_text($2::jsonb) as name
   ),
   extension_members as (
-    select d.classid, d.objid from pg_catalog.pg_depend d where d.deptype = 'e'
+    select d.classid, d.objid from pg_catalog.pg_depend d
+    where d.deptype = 'e'
+      and d.classid in ('pg_catalog.pg_namespace'::regclass, 'pg_catalog.pg_class'::regclass,
+                        'pg_catalog.pg_type'::regclass, 'pg_catalog.pg_proc'::regclass)
+      and d.objid >= 16384
   ),
   ns as (
     select n.oid, n.nspname
@@ -51,6 +55,7 @@ with
     select d.objid as oid
     from pg_catalog.pg_depend d
     where d.classid = 'pg_catalog.pg_class'::regclass
+      and d.objid >= 16384
       and d.refclassid = 'pg_catalog.pg_class'::regclass
       and d.deptype in ('a', 'i')
       and d.refobjid in (select oid from excluded_rel)
@@ -337,7 +342,7 @@ select
     from pg_catalog.pg_constraint con
     left join rel r on r.oid = con.conrelid
     left join typ t on t.oid = con.contypid
-    where r.oid is not null or t.oid is not null
+    where con.oid >= 16384 and (r.oid is not null or t.oid is not null)
     union all
     select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
            (select d.description from pg_catalog.pg_description d

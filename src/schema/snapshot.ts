@@ -60,6 +60,25 @@ function sqlLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
+// The settings and the statement name are constants: written into the SQL, not sent as parameters.
+const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog.set_config(${sqlLiteral(name)}, ${sqlLiteral(value)}, true)`).join(', ');
+const PREPARED_SQL = `exists (select 1 from pg_catalog.pg_prepared_statements where name = ${sqlLiteral(STATEMENT_NAME)})`;
+
+/** What knex.raw gives back: one result, or one per statement when the SQL held several. */
+type QueryResults = { rows: Record<string, unknown>[] } | { rows: Record<string, unknown>[] }[];
+
+function catalogRow(result: { rows: Record<string, unknown>[] } | undefined): RawCatalog {
+  const row = result?.rows[0] as RawCatalog | undefined;
+  if (!row) throw new Error('schema snapshot: the catalog query returned no row');
+  return row;
+}
+
+function lastRows<T>(results: unknown): T[] {
+  const list = results as QueryResults;
+  const last = Array.isArray(list) ? list[list.length - 1] : list;
+  return (last?.rows ?? []) as T[];
+}
+
 /**
  * Reads the schema of the database behind `knex` into a canonical snapshot: equal schemas give
  * deep-equal (and JSON-identical) snapshots, on PostgreSQL 15 servers as on PGlite's 18.
@@ -86,31 +105,45 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
   // breaks when several are opened and rolled back in one migration transaction.
   const nested = Boolean(knex.isTransaction);
   const trx: Knex = nested ? knex : await knex.transaction();
-  if (nested) await trx.raw('savepoint knexsafe_snapshot');
+  const deltaArgs = delta ? `${sqlLiteral(JSON.stringify(delta.owners))}, ${sqlLiteral(JSON.stringify(delta.known))}` : 'null, null';
+  const execute = `execute ${STATEMENT_NAME}(${sqlLiteral(JSON.stringify(schemas))}, ${sqlLiteral(JSON.stringify(excluded))}, ${deltaArgs})`;
+  // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
+  // in a savepoint the statements go together (check takes one after each migration).
+  const undoSavepoint = 'rollback to savepoint knexsafe_snapshot; release savepoint knexsafe_snapshot';
   let raw: RawCatalog | undefined;
+  let undone = false;
   try {
-    const settings = setLocalSql(SESSION_SETTINGS);
-    const state = (await trx.raw(
-      `select ${settings.sql}, exists (select 1 from pg_catalog.pg_prepared_statements where name = ?) as prepared`,
-      [...settings.bindings, STATEMENT_NAME],
-    )) as { rows: { prepared: boolean }[] };
-    // PREPARE is not transactional: the statement outlives the rollback below, for the session.
-    if (!state.rows[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text, text, text) as ${CATALOG_SQL}`);
-    const deltaArgs = delta ? `${sqlLiteral(JSON.stringify(delta.owners))}, ${sqlLiteral(JSON.stringify(delta.known))}` : 'null, null';
-    const result = (await trx.raw(
-      `execute ${STATEMENT_NAME}(${sqlLiteral(JSON.stringify(schemas))}, ${sqlLiteral(JSON.stringify(excluded))}, ${deltaArgs})`,
-    )) as { rows: RawCatalog[] };
-    const row = result.rows[0];
-    if (!row) throw new Error('schema snapshot: the catalog query returned no row');
-    raw = row;
+    if (nested) {
+      // Once the statement is prepared on this connection, all of it is one round trip.
+      try {
+        const results = (await trx.raw(`savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute}; ${undoSavepoint}`)) as QueryResults;
+        undone = true;
+        raw = catalogRow(Array.isArray(results) ? results[2] : undefined);
+      } catch (error) {
+        if ((error as { code?: string }).code !== '26000') throw error;
+        // Not prepared here yet (invalid_sql_statement_name): undo, prepare, run.
+        await trx.raw(undoSavepoint);
+      }
+    }
+    if (!raw) {
+      undone = false;
+      const state = lastRows<{ prepared: boolean }>(
+        await trx.raw(`${nested ? 'savepoint knexsafe_snapshot; ' : ''}select ${SESSION_SETTINGS_SQL}, ${PREPARED_SQL} as prepared`),
+      );
+      // PREPARE is not transactional: the statement outlives the rollback below, for the session.
+      if (!state[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text, text, text) as ${CATALOG_SQL}`);
+      const results = (await trx.raw(nested ? `${execute}; ${undoSavepoint}` : execute)) as QueryResults;
+      undone = nested;
+      raw = catalogRow(Array.isArray(results) ? results[0] : results);
+    }
   } finally {
     // After a failure the rollback's own error would hide the one that matters.
-    const undo = nested
-      ? trx.raw('rollback to savepoint knexsafe_snapshot').then(() => trx.raw('release savepoint knexsafe_snapshot'))
-      : (trx as Knex.Transaction).rollback();
-    await Promise.resolve(undo).catch((error: unknown) => {
-      if (raw) throw error;
-    });
+    if (!undone) {
+      const undo = nested ? trx.raw(undoSavepoint) : (trx as Knex.Transaction).rollback();
+      await Promise.resolve(undo).catch((error: unknown) => {
+        if (raw) throw error;
+      });
+    }
   }
   if (raw.views.length > 0) await ensureViewParser();
   return raw;
