@@ -2,7 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import { KnexsafeError, sqlState } from '../errors.js';
 import { describeConnection, redactSecrets } from '../util/redact.js';
 import type { ProjectConfig } from '../config/resolve.js';
-import { KnexsafePgClient, KnexsafePgliteClient, type QueryObserver } from './dialects.js';
+import { KnexsafePgClient, knexsafePgliteClient, type QueryObserver } from './dialects.js';
 import { mentionedExtensions, openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import fs from 'node:fs';
@@ -95,7 +95,7 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
     ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
   });
   const knex = knexFactory({
-    client: KnexsafePgliteClient as unknown as typeof Knex.Client,
+    client: knexsafePgliteClient() as unknown as typeof Knex.Client,
     dialect: 'postgres',
     log: quietLog,
     connection: { pglite: embedded.pglite } as unknown as Knex.Config['connection'],

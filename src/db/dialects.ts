@@ -6,7 +6,6 @@ import { splitStatements } from '../sql/split.js';
 const require = createRequire(import.meta.url);
 // knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.
 const PgClientBase = require('knex/lib/dialects/postgres/index.js') as typeof Client_PG;
-const PgliteClientBase = require('knex-pglite') as typeof Client_PG;
 // node-pg's own conversion of a parameter (the `pg` knex loads): what production sends.
 const { prepareValue } = require('pg/lib/utils.js') as { prepareValue(value: unknown): string | Buffer | null };
 
@@ -161,42 +160,52 @@ function summarize(response: unknown): QueryResultSummary {
 /** knex's `pg` dialect, observable. */
 export class KnexsafePgClient extends withObserver(PgClientBase) {}
 
+let pgliteClient: typeof Client_PG | undefined;
+
 /**
  * knex-pglite's dialect, observable, plus multi-statement `knex.raw` (PGlite's `query` uses the
  * extended protocol, which takes one statement; node-postgres sends raw SQL without bindings as a
- * simple query, which takes many — migrations rely on that).
+ * simple query, which takes many — migrations rely on that). Loaded on first use: a run against a
+ * server never needs it.
  */
-export class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
-  override async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
-    if ((obj.bindings?.length ?? 0) === 0 && mayHoldSeveralStatements(obj.sql)) {
-      const statements = await splitStatements(obj.sql);
-      if (statements.length > 1) {
-        const db = connection as { exec(sql: string): Promise<unknown[]> };
-        const results = (await db.exec(obj.sql)) as { rows: unknown[]; affectedRows?: number; fields: unknown[] }[];
-        obj.response = results.map((r) => ({ ...r, rowCount: r.affectedRows ?? 0 }));
-        return obj;
-      }
-    }
-    if ((obj.bindings?.length ?? 0) === 0) return super.executeStatement(connection, obj);
-    // PGlite would serialize each parameter by the type PostgreSQL infers for it (a JS array into
-    // jsonb as JSON); node-pg turns every one into text (an array literal, a local-time string, …)
-    // or a Buffer, sent untyped, and lets PostgreSQL parse it. Do exactly that, so the embedded
-    // shadow accepts and rejects what the server does.
-    const prepared: KnexQueryObject = {
-      ...obj,
-      bindings: obj.bindings!.map((value) => prepareValue(value)),
-      options: { ...(obj.options as object | undefined), serializers: SEND_AS_PREPARED },
-    };
-    const done = await super.executeStatement(connection, prepared);
-    obj.response = done.response;
-    return obj;
-  }
+export function knexsafePgliteClient(): typeof Client_PG {
+  pgliteClient ??= definePgliteClient(require('knex-pglite') as typeof Client_PG);
+  return pgliteClient;
+}
 
-  override processResponse(obj: KnexQueryObject, runner: unknown): unknown {
-    // Several results come back as an array, as node-postgres returns them.
-    if (Array.isArray(obj.response)) return obj.response;
-    return super.processResponse(obj, runner);
-  }
+function definePgliteClient(PgliteClientBase: typeof Client_PG) {
+  return class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
+    override async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      if ((obj.bindings?.length ?? 0) === 0 && mayHoldSeveralStatements(obj.sql)) {
+        const statements = await splitStatements(obj.sql);
+        if (statements.length > 1) {
+          const db = connection as { exec(sql: string): Promise<unknown[]> };
+          const results = (await db.exec(obj.sql)) as { rows: unknown[]; affectedRows?: number; fields: unknown[] }[];
+          obj.response = results.map((r) => ({ ...r, rowCount: r.affectedRows ?? 0 }));
+          return obj;
+        }
+      }
+      if ((obj.bindings?.length ?? 0) === 0) return super.executeStatement(connection, obj);
+      // PGlite would serialize each parameter by the type PostgreSQL infers for it (a JS array into
+      // jsonb as JSON); node-pg turns every one into text (an array literal, a local-time string, …)
+      // or a Buffer, sent untyped, and lets PostgreSQL parse it. Do exactly that, so the embedded
+      // shadow accepts and rejects what the server does.
+      const prepared: KnexQueryObject = {
+        ...obj,
+        bindings: obj.bindings!.map((value) => prepareValue(value)),
+        options: { ...(obj.options as object | undefined), serializers: SEND_AS_PREPARED },
+      };
+      const done = await super.executeStatement(connection, prepared);
+      obj.response = done.response;
+      return obj;
+    }
+
+    override processResponse(obj: KnexQueryObject, runner: unknown): unknown {
+      // Several results come back as an array, as node-postgres returns them.
+      if (Array.isArray(obj.response)) return obj.response;
+      return super.processResponse(obj, runner);
+    }
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { PGlite, type Extension } from '@electric-sql/pglite';
+import type { Extension, PGlite } from '@electric-sql/pglite';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -54,6 +54,11 @@ export const EMBEDDED_EXTENSIONS: Record<string, string> = {
 const BUILTIN_EXTENSIONS = new Set(['plpgsql']);
 
 export type ExtensionRequest = readonly string[] | 'all';
+
+/** Loaded on first use: a run against a server shadow never needs the WASM build. */
+function loadPglite(): Promise<typeof import('@electric-sql/pglite')> {
+  return import('@electric-sql/pglite');
+}
 
 async function loadExtensionModules(request: ExtensionRequest): Promise<Record<string, Extension>> {
   const names = request === 'all' ? Object.keys(EMBEDDED_EXTENSIONS) : request;
@@ -153,6 +158,7 @@ async function ensureDiskTemplate(): Promise<string> {
   if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
   fs.mkdirSync(dir, { recursive: true });
   const building = fs.mkdtempSync(path.join(dir, 'building-'));
+  const { PGlite } = await loadPglite();
   const db = new PGlite(building);
   await db.waitReady;
   await db.close();
@@ -214,6 +220,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
+  const { PGlite } = await loadPglite();
   const pglite = new PGlite(dataDir, { extensions });
   try {
     await pglite.waitReady;

@@ -247,6 +247,19 @@ const IDENTITY: Record<string, ColumnInfo['identity']> = { a: 'always', d: 'by d
 const GENERATED: Record<string, string> = { s: 'STORED', v: 'VIRTUAL' };
 const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
 
+// Incremental snapshots rebuild every view of the schema each time: each text is normalised once.
+const normalizedViews = new Map<string, string>();
+
+function normalizedView(definition: string): string {
+  let normalized = normalizedViews.get(definition);
+  if (normalized === undefined) {
+    normalized = normalizeViewDefinition(definition);
+    if (normalizedViews.size >= 1000) normalizedViews.clear();
+    normalizedViews.set(definition, normalized);
+  }
+  return normalized;
+}
+
 /** Code-point order: the same everywhere, unlike the database collation that ORDER BY would use. */
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -336,7 +349,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
     views: byKey(
       raw.views.map((v): [string, ViewInfo] => [
         v.qname,
-        { schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizeViewDefinition(v.definition.trim()) },
+        { schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizedView(v.definition.trim()) },
       ]),
     ),
     functions: byKey(
