@@ -5,6 +5,7 @@ import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
 import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
+import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
 import type { MigrationTrace, StatementError } from './types.js';
 
@@ -18,6 +19,8 @@ export interface CaptureSessionOptions {
   extensions?: ExtensionRequest;
   /** Record locks and rewrites per statement (default true; verify does not need them). */
   observeEffects?: boolean;
+  /** Migrations that will run one by one (`up` / `down`): loaded while the shadow is being created. */
+  preload?: MigrationFile[];
 }
 
 export interface RunOutcome {
@@ -34,37 +37,70 @@ export interface RunOutcome {
 /** Called around each captured migration with the knex it runs with (the transaction, when it has one). */
 export type BoundaryHook = (knex: Knex, moment: 'before' | 'after', migration: LoadedMigration, direction: Direction) => Promise<void>;
 
+/**
+ * Loads `files` into `into` one at a time, yielding between files so that other work (connecting to
+ * the shadow) goes on. A file that fails to load is left out: running it reports the error.
+ */
+async function preload(files: readonly MigrationFile[], into: Map<string, LoadedMigration>): Promise<void> {
+  for (const file of files) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (into.has(file.name)) continue;
+    try {
+      into.set(file.name, await loadMigration(file));
+    } catch {
+      // reported when the migration runs
+    }
+  }
+}
+
 export class CaptureSession {
   private capturing = true;
   /** Runs outside the recording, e.g. to snapshot the schema before and after each migration. */
   onBoundary: BoundaryHook | undefined;
   private readonly batchIds = new WeakMap<object, string>();
   private nextBatchId = 1;
-  private readonly loaded = new Map<string, LoadedMigration>();
-
   private constructor(
     readonly project: ProjectConfig,
     readonly files: MigrationFile[],
     readonly shadow: Shadow,
     readonly recorder: Recorder,
+    /** Migration modules by name, loaded once (jiti keeps no module cache: a second load runs the file again). */
+    private readonly loaded: Map<string, LoadedMigration>,
   ) {}
 
   static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
     const files = options.files ?? listMigrationFiles(options.project.migrations);
     const m = options.project.migrations;
-    const recorder = await Recorder.create({
+    const recorder = new Recorder({
       knexTables: [m.tableName, `${m.tableName}_lock`],
       migrationFiles: files.map((f) => f.file),
       migrationDirectories: m.directories,
       ...(options.observeEffects === false ? { observeEffects: false } : {}),
     });
-    const shadow = await createShadow({
-      ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
-      extensions: options.extensions ?? extensionsMentionedBy(options.project),
-      observer: recorder,
-      ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
-    });
-    return new CaptureSession(options.project, files, shadow, recorder);
+    // While the shadow is being created (a round trip to the server, or PGlite starting), the
+    // parser compiles and the migration modules load.
+    const loaded = new Map<string, LoadedMigration>();
+    const [shadow] = await Promise.all([
+      createShadow({
+        ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
+        extensions: options.extensions ?? extensionsMentionedBy(options.project),
+        observer: recorder,
+        ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
+      }),
+      ensureParser(),
+      preload(options.preload ?? [], loaded),
+    ]);
+    return new CaptureSession(options.project, files, shadow, recorder, loaded);
+  }
+
+  /** The loaded migration module (loaded once per session). */
+  async migration(file: MigrationFile): Promise<LoadedMigration> {
+    let loaded = this.loaded.get(file.name);
+    if (!loaded) {
+      loaded = await loadMigration(file);
+      this.loaded.set(file.name, loaded);
+    }
+    return loaded;
   }
 
   get knex(): Knex {
@@ -140,16 +176,12 @@ export class CaptureSession {
   async runMigration(name: string, direction: Direction): Promise<RunOutcome> {
     const file = this.files.find((f) => f.name === name);
     if (!file) throw new Error(`unknown migration ${name}`);
-    let loaded = this.loaded.get(name);
+    let m: LoadedMigration;
     try {
-      if (!loaded) {
-        loaded = await loadMigration(file);
-        this.loaded.set(name, loaded);
-      }
+      m = await this.migration(file);
     } catch (error) {
       return { traces: [], ran: [], error: { ...toStatementError(error), migration: name, direction } };
     }
-    const m = loaded;
     const body = direction === 'up' ? m.up : m.down;
     const run = async (knex: Knex) => (body ? await body(knex) : undefined);
     const wrapped = this.wrapper().wrap(m, direction, run);

@@ -5,12 +5,12 @@ import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { MigrationTrace } from '../capture/types.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { KnexsafeError, errorMessage } from '../errors.js';
-import { listMigrationFiles, loadMigration, type MigrationFile } from '../migrations/source.js';
+import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
 import type { SchemaSnapshot } from '../schema/index.js';
 import { IncrementalSnapshots } from '../schema/incremental.js';
 import { ensureParser } from '../sql/parse.js';
 import { analyzeSqlText, analyzeTrace } from '../rules/analyze.js';
-import { DEFAULT_THRESHOLDS, runRules } from '../rules/engine.js';
+import { DEFAULT_THRESHOLDS, runRules, type EngineOptions } from '../rules/engine.js';
 import { ALL_RULES } from '../rules/registry.js';
 import type { Finding, MigrationUnit, Severity, TableStats } from '../rules/types.js';
 import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
@@ -93,9 +93,21 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const shadowUrl = options.shadowUrl ?? project.knexsafe.shadowUrl;
   const units: MigrationUnit[] = [];
   const migrations: CheckedMigration[] = [];
+  const findings: Finding[] = [];
+  const engineOptions: Omit<EngineOptions, 'batches'> = {
+    pgVersion,
+    thresholds: { ...DEFAULT_THRESHOLDS, ...(project.knexsafe.thresholds ?? {}) },
+    ...(project.knexsafe.rules ? { severities: project.knexsafe.rules } : {}),
+    ...(target ? { stats: target.stats } : {}),
+    tableAge: (unit, table) => {
+      if (!unit.schemaBefore?.tables[table]) return 'new';
+      if (batchMode && target && !target.stats.has(table)) return 'new-in-batch';
+      return 'existing';
+    },
+  };
   let shadowDescription: string | undefined;
   if (selected.length > 0) {
-    const session = await CaptureSession.open({ project, files, ...(shadowUrl ? { shadowUrl } : {}) });
+    const session = await CaptureSession.open({ project, files, ...(shadowUrl ? { shadowUrl } : {}), ...(batchMode ? {} : { preload: selected }) });
     shadowDescription = session.shadow.description;
     try {
       if (replay.length) {
@@ -110,25 +122,14 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
       }
       await session.markRunStart();
       const schemas = trackSchemas(session, project);
-      const outcomes: RunOutcome[] = [];
-      if (batchMode) {
-        options.progress?.(`Running ${selected.length} pending migration(s) on the shadow`);
-        outcomes.push(await session.latest(files));
-      } else {
-        for (const f of selected) {
-          options.progress?.(`Running ${f.name}`);
-          const outcome = await session.up(f.name);
-          outcomes.push(outcome);
-          if (outcome.error) break;
-        }
-      }
-      for (const outcome of outcomes) {
+      const analyzeOutcome = async (outcome: RunOutcome): Promise<Analyzed> => {
+        const analyzed: Analyzed = { units: [], migrations: [] };
         const traced = new Set(outcome.traces.map((t) => t.name));
         // A migration that failed before running any SQL (it does not load, a require is missing…)
         // has no trace; it must still fail the check, never read as all clear.
         if (outcome.error && (!outcome.error.migration || !traced.has(outcome.error.migration))) {
           const file = outcome.error.migration ? files.find((f) => f.name === outcome.error?.migration) : undefined;
-          migrations.push({
+          analyzed.migrations.push({
             name: outcome.error.migration ?? '(batch)',
             file: file?.file ?? '',
             statements: 0,
@@ -138,10 +139,10 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         }
         for (const trace of outcome.traces) {
           if (trace.direction !== 'up') continue;
-          units.push(await unitOf(trace, files, schemas, pgVersion, batchMode));
+          analyzed.units.push(await unitOf(session, trace, files, schemas, pgVersion, batchMode));
           // Its statements ran, yet the run failed there (e.g. reading the schema after it): still a failure.
           const error = trace.error ?? (outcome.error?.migration === trace.name ? outcome.error : undefined);
-          migrations.push({
+          analyzed.migrations.push({
             name: trace.name,
             file: trace.file,
             statements: trace.statements.filter((s) => !s.control).length,
@@ -149,25 +150,43 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
             ...(error ? { failed: { message: error.message, ...(error.sqlState ? { sqlState: error.sqlState } : {}) } } : {}),
           });
         }
+        return analyzed;
+      };
+      if (batchMode) {
+        options.progress?.(`Running ${selected.length} pending migration(s) on the shadow`);
+        const analyzed = await analyzeOutcome(await session.latest(files));
+        units.push(...analyzed.units);
+        migrations.push(...analyzed.migrations);
+        findings.push(...runRules(ALL_RULES, analyzed.units, { ...engineOptions, batches: groupBatches(analyzed.units) }));
+      } else {
+        // Each migration is judged alone: its analysis and rules run while the next one waits on
+        // the shadow (setImmediate: after that one's first query has gone out).
+        const pending: Promise<{ analyzed: Analyzed; findings: Finding[] } | { error: unknown }>[] = [];
+        for (const f of selected) {
+          options.progress?.(`Running ${f.name}`);
+          const outcome = await session.up(f.name);
+          pending.push(
+            new Promise<void>((resolve) => setImmediate(resolve))
+              .then(() => analyzeOutcome(outcome))
+              .then(
+                (analyzed) => ({ analyzed, findings: runRules(ALL_RULES, analyzed.units, { ...engineOptions, batches: analyzed.units.map((u) => [u]) }) }),
+                (error: unknown) => ({ error }),
+              ),
+          );
+          if (outcome.error) break;
+        }
+        for (const done of await Promise.all(pending)) {
+          if ('error' in done) throw done.error;
+          units.push(...done.analyzed.units);
+          migrations.push(...done.analyzed.migrations);
+          findings.push(...done.findings);
+        }
       }
     } finally {
       await session.close();
     }
   }
 
-  const batches = batchMode ? groupBatches(units) : units.map((u) => [u]);
-  const findings = runRules(ALL_RULES, units, {
-    pgVersion,
-    thresholds: { ...DEFAULT_THRESHOLDS, ...(project.knexsafe.thresholds ?? {}) },
-    ...(project.knexsafe.rules ? { severities: project.knexsafe.rules } : {}),
-    ...(target ? { stats: target.stats } : {}),
-    batches,
-    tableAge: (unit, table) => {
-      if (!unit.schemaBefore?.tables[table]) return 'new';
-      if (batchMode && target && !target.stats.has(table)) return 'new-in-batch';
-      return 'existing';
-    },
-  });
   return {
     findings: sortFindings(findings),
     migrations,
@@ -179,6 +198,11 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     warnings,
     units,
   };
+}
+
+interface Analyzed {
+  units: MigrationUnit[];
+  migrations: CheckedMigration[];
 }
 
 interface SchemaTracker {
@@ -210,11 +234,11 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTr
   return tracker;
 }
 
-async function unitOf(trace: MigrationTrace, files: MigrationFile[], schemas: SchemaTracker, pgVersion: number, batchMode: boolean): Promise<MigrationUnit> {
+async function unitOf(session: CaptureSession, trace: MigrationTrace, files: MigrationFile[], schemas: SchemaTracker, pgVersion: number, batchMode: boolean): Promise<MigrationUnit> {
   const file = files.find((f) => f.name === trace.name);
   // A custom migrationSource may not say where its files are: no source text then (no suppressions).
   const source = file && fs.existsSync(file.file) ? fs.readFileSync(file.file, 'utf8') : '';
-  const loaded = file ? await loadMigration(file).catch(() => undefined) : undefined;
+  const loaded = file ? await session.migration(file).catch(() => undefined) : undefined;
   const before = schemas.before.get(trace.name);
   const after = schemas.after.get(trace.name);
   return analyzeTrace(trace, {
