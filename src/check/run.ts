@@ -11,8 +11,7 @@ import { IncrementalSnapshots } from '../schema/incremental.js';
 import { ensureParser } from '../sql/parse.js';
 import { analyzeSqlText, analyzeTrace } from '../rules/analyze.js';
 import { DEFAULT_THRESHOLDS, runRules, type EngineOptions } from '../rules/engine.js';
-import { ALL_RULES } from '../rules/registry.js';
-import type { Finding, MigrationUnit, Severity, TableStats } from '../rules/types.js';
+import type { Finding, MigrationUnit, Rule, Severity, TableStats } from '../rules/types.js';
 import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
 import { readTargetInfo, type TargetInfo } from './target-info.js';
 
@@ -49,11 +48,21 @@ export interface CheckReport {
   units?: MigrationUnit[];
 }
 
+// The rule modules load while the project is read and the shadow created, not before.
+let rulesLoading: Promise<readonly Rule[]> | undefined;
+function loadRules(): Promise<readonly Rule[]> {
+  rulesLoading ??= import('../rules/registry.js').then((m) => m.ALL_RULES);
+  return rulesLoading;
+}
+
 /** `knexsafe check`: runs the selected migrations on a shadow, watches them, and applies the rules. */
 export async function check(options: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
+  const rulesReady = loadRules();
+  // Settled here or below; never left to reject unobserved.
+  rulesReady.catch(() => undefined);
   await ensureParser();
-  if (options.sqlFiles?.length) return checkSqlFiles(options, started);
+  if (options.sqlFiles?.length) return checkSqlFiles(options, started, await rulesReady);
 
   const project = await resolveProject(options);
   const warnings: string[] = [...project.warnings];
@@ -120,6 +129,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
           });
         }
       }
+      const rules = await rulesReady;
       await session.markRunStart();
       const schemas = trackSchemas(session, project);
       const analyzeOutcome = async (outcome: RunOutcome): Promise<Analyzed> => {
@@ -157,7 +167,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
         const analyzed = await analyzeOutcome(await session.latest(files));
         units.push(...analyzed.units);
         migrations.push(...analyzed.migrations);
-        findings.push(...runRules(ALL_RULES, analyzed.units, { ...engineOptions, batches: groupBatches(analyzed.units) }));
+        findings.push(...runRules(rules, analyzed.units, { ...engineOptions, batches: groupBatches(analyzed.units) }));
       } else {
         // Each migration is judged alone: its analysis and rules run while the next one waits on
         // the shadow (setImmediate: after that one's first query has gone out).
@@ -169,7 +179,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
             new Promise<void>((resolve) => setImmediate(resolve))
               .then(() => analyzeOutcome(outcome))
               .then(
-                (analyzed) => ({ analyzed, findings: runRules(ALL_RULES, analyzed.units, { ...engineOptions, batches: analyzed.units.map((u) => [u]) }) }),
+                (analyzed) => ({ analyzed, findings: runRules(rules, analyzed.units, { ...engineOptions, batches: analyzed.units.map((u) => [u]) }) }),
                 (error: unknown) => ({ error }),
               ),
           );
@@ -269,7 +279,7 @@ export function sortFindings(findings: Finding[]): Finding[] {
   );
 }
 
-async function checkSqlFiles(options: CheckOptions, started: number): Promise<CheckReport> {
+async function checkSqlFiles(options: CheckOptions, started: number, rules: readonly Rule[]): Promise<CheckReport> {
   const pgVersion = options.pgVersion ?? DEFAULT_PG_VERSION;
   const units: MigrationUnit[] = [];
   for (const file of options.sqlFiles ?? []) {
@@ -281,7 +291,7 @@ async function checkSqlFiles(options: CheckOptions, started: number): Promise<Ch
       throw new KnexsafeError('SQL_SYNTAX_ERROR', `${name} is not valid SQL: ${errorMessage(error)}`, { hint: 'Fix the SQL; knexsafe reads it with PostgreSQL’s own parser.' });
     }
   }
-  const findings = runRules(ALL_RULES, units, { pgVersion, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
+  const findings = runRules(rules, units, { pgVersion, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
   return {
     findings: sortFindings(findings),
     migrations: units.map((u) => ({ name: u.name, file: u.file, statements: u.statements.length, transactional: false })),
