@@ -1,6 +1,5 @@
 import type { BuilderOrigin, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
 import type { Direction } from '../migrations/history.js';
-import { ensureParser } from '../sql/parse.js';
 import { callSiteFromStack } from './call-site.js';
 import { isRelationScoped } from './footprint.js';
 import { statementShape } from './transaction-block.js';
@@ -69,6 +68,7 @@ export class Recorder implements QueryObserver {
   private readonly files: Set<string>;
   private readonly excludedNames: Set<string>;
 
+  /** The SQL parser must be ready (`ensureParser()`) before the first statement is seen. */
   constructor(private readonly options: RecorderOptions) {
     this.files = new Set(options.migrationFiles);
     const names = new Set<string>();
@@ -79,11 +79,6 @@ export class Recorder implements QueryObserver {
       names.add(`${t}_index_seq`);
     }
     this.excludedNames = names;
-  }
-
-  static async create(options: RecorderOptions): Promise<Recorder> {
-    await ensureParser();
-    return new Recorder(options);
   }
 
   /** The relations present now count as "existing" (the target's tables) for the rest of the run. */
