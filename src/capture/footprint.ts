@@ -56,8 +56,10 @@ const RELATION_OBJECTS = new Set([
 /** True when `ast`'s catalog effects are confined to the relations it locks or creates. */
 export function isRelationScoped(ast: Node): boolean {
   const kind = statementKind(ast);
-  if (RELATION_SCOPED.has(kind)) return true;
   const body = (ast as unknown as Record<string, { objtype?: string; removeType?: string }>)[kind] ?? {};
+  // ALTER TYPE … ADD ATTRIBUTE parses as ALTER TABLE on the composite type: a schema-wide kind.
+  if (kind === 'AlterTableStmt') return body.objtype !== 'OBJECT_TYPE';
+  if (RELATION_SCOPED.has(kind)) return true;
   if (kind === 'CommentStmt') return RELATION_OBJECTS.has(body.objtype ?? '');
   if (kind === 'DropStmt') return RELATION_OBJECTS.has(body.removeType ?? '');
   return false;

@@ -12,9 +12,12 @@ const OWNED_KINDS = ['tables', 'columns', 'constraints', 'indexes', 'sequences',
 interface State {
   raw: RawCatalog;
   snapshot: SchemaSnapshot;
-  /** oid → [owner oid, qualified name] of every relation in scope. */
-  relations: Map<number, [number, string]>;
+  /** oid → [owner oid, qualified name, relkind] of every relation in scope. */
+  relations: Map<number, [number, string, string]>;
 }
+
+/** Owners read with their rows: tables, views, materialized views, sequences. A composite type's relation is read with the schema-wide kinds. */
+const OWNER_KINDS = new Set(['r', 'p', 'f', 'v', 'm', 'S']);
 
 /**
  * Schema snapshots of one database taken one after another (check: before and after each
@@ -53,7 +56,7 @@ export class IncrementalSnapshots {
 
   private remember(raw: RawCatalog): SchemaSnapshot {
     const snapshot = buildSnapshot(raw);
-    this.state = { raw, snapshot, relations: new Map(raw.relations.map(([oid, owner, qname]) => [oid, [owner, qname]])) };
+    this.state = { raw, snapshot, relations: new Map(raw.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind]])) };
     return snapshot;
   }
 
@@ -64,17 +67,22 @@ export class IncrementalSnapshots {
       const known = state.relations.get(oid);
       if (known) owners.add(known[0]);
     }
+    if ([...owners].some((owner) => !OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) return undefined;
     const partial = await readCatalog(knex, this.options, { owners: [...owners], known: [...state.relations.keys()] });
-    const now = new Map(partial.relations.map(([oid, owner, qname]) => [oid, [owner, qname] as [number, string]]));
+    const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
     const replaced = new Set(owners);
-    for (const [oid, [owner, qname]] of now) {
+    for (const [oid, [owner, qname, kind]] of now) {
       const before = state.relations.get(oid);
-      if (!before) replaced.add(owner);
+      if (!before) {
+        if (!OWNER_KINDS.has(now.get(owner)?.[2] ?? kind)) return undefined;
+        replaced.add(owner);
+      }
       // Renamed or moved: other objects (foreign keys, views, defaults) print the old name.
       else if (before[0] !== owner || before[1] !== qname) return undefined;
     }
-    for (const [oid, [owner]] of state.relations) {
+    for (const [oid, [owner, , kind]] of state.relations) {
       if (now.has(oid)) continue;
+      if (!OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? kind)) return undefined;
       // Dropped: its owner's rows go; an owner that is still there must have been re-read.
       if (now.has(owner) && !owners.has(owner)) return undefined;
       replaced.add(owner);

@@ -133,6 +133,23 @@ const steps: { name: string; read: 'incremental' | 'full'; up: string }[] = [
   await knex.schema.alterTable('users', (t) => { t.dropColumn('score'); });`,
   },
   {
+    name: 'composite_type',
+    read: 'full',
+    up: `await knex.raw('create type money_pair as (amount numeric(12,2), currency char(3))');`,
+  },
+  {
+    // Parses as ALTER TABLE, on the type's relation.
+    name: 'alter_composite_type',
+    read: 'full',
+    up: `await knex.raw('alter type money_pair add attribute note text');`,
+  },
+  {
+    // Relation-scoped in form, but the relation is the composite type's.
+    name: 'comment_on_composite_attribute',
+    read: 'full',
+    up: `await knex.raw("comment on column money_pair.note is 'free text'");`,
+  },
+  {
     name: 'do_block',
     read: 'full',
     up: `await knex.raw("do $$ begin execute 'alter table users add column nickname text'; end $$");`,
@@ -199,6 +216,8 @@ function incrementalSuite(label: string, describeFn: typeof describe, shadowUrl:
       expect(byName('drop_table_cascade').tables['public.projects']).toBeUndefined();
       expect(byName('disable_trigger_rls_policy').triggers['public.users.users_touch']?.enabled).toBe(false);
       expect(byName('partitions').tables['public.events_2024']?.partitionOf?.parent).toBe('public.events');
+      expect(byName('alter_composite_type').composites['public.money_pair']?.attributes.map((a) => a.name)).toEqual(['amount', 'currency', 'note']);
+      expect(byName('comment_on_composite_attribute').comments['column public.money_pair.note']).toBe('free text');
     });
   });
 }
