@@ -20,6 +20,13 @@ interface ActiveMigration {
   /** Relations locked after any of its statements, and whether that covers every catalog change. */
   locked: Set<number>;
   footprintComplete: boolean;
+  /** Sessions whose transaction a failed statement aborted (and nothing rolled back since), with that error. */
+  aborted: Map<object, StatementError>;
+  /**
+   * knex's transaction id per session, as first seen: knex clears it from the connection when a
+   * nested knex.transaction() ends, although the migration's own transaction goes on.
+   */
+  transactions: Map<object, string>;
 }
 
 interface RelationRow {
@@ -101,6 +108,8 @@ export class Recorder implements QueryObserver {
       ...(batchTransactionId ? { batchTransactionId } : {}),
       unrun: new Map(),
       locked: new Set(),
+      aborted: new Map(),
+      transactions: new Map(),
       // Without effects observed there are no locks to go by.
       footprintComplete: this.options.observeEffects !== false,
     };
@@ -136,6 +145,15 @@ export class Recorder implements QueryObserver {
     return trace;
   }
 
+  /**
+   * The error that left the running migration's transaction aborted, when its code caught it and
+   * went on: PostgreSQL then answers knex's COMMIT with a silent ROLLBACK, and in production knex
+   * fails on recording the migration (25P02).
+   */
+  abortedTransaction(): StatementError | undefined {
+    return this.active?.aborted.values().next().value;
+  }
+
   /** The footprint of the migration that ended last (what an incremental snapshot after it re-reads). */
   lastFootprint(): SchemaFootprint | undefined {
     return this.traces[this.traces.length - 1]?.footprint;
@@ -154,7 +172,9 @@ export class Recorder implements QueryObserver {
     const shape = statementShape(ctx.sql);
     if (!shape.parsed || !shape.asts.every(isRelationScoped)) a.footprintComplete = false;
     const session = ctx.connection;
-    const inKnexTransaction = ctx.txId !== undefined;
+    if (ctx.txId !== undefined && !a.transactions.has(session)) a.transactions.set(session, ctx.txId);
+    const txId = ctx.txId ?? a.transactions.get(session);
+    const inKnexTransaction = txId !== undefined;
     const inManual = this.manualTransaction.has(session);
     const inTransaction = inKnexTransaction || inManual || shape.control === 'commit' || shape.control === 'rollback' || shape.control === 'savepoint' || shape.control === 'release' || shape.control === 'rollback-to';
     // Wrapping shows the locks of statements that autocommit; never for CONCURRENTLY and friends.
@@ -169,7 +189,7 @@ export class Recorder implements QueryObserver {
       control: shape.control !== undefined,
       // As production runs it: a statement we wrap in BEGIN…COMMIT only to see its locks is not in one.
       inTransaction,
-      ...(ctx.txId ? { transactionId: ctx.txId } : {}),
+      ...(txId ? { transactionId: txId } : {}),
       durationMs: 0,
       locks: [],
       locksObserved: observe && (inTransaction || wrap),
@@ -189,6 +209,7 @@ export class Recorder implements QueryObserver {
       record.durationMs = performance.now() - started;
       record.error = toStatementError(error);
       a.footprintComplete = false;
+      if ((inKnexTransaction || inManual) && !a.aborted.has(session)) a.aborted.set(session, record.error);
       if (wrap) await ctx.sideQuery('rollback').catch(() => undefined);
       throw error;
     }
@@ -196,6 +217,10 @@ export class Recorder implements QueryObserver {
     if (summary.rowCount !== undefined) record.rowCount = summary.rowCount;
     if (summary.command !== undefined) record.command = summary.command;
 
+    // Rolling back (to a savepoint, as knex's nested transactions do) ends the aborted state.
+    if (shape.control !== undefined && shape.control !== 'savepoint' && shape.control !== 'release') a.aborted.delete(session);
+    // The migration's code ended the transaction itself: what follows autocommits.
+    if (shape.control === 'commit' || shape.control === 'rollback') a.transactions.delete(session);
     if (shape.control === 'begin') this.manualTransaction.add(session);
     if (shape.control === 'commit' || shape.control === 'rollback') this.manualTransaction.delete(session);
 

@@ -53,6 +53,14 @@ async function preload(files: readonly MigrationFile[], into: Map<string, Loaded
   }
 }
 
+function abortedTransactionError(cause: StatementError): Error {
+  const error = new Error(
+    `the migration caught a failed statement and went on (${cause.sqlState ? `${cause.sqlState}: ` : ''}${cause.message}), but the failure had aborted its transaction: knex's COMMIT rolls everything back and knex then fails to record the migration (25P02). Rethrow the error, or run the statement in its own knex.transaction() so that only it is rolled back.`,
+  ) as Error & { code: string };
+  error.code = '25P02';
+  return error;
+}
+
 export class CaptureSession {
   private capturing = true;
   /** Runs outside the recording, e.g. to snapshot the schema before and after each migration. */
@@ -122,6 +130,8 @@ export class CaptureSession {
         let result: unknown;
         try {
           result = await run(knex);
+          const aborted = this.recorder.abortedTransaction();
+          if (aborted) throw abortedTransactionError(aborted);
           this.recorder.endMigration();
         } catch (error) {
           this.recorder.endMigration(error);

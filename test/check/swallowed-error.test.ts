@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { check } from '../../src/check/run.js';
+import { verify } from '../../src/commands/verify.js';
 import { makeProject, parseJson, runCli } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 
 /**
  * A migration that catches a failed statement inside its transaction: its own code returns
- * normally, but the transaction is aborted and knex's COMMIT will fail. Reading the schema after
- * it fails on the shadow too; check must report that migration as failed, never stop there and
- * call the rest all clear.
+ * normally, but the transaction is aborted — PostgreSQL answers knex's COMMIT with a silent
+ * ROLLBACK, and knex then fails to record the migration (25P02). check and verify must report that
+ * migration as failed, never call it all clear or reversible. Caught inside a nested
+ * knex.transaction() the error rolls back only that savepoint, and all is well.
  */
 const files = {
   'knexfile.js': `module.exports = { client: 'pg', connection: process.env.UNUSED_DATABASE_URL };\n`,
@@ -28,6 +30,23 @@ exports.down = (knex) => knex.schema.alterTable('users', (t) => { t.dropColumn('
 `,
 };
 
+const nestedFiles = {
+  'knexfile.js': files['knexfile.js'],
+  'migrations/20240101000000_create_users.js': files['migrations/20240101000000_create_users.js'],
+  'migrations/20240102000000_nested_error.js': `exports.up = async (knex) => {
+  try {
+    await knex.transaction(async (trx) => {
+      await trx.raw('select 1 / 0');
+    });
+  } catch {
+    // rolled back to its savepoint: the migration's transaction goes on
+  }
+  await knex.schema.alterTable('users', (t) => { t.string('name'); });
+};
+exports.down = (knex) => knex.schema.alterTable('users', (t) => { t.dropColumn('name'); });
+`,
+};
+
 function swallowedErrorSuite(label: string, describeFn: typeof describe, shadowUrl: string | undefined) {
   describeFn(`a migration that swallows an error in its transaction (${label} shadow)`, () => {
     it('fails the check at that migration', async () => {
@@ -38,6 +57,30 @@ function swallowedErrorSuite(label: string, describeFn: typeof describe, shadowU
         ['20240102000000_swallow_error.js', true],
       ]);
       expect(report.migrations[1]?.failed?.sqlState).toBe('25P02');
+    });
+
+    it('fails verify at that migration (up-failed), naming the error it caught', async () => {
+      const dir = makeProject(files);
+      const report = await verify({ cwd: dir, ...(shadowUrl ? { shadowUrl } : {}) });
+      const verdict = report.verdicts.find((m) => m.name === '20240102000000_swallow_error.js');
+      expect(verdict?.status).not.toBe('reversible');
+      const finding = verdict?.findings.find((f) => f.rule === 'up-failed');
+      expect(finding?.message).toContain('22012');
+    });
+
+    it('accepts an error caught inside a nested knex.transaction()', async () => {
+      const dir = makeProject(nestedFiles);
+      const checked = await check({ cwd: dir, all: true, ...(shadowUrl ? { shadowUrl } : {}) });
+      expect(checked.migrations.map((m) => [m.name, Boolean(m.failed)])).toEqual([
+        ['20240101000000_create_users.js', false],
+        ['20240102000000_nested_error.js', false],
+      ]);
+      // Still inside the migration's transaction after the nested one ended (knex clears its id from
+      // the connection then): not wrapped in a BEGIN…COMMIT of its own, which would commit early.
+      const alter = checked.units?.[1]?.statements.find((st) => st.sql.startsWith('alter table'));
+      expect(alter?.inTransaction).toBe(true);
+      const verified = await verify({ cwd: dir, ...(shadowUrl ? { shadowUrl } : {}) });
+      expect(verified.verdicts.map((m) => m.status)).toEqual(['reversible', 'reversible']);
     });
 
     it('exits 1 from the CLI and names the migration', async () => {
