@@ -6,7 +6,8 @@ import { statementKind } from '../sql/parse.js';
  * schema snapshot may re-read just those. Everything else — types, functions, schemas, extensions,
  * renames (other objects print the new name), DO blocks and procedure calls (they may do anything)
  * — asks for a full read. Data statements are listed: a function they call could run DDL, but
- * DDL on a relation locks it, which the footprint sees.
+ * DDL on a relation locks it, which the footprint sees (a type or function such a call creates
+ * would not be seen: a blind spot accepted for the cost of reading everything after every insert).
  */
 const RELATION_SCOPED = new Set([
   'SelectStmt',

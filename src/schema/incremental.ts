@@ -25,8 +25,8 @@ const OWNER_KINDS = new Set(['r', 'p', 'f', 'v', 'm', 'S']);
  * changed: the owner relations (a table with its indexes, a view, a sequence) it locked or created
  * or dropped. What a footprint cannot vouch for (types, functions, renames, statements not
  * watched…), a relation that changed its name, or a dropped relation whose table was not locked,
- * gets a full read. The result always equals `snapshotSchema` on the same database; setting
- * KNEXSAFE_CHECK_INCREMENTAL=1 makes every incremental snapshot prove it against a full one.
+ * gets a full read. The result is meant to equal `snapshotSchema` on the same database;
+ * KNEXSAFE_CHECK_INCREMENTAL=1 (set in CI) makes every incremental snapshot prove it against a full one.
  */
 export class IncrementalSnapshots {
   private state: State | undefined;
