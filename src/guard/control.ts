@@ -20,12 +20,17 @@ export interface LockHolder {
   query: string | null;
 }
 
-/** SQL listing the holders of knexsafe's run lock for a history table (`$1` = advisoryLockName). */
+/**
+ * SQL listing the holders of knexsafe's run lock for a history table (`$1` = advisoryLockName) in
+ * this database: advisory locks are per database, and other databases of the server hold the same
+ * key for their own `knex_migrations`.
+ */
 export const LOCK_HOLDERS_SQL = `
 select a.pid, a.application_name, a.client_addr::text as client_addr, a.backend_start, a.state, left(a.query, 300) as query
   from pg_catalog.pg_locks l join pg_catalog.pg_stat_activity a on a.pid = l.pid
  where l.locktype = 'advisory' and l.granted and l.classid = ${ADVISORY_LOCK_CLASS}::oid
-   and l.objid = pg_catalog.hashtext($1)::oid and l.objsubid = 2`;
+   and l.objid = pg_catalog.hashtext($1)::oid and l.objsubid = 2
+   and l.database = (select oid from pg_catalog.pg_database where datname = current_database())`;
 
 interface RawPgClient {
   query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
