@@ -37,18 +37,27 @@ export interface RunOutcome {
 /** Called around each captured migration with the knex it runs with (the transaction, when it has one). */
 export type BoundaryHook = (knex: Knex, moment: 'before' | 'after', migration: LoadedMigration, direction: Direction) => Promise<void>;
 
-/**
- * Loads `files` into `into` one at a time, yielding between files so that other work (connecting to
- * the shadow) goes on. A file that fails to load is left out: running it reports the error.
- */
-async function preload(files: readonly MigrationFile[], into: Map<string, LoadedMigration>): Promise<void> {
-  for (const file of files) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (into.has(file.name)) continue;
-    try {
-      into.set(file.name, await loadMigration(file));
-    } catch {
-      // reported when the migration runs
+/** Migration modules by name, loaded once: jiti keeps no module cache, so a second load runs the file again. */
+class MigrationModules {
+  private readonly loaded = new Map<string, LoadedMigration>();
+
+  async get(file: MigrationFile): Promise<LoadedMigration> {
+    let loaded = this.loaded.get(file.name);
+    if (!loaded) {
+      loaded = await loadMigration(file);
+      this.loaded.set(file.name, loaded);
+    }
+    return loaded;
+  }
+
+  /**
+   * Loads `files` one at a time, yielding between files so that other work (connecting to the
+   * shadow) goes on. A file that fails to load is left out: running it reports the error.
+   */
+  async preload(files: readonly MigrationFile[]): Promise<void> {
+    for (const file of files) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.get(file).catch(() => undefined);
     }
   }
 }
@@ -72,8 +81,7 @@ export class CaptureSession {
     readonly files: MigrationFile[],
     readonly shadow: Shadow,
     readonly recorder: Recorder,
-    /** Migration modules by name, loaded once (jiti keeps no module cache: a second load runs the file again). */
-    private readonly loaded: Map<string, LoadedMigration>,
+    private readonly modules: MigrationModules,
   ) {}
 
   static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
@@ -87,7 +95,7 @@ export class CaptureSession {
     });
     // While the shadow is being created (a round trip to the server, or PGlite starting), the
     // parser compiles and the migration modules load.
-    const loaded = new Map<string, LoadedMigration>();
+    const modules = new MigrationModules();
     const [shadow] = await Promise.all([
       createShadow({
         ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
@@ -96,19 +104,14 @@ export class CaptureSession {
         ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
       }),
       ensureParser(),
-      preload(options.preload ?? [], loaded),
+      modules.preload(options.preload ?? []),
     ]);
-    return new CaptureSession(options.project, files, shadow, recorder, loaded);
+    return new CaptureSession(options.project, files, shadow, recorder, modules);
   }
 
   /** The loaded migration module (loaded once per session). */
-  async migration(file: MigrationFile): Promise<LoadedMigration> {
-    let loaded = this.loaded.get(file.name);
-    if (!loaded) {
-      loaded = await loadMigration(file);
-      this.loaded.set(file.name, loaded);
-    }
-    return loaded;
+  migration(file: MigrationFile): Promise<LoadedMigration> {
+    return this.modules.get(file);
   }
 
   get knex(): Knex {

@@ -1,4 +1,5 @@
 import type { CapturedStatement, MigrationTrace, ObservedLock } from '../capture/types.js';
+import { perSnapshot } from '../schema/derived.js';
 import type { SchemaSnapshot } from '../schema/types.js';
 import { parseSqlSync } from '../sql/parse.js';
 import { statementFacts, type QualifiedName, type StatementFacts } from '../sql/facts.js';
@@ -13,21 +14,16 @@ export function qualify(name: QualifiedName | string, schema?: SchemaSnapshot): 
   return (schema && namesOf(schema).get(n.name)) ?? `public.${n.name}`;
 }
 
-// Bare name → qualified name per snapshot (snapshots are never changed once read): a table in
-// public first, then a table in any schema, then an index; the first in key order wins.
-const qualifiedNames = new WeakMap<SchemaSnapshot, Map<string, string>>();
-
-function namesOf(schema: SchemaSnapshot): Map<string, string> {
-  let names = qualifiedNames.get(schema);
-  if (names) return names;
-  names = new Map();
+// Bare name → qualified name: a table in public first, then a table in any schema, then an
+// index; the first in key order wins.
+const namesOf = perSnapshot((schema) => {
+  const names = new Map<string, string>();
   const tables = Object.values(schema.tables);
   for (const t of tables) if (t.schema === 'public' && !names.has(t.name)) names.set(t.name, `${t.schema}.${t.name}`);
   for (const t of tables) if (!names.has(t.name)) names.set(t.name, `${t.schema}.${t.name}`);
   for (const i of Object.values(schema.indexes)) if (!names.has(i.name)) names.set(i.name, `${i.schema}.${i.name}`);
-  qualifiedNames.set(schema, names);
   return names;
-}
+});
 
 function relationKind(kind: string): EffectiveLock['relationKind'] {
   if (kind === 'r' || kind === 'p' || kind === 'f') return 'table';

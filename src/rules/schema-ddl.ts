@@ -1,5 +1,6 @@
 import { parseSync, scanSync, type A_Const, type FuncCall, type Node, type TypeCast } from 'libpg-query';
 import type { ColumnInfo, SchemaSnapshot, TableInfo } from '../schema/types.js';
+import { perSnapshot } from '../schema/derived.js';
 import { nodeOf } from '../sql/ast.js';
 import { typeRefFromTypeName } from '../sql/datatypes.js';
 import { ident, js } from './helpers.js';
@@ -131,18 +132,10 @@ export function enumUsers(snapshot: SchemaSnapshot, qualified: string): string[]
   return [...(enumUsersIndex(snapshot).get(qualified) ?? [])];
 }
 
-// Snapshots are never changed once read, and check hands the same one to two migrations (after
-// one, before the next): every enum's users are found in one pass per snapshot.
-const enumUsersBySnapshot = new WeakMap<SchemaSnapshot, Map<string, string[]>>();
-
-function enumUsersIndex(snapshot: SchemaSnapshot): Map<string, string[]> {
-  let index = enumUsersBySnapshot.get(snapshot);
-  if (index) return index;
+// Every enum's users, found in one pass over the snapshot.
+const enumUsersIndex = perSnapshot((snapshot) => {
   const found = new Map<string, string[]>();
-  if (Object.keys(snapshot.enums).length === 0) {
-    enumUsersBySnapshot.set(snapshot, found);
-    return found;
-  }
+  if (Object.keys(snapshot.enums).length === 0) return found;
   const add = (type: string, user: string) => {
     const e = enumOfType(snapshot, type);
     if (e === undefined) return;
@@ -154,10 +147,8 @@ function enumUsersIndex(snapshot: SchemaSnapshot): Map<string, string[]> {
   for (const [name, t] of Object.entries(snapshot.tables)) for (const c of Object.values(t.columns)) add(c.type, `${name}.${c.name}`);
   for (const [name, d] of Object.entries(snapshot.domains)) add(d.type, name);
   for (const [name, c] of Object.entries(snapshot.composites)) for (const a of c.attributes) add(a.type, name);
-  index = found;
-  enumUsersBySnapshot.set(snapshot, index);
-  return index;
-}
+  return found;
+});
 
 const TEXT_TYPES = new Set(['varchar', 'text', 'bpchar', 'citext', 'name']);
 const NUMBER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8']);
