@@ -1,4 +1,7 @@
-import type { BuilderOrigin, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
+import { createHash } from 'node:crypto';
+import type { Node } from 'libpg-query';
+import type { BuilderOrigin, ExecuteStatement, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
+import { statementKind } from '../sql/parse.js';
 import type { Direction } from '../migrations/history.js';
 import { callSiteFromStack } from './call-site.js';
 import { isRelationScoped } from './footprint.js';
@@ -72,6 +75,13 @@ export class Recorder implements QueryObserver {
   private lastBatchTransactionId: string | undefined;
   /** Sessions where the migration itself issued BEGIN (a raw transaction in a non-transactional migration). */
   private readonly manualTransaction = new WeakSet<object>();
+  /** Sessions known to hold our prepared catalog queries (see PREPARED). */
+  private readonly preparedSessions = new WeakSet<object>();
+  /** The session of the last statement a migration sent. */
+  private lastSession: object | undefined;
+  /** Statements seen, BEGIN and COMMIT aside: primed relations are good while none ran since. */
+  private statementsSeen = 0;
+  private primed: { rows: RelationRow[]; seen: number } | undefined;
   private readonly files: Set<string>;
   private readonly excludedNames: Set<string>;
 
@@ -163,13 +173,27 @@ export class Recorder implements QueryObserver {
     return this.traces.splice(0, this.traces.length);
   }
 
-  async onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary> {
+  async onQuery(ctx: QueryContext, execute: ExecuteStatement): Promise<QueryResultSummary> {
     const a = this.active;
-    if (!a) return execute();
+    if (!a) {
+      if (!BEGIN_OR_COMMIT.test(ctx.sql)) this.statementsSeen++;
+      try {
+        return await execute();
+      } catch (error) {
+        // A COMMIT that failed rolled back.
+        this.statementsSeen++;
+        throw error;
+      }
+    }
     const observe = this.options.observeEffects !== false;
     if (observe && !a.relations) a.relations = await this.loadRelations(ctx);
+    this.statementsSeen++;
+    this.lastSession = ctx.connection;
 
     const shape = statementShape(ctx.sql);
+    // DEALLOCATE / DISCARD drop prepared statements, ours included.
+    const dropsPrepared = shape.asts.some(dropsPreparedStatements);
+    if (dropsPrepared) this.preparedSessions.delete(ctx.connection);
     if (!shape.parsed || !shape.asts.every(isRelationScoped)) a.footprintComplete = false;
     const session = ctx.connection;
     if (ctx.txId !== undefined && !a.transactions.has(session)) a.transactions.set(session, ctx.txId);
@@ -200,11 +224,23 @@ export class Recorder implements QueryObserver {
     a.statements.push(record);
     if (!record.control && !record.locksObserved) a.footprintComplete = false;
 
+    // The effects query rides with the statement when both can go as one simple query: a round
+    // trip per statement saved. Only for one plain statement that may run in a transaction block.
+    const withEffects =
+      observe &&
+      record.locksObserved &&
+      ctx.appendable &&
+      !dropsPrepared &&
+      shape.asts.length === 1 &&
+      shape.allowedInTransactionBlock &&
+      statementKind(shape.asts[0]!) !== 'CopyStmt' &&
+      this.preparedSessions.has(ctx.connection);
+
     if (wrap) await ctx.sideQuery('begin');
     const started = performance.now();
     let summary: QueryResultSummary;
     try {
-      summary = await execute();
+      summary = await execute(withEffects ? PREPARED.effects.execute : undefined);
     } catch (error) {
       record.durationMs = performance.now() - started;
       record.error = toStatementError(error);
@@ -224,7 +260,7 @@ export class Recorder implements QueryObserver {
     if (shape.control === 'begin') this.manualTransaction.add(session);
     if (shape.control === 'commit' || shape.control === 'rollback') this.manualTransaction.delete(session);
 
-    if (observe) await this.observeEffects(ctx, a, record, session);
+    if (observe) await this.observeEffects(ctx, a, record, session, summary.followingRows);
     if (wrap) {
       await ctx.sideQuery('commit');
       this.heldLocks.set(session, new Set());
@@ -232,8 +268,37 @@ export class Recorder implements QueryObserver {
     return summary;
   }
 
+  /**
+   * The query that reads the relations the next migration starts with, to send in a round trip of
+   * ours after the last migration's statements (check's schema snapshot); its rows go to
+   * `primeRelations`. Undefined when it cannot go there (no prepared session yet).
+   */
+  relationsQuery(): string | undefined {
+    if (this.options.observeEffects === false || !this.lastSession || !this.preparedSessions.has(this.lastSession)) return undefined;
+    return PREPARED.relations.execute;
+  }
+
+  /** The relations now (rows of `relationsQuery`): the next migration starts with them if nothing but BEGIN and COMMIT runs first. */
+  primeRelations(rows: Record<string, unknown>[]): void {
+    this.primed = { rows: rows as unknown as RelationRow[], seen: this.statementsSeen };
+  }
+
+  /** The relations now, through the prepared query (prepared first on a session new to us). */
   private async loadRelations(ctx: QueryContext): Promise<Map<number, RelationRef>> {
-    const rows = (await ctx.sideQuery(RELATIONS_SQL)) as unknown as RelationRow[];
+    const primed = this.primed;
+    this.primed = undefined;
+    if (primed && primed.seen === this.statementsSeen) return this.relationMap(primed.rows);
+    let sql = PREPARED.relations.execute;
+    if (!this.preparedSessions.has(ctx.connection)) {
+      // PGlite has one session for all its connections: prepare only what it does not hold yet.
+      const held = new Set((await ctx.sideQuery(PREPARED_HELD_SQL)).map((r) => String(r.name)));
+      sql = [...Object.values(PREPARED).filter((p) => !held.has(p.name)).map((p) => p.prepare), sql].join(';\n');
+      this.preparedSessions.add(ctx.connection);
+    }
+    return this.relationMap((await ctx.sideQuery(sql)) as unknown as RelationRow[]);
+  }
+
+  private relationMap(rows: readonly RelationRow[]): Map<number, RelationRef> {
     const map = new Map<number, RelationRef>();
     for (const r of rows) {
       if (this.excludedNames.has(r.name)) continue;
@@ -245,12 +310,16 @@ export class Recorder implements QueryObserver {
     return map;
   }
 
-  private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object): Promise<void> {
+  private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object, sentWithStatement: Record<string, unknown>[] | undefined): Promise<void> {
     const relations = a.relations;
     if (!relations) return;
     // A statement that ran on its own (VACUUM FULL, CONCURRENTLY…) has released its locks by now:
     // then every relation's file is compared.
-    const rows = await ctx.sideQuery(record.locksObserved ? EFFECTS_SQL : effectsOfUnwatchedSql([...relations.keys()]));
+    const rows =
+      sentWithStatement ??
+      (await ctx.sideQuery(
+        !record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute : EFFECTS_SQL,
+      ));
     const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
     const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
 
@@ -282,6 +351,9 @@ export class Recorder implements QueryObserver {
     }
   }
 }
+
+/** What knex sends to open and close a migration's transaction: the relations stay as they were. */
+const BEGIN_OR_COMMIT = /^\s*(begin|commit)\s*;?\s*$/i;
 
 const RELATIONS_SQL = `
 select c.oid::int8 as oid, n.nspname as schema, c.relname as name, c.relkind::text as kind,
@@ -316,6 +388,29 @@ select json_build_object(
                      where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
                        and l.mode = 'AccessExclusiveLock' and l.relation >= 16384), '[]'::json)
 ) as r`;
+
+/**
+ * The two catalog queries run around every statement, prepared once per session: planning them
+ * cost about as much as running them. Named after their text, so no other version's get used.
+ */
+const PREPARED = {
+  effects: preparedQuery('knexsafe_effects', EFFECTS_SQL),
+  relations: preparedQuery('knexsafe_relations', RELATIONS_SQL),
+};
+
+function preparedQuery(prefix: string, sql: string): { name: string; prepare: string; execute: string } {
+  const name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+  return { name, prepare: `prepare ${name} as ${sql}`, execute: `execute ${name}` };
+}
+
+const PREPARED_HELD_SQL = `select name from pg_catalog.pg_prepared_statements where name in (${Object.values(PREPARED)
+  .map((p) => `'${p.name}'`)
+  .join(', ')})`;
+
+function dropsPreparedStatements(ast: Node): boolean {
+  const kind = statementKind(ast);
+  return kind === 'DeallocateStmt' || kind === 'DiscardStmt';
+}
 
 /** Locks held now (none, outside a transaction) and the file of each of `oids` (numbers from the catalog, written into the text). */
 function effectsOfUnwatchedSql(oids: readonly number[]): string {

@@ -237,7 +237,15 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig): SchemaTr
       lastAfter = undefined;
       return;
     }
-    const snapshot = await snapshots.take(knex, moment === 'after' ? session.recorder.lastFootprint() : undefined);
+    // After a migration, the relation list the next one starts with rides in the snapshot's round trip.
+    const relationsQuery = moment === 'after' ? session.recorder.relationsQuery() : undefined;
+    let relations: Record<string, unknown>[] | undefined;
+    const snapshot = await snapshots.take(
+      knex,
+      moment === 'after' ? session.recorder.lastFootprint() : undefined,
+      relationsQuery ? { sql: relationsQuery, receive: (rows) => (relations = rows) } : undefined,
+    );
+    if (relations) session.recorder.primeRelations(relations);
     (moment === 'before' ? tracker.before : tracker.after).set(migration.name, snapshot);
     lastAfter = moment === 'after' ? snapshot : undefined;
   };

@@ -25,19 +25,33 @@ export interface QueryContext {
   connection: object;
   /** A query on the same connection (so, the same transaction) that is not itself observed. Placeholders are $1, $2 (the driver's), not knex's `?`. */
   sideQuery(sql: string, bindings?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /**
+   * The statement goes out as one simple query (no parameters or driver options), so `execute`
+   * can append a query of the observer's own to it: one round trip instead of two.
+   */
+  appendable: boolean;
 }
 
 export interface QueryResultSummary {
   rowCount: number | undefined;
   command: string | undefined;
+  /** The rows of the query appended with `execute(followedBy)`. */
+  followingRows?: Record<string, unknown>[];
 }
+
+/**
+ * Runs the statement. With `followedBy` (only when `appendable`, for a text holding exactly one
+ * statement), that query is sent after it in the same simple query: PostgreSQL runs it only if the
+ * statement succeeded, and knex still sees the statement's own result.
+ */
+export type ExecuteStatement = (followedBy?: string) => Promise<QueryResultSummary>;
 
 /**
  * Sees every statement a knex instance sends, on the connection that sends it. The capture engine
  * implements this; everything else runs without one and pays nothing.
  */
 export interface QueryObserver {
-  onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary>;
+  onQuery(ctx: QueryContext, execute: ExecuteStatement): Promise<QueryResultSummary>;
   /** A knex builder (query, schema or raw) was created, at `origin`. */
   onBuilderCreated?(builder: object, origin: BuilderOrigin): void;
   /** A builder was compiled to SQL: run, or embedded in another query. One never compiled never ran. */
@@ -109,11 +123,22 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
           const side = await this.executeStatement(connection, { sql, bindings: [...bindings] });
           return rowsOf(side.response);
         },
+        appendable: (obj.bindings?.length ?? 0) === 0 && hasNoOptions(obj.options),
       };
       let result: KnexQueryObject = obj;
-      await observer.onQuery(ctx, async () => {
-        result = await this.executeStatement(connection, obj);
-        return summarize(result.response);
+      await observer.onQuery(ctx, async (followedBy) => {
+        if (followedBy === undefined) {
+          result = await this.executeStatement(connection, obj);
+          return summarize(result.response);
+        }
+        if (!ctx.appendable) throw new Error('knexsafe: a query was appended to a statement sent with parameters');
+        // A new line first: the statement may end in a -- comment.
+        const done = await this.executeStatement(connection, { ...obj, sql: `${obj.sql}\n;${followedBy}` });
+        const responses = done.response as unknown;
+        if (!Array.isArray(responses) || responses.length !== 2) throw new Error('knexsafe: a statement sent with a query appended did not come back as two results');
+        obj.response = responses[0];
+        result = obj;
+        return { ...summarize(obj.response), followingRows: rowsOf(responses[1]) };
       });
       return result;
     }
@@ -143,6 +168,10 @@ function stamp<T>(builder: T, observer: QueryObserver | undefined): T {
     }
   }
   return builder;
+}
+
+function hasNoOptions(options: unknown): boolean {
+  return options === undefined || options === null || (typeof options === 'object' && Object.keys(options).length === 0);
 }
 
 function rowsOf(response: unknown): Record<string, unknown>[] {

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { SchemaFootprint } from '../capture/types.js';
 import { diffSchemas } from './diff.js';
 import { formatDiff } from './format.js';
-import { buildSnapshot, readCatalog, type RawCatalog, type SnapshotOptions } from './snapshot.js';
+import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type SnapshotOptions } from './snapshot.js';
 import type { SchemaSnapshot } from './types.js';
 
 /** The per-relation kinds of the catalog query: their rows carry an owner and are replaced owner by owner. */
@@ -35,21 +35,21 @@ export class IncrementalSnapshots {
 
   constructor(private readonly options: SnapshotOptions = {}) {}
 
-  /** The schema now. With no `footprint` (or an incomplete one) it is read whole. */
-  async take(knex: Knex, footprint?: SchemaFootprint): Promise<SchemaSnapshot> {
+  /** The schema now. With no `footprint` (or an incomplete one) it is read whole. `following` may ride along (see readCatalog). */
+  async take(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery): Promise<SchemaSnapshot> {
     const state = this.state;
     if (state && footprint?.complete) {
-      const snapshot = await this.readChanges(knex, state, footprint.relations);
+      const snapshot = await this.readChanges(knex, state, footprint.relations, following);
       if (snapshot) {
         if (process.env.KNEXSAFE_CHECK_INCREMENTAL === '1') await this.prove(knex, snapshot);
         return snapshot;
       }
     }
-    return this.readAll(knex);
+    return this.readAll(knex, following);
   }
 
-  private async readAll(knex: Knex): Promise<SchemaSnapshot> {
-    const raw = await readCatalog(knex, this.options);
+  private async readAll(knex: Knex, following?: FollowingQuery): Promise<SchemaSnapshot> {
+    const raw = await readCatalog(knex, this.options, undefined, following);
     this.counts.full++;
     return this.remember(raw);
   }
@@ -61,14 +61,14 @@ export class IncrementalSnapshots {
   }
 
   /** The incremental read, or undefined when only a full read is right. */
-  private async readChanges(knex: Knex, state: State, locked: readonly number[]): Promise<SchemaSnapshot | undefined> {
+  private async readChanges(knex: Knex, state: State, locked: readonly number[], following?: FollowingQuery): Promise<SchemaSnapshot | undefined> {
     const owners = new Set<number>();
     for (const oid of locked) {
       const known = state.relations.get(oid);
       if (known) owners.add(known[0]);
     }
     if ([...owners].some((owner) => !OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) return undefined;
-    const partial = await readCatalog(knex, this.options, { owners: [...owners], known: [...state.relations.keys()] });
+    const partial = await readCatalog(knex, this.options, { owners: [...owners], known: [...state.relations.keys()] }, following);
     const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
     const replaced = new Set(owners);
     for (const [oid, [owner, qname, kind]] of now) {

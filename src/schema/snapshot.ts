@@ -97,8 +97,18 @@ export interface CatalogDelta {
   known: number[];
 }
 
+/**
+ * A read-only query of the caller's sent in the snapshot's round trip, after it, when the snapshot
+ * takes one round trip (inside a transaction, once the catalog query is prepared). `receive` gets
+ * its rows; it is not called when the query did not go.
+ */
+export interface FollowingQuery {
+  sql: string;
+  receive(rows: Record<string, unknown>[]): void;
+}
+
 /** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
-export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta): Promise<RawCatalog> {
+export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery): Promise<RawCatalog> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
   // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
@@ -116,9 +126,10 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
     if (nested) {
       // Once the statement is prepared on this connection, all of it is one round trip.
       try {
-        const results = (await trx.raw(`savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute}; ${undoSavepoint}`)) as QueryResults;
+        const results = (await trx.raw(`savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute}; ${undoSavepoint}${following ? `;\n${following.sql}` : ''}`)) as QueryResults;
         undone = true;
         raw = catalogRow(Array.isArray(results) ? results[2] : undefined);
+        if (following && Array.isArray(results)) following.receive(results[5]?.rows ?? []);
       } catch (error) {
         if ((error as { code?: string }).code !== '26000') throw error;
         // Not prepared here yet (invalid_sql_statement_name): undo, prepare, run.

@@ -60,6 +60,19 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('accounts', (t) => t.dropColumn('active'));
 }
 `,
+  // Statements sent with the effects query in the same round trip: knex must still get their own
+  // results; a trailing -- comment must not swallow what follows; DEALLOCATE drops our prepared queries.
+  'migrations/20240104500000_raw_results.js': `exports.up = async (knex) => {
+  const counted = await knex.raw('select count(*)::int as n from accounts');
+  if (counted.rows[0].n !== 3) throw new Error('select result lost: ' + JSON.stringify(counted.rows));
+  const updated = await knex.raw("update accounts set phone = '9' where id = 1");
+  if (updated.rowCount !== 1) throw new Error('rowCount lost: ' + updated.rowCount);
+  await knex.raw('alter table accounts add column tag text -- a note');
+  await knex.raw('deallocate all');
+  await knex.raw('alter table accounts alter column tag set default \\'x\\'');
+};
+exports.down = async () => {};
+`,
   'migrations/20240105000000_broken.js': `exports.up = async (knex) => {
   await knex.raw('alter table accounts add column email text');
 };
@@ -147,6 +160,15 @@ function captureSuite(label: string, describeFn: typeof describe, shadowUrl: () 
       const alter = statement(t, /add column note/);
       expect(alter.locksObserved).toBe(true);
       expect(modes(alter, 'accounts')).toEqual(['AccessExclusiveLock']);
+    });
+
+    it('statements sent with the effects query keep their own results, and DEALLOCATE does not break the capture', () => {
+      const t = trace('raw_results');
+      expect(t?.error).toBeUndefined();
+      expect(statement(t, /update accounts set phone = '9'/).rowCount).toBe(1);
+      expect(modes(statement(t, /add column tag/), 'accounts')).toEqual(['AccessExclusiveLock']);
+      expect(statement(t, /set default/).locksObserved).toBe(true);
+      expect(statement(t, /set default/).error).toBeUndefined();
     });
 
     it('records a failing statement with its SQLSTATE and stops the batch', () => {
