@@ -32,8 +32,22 @@ export async function parseSql(sql: string): Promise<ParsedStatement[]> {
   return parseSqlSync(sql);
 }
 
-/** Needs `ensureParser()` to have resolved once in this process. */
+// The capture engine reads each statement before running it and the analysis reads it again
+// moments later: the last few texts are remembered. Results are shared, so never changed.
+const recent = new Map<string, ParsedStatement[]>();
+const REMEMBERED = 64;
+
+/** Needs `ensureParser()` to have resolved once in this process. The statements returned are shared: read them, never change them. */
 export function parseSqlSync(sql: string): ParsedStatement[] {
+  const known = recent.get(sql);
+  if (known) return known;
+  const parsed = parseUncached(sql);
+  if (recent.size >= REMEMBERED) recent.delete(recent.keys().next().value!);
+  recent.set(sql, parsed);
+  return parsed;
+}
+
+function parseUncached(sql: string): ParsedStatement[] {
   let result;
   try {
     result = parseSync(sql);
