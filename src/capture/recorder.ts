@@ -16,6 +16,11 @@ interface ActiveMigration {
   statements: CapturedStatement[];
   /** Relations that existed when the migration started (loaded at its first statement). */
   relations?: Map<number, RelationRef>;
+  /**
+   * Their loading, shared: statements sent together (a query the migration does not await) must
+   * reach the database in the order they were sent, so none may wait on a read of its own.
+   */
+  relationsLoading?: Promise<Map<number, RelationRef>>;
   transactional: boolean;
   batchTransactionId?: string;
   /** Builders created while it ran and not compiled yet, by creation order, with where they were made. */
@@ -186,7 +191,7 @@ export class Recorder implements QueryObserver {
       }
     }
     const observe = this.options.observeEffects !== false;
-    if (observe && !a.relations) a.relations = await this.loadRelations(ctx);
+    if (observe && !a.relations) a.relations = await (a.relationsLoading ??= this.loadRelations(ctx));
     this.statementsSeen++;
     this.lastSession = ctx.connection;
 
@@ -260,7 +265,10 @@ export class Recorder implements QueryObserver {
     if (shape.control === 'begin') this.manualTransaction.add(session);
     if (shape.control === 'commit' || shape.control === 'rollback') this.manualTransaction.delete(session);
 
-    if (observe) await this.observeEffects(ctx, a, record, session, summary.followingRows);
+    // A query the migration did not await may finish after the migration ended (knex may have
+    // committed already): a read of its locks would come too late, and could fail on a closed session.
+    if (observe && this.active !== a && !summary.followingRows) record.locksObserved = false;
+    else if (observe) await this.observeEffects(ctx, a, record, session, summary.followingRows);
     if (wrap) {
       await ctx.sideQuery('commit');
       this.heldLocks.set(session, new Set());

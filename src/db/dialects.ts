@@ -123,7 +123,7 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
           const side = await this.executeStatement(connection, { sql, bindings: [...bindings] });
           return rowsOf(side.response);
         },
-        appendable: (obj.bindings?.length ?? 0) === 0 && hasNoOptions(obj.options),
+        appendable: this.appendsQueries && (obj.bindings?.length ?? 0) === 0 && hasNoOptions(obj.options),
       };
       let result: KnexQueryObject = obj;
       await observer.onQuery(ctx, async (followedBy) => {
@@ -141,6 +141,11 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
         return { ...summarize(obj.response), followingRows: rowsOf(responses[1]) };
       });
       return result;
+    }
+
+    /** Whether a query may be appended to a statement (see QueryContext.appendable). */
+    get appendsQueries(): boolean {
+      return true;
     }
 
     /** The dialect's own execution, overridable per driver. */
@@ -204,6 +209,12 @@ export function knexsafePgliteClient(): typeof Client_PG {
 
 function definePgliteClient(PgliteClientBase: typeof Client_PG) {
   return class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
+    // In process there is no round trip to save, and splitting the text first would let a
+    // statement sent after this one (not awaited by the migration) run before it.
+    override get appendsQueries(): boolean {
+      return false;
+    }
+
     override async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
       if ((obj.bindings?.length ?? 0) === 0 && mayHoldSeveralStatements(obj.sql)) {
         const statements = await splitStatements(obj.sql);
