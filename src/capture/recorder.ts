@@ -82,8 +82,10 @@ export class Recorder implements QueryObserver {
   private readonly manualTransaction = new WeakSet<object>();
   /** Sessions known to hold our prepared catalog queries (see PREPARED). */
   private readonly preparedSessions = new WeakSet<object>();
-  /** The session of the last statement a migration sent. */
-  private lastSession: object | undefined;
+  /** The one session the running (or last) migration sent its statements on; null once it used several. */
+  private migrationSession: object | null | undefined;
+  /** A statement finished after its migration ended, unwatched: what the next snapshot re-reads cannot rely on locks. */
+  private lateStatement = false;
   /** Statements seen, BEGIN and COMMIT aside: primed relations are good while none ran since. */
   private statementsSeen = 0;
   private primed: { rows: RelationRow[]; seen: number } | undefined;
@@ -126,8 +128,10 @@ export class Recorder implements QueryObserver {
       aborted: new Map(),
       transactions: new Map(),
       // Without effects observed there are no locks to go by.
-      footprintComplete: this.options.observeEffects !== false,
+      footprintComplete: this.options.observeEffects !== false && !this.lateStatement,
     };
+    this.lateStatement = false;
+    this.migrationSession = undefined;
   }
 
   onBuilderCreated(builder: object, origin: BuilderOrigin): void {
@@ -193,7 +197,8 @@ export class Recorder implements QueryObserver {
     const observe = this.options.observeEffects !== false;
     if (observe && !a.relations) a.relations = await (a.relationsLoading ??= this.loadRelations(ctx));
     this.statementsSeen++;
-    this.lastSession = ctx.connection;
+    if (this.migrationSession === undefined) this.migrationSession = ctx.connection;
+    else if (this.migrationSession !== ctx.connection) this.migrationSession = null;
 
     const shape = statementShape(ctx.sql);
     // DEALLOCATE / DISCARD drop prepared statements, ours included.
@@ -267,8 +272,11 @@ export class Recorder implements QueryObserver {
 
     // A query the migration did not await may finish after the migration ended (knex may have
     // committed already): a read of its locks would come too late, and could fail on a closed session.
-    if (observe && this.active !== a && !summary.followingRows) record.locksObserved = false;
-    else if (observe) await this.observeEffects(ctx, a, record, session, summary.followingRows);
+    if (observe && this.active !== a && !summary.followingRows) {
+      record.locksObserved = false;
+      if (this.active) this.active.footprintComplete = false;
+      else this.lateStatement = true;
+    } else if (observe) await this.observeEffects(ctx, a, record, session, summary.followingRows);
     if (wrap) {
       await ctx.sideQuery('commit');
       this.heldLocks.set(session, new Set());
@@ -278,11 +286,13 @@ export class Recorder implements QueryObserver {
 
   /**
    * The query that reads the relations the next migration starts with, to send in a round trip of
-   * ours after the last migration's statements (check's schema snapshot); its rows go to
-   * `primeRelations`. Undefined when it cannot go there (no prepared session yet).
+   * ours on the session the last migration ran on, after its statements (check's schema snapshot,
+   * in its transaction); its rows go to `primeRelations`. Undefined unless that migration sent its
+   * statements on one session, which holds the prepared query.
    */
   relationsQuery(): string | undefined {
-    if (this.options.observeEffects === false || !this.lastSession || !this.preparedSessions.has(this.lastSession)) return undefined;
+    const session = this.migrationSession;
+    if (this.options.observeEffects === false || !session || !this.preparedSessions.has(session)) return undefined;
     return PREPARED.relations.execute;
   }
 
