@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -9,6 +11,14 @@ describe('library entry', () => {
     for (const name of ['resolveProject', 'openTarget', 'createShadow', 'snapshotSchema', 'diffSchemas', 'migrateLatest', 'migrationStatus', 'check', 'verify', 'makeMigration', 'guardedLatest', 'backfill', 'backupPending', 'runDoctor', 'forgetMigration', 'explainFailure', 'squash', 'applySquashHistory']) {
       expect(typeof api[name], name).toBe('function');
     }
+  });
+
+  it('builds the bin as an executable file, so the package bin runs directly (npx knexsafe after npm test)', () => {
+    const bin = path.join(REPO_ROOT, 'dist/cli/main.js');
+    expect(fs.statSync(bin).mode & 0o111).toBe(0o111);
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('checks the example project through the API: findings at the knex call, nothing failed', async () => {
