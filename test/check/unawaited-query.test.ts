@@ -52,7 +52,7 @@ describe('a query the migration does not await, on the embedded shadow', () => {
 describeServer('a query the migration does not await, on the server shadow', () => {
   it('check --all runs it after the ALTER, without crashing', () => checkAll(['--shadow-url', SERVER_URL]));
 
-  it('finishing after its migration, it is recorded without locks and nothing is left to fail once the shadow closes', async () => {
+  it('whenever it finishes, nothing of it is left to fail once the shadow closes', async () => {
     const project = await resolveProject({ cwd: makeProject(files) });
     const session = await CaptureSession.open({ project, shadowUrl: SERVER_URL });
     const unhandled: unknown[] = [];
