@@ -126,10 +126,11 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
     if (nested) {
       // Once the statement is prepared on this connection, all of it is one round trip.
       try {
-        const results = (await trx.raw(`savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute}; ${undoSavepoint}${following ? `;\n${following.sql}` : ''}`)) as QueryResults;
+        // The caller's query goes inside the savepoint too: should it fail, the undo below still applies.
+        const results = (await trx.raw(`savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute};${following ? `\n${following.sql};` : ''} ${undoSavepoint}`)) as QueryResults;
         undone = true;
         raw = catalogRow(Array.isArray(results) ? results[2] : undefined);
-        if (following && Array.isArray(results)) following.receive(results[5]?.rows ?? []);
+        if (following && Array.isArray(results)) following.receive(results[3]?.rows ?? []);
       } catch (error) {
         if ((error as { code?: string }).code !== '26000') throw error;
         // Not prepared here yet (invalid_sql_statement_name): undo, prepare, run.

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openEmbeddedDatabase, type Database } from '../../src/db/connect.js';
 import { snapshotSchema } from '../../src/schema/index.js';
+import { readCatalog } from '../../src/schema/snapshot.js';
 import type { SchemaSnapshot, TableInfo } from '../../src/schema/types.js';
 import { RICH_SCHEMA_SQL } from './fixtures.js';
 import { buildKnexAppSchema, column, columns, resetDatabase } from './helpers.js';
@@ -303,6 +304,24 @@ describe('snapshotSchema, one schema per test', () => {
 
   it('describes an empty database', async () => {
     expect(await snapshotSchema(db.knex)).toEqual(EMPTY_DATABASE);
+  });
+
+  it('in a transaction, sends a query of the caller in its round trip; one that fails leaves the transaction usable', async () => {
+    await db.knex.transaction(async (trx) => {
+      await trx.raw('create table t (id integer)');
+      const received: unknown[][] = [];
+      const receive = (rows: unknown[]) => received.push(rows);
+      // The first read on a session may prepare the catalog query first (the caller's query then does not go).
+      await readCatalog(trx);
+      const raw = await readCatalog(trx, {}, undefined, { sql: 'select count(*)::int as n from pg_catalog.pg_class where relname = $$t$$', receive });
+      expect(raw.tables.map((t) => t.qname)).toEqual(['public.t']);
+      expect(received).toEqual([[{ n: 1 }]]);
+      // Fails inside the snapshot's savepoint: undone with it, the snapshot read again without it.
+      const again = await readCatalog(trx, {}, undefined, { sql: 'execute knexsafe_no_such_statement', receive });
+      expect(again.tables.map((t) => t.qname)).toEqual(['public.t']);
+      expect(received).toHaveLength(1);
+      expect((await trx.raw('select 2 as two')).rows).toEqual([{ two: 2 }]);
+    });
   });
 
   it('describes a knex-built schema: knex constraint names, native enum, timestamps, .alter() losses', async () => {
