@@ -7,6 +7,7 @@
  * It does not build a syntax tree: every helper answers `undefined` when the code does not have
  * the plain shape migrations are written in, and the rules then stay silent or fall back.
  */
+import { rememberLast } from '../util/remember.js';
 
 export type JsTokenType = 'ident' | 'string' | 'template' | 'number' | 'punct' | 'regex';
 
@@ -691,15 +692,5 @@ export function functionRange(fn: JsFunction): [number, number] {
   return fn.body ?? fn.expression!;
 }
 
-const tokenCache = new Map<string, JsToken[]>();
-
 /** `tokenizeJs`, remembered for the last few sources (every rule of a migration reads the same file). */
-export function tokensOf(source: string): JsToken[] {
-  let tokens = tokenCache.get(source);
-  if (!tokens) {
-    tokens = tokenizeJs(source);
-    if (tokenCache.size >= 8) tokenCache.delete(tokenCache.keys().next().value!);
-    tokenCache.set(source, tokens);
-  }
-  return tokens;
-}
+export const tokensOf: (source: string) => JsToken[] = rememberLast(8, tokenizeJs);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { CATALOG_SQL } from './catalog-sql.js';
+import { rememberLast } from '../util/remember.js';
 import { ensureViewParser, normalizeViewDefinition } from './view-definition.js';
 import type {
   ColumnInfo,
@@ -98,9 +99,10 @@ export interface CatalogDelta {
 }
 
 /**
- * A read-only query of the caller's sent in the snapshot's round trip, after it, when the snapshot
- * takes one round trip (inside a transaction, once the catalog query is prepared). `receive` gets
- * its rows; it is not called when the query did not go.
+ * A read-only query of the caller's sent in the snapshot's round trip, after the catalog query and
+ * inside its savepoint (undone with it), when the snapshot takes one round trip (inside a
+ * transaction, once the catalog query is prepared). `receive` gets its rows; it is not called when
+ * the query did not go.
  */
 export interface FollowingQuery {
   sql: string;
@@ -260,17 +262,7 @@ const GENERATED: Record<string, string> = { s: 'STORED', v: 'VIRTUAL' };
 const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
 
 // Incremental snapshots rebuild every view of the schema each time: each text is normalised once.
-const normalizedViews = new Map<string, string>();
-
-function normalizedView(definition: string): string {
-  let normalized = normalizedViews.get(definition);
-  if (normalized === undefined) {
-    normalized = normalizeViewDefinition(definition);
-    if (normalizedViews.size >= 1000) normalizedViews.clear();
-    normalizedViews.set(definition, normalized);
-  }
-  return normalized;
-}
+const normalizedView = rememberLast(1000, normalizeViewDefinition);
 
 /** Code-point order: the same everywhere, unlike the database collation that ORDER BY would use. */
 export function compareText(a: string, b: string): number {

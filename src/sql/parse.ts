@@ -1,4 +1,5 @@
 import { loadModule, parseSync, type Node } from 'libpg-query';
+import { rememberLast } from '../util/remember.js';
 
 /** One statement of a SQL text, read by PostgreSQL's own parser. */
 export interface ParsedStatement {
@@ -33,18 +34,12 @@ export async function parseSql(sql: string): Promise<ParsedStatement[]> {
 }
 
 // The capture engine reads each statement before running it and the analysis reads it again
-// moments later: the last few texts are remembered. Results are shared, so never changed.
-const recent = new Map<string, ParsedStatement[]>();
-const REMEMBERED = 64;
+// moments later: the last few texts are remembered.
+const parseRemembered = rememberLast(64, parseUncached);
 
 /** Needs `ensureParser()` to have resolved once in this process. The statements returned are shared: read them, never change them. */
 export function parseSqlSync(sql: string): ParsedStatement[] {
-  const known = recent.get(sql);
-  if (known) return known;
-  const parsed = parseUncached(sql);
-  if (recent.size >= REMEMBERED) recent.delete(recent.keys().next().value!);
-  recent.set(sql, parsed);
-  return parsed;
+  return parseRemembered(sql);
 }
 
 function parseUncached(sql: string): ParsedStatement[] {
