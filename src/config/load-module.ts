@@ -1,9 +1,12 @@
-import { createJiti, type Jiti } from 'jiti';
+import type { Jiti } from 'jiti';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { KnexsafeError } from '../errors.js';
+import { jsIsEsm } from '../util/module-type.js';
 import { displayPath } from '../util/paths.js';
 
 let jitiInstance: Jiti | undefined;
+const requireHere = createRequire(import.meta.url);
 
 /**
  * One loader for knexfiles, migrations, seeds and knexsafe configs: TS, ESM, CJS and `.js` inside
@@ -13,7 +16,8 @@ let jitiInstance: Jiti | undefined;
 function loader(): Jiti {
   // Stack lines of TypeScript migrations must point at the user's lines, not jiti's output.
   if (!jitiInstance) process.setSourceMapsEnabled(true);
-  jitiInstance ??= createJiti(import.meta.url, {
+  // Loaded on first use (~50 ms): a CommonJS project never needs it.
+  jitiInstance ??= (requireHere('jiti') as typeof import('jiti')).createJiti(import.meta.url, {
     // `import * as x from "cjs-module"` must see module.exports, as TypeScript's CommonJS output does.
     interopDefault: true,
     sourceMaps: true,
@@ -29,9 +33,32 @@ export interface LoadedModule {
   exports: Record<string, unknown>;
 }
 
+/**
+ * A CommonJS file (`.cjs`, or `.js` outside a `"type": "module"` package) loads with Node's own
+ * require, as knex loads it: jiti costs ~50 ms to load and more per file. Anything else, or a file
+ * Node cannot load as plain CommonJS (ESM or TypeScript syntax in it or in a file it requires, a
+ * require of a `.ts` file), goes through jiti as before. Like jiti here, the file is evaluated
+ * afresh on every call: a long-lived process must see the user's latest edit.
+ */
+function requireCommonJs(file: string): { exports: unknown } | undefined {
+  const ext = path.extname(file);
+  if (ext !== '.cjs' && !(ext === '.js' && !jsIsEsm(path.dirname(file)))) return undefined;
+  delete requireHere.cache[file];
+  try {
+    return { exports: requireHere(file) as unknown };
+  } catch (error) {
+    delete requireHere.cache[file];
+    const code = (error as { code?: string }).code;
+    if (error instanceof SyntaxError || code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE' || code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
 export async function importUserModule(file: string, what: string): Promise<LoadedModule> {
   const absolute = path.resolve(file);
   try {
+    const required = requireCommonJs(absolute);
+    if (required) return { exports: (required.exports ?? {}) as Record<string, unknown> };
     const mod = await loader().import<Record<string, unknown>>(absolute);
     return { exports: (mod ?? {}) as Record<string, unknown> };
   } catch (error) {

@@ -1,4 +1,4 @@
-import { loadModule, parseSync, type Node } from 'libpg-query';
+import type { Node } from 'libpg-query';
 import { rememberLast } from '../util/remember.js';
 
 /** One statement of a SQL text, read by PostgreSQL's own parser. */
@@ -21,10 +21,16 @@ export class SqlParseError extends Error {
   }
 }
 
+// The parser (~60 ms to load, more to compile) loads on first need, not with every module that
+// imports this one: the CLI's help texts do.
+let parser: typeof import('libpg-query') | undefined;
 let ready: Promise<void> | undefined;
 
 export function ensureParser(): Promise<void> {
-  ready ??= loadModule();
+  ready ??= import('libpg-query').then(async (lib) => {
+    await lib.loadModule();
+    parser = lib;
+  });
   return ready;
 }
 
@@ -43,9 +49,10 @@ export function parseSqlSync(sql: string): ParsedStatement[] {
 }
 
 function parseUncached(sql: string): ParsedStatement[] {
+  if (!parser) throw new Error('parseSqlSync: ensureParser() has not resolved yet');
   let result;
   try {
-    result = parseSync(sql);
+    result = parser.parseSync(sql);
   } catch (error) {
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     throw new SqlParseError((error as Error).message, details?.cursorPosition);
