@@ -5,6 +5,7 @@ import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
 import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
+import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
 import type { MigrationTrace, StatementError } from './types.js';
@@ -15,6 +16,8 @@ export interface CaptureSessionOptions {
   files?: MigrationFile[];
   /** A server for the shadow; default embedded. */
   shadowUrl?: string;
+  /** The shadow's database, already being created on `shadowUrl`. */
+  shadowReservation?: ShadowDatabaseReservation;
   /** Extensions the embedded shadow must be able to create; default: those the project mentions. */
   extensions?: ExtensionRequest;
   /** Record locks and rewrites per statement (default true; verify does not need them). */
@@ -99,6 +102,7 @@ export class CaptureSession {
     const [shadow] = await Promise.all([
       createShadow({
         ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
+        ...(options.shadowReservation ? { reservation: options.shadowReservation } : {}),
         extensions: options.extensions ?? extensionsMentionedBy(options.project),
         observer: recorder,
         ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),

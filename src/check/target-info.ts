@@ -1,5 +1,4 @@
 import type { ProjectConfig } from '../config/resolve.js';
-import { openTarget } from '../db/connect.js';
 import { readAppliedMigrations } from '../migrations/applied.js';
 import type { TableStats } from '../rules/types.js';
 
@@ -15,6 +14,8 @@ export interface TargetInfo {
  * version and table sizes (row estimates from pg_class, bytes from pg_total_relation_size).
  */
 export async function readTargetInfo(project: ProjectConfig): Promise<TargetInfo> {
+  // knex and pg load only when there is a target to read.
+  const { openTarget } = await import('../db/connect.js');
   const db = await openTarget(project);
   try {
     const applied = ((await readAppliedMigrations(db.knex, project.migrations)) ?? []).map((a) => a.name);

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { ProjectConfig } from '../config/resolve.js';
-import { openTarget } from '../db/connect.js';
 import { KnexsafeError } from '../errors.js';
 import { readAppliedMigrations } from '../migrations/applied.js';
 import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
@@ -61,6 +60,8 @@ export async function selectMigrations(project: ProjectConfig, options: Selectio
       hint: 'Add a connection to the knexfile, set DATABASE_URL, pass --connection, or drop --pending to check all migrations.',
     });
   }
+  // knex and pg load only when there is a target to read.
+  const { openTarget } = await import('../db/connect.js');
   const db = await openTarget(project);
   let applied: string[];
   try {

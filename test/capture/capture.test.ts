@@ -2,7 +2,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureSession } from '../../src/capture/session.js';
 import type { CapturedStatement, MigrationTrace } from '../../src/capture/types.js';
+import { check } from '../../src/check/run.js';
 import { resolveProject } from '../../src/config/resolve.js';
+import { ShadowDatabaseReservation } from '../../src/shadow/server-database.js';
 import { makeProject } from '../helpers/cli.js';
 import { describeServer, SERVER_URL, sqlOn } from '../helpers/pg.js';
 
@@ -222,5 +224,45 @@ describeServer('server shadow lifecycle', () => {
     expect(outcome.error?.sqlState).toBe('42P01');
     await session.close();
     expect(await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [name])).toHaveLength(0);
+  });
+
+  it('takes a database created ahead of time and drops it on close; one never taken is dropped on release', async () => {
+    const dir = makeProject({ 'migrations/20240101000000_a.js': `exports.up = (knex) => knex.schema.createTable('t', (t) => { t.increments(); });\nexports.down = () => {};` });
+    const project = await resolveProject({ cwd: dir });
+    const exists = async (name: string) => (await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [name])).length === 1;
+
+    const ahead = new ShadowDatabaseReservation(SERVER_URL);
+    const created = await ahead.start();
+    expect(await exists(created.name)).toBe(true);
+    const session = await CaptureSession.open({ project, shadowUrl: SERVER_URL, shadowReservation: ahead });
+    expect(session.shadow.databaseName).toBe(created.name);
+    expect((await session.latest()).error).toBeUndefined();
+    await ahead.release(); // taken: not for release to drop
+    expect(await exists(created.name)).toBe(true);
+    await session.close();
+    expect(await exists(created.name)).toBe(false);
+
+    const unused = new ShadowDatabaseReservation(SERVER_URL);
+    const leftOver = await unused.start();
+    expect(await exists(leftOver.name)).toBe(true);
+    await unused.release();
+    expect(await exists(leftOver.name)).toBe(false);
+    // Never started: nothing to drop, nothing created.
+    await new ShadowDatabaseReservation(SERVER_URL).release();
+  });
+
+  it('check drops the database it started creating when it fails before using it', async () => {
+    const dir = makeProject({ 'migrations/20240101000000_a.js': `exports.up = () => {};\nexports.down = () => {};` });
+    const ours = () => sqlOn(SERVER_URL, 'select datname from pg_database where datname like $1 order by 1', [`knexsafe_shadow_${process.pid}_%`]);
+    const before = await ours();
+    // An unknown migration name fails after the shadow database was started.
+    await expect(check({ cwd: dir, shadowUrl: SERVER_URL, names: ['20990101000000_missing'] })).rejects.toThrow(/20990101000000_missing/);
+    // A creation still under way would show only once done: wait until the server has none.
+    for (let i = 0; i < 100; i++) {
+      const creating = await sqlOn(SERVER_URL, "select 1 from pg_stat_activity where query like 'create database \"knexsafe_shadow_' || $1::text || '_%'", [String(process.pid)]);
+      if (creating.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await ours()).toEqual(before);
   });
 });

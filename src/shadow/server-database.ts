@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { explainConnectionError } from '../db/connection-error.js';
+import { KnexsafeError } from '../errors.js';
+import { describeConnection } from '../util/redact.js';
+import { onInterrupt } from './interrupt.js';
+
+/**
+ * The database a server shadow lives in: uniquely named, created on the shadow server and
+ * dropped afterwards. Only `pg` is needed to create it, so commands start it as soon as they know
+ * the server and let the heavier modules (knex, the parser, the rules) load while PostgreSQL
+ * copies its template (~0.2 s).
+ */
+export interface ShadowDatabase {
+  name: string;
+  /** The server URL with this database in it. */
+  url: string;
+  /** Drops the database (closing any session left on it); safe to call more than once. */
+  drop(): Promise<void>;
+}
+
+export function parseShadowUrl(serverUrl: string): URL {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(serverUrl);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^postgres(ql)?:$/.test(parsed.protocol)) {
+    throw new KnexsafeError('BAD_SHADOW_URL', `--shadow-url must be a postgres:// URL, not "${describeConnection(serverUrl)}".`);
+  }
+  return parsed;
+}
+
+function withDatabase(serverUrl: URL, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/** Creates a fresh shadow database on the server at `serverUrl` (its maintenance database). */
+export async function createShadowDatabase(serverUrl: string): Promise<ShadowDatabase> {
+  const parsed = parseShadowUrl(serverUrl);
+  const name = `knexsafe_shadow_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
+  // A refused connection also surfaces as an 'error' event once connect() has rejected.
+  admin.on('error', () => undefined);
+  try {
+    await admin.connect();
+    await admin.query(`create database "${name}"`);
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    if ((error as { code?: string }).code === '42501') {
+      throw new KnexsafeError('SHADOW_CREATE_FAILED', `The shadow server ${describeConnection(serverUrl)} does not let this user create databases.`, {
+        hint: 'Give the user CREATEDB (ALTER ROLE … CREATEDB) or point --shadow-url at a server where it has it.',
+        cause: error,
+      });
+    }
+    throw explainConnectionError(error, `the shadow server ${describeConnection(serverUrl)}`);
+  }
+  let dropping: Promise<void> | undefined;
+  const drop = (): Promise<void> => {
+    dropping ??= (async () => {
+      disarm();
+      try {
+        await admin.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+    })();
+    return dropping;
+  };
+  const disarm = onInterrupt(drop);
+  return { name, url: withDatabase(parsed, name), drop };
+}
+
+/**
+ * A shadow database that may be created ahead of its use: `start` begins creating it, `take` hands
+ * it over (starting it if need be) to the shadow, which then drops it; `release` drops it when it
+ * was started but never taken, e.g. because the command failed before it got that far.
+ */
+export class ShadowDatabaseReservation {
+  private taken = false;
+  private database: Promise<ShadowDatabase> | undefined;
+
+  constructor(readonly serverUrl: string) {}
+
+  start(): Promise<ShadowDatabase> {
+    if (!this.database) {
+      this.database = createShadowDatabase(this.serverUrl);
+      // Seen by whoever takes it; an untaken failure needs no report of its own.
+      this.database.catch(() => undefined);
+    }
+    return this.database;
+  }
+
+  take(): Promise<ShadowDatabase> {
+    this.taken = true;
+    return this.start();
+  }
+
+  async release(): Promise<void> {
+    if (this.taken || !this.database) return;
+    this.taken = true;
+    await this.database.then(
+      (db) => db.drop().catch(() => undefined),
+      () => undefined,
+    );
+  }
+}
