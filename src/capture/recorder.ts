@@ -3,6 +3,7 @@ import type { Node } from 'libpg-query';
 import type { BuilderOrigin, ExecuteStatement, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
 import { statementKind } from '../sql/parse.js';
 import type { Direction } from '../migrations/history.js';
+import { compareText } from '../util/compare-text.js';
 import { callSiteFromStack } from './call-site.js';
 import { isRelationScoped } from './footprint.js';
 import { statementShape } from './transaction-block.js';
@@ -355,7 +356,7 @@ export class Recorder implements QueryObserver {
       if (relation) fresh.push({ relation, mode });
     }
     this.heldLocks.set(session, record.inTransaction ? now : new Set());
-    record.locks = fresh.sort((x, y) => x.relation.name.localeCompare(y.relation.name) || x.mode.localeCompare(y.mode));
+    record.locks = fresh.sort((x, y) => compareText(x.relation.name, y.relation.name) || compareText(x.mode, y.mode));
 
     for (const f of parsed.files) {
       const oid = Number(f.oid);

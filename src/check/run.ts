@@ -8,9 +8,11 @@ import { KnexsafeError, errorMessage } from '../errors.js';
 import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
 import type { SchemaSnapshot } from '../schema/index.js';
 import type { EngineOptions } from '../rules/engine.js';
+import { DEFAULT_THRESHOLDS } from '../rules/thresholds.js';
 import type { Finding, MigrationUnit, Rule, Severity, TableStats } from '../rules/types.js';
 import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
 import { ShadowDatabaseReservation } from '../shadow/server-database.js';
+import { compareText } from '../util/compare-text.js';
 import { readTargetInfo, type TargetInfo } from './target-info.js';
 
 export const DEFAULT_PG_VERSION = 13;
@@ -47,36 +49,29 @@ export interface CheckReport {
 }
 
 /**
- * What runs and judges migrations: knex, the capture engine, the SQL parser, the rules. It loads
- * (~0.3 s) after the project is read, while a server shadow's database is being created and the
- * target read, instead of before anything else.
+ * What runs migrations on the shadow and watches them: knex, the capture engine, the SQL parser.
+ * It loads (~0.25 s) after the project is read, while a server shadow's database is being created
+ * and the target read, instead of before anything else.
  */
-async function loadEngine() {
-  const [session, incremental, parse, analyze, engine, registry] = await Promise.all([
-    import('../capture/session.js'),
-    import('../schema/incremental.js'),
-    import('../sql/parse.js'),
-    import('../rules/analyze.js'),
-    import('../rules/engine.js'),
-    import('../rules/registry.js'),
-  ]);
+async function loadRunner() {
+  const [session, incremental, parse] = await Promise.all([import('../capture/session.js'), import('../schema/incremental.js'), import('../sql/parse.js')]);
   await parse.ensureParser();
-  return {
-    CaptureSession: session.CaptureSession,
-    IncrementalSnapshots: incremental.IncrementalSnapshots,
-    analyzeSqlText: analyze.analyzeSqlText,
-    analyzeTrace: analyze.analyzeTrace,
-    runRules: engine.runRules,
-    DEFAULT_THRESHOLDS: engine.DEFAULT_THRESHOLDS,
-    rules: registry.ALL_RULES as readonly Rule[],
-  };
+  return { CaptureSession: session.CaptureSession, IncrementalSnapshots: incremental.IncrementalSnapshots };
 }
-type Engine = Awaited<ReturnType<typeof loadEngine>>;
+type Runner = Awaited<ReturnType<typeof loadRunner>>;
+
+/** What judges them: the analysis and the rules. Not needed before the first migration has run. */
+async function loadJudge() {
+  const [analyze, engine, registry, parse] = await Promise.all([import('../rules/analyze.js'), import('../rules/engine.js'), import('../rules/registry.js'), import('../sql/parse.js')]);
+  await parse.ensureParser();
+  return { analyzeSqlText: analyze.analyzeSqlText, analyzeTrace: analyze.analyzeTrace, runRules: engine.runRules, rules: registry.ALL_RULES as readonly Rule[] };
+}
+type Judge = Awaited<ReturnType<typeof loadJudge>>;
 
 /** `knexsafe check`: runs the selected migrations on a shadow, watches them, and applies the rules. */
 export async function check(options: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
-  if (options.sqlFiles?.length) return checkSqlFiles(options, started, await loadEngine());
+  if (options.sqlFiles?.length) return checkSqlFiles(options, started, await loadJudge());
 
   const project = await resolveProject(options);
   const explicit = Boolean(options.names?.length || options.from || options.to);
@@ -86,11 +81,11 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   // Without a target to ask what is pending, there is work for the shadow: its database is created
   // while the engine loads. With one, once there turn out to be pending migrations.
   if (!readsTarget) void shadowDatabase?.start();
-  const engineReady = loadEngine();
+  const runnerReady = loadRunner();
   // Settled in checkMigrations; never left to reject unobserved.
-  engineReady.catch(() => undefined);
+  runnerReady.catch(() => undefined);
   try {
-    return await checkMigrations(options, project, { started, explicit, readsTarget, engineReady, shadowDatabase });
+    return await checkMigrations(options, project, { started, explicit, readsTarget, runnerReady, shadowDatabase });
   } finally {
     await shadowDatabase?.release();
   }
@@ -100,11 +95,11 @@ interface CheckContext {
   started: number;
   explicit: boolean;
   readsTarget: boolean;
-  engineReady: Promise<Engine>;
+  runnerReady: Promise<Runner>;
   shadowDatabase: ShadowDatabaseReservation | undefined;
 }
 
-async function checkMigrations(options: CheckOptions, project: ProjectConfig, { started, explicit, readsTarget, engineReady, shadowDatabase }: CheckContext): Promise<CheckReport> {
+async function checkMigrations(options: CheckOptions, project: ProjectConfig, { started, explicit, readsTarget, runnerReady, shadowDatabase }: CheckContext): Promise<CheckReport> {
   const warnings: string[] = [...project.warnings];
   let target: TargetInfo | undefined;
   if (readsTarget) {
@@ -139,7 +134,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
   }
 
   if (selected.length > 0) void shadowDatabase?.start();
-  const { CaptureSession, IncrementalSnapshots, analyzeTrace, runRules, DEFAULT_THRESHOLDS, rules } = await engineReady;
+  const { CaptureSession, IncrementalSnapshots } = await runnerReady;
   const units: MigrationUnit[] = [];
   const migrations: CheckedMigration[] = [];
   const findings: Finding[] = [];
@@ -163,6 +158,9 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       ...(batchMode ? {} : { preload: selected }),
     });
     shadowDescription = session.shadow.description;
+    // Loads while the first migrations wait on the shadow.
+    const judgeReady = loadJudge();
+    judgeReady.catch(() => undefined);
     try {
       if (replay.length) {
         options.progress?.(`Replaying ${replay.length} applied migration(s) on the shadow`);
@@ -175,8 +173,14 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         }
       }
       await session.markRunStart();
-      const schemas = trackSchemas(session, project, IncrementalSnapshots);
+      // Migrations run but not judged yet: started by judgeWaiting.
+      const waiting: (() => void)[] = [];
+      const judgeWaiting = () => {
+        for (const start of waiting.splice(0)) start();
+      };
+      const schemas = trackSchemas(session, project, IncrementalSnapshots, judgeWaiting);
       const analyzeOutcome = async (outcome: RunOutcome): Promise<Analyzed> => {
+        const { analyzeTrace } = await judgeReady;
         const analyzed: Analyzed = { units: [], migrations: [] };
         const traced = new Set(outcome.traces.map((t) => t.name));
         // A migration that failed before running any SQL (it does not load, a require is missing…)
@@ -209,26 +213,28 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       if (batchMode) {
         options.progress?.(`Running ${selected.length} pending migration(s) on the shadow`);
         const analyzed = await analyzeOutcome(await session.latest(files));
+        const { runRules, rules } = await judgeReady;
         units.push(...analyzed.units);
         migrations.push(...analyzed.migrations);
         findings.push(...runRules(rules, analyzed.units, { ...engineOptions, batches: groupBatches(analyzed.units) }));
       } else {
-        // Each migration is judged alone: its analysis and rules run while the next one waits on
-        // the shadow (setImmediate: after that one's first query has gone out).
+        // Each migration is judged alone, while PostgreSQL reads the catalog after the next one
+        // (judgeWaiting runs from trackSchemas): the main thread would only wait there.
         const pending: Promise<{ analyzed: Analyzed; findings: Finding[] } | { error: unknown }>[] = [];
         for (const f of selected) {
           options.progress?.(`Running ${f.name}`);
           const outcome = await session.up(f.name);
           pending.push(
-            new Promise<void>((resolve) => setImmediate(resolve))
-              .then(() => analyzeOutcome(outcome))
-              .then(
-                (analyzed) => ({ analyzed, findings: runRules(rules, analyzed.units, { ...engineOptions, batches: analyzed.units.map((u) => [u]) }) }),
-                (error: unknown) => ({ error }),
-              ),
+            new Promise<void>((resolve) => waiting.push(resolve))
+              .then(async () => {
+                const [analyzed, { runRules, rules }] = await Promise.all([analyzeOutcome(outcome), judgeReady]);
+                return { analyzed, findings: runRules(rules, analyzed.units, { ...engineOptions, batches: analyzed.units.map((u) => [u]) }) };
+              })
+              .catch((error: unknown) => ({ error })),
           );
           if (outcome.error) break;
         }
+        judgeWaiting();
         for (const done of await Promise.all(pending)) {
           if ('error' in done) throw done.error;
           units.push(...done.analyzed.units);
@@ -265,7 +271,7 @@ interface SchemaTracker {
 }
 
 /** Snapshots the schema around each migration, inside its transaction (so batch runs see each step). */
-function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Engine['IncrementalSnapshots']): SchemaTracker {
+function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], whileReading?: () => void): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
   // A snapshot after a migration re-reads only the relations it locked or created (the recorder's
@@ -284,11 +290,14 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig, Increment
     // After a migration, the relation list the next one starts with rides in the snapshot's round trip.
     const relationsQuery = moment === 'after' ? session.recorder.relationsQuery() : undefined;
     let relations: Record<string, unknown>[] | undefined;
-    const snapshot = await snapshots.take(
+    const reading = snapshots.take(
       knex,
       moment === 'after' ? session.recorder.lastFootprint() : undefined,
       relationsQuery ? { sql: relationsQuery, receive: (rows) => (relations = rows) } : undefined,
     );
+    // After the pending microtasks, the catalog query is on its way: the main thread is free.
+    if (whileReading) setImmediate(whileReading);
+    const snapshot = await reading;
     if (relations) session.recorder.primeRelations(relations);
     (moment === 'before' ? tracker.before : tracker.after).set(migration.name, snapshot);
     lastAfter = moment === 'after' ? snapshot : undefined;
@@ -301,7 +310,7 @@ async function unitOf(
   trace: MigrationTrace,
   files: MigrationFile[],
   schemas: SchemaTracker,
-  { pgVersion, batchMode, analyzeTrace }: { pgVersion: number; batchMode: boolean; analyzeTrace: Engine['analyzeTrace'] },
+  { pgVersion, batchMode, analyzeTrace }: { pgVersion: number; batchMode: boolean; analyzeTrace: Judge['analyzeTrace'] },
 ): Promise<MigrationUnit> {
   const file = files.find((f) => f.name === trace.name);
   // A custom migrationSource may not say where its files are: no source text then (no suppressions).
@@ -333,11 +342,11 @@ const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2
 
 export function sortFindings(findings: Finding[]): Finding[] {
   return [...findings].sort(
-    (a, b) => a.migration.localeCompare(b.migration) || (a.line ?? 0) - (b.line ?? 0) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.rule.localeCompare(b.rule),
+    (a, b) => compareText(a.migration, b.migration) || (a.line ?? 0) - (b.line ?? 0) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || compareText(a.rule, b.rule),
   );
 }
 
-async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSqlText, runRules, DEFAULT_THRESHOLDS, rules }: Engine): Promise<CheckReport> {
+async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSqlText, runRules, rules }: Judge): Promise<CheckReport> {
   const pgVersion = options.pgVersion ?? DEFAULT_PG_VERSION;
   const units: MigrationUnit[] = [];
   for (const file of options.sqlFiles ?? []) {

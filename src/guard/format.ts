@@ -6,6 +6,7 @@ import { describeBlocker } from './blockers.js';
 import { humanDuration } from './duration.js';
 import { targetText, type AttemptRecord, type GuardedRunResult, type RunPlan } from './run.js';
 import type { GuardSettings } from './settings.js';
+import { formatCount } from '../util/format-count.js';
 
 export function settingsText(s: GuardSettings): string {
   return [
@@ -67,7 +68,7 @@ export function formatBackfillBar(p: BackfillProgress, width = 24): string {
   const total = Math.max(p.estimatedTotal, p.done, 1);
   const ratio = p.finished ? 1 : Math.min(1, p.done / total);
   const filled = Math.round(ratio * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${p.done.toLocaleString('en-US')} / ~${total.toLocaleString('en-US')} rows  ${p.table}${p.resumed ? ' (resumed)' : ''}`;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${formatCount(p.done)} / ~${formatCount(total)} rows  ${p.table}${p.resumed ? ' (resumed)' : ''}`;
 }
 
 export function summaryJson(result: GuardedRunResult): Record<string, unknown> {

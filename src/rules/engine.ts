@@ -19,7 +19,7 @@ export interface EngineOptions {
 /** Rule docs ship with the package (docs/rules/<id>.md). */
 export const DOCS_BASE = 'docs/rules';
 
-export const DEFAULT_THRESHOLDS: Thresholds = { largeTableRows: 100_000, largeTableBytes: 100 * 1024 * 1024 };
+export { DEFAULT_THRESHOLDS } from './thresholds.js';
 
 /** Runs every rule over every migration unit; applies suppression comments and configured severities. */
 export function runRules(rules: readonly Rule[], units: MigrationUnit[], options: EngineOptions): Finding[] {

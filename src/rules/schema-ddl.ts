@@ -136,8 +136,11 @@ export function enumUsers(snapshot: SchemaSnapshot, qualified: string): string[]
 const enumUsersIndex = perSnapshot((snapshot) => {
   const found = new Map<string, string[]>();
   if (Object.keys(snapshot.enums).length === 0) return found;
+  // A schema has thousands of columns but a few dozen types: each type is looked up once.
+  const enumOf = new Map<string, string | undefined>();
   const add = (type: string, user: string) => {
-    const e = enumOfType(snapshot, type);
+    let e = enumOf.get(type);
+    if (e === undefined && !enumOf.has(type)) enumOf.set(type, (e = enumOfType(snapshot, type)));
     if (e === undefined) return;
     const users = found.get(e);
     if (users) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { CATALOG_SQL } from './catalog-sql.js';
+import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
 import { ensureViewParser, normalizeViewDefinition } from './view-definition.js';
 import type {
@@ -20,6 +21,8 @@ import type {
   TriggerInfo,
   ViewInfo,
 } from './types.js';
+
+export { compareText };
 
 /** knex's own bookkeeping tables: never part of the user's schema. */
 export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
@@ -264,10 +267,6 @@ const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: '
 // Incremental snapshots rebuild every view of the schema each time: each text is normalised once.
 const normalizedView = rememberLast(1000, normalizeViewDefinition);
 
-/** Code-point order: the same everywhere, unlike the database collation that ORDER BY would use. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function byKey<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
   const sorted = [...entries].sort(([a], [b]) => compareText(a, b));

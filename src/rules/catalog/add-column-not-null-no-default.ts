@@ -3,6 +3,7 @@ import { ident, shortName, tableName } from '../helpers.js';
 import type { Fix, Rule, RuleContext } from '../types.js';
 import { columnInSteps } from './add-column-volatile-default.js';
 import { guardedTransaction, LOCK_TIMEOUT, migrationCode, rawCall, sqlTable, typeLabel } from './missing-lock-timeout.js';
+import { formatCount } from '../../util/format-count.js';
 
 /** A value existing rows can take, per type: the placeholder the fix suggests. */
 function placeholder(column: ColumnFacts, context: RuleContext): { sql: string; constant: boolean } | undefined {
@@ -129,7 +130,7 @@ export const addColumnNotNullNoDefault: Rule = {
       const message = failed
         ? `Adding ${name} NOT NULL without a default failed on the shadow: ${shortName(table)} has rows`
         : rows !== undefined && rows > 0
-          ? `Adding ${name} NOT NULL without a default will fail: ${shortName(table)} has about ${rows.toLocaleString('en-US')} rows`
+          ? `Adding ${name} NOT NULL without a default will fail: ${shortName(table)} has about ${formatCount(rows)} rows`
           : `Adding ${name} NOT NULL without a default fails as soon as ${shortName(table)} has a row`;
       context.report({
         statement,

@@ -3,6 +3,7 @@ import { bareName, columnSql, limitName, rawCall, schemaBuilder, sqlName } from 
 import type { ColumnInfo, SchemaSnapshot } from '../../schema/types.js';
 import type { Rule, RuleContext } from '../types.js';
 import { firstTokenOnOrAfterLine, methodCalls, stringArg, tokensOf } from '../js-source.js';
+import { formatCount } from '../../util/format-count.js';
 
 const BATCH_SIZE = 10_000;
 
@@ -73,7 +74,7 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
     `  });`,
   ];
   const backfillUp = [
-    `  // Batches of ${BATCH_SIZE.toLocaleString('en-US')} rows, each its own short transaction: no long lock on ${shortName(table)}.`,
+    `  // Batches of ${formatCount(BATCH_SIZE)} rows, each its own short transaction: no long lock on ${shortName(table)}.`,
     `  for (;;) {`,
     `    const result = await knex.raw(${js(`UPDATE ${t} SET ${n} = ${o} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE ${n} IS NULL AND ${o} IS NOT NULL LIMIT ${BATCH_SIZE})`)});`,
     `    if (!result.rowCount) break;`,

@@ -5,6 +5,7 @@ import { severityForTable } from '../engine.js';
 import { ident, js, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
 import { migrationCode, sqlLiteral, sqlTable } from './missing-lock-timeout.js';
+import { formatCount } from '../../util/format-count.js';
 
 export const BATCH_SIZE = 1000;
 export const PAUSE_MS = 50;
@@ -227,7 +228,7 @@ export const unbatchedBackfill: Rule = {
     context.report({
       statement,
       table,
-      message: `${verb} of ${scope} in one statement, not in batches${rows !== undefined ? ` (about ${rows.toLocaleString('en-US')} rows)` : ''}`,
+      message: `${verb} of ${scope} in one statement, not in batches${rows !== undefined ? ` (about ${formatCount(rows)} rows)` : ''}`,
       why:
         `One ${verb} locks every row it touches until it commits: concurrent updates and deletes of those rows (and of rows referencing them) wait` +
         (statement.transactionId !== undefined ? `, and inside knex's migration transaction the locks are held until the whole migration${context.batch.length > 1 ? ' batch' : ''} commits, together with every other lock it took` : '') +
