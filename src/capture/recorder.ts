@@ -397,15 +397,22 @@ const LOCKS_HELD = `'locks', coalesce((select json_agg(json_build_object('oid', 
  * Locks held now, and the file of each relation held in ACCESS EXCLUSIVE mode: nothing gets a new
  * file (a rewrite: the table and each of its indexes, TRUNCATE, REINDEX) without that lock. No
  * parameters: the driver sends one simple query, a fifth of the messages, after every statement.
+ * pg_locks is read once (materialized): each read copies the whole lock table, half the query's cost.
  */
 const EFFECTS_SQL = `
+with held as materialized (
+  select l.relation, l.mode
+  from pg_catalog.pg_locks l
+  where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
+    and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
+    and l.relation >= 16384
+)
 select json_build_object(
-  ${LOCKS_HELD},
+  'locks', coalesce((select json_agg(json_build_object('oid', h.relation::int8, 'mode', h.mode)) from held h), '[]'::json),
   'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
-                     from pg_catalog.pg_locks l
-                     join pg_catalog.pg_class c on c.oid = l.relation
-                     where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
-                       and l.mode = 'AccessExclusiveLock' and l.relation >= 16384), '[]'::json)
+                     from held h
+                     join pg_catalog.pg_class c on c.oid = h.relation
+                     where h.mode = 'AccessExclusiveLock'), '[]'::json)
 ) as r`;
 
 /**
