@@ -303,12 +303,27 @@ function lookup<T>(map: Record<string, T>, code: string, what: string): T {
   return value;
 }
 
+/**
+ * What was built from a catalog row, by row. An incremental read (src/schema/incremental.ts) keeps
+ * the row objects of every owner it did not re-read, so only the re-read ones are built again. A
+ * table's columns and constraints share its owner: a kept table row means they were kept too.
+ */
+const builtFrom = new WeakMap<object, unknown>();
+
+function built<R extends object, T>(row: R, build: (row: R) => T): T {
+  let value = builtFrom.get(row) as T | undefined;
+  if (value === undefined) builtFrom.set(row, (value = build(row)));
+  return value;
+}
+
 export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
-  const columnsByTable = groupBy(raw.columns, (c) => c.qtable);
-  const constraintsByTable = groupBy(raw.constraints, (c) => c.qtable);
+  let grouped: { columns: Map<string, RawCatalog['columns']>; constraints: Map<string, RawCatalog['constraints']> } | undefined;
+  const byTable = () => (grouped ??= { columns: groupBy(raw.columns, (c) => c.qtable), constraints: groupBy(raw.constraints, (c) => c.qtable) });
 
   const tables = byKey(
-    raw.tables.map((t): [string, TableInfo] => {
+    raw.tables.map((row): [string, TableInfo] => [row.qname, built(row, (t) => {
+      const columnsByTable = byTable().columns;
+      const constraintsByTable = byTable().constraints;
       const columns = (columnsByTable.get(t.qname) ?? []).sort((a, b) => a.num - b.num);
       const columnNames = new Map(columns.map((c) => [c.num, c.name]));
       const info: TableInfo = {
@@ -325,8 +340,8 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
         columnOrder: columns.map((c) => c.name),
         constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
       };
-      return [t.qname, info];
-    }),
+      return info;
+    })]),
   );
 
   return {
@@ -334,9 +349,9 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
     extensions: byKey(raw.extensions.map((e) => [e.name, { name: e.name, schema: e.schema, version: e.version }] as const)),
     tables,
     indexes: byKey(
-      raw.indexes.map((i): [string, IndexInfo] => [
-        i.qname,
-        {
+      raw.indexes.map((row): [string, IndexInfo] => [
+        row.qname,
+        built(row, (i) => ({
           schema: i.schema,
           name: i.name,
           table: i.qtable,
@@ -345,7 +360,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
           predicate: i.predicate,
           valid: i.valid,
           columns: i.columns ?? [],
-        },
+        })),
       ]),
     ),
     sequences: byKey(
@@ -368,9 +383,9 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
       ]),
     ),
     views: byKey(
-      raw.views.map((v): [string, ViewInfo] => [
-        v.qname,
-        { schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizedView(v.definition.trim()) },
+      raw.views.map((row): [string, ViewInfo] => [
+        row.qname,
+        built(row, (v) => ({ schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizedView(v.definition.trim()) })),
       ]),
     ),
     functions: byKey(
@@ -388,9 +403,9 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
       ]),
     ),
     triggers: byKey(
-      raw.triggers.map((t): [string, TriggerInfo] => [
-        `${t.qtable}.${t.name}`,
-        { table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled },
+      raw.triggers.map((row): [string, TriggerInfo] => [
+        `${row.qtable}.${row.name}`,
+        built(row, (t) => ({ table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled })),
       ]),
     ),
     policies: byKey(
