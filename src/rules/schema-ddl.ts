@@ -136,20 +136,37 @@ export function enumUsers(snapshot: SchemaSnapshot, qualified: string): string[]
 const enumUsersIndex = perSnapshot((snapshot) => {
   const found = new Map<string, string[]>();
   if (Object.keys(snapshot.enums).length === 0) return found;
-  // A schema has thousands of columns but a few dozen types: each type is looked up once.
+  // A schema has thousands of columns but a few dozen types: each type is looked up once, and a
+  // user's name is made only for the columns of an enum type.
   const enumOf = new Map<string, string | undefined>();
-  const add = (type: string, user: string) => {
+  const enumOfCached = (type: string) => {
     let e = enumOf.get(type);
     if (e === undefined && !enumOf.has(type)) enumOf.set(type, (e = enumOfType(snapshot, type)));
-    if (e === undefined) return;
+    return e;
+  };
+  const add = (e: string, user: string) => {
     const users = found.get(e);
     if (users) {
       if (users[users.length - 1] !== user) users.push(user);
     } else found.set(e, [user]);
   };
-  for (const [name, t] of Object.entries(snapshot.tables)) for (const c of Object.values(t.columns)) add(c.type, `${name}.${c.name}`);
-  for (const [name, d] of Object.entries(snapshot.domains)) add(d.type, name);
-  for (const [name, c] of Object.entries(snapshot.composites)) for (const a of c.attributes) add(a.type, name);
+  for (const name in snapshot.tables) {
+    const columns = snapshot.tables[name]!.columns;
+    for (const column in columns) {
+      const e = enumOfCached(columns[column]!.type);
+      if (e !== undefined) add(e, `${name}.${column}`);
+    }
+  }
+  for (const [name, d] of Object.entries(snapshot.domains)) {
+    const e = enumOfCached(d.type);
+    if (e !== undefined) add(e, name);
+  }
+  for (const [name, c] of Object.entries(snapshot.composites)) {
+    for (const a of c.attributes) {
+      const e = enumOfCached(a.type);
+      if (e !== undefined) add(e, name);
+    }
+  }
   return found;
 });
 
