@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Times knexsafe verify and check on a ≥100-migration chain against plain knex on the same
 // PostgreSQL server, in one run, and how fast a shadow database is ready.
-// Usage: node bench/perf/run.mjs [--count 120] [--url postgresql://postgres@127.0.0.1:5432/postgres] [--repeat 3]
+// Usage: node bench/perf/run.mjs [--count 120] [--url postgresql://postgres@127.0.0.1:5432/postgres] [--repeat 3] [--name <results file suffix, default the date>]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -127,7 +127,7 @@ const text = lines.join('\n');
 console.log(text);
 const outDir = path.join(root, 'bench/results');
 fs.mkdirSync(outDir, { recursive: true });
-const stamp = new Date().toISOString().slice(0, 10);
+const stamp = flag('name', new Date().toISOString().slice(0, 10));
 fs.writeFileSync(path.join(outDir, `perf-${stamp}.md`), text);
 fs.writeFileSync(path.join(outDir, `perf-${stamp}.json`), JSON.stringify({ count, repeat, version, results, ready }, null, 2));
 fs.rmSync(work, { recursive: true, force: true });

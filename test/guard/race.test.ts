@@ -7,8 +7,6 @@ import { KnexsafeError } from '../../src/errors.js';
 import { makeProject, runCli } from '../helpers/cli.js';
 import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
 
-const knexfile = (url: string) => `module.exports = { client: 'pg', connection: ${JSON.stringify(url)} };\n`;
-
 /** After every round: one history row, knex's lock free, nobody holding knexsafe's run lock. */
 async function expectCleanState(url: string): Promise<void> {
   const rows = await sqlOn<{ applied: number; locked: number; advisory: number }>(
@@ -35,15 +33,20 @@ describeServer('two latest runs started together on one database', () => {
   });
 
   it('library, 100 rounds: exactly one migrates, the other reports the run lock; no double apply, no stuck lock', async () => {
+    // Under load one call could otherwise finish before the other starts: the two meet at a
+    // barrier in the knexfile (read before knexsafe takes its run lock) and go on together.
     const dir = makeProject({
-      'knexfile.js': knexfile(db.url),
+      'knexfile.js': `module.exports = async () => {\n  const barrier = globalThis.__knexsafeRaceBarrier;\n  if (barrier && ++barrier.arrived === 2) barrier.open();\n  await barrier?.opened;\n  return { client: 'pg', connection: ${JSON.stringify(db.url)} };\n};\n`,
       // `create table` without IF NOT EXISTS: a second apply would fail loudly.
-      'migrations/20240101000000_create_raced.js': `exports.up = async (knex) => { await knex.raw('create table raced (id int)'); await knex.raw('select pg_sleep(0.02)'); };\nexports.down = (knex) => knex.raw('drop table raced');\n`,
+      'migrations/20240101000000_create_raced.js': `exports.up = async (knex) => { await knex.raw('create table raced (id int)'); await knex.raw('select pg_sleep(0.05)'); };\nexports.down = (knex) => knex.raw('drop table raced');\n`,
     });
     const started = performance.now();
     const rounds = 100;
     for (let round = 0; round < rounds; round++) {
       if (round > 0) await reset(db.url);
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      (globalThis as { __knexsafeRaceBarrier?: unknown }).__knexsafeRaceBarrier = { arrived: 0, open, opened };
       const outcomes = await Promise.allSettled([guardedLatest({ cwd: dir, check: false }), guardedLatest({ cwd: dir, check: false })]);
       const applied = outcomes.filter((o) => o.status === 'fulfilled' && o.value.migrations.length === 1);
       const refused = outcomes.filter((o) => o.status === 'rejected');
