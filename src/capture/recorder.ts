@@ -89,7 +89,9 @@ export class Recorder implements QueryObserver {
   private lateStatement = false;
   /** Statements seen, BEGIN and COMMIT aside: primed relations are good while none ran since. */
   private statementsSeen = 0;
-  private primed: { rows: RelationRow[]; seen: number } | undefined;
+  private primed: { rows: RelationRow[]; seen: number } | { relations: Map<number, RelationRef>; seen: number } | undefined;
+  /** The relations the migration that ended last ran with. */
+  private lastRelations: Map<number, RelationRef> | undefined;
   private readonly files: Set<string>;
   private readonly excludedNames: Set<string>;
 
@@ -148,6 +150,7 @@ export class Recorder implements QueryObserver {
     const a = this.active;
     if (!a) return undefined;
     this.active = undefined;
+    this.lastRelations = a.relations;
     const trace: MigrationTrace = {
       name: a.name,
       file: a.file,
@@ -294,6 +297,15 @@ export class Recorder implements QueryObserver {
   relationsQuery(): string | undefined {
     const session = this.migrationSession;
     if (this.options.observeEffects === false || !session || !this.preparedSessions.has(session)) return undefined;
+    // Nothing to read when the last migration made no relation: every relation it locked is known
+    // (a new one is locked by its creator) and its footprint vouches that nothing was renamed or
+    // changed unwatched. A dropped one stays listed: its oid can no longer be locked.
+    const footprint = this.lastFootprint();
+    const known = this.lastRelations;
+    if (known && footprint?.complete && footprint.relations.every((oid) => known.has(oid))) {
+      this.primed = { relations: known, seen: this.statementsSeen };
+      return undefined;
+    }
     return PREPARED.relations.execute;
   }
 
@@ -306,7 +318,7 @@ export class Recorder implements QueryObserver {
   private async loadRelations(ctx: QueryContext): Promise<Map<number, RelationRef>> {
     const primed = this.primed;
     this.primed = undefined;
-    if (primed && primed.seen === this.statementsSeen) return this.relationMap(primed.rows);
+    if (primed && primed.seen === this.statementsSeen) return 'relations' in primed ? primed.relations : this.relationMap(primed.rows);
     let sql = PREPARED.relations.execute;
     if (!this.preparedSessions.has(ctx.connection)) {
       // PGlite has one session for all its connections: prepare only what it does not hold yet.

@@ -189,6 +189,33 @@ function captureSuite(label: string, describeFn: typeof describe, shadowUrl: () 
 captureSuite('embedded', describe, () => undefined);
 captureSuite('server', describeServer, () => SERVER_URL);
 
+// check reads the relation list a migration starts with again only after one that made a relation;
+// otherwise it keeps the last one. Either way every lock must be named.
+function relationListSuite(label: string, describeFn: typeof describe, shadowUrl: () => string | undefined) {
+  describeFn(`relations known to the lock reads, ${label} shadow`, () => {
+    it('names locks on a relation made by an earlier migration, after migrations that made none', async () => {
+      const dir = makeProject({
+        'migrations/20240101000000_a.js': `exports.up = (knex) => knex.raw('create table a (id int)');\nexports.down = () => {};`,
+        'migrations/20240102000000_b.js': `exports.up = (knex) => knex.raw('alter table a add column x int');\nexports.down = () => {};`,
+        'migrations/20240103000000_c.js': `exports.up = (knex) => knex.raw('create index a_x on a (x)');\nexports.down = () => {};`,
+        'migrations/20240104000000_d.js': `exports.up = (knex) => knex.raw('alter table a add column y int');\nexports.down = () => {};`,
+        'migrations/20240105000000_e.js': `exports.up = (knex) => knex.raw('drop index a_x');\nexports.down = () => {};`,
+      });
+      const url = shadowUrl();
+      const report = await check({ cwd: dir, all: true, ...(url ? { shadowUrl: url } : {}) });
+      const locks = (name: string) => report.units?.find((u) => u.name.includes(name))?.statements.flatMap((st) => st.locks.map((l) => `${l.relation}:${l.mode}`));
+      expect(locks('_b')).toContain('public.a:AccessExclusiveLock');
+      expect(locks('_c')).toContain('public.a:ShareLock');
+      expect(locks('_d')).toContain('public.a:AccessExclusiveLock');
+      // a_x was made by c and first locked in e, after d (which made nothing) kept the list.
+      expect(locks('_e')).toEqual(expect.arrayContaining(['public.a_x:AccessExclusiveLock', 'public.a:AccessExclusiveLock']));
+    });
+  });
+}
+
+relationListSuite('embedded', describe, () => undefined);
+relationListSuite('server', describeServer, () => SERVER_URL);
+
 describe('batch transaction', () => {
   it('all-transactional pending migrations share one transaction, so locks carry over', async () => {
     const dir = makeProject({
