@@ -28,6 +28,8 @@ export interface OpenOptions {
   searchPath?: string | string[];
   /** Extra knex options (pool, ...), as in the knexfile. */
   knexOptions?: Record<string, unknown>;
+  /** A disposable database: knex's BEGIN may travel with the statement after it (src/db/dialects.ts). */
+  deferBegin?: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
     log: quietLog,
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
+    ...(options.deferBegin ? { knexsafeDeferBegin: true } : {}),
   } as Knex.Config);
   presentAsPg(knex);
   try {

@@ -110,7 +110,19 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
       return runner;
     }
 
+    /** A shadow's knex (`knexsafeDeferBegin`): its transactions' BEGIN goes out with the next statement. */
+    get defersBegin(): boolean {
+      return (this.config as { knexsafeDeferBegin?: boolean }).knexsafeDeferBegin === true && this.appendsQueries;
+    }
+
     override async _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      // knex's own BEGIN (no isolation level): answered here, sent in front of the next statement
+      // on the connection by executeStatement. A round trip per transaction; check runs one per migration.
+      if (obj.sql === 'BEGIN;' && (obj.bindings?.length ?? 0) === 0 && this.defersBegin) {
+        beginPending.add(connection as object);
+        obj.response = { command: 'BEGIN', rowCount: null, rows: [], fields: [] };
+        return obj;
+      }
       const observer = this.observer;
       if (!observer) return this.executeStatement(connection, obj);
       const ctx: QueryContext = {
@@ -149,11 +161,35 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
     }
 
     /** The dialect's own execution, overridable per driver. */
-    executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
-      return super._query(connection, obj);
+    async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      if (!beginPending.delete(connection as object)) return super._query(connection, obj);
+      // A statement with parameters goes by the extended protocol, which takes one statement.
+      if ((obj.bindings?.length ?? 0) > 0 || !hasNoOptions(obj.options)) {
+        await super._query(connection, { method: 'raw', sql: 'BEGIN;', bindings: [] } as unknown as KnexQueryObject);
+        return super._query(connection, obj);
+      }
+      let done: KnexQueryObject;
+      try {
+        done = await super._query(connection, { ...obj, sql: `${BEGIN_PREFIX}${obj.sql}` });
+      } catch (error) {
+        // PostgreSQL points into the text it got: the statement starts after the prefix.
+        const e = error as { position?: string };
+        if (e.position !== undefined && Number(e.position) > BEGIN_PREFIX.length) e.position = String(Number(e.position) - BEGIN_PREFIX.length);
+        throw error;
+      }
+      // BEGIN's result first, then the statement's (several for a text of several statements; none
+      // for one without any, which then answers with BEGIN's).
+      const responses = done.response as unknown;
+      const own = Array.isArray(responses) ? responses.slice(1) : [];
+      obj.response = own.length === 0 ? responses : own.length === 1 ? own[0] : own;
+      return obj;
     }
   };
 }
+
+/** Connections whose knex BEGIN has not gone out yet (see `defersBegin`). */
+const beginPending = new WeakSet<object>();
+const BEGIN_PREFIX = 'BEGIN;\n';
 
 function stamp<T>(builder: T, observer: QueryObserver | undefined): T {
   if (observer && builder && typeof builder === 'object') {

@@ -69,6 +69,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // A shadow is thrown away: its commits need not wait for the WAL to reach disk (check commits
       // once per migration, where knex's batch commits once).
       knexOptions: { pool: { min: 0, max: 2, afterCreate: relaxCommits } },
+      deferBegin: true,
     });
   } catch (error) {
     await database.drop().catch(() => undefined);
