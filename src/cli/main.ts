@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { ExitCode, isKnexsafeError, errorMessage } from '../errors.js';
+import { ExitCode, KnexsafeError, isKnexsafeError, errorMessage } from '../errors.js';
+import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { redactSecrets } from '../util/redact.js';
 import { buildProgram } from './program.js';
 import { colorWanted, Output } from './output.js';
@@ -13,10 +14,21 @@ async function main(argv: string[]): Promise<number> {
   const machineFormat = json || argv.some((a, i) => (a === '--format' && argv[i + 1] !== 'text') || (a.startsWith('--format=') && a !== '--format=text'));
   // Migrations and knexfiles may console.log; on a machine-readable stdout that would break the document.
   if (machineFormat) routeConsoleToStderr();
+  const escaped = watchUnhandledRejections();
+  let exiting = false;
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await Promise.race([program.parseAsync(argv, { from: 'user' }), escaped.rejection]);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (error) {
+    if (error instanceof EscapedRejection) {
+      // The command is still under way: what it holds (shadow databases) goes before the process
+      // does. Rejections it causes meanwhile stay caught (the watch is kept) until the exit.
+      exiting = true;
+      await runInterruptCleanups();
+      process.exitCode = reportError(out, error.reported);
+      process.stdout.write('', () => process.exit());
+      return new Promise<number>(() => undefined);
+    }
     if (error instanceof CommanderError) {
       // --help and --version end through here too, with exit code 0.
       if (error.exitCode === 0) return ExitCode.ok;
@@ -24,7 +36,40 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.usage;
     }
     return reportError(out, error);
+  } finally {
+    if (!exiting) escaped.stop();
   }
+}
+
+class EscapedRejection extends Error {
+  constructor(readonly reported: KnexsafeError) {
+    super(reported.message);
+  }
+}
+
+/**
+ * `rejection` rejects when a promise nobody handles rejects while the command runs: a migration's
+ * detached `.catch` that rethrows, say. Node would end the process there with a bare stack trace,
+ * leaving the shadow database behind; this makes it a reported failure instead.
+ */
+function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void } {
+  let listener: ((reason: unknown) => void) | undefined;
+  const rejection = new Promise<never>((_, reject) => {
+    listener = (reason) => {
+      reject(
+        new EscapedRejection(
+          new KnexsafeError('UNHANDLED_REJECTION', `A promise nobody awaited was rejected, so the run stopped: ${errorMessage(reason)}`, {
+            exitCode: ExitCode.failure,
+            cause: reason,
+            hint: 'A migration (or the knexfile) probably starts work it does not await or return, or rethrows in a detached .catch(): await it, or handle the error there. Run again with --debug for the stack.',
+          }),
+        ),
+      );
+    };
+    process.on('unhandledRejection', listener);
+  });
+  // Once the command is done, an unhandled rejection is ours to see, as Node reports it.
+  return { rejection, stop: () => listener && process.removeListener('unhandledRejection', listener) };
 }
 
 function routeConsoleToStderr(): void {

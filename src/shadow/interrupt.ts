@@ -24,3 +24,10 @@ export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
     cleanups.delete(cleanup);
   };
 }
+
+/** Runs every armed cleanup now: the process is about to end without the work that armed them finishing. */
+export async function runInterruptCleanups(): Promise<void> {
+  const pending = [...cleanups].map((c) => c().catch(() => undefined));
+  cleanups.clear();
+  await Promise.all(pending);
+}

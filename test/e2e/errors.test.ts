@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProject, runCli, type CliResult } from '../helpers/cli.js';
-import { describeServer, startPasswordCluster } from '../helpers/pg.js';
+import { describeServer, SERVER_URL, sqlOn, startPasswordCluster } from '../helpers/pg.js';
 
 /** Every user error: one clear paragraph on stderr, the right exit code, no stack, no secret. */
 function expectCleanError(result: CliResult, exitCode: number, message: RegExp, secrets: string[] = []): void {
@@ -103,5 +103,40 @@ describeServer('wrong password (a real server that demands one)', () => {
     expect(right.stdout).toMatch(/0 applied, 1 pending — postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
     expect(right.stdout + right.stderr).not.toContain('right-horse-battery');
     expect(fs.existsSync(dir)).toBe(true);
+  });
+});
+
+// A migration that rethrows in a detached promise: Node would end the process on the spot, with a
+// bare stack and the shadow database left behind.
+const detachedRejection = (nameFile: string) => `exports.up = async (knex) => {
+  const { rows } = await knex.raw('select current_database() as name');
+  require('fs').writeFileSync(${JSON.stringify(nameFile)}, rows[0].name);
+  knex.raw('select 1').then(() => { throw new Error('boom in a detached then'); });
+  await knex.raw('select pg_sleep(0.3)');
+};
+exports.down = () => {};
+`;
+
+describe('a promise a migration leaves to reject', () => {
+  it('ends check with a clear error, exit 1, also as JSON', async () => {
+    const dir = makeProject({ 'knexfile.js': `module.exports = { client: 'pg' };`, 'migrations/20240101000000_a.js': detachedRejection('/dev/null') });
+    expectCleanError(await runCli(['check', '--all', '--cwd', dir]), 1, /A promise nobody awaited was rejected, so the run stopped: boom in a detached then/);
+    const json = await runCli(['check', '--all', '--cwd', dir, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'UNHANDLED_REJECTION', message: expect.stringContaining('boom in a detached then') } });
+  });
+});
+
+describeServer('a promise a migration leaves to reject, on a server shadow', () => {
+  it('drops the shadow database before the process ends (check and verify)', async () => {
+    for (const command of ['check', 'verify']) {
+      const nameFile = path.join(makeProject({}), 'shadow-name');
+      const dir = makeProject({ 'knexfile.js': `module.exports = { client: 'pg' };`, 'migrations/20240101000000_a.js': detachedRejection(nameFile) });
+      const result = await runCli([command, ...(command === 'check' ? ['--all'] : []), '--cwd', dir, '--shadow-url', SERVER_URL]);
+      expectCleanError(result, 1, /A promise nobody awaited was rejected/);
+      const shadow = fs.readFileSync(nameFile, 'utf8');
+      expect(shadow).toMatch(/^knexsafe_shadow_/);
+      expect(await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [shadow])).toHaveLength(0);
+    }
   });
 });
