@@ -1,18 +1,20 @@
 /**
- * What must run before the process dies on Ctrl-C or SIGTERM: dropping shadow databases and
- * closing embedded ones. A light module (no knex, no pg) so that it is armed from the first
- * moment something needs undoing.
+ * What must run before the process dies on Ctrl-C, SIGTERM or a failure that cannot wait for the
+ * command to finish: dropping shadow databases and closing embedded ones. A light module (no knex,
+ * no pg) so that it is armed from the first moment something needs undoing.
  */
 const cleanups = new Set<() => Promise<unknown>>();
 let installed = false;
+
+/** How long the cleanups may take: one stuck on a session that never comes back must not keep the process. */
+const CLEANUP_LIMIT_MS = 10_000;
 
 /** Runs `cleanup` if the process is interrupted; the returned function disarms it. */
 export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
   if (!installed) {
     installed = true;
     const onSignal = (signal: NodeJS.Signals) => {
-      const pending = [...cleanups].map((c) => c().catch(() => undefined));
-      void Promise.all(pending).finally(() => {
+      void runInterruptCleanups().finally(() => {
         process.exit(signal === 'SIGINT' ? 130 : 143);
       });
     };
@@ -25,9 +27,15 @@ export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
   };
 }
 
-/** Runs every armed cleanup now: the process is about to end without the work that armed them finishing. */
+/**
+ * Runs every armed cleanup now, the process being about to end without the work that armed them
+ * finishing; resolves when they are done or after CLEANUP_LIMIT_MS. The timer also keeps the
+ * process alive meanwhile: with nothing else pending, Node would end it before the report.
+ */
 export async function runInterruptCleanups(): Promise<void> {
   const pending = [...cleanups].map((c) => c().catch(() => undefined));
   cleanups.clear();
-  await Promise.all(pending);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, CLEANUP_LIMIT_MS)))]);
+  clearTimeout(timer);
 }

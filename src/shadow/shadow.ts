@@ -34,7 +34,9 @@ function relaxCommits(connection: { query(sql: string, done: (error: Error | nul
 export async function createShadow(options: ShadowOptions = {}): Promise<Shadow> {
   const started = performance.now();
   const shadow = options.serverUrl ? await createServerShadow(options.serverUrl, options, started) : await createEmbeddedShadow(options, started);
-  const disarm = onInterrupt(() => shadow.close());
+  // A server shadow's database arms its own drop (src/shadow/server-database.ts): closing knex first
+  // would wait for a migration that may never give its connection back.
+  const disarm = shadow.kind === 'embedded' ? onInterrupt(() => shadow.close()) : () => undefined;
   const close = shadow.close;
   shadow.close = async () => {
     disarm();

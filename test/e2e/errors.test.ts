@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, runCli, type CliResult } from '../helpers/cli.js';
+import { CLI, makeProject, runCli, type CliResult } from '../helpers/cli.js';
 import { describeServer, SERVER_URL, sqlOn, startPasswordCluster } from '../helpers/pg.js';
 
 /** Every user error: one clear paragraph on stderr, the right exit code, no stack, no secret. */
@@ -138,5 +139,29 @@ describeServer('a promise a migration leaves to reject, on a server shadow', () 
       expect(shadow).toMatch(/^knexsafe_shadow_/);
       expect(await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [shadow])).toHaveLength(0);
     }
+  });
+});
+
+describeServer('SIGTERM during a migration that never ends, on a server shadow', () => {
+  it('drops the shadow database and exits 143, even with the migration still holding its connection', async () => {
+    const nameFile = path.join(makeProject({}), 'shadow-name');
+    const dir = makeProject({
+      'knexfile.js': `module.exports = { client: 'pg' };`,
+      'migrations/20240101000000_a.js': `exports.up = async (knex) => {
+  const { rows } = await knex.raw('select current_database() as name');
+  require('fs').writeFileSync(${JSON.stringify(nameFile)}, rows[0].name);
+  await new Promise(() => {});
+};
+exports.down = () => {};
+`,
+    });
+    const child = spawn(process.execPath, [CLI, 'check', '--all', '--cwd', dir, '--shadow-url', SERVER_URL], { env: { ...process.env, NO_COLOR: '1' } });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const until = Date.now() + 30_000;
+    while (!fs.existsSync(nameFile) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const shadow = fs.readFileSync(nameFile, 'utf8');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(await sqlOn(SERVER_URL, 'select 1 from pg_database where datname = $1', [shadow])).toHaveLength(0);
   });
 });
