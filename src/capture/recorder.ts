@@ -399,11 +399,16 @@ where c.relkind in ('r', 'p', 'i', 'I', 'S', 'm', 'f')
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
 
-const LOCKS_HELD = `'locks', coalesce((select json_agg(json_build_object('oid', l.relation::int8, 'mode', l.mode))
-                     from pg_catalog.pg_locks l
-                     where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
-                       and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
-                       and l.relation >= 16384), '[]'::json)`;
+/** The relation locks this session holds now on user relations of this database: `held`, read once. */
+const HELD_LOCKS = `held as materialized (
+  select l.relation, l.mode
+  from pg_catalog.pg_locks l
+  where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
+    and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
+    and l.relation >= 16384
+)`;
+
+const LOCKS_JSON = `'locks', coalesce((select json_agg(json_build_object('oid', h.relation::int8, 'mode', h.mode)) from held h), '[]'::json)`;
 
 /**
  * Locks held now, and the file of each relation held in ACCESS EXCLUSIVE mode: nothing gets a new
@@ -412,15 +417,9 @@ const LOCKS_HELD = `'locks', coalesce((select json_agg(json_build_object('oid', 
  * pg_locks is read once (materialized): each read copies the whole lock table, half the query's cost.
  */
 const EFFECTS_SQL = `
-with held as materialized (
-  select l.relation, l.mode
-  from pg_catalog.pg_locks l
-  where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted
-    and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
-    and l.relation >= 16384
-)
+with ${HELD_LOCKS}
 select json_build_object(
-  'locks', coalesce((select json_agg(json_build_object('oid', h.relation::int8, 'mode', h.mode)) from held h), '[]'::json),
+  ${LOCKS_JSON},
   'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
                      from held h
                      join pg_catalog.pg_class c on c.oid = h.relation
@@ -454,8 +453,9 @@ function dropsPreparedStatements(ast: Node): boolean {
 function effectsOfUnwatchedSql(oids: readonly number[]): string {
   const list = oids.map((oid) => String(Math.trunc(Number(oid)))).join(',');
   return `
+with ${HELD_LOCKS}
 select json_build_object(
-  ${LOCKS_HELD},
+  ${LOCKS_JSON},
   'files', coalesce((select json_agg(json_build_object('oid', c.oid::int8, 'f', c.relfilenode::int8))
                      from pg_catalog.pg_class c where c.oid = any('{${list}}'::oid[])), '[]'::json)
 ) as r`;

@@ -1,5 +1,5 @@
 import { displayMember, displayName, displaySql } from './names.js';
-import { compareText } from './snapshot.js';
+import { compareText } from '../util/compare-text.js';
 import type {
   ColumnInfo,
   ConstraintInfo,

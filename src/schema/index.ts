@@ -1,5 +1,6 @@
 export * from './types.js';
-export { snapshotSchema, KNEX_TABLES, compareText, type SnapshotOptions } from './snapshot.js';
+export { snapshotSchema, KNEX_TABLES, type SnapshotOptions } from './snapshot.js';
+export { compareText } from '../util/compare-text.js';
 export { diffSchemas, type DiffOptions } from './diff.js';
 export { formatDiff, summarizeDiff, type FormatDiffOptions } from './format.js';
 export { displayName, displaySql } from './names.js';

@@ -22,8 +22,6 @@ import type {
   ViewInfo,
 } from './types.js';
 
-export { compareText };
-
 /** knex's own bookkeeping tables: never part of the user's schema. */
 export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
 
@@ -285,7 +283,6 @@ const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: '
 // Incremental snapshots rebuild every view of the schema each time: each text is normalised once.
 const normalizedView = rememberLast(1000, normalizeViewDefinition);
 
-
 function byKey<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
   const sorted = [...entries].sort(([a], [b]) => compareText(a, b));
   const out: Record<string, T> = {};
@@ -322,8 +319,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
 
   const tables = byKey(
     raw.tables.map((row): [string, TableInfo] => [row.qname, built(row, (t) => {
-      const columnsByTable = byTable().columns;
-      const constraintsByTable = byTable().constraints;
+      const { columns: columnsByTable, constraints: constraintsByTable } = byTable();
       const columns = (columnsByTable.get(t.qname) ?? []).sort((a, b) => a.num - b.num);
       const columnNames = new Map(columns.map((c) => [c.num, c.name]));
       const info: TableInfo = {
