@@ -1,24 +1,24 @@
 /**
- * The catalog query behind `snapshotSchema`: one statement, one JSON array per object kind, so a
- * snapshot costs a single round trip whatever the number of tables. It reads only catalogs that
- * are stable from PostgreSQL 13 on (it runs on 15 servers and on PGlite's 18) and leaves every
+ * The catalog queries behind `snapshotSchema`: one statement, one JSON array per object kind, so a
+ * snapshot costs a single round trip whatever the number of tables. They read only catalogs that
+ * are stable from PostgreSQL 13 on (they run on 15 servers and on PGlite's 18) and leave every
  * version-dependent judgement (NOT NULL constraints rows, generated-column kinds, …) to explicit
  * filters here or to the normalisation in `snapshot.ts`.
  *
  * Parameters: $1 the schemas to read as a JSON array text (empty = every user schema), $2 the
  * tables to leave out as a JSON array text (bare names match in every schema, `schema.table` only
- * there), $3 and $4 for an incremental read (see `rel`; both null for a full one). Rows of the
- * per-relation kinds carry their `owner` relation's oid, the unit an incremental read replaces.
+ * there). Rows of the per-relation kinds carry their `owner` relation's oid: the relation an
+ * object is read and replaced with (an index with its table, anything else itself).
  * User objects are looked for from oid 16384 (FirstNormalObjectId) up, an index range instead of
- * a scan of every catalog row. `snapshot.ts` runs it as a prepared statement: planning this query costs far more than
- * running it, on PGlite especially.
+ * a scan of every catalog row. `snapshot.ts` runs them as prepared statements: planning costs far
+ * more than running them, on PGlite especially.
  *
  * Expressions are printed by PostgreSQL itself (pg_get_expr, pg_get_constraintdef, …) while the
  * caller has set search_path to pg_catalog, so every user object comes out schema-qualified
  * whatever the session's search_path was.
  */
-export const CATALOG_SQL = /* sql */ `
-with
+
+const SCOPE = /* sql */ `
   requested as (
     select jsonb_array_elements_text($1::jsonb) as nspname
   ),
@@ -42,62 +42,70 @@ with
         where e.classid = 'pg_catalog.pg_namespace'::regclass and e.objid = n.oid
       )
       and (not exists (select 1 from requested) or n.nspname in (select nspname from requested))
-  ),
-  excluded_rel as (
-    select c.oid
-    from pg_catalog.pg_class c
-    join ns n on n.oid = c.relnamespace
-    where c.relname in (select name from excluded_names)
-       or (n.nspname || '.' || c.relname) in (select name from excluded_names)
-  ),
-  -- Sequences owned by an excluded table (knex_migrations_id_seq) go with it.
-  excluded_seq as (
-    select d.objid as oid
-    from pg_catalog.pg_depend d
-    where d.classid = 'pg_catalog.pg_class'::regclass
-      and d.objid >= 16384
-      and d.refclassid = 'pg_catalog.pg_class'::regclass
-      and d.deptype in ('a', 'i')
-      and d.refobjid in (select oid from excluded_rel)
-  ),
-  -- owner: the relation an object is read and replaced with (an index with its table, anything
-  -- else itself). An incremental read ($3 not null) re-reads the owners in $3 and every owner
-  -- with a relation not in $4 (the relation oids the caller already knows: new ones).
-  requested_owners as (
+  )`;
+
+/** Every relation in scope. */
+const ALL_RELATIONS = /* sql */ `
+  candidate_rel as (
+    select c.oid from pg_catalog.pg_class c where c.oid >= 16384
+  )`;
+
+/**
+ * The owners in $3 and the owners of the relations in $4 (made since the last read), each with
+ * its indexes: looked up by oid, so a delta read costs what a migration touched, not what the
+ * database holds.
+ */
+const CHANGED_RELATIONS = /* sql */ `
+  delta_owner as (
     select jsonb_array_elements_text($3::jsonb)::oid as oid
+    union
+    select coalesce(ix.indrelid, c.oid)
+    from (select jsonb_array_elements_text($4::jsonb)::oid as oid) fresh
+    join pg_catalog.pg_class c on c.oid = fresh.oid
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
   ),
-  known_rel as (
-    select jsonb_array_elements_text($4::jsonb)::oid as oid
-  ),
-  scope_rel as (
+  candidate_rel as (
+    select d.oid from delta_owner d
+    union all
+    select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
+  )`;
+
+const RELATIONS = /* sql */ `
+  -- Left out: the tables named in $2 and the sequences they own (knex_migrations_id_seq).
+  rel as (
     select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
            coalesce(ix.indrelid, c.oid) as owner
-    from pg_catalog.pg_class c
+    from candidate_rel cr
+    join pg_catalog.pg_class c on c.oid = cr.oid
     join ns n on n.oid = c.relnamespace
     left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
     where c.oid >= 16384
-      and c.oid not in (select oid from excluded_rel)
-      and c.oid not in (select oid from excluded_seq)
+      and not exists (select 1 from excluded_names x where x.name = c.relname or x.name = n.nspname || '.' || c.relname)
+      and not exists (
+        select 1
+        from pg_catalog.pg_depend d
+        join pg_catalog.pg_class t on t.oid = d.refobjid
+        join ns tn on tn.oid = t.relnamespace
+        where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
+          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
+          and exists (select 1 from excluded_names x where x.name = t.relname or x.name = tn.nspname || '.' || t.relname)
+      )
       and not exists (
         select 1 from extension_members e
         where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
       )
   ),
-  rel as (
-    select * from scope_rel
-    where $3::jsonb is null
-       or owner in (select oid from requested_owners)
-       or owner in (select s.owner from scope_rel s where s.oid not in (select oid from known_rel))
-  ),
   tbl as (
     select * from rel where relkind in ('r', 'p', 'f')
-  ),
+  )`;
+
+/** Types and routines: read whole, by the full read only. */
+const SCHEMA_WIDE = /* sql */ `
   typ as (
     select t.oid, t.typname, t.typtype, t.typrelid, n.nspname, n.nspname || '.' || t.typname as qname
     from pg_catalog.pg_type t
     join ns n on n.oid = t.typnamespace
     where t.oid >= 16384
-      and $3::jsonb is null
       and t.typtype in ('e', 'c', 'd')
       and not exists (
         select 1 from extension_members e
@@ -111,27 +119,18 @@ with
     from pg_catalog.pg_proc p
     join ns n on n.oid = p.pronamespace
     where p.oid >= 16384
-      and $3::jsonb is null
       and not exists (
       select 1 from extension_members e
       where e.classid = 'pg_catalog.pg_proc'::regclass and e.objid = p.oid
     )
-  )
-select
-  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns where $3::jsonb is null) as schemas,
+  )`;
 
-  -- Every relation in scope, read or not: what an incremental read compares with what it knew.
+/** Per-relation kinds: what both reads return. */
+const PER_RELATION_COLUMNS = [
+  /* sql */ `  -- The relations read: an incremental read compares them with what it knew of their owners.
   (select coalesce(json_agg(json_build_array(r.oid::int8, r.owner::int8, r.qname, r.relkind::text)), '[]'::json)
-     from scope_rel r) as relations,
-
-  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
-    select e.extname as name, n.nspname as schema, e.extversion as version
-    from pg_catalog.pg_extension e
-    join pg_catalog.pg_namespace n on n.oid = e.extnamespace
-    where $3::jsonb is null
-  ) x) as extensions,
-
-  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+     from rel r) as relations`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.owner::int8 as owner, t.qname, t.nspname as schema, t.relname as name, t.relkind as relkind,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
            (select pn.nspname || '.' || pc.relname
@@ -151,9 +150,8 @@ select
            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key
     from tbl t
     join pg_catalog.pg_class c on c.oid = t.oid
-  ) x) as tables,
-
-  (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
+  ) x) as tables`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
     select t.owner::int8 as owner, t.qname as qtable, a.attname as name, a.attnum as num,
            pg_catalog.format_type(a.atttypid, a.atttypmod) as type,
            a.attnotnull as not_null,
@@ -170,9 +168,8 @@ select
     left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
     left join pg_catalog.pg_collation co on co.oid = a.attcollation and a.attcollation <> ty.typcollation
     left join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace
-  ) x) as columns,
-
-  -- contype 'n' (NOT NULL, stored as constraints from PostgreSQL 18 on) and 't' (constraint
+  ) x) as columns`,
+  /* sql */ `  -- contype 'n' (NOT NULL, stored as constraints from PostgreSQL 18 on) and 't' (constraint
   -- triggers) are left out: nullability comes from attnotnull, triggers from pg_trigger.
   -- Constraints cloned onto partitions (conparentid <> 0) are implied by the parent's.
   (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
@@ -196,9 +193,8 @@ select
     left join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
     where con.contype in ('p', 'u', 'f', 'c', 'x')
       and con.conparentid = 0
-  ) x) as constraints,
-
-  -- Indexes backing a PRIMARY KEY / UNIQUE / EXCLUDE constraint are implied by it; indexes that
+  ) x) as constraints`,
+  /* sql */ `  -- Indexes backing a PRIMARY KEY / UNIQUE / EXCLUDE constraint are implied by it; indexes that
   -- are partitions of a partitioned index are implied by their parent.
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.owner::int8 as owner, n.nspname || '.' || ic.relname as qname, n.nspname as schema, ic.relname as name, t.qname as qtable,
@@ -217,9 +213,8 @@ select
         select 1 from pg_catalog.pg_constraint con
         where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p', 'u', 'x')
       )
-  ) x) as indexes,
-
-  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+  ) x) as indexes`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name,
            pg_catalog.format_type(s.seqtypid, null) as type,
            s.seqincrement::text as increment,
@@ -235,16 +230,48 @@ select
              order by 1 limit 1) as owned_by
     from rel r
     join pg_catalog.pg_sequence s on s.seqrelid = r.oid
-  ) x) as sequences,
+  ) x) as sequences`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+    select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
+           pg_catalog.pg_get_viewdef(r.oid) as definition
+    from rel r where r.relkind in ('v', 'm')
+  ) x) as views`,
+  /* sql */ `  -- Internal triggers implement foreign keys; clones on partitions are implied by the parent's.
+  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
+    select r.owner::int8 as owner, r.qname as qtable, tg.tgname as name,
+           pg_catalog.pg_get_triggerdef(tg.oid) as definition,
+           tg.tgenabled <> 'D' as enabled
+    from pg_catalog.pg_trigger tg
+    join rel r on r.oid = tg.tgrelid
+    where not tg.tgisinternal and tg.tgparentid = 0
+  ) x) as triggers`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
+    select r.owner::int8 as owner, r.qname as qtable, po.polname as name, po.polcmd as command, po.polpermissive as permissive,
+           coalesce((select json_agg(case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end
+                                     order by case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end)
+                       from unnest(po.polroles) ro), '[]'::json) as roles,
+           pg_catalog.pg_get_expr(po.polqual, po.polrelid) as using,
+           pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) as with_check
+    from pg_catalog.pg_policy po
+    join rel r on r.oid = po.polrelid
+  ) x) as policies`
+];
 
-  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+/** Schema-wide kinds: the full read's alone (a delta read keeps the ones it had). */
+const SCHEMA_WIDE_COLUMNS = [
+  /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
+    select e.extname as name, n.nspname as schema, e.extversion as version
+    from pg_catalog.pg_extension e
+    join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+  ) x) as extensions`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.qname, t.nspname as schema, t.typname as name,
            coalesce((select json_agg(e.enumlabel order by e.enumsortorder)
                        from pg_catalog.pg_enum e where e.enumtypid = t.oid), '[]'::json) as "values"
     from typ t where t.typtype = 'e'
-  ) x) as enums,
-
-  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
+  ) x) as enums`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.qname, t.nspname as schema, t.typname as name,
            coalesce((select json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod)) order by a.attnum)
                        from pg_catalog.pg_attribute a
@@ -252,9 +279,8 @@ select
     from typ t
     join pg_catalog.pg_class c on c.oid = t.typrelid and c.relkind = 'c'
     where t.typtype = 'c'
-  ) x) as composites,
-
-  -- Domain NOT NULL is read from typnotnull: PostgreSQL 17+ also stores it as a contype 'n' row.
+  ) x) as composites`,
+  /* sql */ `  -- Domain NOT NULL is read from typnotnull: PostgreSQL 17+ also stores it as a contype 'n' row.
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.qname, t.nspname as schema, t.typname as name,
            pg_catalog.format_type(ty.typbasetype, ty.typtypmod) as type,
@@ -266,15 +292,8 @@ select
     from typ t
     join pg_catalog.pg_type ty on ty.oid = t.oid
     where t.typtype = 'd'
-  ) x) as domains,
-
-  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
-           pg_catalog.pg_get_viewdef(r.oid) as definition
-    from rel r where r.relkind in ('v', 'm')
-  ) x) as views,
-
-  (select coalesce(json_agg(x order by x.qsignature), '[]'::json) from (
+  ) x) as domains`,
+  /* sql */ `  (select coalesce(json_agg(x order by x.qsignature), '[]'::json) from (
     select p.qsignature, p.nspname as schema, p.proname as name, p.prokind as kind,
            case when p.prokind <> 'p' then pg_catalog.pg_get_function_result(p.oid) end as returns,
            l.lanname as language,
@@ -289,34 +308,12 @@ select
            else pg_catalog.pg_get_functiondef(p.oid) end as definition
     from proc p
     join pg_catalog.pg_language l on l.oid = p.prolang
-  ) x) as functions,
+  ) x) as functions`
+];
 
-  -- Internal triggers implement foreign keys; clones on partitions are implied by the parent's.
-  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
-    select r.owner::int8 as owner, r.qname as qtable, tg.tgname as name,
-           pg_catalog.pg_get_triggerdef(tg.oid) as definition,
-           tg.tgenabled <> 'D' as enabled
-    from pg_catalog.pg_trigger tg
-    join rel r on r.oid = tg.tgrelid
-    where not tg.tgisinternal and tg.tgparentid = 0
-  ) x) as triggers,
-
-  (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
-    select r.owner::int8 as owner, r.qname as qtable, po.polname as name, po.polcmd as command, po.polpermissive as permissive,
-           coalesce((select json_agg(case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end
-                                     order by case when ro = 0 then 'public' else pg_catalog.pg_get_userbyid(ro)::text end)
-                       from unnest(po.polroles) ro), '[]'::json) as roles,
-           pg_catalog.pg_get_expr(po.polqual, po.polrelid) as using,
-           pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) as with_check
-    from pg_catalog.pg_policy po
-    join rel r on r.oid = po.polrelid
-  ) x) as policies,
-
-  -- Comments are looked up object by object (an index probe each) rather than joined: the
-  -- generic plan cannot know how few objects a schema has and otherwise scans every comment of
-  -- the system catalogs once per object.
-  (select coalesce(json_agg(x), '[]'::json) from (
-    select case r.relkind
+/** Comment rows of relations and what belongs to them. */
+const RELATION_COMMENTS = [
+  /* sql */ `    select case r.relkind
              when 'r' then 'table ' when 'p' then 'table ' when 'f' then 'table '
              when 'v' then 'view ' when 'm' then 'materialized view '
              when 'S' then 'sequence ' when 'i' then 'index ' when 'I' then 'index '
@@ -325,57 +322,73 @@ select
              where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0) as text,
            r.owner::int8 as owner
     from rel r
-    where r.relkind in ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')
-    union all
-    select 'column ' || r.qname || '.' || a.attname,
+    where r.relkind in ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')`,
+  /* sql */ `    select 'column ' || r.qname || '.' || a.attname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = a.attnum),
            r.owner::int8
     from rel r
     join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
-    where r.relkind in ('r', 'p', 'f', 'v', 'm', 'c')
-    union all
-    select 'constraint ' || coalesce(r.qname, t.qname) || '.' || con.conname,
+    where r.relkind in ('r', 'p', 'f', 'v', 'm', 'c')`,
+  /* sql */ `    select 'constraint ' || r.qname || '.' || con.conname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
            r.owner::int8
     from pg_catalog.pg_constraint con
-    left join rel r on r.oid = con.conrelid
-    left join typ t on t.oid = con.contypid
-    where con.oid >= 16384 and (r.oid is not null or t.oid is not null)
-    union all
-    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0),
-           null::int8
-    from typ t
-    union all
-    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0),
-           null::int8
-    from proc p
-    union all
-    select 'trigger ' || r.qname || '.' || tg.tgname,
+    join rel r on r.oid = con.conrelid`,
+  /* sql */ `    select 'trigger ' || r.qname || '.' || tg.tgname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = tg.oid and d.classoid = 'pg_catalog.pg_trigger'::regclass and d.objsubid = 0),
            r.owner::int8
     from pg_catalog.pg_trigger tg
     join rel r on r.oid = tg.tgrelid
-    where not tg.tgisinternal
-    union all
-    select 'policy ' || r.qname || '.' || po.polname,
+    where not tg.tgisinternal`,
+  /* sql */ `    select 'policy ' || r.qname || '.' || po.polname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = po.oid and d.classoid = 'pg_catalog.pg_policy'::regclass and d.objsubid = 0),
            r.owner::int8
     from pg_catalog.pg_policy po
-    join rel r on r.oid = po.polrelid
-    union all
-    select 'schema ' || n.nspname,
+    join rel r on r.oid = po.polrelid`
+];
+
+const SCHEMA_WIDE_COMMENTS = [
+  /* sql */ `    select 'constraint ' || t.qname || '.' || con.conname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
+           null::int8
+    from pg_catalog.pg_constraint con
+    join typ t on t.oid = con.contypid`,
+  /* sql */ `    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0),
+           null::int8
+    from typ t`,
+  /* sql */ `    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0),
+           null::int8
+    from proc p`,
+  /* sql */ `    select 'schema ' || n.nspname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = n.oid and d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objsubid = 0),
            null::int8
-    from ns n
-    where $3::jsonb is null
-  ) x where x.text is not null) as comments
-`;
+    from ns n`
+];
+
+function catalogQuery(delta: boolean): string {
+  const ctes = [SCOPE, delta ? CHANGED_RELATIONS : ALL_RELATIONS, RELATIONS, ...(delta ? [] : [SCHEMA_WIDE])];
+  const comments = [...RELATION_COMMENTS, ...(delta ? [] : SCHEMA_WIDE_COMMENTS)];
+  const commentsColumn = `  -- Comments are looked up object by object (an index probe each) rather than joined: the\n  -- generic plan cannot know how few objects a schema has and otherwise scans every comment of\n  -- the system catalogs once per object.\n  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
+  const columns = [...PER_RELATION_COLUMNS, ...(delta ? [] : SCHEMA_WIDE_COLUMNS), commentsColumn];
+  return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
+}
+
+/** Every object of the schema. Parameters $1, $2. */
+export const CATALOG_SQL = catalogQuery(false);
+
+/**
+ * The relations a migration could have changed: the owners in $3 (JSON array of oids) and the
+ * owners of the relations in $4 (made since the last read), with everything that belongs to them.
+ * What it returns replaces those owners' rows of the last full read (see IncrementalSnapshots).
+ */
+export const CATALOG_DELTA_SQL = catalogQuery(true);

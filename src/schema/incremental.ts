@@ -60,38 +60,37 @@ export class IncrementalSnapshots {
     return snapshot;
   }
 
-  /** The incremental read, or undefined when only a full read is right. */
+  /**
+   * The incremental read, or undefined when only a full read is right. A complete footprint names
+   * every relation the migration made or dropped (PostgreSQL locks a relation it creates or drops
+   * until the transaction ends), so the owners of the relations it locked are all that can differ.
+   */
   private async readChanges(knex: Knex, state: State, locked: readonly number[], following?: FollowingQuery): Promise<SchemaSnapshot | undefined> {
     const owners = new Set<number>();
+    const fresh: number[] = [];
     for (const oid of locked) {
       const known = state.relations.get(oid);
       if (known) owners.add(known[0]);
+      else fresh.push(oid);
     }
     if ([...owners].some((owner) => !OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) return undefined;
-    const partial = await readCatalog(knex, this.options, { owners: [...owners], known: [...state.relations.keys()] }, following);
+    const partial = await readCatalog(knex, this.options, { owners: [...owners], fresh }, following);
     const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
+    // Every owner read comes back with all its relations (none when it was dropped): its rows
+    // replace the ones known.
     const replaced = new Set(owners);
     for (const [oid, [owner, qname, kind]] of now) {
+      if (!OWNER_KINDS.has(now.get(owner)?.[2] ?? kind)) return undefined;
       const before = state.relations.get(oid);
-      if (!before) {
-        if (!OWNER_KINDS.has(now.get(owner)?.[2] ?? kind)) return undefined;
-        replaced.add(owner);
-      }
       // Renamed or moved: other objects (foreign keys, views, defaults) print the old name.
-      else if (before[0] !== owner || before[1] !== qname) return undefined;
-    }
-    for (const [oid, [owner, , kind]] of state.relations) {
-      if (now.has(oid)) continue;
-      if (!OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? kind)) return undefined;
-      // Dropped: its owner's rows go; an owner that is still there must have been re-read.
-      if (now.has(owner) && !owners.has(owner)) return undefined;
+      if (before && (before[0] !== owner || before[1] !== qname)) return undefined;
       replaced.add(owner);
     }
     if (replaced.size === 0) {
       this.counts.incremental++;
       return state.snapshot;
     }
-    const merged: RawCatalog = { ...state.raw, relations: partial.relations };
+    const merged: RawCatalog = { ...state.raw, relations: [...state.raw.relations.filter(([, owner]) => !replaced.has(owner)), ...partial.relations] };
     for (const kind of OWNED_KINDS) {
       const kept = (state.raw[kind] as { owner: number | null }[]).filter((row) => row.owner === null || !replaced.has(row.owner));
       (merged as unknown as Record<string, unknown[]>)[kind] = [...kept, ...(partial[kind] as { owner: number | null }[]).filter((row) => row.owner !== null)];

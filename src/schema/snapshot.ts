@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { CATALOG_SQL } from './catalog-sql.js';
+import { CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
 import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
 import { ensureViewParser, normalizeViewDefinition } from './view-definition.js';
@@ -55,8 +55,19 @@ export function setLocalSql(settings: readonly (readonly [string, string])[]): {
   return { sql: settings.map(() => 'pg_catalog.set_config(?, ?, true)').join(', '), bindings: settings.flat() };
 }
 
+interface PreparedCatalogQuery {
+  name: string;
+  prepare: string;
+}
+
 /** Named after the query text, so two versions of knexsafe sharing a session never mix them up. */
-const STATEMENT_NAME = `knexsafe_schema_snapshot_${createHash('sha256').update(CATALOG_SQL).digest('hex').slice(0, 16)}`;
+function preparedQuery(prefix: string, sql: string, parameters: number): PreparedCatalogQuery {
+  const name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+  return { name, prepare: `prepare ${name}(${Array(parameters).fill('text').join(', ')}) as ${sql}` };
+}
+
+const FULL_QUERY = preparedQuery('knexsafe_schema_snapshot', CATALOG_SQL, 2);
+const DELTA_QUERY = preparedQuery('knexsafe_schema_delta', CATALOG_DELTA_SQL, 4);
 
 function sqlLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
@@ -64,7 +75,8 @@ function sqlLiteral(text: string): string {
 
 // The settings and the statement name are constants: written into the SQL, not sent as parameters.
 const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog.set_config(${sqlLiteral(name)}, ${sqlLiteral(value)}, true)`).join(', ');
-const PREPARED_SQL = `exists (select 1 from pg_catalog.pg_prepared_statements where name = ${sqlLiteral(STATEMENT_NAME)})`;
+// Both are prepared together, the first time either is needed: check reads whole once, then deltas.
+const PREPARED_SQL = `(select coalesce(json_agg(name), '[]'::json) from pg_catalog.pg_prepared_statements where name in (${sqlLiteral(FULL_QUERY.name)}, ${sqlLiteral(DELTA_QUERY.name)}))`;
 
 /** What knex.raw gives back: one result, or one per statement when the SQL held several. */
 type QueryResults = { rows: Record<string, unknown>[] } | { rows: Record<string, unknown>[] }[];
@@ -93,10 +105,10 @@ export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}):
   return buildSnapshot(await readCatalog(knex, options));
 }
 
-/** For an incremental read: the owner relations to re-read and every relation oid already known (see CATALOG_SQL). */
+/** For an incremental read: the owner relations to re-read, and relations made since the last read, whose owners are re-read too (see CATALOG_SQL). */
 export interface CatalogDelta {
   owners: number[];
-  known: number[];
+  fresh: number[];
 }
 
 /**
@@ -136,8 +148,9 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
   // breaks when several are opened and rolled back in one migration transaction.
   const nested = Boolean(knex.isTransaction);
   const trx: Knex = nested ? knex : await knex.transaction();
-  const deltaArgs = delta ? `${sqlLiteral(JSON.stringify(delta.owners))}, ${sqlLiteral(JSON.stringify(delta.known))}` : 'null, null';
-  const execute = `execute ${STATEMENT_NAME}(${sqlLiteral(JSON.stringify(schemas))}, ${sqlLiteral(JSON.stringify(excluded))}, ${deltaArgs})`;
+  const query = delta ? DELTA_QUERY : FULL_QUERY;
+  const args = [schemas, excluded, ...(delta ? [delta.owners, delta.fresh] : [])];
+  const execute = `execute ${query.name}(${args.map((arg) => sqlLiteral(JSON.stringify(arg))).join(', ')})`;
   // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
   // in a savepoint the statements go together (check takes one after each migration).
   const undoSavepoint = 'rollback to savepoint knexsafe_snapshot; release savepoint knexsafe_snapshot';
@@ -160,14 +173,14 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
     }
     if (!raw) {
       undone = false;
-      const state = lastRows<{ prepared: boolean }>(
-        await trx.raw(`${nested ? 'savepoint knexsafe_snapshot; ' : ''}select ${SESSION_SETTINGS_SQL}, ${PREPARED_SQL} as prepared`),
-      );
-      // PREPARE is not transactional: the statement outlives the rollback below, for the session.
-      if (!state[0]?.prepared) await trx.raw(`prepare ${STATEMENT_NAME}(text, text, text, text) as ${CATALOG_SQL}`);
-      const results = (await trx.raw(nested ? `${execute}; ${undoSavepoint}` : execute)) as QueryResults;
+      const state = lastRows<{ prepared: string[] }>(await trx.raw(`${nested ? 'savepoint knexsafe_snapshot; ' : ''}select ${SESSION_SETTINGS_SQL}, ${PREPARED_SQL} as prepared`));
+      const held = new Set(state[0]?.prepared ?? []);
+      const missing = [FULL_QUERY, DELTA_QUERY].filter((q) => !held.has(q.name));
+      // PREPARE is not transactional: the statements outlive the rollback below, for the session.
+      const prepare = missing.map((q) => `${q.prepare};\n`).join('');
+      const results = (await trx.raw(`${prepare}${execute}${nested ? `; ${undoSavepoint}` : ''}`)) as QueryResults;
       undone = nested;
-      raw = catalogRow(Array.isArray(results) ? results[0] : results);
+      raw = catalogRow(Array.isArray(results) ? results[missing.length] : results);
     }
   } finally {
     // After a failure the rollback's own error would hide the one that matters.
@@ -187,7 +200,7 @@ type Owner = number | null;
 
 export interface RawCatalog {
   schemas: string[];
-  /** Every relation in scope: [oid, owner oid, qualified name, relkind]. */
+  /** The relations read (every one in scope for a full read): [oid, owner oid, qualified name, relkind]. */
   relations: [number, number, string, string][];
   extensions: ExtensionInfo[];
   tables: {
