@@ -90,6 +90,8 @@ export class Recorder implements QueryObserver {
   /** Statements seen, BEGIN and COMMIT aside: primed relations are good while none ran since. */
   private statementsSeen = 0;
   private primed: { rows: RelationRow[]; seen: number } | { relations: Map<number, RelationRef>; seen: number } | undefined;
+  /** The relations `relationsQuery` asked only the new ones for: the rows `primeRelations` gets are added to them. */
+  private primeBase: Map<number, RelationRef> | undefined;
   /** The relations the migration that ended last ran with. */
   private lastRelations: Map<number, RelationRef> | undefined;
   private readonly files: Set<string>;
@@ -295,23 +297,37 @@ export class Recorder implements QueryObserver {
    * statements on one session, which holds the prepared query.
    */
   relationsQuery(): string | undefined {
+    this.primeBase = undefined;
     const session = this.migrationSession;
     if (this.options.observeEffects === false || !session || !this.preparedSessions.has(session)) return undefined;
-    // Nothing to read when the last migration made no relation: every relation it locked is known
-    // (a new one is locked by its creator) and its footprint vouches that nothing was renamed or
-    // changed unwatched. A dropped one stays listed: its oid can no longer be locked.
+    // With a complete footprint, the relations changed only by those the last migration made: a
+    // new relation is locked by its creator, and the footprint vouches that nothing was renamed or
+    // changed unwatched. Only those are read. A dropped one stays listed: its oid can no longer be locked.
     const footprint = this.lastFootprint();
     const known = this.lastRelations;
-    if (known && footprint?.complete && footprint.relations.every((oid) => known.has(oid))) {
-      this.primed = { relations: known, seen: this.statementsSeen };
-      return undefined;
+    if (known && footprint?.complete) {
+      const made = footprint.relations.filter((oid) => !known.has(oid));
+      if (made.length === 0) {
+        this.primed = { relations: known, seen: this.statementsSeen };
+        return undefined;
+      }
+      this.primeBase = known;
+      return `${PREPARED.relationsAmong.execute}('{${made.map((oid) => String(Math.trunc(oid))).join(',')}}')`;
     }
     return PREPARED.relations.execute;
   }
 
   /** The relations now (rows of `relationsQuery`): the next migration starts with them if nothing but BEGIN and COMMIT runs first. */
   primeRelations(rows: Record<string, unknown>[]): void {
-    this.primed = { rows: rows as unknown as RelationRow[], seen: this.statementsSeen };
+    const base = this.primeBase;
+    this.primeBase = undefined;
+    if (!base) {
+      this.primed = { rows: rows as unknown as RelationRow[], seen: this.statementsSeen };
+      return;
+    }
+    const relations = new Map(base);
+    for (const [oid, relation] of this.relationMap(rows as unknown as RelationRow[])) relations.set(oid, relation);
+    this.primed = { relations, seen: this.statementsSeen };
   }
 
   /** The relations now, through the prepared query (prepared first on a session new to us). */
@@ -433,11 +449,13 @@ select json_build_object(
 const PREPARED = {
   effects: preparedQuery('knexsafe_effects', EFFECTS_SQL),
   relations: preparedQuery('knexsafe_relations', RELATIONS_SQL),
+  /** Some of them, by oid ($1): the ones a migration made. */
+  relationsAmong: preparedQuery('knexsafe_relations_among', `${RELATIONS_SQL}\n  and c.oid = any($1)`, '(oid[])'),
 };
 
-function preparedQuery(prefix: string, sql: string): { name: string; prepare: string; execute: string } {
+function preparedQuery(prefix: string, sql: string, parameters = ''): { name: string; prepare: string; execute: string } {
   const name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
-  return { name, prepare: `prepare ${name} as ${sql}`, execute: `execute ${name}` };
+  return { name, prepare: `prepare ${name}${parameters} as ${sql}`, execute: `execute ${name}` };
 }
 
 const PREPARED_HELD_SQL = `select name from pg_catalog.pg_prepared_statements where name in (${Object.values(PREPARED)

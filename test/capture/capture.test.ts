@@ -210,6 +210,24 @@ function relationListSuite(label: string, describeFn: typeof describe, shadowUrl
       // a_x was made by c and first locked in e, after d (which made nothing) kept the list.
       expect(locks('_e')).toEqual(expect.arrayContaining(['public.a_x:AccessExclusiveLock', 'public.a:AccessExclusiveLock']));
     });
+
+    it('after a migration that made relations, reads only those and keeps naming the older ones', async () => {
+      const dir = makeProject({
+        'migrations/20240101000000_a.js': `exports.up = (knex) => knex.raw('create table a (id int)');\nexports.down = () => {};`,
+        'migrations/20240102000000_b.js': `exports.up = async (knex) => { await knex.raw('create table b (id serial primary key)'); await knex.raw('create index a_id on a (id)'); };\nexports.down = () => {};`,
+        'migrations/20240103000000_c.js': `exports.up = async (knex) => { await knex.raw('alter table a add column z int'); await knex.raw('drop table b'); };\nexports.down = () => {};`,
+        'migrations/20240104000000_d.js': `exports.up = (knex) => knex.raw('create table b (id int)');\nexports.down = () => {};`,
+        'migrations/20240105000000_e.js': `exports.up = async (knex) => { await knex.raw('alter table b add column w int'); await knex.raw('drop index a_id'); };\nexports.down = () => {};`,
+      });
+      const url = shadowUrl();
+      const report = await check({ cwd: dir, all: true, ...(url ? { shadowUrl: url } : {}) });
+      const locks = (name: string) => report.units?.find((u) => u.name.includes(name))?.statements.flatMap((st) => st.locks.map((l) => `${l.relation}:${l.mode}`));
+      // a was known before b made b, its sequence and index, and a_id: it is still named after them.
+      expect(locks('_c')).toEqual(expect.arrayContaining(['public.a:AccessExclusiveLock', 'public.b:AccessExclusiveLock', 'public.b_id_seq:AccessExclusiveLock']));
+      // The b that d made has a new oid under the old name; a_id was made by b.
+      expect(locks('_e')).toEqual(expect.arrayContaining(['public.b:AccessExclusiveLock', 'public.a_id:AccessExclusiveLock', 'public.a:AccessExclusiveLock']));
+      expect(report.migrations.every((m) => !m.failed)).toBe(true);
+    });
   });
 }
 
