@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { KnexQueryObject } from 'knex/lib/dialects/postgres/index.js';
 import type Client_PG from 'knex/lib/dialects/postgres/index.js';
 import { splitStatements } from '../sql/split.js';
+import { loadPg } from './pg-driver.js';
 
 const require = createRequire(import.meta.url);
 // knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.
@@ -228,7 +229,12 @@ function summarize(response: unknown): QueryResultSummary {
 }
 
 /** knex's `pg` dialect, observable. */
-export class KnexsafePgClient extends withObserver(PgClientBase) {}
+export class KnexsafePgClient extends withObserver(PgClientBase) {
+  // The driver knex requires on its own, loaded the quicker way (see loadPg).
+  _driver(): unknown {
+    return loadPg();
+  }
+}
 
 let pgliteClient: typeof Client_PG | undefined;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { explainConnectionError } from '../db/connection-error.js';
+import { loadPg } from '../db/pg-driver.js';
 import { KnexsafeError } from '../errors.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
@@ -42,7 +42,7 @@ function withDatabase(serverUrl: URL, database: string): string {
 export async function createShadowDatabase(serverUrl: string): Promise<ShadowDatabase> {
   const parsed = parseShadowUrl(serverUrl);
   const name = `knexsafe_shadow_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
+  const admin = new (loadPg().Client)({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
   // A refused connection also surfaces as an 'error' event once connect() has rejected.
   admin.on('error', () => undefined);
   try {
