@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8 flags must be set before any WebAssembly compiles.
+import './v8-flags.js';
 import { CommanderError } from 'commander';
 import { ExitCode, KnexsafeError, isKnexsafeError, errorMessage } from '../errors.js';
 import { runInterruptCleanups } from '../shadow/interrupt.js';
