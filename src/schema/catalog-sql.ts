@@ -44,16 +44,43 @@ const SCOPE = /* sql */ `
       and (not exists (select 1 from requested) or n.nspname in (select nspname from requested))
   )`;
 
-/** Every relation in scope. */
+/** Every relation in scope: the tables named in $2 and the sequences they own (knex_migrations_id_seq) left out. */
 const ALL_RELATIONS = /* sql */ `
-  candidate_rel as (
-    select c.oid from pg_catalog.pg_class c where c.oid >= 16384
+  excluded_rel as (
+    select c.oid
+    from pg_catalog.pg_class c
+    join ns n on n.oid = c.relnamespace
+    where c.relname in (select name from excluded_names)
+       or (n.nspname || '.' || c.relname) in (select name from excluded_names)
+  ),
+  excluded_seq as (
+    select d.objid as oid
+    from pg_catalog.pg_depend d
+    where d.classid = 'pg_catalog.pg_class'::regclass
+      and d.objid >= 16384
+      and d.refclassid = 'pg_catalog.pg_class'::regclass
+      and d.deptype in ('a', 'i')
+      and d.refobjid in (select oid from excluded_rel)
+  ),
+  rel as (
+    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
+           coalesce(ix.indrelid, c.oid) as owner
+    from pg_catalog.pg_class c
+    join ns n on n.oid = c.relnamespace
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
+    where c.oid >= 16384
+      and c.oid not in (select oid from excluded_rel)
+      and c.oid not in (select oid from excluded_seq)
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
+      )
   )`;
 
 /**
  * The owners in $3 and the owners of the relations in $4 (made since the last read), each with
  * its indexes: looked up by oid, so a delta read costs what a migration touched, not what the
- * database holds.
+ * database holds. The same relations are left out as by the full read, tested one by one.
  */
 const CHANGED_RELATIONS = /* sql */ `
   delta_owner as (
@@ -68,10 +95,7 @@ const CHANGED_RELATIONS = /* sql */ `
     select d.oid from delta_owner d
     union all
     select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
-  )`;
-
-const RELATIONS = /* sql */ `
-  -- Left out: the tables named in $2 and the sequences they own (knex_migrations_id_seq).
+  ),
   rel as (
     select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
            coalesce(ix.indrelid, c.oid) as owner
@@ -94,7 +118,9 @@ const RELATIONS = /* sql */ `
         select 1 from extension_members e
         where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
       )
-  ),
+  )`;
+
+const TABLES = /* sql */ `
   tbl as (
     select * from rel where relkind in ('r', 'p', 'f')
   )`;
@@ -311,9 +337,9 @@ const SCHEMA_WIDE_COLUMNS = [
   ) x) as functions`
 ];
 
-/** Comment rows of relations and what belongs to them. */
-const RELATION_COMMENTS = [
-  /* sql */ `    select case r.relkind
+/** Comment rows, one branch per kind of object commented on. */
+const COMMENTS = {
+  relation: /* sql */ `    select case r.relkind
              when 'r' then 'table ' when 'p' then 'table ' when 'f' then 'table '
              when 'v' then 'view ' when 'm' then 'materialized view '
              when 'S' then 'sequence ' when 'i' then 'index ' when 'I' then 'index '
@@ -323,61 +349,65 @@ const RELATION_COMMENTS = [
            r.owner::int8 as owner
     from rel r
     where r.relkind in ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')`,
-  /* sql */ `    select 'column ' || r.qname || '.' || a.attname,
+  column: /* sql */ `    select 'column ' || r.qname || '.' || a.attname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = a.attnum),
            r.owner::int8
     from rel r
     join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
     where r.relkind in ('r', 'p', 'f', 'v', 'm', 'c')`,
-  /* sql */ `    select 'constraint ' || r.qname || '.' || con.conname,
+  /** On a table or a domain (the full read). */
+  constraint: /* sql */ `    select 'constraint ' || coalesce(r.qname, t.qname) || '.' || con.conname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
+           r.owner::int8
+    from pg_catalog.pg_constraint con
+    left join rel r on r.oid = con.conrelid
+    left join typ t on t.oid = con.contypid
+    where con.oid >= 16384 and (r.oid is not null or t.oid is not null)`,
+  /** On a table (the delta read has no domains). */
+  tableConstraint: /* sql */ `    select 'constraint ' || r.qname || '.' || con.conname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
            r.owner::int8
     from pg_catalog.pg_constraint con
     join rel r on r.oid = con.conrelid`,
-  /* sql */ `    select 'trigger ' || r.qname || '.' || tg.tgname,
+  type: /* sql */ `    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0),
+           null::int8
+    from typ t`,
+  routine: /* sql */ `    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
+           (select d.description from pg_catalog.pg_description d
+             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0),
+           null::int8
+    from proc p`,
+  trigger: /* sql */ `    select 'trigger ' || r.qname || '.' || tg.tgname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = tg.oid and d.classoid = 'pg_catalog.pg_trigger'::regclass and d.objsubid = 0),
            r.owner::int8
     from pg_catalog.pg_trigger tg
     join rel r on r.oid = tg.tgrelid
     where not tg.tgisinternal`,
-  /* sql */ `    select 'policy ' || r.qname || '.' || po.polname,
+  policy: /* sql */ `    select 'policy ' || r.qname || '.' || po.polname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = po.oid and d.classoid = 'pg_catalog.pg_policy'::regclass and d.objsubid = 0),
            r.owner::int8
     from pg_catalog.pg_policy po
-    join rel r on r.oid = po.polrelid`
-];
-
-const SCHEMA_WIDE_COMMENTS = [
-  /* sql */ `    select 'constraint ' || t.qname || '.' || con.conname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
-           null::int8
-    from pg_catalog.pg_constraint con
-    join typ t on t.oid = con.contypid`,
-  /* sql */ `    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0),
-           null::int8
-    from typ t`,
-  /* sql */ `    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0),
-           null::int8
-    from proc p`,
-  /* sql */ `    select 'schema ' || n.nspname,
+    join rel r on r.oid = po.polrelid`,
+  schema: /* sql */ `    select 'schema ' || n.nspname,
            (select d.description from pg_catalog.pg_description d
              where d.objoid = n.oid and d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objsubid = 0),
            null::int8
-    from ns n`
-];
+    from ns n`,
+};
 
 function catalogQuery(delta: boolean): string {
-  const ctes = [SCOPE, delta ? CHANGED_RELATIONS : ALL_RELATIONS, RELATIONS, ...(delta ? [] : [SCHEMA_WIDE])];
-  const comments = [...RELATION_COMMENTS, ...(delta ? [] : SCHEMA_WIDE_COMMENTS)];
+  const ctes = [SCOPE, delta ? CHANGED_RELATIONS : ALL_RELATIONS, TABLES, ...(delta ? [] : [SCHEMA_WIDE])];
+  const c = COMMENTS;
+  const comments = delta
+    ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
+    : [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema];
   const commentsColumn = `  -- Comments are looked up object by object (an index probe each) rather than joined: the\n  -- generic plan cannot know how few objects a schema has and otherwise scans every comment of\n  -- the system catalogs once per object.\n  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
   const columns = [...PER_RELATION_COLUMNS, ...(delta ? [] : SCHEMA_WIDE_COLUMNS), commentsColumn];
   return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
