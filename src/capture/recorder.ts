@@ -206,19 +206,22 @@ export class Recorder implements QueryObserver {
     if (this.migrationSession === undefined) this.migrationSession = ctx.connection;
     else if (this.migrationSession !== ctx.connection) this.migrationSession = null;
 
-    const shape = statementShape(ctx.sql);
-    // DEALLOCATE / DISCARD drop prepared statements, ours included.
-    const dropsPrepared = shape.asts.some(dropsPreparedStatements);
-    if (dropsPrepared) this.preparedSessions.delete(ctx.connection);
-    if (!shape.parsed || !shape.asts.every(isRelationScoped)) a.footprintComplete = false;
     const session = ctx.connection;
     if (ctx.txId !== undefined && !a.transactions.has(session)) a.transactions.set(session, ctx.txId);
     const txId = ctx.txId ?? a.transactions.get(session);
     const inKnexTransaction = txId !== undefined;
+    // knex's everyday statements in a migration's transaction go out first and are parsed while
+    // PostgreSQL runs them: their effects query can ride along without a parse (see PLAIN_STATEMENT).
+    const plain = observe && inKnexTransaction && ctx.appendable && this.preparedSessions.has(session) && isPlainStatement(ctx.sql);
+    let shape = plain ? undefined : statementShape(ctx.sql);
+    // DEALLOCATE / DISCARD drop prepared statements, ours included.
+    const dropsPrepared = shape?.asts.some(dropsPreparedStatements) ?? false;
+    if (dropsPrepared) this.preparedSessions.delete(session);
+    const control = shape?.control;
     const inManual = this.manualTransaction.has(session);
-    const inTransaction = inKnexTransaction || inManual || shape.control === 'commit' || shape.control === 'rollback' || shape.control === 'savepoint' || shape.control === 'release' || shape.control === 'rollback-to';
+    const inTransaction = inKnexTransaction || inManual || control === 'commit' || control === 'rollback' || control === 'savepoint' || control === 'release' || control === 'rollback-to';
     // Wrapping shows the locks of statements that autocommit; never for CONCURRENTLY and friends.
-    const wrap = observe && !inKnexTransaction && !inManual && shape.parsed && shape.control === undefined && shape.allowedInTransactionBlock;
+    const wrap = shape !== undefined && observe && !inKnexTransaction && !inManual && shape.parsed && control === undefined && shape.allowedInTransactionBlock;
 
     const record: CapturedStatement = {
       index: this.statementIndex++,
@@ -226,7 +229,7 @@ export class Recorder implements QueryObserver {
       direction: a.direction,
       sql: ctx.sql,
       bindings: [...ctx.bindings],
-      control: shape.control !== undefined,
+      control: control !== undefined,
       // As production runs it: a statement we wrap in BEGIN…COMMIT only to see its locks is not in one.
       inTransaction,
       ...(txId ? { transactionId: txId } : {}),
@@ -235,28 +238,35 @@ export class Recorder implements QueryObserver {
       locksObserved: observe && (inTransaction || wrap),
       rewrites: [],
     };
-    const site = ctx.origin ? callSiteFromStack(ctx.origin.stack, this.files, this.options.migrationDirectories) : undefined;
-    if (site) record.site = site;
     a.statements.push(record);
     if (!record.control && !record.locksObserved) a.footprintComplete = false;
 
     // The effects query rides with the statement when both can go as one simple query: a round
     // trip per statement saved. Only for one plain statement that may run in a transaction block.
     const withEffects =
-      observe &&
-      record.locksObserved &&
-      ctx.appendable &&
-      !dropsPrepared &&
-      shape.asts.length === 1 &&
-      shape.allowedInTransactionBlock &&
-      statementKind(shape.asts[0]!) !== 'CopyStmt' &&
-      this.preparedSessions.has(ctx.connection);
+      plain ||
+      (shape !== undefined &&
+        observe &&
+        record.locksObserved &&
+        ctx.appendable &&
+        !dropsPrepared &&
+        shape.asts.length === 1 &&
+        shape.allowedInTransactionBlock &&
+        statementKind(shape.asts[0]!) !== 'CopyStmt' &&
+        this.preparedSessions.has(session));
 
     if (wrap) await ctx.sideQuery('begin');
     const started = performance.now();
+    const executing = execute(withEffects ? PREPARED.effects.execute : undefined);
+    // Awaited below, after the bookkeeping that did not have to come first: it runs while the statement is on its way.
+    executing.catch(() => undefined);
+    shape ??= statementShape(ctx.sql);
+    if (!shape.parsed || !shape.asts.every(isRelationScoped)) a.footprintComplete = false;
+    const site = ctx.origin ? callSiteFromStack(ctx.origin.stack, this.files, this.options.migrationDirectories) : undefined;
+    if (site) record.site = site;
     let summary: QueryResultSummary;
     try {
-      summary = await execute(withEffects ? PREPARED.effects.execute : undefined);
+      summary = await executing;
     } catch (error) {
       record.durationMs = performance.now() - started;
       record.error = toStatementError(error);
@@ -270,11 +280,11 @@ export class Recorder implements QueryObserver {
     if (summary.command !== undefined) record.command = summary.command;
 
     // Rolling back (to a savepoint, as knex's nested transactions do) ends the aborted state.
-    if (shape.control !== undefined && shape.control !== 'savepoint' && shape.control !== 'release') a.aborted.delete(session);
+    if (control !== undefined && control !== 'savepoint' && control !== 'release') a.aborted.delete(session);
     // The migration's code ended the transaction itself: what follows autocommits.
-    if (shape.control === 'commit' || shape.control === 'rollback') a.transactions.delete(session);
-    if (shape.control === 'begin') this.manualTransaction.add(session);
-    if (shape.control === 'commit' || shape.control === 'rollback') this.manualTransaction.delete(session);
+    if (control === 'commit' || control === 'rollback') a.transactions.delete(session);
+    if (control === 'begin') this.manualTransaction.add(session);
+    if (control === 'commit' || control === 'rollback') this.manualTransaction.delete(session);
 
     // A query the migration did not await may finish after the migration ended (knex may have
     // committed already): a read of its locks would come too late, and could fail on a closed session.
@@ -461,6 +471,17 @@ function preparedQuery(prefix: string, sql: string, parameters = ''): { name: st
 const PREPARED_HELD_SQL = `select name from pg_catalog.pg_prepared_statements where name in (${Object.values(PREPARED)
   .map((p) => `'${p.name}'`)
   .join(', ')})`;
+
+/**
+ * Statements knex's schema and query builders send, recognisable without a parse as one statement
+ * that may run in a transaction block and is neither COPY nor DEALLOCATE / DISCARD: no semicolon,
+ * no CONCURRENTLY, one of these leading keywords. Anything else is parsed before it goes.
+ */
+const PLAIN_STATEMENT = /^\s*(?:create\s+(?:unique\s+)?index|create\s+table|alter\s+table|drop\s+(?:table|index)|insert\s+into|update|delete\s+from|comment\s+on)\s[^;]*$/i;
+
+export function isPlainStatement(sql: string): boolean {
+  return PLAIN_STATEMENT.test(sql) && !/concurrently/i.test(sql);
+}
 
 function dropsPreparedStatements(ast: Node): boolean {
   const kind = statementKind(ast);
