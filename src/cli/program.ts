@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerFileCommands } from './commands/files.js';
 import { registerMakeCommand } from './commands/make.js';
@@ -8,16 +7,15 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerBackupCommand } from './commands/backup.js';
+import { knexsafeVersion } from '../util/package-version.js';
 
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('knexsafe')
     .description('Safe, reversible Knex.js migrations for PostgreSQL: check, verify, run, troubleshoot.')
-    .version(version, '-v, --version')
+    .version(knexsafeVersion(), '-v, --version')
     .option('--knexfile <path>', 'knexfile to use (default: found upward from the working directory)')
     .option('--cwd <dir>', 'working directory')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')

@@ -18,7 +18,18 @@ describe('library entry', () => {
     expect(fs.statSync(bin).mode & 0o111).toBe(0o111);
     const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).toBe(version);
+  });
+
+  it('bundles the bin: its modules of dist/ come from dist/cli/chunks, not one file each', () => {
+    const cli = path.join(REPO_ROOT, 'dist/cli');
+    const relativeImports = (file: string) => [...fs.readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+    const chunks = fs.readdirSync(path.join(cli, 'chunks')).map((f) => path.join(cli, 'chunks', f));
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const file of [path.join(cli, 'main.js'), ...chunks]) {
+      for (const spec of relativeImports(file)) expect(path.resolve(path.dirname(file), spec).startsWith(path.join(cli, 'chunks')), `${file}: ${spec}`).toBe(true);
+    }
   });
 
   it('checks the example project through the API: findings at the knex call, nothing failed', async () => {

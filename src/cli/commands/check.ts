@@ -1,17 +1,15 @@
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import type { CheckReport } from '../../check/run.js';
 import { KnexsafeError } from '../../errors.js';
 import type { ReportFormat } from '../../report/format.js';
 import type { Severity } from '../../rules/types.js';
+import { knexsafeVersion } from '../../util/package-version.js';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
 const runCheck = () => import('../../check/run.js');
 const formats = () => import('../../report/format.js');
 
-const require = createRequire(import.meta.url);
-const { version } = require('../../../package.json') as { version: string };
 
 interface CheckFlags {
   all?: boolean;
@@ -98,7 +96,7 @@ Examples:
           out.result(formatJson(report));
           break;
         case 'sarif':
-          out.result(formatSarif(report, version));
+          out.result(formatSarif(report, knexsafeVersion()));
           break;
         case 'github':
           out.raw(`${formatGithub(report)}\n`);
