@@ -9,6 +9,7 @@ import { buildProgram } from './program.js';
 import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
+  quitWhenOutputCloses();
   const program = buildProgram();
   const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const debug = argv.includes('--debug');
@@ -72,6 +73,23 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
   });
   // Once the command is done, an unhandled rejection is ours to see, as Node reports it.
   return { rejection, stop: () => listener && process.removeListener('unhandledRejection', listener) };
+}
+
+/**
+ * `knexsafe … | head`: once the reader has gone, writing fails with EPIPE, which Node reports as an
+ * uncaught error with a stack trace. There is nobody left to tell: what the command holds (shadow
+ * databases) is cleaned up and the process ends quietly.
+ */
+function quitWhenOutputCloses(): void {
+  let quitting = false;
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (quitting) return;
+    quitting = true;
+    void runInterruptCleanups().finally(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok));
+  };
+  process.stdout.on('error', onError);
+  process.stderr.on('error', onError);
 }
 
 function routeConsoleToStderr(): void {

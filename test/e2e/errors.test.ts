@@ -19,6 +19,16 @@ function expectCleanError(result: CliResult, exitCode: number, message: RegExp, 
 const migration = `exports.up = (knex) => knex.schema.createTable('t', (t) => { t.increments(); });\nexports.down = (knex) => knex.schema.dropTable('t');\n`;
 
 describe('CLI errors', () => {
+  it('output piped into a reader that stops early (| head): no EPIPE stack, exit 0', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --help | head -n 1`], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^Usage: knexsafe/);
+    expect(r.stderr).toBe('');
+    const status = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" --help | head -c 10 >/dev/null`], { encoding: 'utf8' });
+    expect(status.stderr).toBe('');
+    expect(status.status).toBe(0);
+  });
+
   it('knexfile not found: says where it looked (history commands need a database)', async () => {
     const dir = makeProject({ 'migrations/20240101000000_a.js': migration });
     const result = await runCli(['status', '--cwd', dir]);
