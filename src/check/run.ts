@@ -73,11 +73,21 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
   if (options.sqlFiles?.length) return checkSqlFiles(options, started, await loadJudge());
 
-  const project = await resolveProject(options);
   const explicit = Boolean(options.names?.length || options.from || options.to);
+  // A server given on the command line, and migrations chosen without asking the target (--all,
+  // names): its database is created while the project is read.
+  const early = options.shadowUrl && (options.all || explicit) ? new ShadowDatabaseReservation(options.shadowUrl) : undefined;
+  void early?.start();
+  let project: ProjectConfig;
+  try {
+    project = await resolveProject(options);
+  } catch (error) {
+    await early?.release();
+    throw error;
+  }
   const readsTarget = project.target.kind !== 'none' && !options.all && !explicit;
   const shadowUrl = options.shadowUrl ?? project.knexsafe.shadowUrl;
-  const shadowDatabase = shadowUrl ? new ShadowDatabaseReservation(shadowUrl) : undefined;
+  const shadowDatabase = early ?? (shadowUrl ? new ShadowDatabaseReservation(shadowUrl) : undefined);
   // Without a target to ask what is pending, there is work for the shadow: its database is created
   // while the engine loads. With one, once there turn out to be pending migrations.
   if (!readsTarget) void shadowDatabase?.start();

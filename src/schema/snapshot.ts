@@ -140,6 +140,16 @@ async function sendOnConnection(trx: Knex, sql: string): Promise<unknown> {
   return (await client.executeStatement(connection, { sql, bindings: [] })).response;
 }
 
+/** Driver connections known to hold both prepared catalog queries (a round trip saved on the first read of a new one). */
+const preparedOn = new WeakSet<object>();
+
+/** The transaction's connection, when knexsafe's client can tell it. */
+async function connectionOf(trx: Knex): Promise<object | undefined> {
+  const client = trx.client as DirectClient;
+  if (!trx.isTransaction || typeof client.executeStatement !== 'function') return undefined;
+  return (await client.acquireConnection()) as object;
+}
+
 /** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
 export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery): Promise<RawCatalog> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
@@ -157,17 +167,21 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
   let raw: RawCatalog | undefined;
   let undone = false;
   try {
-    if (nested) {
-      // Once the statement is prepared on this connection, all of it is one round trip.
+    const connection = nested ? await connectionOf(trx) : undefined;
+    // Once the statements are prepared on this connection, all of it is one round trip. On a
+    // connection new to us they are not, unless another knexsafe prepared them (PGlite shares one session).
+    if (nested && !(connection && !preparedOn.has(connection))) {
       try {
         // The caller's query goes inside the savepoint too: should it fail, the undo below still applies.
         const results = (await sendOnConnection(trx, `savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute};${following ? `\n${following.sql};` : ''} ${undoSavepoint}`)) as QueryResults;
         undone = true;
         raw = catalogRow(Array.isArray(results) ? results[2] : undefined);
+        if (connection) preparedOn.add(connection);
         if (following && Array.isArray(results)) following.receive(results[3]?.rows ?? []);
       } catch (error) {
         if ((error as { code?: string }).code !== '26000') throw error;
-        // Not prepared here yet (invalid_sql_statement_name): undo, prepare, run.
+        // Not prepared here (any more: DEALLOCATE, DISCARD): undo, prepare, run.
+        if (connection) preparedOn.delete(connection);
         await trx.raw(undoSavepoint);
       }
     }
@@ -181,6 +195,7 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
       const results = (await trx.raw(`${prepare}${execute}${nested ? `; ${undoSavepoint}` : ''}`)) as QueryResults;
       undone = nested;
       raw = catalogRow(Array.isArray(results) ? results[missing.length] : results);
+      if (connection) preparedOn.add(connection);
     }
   } finally {
     // After a failure the rollback's own error would hide the one that matters.
