@@ -310,4 +310,17 @@ describeServer('server shadow lifecycle', () => {
     }
     expect(await ours()).toEqual(before);
   });
+
+  it('check drops the database it started before reading the project when the project cannot be read', async () => {
+    const dir = makeProject({ 'knexfile.js': 'module.exports = {', 'migrations/20240101000000_a.js': `exports.up = () => {};\nexports.down = () => {};` });
+    const ours = () => sqlOn(SERVER_URL, 'select datname from pg_database where datname like $1 order by 1', [`knexsafe_shadow_${process.pid}_%`]);
+    const before = await ours();
+    await expect(check({ cwd: dir, shadowUrl: SERVER_URL, all: true })).rejects.toThrow(/knexfile/i);
+    for (let i = 0; i < 100; i++) {
+      const creating = await sqlOn(SERVER_URL, "select 1 from pg_stat_activity where query like 'create database \"knexsafe_shadow_' || $1::text || '_%'", [String(process.pid)]);
+      if (creating.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await ours()).toEqual(before);
+  });
 });
