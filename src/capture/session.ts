@@ -210,6 +210,9 @@ export class CaptureSession {
     } catch (error) {
       const traces = this.recorder.takeTraces();
       return { traces, ran: [], error: { ...toStatementError(error), migration: name, direction } };
+    } finally {
+      // A read meant to go with the COMMIT of a transaction that ended without one fails now, not never.
+      (this.knex.client as { settleRiders?(): void }).settleRiders?.();
     }
   }
 

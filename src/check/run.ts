@@ -188,7 +188,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       const judgeWaiting = () => {
         for (const start of waiting.splice(0)) start();
       };
-      const schemas = trackSchemas(session, project, IncrementalSnapshots, judgeWaiting);
+      const schemas = trackSchemas(session, project, IncrementalSnapshots, { whileReading: judgeWaiting, rideCommit: !batchMode });
       const analyzeOutcome = async (outcome: RunOutcome): Promise<Analyzed> => {
         const { analyzeTrace } = await judgeReady;
         const analyzed: Analyzed = { units: [], migrations: [] };
@@ -234,6 +234,8 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         for (const f of selected) {
           options.progress?.(`Running ${f.name}`);
           const outcome = await session.up(f.name);
+          // Read with its COMMIT, so in by now; should it need a whole read after all, that comes first.
+          await schemas.after.get(f.name)?.catch(() => undefined);
           pending.push(
             new Promise<void>((resolve) => waiting.push(resolve))
               .then(async () => {
@@ -276,12 +278,17 @@ interface Analyzed {
 }
 
 interface SchemaTracker {
-  before: Map<string, SchemaSnapshot>;
-  after: Map<string, SchemaSnapshot>;
+  /** Read, or being read (a read after a migration goes with its COMMIT). */
+  before: Map<string, Promise<SchemaSnapshot>>;
+  after: Map<string, Promise<SchemaSnapshot>>;
 }
 
-/** Snapshots the schema around each migration, inside its transaction (so batch runs see each step). */
-function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], whileReading?: () => void): SchemaTracker {
+/**
+ * Snapshots the schema around each migration, inside its transaction (so batch runs see each
+ * step). With `rideCommit` (one migration per transaction), the read after a migration goes in the
+ * round trip of the migration's COMMIT: the hook returns once it waits for it.
+ */
+function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], { whileReading, rideCommit }: { whileReading?: () => void; rideCommit: boolean }): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
   // A snapshot after a migration re-reads only the relations it locked or created (the recorder's
@@ -289,7 +296,7 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig, Increment
   const snapshots = new IncrementalSnapshots({ excludeTables: exclude });
   // Between one migration's end and the next one's start knex only writes its own bookkeeping rows:
   // the schema after one is the schema before the next.
-  let lastAfter: SchemaSnapshot | undefined;
+  let lastAfter: Promise<SchemaSnapshot> | undefined;
   session.onBoundary = async (knex: Knex, moment, migration, direction) => {
     if (direction !== 'up') return;
     if (moment === 'before' && lastAfter) {
@@ -299,18 +306,21 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig, Increment
     }
     // After a migration, the relation list the next one starts with rides in the snapshot's round trip.
     const relationsQuery = moment === 'after' ? session.recorder.relationsQuery() : undefined;
-    let relations: Record<string, unknown>[] | undefined;
+    let queued!: () => void;
+    const waiting = new Promise<void>((resolve) => (queued = resolve));
     const reading = snapshots.take(
       knex,
       moment === 'after' ? session.recorder.lastFootprint() : undefined,
-      relationsQuery ? { sql: relationsQuery, receive: (rows) => (relations = rows) } : undefined,
+      relationsQuery ? { sql: relationsQuery, receive: (rows) => session.recorder.primeRelations(rows) } : undefined,
+      moment === 'after' && rideCommit && knex.isTransaction ? { queued, root: session.knex } : undefined,
     );
+    // Settled by whoever reads it (unitOf); the hook only waits until it is sent or read.
+    reading.catch(() => undefined);
+    (moment === 'before' ? tracker.before : tracker.after).set(migration.name, reading);
+    lastAfter = moment === 'after' ? reading : undefined;
     // After the pending microtasks, the catalog query is on its way: the main thread is free.
     if (whileReading) setImmediate(whileReading);
-    const snapshot = await reading;
-    if (relations) session.recorder.primeRelations(relations);
-    (moment === 'before' ? tracker.before : tracker.after).set(migration.name, snapshot);
-    lastAfter = moment === 'after' ? snapshot : undefined;
+    await Promise.race([waiting, reading]);
   };
   return tracker;
 }
@@ -326,8 +336,8 @@ async function unitOf(
   // A custom migrationSource may not say where its files are: no source text then (no suppressions).
   const source = file && fs.existsSync(file.file) ? fs.readFileSync(file.file, 'utf8') : '';
   const loaded = file ? await session.migration(file).catch(() => undefined) : undefined;
-  const before = schemas.before.get(trace.name);
-  const after = schemas.after.get(trace.name);
+  const before = await schemas.before.get(trace.name);
+  const after = await schemas.after.get(trace.name);
   return analyzeTrace(trace, {
     pgVersion,
     source,

@@ -48,6 +48,20 @@ export interface QueryResultSummary {
 export type ExecuteStatement = (followedBy?: string) => Promise<QueryResultSummary>;
 
 /**
+ * Queries sent in the round trip of knex's COMMIT, ahead of it, inside the transaction (the schema
+ * read after a migration). `undo` brings the transaction back to where the rider found it should
+ * the rider fail, so that the COMMIT can still go.
+ */
+export interface CommitRider {
+  sql: string;
+  /** How many results `sql` gives. */
+  results: number;
+  undo: string;
+  receive(results: unknown[]): void;
+  fail(error: unknown): void;
+}
+
+/**
  * Sees every statement a knex instance sends, on the connection that sends it. The capture engine
  * implements this; everything else runs without one and pays nothing.
  */
@@ -161,8 +175,41 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
       return true;
     }
 
+    /**
+     * Sends `rider` with the connection's next statement when that is knex's COMMIT: one round trip
+     * instead of two. Ahead of any other statement it goes alone first, as it would have without
+     * waiting. False when this client cannot append queries (then send it yourself).
+     */
+    rideWithCommit(connection: object, rider: CommitRider): boolean {
+      if (!this.appendsQueries || riders.has(connection)) return false;
+      riders.set(connection, rider);
+      pendingRiders.add(rider);
+      return true;
+    }
+
+    /** Fails the riders no statement took (their transaction ended without COMMIT): nobody waits forever. */
+    settleRiders(): void {
+      for (const rider of pendingRiders) {
+        pendingRiders.delete(rider);
+        rider.fail(new Error('knexsafe: the transaction ended before the schema read meant to go with its COMMIT was sent'));
+      }
+    }
+
     /** The dialect's own execution, overridable per driver. */
     async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      const rider = riders.get(connection as object);
+      if (rider) {
+        riders.delete(connection as object);
+        pendingRiders.delete(rider);
+        if (obj.sql === 'COMMIT;' && (obj.bindings?.length ?? 0) === 0) return this.commitWith(connection, obj, rider);
+        try {
+          const done = await this.executeStatement(connection, { method: 'raw', sql: rider.sql, bindings: [] } as unknown as KnexQueryObject);
+          rider.receive(asResults(done.response));
+        } catch (error) {
+          rider.fail(error);
+          await super._query(connection, { method: 'raw', sql: rider.undo, bindings: [] } as unknown as KnexQueryObject).catch(() => undefined);
+        }
+      }
       if (!beginPending.delete(connection as object)) return super._query(connection, obj);
       // A statement with parameters goes by the extended protocol, which takes one statement.
       if ((obj.bindings?.length ?? 0) > 0 || !hasNoOptions(obj.options)) {
@@ -185,8 +232,47 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
       obj.response = own.length === 0 ? responses : own.length === 1 ? own[0] : own;
       return obj;
     }
+
+    /** knex's COMMIT with `rider` in front of it, in one round trip. */
+    async commitWith(connection: unknown, obj: KnexQueryObject, rider: CommitRider): Promise<KnexQueryObject> {
+      let done: KnexQueryObject;
+      try {
+        // A new line first: the rider may end in a -- comment.
+        done = await this.executeStatement(connection, { ...obj, sql: `${rider.sql};\nCOMMIT;` });
+      } catch (error) {
+        // Either the rider failed (the transaction waits, aborted, at its savepoint: undo it and
+        // commit) or the COMMIT did (the transaction is gone and the undo fails: knex gets the error).
+        let committed: KnexQueryObject;
+        try {
+          committed = await super._query(connection, { ...obj, sql: `${rider.undo};\nCOMMIT;` });
+        } catch {
+          rider.fail(error);
+          throw error;
+        }
+        rider.fail(error);
+        obj.response = asResults(committed.response).at(-1);
+        return obj;
+      }
+      const results = asResults(done.response);
+      if (results.length !== rider.results + 1) {
+        const error = new Error(`knexsafe: a COMMIT sent with ${rider.results} queries ahead of it came back with ${results.length} results`);
+        rider.fail(error);
+        throw error;
+      }
+      rider.receive(results.slice(0, rider.results));
+      obj.response = results[rider.results];
+      return obj;
+    }
   };
 }
+
+function asResults(response: unknown): unknown[] {
+  return Array.isArray(response) ? response : [response];
+}
+
+/** Queries waiting for their connection's COMMIT (see `rideWithCommit`). */
+const riders = new WeakMap<object, CommitRider>();
+const pendingRiders = new Set<CommitRider>();
 
 /** Connections whose knex BEGIN has not gone out yet (see `defersBegin`). */
 const beginPending = new WeakSet<object>();

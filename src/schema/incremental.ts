@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { SchemaFootprint } from '../capture/types.js';
 import { diffSchemas } from './diff.js';
 import { formatDiff } from './format.js';
-import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type SnapshotOptions } from './snapshot.js';
+import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type RiddenCatalog, type RideWithCommit, type SnapshotOptions } from './snapshot.js';
 import type { SchemaSnapshot } from './types.js';
 
 /** The per-relation kinds of the catalog query: their rows carry an owner and are replaced owner by owner. */
@@ -14,6 +14,12 @@ interface State {
   snapshot: SchemaSnapshot;
   /** oid → [owner oid, qualified name, relkind] of every relation in scope. */
   relations: Map<number, [number, string, string]>;
+}
+
+/** A delta read and the owners it was asked for. */
+interface Delta {
+  owners: Set<number>;
+  read: RiddenCatalog;
 }
 
 /** Owners read with their rows: tables, views, materialized views, sequences. A composite type's relation is read with the schema-wide kinds. */
@@ -35,37 +41,49 @@ export class IncrementalSnapshots {
 
   constructor(private readonly options: SnapshotOptions = {}) {}
 
-  /** The schema now. With no `footprint` (or an incomplete one) it is read whole. `following` may ride along (see readCatalog). */
-  async take(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery): Promise<SchemaSnapshot> {
+  /**
+   * The schema now. With no `footprint` (or an incomplete one) it is read whole. `following` may
+   * ride along (see readCatalog). With `ride`, the read may wait for the transaction's COMMIT and
+   * go in its round trip; should it then turn out that only a whole read is right, that is read
+   * through `ride.root` once the transaction is over (nothing else runs on a shadow meanwhile).
+   */
+  async take(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
     const state = this.state;
+    const prove = process.env.KNEXSAFE_CHECK_INCREMENTAL === '1';
     if (state && footprint?.complete) {
-      const snapshot = await this.readChanges(knex, state, footprint.relations, following);
+      const delta = await this.readDelta(knex, state, footprint.relations, following, ride && { ...ride, withFullRead: prove });
+      const snapshot = delta === 'whole' ? undefined : this.merge(state, delta);
+      const full = delta === 'whole' ? undefined : delta.read.full;
       if (snapshot) {
-        if (process.env.KNEXSAFE_CHECK_INCREMENTAL === '1') await this.prove(knex, snapshot);
+        if (prove) await this.prove(full ?? knex, snapshot);
         return snapshot;
       }
+      if (full) return this.remember(full, true);
+      // The delta went with the COMMIT: the transaction is over, the whole schema is read after it.
+      if (delta !== 'whole' && delta.read.ridden) return this.readAll(ride!.root);
     }
-    return this.readAll(knex, following);
+    return this.readAll(knex, following, ride);
   }
 
-  private async readAll(knex: Knex, following?: FollowingQuery): Promise<SchemaSnapshot> {
-    const raw = await readCatalog(knex, this.options, undefined, following);
-    this.counts.full++;
-    return this.remember(raw);
+  private async readAll(knex: Knex, following?: FollowingQuery, ride?: RideWithCommit): Promise<SchemaSnapshot> {
+    const raw = await readCatalog(knex, this.options, undefined, following, ride);
+    return this.remember(raw, true);
   }
 
-  private remember(raw: RawCatalog): SchemaSnapshot {
+  private remember(raw: RawCatalog, whole = false): SchemaSnapshot {
+    if (whole) this.counts.full++;
     const snapshot = buildSnapshot(raw);
     this.state = { raw, snapshot, relations: new Map(raw.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind]])) };
     return snapshot;
   }
 
   /**
-   * The incremental read, or undefined when only a full read is right. A complete footprint names
-   * every relation the migration made or dropped (PostgreSQL locks a relation it creates or drops
-   * until the transaction ends), so the owners of the relations it locked are all that can differ.
+   * The rows a migration could have changed, or 'whole' when only a full read is right. A complete
+   * footprint names every relation the migration made or dropped (PostgreSQL locks a relation it
+   * creates or drops until the transaction ends), so the owners of the relations it locked are all
+   * that can differ.
    */
-  private async readChanges(knex: Knex, state: State, locked: readonly number[], following?: FollowingQuery): Promise<SchemaSnapshot | undefined> {
+  private async readDelta(knex: Knex, state: State, locked: readonly number[], following?: FollowingQuery, ride?: RideWithCommit): Promise<Delta | 'whole'> {
     const owners = new Set<number>();
     const fresh: number[] = [];
     for (const oid of locked) {
@@ -73,8 +91,12 @@ export class IncrementalSnapshots {
       if (known) owners.add(known[0]);
       else fresh.push(oid);
     }
-    if ([...owners].some((owner) => !OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) return undefined;
-    const partial = await readCatalog(knex, this.options, { owners: [...owners], fresh }, following);
+    if ([...owners].some((owner) => !OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) return 'whole';
+    return { owners, read: await readCatalog(knex, this.options, { owners: [...owners], fresh }, following, ride) };
+  }
+
+  /** The delta read merged into what was known, or undefined when only a full read is right. */
+  private merge(state: State, { owners, read: partial }: Delta): SchemaSnapshot | undefined {
     const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
     // Every owner read comes back with all its relations (none when it was dropped): its rows
     // replace the ones known.
@@ -99,8 +121,9 @@ export class IncrementalSnapshots {
     return this.remember(merged);
   }
 
-  private async prove(knex: Knex, incremental: SchemaSnapshot): Promise<void> {
-    const full = buildSnapshot(await readCatalog(knex, this.options));
+  /** Throws unless `incremental` equals the schema read whole (`source`: read now through it, or read already). */
+  private async prove(source: Knex | RawCatalog, incremental: SchemaSnapshot): Promise<void> {
+    const full = buildSnapshot(typeof source === 'function' ? await readCatalog(source, this.options) : source);
     if (!isDeepStrictEqual(full, incremental)) {
       const diff = diffSchemas(full, incremental);
       throw new Error(`incremental schema snapshot differs from a full one:\n${formatDiff(diff)}`);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { CommitRider } from '../db/dialects.js';
 import { CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
 import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
@@ -126,7 +127,22 @@ interface DirectClient {
   acquireConnection(): Promise<unknown>;
   /** knexsafe's clients (src/db/dialects.ts): one statement text to the driver, as knex would send it. */
   executeStatement?(connection: unknown, query: { sql: string; bindings: unknown[] }): Promise<{ response?: unknown }>;
+  rideWithCommit?(connection: object, rider: CommitRider): boolean;
 }
+
+/**
+ * A read inside a transaction that may wait for the transaction's COMMIT and go in its round trip
+ * (check: after each migration, in the migration's own transaction). `queued` is called once it
+ * waits; the read then resolves when the COMMIT is answered. Otherwise it is read at once.
+ */
+export interface RideWithCommit {
+  queued(): void;
+  /** Also read the schema whole in the same round trip (to prove an incremental read). */
+  withFullRead?: boolean;
+}
+
+/** A catalog read; `ridden` when it went with a COMMIT, then with the whole schema if asked for. */
+export type RiddenCatalog = RawCatalog & { ridden?: true; full?: RawCatalog };
 
 /**
  * Sends `sql` on the transaction's own connection through knexsafe's client, without knex's
@@ -151,7 +167,7 @@ async function connectionOf(trx: Knex): Promise<object | undefined> {
 }
 
 /** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
-export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery): Promise<RawCatalog> {
+export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery, ride?: RideWithCommit): Promise<RiddenCatalog> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
   // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
@@ -168,6 +184,26 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
   let undone = false;
   try {
     const connection = nested ? await connectionOf(trx) : undefined;
+    if (ride && connection && preparedOn.has(connection)) {
+      const fullExecute = ride.withFullRead ? `execute ${FULL_QUERY.name}(${[schemas, excluded].map((arg) => sqlLiteral(JSON.stringify(arg))).join(', ')})` : undefined;
+      const ridden = rideCommit(trx, connection, `savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute};${fullExecute ? ` ${fullExecute};` : ''}${following ? `\n${following.sql};` : ''} ${undoSavepoint}`, {
+        results: 5 + (fullExecute ? 1 : 0) + (following ? 1 : 0),
+        undo: undoSavepoint,
+        read: (results) => {
+          const read: RiddenCatalog = { ...catalogRow(results[2] as { rows: Record<string, unknown>[] }), ridden: true };
+          if (fullExecute) read.full = catalogRow(results[3] as { rows: Record<string, unknown>[] });
+          following?.receive((results[fullExecute ? 4 : 3] as { rows?: Record<string, unknown>[] } | undefined)?.rows ?? []);
+          return read;
+        },
+      });
+      if (ridden) {
+        undone = true;
+        ride.queued();
+        raw = await ridden;
+        if (raw.views.length > 0 || (raw as RiddenCatalog).full?.views.length) await ensureViewParser();
+        return raw;
+      }
+    }
     // Once the statements are prepared on this connection, all of it is one round trip. On a
     // connection new to us they are not, unless another knexsafe prepared them (PGlite shares one session).
     if (nested && !(connection && !preparedOn.has(connection))) {
@@ -208,6 +244,34 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
   }
   if (raw.views.length > 0) await ensureViewParser();
   return raw;
+}
+
+/** Queues `sql` to go with the transaction's COMMIT; undefined when the client cannot. */
+function rideCommit(
+  trx: Knex,
+  connection: object,
+  sql: string,
+  { results, undo, read }: { results: number; undo: string; read(results: unknown[]): RiddenCatalog },
+): Promise<RiddenCatalog> | undefined {
+  const client = trx.client as DirectClient;
+  if (typeof client.rideWithCommit !== 'function') return undefined;
+  let rider!: CommitRider;
+  const ridden = new Promise<RiddenCatalog>((resolve, reject) => {
+    rider = {
+      sql,
+      results,
+      undo,
+      receive: (r) => {
+        try {
+          resolve(read(r));
+        } catch (error) {
+          reject(error);
+        }
+      },
+      fail: reject,
+    };
+  });
+  return client.rideWithCommit(connection, rider) ? ridden : undefined;
 }
 
 /** The oid of the relation a row belongs to for incremental reads (an index's table, else the object's own relation); null for schema-wide rows. */

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Knex } from 'knex';
+import { openServer, type Database } from '../../src/db/connect.js';
+import type { CommitRider } from '../../src/db/dialects.js';
+import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+
+interface RidingClient {
+  acquireConnection(): Promise<object>;
+  rideWithCommit(connection: object, rider: CommitRider): boolean;
+  settleRiders(): void;
+}
+
+/** A rider that reads inside a savepoint, as check's schema read after a migration does. */
+function savepointRider(sql: string, results: number): { rider: CommitRider; done: Promise<unknown[]> } {
+  let rider!: CommitRider;
+  const done = new Promise<unknown[]>((resolve, reject) => {
+    rider = { sql: `savepoint r; ${sql}; rollback to savepoint r; release savepoint r`, results: results + 3, undo: 'rollback to savepoint r; release savepoint r', receive: resolve, fail: reject };
+  });
+  done.catch(() => undefined);
+  return { rider, done };
+}
+
+async function ride(trx: Knex.Transaction, rider: CommitRider): Promise<void> {
+  const client = trx.client as unknown as RidingClient;
+  expect(client.rideWithCommit(await client.acquireConnection(), rider)).toBe(true);
+}
+
+/**
+ * Queries sent in the round trip of knex's COMMIT (check's schema read after each migration): the
+ * transaction must end exactly as with the COMMIT sent alone, and the rider learn its fate.
+ */
+describeServer('queries that ride with knex’s COMMIT (shadow connections)', () => {
+  let temp: TempDatabase;
+  let db: Database;
+  const sent: string[] = [];
+  beforeAll(async () => {
+    temp = await createTempDatabase('ks_rider');
+    db = await openServer(temp.url, { deferBegin: true });
+    db.knex.on('query', (q: { sql: string }) => sent.push(q.sql));
+    await db.knex.raw('create table t (id int primary key, parent int references t deferrable initially deferred)');
+  });
+  afterAll(async () => {
+    await db?.close();
+    await temp?.drop();
+  });
+  const ids = async () => (await sqlOn<{ id: number }>(temp.url, 'select id from t order by id')).map((r) => r.id);
+
+  it('reads inside the transaction, in the COMMIT’s round trip, and commits', async () => {
+    const { rider, done } = savepointRider('select count(*)::int as n from t', 1);
+    await db.knex.transaction(async (trx) => {
+      await trx.raw('insert into t values (1)');
+      await ride(trx, rider);
+    });
+    const results = (await done) as { rows: unknown[] }[];
+    expect(results).toHaveLength(4);
+    // The uncommitted row is seen: the read ran before COMMIT, in the transaction.
+    expect(results[1]!.rows).toEqual([{ n: 1 }]);
+    expect(await ids()).toEqual([1]);
+  });
+
+  it('a rider that fails is undone and the transaction still commits', async () => {
+    const { rider, done } = savepointRider('select * from no_such_table', 1);
+    await db.knex.transaction(async (trx) => {
+      await trx.raw('insert into t values (2)');
+      await ride(trx, rider);
+    });
+    await expect(done).rejects.toMatchObject({ code: '42P01' });
+    expect(await ids()).toEqual([1, 2]);
+  });
+
+  it('a COMMIT that fails (a deferred foreign key) fails knex’s commit and the rider', async () => {
+    const { rider, done } = savepointRider('select 1', 1);
+    const failure = await db.knex
+      .transaction(async (trx) => {
+        await trx.raw('insert into t values (3, 99)');
+        await ride(trx, rider);
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: '23503' });
+    await expect(done).rejects.toMatchObject({ code: '23503' });
+    expect(await ids()).toEqual([1, 2]);
+  });
+
+  it('goes alone first when another statement comes before the COMMIT', async () => {
+    const { rider, done } = savepointRider('select count(*)::int as n from t', 1);
+    await db.knex.transaction(async (trx) => {
+      await ride(trx, rider);
+      await trx.raw('insert into t values (4)');
+    });
+    // Read before the insert, as it would have been sent right away.
+    expect(((await done) as { rows: unknown[] }[])[1]!.rows).toEqual([{ n: 2 }]);
+    expect(await ids()).toEqual([1, 2, 4]);
+  });
+
+  it('a rider left behind by a transaction that ended without COMMIT is failed by settleRiders', async () => {
+    const { rider, done } = savepointRider('select 1', 1);
+    await db.knex
+      .transaction(async (trx) => {
+        await ride(trx, rider);
+        throw new Error('rolled back');
+      })
+      .catch(() => undefined);
+    // ROLLBACK came first: the rider went alone before it.
+    await expect(done).resolves.toHaveLength(4);
+    const orphan = savepointRider('select 1', 1);
+    const client = db.knex.client as unknown as RidingClient;
+    expect(client.rideWithCommit({}, orphan.rider)).toBe(true);
+    client.settleRiders();
+    await expect(orphan.done).rejects.toThrow(/before the schema read/);
+  });
+});
