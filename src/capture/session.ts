@@ -41,27 +41,38 @@ export interface RunOutcome {
 export type BoundaryHook = (knex: Knex, moment: 'before' | 'after', migration: LoadedMigration, direction: Direction) => Promise<void>;
 
 /** Migration modules by name, loaded once: jiti keeps no module cache, so a second load runs the file again. */
-class MigrationModules {
-  private readonly loaded = new Map<string, LoadedMigration>();
+export class MigrationModules {
+  // The loading itself is kept: a migration asked for while the background preload is loading it
+  // must not be evaluated a second time. A failure stays the answer for that file.
+  private readonly loaded = new Map<string, Promise<LoadedMigration>>();
 
-  async get(file: MigrationFile): Promise<LoadedMigration> {
+  get(file: MigrationFile): Promise<LoadedMigration> {
     let loaded = this.loaded.get(file.name);
     if (!loaded) {
-      loaded = await loadMigration(file);
+      loaded = loadMigration(file);
       this.loaded.set(file.name, loaded);
     }
     return loaded;
   }
 
+  private stopped = false;
+
   /**
-   * Loads `files` one at a time, yielding between files so that other work (connecting to the
-   * shadow) goes on. A file that fails to load is left out: running it reports the error.
+   * Loads `files` one at a time, each when the main thread would otherwise wait (setImmediate:
+   * after the I/O that is ready has been handled), so that creating the shadow and running the
+   * first migrations go on meanwhile. A file that fails to load is left out: running it reports
+   * the error. One not loaded yet when its migration runs is loaded then.
    */
   async preload(files: readonly MigrationFile[]): Promise<void> {
     for (const file of files) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.stopped) return;
       await this.get(file).catch(() => undefined);
     }
+  }
+
+  stop(): void {
+    this.stopped = true;
   }
 }
 
@@ -99,17 +110,25 @@ export class CaptureSession {
     // While the shadow is being created (a round trip to the server, or PGlite starting), the
     // parser compiles and the migration modules load.
     const modules = new MigrationModules();
-    const [shadow] = await Promise.all([
-      createShadow({
-        ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
-        ...(options.shadowReservation ? { reservation: options.shadowReservation } : {}),
-        extensions: options.extensions ?? extensionsMentionedBy(options.project),
-        observer: recorder,
-        ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
-      }),
-      ensureParser(),
-      modules.preload(options.preload ?? []),
-    ]);
+    // Not waited for: what is not loaded when the shadow is ready loads while the first migrations wait on it.
+    const preloading = modules.preload(options.preload ?? []);
+    let shadow: Shadow;
+    try {
+      [shadow] = await Promise.all([
+        createShadow({
+          ...(options.shadowUrl ? { serverUrl: options.shadowUrl } : {}),
+          ...(options.shadowReservation ? { reservation: options.shadowReservation } : {}),
+          extensions: options.extensions ?? extensionsMentionedBy(options.project),
+          observer: recorder,
+          ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
+        }),
+        ensureParser(),
+      ]);
+    } catch (error) {
+      modules.stop();
+      await preloading;
+      throw error;
+    }
     return new CaptureSession(options.project, files, shadow, recorder, modules);
   }
 
@@ -254,6 +273,7 @@ export class CaptureSession {
   }
 
   close(): Promise<void> {
+    this.modules.stop();
     return this.shadow.close();
   }
 }

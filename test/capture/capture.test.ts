@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureSession } from '../../src/capture/session.js';
+import { CaptureSession, MigrationModules } from '../../src/capture/session.js';
 import type { CapturedStatement, MigrationTrace } from '../../src/capture/types.js';
 import { check } from '../../src/check/run.js';
 import { resolveProject } from '../../src/config/resolve.js';
@@ -230,6 +230,21 @@ function relationListSuite(label: string, describeFn: typeof describe, shadowUrl
     });
   });
 }
+
+describe('migration modules', () => {
+  it('evaluates a migration file once when it is asked for while it is being loaded', async () => {
+    // TypeScript goes through jiti, which keeps no module cache: a second load would run the file again.
+    const dir = makeProject({
+      'migrations/20240101000000_a.ts': `import fs from 'node:fs';\nimport path from 'node:path';\nfs.appendFileSync(path.join(__dirname, '..', 'evaluated.log'), 'a\\n');\nexport async function up() {}\nexport async function down() {}\n`,
+    });
+    const project = await resolveProject({ cwd: dir });
+    const [file] = (await import('../../src/migrations/source.js')).listMigrationFiles(project.migrations);
+    const modules = new MigrationModules();
+    const [first, second] = await Promise.all([modules.get(file!), modules.get(file!), modules.preload([file!])]);
+    expect(first).toBe(second);
+    expect((await import('node:fs')).readFileSync(path.join(dir, 'evaluated.log'), 'utf8')).toBe('a\n');
+  });
+});
 
 relationListSuite('embedded', describe, () => undefined);
 relationListSuite('server', describeServer, () => SERVER_URL);
