@@ -183,16 +183,23 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
     rideWithCommit(connection: object, rider: CommitRider): boolean {
       if (!this.appendsQueries || riders.has(connection)) return false;
       riders.set(connection, rider);
-      pendingRiders.add(rider);
+      this.pendingRiders.add(rider);
       return true;
     }
 
-    /** Fails the riders no statement took (their transaction ended without COMMIT): nobody waits forever. */
+    /** Fails this knex's riders no statement took (their transaction ended without COMMIT): nobody waits forever. */
     settleRiders(): void {
-      for (const rider of pendingRiders) {
-        pendingRiders.delete(rider);
+      for (const rider of this.pendingRiders) {
+        this.pendingRiders.delete(rider);
         rider.fail(new Error('knexsafe: the transaction ended before the schema read meant to go with its COMMIT was sent'));
       }
+    }
+
+    /** Riders waiting, per knex instance: a transaction's client is another object sharing the instance's config. */
+    get pendingRiders(): Set<CommitRider> {
+      let pending = pendingRiders.get(this.config);
+      if (!pending) pendingRiders.set(this.config, (pending = new Set()));
+      return pending;
     }
 
     /** The dialect's own execution, overridable per driver. */
@@ -200,7 +207,7 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
       const rider = riders.get(connection as object);
       if (rider) {
         riders.delete(connection as object);
-        pendingRiders.delete(rider);
+        this.pendingRiders.delete(rider);
         if (obj.sql === 'COMMIT;' && (obj.bindings?.length ?? 0) === 0) return this.commitWith(connection, obj, rider);
         try {
           const done = await this.executeStatement(connection, { method: 'raw', sql: rider.sql, bindings: [] } as unknown as KnexQueryObject);
@@ -254,13 +261,10 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
         return obj;
       }
       const results = asResults(done.response);
-      if (results.length !== rider.results + 1) {
-        const error = new Error(`knexsafe: a COMMIT sent with ${rider.results} queries ahead of it came back with ${results.length} results`);
-        rider.fail(error);
-        throw error;
-      }
-      rider.receive(results.slice(0, rider.results));
-      obj.response = results[rider.results];
+      obj.response = results.at(-1);
+      // The COMMIT went through whatever the rider got: only the rider learns of a surprise.
+      if (results.length !== rider.results + 1) rider.fail(new Error(`knexsafe: a COMMIT sent with ${rider.results} queries ahead of it came back with ${results.length} results`));
+      else rider.receive(results.slice(0, rider.results));
       return obj;
     }
   };
@@ -270,9 +274,9 @@ function asResults(response: unknown): unknown[] {
   return Array.isArray(response) ? response : [response];
 }
 
-/** Queries waiting for their connection's COMMIT (see `rideWithCommit`). */
+/** Queries waiting for their connection's COMMIT (see `rideWithCommit`), by connection and by knex config. */
 const riders = new WeakMap<object, CommitRider>();
-const pendingRiders = new Set<CommitRider>();
+const pendingRiders = new WeakMap<object, Set<CommitRider>>();
 
 /** Connections whose knex BEGIN has not gone out yet (see `defersBegin`). */
 const beginPending = new WeakSet<object>();

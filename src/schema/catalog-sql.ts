@@ -337,6 +337,11 @@ const SCHEMA_WIDE_COLUMNS = [
   ) x) as functions`
 ];
 
+/** An object's comment, looked up by its catalog, oid and sub-id (a column's number). */
+function comment(oid: string, catalog: string, subId = '0'): string {
+  return `(select d.description from pg_catalog.pg_description d where d.objoid = ${oid} and d.classoid = 'pg_catalog.${catalog}'::regclass and d.objsubid = ${subId})`;
+}
+
 /** Comment rows, one branch per kind of object commented on. */
 const COMMENTS = {
   relation: /* sql */ `    select case r.relkind
@@ -344,22 +349,19 @@ const COMMENTS = {
              when 'v' then 'view ' when 'm' then 'materialized view '
              when 'S' then 'sequence ' when 'i' then 'index ' when 'I' then 'index '
            end || r.qname as key,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = 0) as text,
+           ${comment('r.oid', 'pg_class')} as text,
            r.owner::int8 as owner
     from rel r
     where r.relkind in ('r', 'p', 'f', 'v', 'm', 'S', 'i', 'I')`,
   column: /* sql */ `    select 'column ' || r.qname || '.' || a.attname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = r.oid and d.classoid = 'pg_catalog.pg_class'::regclass and d.objsubid = a.attnum),
+           ${comment('r.oid', 'pg_class', 'a.attnum')},
            r.owner::int8
     from rel r
     join pg_catalog.pg_attribute a on a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped
     where r.relkind in ('r', 'p', 'f', 'v', 'm', 'c')`,
   /** On a table or a domain (the full read). */
   constraint: /* sql */ `    select 'constraint ' || coalesce(r.qname, t.qname) || '.' || con.conname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
+           ${comment('con.oid', 'pg_constraint')},
            r.owner::int8
     from pg_catalog.pg_constraint con
     left join rel r on r.oid = con.conrelid
@@ -367,37 +369,31 @@ const COMMENTS = {
     where con.oid >= 16384 and (r.oid is not null or t.oid is not null)`,
   /** On a table (the delta read has no domains). */
   tableConstraint: /* sql */ `    select 'constraint ' || r.qname || '.' || con.conname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = con.oid and d.classoid = 'pg_catalog.pg_constraint'::regclass and d.objsubid = 0),
+           ${comment('con.oid', 'pg_constraint')},
            r.owner::int8
     from pg_catalog.pg_constraint con
     join rel r on r.oid = con.conrelid`,
   type: /* sql */ `    select case when t.typtype = 'd' then 'domain ' else 'type ' end || t.qname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = t.oid and d.classoid = 'pg_catalog.pg_type'::regclass and d.objsubid = 0),
+           ${comment('t.oid', 'pg_type')},
            null::int8
     from typ t`,
   routine: /* sql */ `    select case when p.prokind = 'p' then 'procedure ' else 'function ' end || p.qsignature,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::regclass and d.objsubid = 0),
+           ${comment('p.oid', 'pg_proc')},
            null::int8
     from proc p`,
   trigger: /* sql */ `    select 'trigger ' || r.qname || '.' || tg.tgname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = tg.oid and d.classoid = 'pg_catalog.pg_trigger'::regclass and d.objsubid = 0),
+           ${comment('tg.oid', 'pg_trigger')},
            r.owner::int8
     from pg_catalog.pg_trigger tg
     join rel r on r.oid = tg.tgrelid
     where not tg.tgisinternal`,
   policy: /* sql */ `    select 'policy ' || r.qname || '.' || po.polname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = po.oid and d.classoid = 'pg_catalog.pg_policy'::regclass and d.objsubid = 0),
+           ${comment('po.oid', 'pg_policy')},
            r.owner::int8
     from pg_catalog.pg_policy po
     join rel r on r.oid = po.polrelid`,
   schema: /* sql */ `    select 'schema ' || n.nspname,
-           (select d.description from pg_catalog.pg_description d
-             where d.objoid = n.oid and d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objsubid = 0),
+           ${comment('n.oid', 'pg_namespace')},
            null::int8
     from ns n`,
 };

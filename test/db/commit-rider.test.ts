@@ -102,10 +102,21 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
       .catch(() => undefined);
     // ROLLBACK came first: the rider went alone before it.
     await expect(done).resolves.toHaveLength(4);
+    // Registered through a transaction's client (another object, same knex): the knex settles it,
+    // another knex instance does not.
     const orphan = savepointRider('select 1', 1);
-    const client = db.knex.client as unknown as RidingClient;
-    expect(client.rideWithCommit({}, orphan.rider)).toBe(true);
-    client.settleRiders();
+    await db.knex.transaction(async (trx) => {
+      expect((trx.client as unknown as RidingClient).rideWithCommit({}, orphan.rider)).toBe(true);
+    });
+    const other = await openServer(temp.url, { deferBegin: true });
+    try {
+      (other.knex.client as unknown as RidingClient).settleRiders();
+      const state = await Promise.race([orphan.done.then(() => 'settled', () => 'settled'), new Promise((resolve) => setTimeout(() => resolve('pending'), 50))]);
+      expect(state).toBe('pending');
+    } finally {
+      await other.close();
+    }
+    (db.knex.client as unknown as RidingClient).settleRiders();
     await expect(orphan.done).rejects.toThrow(/before the schema read/);
   });
 });
