@@ -233,9 +233,15 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         const pending: Promise<{ analyzed: Analyzed; findings: Finding[] } | { error: unknown }>[] = [];
         for (const f of selected) {
           options.progress?.(`Running ${f.name}`);
-          const outcome = await session.up(f.name);
-          // Read with its COMMIT, so in by now; should it need a whole read after all, that comes first.
-          await schemas.after.get(f.name)?.catch(() => undefined);
+          const ran = await session.up(f.name);
+          // Read with its COMMIT, so in by now; should it need a whole read after all, that comes
+          // first. A read that failed fails the migration's check, as it did when read before COMMIT.
+          const unread = await schemas.after.get(f.name)?.then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          const outcome: RunOutcome =
+            unread === undefined || ran.error ? ran : { ...ran, error: { message: `reading the schema after it failed: ${errorMessage(unread)}`, migration: f.name, direction: 'up' } };
           pending.push(
             new Promise<void>((resolve) => waiting.push(resolve))
               .then(async () => {
@@ -337,7 +343,8 @@ async function unitOf(
   const source = file && fs.existsSync(file.file) ? fs.readFileSync(file.file, 'utf8') : '';
   const loaded = file ? await session.migration(file).catch(() => undefined) : undefined;
   const before = await schemas.before.get(trace.name);
-  const after = await schemas.after.get(trace.name);
+  // A failed read after it is the migration's failure (see the loop), not the judge's.
+  const after = await schemas.after.get(trace.name)?.catch(() => undefined);
   return analyzeTrace(trace, {
     pgVersion,
     source,

@@ -48,6 +48,18 @@ export class IncrementalSnapshots {
    * through `ride.root` once the transaction is over (nothing else runs on a shadow meanwhile).
    */
   async take(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
+    if (!ride) return this.read(knex, footprint, following);
+    try {
+      return await this.read(knex, footprint, following, ride);
+    } catch (error) {
+      // The statements it was to execute are gone (the migration ran DEALLOCATE or DISCARD): the
+      // COMMIT went without it, so the schema is read whole after it.
+      if ((error as { code?: string }).code === '26000') return this.readAll(ride.root);
+      throw error;
+    }
+  }
+
+  private async read(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
     const state = this.state;
     const prove = process.env.KNEXSAFE_CHECK_INCREMENTAL === '1';
     if (state && footprint?.complete) {

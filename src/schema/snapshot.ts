@@ -199,7 +199,11 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
       if (ridden) {
         undone = true;
         ride.queued();
-        raw = await ridden;
+        raw = await ridden.catch((error: unknown) => {
+          // The migration dropped the prepared statements (DEALLOCATE, DISCARD): prepare again next time.
+          if ((error as { code?: string }).code === '26000') preparedOn.delete(connection);
+          throw error;
+        });
         if (raw.views.length > 0 || (raw as RiddenCatalog).full?.views.length) await ensureViewParser();
         return raw;
       }

@@ -231,6 +231,26 @@ function relationListSuite(label: string, describeFn: typeof describe, shadowUrl
   });
 }
 
+describeServer('schema read with the COMMIT', () => {
+  it('a migration that drops the prepared statements (DEALLOCATE ALL) still gets its schema read, whole, after the COMMIT', async () => {
+    const dir = makeProject({
+      'migrations/20240101000000_a.js': `exports.up = (knex) => knex.raw('create table a (id int)');\nexports.down = () => {};`,
+      'migrations/20240102000000_b.js': `exports.up = async (knex) => { await knex.raw('alter table a add column x int'); await knex.raw('deallocate all'); };\nexports.down = () => {};`,
+      'migrations/20240103000000_c.js': `exports.up = (knex) => knex.raw('alter table a add column y int');\nexports.down = () => {};`,
+    });
+    const report = await check({ cwd: dir, all: true, shadowUrl: SERVER_URL });
+    expect(report.migrations.map((m) => [m.name, m.failed?.message])).toEqual([
+      ['20240101000000_a.js', undefined],
+      ['20240102000000_b.js', undefined],
+      ['20240103000000_c.js', undefined],
+    ]);
+    const unit = (name: string) => report.units!.find((u) => u.name.includes(name))!;
+    expect(Object.keys(unit('_b').schemaAfter!.tables['public.a']!.columns)).toEqual(['id', 'x']);
+    expect(Object.keys(unit('_c').schemaBefore!.tables['public.a']!.columns)).toEqual(['id', 'x']);
+    expect(Object.keys(unit('_c').schemaAfter!.tables['public.a']!.columns)).toEqual(['id', 'x', 'y']);
+  });
+});
+
 describe('migration modules', () => {
   it('evaluates a migration file once when it is asked for while it is being loaded', async () => {
     // TypeScript goes through jiti, which keeps no module cache: a second load would run the file again.
