@@ -54,7 +54,8 @@ export class IncrementalSnapshots {
     } catch (error) {
       // The statements it was to execute are gone (the migration ran DEALLOCATE or DISCARD): the
       // COMMIT went without it, so the schema is read whole after it.
-      if ((error as { code?: string }).code === '26000') return this.readAll(ride.root);
+      const failed = error as { code?: string; knexsafeRidden?: boolean };
+      if (failed.code === '26000' && failed.knexsafeRidden) return this.readAll(ride.root);
       throw error;
     }
   }

@@ -202,6 +202,8 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
         raw = await ridden.catch((error: unknown) => {
           // The migration dropped the prepared statements (DEALLOCATE, DISCARD): prepare again next time.
           if ((error as { code?: string }).code === '26000') preparedOn.delete(connection);
+          // The transaction is over by now: the caller must not read through it again.
+          if (error && typeof error === 'object') (error as { knexsafeRidden?: boolean }).knexsafeRidden = true;
           throw error;
         });
         if (raw.views.length > 0 || (raw as RiddenCatalog).full?.views.length) await ensureViewParser();
