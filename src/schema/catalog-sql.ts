@@ -404,7 +404,10 @@ function catalogQuery(delta: boolean): string {
   const comments = delta
     ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
     : [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema];
-  const commentsColumn = `  -- Comments are looked up object by object (an index probe each) rather than joined: the\n  -- generic plan cannot know how few objects a schema has and otherwise scans every comment of\n  -- the system catalogs once per object.\n  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
+  // Comments are looked up object by object (an index probe each) rather than joined: the generic
+  // plan cannot know how few objects a schema has and otherwise scans every comment of the system
+  // catalogs once per object.
+  const commentsColumn = `  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
   const columns = [...PER_RELATION_COLUMNS, ...(delta ? [] : SCHEMA_WIDE_COLUMNS), commentsColumn];
   return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
 }
