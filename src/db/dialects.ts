@@ -210,17 +210,17 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
         this.pendingRiders.delete(rider);
         if (obj.sql === 'COMMIT;' && (obj.bindings?.length ?? 0) === 0) return this.commitWith(connection, obj, rider);
         try {
-          const done = await this.executeStatement(connection, { method: 'raw', sql: rider.sql, bindings: [] } as unknown as KnexQueryObject);
+          const done = await this.executeStatement(connection, rawQuery(rider.sql));
           rider.receive(asResults(done.response));
         } catch (error) {
           rider.fail(error);
-          await super._query(connection, { method: 'raw', sql: rider.undo, bindings: [] } as unknown as KnexQueryObject).catch(() => undefined);
+          await super._query(connection, rawQuery(rider.undo)).catch(() => undefined);
         }
       }
       if (!beginPending.delete(connection as object)) return super._query(connection, obj);
       // A statement with parameters goes by the extended protocol, which takes one statement.
       if ((obj.bindings?.length ?? 0) > 0 || !hasNoOptions(obj.options)) {
-        await super._query(connection, { method: 'raw', sql: 'BEGIN;', bindings: [] } as unknown as KnexQueryObject);
+        await super._query(connection, rawQuery('BEGIN;'));
         return super._query(connection, obj);
       }
       let done: KnexQueryObject;
@@ -268,6 +268,11 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
       return obj;
     }
   };
+}
+
+/** A query of knexsafe's own, without parameters, in the shape knex hands to `_query`. */
+function rawQuery(sql: string): KnexQueryObject {
+  return { method: 'raw', sql, bindings: [] } as unknown as KnexQueryObject;
 }
 
 function asResults(response: unknown): unknown[] {

@@ -174,19 +174,20 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
   // breaks when several are opened and rolled back in one migration transaction.
   const nested = Boolean(knex.isTransaction);
   const trx: Knex = nested ? knex : await knex.transaction();
-  const query = delta ? DELTA_QUERY : FULL_QUERY;
-  const args = [schemas, excluded, ...(delta ? [delta.owners, delta.fresh] : [])];
-  const execute = `execute ${query.name}(${args.map((arg) => sqlLiteral(JSON.stringify(arg))).join(', ')})`;
+  const executeOf = (query: PreparedCatalogQuery, args: unknown[]) => `execute ${query.name}(${args.map((arg) => sqlLiteral(JSON.stringify(arg))).join(', ')})`;
+  const execute = delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.owners, delta.fresh]) : executeOf(FULL_QUERY, [schemas, excluded]);
   // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
   // in a savepoint the statements go together (check takes one after each migration).
   const undoSavepoint = 'rollback to savepoint knexsafe_snapshot; release savepoint knexsafe_snapshot';
+  // The settings' result first, then one per statement: `statements[i]` answers in results[i + 2].
+  const inSavepoint = (statements: string[]) => `savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${statements.map((sql) => `${sql};\n`).join('')}${undoSavepoint}`;
   let raw: RawCatalog | undefined;
   let undone = false;
   try {
     const connection = nested ? await connectionOf(trx) : undefined;
     if (ride && connection && preparedOn.has(connection)) {
-      const fullExecute = ride.withFullRead ? `execute ${FULL_QUERY.name}(${[schemas, excluded].map((arg) => sqlLiteral(JSON.stringify(arg))).join(', ')})` : undefined;
-      const ridden = rideCommit(trx, connection, `savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute};${fullExecute ? ` ${fullExecute};` : ''}${following ? `\n${following.sql};` : ''} ${undoSavepoint}`, {
+      const fullExecute = ride.withFullRead ? executeOf(FULL_QUERY, [schemas, excluded]) : undefined;
+      const ridden = rideCommit(trx, connection, inSavepoint([execute, ...(fullExecute ? [fullExecute] : []), ...(following ? [following.sql] : [])]), {
         results: 5 + (fullExecute ? 1 : 0) + (following ? 1 : 0),
         undo: undoSavepoint,
         read: (results) => {
@@ -215,7 +216,7 @@ export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, del
     if (nested && !(connection && !preparedOn.has(connection))) {
       try {
         // The caller's query goes inside the savepoint too: should it fail, the undo below still applies.
-        const results = (await sendOnConnection(trx, `savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${execute};${following ? `\n${following.sql};` : ''} ${undoSavepoint}`)) as QueryResults;
+        const results = (await sendOnConnection(trx, inSavepoint([execute, ...(following ? [following.sql] : [])]))) as QueryResults;
         undone = true;
         raw = catalogRow(Array.isArray(results) ? results[2] : undefined);
         if (connection) preparedOn.add(connection);
