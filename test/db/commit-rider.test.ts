@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { openServer, type Database } from '../../src/db/connect.js';
+import { openServer } from '../../src/db/connect.js';
 import type { CommitRider } from '../../src/db/dialects.js';
-import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+import { describeServer, openedAsShadow, sqlOn } from '../helpers/pg.js';
 
 interface RidingClient {
   acquireConnection(): Promise<object>;
@@ -30,24 +30,15 @@ async function ride(trx: Knex.Transaction, rider: CommitRider): Promise<void> {
  * transaction must end exactly as with the COMMIT sent alone, and the rider learn its fate.
  */
 describeServer('queries that ride with knex’s COMMIT (shadow connections)', () => {
-  let temp: TempDatabase;
-  let db: Database;
-  const sent: string[] = [];
+  const shadow = openedAsShadow('ks_rider');
   beforeAll(async () => {
-    temp = await createTempDatabase('ks_rider');
-    db = await openServer(temp.url, { deferBegin: true });
-    db.knex.on('query', (q: { sql: string }) => sent.push(q.sql));
-    await db.knex.raw('create table t (id int primary key, parent int references t deferrable initially deferred)');
+    await shadow.db.knex.raw('create table t (id int primary key, parent int references t deferrable initially deferred)');
   });
-  afterAll(async () => {
-    await db?.close();
-    await temp?.drop();
-  });
-  const ids = async () => (await sqlOn<{ id: number }>(temp.url, 'select id from t order by id')).map((r) => r.id);
+  const ids = async () => (await sqlOn<{ id: number }>(shadow.temp.url, 'select id from t order by id')).map((r) => r.id);
 
   it('reads inside the transaction, in the COMMIT’s round trip, and commits', async () => {
     const { rider, done } = savepointRider('select count(*)::int as n from t', 1);
-    await db.knex.transaction(async (trx) => {
+    await shadow.db.knex.transaction(async (trx) => {
       await trx.raw('insert into t values (1)');
       await ride(trx, rider);
     });
@@ -60,7 +51,7 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
 
   it('a rider that fails is undone and the transaction still commits', async () => {
     const { rider, done } = savepointRider('select * from no_such_table', 1);
-    await db.knex.transaction(async (trx) => {
+    await shadow.db.knex.transaction(async (trx) => {
       await trx.raw('insert into t values (2)');
       await ride(trx, rider);
     });
@@ -70,7 +61,7 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
 
   it('a COMMIT that fails (a deferred foreign key) fails knex’s commit and the rider', async () => {
     const { rider, done } = savepointRider('select 1', 1);
-    const failure = await db.knex
+    const failure = await shadow.db.knex
       .transaction(async (trx) => {
         await trx.raw('insert into t values (3, 99)');
         await ride(trx, rider);
@@ -83,7 +74,7 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
 
   it('goes alone first when another statement comes before the COMMIT', async () => {
     const { rider, done } = savepointRider('select count(*)::int as n from t', 1);
-    await db.knex.transaction(async (trx) => {
+    await shadow.db.knex.transaction(async (trx) => {
       await ride(trx, rider);
       await trx.raw('insert into t values (4)');
     });
@@ -94,7 +85,7 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
 
   it('a rider left behind by a transaction that ended without COMMIT is failed by settleRiders', async () => {
     const { rider, done } = savepointRider('select 1', 1);
-    await db.knex
+    await shadow.db.knex
       .transaction(async (trx) => {
         await ride(trx, rider);
         throw new Error('rolled back');
@@ -105,10 +96,10 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
     // Registered through a transaction's client (another object, same knex): the knex settles it,
     // another knex instance does not.
     const orphan = savepointRider('select 1', 1);
-    await db.knex.transaction(async (trx) => {
+    await shadow.db.knex.transaction(async (trx) => {
       expect((trx.client as unknown as RidingClient).rideWithCommit({}, orphan.rider)).toBe(true);
     });
-    const other = await openServer(temp.url, { deferBegin: true });
+    const other = await openServer(shadow.temp.url, { deferBegin: true });
     try {
       (other.knex.client as unknown as RidingClient).settleRiders();
       const state = await Promise.race([orphan.done.then(() => 'settled', () => 'settled'), new Promise((resolve) => setTimeout(() => resolve('pending'), 50))]);
@@ -116,7 +107,7 @@ describeServer('queries that ride with knex’s COMMIT (shadow connections)', ()
     } finally {
       await other.close();
     }
-    (db.knex.client as unknown as RidingClient).settleRiders();
+    (shadow.db.knex.client as unknown as RidingClient).settleRiders();
     await expect(orphan.done).rejects.toThrow(/before the schema read/);
   });
 });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { describe } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { openServer, type Database } from '../../src/db/connect.js';
 
 /**
  * Tests that need the real PostgreSQL server. Without one they skip — unless
@@ -65,6 +66,23 @@ export async function createTempDatabase(prefix = 'ks_test'): Promise<TempDataba
     url: urlFor(name),
     drop: () => admin((c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
   };
+}
+
+/**
+ * A fresh database opened as a server shadow opens its own (knex's BEGIN sent with the next
+ * statement), for the suite this is called in: ready in its beforeAll, closed and dropped after it.
+ */
+export function openedAsShadow(prefix: string): { temp: TempDatabase; db: Database } {
+  const fixture = {} as { temp: TempDatabase; db: Database };
+  beforeAll(async () => {
+    fixture.temp = await createTempDatabase(prefix);
+    fixture.db = await openServer(fixture.temp.url, { deferBegin: true });
+  });
+  afterAll(async () => {
+    await fixture.db?.close();
+    await fixture.temp?.drop();
+  });
+  return fixture;
 }
 
 /** Runs SQL on a database of the server, outside knexsafe (test setup and assertions). */
