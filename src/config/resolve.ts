@@ -6,6 +6,7 @@ import { KnexsafeError } from '../errors.js';
 import { registerSecret, redactSecrets } from '../util/redact.js';
 import { findUp, KNEXFILE_NAMES } from './find-up.js';
 import { defaultExport, importUserModule } from './load-module.js';
+import { setProjectDir } from '../db/project-modules.js';
 import {
   knexEnvironmentSchema,
   knexsafeSettingsSchema,
@@ -94,6 +95,7 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
 
   const knexfile = locateKnexfile(cwd, options.knexfile);
   const baseDir = knexfile ? path.dirname(knexfile) : cwd;
+  setProjectDir(baseDir);
   const envName = options.env ?? process.env.NODE_ENV ?? 'development';
 
   let environments: string[] = [];

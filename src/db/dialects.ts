@@ -3,6 +3,7 @@ import type { KnexQueryObject } from 'knex/lib/dialects/postgres/index.js';
 import type Client_PG from 'knex/lib/dialects/postgres/index.js';
 import { splitStatements } from '../sql/split.js';
 import { loadPg } from './pg-driver.js';
+import { requireFromProject } from './project-modules.js';
 
 const require = createRequire(import.meta.url);
 // knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.
@@ -329,6 +330,33 @@ export class KnexsafePgClient extends withObserver(PgClientBase) {
   _driver(): unknown {
     return loadPg();
   }
+
+  // knex requires pg-query-stream from its own folder, which is knexsafe's: a project that installed
+  // it (as `.stream()` in a migration needs) would fail here and not under `npx knex`.
+  _stream(connection: PgStreamConnection, obj: { sql?: string; bindings?: unknown[] }, stream: NodeJS.WritableStream & NodeJS.EventEmitter, options: unknown): Promise<void> {
+    if (!obj.sql) throw new Error('The query is empty');
+    const QueryStream = requireFromProject('pg-query-stream') as (new (sql: string, values: unknown[] | undefined, options: unknown) => NodeJS.ReadableStream) | undefined;
+    if (!QueryStream) {
+      // knex throws here and never ends the stream: `npx knex` hangs. The error goes on the stream.
+      const error = new Error("knex PostgreSQL query streaming requires the 'pg-query-stream' package. Please install it in the project (e.g. `npm i pg-query-stream`); without it, `npx knex` would wait forever on this migration.");
+      stream.emit('error', error);
+      return Promise.reject(error);
+    }
+    const sql = obj.sql;
+    return new Promise((resolve, reject) => {
+      const queryStream = connection.query(new QueryStream(sql, obj.bindings, options));
+      queryStream.on('error', (error: unknown) => {
+        reject(error);
+        stream.emit('error', error);
+      });
+      queryStream.on('end', () => resolve());
+      queryStream.pipe(stream);
+    });
+  }
+}
+
+interface PgStreamConnection {
+  query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream;
 }
 
 let pgliteClient: typeof Client_PG | undefined;
