@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ColumnInfo, SchemaSnapshot, TableInfo } from '../schema/types.js';
 import { errorMessage } from '../errors.js';
 import { parseSqlSync } from '../sql/parse.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /**
  * Verify's data probe: a few generated rows in every table, so that a `down` that loses data
@@ -60,7 +61,12 @@ function fillOrder(tables: TableInfo[]): TableInfo[] {
 }
 
 /** Fills every table in `tables` that has no rows yet; reports those it could not fill and why. */
-export async function fillProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeFill> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function fillProbeRows(...args: Parameters<typeof fillProbeRowsOwn>): ReturnType<typeof fillProbeRowsOwn> {
+  return asKnexsafe(() => fillProbeRowsOwn(...args));
+}
+
+async function fillProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeFill> {
   const result: ProbeFill = { filled: [], unfilled: [], inserted: new Map() };
   const wanted = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined && t.kind !== 'foreign');
   for (const table of fillOrder(wanted)) {
@@ -230,7 +236,12 @@ function primaryKey(table: TableInfo): string[] | undefined {
 }
 
 /** Reads the rows of `tables` (JSON-normalised) for a later comparison. */
-export async function readProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<TableRows> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readProbeRows(...args: Parameters<typeof readProbeRowsOwn>): ReturnType<typeof readProbeRowsOwn> {
+  return asKnexsafe(() => readProbeRowsOwn(...args));
+}
+
+async function readProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<TableRows> {
   const out: TableRows = new Map();
   const present = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined);
   if (present.length === 0) return out;
@@ -325,7 +336,12 @@ function stampedColumns(schema: SchemaSnapshot, key: string, since: Date | undef
 }
 
 /** Deletes the probe rows inserted earlier (children first), e.g. before re-running a data migration on empty tables. */
-export async function removeProbeRows(knex: Knex, schema: SchemaSnapshot, inserted: Map<string, Record<string, unknown>[]>): Promise<string[]> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function removeProbeRows(...args: Parameters<typeof removeProbeRowsOwn>): ReturnType<typeof removeProbeRowsOwn> {
+  return asKnexsafe(() => removeProbeRowsOwn(...args));
+}
+
+async function removeProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, inserted: Map<string, Record<string, unknown>[]>): Promise<string[]> {
   const tables = fillOrder([...inserted.keys()].map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined)).reverse();
   const removed: string[] = [];
   for (const table of tables) {
