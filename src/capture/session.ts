@@ -5,6 +5,8 @@ import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
 import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
+import { shadowSessionOf } from '../shadow/session-settings.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
@@ -121,6 +123,7 @@ export class CaptureSession {
           extensions: options.extensions ?? extensionsMentionedBy(options.project),
           observer: recorder,
           ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
+          session: shadowSessionOf(options.project),
         }),
         ensureParser(),
       ]);
@@ -143,7 +146,7 @@ export class CaptureSession {
 
   /** From now on, relations in the shadow count as the target's existing tables. */
   async markRunStart(): Promise<void> {
-    await this.recorder.markRunStart(async (sql) => ((await this.knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows);
+    await asKnexsafe(() => this.recorder.markRunStart(async (sql) => ((await this.knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows));
   }
 
   private wrapper(): MigrationWrapper {
@@ -151,7 +154,7 @@ export class CaptureSession {
       wrap: (migration: LoadedMigration, direction: Direction, run: (knex: Knex) => Promise<unknown>) => async (knex: Knex) => {
         if (!this.capturing) return run(knex);
         const transactional = Boolean(knex.isTransaction);
-        await this.onBoundary?.(knex, 'before', migration, direction);
+        await this.boundary(knex, 'before', migration, direction);
         this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
         let result: unknown;
         try {
@@ -163,10 +166,16 @@ export class CaptureSession {
           this.recorder.endMigration(error);
           throw error;
         }
-        await this.onBoundary?.(knex, 'after', migration, direction);
+        await this.boundary(knex, 'after', migration, direction);
         return result;
       },
     };
+  }
+
+  /** The boundary hook is knexsafe's code: its queries go without the knexfile's hooks. */
+  private async boundary(...args: Parameters<BoundaryHook>): Promise<void> {
+    const hook = this.onBoundary;
+    if (hook) await asKnexsafe(() => hook(...args));
   }
 
   private batchId(trx: object): string {

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import type { KnexQueryObject } from 'knex/lib/dialects/postgres/index.js';
 import type Client_PG from 'knex/lib/dialects/postgres/index.js';
 import { splitStatements } from '../sql/split.js';
+import { applySessionSettings, nodePgLikeConnection, runAfterCreate, type AfterCreate, type SessionSetting } from '../shadow/session-settings.js';
+import { isKnexsafeQuery } from './internal-queries.js';
 import { loadPg } from './pg-driver.js';
 import { requireFromProject } from './project-modules.js';
 
@@ -87,6 +89,25 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
   return class ObservedClient extends Base {
     get observer(): QueryObserver | undefined {
       return (this.config as { knexsafeObserver?: QueryObserver }).knexsafeObserver;
+    }
+
+    // The knexfile's hooks shape the user's queries, never knexsafe's own (src/db/internal-queries.ts).
+    override customWrapIdentifier(value: string, origImpl: (value: string) => string, queryContext: unknown): string {
+      if (isKnexsafeQuery()) return origImpl(value);
+      return super.customWrapIdentifier(value, origImpl, queryContext);
+    }
+
+    override postProcessResponse(response: unknown, queryContext: unknown): unknown {
+      if (isKnexsafeQuery()) return response;
+      return super.postProcessResponse(response, queryContext);
+    }
+
+    /** A shadow's session settings taken from the target's connection (src/shadow/session-settings.ts), set first on each session. */
+    override async _acquireOnlyConnection(): Promise<unknown> {
+      const connection = (await super._acquireOnlyConnection()) as { query(sql: string, params: unknown[]): Promise<unknown> };
+      const settings = (this.config as { knexsafeSessionSettings?: SessionSetting[] }).knexsafeSessionSettings;
+      if (settings?.length) await applySessionSettings((sql, params) => connection.query(sql, params), settings);
+      return connection;
     }
 
     override queryBuilder(): unknown {
@@ -374,6 +395,17 @@ export function knexsafePgliteClient(): typeof Client_PG {
 
 function definePgliteClient(PgliteClientBase: typeof Client_PG) {
   return class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
+    /**
+     * knex-pglite takes no pool options (one session): the knexfile's `pool.afterCreate` runs here,
+     * where knex's pool would run it, after the search path is set.
+     */
+    override async acquireRawConnection(): Promise<unknown> {
+      const connection = (await super.acquireRawConnection()) as Parameters<typeof nodePgLikeConnection>[0];
+      const afterCreate = (this.config as { knexsafeAfterCreate?: AfterCreate }).knexsafeAfterCreate;
+      if (afterCreate) await runAfterCreate(afterCreate, nodePgLikeConnection(connection));
+      return connection;
+    }
+
     // In process there is no round trip to save, and splitting the text first would let a
     // statement sent after this one (not awaited by the migration) run before it.
     override get appendsQueries(): boolean {

@@ -22,6 +22,7 @@ import type {
   TriggerInfo,
   ViewInfo,
 } from './types.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /** knex's own bookkeeping tables: never part of the user's schema. */
 export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
@@ -102,7 +103,12 @@ function lastRows<T>(results: unknown): T[] {
  * running it), run in a short transaction (a savepoint when `knex` is already a transaction) that
  * is rolled back: the database is only read, and the caller's session settings are left as they were.
  */
-export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function snapshotSchema(...args: Parameters<typeof snapshotSchemaOwn>): ReturnType<typeof snapshotSchemaOwn> {
+  return asKnexsafe(() => snapshotSchemaOwn(...args));
+}
+
+async function snapshotSchemaOwn(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
   return buildSnapshot(await readCatalog(knex, options));
 }
 
@@ -167,7 +173,12 @@ async function connectionOf(trx: Knex): Promise<object | undefined> {
 }
 
 /** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
-export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery, ride?: RideWithCommit): Promise<RiddenCatalog> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readCatalog(...args: Parameters<typeof readCatalogOwn>): ReturnType<typeof readCatalogOwn> {
+  return asKnexsafe(() => readCatalogOwn(...args));
+}
+
+async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery, ride?: RideWithCommit): Promise<RiddenCatalog> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
   // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
