@@ -3,7 +3,7 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { extensionsMentionedBy } from '../db/connect.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
-import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { KnexsafeMigrationSource, knexRefusal, listMigrationFiles, loadMigration, refusedMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
@@ -178,8 +178,13 @@ export class CaptureSession {
     return id;
   }
 
-  private async run(files: MigrationFile[], action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>, options: { disableTransactions?: boolean } = {}): Promise<RunOutcome> {
-    const source = new KnexsafeMigrationSource(files, this.wrapper(), { noopMissingDown: true });
+  private async run(
+    files: MigrationFile[],
+    action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>,
+    options: { disableTransactions?: boolean; noopMissingDown?: boolean } = {},
+  ): Promise<RunOutcome> {
+    // knex validates every migration of a batch before running any: so does the shadow.
+    const source = new KnexsafeMigrationSource(files, this.wrapper(), { noopMissingDown: options.noopMissingDown ?? false });
     const config = migratorConfig(this.project, source, options);
     const direction: Direction = 'up';
     try {
@@ -189,7 +194,7 @@ export class CaptureSession {
       const traces = this.recorder.takeTraces();
       const failed = traces.find((t) => t.error);
       const info = toStatementError(error);
-      const failedMigration = failed?.name ?? (error as { knexsafeMigration?: string }).knexsafeMigration;
+      const failedMigration = failed?.name ?? (error as { knexsafeMigration?: string }).knexsafeMigration ?? refusedMigration(info.message);
       return {
         traces,
         ran: [],
@@ -218,6 +223,9 @@ export class CaptureSession {
     } catch (error) {
       return { traces: [], ran: [], error: { ...toStatementError(error), migration: name, direction } };
     }
+    // knex's migrate.up / migrate.down validate the migration they run, as latest does its batch.
+    const refusal = knexRefusal(m);
+    if (refusal) return { traces: [], ran: [], error: { message: refusal, migration: name, direction } };
     const body = direction === 'up' ? m.up : m.down;
     const run = async (knex: Knex) => (body ? await body(knex) : undefined);
     const wrapped = this.wrapper().wrap(m, direction, run);
@@ -247,7 +255,8 @@ export class CaptureSession {
   async replay(files: MigrationFile[]): Promise<RunOutcome> {
     this.capturing = false;
     try {
-      return await this.latest(files);
+      // Applied on the target already: knex validates only the migrations it is about to run.
+      return await this.run(files, (migrate, config) => migrate.latest(config), { noopMissingDown: true });
     } finally {
       this.capturing = true;
     }

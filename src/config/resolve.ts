@@ -1,9 +1,11 @@
 import { knexVersionWarning } from './knex-version.js';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { registerSecret, redactSecrets } from '../util/redact.js';
+import { skippedFileWarnings } from '../migrations/skipped.js';
 import { findUp, KNEXFILE_NAMES } from './find-up.js';
 import { defaultExport, importUserModule } from './load-module.js';
 import {
@@ -81,8 +83,13 @@ export interface ProjectConfig {
   warnings: string[];
 }
 
-/** knex's own default list plus `.mjs`, `.mts`, `.cts`, which knex skips but jiti loads. */
-export const DEFAULT_LOAD_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts', '.mts', '.cts', '.coffee', '.litcoffee', '.ls', '.eg', '.iced', '.co'];
+/**
+ * knex's own default `loadExtensions`, read from the knex that runs the migrations: `.mjs`, `.mts`
+ * and `.cts` are not in it, so knex never runs such files unless the knexfile lists them.
+ */
+export const DEFAULT_LOAD_EXTENSIONS: string[] = [
+  ...(createRequire(import.meta.url)('knex/lib/migrations/common/MigrationsLoader.js') as { DEFAULT_LOAD_EXTENSIONS: readonly string[] }).DEFAULT_LOAD_EXTENSIONS,
+];
 
 export async function resolveProject(options: ProjectOptions = {}): Promise<ProjectConfig> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
@@ -140,7 +147,7 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
     seeds,
     knexsafe,
     defaultExtension: detectExtension(knexfile, migrations, baseDir),
-    warnings: [knexVersionWarning(baseDir)].filter((w): w is string => w !== undefined),
+    warnings: [knexVersionWarning(baseDir), ...skippedFileWarnings(migrations)].filter((w): w is string => w !== undefined),
   };
 }
 

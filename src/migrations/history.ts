@@ -260,10 +260,11 @@ export async function explainMigratorError(error: unknown, ctx: HistoryContext, 
     );
   }
   if (/must have both an up and down function/.test(message)) {
-    return new KnexsafeError('INVALID_MIGRATION', message.replace(/^Invalid migration: /, 'Invalid migration: '), {
-      exitCode: 2,
+    // A failure of the migration, as check and verify report it (exit 1): knex ran nothing of the batch.
+    return new KnexsafeError('INVALID_MIGRATION', `${message.replace(/\.?$/, '')}: knex refused to run it, so nothing of this batch was applied.`, {
+      exitCode: 1,
       cause: error,
-      hint: 'knex requires every migration to export both up and down.',
+      hint: 'knex requires every migration to export both up and down functions; a down with nothing to undo can be an empty async function (knexsafe check then reports down-missing).',
     });
   }
   const state = sqlState(error);
