@@ -350,7 +350,8 @@ function detectExtension(knexfile: string | undefined, migrations: MigrationSett
     if (!fs.existsSync(dir)) continue;
     for (const f of fs.readdirSync(dir)) {
       const ext = path.extname(f).slice(1);
-      if (f.endsWith('.d.ts')) continue;
+      // A file knex skips is no example to follow: a new one like it would never run either.
+      if (f.endsWith('.d.ts') || !migrations.loadExtensions.includes(`.${ext}`)) continue;
       if (ext === 'js' || ext === 'ts' || ext === 'mjs' || ext === 'cjs') counts.set(ext, (counts.get(ext) ?? 0) + 1);
     }
   }
@@ -359,7 +360,8 @@ function detectExtension(knexfile: string | undefined, migrations: MigrationSett
   if (knexfile) {
     const ext = path.extname(knexfile).slice(1);
     if (ext === 'ts' || ext === 'mts' || ext === 'cts') return 'ts';
-    if (ext === 'mjs') return 'mjs';
+    // knex's default loadExtensions leaves .mjs out: knex's own make writes .js then, and so does knexsafe.
+    if (ext === 'mjs' && migrations.loadExtensions.includes('.mjs')) return 'mjs';
     if (ext === 'cjs') return 'cjs';
   }
   void baseDir;
