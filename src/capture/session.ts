@@ -4,6 +4,7 @@ import { extensionsMentionedBy } from '../db/connect.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
 import { KnexsafeMigrationSource, knexRefusal, listMigrationFiles, loadMigration, refusedMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { armExitTrap, trapped } from '../migrations/exit-trap.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
@@ -49,7 +50,8 @@ export class MigrationModules {
   get(file: MigrationFile): Promise<LoadedMigration> {
     let loaded = this.loaded.get(file.name);
     if (!loaded) {
-      loaded = loadMigration(file);
+      // A module's top-level code is the migration's too: an exit there is its failure.
+      loaded = trapped(file.name, () => loadMigration(file), { loading: true, file: file.file });
       this.loaded.set(file.name, loaded);
     }
     return loaded;
@@ -96,6 +98,8 @@ export class CaptureSession {
     readonly shadow: Shadow,
     readonly recorder: Recorder,
     private readonly modules: MigrationModules,
+    /** Disarms the exit trap armed for this session's migrations (src/migrations/exit-trap.ts). */
+    private readonly disarm: () => void,
   ) {}
 
   static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
@@ -109,6 +113,8 @@ export class CaptureSession {
     });
     // While the shadow is being created (a round trip to the server, or PGlite starting), the
     // parser compiles and the migration modules load.
+    // From the first module loaded to close, a migration cannot end the process unreported.
+    const disarm = armExitTrap();
     const modules = new MigrationModules();
     // Not waited for: what is not loaded when the shadow is ready loads while the first migrations wait on it.
     const preloading = modules.preload(options.preload ?? []);
@@ -127,9 +133,10 @@ export class CaptureSession {
     } catch (error) {
       modules.stop();
       await preloading;
+      disarm();
       throw error;
     }
-    return new CaptureSession(options.project, files, shadow, recorder, modules);
+    return new CaptureSession(options.project, files, shadow, recorder, modules, disarm);
   }
 
   /** The loaded migration module (loaded once per session). */
@@ -155,7 +162,7 @@ export class CaptureSession {
         this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
         let result: unknown;
         try {
-          result = await run(knex);
+          result = await trapped(migration.name, () => run(knex), { file: migration.file });
           const aborted = this.recorder.abortedTransaction();
           if (aborted) throw abortedTransactionError(aborted);
           this.recorder.endMigration();
@@ -281,8 +288,12 @@ export class CaptureSession {
     }
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.modules.stop();
-    return this.shadow.close();
+    try {
+      await this.shadow.close();
+    } finally {
+      this.disarm();
+    }
   }
 }

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { importUserModule } from '../config/load-module.js';
 import type { MigrationSettings } from '../config/resolve.js';
+import { trapped } from './exit-trap.js';
 
 /** One migration file. `name` is knex's identity for it: the file name with its extension. */
 export interface MigrationFile {
@@ -124,7 +125,8 @@ export class KnexsafeMigrationSource implements Knex.MigrationSource<MigrationFi
   async getMigration(migration: MigrationFile): Promise<Knex.Migration> {
     let loaded = this.cache.get(migration.name);
     if (!loaded) {
-      loaded = await loadMigration(migration);
+      // Its top-level code is the migration's: an exit there fails it (while a run has the trap armed).
+      loaded = await trapped(migration.name, () => loadMigration(migration), { loading: true, file: migration.file });
       this.cache.set(migration.name, loaded);
     }
     const m = loaded;
