@@ -3,7 +3,6 @@ import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
 import { KnexsafeError } from '../errors.js';
 import type { MigrationFile } from '../migrations/source.js';
-import { loadMigration } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
 import { compareProbeRows, fillProbeRows, readProbeRows, removeProbeRows, type DataLoss } from './probe.js';
 
@@ -276,7 +275,8 @@ async function verifyOne(
     verdict.notes.push('up ran no statement that changes anything on this shadow (a guard such as hasTable or a flag skipped it?): reversible only in the sense that there was nothing to undo');
   }
 
-  const hasDown = (await loadMigration(file)).down !== undefined;
+  // The module the session ran (loading it again would run its top-level code again).
+  const hasDown = (await session.migration(file)).down !== undefined;
   const down = await session.down(file.name);
   verdict.timings.downMs = duration(down);
   if (down.error) {
