@@ -1,4 +1,5 @@
-import { lockBlocks, lockModeSql } from '../sql/locks.js';
+import { lockBlocks, lockModeSql, type LockedObject } from '../sql/locks.js';
+import { lockedObject } from './helpers.js';
 import type { SeverityLevel } from '../config/schema.js';
 import { parseIgnores } from './suppression.js';
 import { qualify } from './analyze.js';
@@ -115,10 +116,16 @@ function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options
     ...(s?.site ? { line: s.site.line, column: s.site.column } : input.site ? { line: input.site.line, column: input.site.column } : {}),
     ...(s ? { sql: s.sql } : {}),
     ...(input.table ? { table: { name: input.table, ...(stats?.rows !== undefined ? { rows: stats.rows } : {}), ...(stats?.bytes !== undefined ? { bytes: stats.bytes } : {}) } } : {}),
-    ...(input.lock ? { lock: { mode: input.lock.mode, sql: lockModeSql(input.lock.mode), relation: input.lock.relation, blocks: lockBlocks(input.lock.mode) } } : {}),
+    ...(input.lock ? { lock: { mode: input.lock.mode, sql: lockModeSql(input.lock.mode), relation: input.lock.relation, blocks: lockBlocks(input.lock.mode, objectOf(input.lock, s)) } } : {}),
     ...(input.fix ? { fix: input.fix } : {}),
     docs: `${DOCS_BASE}/${rule.meta.id}.md`,
   };
+}
+
+function objectOf(lock: NonNullable<FindingInput['lock']>, statement: AnalyzedStatement | undefined): LockedObject {
+  if (lock.object) return lock.object;
+  const seen = statement?.locks.find((l) => l.relation === lock.relation);
+  return seen ? lockedObject(seen) : 'table';
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { QualifiedName } from '../sql/facts.js';
 import { qualify } from './analyze.js';
 import type { AnalyzedStatement, EffectiveLock, RuleContext } from './types.js';
-import type { LockMode } from '../sql/locks.js';
+import type { LockedObject, LockMode } from '../sql/locks.js';
 import { lockRank } from '../sql/locks.js';
 
 /** `public.users` → `users` for messages and generated code; other schemas stay qualified. */
@@ -28,6 +28,11 @@ export function strongestLock(statement: AnalyzedStatement, table?: string): Eff
 export function holdsAtLeast(statement: AnalyzedStatement, table: string, mode: LockMode): boolean {
   const l = strongestLock(statement, table);
   return l !== undefined && lockRank(l.mode) >= lockRank(mode);
+}
+
+/** The kind of object a lock is on, as the lock conflict table reads it (src/sql/locks.ts). */
+export function lockedObject(lock: Pick<EffectiveLock, 'relationKind'>): LockedObject {
+  return lock.relationKind === 'other' ? 'table' : lock.relationKind;
 }
 
 /** JS string literal for generated knex code. */

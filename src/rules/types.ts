@@ -1,7 +1,7 @@
 import type { Node } from 'libpg-query';
 import type { CallSite, CapturedStatement } from '../capture/types.js';
 import type { SchemaSnapshot } from '../schema/types.js';
-import type { LockImpact, LockMode } from '../sql/locks.js';
+import type { LockedObject, LockImpact, LockMode } from '../sql/locks.js';
 import type { QualifiedName, StatementFacts } from '../sql/facts.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -33,7 +33,7 @@ export interface EffectiveLock {
   relation: string;
   /** For an index, its table. */
   table?: string;
-  relationKind: 'table' | 'index' | 'sequence' | 'view' | 'other';
+  relationKind: 'table' | 'index' | 'sequence' | 'view' | 'materialized-view' | 'other';
   mode: LockMode;
   /** Seen in pg_locks (true) or inferred from the statement (false). */
   observed: boolean;
@@ -126,7 +126,8 @@ export interface FindingInput {
   why: string;
   /** The table the finding is about (qualified), for statistics and severity. */
   table?: string;
-  lock?: { mode: LockMode; relation: string };
+  /** `object`: what kind of relation it is (default: as the statement's locks say, else a table). */
+  lock?: { mode: LockMode; relation: string; object?: LockedObject };
   fix?: Fix;
   /** Overrides the rule's default for this finding (e.g. info on a table created in this migration). */
   severity?: Severity;
