@@ -54,7 +54,7 @@ function ageOfObserved(lock: ObservedLock, earlier: AnalyzeOptions['earlierMigra
   return 'new';
 }
 
-function observedLocks(captured: CapturedStatement, earlier: AnalyzeOptions['earlierMigrations']): EffectiveLock[] {
+export function observedLocks(captured: CapturedStatement, earlier: AnalyzeOptions['earlierMigrations']): EffectiveLock[] {
   const out: EffectiveLock[] = [];
   for (const l of captured.locks) {
     const mode = parseLockMode(l.mode);

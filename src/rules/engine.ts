@@ -25,13 +25,18 @@ export { DEFAULT_THRESHOLDS } from './thresholds.js';
 /** Runs every rule over every migration unit; applies suppression comments and configured severities. */
 export function runRules(rules: readonly Rule[], units: MigrationUnit[], options: EngineOptions): Finding[] {
   const findings: Finding[] = [];
-  const active = rules.filter((r) => options.severities?.[r.meta.id] !== 'off');
+  // A rule configured off still runs, silently, so that the safety net knows what it would explain;
+  // the net rules run last.
+  const off = (rule: Rule) => options.severities?.[rule.meta.id] === 'off';
+  const active = [...rules.filter((r) => !r.meta.net), ...rules.filter((r) => r.meta.net && !off(r))];
   const batchOf = new Map<MigrationUnit, MigrationUnit[]>();
   for (const batch of options.batches ?? units.map((u) => [u])) for (const u of batch) batchOf.set(u, batch);
 
   for (const unit of units) {
     const ignores = parseIgnores(unit.source);
     const unitFindings: Finding[] = [];
+    // What each statement's findings were about, by the rules that explain locks.
+    const explanations = new Map<AnalyzedStatement, Set<string>>();
     for (const rule of active) {
       // The statement being judged: a table created earlier in the same migration is new from then
       // on, also when a table of that name existed before (dropped and re-created).
@@ -52,7 +57,16 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
           if (!unit.schemaBefore) return 'existing';
           return unit.schemaBefore.tables[name] ? 'existing' : 'new';
         },
-        report: (input) => unitFindings.push(toFinding(rule, unit, input, options)),
+        report: (input) => {
+          if (input.statement && !rule.meta.general) {
+            const about = explanations.get(input.statement) ?? new Set<string>();
+            about.add('');
+            for (const name of [input.table, input.lock?.relation]) if (name) about.add(qualify(name, unit.schemaBefore));
+            explanations.set(input.statement, about);
+          }
+          if (!off(rule)) unitFindings.push(toFinding(rule, unit, input, options));
+        },
+        explained: (statement, relation) => explanations.get(statement)?.has(relation === undefined ? '' : qualify(relation, unit.schemaBefore)) ?? false,
       };
       try {
         if (rule.statement) {
@@ -64,6 +78,7 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
         }
         rule.migration?.(unit, context);
       } catch (error) {
+        if (off(rule)) continue;
         unitFindings.push({
           rule: 'internal-error',
           severity: 'warning',

@@ -17,6 +17,13 @@ export interface RuleMeta {
   severity: Severity;
   /** One line: what the rule reports. */
   summary: string;
+  /**
+   * Its findings are about any lock whatever took it (lock_timeout, locks held across a batch): they
+   * do not explain why a statement locks a table, so the safety net (`net`) still judges it.
+   */
+  general?: boolean;
+  /** Runs after every other rule, to report what none of them explained (`RuleContext.explained`). */
+  net?: boolean;
 }
 
 /** Where a relation a statement touches came from, relative to the migration being judged. */
@@ -110,6 +117,12 @@ export interface RuleContext {
   /** How old a table (qualified or bare name) is relative to this migration. */
   tableAge(table: QualifiedName | string): TableAge;
   report(finding: FindingInput): void;
+  /**
+   * Whether a rule that ran before this one (not a `general` one; also one configured off, or
+   * suppressed) reported a finding on `statement` about `relation` (qualified) or, with no relation,
+   * about anything.
+   */
+  explained(statement: AnalyzedStatement, relation?: string): boolean;
 }
 
 export interface Fix {

@@ -30,6 +30,7 @@ export const lockHeldAcrossBatch: Rule = {
     category: 'lock',
     severity: 'warning',
     summary: 'A blocking lock taken by one migration stays held while the later migrations of the same knex batch run',
+    general: true,
   },
   migration(unit, context) {
     if (!unit.batchTransactionId) return;

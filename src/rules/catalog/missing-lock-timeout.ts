@@ -180,6 +180,7 @@ export const missingLockTimeout: Rule = {
     category: 'lock',
     severity: 'warning',
     summary: 'A lock that blocks reads or writes is requested without a lock_timeout, so queries queue behind the waiting migration',
+    general: true,
   },
   migration(unit, context) {
     let first: { statement: AnalyzedStatement; locks: EffectiveLock[] } | undefined;
