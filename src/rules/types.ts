@@ -168,7 +168,21 @@ export interface Finding {
   column?: number;
   sql?: string;
   table?: { name: string; rows?: number; bytes?: number };
-  lock?: { mode: LockMode; sql: string; relation: string; blocks: LockImpact };
+  lock?: {
+    mode: LockMode;
+    sql: string;
+    relation: string;
+    blocks: LockImpact;
+    /** What a request for this mode waits for (other sessions' conflicting locks). */
+    waitsFor: string;
+    /**
+     * The strongest lock the migration's transaction holds on the relation while the statement runs,
+     * when stronger than the statement's own: taken earlier in the same transaction, still held.
+     */
+    held?: { mode: LockMode; sql: string; blocks: LockImpact; since: { migration: string; line?: number; sql: string } };
+  };
+  /** Every relation that existed before that the statement locks, in execution order (its own table first). */
+  locks?: { relation: string; mode: LockMode; sql: string; blocks: LockImpact }[];
   fix?: Fix;
   docs: string;
   /** Set when a knexsafe-ignore comment silenced it (reported in JSON, not in text). */
