@@ -1,5 +1,6 @@
 import { severityForTable } from '../engine.js';
-import { ident, js, shortName, strongestLock, tableName } from '../helpers.js';
+import { lockBlocks } from '../../sql/locks.js';
+import { heldBefore, ident, js, shortName, strongestLock, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
 
 /**
@@ -23,13 +24,16 @@ export const indexNotConcurrent: Rule = {
     const name = f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`;
     const columns = f.columns.map((c) => (c.column ? ident(c.column) : (c.expression?.text ?? '?'))).join(', ');
     const unique = f.unique ? 'UNIQUE ' : '';
+    // An earlier statement of the transaction may hold a stronger lock (ACCESS EXCLUSIVE after an ALTER): then reads wait too.
+    const held = heldBefore(statement, context.migration, context.batch, table);
+    const readsWait = held !== undefined && lockBlocks(held.mode).reads;
     const where = f.where ? ` WHERE ${f.where.text}` : '';
     const using = f.method && f.method !== 'btree' ? ` USING ${f.method}` : '';
     context.report({
       statement,
       table,
       message: `${f.unique ? 'Unique index' : 'Index'} ${name} on ${shortName(table)} is built without CONCURRENTLY`,
-      why: `CREATE INDEX holds a SHARE lock on ${shortName(table)} until the index is built: reads continue, but every INSERT, UPDATE and DELETE waits for the whole build — seconds to minutes on a large table.`,
+      why: `CREATE INDEX holds a SHARE lock on ${shortName(table)} until the index is built: ${readsWait ? 'every SELECT, INSERT, UPDATE and DELETE' : 'reads continue, but every INSERT, UPDATE and DELETE'} waits for the whole build — seconds to minutes on a large table.`,
       lock: { mode: lock?.mode ?? 'ShareLock', relation: table },
       severity: severityForTable(context, table),
       fix: {
