@@ -1,4 +1,8 @@
+import type { Node } from 'libpg-query';
 import type { SchemaSnapshot, TableInfo } from '../schema/types.js';
+import { nodeOf } from '../sql/ast.js';
+import type { PartitionBoundFacts } from '../sql/facts.js';
+import { parseSqlSync } from '../sql/parse.js';
 import { compareText } from '../util/compare-text.js';
 import { ident, shortName } from './helpers.js';
 import { migrationFile, rawLine, sqlName, str, transactionLines } from './catalog/locks-a-fixes.js';
@@ -94,4 +98,50 @@ export function partitionedIndexMigration(index: PartitionedIndex): string {
     down: [`  // Dropping the parent's index drops the partitions' attached indexes (CONCURRENTLY is refused on a partitioned index).`, rawLine(`DROP INDEX IF EXISTS ${sqlName(`${index.parent.split('.')[0]}.${index.name}`)}`)],
     noTransaction: 'CREATE INDEX CONCURRENTLY cannot run inside a transaction block.',
   });
+}
+
+/**
+ * The partition key's columns, from pg_get_partkeydef's text (`RANGE (at)`, `LIST (lower(code))`)
+ * read with PostgreSQL's parser; undefined for an element that is an expression.
+ */
+export function partitionKeyColumns(partitionKey: string | undefined): (string | undefined)[] {
+  if (!partitionKey) return [];
+  try {
+    const [statement] = parseSqlSync(`CREATE TABLE knexsafe_key () PARTITION BY ${partitionKey}`);
+    const spec = nodeOf<{ partspec?: { partParams?: Node[] } }>(statement?.ast, 'CreateStmt')?.partspec;
+    return (spec?.partParams ?? []).map((p) => nodeOf<{ name?: string }>(p, 'PartitionElem')?.name);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A CHECK expression equivalent to the partition constraint PostgreSQL derives from `bound`, for a
+ * single-column key (what lets ATTACH PARTITION skip its scan once validated); undefined for
+ * multi-column, expression and hash keys.
+ */
+export function boundCheck(keyColumns: readonly (string | undefined)[], bound: PartitionBoundFacts | undefined): string | undefined {
+  const [column, ...more] = keyColumns;
+  if (!bound || !column || more.length > 0) return undefined;
+  const k = ident(column);
+  if (bound.strategy === 'range') {
+    const [from, to] = [bound.from[0], bound.to[0]];
+    if (bound.from.length !== 1 || bound.to.length !== 1 || from === undefined || to === undefined) return undefined;
+    return [`${k} IS NOT NULL`, ...(from !== 'MINVALUE' ? [`${k} >= ${from}`] : []), ...(to !== 'MAXVALUE' ? [`${k} < ${to}`] : [])].join(' AND ');
+  }
+  if (bound.strategy === 'list') {
+    const values = bound.values.filter((v) => v !== 'NULL');
+    const inList = values.length > 0 ? `${k} IN (${values.join(', ')})` : undefined;
+    if (values.length === bound.values.length) return `${k} IS NOT NULL AND ${inList}`;
+    return inList ? `${k} IS NULL OR ${inList}` : `${k} IS NULL`;
+  }
+  return undefined;
+}
+
+/** Whether `table` has a validated CHECK on every key column (what PostgreSQL may use to skip an ATTACH scan). */
+export function hasValidatedKeyCheck(schema: SchemaSnapshot | undefined, table: string, keyColumns: readonly (string | undefined)[]): boolean {
+  const info = schema?.tables[table];
+  if (!info) return false;
+  const known = keyColumns.filter((c): c is string => c !== undefined);
+  return Object.values(info.constraints).some((c) => c.kind === 'check' && c.validated && known.every((k) => c.columns.includes(k)));
 }
