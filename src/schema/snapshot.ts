@@ -313,6 +313,10 @@ export interface RawCatalog {
     partition_key: string | null;
     inherits: string[] | null;
     unlogged: boolean;
+    replica_identity: string;
+    replica_index: string | null;
+    cluster_on: string | null;
+    options: string[] | null;
   }[];
   columns: {
     owner: Owner;
@@ -326,6 +330,10 @@ export interface RawCatalog {
     generated_kind: string;
     identity: string;
     collation: string | null;
+    storage: string | null;
+    statistics: number | null;
+    options: string[] | null;
+    compression: string | null;
   }[];
   constraints: {
     owner: Owner;
@@ -388,6 +396,9 @@ const FUNCTION_KINDS: Record<string, FunctionInfo['kind']> = { f: 'function', p:
 const IDENTITY: Record<string, ColumnInfo['identity']> = { a: 'always', d: 'by default' };
 /** pg_attribute.attgenerated: 's' stored (all versions), 'v' virtual (PostgreSQL 18+). */
 const GENERATED: Record<string, string> = { s: 'STORED', v: 'VIRTUAL' };
+const STORAGE: Record<string, string> = { p: 'plain', e: 'external', m: 'main', x: 'extended' };
+const COMPRESSION: Record<string, string> = { p: 'pglz', l: 'lz4' };
+const REPLICA_IDENTITY: Record<string, string> = { f: 'full', n: 'nothing' };
 const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
 
 // Incremental snapshots rebuild every view of the schema each time: each text is normalised once.
@@ -442,6 +453,9 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
         ...(t.unlogged ? { unlogged: true as const } : {}),
         rowSecurity: t.row_security,
         forceRowSecurity: t.force_row_security,
+        ...replicaIdentity(t.replica_identity, t.replica_index),
+        ...(t.cluster_on !== null ? { clusterOn: t.cluster_on } : {}),
+        ...(t.options !== null && t.options.length > 0 ? { options: t.options } : {}),
         columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
         columnOrder: columns.map((c) => c.name),
         constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
@@ -542,7 +556,18 @@ function toColumn(c: RawCatalog['columns'][number]): ColumnInfo {
     identity: c.identity === '' ? null : lookup(IDENTITY, c.identity, 'identity kind'),
     generated: generatedKind === null ? null : `${c.generated ?? ''} ${generatedKind}`,
     collation: c.collation,
+    ...(c.storage !== null ? { storage: lookup(STORAGE, c.storage, 'column storage') } : {}),
+    ...(c.statistics !== null ? { statistics: c.statistics } : {}),
+    ...(c.options !== null && c.options.length > 0 ? { options: c.options } : {}),
+    ...(c.compression !== null ? { compression: lookup(COMPRESSION, c.compression, 'column compression') } : {}),
   };
+}
+
+/** pg_class.relreplident: 'd' (DEFAULT: the primary key) is left out, like every default. */
+function replicaIdentity(code: string, index: string | null): { replicaIdentity?: string } {
+  if (code === 'd') return {};
+  if (code === 'i') return { replicaIdentity: `index ${index ?? '?'}` };
+  return { replicaIdentity: lookup(REPLICA_IDENTITY, code, 'replica identity') };
 }
 
 function toConstraint(c: RawCatalog['constraints'][number], columnNames: ReadonlyMap<number, string>): ConstraintInfo {
