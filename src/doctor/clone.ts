@@ -52,6 +52,9 @@ export async function findPgDump(serverMajor: number): Promise<PgDumpTool | { re
     }
   }
   const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => b.major - a.major);
+  // The one the user named wins when it can dump this server.
+  const named = usable.find((t) => t.path === process.env.KNEXSAFE_PG_DUMP);
+  if (named) return named;
   if (usable[0]) return usable[0];
   if (found.length) return { reason: `pg_dump ${Math.max(...found.map((t) => t.major))} is older than the server (${serverMajor}); set KNEXSAFE_PG_DUMP to a newer one` };
   return { reason: 'pg_dump is not installed (set KNEXSAFE_PG_DUMP to its path)' };
