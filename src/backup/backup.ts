@@ -8,6 +8,7 @@ import { openCopyChannel, type CopyChannel } from './channel.js';
 import type { BackupTarget } from './targets.js';
 import { libpqEnvironment } from '../db/libpq-env.js';
 import { findPgDump } from '../doctor/clone.js';
+import { makeDirectory } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
 
 const runFile = promisify(execFile);
@@ -95,7 +96,7 @@ export async function backupTargets(db: Database, targets: BackupTarget[], optio
   let dir = path.join(options.root, backupTimestamp());
   for (let i = 2; fs.existsSync(dir); i++) dir = path.join(options.root, `${backupTimestamp()}-${i}`);
   // Backups hold production data: readable by the owner only, and never committed by accident.
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 'the backup folder', 0o700);
   const ignore = path.join(options.root, '.gitignore');
   if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '# knexsafe backups hold copies of database rows: keep them out of git.\n*\n');
   const manifest: BackupManifest = {
@@ -386,7 +387,22 @@ export function readManifest(dir: string): BackupManifest {
       hint: 'Backups are in .knexsafe/backups/<timestamp>/ of the project; `knexsafe backup list` shows them.',
     });
   }
-  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as BackupManifest;
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as BackupManifest;
+  } catch (error) {
+    throw new KnexsafeError('BACKUP_MANIFEST_DAMAGED', `${file} is damaged, so knexsafe cannot tell what the backup holds: ${errorMessage(error)}.`, {
+      exitCode: 1,
+      hint: `The data is still in the CSV files next to it; restore.sql puts it back with psql (psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f ${path.join(dir, 'restore.sql')}).`,
+      cause: error,
+    });
+  }
+  if (!manifest || typeof manifest !== 'object' || (manifest.format === BACKUP_FORMAT && !Array.isArray(manifest.entries))) {
+    throw new KnexsafeError('BACKUP_MANIFEST_DAMAGED', `${file} is damaged: it does not list the backup's tables.`, {
+      exitCode: 1,
+      hint: `The data is still in the CSV files next to it; restore.sql puts it back with psql (psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f ${path.join(dir, 'restore.sql')}).`,
+    });
+  }
   if (manifest.format !== BACKUP_FORMAT) {
     throw new KnexsafeError('BACKUP_FORMAT', `${file} has format ${String(manifest.format)}, which this knexsafe does not read (${BACKUP_FORMAT}).`);
   }

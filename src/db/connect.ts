@@ -7,6 +7,7 @@ import { KnexsafePgClient, knexsafePgliteClient, type QueryObserver } from './di
 import { mentionedExtensions, openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import fs from 'node:fs';
+import { displayPath } from '../util/paths.js';
 
 export { explainConnectionError };
 
@@ -30,6 +31,8 @@ export interface OpenOptions {
   knexOptions?: Record<string, unknown>;
   /** A disposable database: knex's BEGIN may travel with the statement after it (src/db/dialects.ts). */
   deferBegin?: boolean;
+  /** Where the connection came from, for the hint of a failed connection ("DATABASE_URL"). */
+  settings?: string;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
     await knex.raw('select 1');
   } catch (error) {
     await knex.destroy().catch(() => undefined);
-    throw explainConnectionError(error, description);
+    throw explainConnectionError(error, description, options.settings);
   }
   return { knex, kind: 'server', description, close: () => knex.destroy() };
 }
@@ -135,7 +138,8 @@ export async function openTarget(project: ProjectConfig, options: OpenOptions & 
     });
   }
   if (target.kind === 'server') {
-    return openServer(target.connection, { ...common, knexOptions: project.knexOptions });
+    const settings = target.source === 'knexfile' ? `the knexfile's connection${project.knexfile ? ` (${displayPath(project.knexfile)}, environment ${project.env})` : ''}` : target.source;
+    return openServer(target.connection, { ...common, knexOptions: project.knexOptions, settings });
   }
   throw new KnexsafeError(
     'NO_CONNECTION',

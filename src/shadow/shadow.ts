@@ -3,7 +3,7 @@ import type { QueryObserver } from '../db/dialects.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
-import { createShadowDatabase, type ShadowDatabaseReservation } from './server-database.js';
+import { createShadowDatabase, SHADOW_SETTINGS, type ShadowDatabaseReservation } from './server-database.js';
 
 /**
  * A disposable PostgreSQL for analysis. Embedded PGlite by default (a copy of a cached,
@@ -72,6 +72,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // once per migration, where knex's batch commits once).
       knexOptions: { pool: { min: 0, max: 2, afterCreate: relaxCommits } },
       deferBegin: true,
+      settings: SHADOW_SETTINGS,
     });
   } catch (error) {
     await database.drop().catch(() => undefined);
