@@ -1,10 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Database } from '../db/connect.js';
 import { KnexsafeError, errorMessage } from '../errors.js';
 import { openCopyChannel, type CopyChannel } from './channel.js';
 import type { BackupTarget } from './targets.js';
+import { libpqEnvironment } from '../db/libpq-env.js';
+import { findPgDump } from '../doctor/clone.js';
+import { makeDirectory } from '../util/make-dir.js';
+import { redactSecrets } from '../util/redact.js';
+
+const runFile = promisify(execFile);
 
 export const BACKUP_FORMAT = 'knexsafe-backup/1';
 
@@ -48,6 +55,8 @@ export interface BackupManifest {
   /** What the backup was taken for (`latest`, `backup`). */
   purpose: string;
   entries: BackupEntry[];
+  /** Why whole tables have no pg_dump archive next to their CSV (pg_dump missing, too old, failed). */
+  pgDumpSkipped?: string;
   /** Targets that had nothing on the database to copy (created later in the same batch). */
   skipped: { table: string; reason: string }[];
   restore: { command: string; psql: string };
@@ -87,7 +96,7 @@ export async function backupTargets(db: Database, targets: BackupTarget[], optio
   let dir = path.join(options.root, backupTimestamp());
   for (let i = 2; fs.existsSync(dir); i++) dir = path.join(options.root, `${backupTimestamp()}-${i}`);
   // Backups hold production data: readable by the owner only, and never committed by accident.
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir, 'the backup folder', 0o700);
   const ignore = path.join(options.root, '.gitignore');
   if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '# knexsafe backups hold copies of database rows: keep them out of git.\n*\n');
   const manifest: BackupManifest = {
@@ -118,7 +127,7 @@ export async function backupTargets(db: Database, targets: BackupTarget[], optio
   } finally {
     await channel.release();
   }
-  if (options.pgDump !== false && db.kind === 'server') writePgDumps(db, manifest, dir);
+  if (options.pgDump !== false && db.kind === 'server') await writePgDumps(db, manifest, dir);
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'restore.sql'), restoreScript(manifest, dir), { mode: 0o600 });
   return { dir, manifest, durationMs: performance.now() - started };
@@ -252,48 +261,52 @@ async function backupOne(channel: CopyChannel, target: BackupTarget, dir: string
   return entry;
 }
 
-function writePgDumps(db: Database, manifest: BackupManifest, dir: string): void {
+/**
+ * A pg_dump custom-format archive of each whole table next to its CSV. pg_dump gets the connection
+ * through its environment only (argv is readable by every local user); each archive is created
+ * 0600 before pg_dump writes into it. When there is none, the manifest says why.
+ */
+async function writePgDumps(db: Database, manifest: BackupManifest, dir: string): Promise<void> {
   const whole = manifest.entries.filter((e) => e.kind === 'table');
   if (!whole.length) return;
-  const probe = spawnSync('pg_dump', ['--version'], { encoding: 'utf8' });
-  if (probe.status !== 0) return;
-  const params = connectionEnv(db);
-  if (!params) return;
+  const settings = (db.knex.client as { connectionSettings?: unknown }).connectionSettings;
+  const connection = await libpqEnvironment(settings);
+  if (!connection.ok) {
+    manifest.pgDumpSkipped = connection.reason;
+    return;
+  }
+  const serverMajor = Math.floor(Number((await db.knex.raw(`select pg_catalog.current_setting('server_version_num') as v`)).rows[0]?.v) / 10000);
+  const tool = await findPgDump(serverMajor);
+  if (!('path' in tool)) {
+    manifest.pgDumpSkipped = tool.reason;
+    return;
+  }
   for (const entry of whole) {
     const file = entry.file.replace(/\.csv$/, '.pgdump');
-    const r = spawnSync('pg_dump', ['--format=custom', `--table=${qualified(entry.schema, entry.name)}`, `--file=${path.join(dir, file)}`], {
-      env: { ...process.env, ...params },
-      encoding: 'utf8',
-      timeout: 10 * 60_000,
-    });
-    if (r.status === 0) {
-      fs.chmodSync(path.join(dir, file), 0o600);
+    const full = path.join(dir, file);
+    fs.writeFileSync(full, '', { mode: 0o600 });
+    try {
+      await runFile(tool.path, ['--format=custom', `--table=${qualified(entry.schema, entry.name)}`, `--file=${full}`], {
+        env: { PGCONNECT_TIMEOUT: '10', ...connection.env },
+        timeout: 10 * 60_000,
+      });
       entry.pgDump = file;
+    } catch (error) {
+      fs.rmSync(full, { force: true });
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      manifest.pgDumpSkipped = `pg_dump failed: ${redactSecrets((stderr || errorMessage(error)).split('\n')[0] ?? '')}`;
     }
   }
-}
-
-/** libpq environment for pg_dump, from the connection knex opened (node-postgres keeps its parameters). */
-function connectionEnv(db: Database): Record<string, string> | undefined {
-  const config = (db.knex.client as { connectionSettings?: unknown }).connectionSettings;
-  if (!config) return undefined;
-  if (typeof config === 'string') return { PGDATABASE: config };
-  const c = config as { connectionString?: string; host?: string; port?: number | string; user?: string; password?: unknown; database?: string };
-  if (c.connectionString) return { PGDATABASE: c.connectionString };
-  const env: Record<string, string> = {};
-  if (c.host) env.PGHOST = c.host;
-  if (c.port) env.PGPORT = String(c.port);
-  if (c.user) env.PGUSER = c.user;
-  if (typeof c.password === 'string') env.PGPASSWORD = c.password;
-  if (c.database) env.PGDATABASE = c.database;
-  return env;
 }
 
 // ------------------------------------------------------------------------------------------------
 // Restore
 
-/** One step of a restore: SQL, or a COPY of a backup file into a table. */
-type RestoreStep = { sql: string } | { copy: { into: string; file: string } };
+/**
+ * One step of a restore: SQL, or a COPY of a backup file into a table. `counts` marks the
+ * statement whose affected rows are the rows restored (when absent, the COPY's rows are).
+ */
+type RestoreStep = { sql: string; counts?: true } | { copy: { into: string; file: string } };
 
 function tempName(i: number): string {
   return `knexsafe_restore_${i}`;
@@ -314,13 +327,16 @@ function restoreSteps(entry: BackupEntry, index: number, state: { tableExists: b
       const c = entry.columns.find((x) => x.name === name)!;
       steps.push({ sql: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${q(c.name)} ${c.type}` });
     }
-    const sets = entry.targetColumns.map((name) => {
+    const value = (name: string) => {
       const current = state.columnTypes.get(name);
       const original = entry.columns.find((x) => x.name === name)?.type;
-      return `${q(name)} = r.${q(name)}${current && current !== original ? `::${current}` : ''}`;
-    });
+      return `r.${q(name)}${current && current !== original ? `::${current}` : ''}`;
+    };
+    const sets = entry.targetColumns.map((name) => `${q(name)} = ${value(name)}`);
     const match = entry.key.map((k) => `t.${q(k)} = r.${q(k)}`).join(' AND ');
-    steps.push({ sql: `UPDATE ${table} AS t SET ${sets.join(', ')} FROM ${temp} AS r WHERE ${match}` });
+    // Rows already holding the backed-up values are left alone, so the count is what changed.
+    const differs = entry.targetColumns.map((name) => `t.${q(name)} IS DISTINCT FROM ${value(name)}`).join(' OR ');
+    steps.push({ sql: `UPDATE ${table} AS t SET ${sets.join(', ')} FROM ${temp} AS r WHERE ${match} AND (${differs})`, counts: true });
     for (const name of entry.targetColumns) {
       const c = entry.columns.find((x) => x.name === name)!;
       if (c.default !== null) steps.push({ sql: `ALTER TABLE ${table} ALTER COLUMN ${q(c.name)} SET DEFAULT ${c.default}` });
@@ -339,7 +355,7 @@ function restoreSteps(entry: BackupEntry, index: number, state: { tableExists: b
   return [
     { sql: `CREATE TEMP TABLE ${temp} (${tempColumns}) ON COMMIT DROP` },
     { copy: { into: `${temp} (${list})`, file: entry.file } },
-    { sql: `INSERT INTO ${table} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${temp} ON CONFLICT DO NOTHING` },
+    { sql: `INSERT INTO ${table} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${temp} ON CONFLICT DO NOTHING`, counts: true },
   ];
 }
 
@@ -371,7 +387,22 @@ export function readManifest(dir: string): BackupManifest {
       hint: 'Backups are in .knexsafe/backups/<timestamp>/ of the project; `knexsafe backup list` shows them.',
     });
   }
-  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as BackupManifest;
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as BackupManifest;
+  } catch (error) {
+    throw new KnexsafeError('BACKUP_MANIFEST_DAMAGED', `${file} is damaged, so knexsafe cannot tell what the backup holds: ${errorMessage(error)}.`, {
+      exitCode: 1,
+      hint: `The data is still in the CSV files next to it; restore.sql puts it back with psql (psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f ${path.join(dir, 'restore.sql')}).`,
+      cause: error,
+    });
+  }
+  if (!manifest || typeof manifest !== 'object' || (manifest.format === BACKUP_FORMAT && !Array.isArray(manifest.entries))) {
+    throw new KnexsafeError('BACKUP_MANIFEST_DAMAGED', `${file} is damaged: it does not list the backup's tables.`, {
+      exitCode: 1,
+      hint: `The data is still in the CSV files next to it; restore.sql puts it back with psql (psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f ${path.join(dir, 'restore.sql')}).`,
+    });
+  }
   if (manifest.format !== BACKUP_FORMAT) {
     throw new KnexsafeError('BACKUP_FORMAT', `${file} has format ${String(manifest.format)}, which this knexsafe does not read (${BACKUP_FORMAT}).`);
   }
@@ -380,7 +411,11 @@ export function readManifest(dir: string): BackupManifest {
 
 export interface RestoreResult {
   dir: string;
-  restored: { table: string; kind: BackupEntry['kind']; columns: string[]; rows: number; into: string }[];
+  /**
+   * Per entry: `rows` were inserted or changed, of the `inBackup` rows the backup holds; the others
+   * were already there (same key, or the same values), e.g. when a backup is restored twice.
+   */
+  restored: { table: string; kind: BackupEntry['kind']; columns: string[]; rows: number; inBackup: number; into: string }[];
 }
 
 /** Puts a backup's data back, in one transaction: re-creates dropped tables and columns as needed. */
@@ -402,12 +437,15 @@ export async function restoreBackup(db: Database, dir: string, options: { tables
         );
         for (const r of rows) columnTypes.set(String(r.attname), String(r.type));
       }
-      let rows = 0;
+      let inBackup = 0;
+      let changed: number | undefined;
       for (const step of restoreSteps(entry, i, { tableExists: exists, columnTypes })) {
-        if ('sql' in step) await channel.query(step.sql);
-        else rows = await channel.copyIn(step.copy.into, CSV, path.join(dir, step.copy.file));
+        if ('sql' in step) {
+          if (step.counts) changed = await channel.execute(step.sql);
+          else await channel.query(step.sql);
+        } else inBackup = await channel.copyIn(step.copy.into, CSV, path.join(dir, step.copy.file));
       }
-      restored.push({ table: `${entry.schema}.${entry.name}`, kind: entry.kind, columns: entry.targetColumns, rows, into: entry.note ? `${entry.schema}.${entry.name}_knexsafe_restore` : `${entry.schema}.${entry.name}` });
+      restored.push({ table: `${entry.schema}.${entry.name}`, kind: entry.kind, columns: entry.targetColumns, rows: changed ?? inBackup, inBackup, into: entry.note ? `${entry.schema}.${entry.name}_knexsafe_restore` : `${entry.schema}.${entry.name}` });
     }
     await channel.query('commit');
   } catch (error) {

@@ -9,6 +9,8 @@ import { copyFromFile, copyToFile, type PgClientLike } from './copy.js';
  */
 export interface CopyChannel {
   query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Runs a statement and returns how many rows it inserted, updated or deleted. */
+  execute(sql: string): Promise<number>;
   /** `COPY <source> TO ... WITH (<options>)` into `file`; `source` is `(select ...)` or a table. */
   copyOut(source: string, options: string, file: string): Promise<number>;
   /** `COPY <target> FROM ... WITH (<options>)` from `file`. */
@@ -29,6 +31,7 @@ export async function openCopyChannel(db: Database): Promise<CopyChannel> {
     const pglite = db.embedded.pglite as unknown as PgliteLike;
     return {
       query: async (sql, params = []) => (await pglite.query(sql, params)).rows,
+      execute: async (sql) => (await pglite.query(sql)).affectedRows ?? 0,
       async copyOut(source, options, file) {
         const result = await pglite.query(`COPY ${source} TO '/dev/blob' WITH (${options})`);
         const bytes = result.blob ? Buffer.from(await result.blob.arrayBuffer()) : Buffer.alloc(0);
@@ -46,6 +49,7 @@ export async function openCopyChannel(db: Database): Promise<CopyChannel> {
   const conn = await client.acquireConnection();
   return {
     query: async (sql, params = []) => ((await (conn.query(sql, params) as Promise<{ rows: Record<string, unknown>[] }>)).rows ?? []),
+    execute: async (sql) => (await (conn.query(sql) as Promise<{ rowCount: number | null }>)).rowCount ?? 0,
     copyOut: (source, options, file) => copyToFile(conn, `COPY ${source} TO STDOUT WITH (${options})`, file),
     copyIn: (target, options, file) => copyFromFile(conn, `COPY ${target} FROM STDIN WITH (${options})`, file),
     release: () => client.releaseConnection(conn),

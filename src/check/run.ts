@@ -12,7 +12,9 @@ import { DEFAULT_THRESHOLDS } from '../rules/thresholds.js';
 import type { Finding, MigrationUnit, Rule, Severity, TableStats } from '../rules/types.js';
 import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
 import { ShadowDatabaseReservation } from '../shadow/server-database.js';
+import { SqlParseError } from '../sql/parse.js';
 import { compareText } from '../util/compare-text.js';
+import { displayPath } from '../util/paths.js';
 import { readTargetInfo, type TargetInfo } from './target-info.js';
 
 export const DEFAULT_PG_VERSION = 13;
@@ -382,7 +384,12 @@ async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSq
     try {
       units.push(analyzeSqlText(name, file === '-' ? '<stdin>' : path.resolve(file), text, pgVersion));
     } catch (error) {
-      throw new KnexsafeError('SQL_SYNTAX_ERROR', `${name} is not valid SQL: ${errorMessage(error)}`, { hint: 'Fix the SQL; knexsafe reads it with PostgreSQL’s own parser.' });
+      const shown = file === '-' ? '<stdin>' : displayPath(path.resolve(file));
+      const at = error instanceof SqlParseError && error.position !== undefined ? lineAndColumn(text, error.position) : undefined;
+      throw new KnexsafeError('SQL_SYNTAX_ERROR', `${at ? `${shown}:${at.line}:${at.column}` : shown} is not valid SQL: ${errorMessage(error)}${at ? ` — ${at.excerpt}` : ''}`, {
+        hint: 'Fix the SQL; knexsafe reads it with PostgreSQL’s own parser.',
+        details: { file: shown, ...(at ? { line: at.line, column: at.column } : {}) },
+      });
     }
   }
   const findings = runRules(rules, units, { pgVersion, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
@@ -396,8 +403,21 @@ async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSq
   };
 }
 
+/** 1-based line and column of a character offset (libpg-query's cursor position), and that line's text. */
+function lineAndColumn(text: string, offset: number): { line: number; column: number; excerpt: string } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lines = before.split('\n');
+  const line = lines.length;
+  const column = lines[lines.length - 1]!.length + 1;
+  const excerpt = (text.split('\n')[line - 1] ?? '').trim();
+  return { line, column, excerpt: excerpt.length > 120 ? `${excerpt.slice(0, 117)}…` : excerpt };
+}
+
 function readSqlFile(file: string): string {
   if (!fs.existsSync(file)) throw new KnexsafeError('FILE_NOT_FOUND', `${file} does not exist.`);
+  if (fs.statSync(file).isDirectory()) {
+    throw new KnexsafeError('NOT_A_FILE', `${file} is a folder: check reads .sql files given one by one.`, { hint: 'Name the files (knexsafe check db/*.sql), or use --migrations-dir for a folder of knex migrations.' });
+  }
   return fs.readFileSync(file, 'utf8');
 }
 

@@ -5,6 +5,7 @@ import { CommanderError } from 'commander';
 import { ExitCode, KnexsafeError, isKnexsafeError, errorMessage } from '../errors.js';
 import { armExitTrap, claimedByExitTrap, exitProcess, setStrayHandler } from '../migrations/exit-trap.js';
 import { runInterruptCleanups } from '../shadow/interrupt.js';
+import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
 import { buildProgram } from './program.js';
 import { colorWanted, Output } from './output.js';
@@ -132,6 +133,8 @@ function reportError(out: Output, error: unknown): number {
     if (out.debug) out.error(redactSecrets(stackOf(error)));
     return error.exitCode;
   }
+  // A path that is not what the user meant (a file for a folder, no permission): theirs to fix, not a bug.
+  if (isFileSystemError(error)) return reportError(out, fileSystemProblem(error));
   const message = errorMessage(error);
   if (out.json) out.result({ error: { code: 'INTERNAL', message } });
   else {

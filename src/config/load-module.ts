@@ -1,6 +1,8 @@
 import type { Jiti } from 'jiti';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KnexsafeError } from '../errors.js';
 import { jsIsEsm } from '../util/module-type.js';
 import { displayPath } from '../util/paths.js';
@@ -87,18 +89,65 @@ function moduleLoadError(file: string, what: string, error: unknown): KnexsafeEr
       details: { file: location.file, line: location.line, column: location.column },
     });
   }
-  const missing = /Cannot find (module|package) '([^']+)'/.exec(raw);
-  if (missing) {
-    return new KnexsafeError('MODULE_NOT_FOUND', `The ${what} ${where} imports '${missing[2]}', which is not installed.`, {
-      cause: error,
-      hint: `Install it (npm install ${missing[2]}) in the project that owns ${path.basename(file)}.`,
-      details: { file: location.file },
-    });
-  }
+  const missing = /Cannot find (?:module|package) '([^']+)'/.exec(raw);
+  if (missing) return moduleNotFound(file, what, missing[1]!, raw, error);
   return new KnexsafeError('MODULE_LOAD_FAILED', `Loading the ${what} ${where} failed: ${cleanMessage(firstLine)}`, {
     cause: error,
     details: { file: location.file, line: location.line },
   });
+}
+
+/**
+ * A require/import that names something missing. The file that asked for it is the first of
+ * Node's "Require stack" (the knexfile, or a module it loads); the line and column are where the
+ * name is written in that file — the stack's own position is in the transpiled code.
+ */
+function moduleNotFound(file: string, what: string, specifier: string, raw: string, error: unknown): KnexsafeError {
+  const requireStack = /Require stack:\s*\n-\s*(.+)/.exec(raw)?.[1]?.trim();
+  const importedFrom = / imported from (.+)$/m.exec(raw)?.[1]?.trim();
+  let requirer = requireStack ?? importedFrom ?? file;
+  if (requirer.startsWith('file://')) requirer = fileURLToPath(requirer);
+  if (!path.isAbsolute(requirer) || !fs.existsSync(requirer)) requirer = file;
+  const at = specifierLocation(requirer, specifier);
+  const where = `${displayPath(requirer)}${at ? `:${at.line}:${at.column}` : ''}`;
+  const subject = requirer === file ? `The ${what} ${where}` : `${where} (loaded by the ${what} ${displayPath(file)})`;
+  const details = { file: requirer, ...(at ? { line: at.line, column: at.column } : {}) };
+  const verb = at?.text.includes('require(') ? 'requires' : 'imports';
+  const relative = /^\.{1,2}(\/|$)/.test(specifier) || path.isAbsolute(specifier) || specifier.startsWith('file:');
+  if (relative) {
+    const expected = path.isAbsolute(specifier) ? specifier : specifier.startsWith('file:') ? fileURLToPath(specifier) : path.resolve(path.dirname(requirer), specifier);
+    return new KnexsafeError('FILE_NOT_FOUND', `${subject} ${verb} '${specifier}', and ${displayPath(expected)} does not exist.`, {
+      cause: error,
+      hint: `Create the file, or fix the path: a relative path is resolved from the folder of the file that requires it (${displayPath(path.dirname(requirer))}), not from the working directory.`,
+      details,
+    });
+  }
+  // 'pkg/sub/path' and '@scope/pkg/sub' are installed as 'pkg' and '@scope/pkg'.
+  const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+  const builtin = specifier.startsWith('node:');
+  return new KnexsafeError('MODULE_NOT_FOUND', `${subject} imports '${specifier}', which is not installed.`, {
+    cause: error,
+    hint: builtin ? `'${specifier}' is not a module of this Node.js (${process.version}).` : `Install it (npm install ${pkg}) in the project that owns ${path.basename(requirer)}.`,
+    details,
+  });
+}
+
+/** Where `specifier` is written (quoted) in `file`: 1-based line and column of its opening quote. */
+function specifierLocation(file: string, specifier: string): { line: number; column: number; text: string } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    for (const quote of ["'", '"', '`']) {
+      const col = line.indexOf(`${quote}${specifier}${quote}`);
+      if (col >= 0) return { line: i + 1, column: col + 1, text: line };
+    }
+  }
+  return undefined;
 }
 
 function cleanMessage(message: string): string {

@@ -349,7 +349,8 @@ function detectExtension(knexfile: string | undefined, migrations: MigrationSett
   // The most common extension among existing migrations wins: that is the project's style.
   const counts = new Map<MigrationExtension, number>();
   for (const dir of migrations.directories) {
-    if (!fs.existsSync(dir)) continue;
+    // A missing folder, or a file given for one, is reported by the command that lists migrations.
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) continue;
     for (const f of fs.readdirSync(dir)) {
       const ext = path.extname(f).slice(1);
       // A file knex skips is no example to follow: a new one like it would never run either.

@@ -8,6 +8,7 @@ import { mentionedExtensions, openEmbedded, type ExtensionRequest, type Embedded
 import { listMigrationFiles } from '../migrations/source.js';
 import type { AfterCreate, SessionSetting } from '../shadow/session-settings.js';
 import fs from 'node:fs';
+import { displayPath } from '../util/paths.js';
 
 export { explainConnectionError };
 
@@ -33,6 +34,8 @@ export interface OpenOptions {
   deferBegin?: boolean;
   /** Settings set first on each session (a shadow's copy of the target's connection settings). */
   sessionSettings?: readonly SessionSetting[];
+  /** Where the connection came from, for the hint of a failed connection ("DATABASE_URL"). */
+  settings?: string;
 }
 
 /**
@@ -70,7 +73,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
     await knex.raw('select 1');
   } catch (error) {
     await knex.destroy().catch(() => undefined);
-    throw explainConnectionError(error, description);
+    throw explainConnectionError(error, description, options.settings);
   }
   return { knex, kind: 'server', description, close: () => knex.destroy() };
 }
@@ -147,7 +150,8 @@ export async function openTarget(project: ProjectConfig, options: OpenOptions & 
     });
   }
   if (target.kind === 'server') {
-    return openServer(target.connection, { ...common, knexOptions: project.knexOptions });
+    const settings = target.source === 'knexfile' ? `the knexfile's connection${project.knexfile ? ` (${displayPath(project.knexfile)}, environment ${project.env})` : ''}` : target.source;
+    return openServer(target.connection, { ...common, knexOptions: project.knexOptions, settings });
   }
   throw new KnexsafeError(
     'NO_CONNECTION',

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { KnexsafeError } from '../errors.js';
+import { makeDirectory } from '../util/make-dir.js';
 
 /**
  * Embedded PostgreSQL (PGlite, PostgreSQL compiled to WASM). Each contrib extension PGlite ships
@@ -212,8 +214,15 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     dataDir = path.resolve(options.dataDir);
     const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
     if (!initialised) {
-      fs.mkdirSync(dataDir, { recursive: true });
-      if (fs.readdirSync(dataDir).length === 0) fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
+      makeDirectory(dataDir, 'the embedded database folder');
+      // PostgreSQL would initialise a cluster among whatever is there (a migrations folder, say).
+      if (fs.readdirSync(dataDir).length > 0) {
+        throw new KnexsafeError('EMBEDDED_DIR_NOT_EMPTY', `${dataDir} holds other files and no embedded database, so knexsafe will not create one among them.`, {
+          hint: 'Give an empty or new folder (e.g. --db embedded:.knexsafe/dev), or the folder of an existing embedded database.',
+          details: { dataDir },
+        });
+      }
+      fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
     }
   } else {
     dataDir = makeTempDir();

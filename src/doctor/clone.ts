@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { ProjectConfig } from '../config/resolve.js';
 import type { Shadow } from '../shadow/shadow.js';
 import { parseSql, statementKind } from '../sql/parse.js';
+import { libpqEnvironment } from '../db/libpq-env.js';
 import { redactSecrets } from '../util/redact.js';
 
 const run = promisify(execFile);
@@ -51,41 +52,26 @@ export async function findPgDump(serverMajor: number): Promise<PgDumpTool | { re
     }
   }
   const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => b.major - a.major);
+  // The one the user named wins when it can dump this server.
+  const named = usable.find((t) => t.path === process.env.KNEXSAFE_PG_DUMP);
+  if (named) return named;
   if (usable[0]) return usable[0];
   if (found.length) return { reason: `pg_dump ${Math.max(...found.map((t) => t.major))} is older than the server (${serverMajor}); set KNEXSAFE_PG_DUMP to a newer one` };
   return { reason: 'pg_dump is not installed (set KNEXSAFE_PG_DUMP to its path)' };
 }
 
-/** Arguments and environment that point pg_dump at the target, from the knexfile connection. */
-function connectionArgs(connection: unknown): { args: string[]; env: Record<string, string> } | undefined {
-  if (typeof connection === 'string') return { args: [`--dbname=${connection}`], env: {} };
-  if (!connection || typeof connection !== 'object') return undefined;
-  const c = connection as Record<string, unknown>;
-  if (typeof c.connectionString === 'string') return { args: [`--dbname=${c.connectionString}`], env: {} };
-  const env: Record<string, string> = {};
-  const set = (name: string, value: unknown) => {
-    if (typeof value === 'string' || typeof value === 'number') env[name] = String(value);
-  };
-  set('PGHOST', c.host);
-  set('PGPORT', c.port);
-  set('PGUSER', c.user);
-  set('PGPASSWORD', c.password);
-  set('PGDATABASE', c.database);
-  if (c.ssl) env.PGSSLMODE = 'require';
-  return { args: [], env };
-}
-
 export async function dumpTargetSchema(project: ProjectConfig, serverMajor: number): Promise<SchemaDump> {
   if (project.target.kind !== 'server') return { ok: false, reason: 'the target is not a PostgreSQL server' };
-  const conn = connectionArgs(project.target.connection);
-  if (!conn) return { ok: false, reason: 'the knexfile connection is a function, which pg_dump cannot use' };
+  // The connection (password included) reaches pg_dump through its environment only, never argv.
+  const conn = await libpqEnvironment(project.target.connection);
+  if (!conn.ok) return { ok: false, reason: conn.reason };
   const tool = await findPgDump(serverMajor);
   if (!('path' in tool)) return { ok: false, reason: tool.reason };
   try {
     const { stdout } = await run(
       tool.path,
-      [...conn.args, '--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', '--no-security-labels', '--no-tablespaces'],
-      { env: { ...process.env, ...conn.env, PGCONNECT_TIMEOUT: '10' }, timeout: 120_000, maxBuffer: 512 * 1024 * 1024 },
+      ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', '--no-security-labels', '--no-tablespaces'],
+      { env: { PGCONNECT_TIMEOUT: '10', ...conn.env }, timeout: 120_000, maxBuffer: 512 * 1024 * 1024 },
     );
     return { ok: true, sql: stdout, tool };
   } catch (error) {

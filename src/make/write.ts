@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KnexsafeError } from '../errors.js';
+import { makeDirectory } from '../util/make-dir.js';
 import { knexTimestamp } from '../util/timestamp.js';
 
 /** Checks a migration or seed name the way a reviewer would: snake_case, no path, no extension. */
@@ -67,7 +68,7 @@ function timestampToMs(prefix: string): number {
 }
 
 export function writeNewFile(file: string, content: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirectory(path.dirname(file), 'the folder');
   // 'wx' refuses to overwrite: a name collision must never destroy an existing migration.
   fs.writeFileSync(file, content, { flag: 'wx' });
 }

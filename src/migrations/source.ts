@@ -47,6 +47,12 @@ export function listMigrationFiles(settings: Pick<MigrationSettings, 'directorie
         details: { directory },
       });
     }
+    if (!fs.statSync(directory).isDirectory()) {
+      throw new KnexsafeError('MIGRATIONS_DIR_NOT_A_DIRECTORY', `The migrations directory ${directory} is a file, not a folder.`, {
+        hint: 'Point --migrations-dir (or migrations.directory in the knexfile) at the folder that holds the migration files.',
+        details: { directory },
+      });
+    }
     let files = fs.readdirSync(directory);
     if (settings.sortDirsSeparately) files = [...files].sort();
     for (const name of files) entries.push({ name, file: path.join(directory, name), directory });

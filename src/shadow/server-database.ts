@@ -38,6 +38,9 @@ function withDatabase(serverUrl: URL, database: string): string {
   return url.toString();
 }
 
+/** Where a shadow server's URL comes from: what to fix when it cannot be reached. */
+export const SHADOW_SETTINGS = "--shadow-url (or shadowUrl in knexsafe's config)";
+
 /** Creates a fresh shadow database on the server at `serverUrl` (its maintenance database). */
 export async function createShadowDatabase(serverUrl: string): Promise<ShadowDatabase> {
   const parsed = parseShadowUrl(serverUrl);
@@ -56,7 +59,7 @@ export async function createShadowDatabase(serverUrl: string): Promise<ShadowDat
         cause: error,
       });
     }
-    throw explainConnectionError(error, `the shadow server ${describeConnection(serverUrl)}`);
+    throw explainConnectionError(error, `the shadow server ${describeConnection(serverUrl)}`, SHADOW_SETTINGS);
   }
   let dropping: Promise<void> | undefined;
   const drop = (): Promise<void> => {

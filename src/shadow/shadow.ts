@@ -3,7 +3,7 @@ import type { QueryObserver } from '../db/dialects.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
-import { createShadowDatabase, type ShadowDatabaseReservation } from './server-database.js';
+import { createShadowDatabase, SHADOW_SETTINGS, type ShadowDatabaseReservation } from './server-database.js';
 import type { AfterCreate, ShadowSessionSpec } from './session-settings.js';
 
 /**
@@ -90,6 +90,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate) } },
       ...(options.session?.settings.length ? { sessionSettings: options.session.settings } : {}),
       deferBegin: true,
+      settings: SHADOW_SETTINGS,
     });
   } catch (error) {
     await database.drop().catch(() => undefined);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { libpqEnvironment } from '../db/libpq-env.js';
 import { KnexsafeError } from '../errors.js';
 import { parseSql, statementKind } from '../sql/index.js';
 
@@ -64,14 +65,14 @@ export interface DumpedDdl {
 
 /**
  * Dumps the database behind `url`, leaving out `excludeRelations` (qualified, quoted names: knex's
- * history tables and the sequences they own). The password travels in PGPASSWORD, not argv.
+ * history tables and the sequences they own). The connection, password included, travels in
+ * pg_dump's environment only, never on its command line (readable by every local user).
  */
 export async function dumpDdl(binary: PgDumpBinary, url: string, excludeRelations: string[]): Promise<DumpedDdl> {
-  const parsed = new URL(url);
-  const env = { ...process.env };
-  if (parsed.password) env.PGPASSWORD = decodeURIComponent(parsed.password);
-  parsed.password = '';
-  const base = ['--schema-only', '--no-owner', '--no-privileges', '--no-tablespaces', '--dbname', parsed.toString()];
+  const connection = await libpqEnvironment(url);
+  if (!connection.ok) throw new KnexsafeError('PG_DUMP_FAILED', `pg_dump cannot be pointed at the shadow database: ${connection.reason}.`, { exitCode: 1, hint: 'Use --ddl catalog to generate the baseline without pg_dump.' });
+  const env = connection.env;
+  const base = ['--schema-only', '--no-owner', '--no-privileges', '--no-tablespaces'];
   for (const r of excludeRelations) base.push(`--exclude-table=${r}`);
   const dump = async (section: string) => {
     try {

@@ -123,8 +123,11 @@ describeServer('backups before destructive migrations (server)', () => {
       const backup = await backupTargets(target, [{ table: { name: 'users' }, reasons: ['truncate'], migrations: ['x'] }], { root, purpose: 'test' });
       await sqlOn(db.url, 'delete from events; delete from users where id > 250');
       const restored = await restoreBackup(target, backup.dir);
-      expect(restored.restored).toEqual([{ table: 'public.users', kind: 'table', columns: [], rows: 500, into: 'public.users' }]);
+      // 250 rows were missing: those are what the restore inserted, not the 500 the backup holds.
+      expect(restored.restored).toEqual([{ table: 'public.users', kind: 'table', columns: [], rows: 250, inBackup: 500, into: 'public.users' }]);
       expect(await sqlOn(db.url, 'select * from users order by id')).toEqual(before);
+      const again = await restoreBackup(target, backup.dir);
+      expect(again.restored).toEqual([{ table: 'public.users', kind: 'table', columns: [], rows: 0, inBackup: 500, into: 'public.users' }]);
       expect(listBackups(root).map((b) => b.dir)).toEqual([backup.dir]);
       // Copies of production rows: owner-only files, ignored by git.
       expect(fs.statSync(path.join(backup.dir, 'public.users.csv')).mode & 0o777).toBe(0o600);

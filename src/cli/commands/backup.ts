@@ -67,9 +67,7 @@ Examples:
       const full = path.resolve(g.cwd ?? process.cwd(), dir);
       const result = await withTarget(g, async (db) => (await backupModule()).restoreBackup(db, full, { ...(opts.table ? { tables: opts.table } : {}) }).then((r) => ({ r, db: db.description })));
       out.result({ database: result.db, ...result.r });
-      for (const r of result.r.restored) {
-        out.line(`${out.c.green('✓')} Restored ${r.table}${r.kind === 'columns' ? ` (${r.columns.join(', ')})` : ''}: ${r.rows} rows${r.into !== r.table ? ` into ${r.into}` : ''} on ${result.db}`);
-      }
+      for (const r of result.r.restored) out.line(restoredLine(r, result.db, out.c.green('✓')));
     });
 
   backup
@@ -87,4 +85,16 @@ Examples:
         out.line(`${displayPath(b.dir)}  ${b.manifest.createdAt}  ${b.manifest.entries.map((e) => `${e.schema}.${e.name} (${e.rows} rows)`).join(', ')}  ${out.c.dim(b.manifest.purpose)}`);
       }
     });
+}
+
+/** What a restore did to one table, in numbers that match the database: a second restore inserts nothing. */
+function restoredLine(r: { table: string; kind: 'table' | 'columns'; columns: string[]; rows: number; inBackup: number; into: string }, db: string, tick: string): string {
+  const what = `${r.table}${r.kind === 'columns' ? ` (${r.columns.join(', ')})` : ''}`;
+  const into = r.into !== r.table ? ` into ${r.into}` : '';
+  const plural = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+  if (r.rows === r.inBackup) return `${tick} Restored ${what}: ${plural(r.rows)}${into} on ${db}`;
+  const already = r.inBackup - r.rows;
+  const there = r.kind === 'columns' ? 'already held the backed-up values' : 'were already there (a row with the same key exists)';
+  if (r.rows === 0) return `${tick} Nothing to restore in ${what} on ${db}: all ${plural(r.inBackup)} of the backup ${there}; nothing was changed.`;
+  return `${tick} Restored ${what}: ${plural(r.rows)} of ${r.inBackup}${into} on ${db}; the other ${plural(already)} ${there} and were left as they are.`;
 }
