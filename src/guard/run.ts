@@ -5,7 +5,7 @@ import { statementShape } from '../capture/transaction-block.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { openTarget, type Database } from '../db/connect.js';
 import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
-import { readAppliedMigrations } from '../migrations/applied.js';
+import { readAppliedMigrations, type AppliedMigration } from '../migrations/applied.js';
 import { migrateLatest, migrateUp, resolveMigrationName, type HistoryEvents, type MigrationRun } from '../migrations/history.js';
 import { listMigrationFiles, loadMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import type { Finding, Severity } from '../rules/types.js';
@@ -217,9 +217,21 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     }
 
     const run = await runWithRetries(command, db, project, observer, settings, options, events);
-    const appliedAfter = (await readAppliedMigrations(db.knex, project.migrations)) ?? [];
-    const before = new Set(appliedBefore);
-    const added = appliedAfter.filter((a) => !before.has(a.name));
+    // What this run applied is what knex recorded for it under its lock, never the difference
+    // with the history read before: another process (a plain `knex migrate:latest`) may have
+    // applied the same migrations meanwhile, while knex, once it had the lock, ran nothing.
+    const added = run.recorded;
+    if (pending.length) {
+      const ours = new Set(added.map((a) => a.name));
+      const appliedAfter = (await readAppliedMigrations(db.knex, project.migrations)) ?? [];
+      const byOthers = appliedAfter.filter((a) => !ours.has(a.name) && pending.some((p) => p.name === a.name));
+      if (byOthers.length && !added.length) throw appliedElsewhereError(command, byOthers, project);
+      if (byOthers.length) {
+        const message = `${byOthers.length} of the ${pending.length} pending migrations ${byOthers.length === 1 ? 'was' : 'were'} applied by another process meanwhile (${byOthers.map((a) => a.name).join(', ')}); this run applied the rest.`;
+        warnings.push(message);
+        events.warning?.(message);
+      }
+    }
     const migrations = added.map((a) => ({ name: a.name, direction: 'up' as const, durationMs: run.durations.get(a.name) ?? 0 }));
     const batches = [...new Set(added.map((a) => a.batch))];
     return {
@@ -353,6 +365,8 @@ export function targetText(t: BackupTarget): string {
 interface RunOutcome {
   attempts: AttemptRecord[];
   durations: Map<string, number>;
+  /** knex's history rows for the migrations this run applied, read under knex's lock. */
+  recorded: AppliedMigration[];
 }
 
 const RETRYABLE = new Set(['55P03', '40P01']);
@@ -369,7 +383,14 @@ async function runWithRetries(
   let last: ActiveMigration | undefined;
   const durations = new Map<string, number>();
   const wrapper: MigrationWrapper = {
-    wrap: (migration, _direction, run) => async (knex: Knex) => {
+    wrap: (migration, direction, run) => async (knex: Knex) => {
+      // knex holds its lock here. Without a batch transaction it does not look at the history
+      // again once it has the lock, so a migration another process applied after knex listed the
+      // pending ones would run a second time.
+      if (direction === 'up') {
+        const done = ((await readAppliedMigrations(knex, project.migrations)) ?? []).filter((a) => a.name === migration.name);
+        if (done.length) throw appliedElsewhereError(command, done, project);
+      }
       last = observer.enter(migration, Boolean(knex.isTransaction));
       const started = performance.now();
       try {
@@ -388,14 +409,14 @@ async function runWithRetries(
   for (let attempt = 1; ; attempt++) {
     last = undefined;
     try {
-      if (command === 'latest') await migrateLatest(ctx, runOptions);
-      else await migrateUp(ctx, { ...runOptions, ...(options.name !== undefined ? { name: options.name } : {}) });
-      return { attempts, durations };
+      const result = command === 'latest' ? await migrateLatest(ctx, runOptions) : await migrateUp(ctx, { ...runOptions, ...(options.name !== undefined ? { name: options.name } : {}) });
+      return { attempts, durations, recorded: result.recorded ?? [] };
     } catch (error) {
       const cause = (error instanceof KnexsafeError ? error.cause : error) ?? error;
       if ((cause as { name?: string }).name === 'MigrationLocked' || (error as KnexsafeError).code === 'MIGRATION_LOCKED') {
         throw knexLockError(error, project, db);
       }
+      if (!last && createdConcurrently(cause, project)) throw knexLockError(error, project, db, 'created');
       const state = sqlState(cause);
       if (!state || !RETRYABLE.has(state)) throw error;
       const active = last as ActiveMigration | undefined;
@@ -505,12 +526,46 @@ function runLockedError(command: GuardedCommand, project: ProjectConfig, holders
   );
 }
 
-function knexLockError(error: unknown, project: ProjectConfig, db: Database): KnexsafeError {
-  if (error instanceof KnexsafeError && error.code === 'MIGRATION_LOCKED') return error;
+/**
+ * knex creates its two tables when they are missing, without a lock: two runs starting together
+ * on a fresh database both try, and the second fails with 42P07 (or 23505 on pg_type's unique
+ * index when both CREATE at the same instant).
+ */
+function createdConcurrently(error: unknown, project: ProjectConfig): boolean {
+  const state = sqlState(error);
+  if (state !== '42P07' && state !== '23505') return false;
+  const message = errorMessage(error);
+  const table = project.migrations.tableName;
+  return message.includes(`create table "${table}`) || message.includes(`"${table}_lock"`) || new RegExp(`relation "${table}(_lock)?" already exists|Key \\(typname, typnamespace\\)=\\(${table}`).test(message);
+}
+
+function knexLockError(error: unknown, project: ProjectConfig, db: Database, how: 'held' | 'created' = 'held'): KnexsafeError {
+  const lockTable = `${project.migrations.tableName}_lock`;
+  const why =
+    how === 'created'
+      ? `it created knex's tables (${project.migrations.tableName}, ${lockTable}) at the same moment as this run`
+      : `${lockTable} is held (is_locked = 1, or its row is locked by a batch transaction that is still running)`;
   return new KnexsafeError(
     'MIGRATION_LOCKED',
-    `Another migration run holds knex's lock row (${project.migrations.tableName}_lock) in an open transaction on ${db.description} — probably a plain \`knex migrate:latest\` — so nothing was run.`,
-    { exitCode: 1, cause: error, hint: 'Wait for it to finish; `knexsafe doctor` shows the session.' },
+    `another process is migrating: ${why} on ${db.description} — probably a plain \`knex migrate:latest\` — so this run applied nothing.`,
+    {
+      exitCode: 1,
+      cause: error,
+      hint: 'Wait for it to finish, then run again: it finds nothing or only what is still pending. `knexsafe doctor` shows the session; if no process is migrating, the lock was left by a crash and `knexsafe unlock` frees it.',
+    },
+  );
+}
+
+function appliedElsewhereError(command: GuardedCommand, rows: AppliedMigration[], project: ProjectConfig): KnexsafeError {
+  const batches = [...new Set(rows.map((r) => r.batch))];
+  return new KnexsafeError(
+    'APPLIED_ELSEWHERE',
+    `nothing to apply: ${rows.length} migration${rows.length === 1 ? ' was' : 's were'} applied by another process meanwhile (${project.migrations.tableName} batch ${batches.join(', ')}: ${rows.map((r) => r.name).join(', ')}). This ${command} applied nothing.`,
+    {
+      exitCode: 1,
+      hint: 'Another `knex migrate:latest` or deploy ran at the same time. `knexsafe status` shows the history; run migrations from one place only.',
+      details: { appliedByOthers: rows.map((r) => ({ name: r.name, batch: r.batch, appliedAt: r.appliedAt?.toISOString() ?? null })) },
+    },
   );
 }
 
