@@ -5,7 +5,7 @@ import { statementShape } from '../capture/transaction-block.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { openTarget, type Database } from '../db/connect.js';
 import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
-import { readAppliedMigrations, type AppliedMigration } from '../migrations/applied.js';
+import { readAppliedMigrations, readLockState, type AppliedMigration } from '../migrations/applied.js';
 import { migrateLatest, migrateUp, resolveMigrationName, type HistoryEvents, type MigrationRun } from '../migrations/history.js';
 import { listMigrationFiles, loadMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import type { Finding, Severity } from '../rules/types.js';
@@ -17,6 +17,7 @@ import { ControlSession, type LockHolder } from './control.js';
 import { humanDuration } from './duration.js';
 import { isIdempotentSql } from './idempotent.js';
 import { GuardObserver, type ActiveMigration } from './session.js';
+import { MigrationEnded, migrationEndedError, watchMigration } from './watch.js';
 import { resolveGuardSettings, retryDelay, type GuardSettingOptions, type GuardSettings } from './settings.js';
 
 export type GuardedCommand = 'latest' | 'up';
@@ -216,7 +217,7 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
       events.backedUp?.(backup);
     }
 
-    const run = await runWithRetries(command, db, project, observer, settings, options, events);
+    const run = await runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name));
     // What this run applied is what knex recorded for it under its lock, never the difference
     // with the history read before: another process (a plain `knex migrate:latest`) may have
     // applied the same migrations meanwhile, while knex, once it had the lock, ran nothing.
@@ -379,8 +380,11 @@ async function runWithRetries(
   settings: GuardSettings,
   options: GuardedRunOptions,
   events: GuardEvents,
+  pending: string[],
 ): Promise<RunOutcome> {
   let last: ActiveMigration | undefined;
+  // knexsafe ended a migration: knex's ROLLBACK on a killed session may be the error it reports.
+  let endedBy: MigrationEnded | undefined;
   const durations = new Map<string, number>();
   const wrapper: MigrationWrapper = {
     wrap: (migration, direction, run) => async (knex: Knex) => {
@@ -393,11 +397,14 @@ async function runWithRetries(
       }
       last = observer.enter(migration, Boolean(knex.isTransaction));
       const started = performance.now();
+      const watch = watchMigration(observer, migration.name, { timeoutMs: settings.migrationTimeoutMs, idleMs: settings.idleTimeoutMs });
       try {
-        const result = await run(knex);
+        watch.ended.catch((e: MigrationEnded) => (endedBy = e));
+        const result = await Promise.race([run(knex), watch.ended]);
         durations.set(migration.name, performance.now() - started);
         return result;
       } finally {
+        watch.stop();
         observer.leave();
       }
     },
@@ -408,11 +415,17 @@ async function runWithRetries(
   const total = settings.retries + 1;
   for (let attempt = 1; ; attempt++) {
     last = undefined;
+    endedBy = undefined;
     try {
       const result = command === 'latest' ? await migrateLatest(ctx, runOptions) : await migrateUp(ctx, { ...runOptions, ...(options.name !== undefined ? { name: options.name } : {}) });
       return { attempts, durations, recorded: result.recorded ?? [] };
     } catch (error) {
       const cause = (error instanceof KnexsafeError ? error.cause : error) ?? error;
+      const ended = cause instanceof MigrationEnded ? cause : (endedBy as MigrationEnded | undefined);
+      if (ended) {
+        const ending = last as ActiveMigration | undefined;
+        throw await endedError(ended, db, project, pending, Boolean(ending?.transactional), ending);
+      }
       if ((cause as { name?: string }).name === 'MigrationLocked' || (error as KnexsafeError).code === 'MIGRATION_LOCKED') {
         throw knexLockError(error, project, db);
       }
@@ -439,6 +452,36 @@ async function runWithRetries(
       await new Promise((r) => setTimeout(r, record.retryInMs));
     }
   }
+}
+
+/** Says what a migration knexsafe ended left behind: read back from knex's history and lock, not assumed. */
+async function endedError(ended: MigrationEnded, db: Database, project: ProjectConfig, pending: string[], transactional: boolean, active: ActiveMigration | undefined): Promise<KnexsafeError> {
+  const parts: string[] = [];
+  let lockText = '';
+  try {
+    const applied = new Map(((await readAppliedMigrations(db.knex, project.migrations)) ?? []).map((a) => [a.name, a]));
+    const done = pending.filter((n) => applied.has(n));
+    const notDone = pending.filter((n) => !applied.has(n));
+    parts.push(done.length ? `Applied (in ${project.migrations.tableName}): ${done.join(', ')}.` : 'None of the pending migrations is applied.');
+    if (notDone.length) parts.push(`Not applied: ${notDone.join(', ')}.`);
+    if (!transactional) {
+      const kept = active?.completed.length ?? 0;
+      parts.push(`${ended.migration} ran without a transaction: ${kept ? `the ${kept} statement${kept === 1 ? '' : 's'} it finished before it was ended stay${kept === 1 ? 's' : ''} applied — check the schema before running it again` : 'it had finished no statement'}.`);
+    } else {
+      parts.push(`Its transaction was rolled back${active?.completed.length ? ` (${active.completed.length} statement${active.completed.length === 1 ? '' : 's'} undone)` : ''}.`);
+    }
+    const lock = await readLockState(db.knex, project.migrations);
+    lockText = lock.isLocked ? ` knex's lock (${project.migrations.tableName}_lock) is still set: \`knexsafe doctor\` shows whether anyone holds it, \`knexsafe unlock\` frees it.` : ` knex's lock is released.`;
+  } catch (error) {
+    parts.push(`What is applied now could not be read back (${errorMessage(error)}): run \`knexsafe status\`.`);
+  }
+  const hint =
+    ended.reason === 'timeout'
+      ? 'Find out why it takes so long (`knexsafe check` shows its statements and locks); raise --timeout if it is expected to.'
+      : ended.reason === 'idle' || sqlState(ended.sessionError) === '25P03'
+        ? 'Make sure the migration awaits or returns every promise it starts and that each one settles; raise --idle-timeout if it is expected to wait between statements.'
+        : 'Someone or something ended the session (pg_terminate_backend, idle_in_transaction_session_timeout, a server restart or a proxy): find out who, then run again.';
+  return migrationEndedError(ended, `${parts.join(' ')}${lockText}`, hint);
 }
 
 /** Why re-running a failed migration that had no transaction is not safe, or undefined when it is. */
