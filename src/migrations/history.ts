@@ -39,6 +39,12 @@ export interface BatchResult {
   /** The batch written (latest/up) or removed (rollback/down); 0 when nothing ran. */
   batch: number;
   migrations: MigrationRun[];
+  /**
+   * Up runs: the rows of knex's history table naming this run's migrations, read while knex's
+   * lock was still held (its afterAll hook), so no other process can have written them.
+   * Undefined when knex ran no migration (nothing pending once it had the lock).
+   */
+  recorded?: AppliedMigration[];
 }
 
 export interface RunOptions {
@@ -92,11 +98,24 @@ async function runWithKnex(
   const runs: MigrationRun[] = [];
   const source = new KnexsafeMigrationSource(files, timingWrapper(ctx, runs));
   const config = migratorConfig(ctx.project, source, options);
+  // knex calls afterAll after the batch's last history row is written and before it frees its lock
+  // (in the batch transaction when there is one): the rows read there are this run's own. The
+  // knexfile's own afterAll still runs first.
+  let recorded: AppliedMigration[] | undefined;
+  type AfterAll = (knex: Knex, migrations: unknown[]) => unknown;
+  const knexfileMigrations = (ctx.db.knex.client as { config?: { migrations?: { afterAll?: AfterAll } } }).config?.migrations;
+  const userAfterAll = knexfileMigrations?.afterAll;
+  (config as { afterAll?: AfterAll }).afterAll = async (knex: Knex, migrations: unknown[]) => {
+    await userAfterAll?.(knex, migrations);
+    const names = new Set(runs.filter((r) => r.direction === 'up').map((r) => r.name));
+    if (!names.size) return;
+    recorded = ((await readAppliedMigrations(knex, ctx.project.migrations)) ?? []).filter((a) => names.has(a.name));
+  };
   const disarm = armExitTrap();
   try {
     const result = (await action(ctx.db.knex.migrate, config)) as [number, string[]] | undefined;
     // knex answers with the current batch number even when nothing ran; 0 says "nothing ran".
-    return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs };
+    return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs, ...(recorded ? { recorded } : {}) };
   } catch (error) {
     throw await explainMigratorError(error, ctx, runs);
   } finally {
