@@ -55,6 +55,8 @@ export interface VerifyReport {
   shadowReadyMs: number;
   verdicts: MigrationVerdict[];
   probe: { filled: string[]; unfilled: { table: string; reason: string }[] };
+  /** Selected migrations after one whose up failed: knex stops there, so they were not run. */
+  notReached: string[];
   durationMs: number;
   ok: boolean;
 }
@@ -67,7 +69,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   const started = performance.now();
   const { files, selection } = options;
   if (selection.length === 0) {
-    return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, durationMs: 0, ok: true };
+    return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
   const openSession = () => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
   let session = await openSession();
@@ -97,6 +99,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   };
 
   const verdicts: MigrationVerdict[] = [];
+  const notReached: string[] = [];
   try {
     if (options.replay.length > 0) {
       options.events?.progress?.(`Replaying ${options.replay.length} earlier migration(s) on the shadow`);
@@ -152,6 +155,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       }
       verdicts.push(verdict.verdict);
       options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
+      if (verdict.verdict.status === 'failed') {
+        // knex stops at a failing up: later migrations never run, and verifying them on a schema
+        // without this one would report its consequences as their own failures.
+        notReached.push(...files.slice(at + 1, last + 1).filter((f) => selectedNames.has(f.name)).map((f) => f.name));
+        break;
+      }
       await fill(s0);
     }
   } finally {
@@ -162,6 +171,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     shadowReadyMs: shadowInfo.readyMs,
     verdicts,
     probe: { filled: [...probe.filled].sort(), unfilled: [...probe.unfilled].map(([table, reason]) => ({ table, reason })).sort((a, b) => a.table.localeCompare(b.table)) },
+    notReached,
     durationMs: performance.now() - started,
     ok: verdicts.every((v) => v.status === 'reversible'),
   };
