@@ -2,7 +2,7 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
 import { KnexsafeError } from '../errors.js';
-import type { MigrationFile } from '../migrations/source.js';
+import { refusedMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
 import { compareProbeRows, fillProbeRows, readProbeRows, removeProbeRows, type DataLoss } from './probe.js';
 
@@ -155,9 +155,11 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       }
       verdicts.push(verdict.verdict);
       options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
-      if (verdict.verdict.status === 'failed') {
+      const refused = refusedMigration(verdict.verdict.findings[0]?.error?.message ?? '') !== undefined;
+      if (verdict.verdict.status === 'failed' && !refused) {
         // knex stops at a failing up: later migrations never run, and verifying them on a schema
-        // without this one would report its consequences as their own failures.
+        // without this one would report its consequences as their own failures. (A migration knex
+        // refuses to load ran nothing: the others are still worth proving.)
         notReached.push(...files.slice(at + 1, last + 1).filter((f) => selectedNames.has(f.name)).map((f) => f.name));
         break;
       }
