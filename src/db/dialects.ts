@@ -153,6 +153,9 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
     }
 
     override async _query(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
+      // knex's pg client refuses an empty text before sending it; a deferred BEGIN in front of it
+      // would have made it a valid query on a server shadow.
+      if (!obj.sql) throw new Error('The query is empty');
       // knex's own BEGIN (no isolation level): answered here, sent in front of the next statement
       // on the connection by executeStatement. A round trip per transaction; check runs one per migration.
       if (obj.sql === 'BEGIN;' && (obj.bindings?.length ?? 0) === 0 && this.defersBegin) {
