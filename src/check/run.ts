@@ -152,6 +152,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
   const findings: Finding[] = [];
   const engineOptions: Omit<EngineOptions, 'batches'> = {
     pgVersion,
+    pgVersionKnown: options.pgVersion !== undefined || project.knexsafe.pgVersion !== undefined || target?.pgVersion !== undefined,
     thresholds: { ...DEFAULT_THRESHOLDS, ...(project.knexsafe.thresholds ?? {}) },
     ...(project.knexsafe.rules ? { severities: project.knexsafe.rules } : {}),
     ...(target ? { stats: target.stats } : {}),
@@ -392,7 +393,7 @@ async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSq
       });
     }
   }
-  const findings = runRules(rules, units, { pgVersion, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
+  const findings = runRules(rules, units, { pgVersion, pgVersionKnown: options.pgVersion !== undefined, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
   return {
     findings: sortFindings(findings),
     migrations: units.map((u) => ({ name: u.name, file: u.file, statements: u.statements.length, transactional: false })),

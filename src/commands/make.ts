@@ -79,6 +79,12 @@ export async function makeMigration(options: MakeOptions): Promise<MakeResult> {
   const directory = project.migrations.directories[project.migrations.directories.length - 1] ?? path.join(project.baseDir, 'migrations');
   const style = moduleStyle(extension, directory);
   const warnings: string[] = [];
+  // knex lists migrations by loadExtensions alone: a file outside it is never run, and nothing says so.
+  if (!project.migrations.custom && !project.migrations.loadExtensions.includes(`.${extension}`)) {
+    warnings.push(
+      `knex will never run a .${extension} migration in this project: .${extension} is not in the migrations' loadExtensions (${project.migrations.loadExtensions.join(', ')}). Add it in the knexfile (migrations: { loadExtensions: [${[...project.migrations.loadExtensions, `.${extension}`].map((e) => `'${e}'`).join(', ')}] }), or make the migration with another extension.`,
+    );
+  }
 
   const snake = toSnakeCase(stem);
   if (!isSnakeCase(stem)) {

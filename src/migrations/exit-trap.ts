@@ -32,7 +32,10 @@ const originalKill = process.kill.bind(process);
 
 /** Ends the process for real: knexsafe's own exits (after Ctrl-C, once output is flushed). */
 export function exitProcess(code?: number): never {
-  return originalExit(code);
+  // Node's process.exit ends through process.reallyExit, which the trap may have replaced.
+  if (originalReallyExit) proc.reallyExit = originalReallyExit;
+  // process.exit(undefined) would set process.exitCode to undefined: no argument keeps it.
+  return code === undefined ? originalExit() : originalExit(code);
 }
 
 interface Running {
@@ -218,10 +221,14 @@ export async function trapped<T>(name: string, fn: () => Promise<T>, options: { 
     const own = fn();
     own.catch(() => undefined);
     const result = await Promise.race([own, escaped]);
+    // Node tells of a rejection nobody handled once the microtasks have run: one left in the
+    // migration's last tick arrives while it still counts as running.
+    await new Promise((resolve) => setImmediate(resolve));
     if (entry.escape) throw entry.escape;
     failed = false;
     return result;
   } catch (error) {
+    await new Promise((resolve) => setImmediate(resolve));
     const escape = entry.escape;
     if (escape && (escape.kind === 'exit' || escape.kind === 'signal' || error === escape)) throw escape;
     throw error;

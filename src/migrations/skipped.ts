@@ -52,7 +52,8 @@ export function findSkippedFiles(settings: Pick<MigrationSettings, 'directories'
       const full = path.join(directory, entry.name);
       if (entry.isDirectory()) {
         if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-        const files = modulesUnder(full, settings.loadExtensions).filter((f) => /^\d/.test(path.basename(f)));
+        // Tests of migrations kept next to them (joplin: migrations/tests/<timestamp>_x.test.ts) are not migrations.
+        const files = modulesUnder(full, settings.loadExtensions).filter((f) => /^\d/.test(path.basename(f)) && !/\.(test|spec)\.[cm]?[jt]sx?$/.test(f));
         if (files.length) skipped.subfolders.push({ folder: full, files });
       } else if (!settings.loadExtensions.includes(path.extname(entry.name)) && isModule(entry.name, settings.loadExtensions)) {
         skipped.byExtension.push(full);

@@ -7,6 +7,8 @@ import type { AnalyzedStatement, EffectiveLock, Finding, FindingInput, Migration
 
 export interface EngineOptions {
   pgVersion: number;
+  /** pgVersion was given or read from the target (default false: a default version). */
+  pgVersionKnown?: boolean;
   thresholds: Thresholds;
   /** Per-rule severity overrides from knexsafe config; 'off' disables a rule. */
   severities?: Record<string, SeverityLevel>;
@@ -46,6 +48,7 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
         unit.statements.some((s) => s.index < current!.index && s.facts.kind === 'create-table' && !s.error && qualify(s.facts.table, unit.schemaBefore) === name);
       const context: RuleContext = {
         pgVersion: options.pgVersion,
+        pgVersionKnown: options.pgVersionKnown ?? false,
         thresholds: options.thresholds,
         migration: unit,
         batch: batchOf.get(unit) ?? [unit],

@@ -108,6 +108,8 @@ export interface Thresholds {
 export interface RuleContext {
   /** Target PostgreSQL major version the advice is for. */
   pgVersion: number;
+  /** pgVersion is the target's (--pg-version, config, or read from the target), not a default. */
+  pgVersionKnown: boolean;
   thresholds: Thresholds;
   migration: MigrationUnit;
   /** The migrations that run in the same knex batch as this one, in order (this one included). */

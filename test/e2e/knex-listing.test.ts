@@ -19,6 +19,7 @@ const files = {
   'migrations/20240103000000_esm.mjs': `export const up = (knex) => knex.schema.createTable('c', (t) => { t.bigIncrements(); });\nexport const down = (knex) => knex.schema.dropTable('c');\n`,
   'migrations/archive/20230101000000_old.js': create('old') + drop('old'),
   'migrations/lib/helpers.js': 'module.exports = {};\n',
+  'migrations/tests/20240102000000_no_down.test.js': 'module.exports = {};\n',
 };
 
 interface CheckJson {
@@ -35,6 +36,8 @@ function expectSkipWarnings(warnings: string[]): void {
   expect(warnings.find((w) => w.includes('archive'))).toMatch(/knex will never run the 1 module in this subfolder \(20230101000000_old\.js\)/);
   // A helper the migrations import is not named like a migration: no warning.
   expect(warnings.some((w) => w.includes('helpers.js'))).toBe(false);
+  // Nor is a test of a migration kept next to them.
+  expect(warnings.some((w) => w.includes('.test.js'))).toBe(false);
 }
 
 function expectRefused(report: CheckJson): void {

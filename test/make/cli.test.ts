@@ -101,6 +101,8 @@ describe('knexsafe make (CLI)', () => {
   it('-x picks the module style; --stub and --simple', async () => {
     const mjs = parseJson<MadeJson>((await runCli(['make', 'create_widgets_table', '-x', 'mjs', '--print', '--json', '--cwd', dir])).stdout);
     expect(mjs.extension).toBe('mjs');
+    // knex's default loadExtensions has no .mjs: knex would never run it.
+    expect(mjs.warnings.find((w) => w.startsWith('knex will never run a .mjs migration in this project'))).toBeDefined();
     expect(mjs.files[0]!.content).toMatch(/export async function up\(knex\) \{\n  await knex\.schema\.createTable\('widgets'/);
     const stub = parseJson<MadeJson>((await runCli(['make', 'create_widgets_table', '--stub', '--print', '--json', '--cwd', dir])).stdout);
     expect(stub.intent.kind).toBe('stub');
