@@ -22,7 +22,7 @@ function normalize(list: Sent[]): string[] {
   return list.map((s) => `${s.sql.replace(/\$\d+/g, '?').trim()} ${JSON.stringify(s.bindings.map((b) => (b instanceof Date ? 'DATE' : b)))}`);
 }
 
-const BOOKKEEPING = /knex_migrations|history_of_changes|information_schema|^\s*(begin|commit|rollback)\b|pg_catalog\.pg_|current_schema\(\)/i;
+const BOOKKEEPING = /knex_migrations|history|information_schema|^\s*(begin|commit|rollback)\b|pg_catalog\.pg_|current_schema\(\)/i;
 
 interface Outcome {
   /** What the migrations sent (knex's own bookkeeping left out). */
@@ -65,7 +65,7 @@ async function plainKnex(dir: string, url: string, probe: string): Promise<Outco
 }
 
 /** The same project on a shadow, through knexsafe's capture (knex's Migrator, one batch). */
-async function onShadow(dir: string, shadowUrl: string | undefined, probe: string): Promise<Outcome> {
+async function onShadow(dir: string, shadowUrl: string | undefined, probe: string): Promise<Outcome & { message?: string }> {
   process.env.KNEXSAFE_OPTIONS_TEST_URL = 'postgresql://nobody:secret@127.0.0.1:1/not_the_target';
   const project = await resolveProject({ cwd: dir });
   const session = await CaptureSession.open({ project, ...(shadowUrl ? { shadowUrl } : {}) });
@@ -73,7 +73,12 @@ async function onShadow(dir: string, shadowUrl: string | undefined, probe: strin
     const outcome = await session.latest();
     const sent = outcome.traces.flatMap((t) => t.statements.filter((s) => !s.control && !BOOKKEEPING.test(s.sql)).map((s) => ({ sql: s.sql, bindings: s.bindings })));
     const rows = ((await session.knex.raw(probe)) as { rows: unknown[] }).rows;
-    return { sent: normalize(sent), ran: outcome.ran.map((f) => path.basename(f)), probe: rows, ...(outcome.error ? { error: outcome.error.sqlState ?? outcome.error.message } : {}) };
+    return {
+      sent: normalize(sent),
+      ran: outcome.ran.map((f) => path.basename(f)),
+      probe: rows,
+      ...(outcome.error ? { error: outcome.error.sqlState ?? outcome.error.message, message: outcome.error.message } : {}),
+    };
   } finally {
     await session.close();
   }
@@ -93,16 +98,23 @@ afterAll(async () => {
   delete process.env.KNEXSAFE_OPTIONS_TEST_URL;
 });
 
-async function compare(files: Record<string, string>, probe: string): Promise<Outcome> {
+/** `serverSetup`: what the user's database has before any migration (a schema the DBA made). */
+async function compare(files: Record<string, string>, probe: string, serverSetup?: string): Promise<Outcome & { messages: string[] }> {
   const dir = makeProject(files, 'ks-knex-options-');
   const temp = await createTempDatabase('fid_options');
   temps.push(temp);
+  if (serverSetup) {
+    const admin = knexFactory({ client: 'pg', connection: temp.url });
+    await admin.raw(serverSetup).finally(() => admin.destroy());
+  }
   const plain = await plainKnex(dir, temp.url, probe);
+  const messages: string[] = [];
   for (const [name, url] of SHADOWS) {
-    const shadow = await onShadow(dir, url, probe);
+    const { message, ...shadow } = await onShadow(dir, url, probe);
+    if (message) messages.push(message);
     expect({ shadow: name, ...shadow }).toEqual({ shadow: name, ...plain });
   }
-  return plain;
+  return { ...plain, messages };
 }
 
 const CONNECTION = `connection: process.env.KNEXSAFE_OPTIONS_TEST_URL`;
@@ -231,5 +243,35 @@ exports.down = (knex) => knex.schema.dropTable('things');`,
       `select column_name from information_schema.columns where table_name = 'things' order by column_name`,
     );
     expect(plain.ran).toEqual(['second', 'first']);
+  });
+
+  it('migrations.schemaName: the history lives in a schema the target has before any migration; the shadow has it too', { timeout: 120_000 }, async () => {
+    const plain = await compare(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', ${CONNECTION}, migrations: { schemaName: 'ops', tableName: 'history' } };`,
+        'migrations/001_t.js': `exports.up = (knex) => knex.schema.createTable('things', (t) => { t.increments('id'); });
+exports.down = (knex) => knex.schema.dropTable('things');`,
+      },
+      `select table_schema, table_name from information_schema.tables where table_name in ('history', 'things') order by 2`,
+      'create schema ops',
+    );
+    expect(plain.probe).toEqual([
+      { table_schema: 'ops', table_name: 'history' },
+      { table_schema: 'public', table_name: 'things' },
+    ]);
+  });
+
+  it('a searchPath naming only a schema nothing creates fails as on the server (3F000), and says why', { timeout: 120_000 }, async () => {
+    const plain = await compare(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', ${CONNECTION}, searchPath: ['app'], migrations: { schemaName: 'public' } };`,
+        'migrations/001_t.js': `exports.up = (knex) => knex.schema.createTable('things', (t) => { t.increments('id'); });
+exports.down = (knex) => knex.schema.dropTable('things');`,
+      },
+      `select count(*)::int as n from information_schema.tables where table_name = 'things'`,
+    );
+    expect(plain.error).toBe('3F000');
+    expect(plain.messages).toHaveLength(2);
+    for (const message of plain.messages) expect(message).toMatch(/searchPath \("app"\) names no schema that exists/);
   });
 });
