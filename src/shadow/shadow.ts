@@ -3,7 +3,8 @@ import type { QueryObserver } from '../db/dialects.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
-import { createShadowDatabase, type ShadowDatabaseReservation } from './server-database.js';
+import type { Knex } from 'knex';
+import { createShadowDatabase, shadowConnectionConfig, type ShadowDatabaseReservation } from './server-database.js';
 import type { AfterCreate, ShadowSessionSpec } from './session-settings.js';
 
 /**
@@ -81,7 +82,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
   const database = await (options.reservation?.serverUrl === serverUrl ? options.reservation.take() : createShadowDatabase(serverUrl));
   let db: Database;
   try {
-    db = await openServer(database.url, {
+    db = await openServer(shadowConnectionConfig(database.url) as Knex.Config['connection'], {
       ...(options.observer ? { observer: options.observer } : {}),
       ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
       // One connection: a migration's statements and our catalog reads must see the same session.

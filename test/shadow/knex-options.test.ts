@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CaptureSession } from '../../src/capture/session.js';
 import { resolveProject } from '../../src/config/resolve.js';
+import { createShadow } from '../../src/shadow/shadow.js';
 import { makeProject } from '../helpers/cli.js';
 import { createTempDatabase, describeServer, SERVER_URL, type TempDatabase } from '../helpers/pg.js';
 
@@ -273,5 +274,25 @@ exports.down = (knex) => knex.schema.dropTable('things');`,
     expect(plain.error).toBe('3F000');
     expect(plain.messages).toHaveLength(2);
     for (const message of plain.messages) expect(message).toMatch(/searchPath \("app"\) names no schema that exists/);
+  });
+
+  it('a server shadow takes no PG* variable meant for the target (PGOPTIONS, PGAPPNAME)', { timeout: 60_000 }, async () => {
+    const saved = { PGOPTIONS: process.env.PGOPTIONS, PGAPPNAME: process.env.PGAPPNAME };
+    process.env.PGOPTIONS = '-c search_path=nowhere -c default_transaction_read_only=on';
+    process.env.PGAPPNAME = 'the-target-app';
+    try {
+      const shadow = await createShadow({ serverUrl: SERVER_URL });
+      try {
+        const rows = ((await shadow.knex.raw(`select current_setting('search_path') as s, current_setting('default_transaction_read_only') as r, current_setting('application_name') as a`)) as { rows: unknown[] }).rows;
+        expect(rows).toEqual([{ s: '"$user", public', r: 'off', a: 'knexsafe-shadow' }]);
+      } finally {
+        await shadow.close();
+      }
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
