@@ -68,6 +68,7 @@ async function createEmbeddedShadow(options: ShadowOptions, started: number): Pr
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.session ? { knexOptions: options.session.knexOptions, sessionSettings: options.session.settings } : {}),
     ...(options.session?.afterCreate ? { afterCreate: options.session.afterCreate } : {}),
+    ...(options.session?.userClient ? { userClient: options.session.userClient } : {}),
   });
   const shadow: Shadow = {
     ...db,
@@ -90,6 +91,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // once per migration, where knex's batch commits once).
       knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate) } },
       ...(options.session?.settings.length ? { sessionSettings: options.session.settings } : {}),
+      ...(options.session?.userClient ? { userClient: options.session.userClient } : {}),
       deferBegin: true,
     });
   } catch (error) {

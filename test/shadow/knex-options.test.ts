@@ -295,4 +295,25 @@ exports.down = (knex) => knex.schema.dropTable('things');`,
       }
     }
   });
+
+  it('a custom client class: what it changes in the SQL (identifier quoting) holds on the shadows', { timeout: 120_000 }, async () => {
+    const dialect = JSON.stringify(path.join(process.cwd(), 'node_modules/knex/lib/dialects/postgres/index.js'));
+    const plain = await compare(
+      {
+        'knexfile.js': `const Client_PG = require(${dialect});
+class LowerCaseClient extends Client_PG {
+  wrapIdentifierImpl(value) { return super.wrapIdentifierImpl(value === '*' ? value : value.toLowerCase()); }
+}
+module.exports = { client: LowerCaseClient, ${CONNECTION} };`,
+        'migrations/001_t.js': `exports.up = async (knex) => {
+  await knex.schema.createTable('Things', (t) => { t.increments('Id'); t.text('UserName'); });
+  await knex('Things').insert({ UserName: 'ada' });
+};
+exports.down = (knex) => knex.schema.dropTable('Things');`,
+      },
+      `select username from things`,
+    );
+    expect(plain.sent.join('\n')).toMatch(/create table "things" \("id" serial primary key, "username" text\)/);
+    expect(plain.probe).toEqual([{ username: 'ada' }]);
+  });
 });
