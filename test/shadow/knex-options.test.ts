@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CaptureSession } from '../../src/capture/session.js';
 import { resolveProject } from '../../src/config/resolve.js';
 import { createShadow } from '../../src/shadow/shadow.js';
-import { makeProject } from '../helpers/cli.js';
+import { makeProject, parseJson, runCli } from '../helpers/cli.js';
 import { createTempDatabase, describeServer, SERVER_URL, type TempDatabase } from '../helpers/pg.js';
 
 /**
@@ -315,5 +315,26 @@ exports.down = (knex) => knex.schema.dropTable('Things');`,
     );
     expect(plain.sent.join('\n')).toMatch(/create table "things" \("id" serial primary key, "username" text\)/);
     expect(plain.probe).toEqual([{ username: 'ada' }]);
+  });
+
+  it("knexsafe's own reads skip the knexfile's hooks: status on a target whose postProcessResponse camelCases rows", { timeout: 120_000 }, async () => {
+    const dir = makeProject(
+      {
+        'knexfile.js': `const camel = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), v]));
+module.exports = { client: 'pg', ${CONNECTION},
+  postProcessResponse: (result) => (result && typeof result.command === 'string' && Array.isArray(result.rows) ? { ...result, rows: result.rows.map(camel) } : Array.isArray(result) ? result.map((r) => (r && typeof r === 'object' ? camel(r) : r)) : result) };`,
+        'migrations/001_t.js': `exports.up = (knex) => knex.schema.createTable('things', (t) => { t.increments('id'); t.text('first_name'); });
+exports.down = (knex) => knex.schema.dropTable('things');`,
+      },
+      'ks-knex-options-',
+    );
+    const temp = await createTempDatabase('fid_options');
+    temps.push(temp);
+    const env = { KNEXSAFE_OPTIONS_TEST_URL: temp.url };
+    expect((await runCli(['latest', '--cwd', dir], { env })).code).toBe(0);
+    const status = await runCli(['status', '--cwd', dir, '--json'], { env });
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+    expect(parseJson<{ applied: number }>(status.stdout).applied).toBe(1);
   });
 });
