@@ -221,7 +221,8 @@ export class Recorder implements QueryObserver {
     const inManual = this.manualTransaction.has(session);
     const inTransaction = inKnexTransaction || inManual || control === 'commit' || control === 'rollback' || control === 'savepoint' || control === 'release' || control === 'rollback-to';
     // Wrapping shows the locks of statements that autocommit; never for CONCURRENTLY and friends.
-    const wrap = shape !== undefined && observe && !inKnexTransaction && !inManual && shape.parsed && control === undefined && shape.allowedInTransactionBlock;
+    // Nor for what PostgreSQL refuses outside a transaction block: wrapped, it would pass.
+    const wrap = shape !== undefined && observe && !inKnexTransaction && !inManual && shape.parsed && control === undefined && shape.allowedInTransactionBlock && !shape.requiresTransactionBlock;
 
     const record: CapturedStatement = {
       index: this.statementIndex++,

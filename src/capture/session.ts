@@ -8,6 +8,7 @@ import { armExitTrap, trapped } from '../migrations/exit-trap.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
 import { shadowSessionOf } from '../shadow/session-settings.js';
 import { asKnexsafe } from '../db/internal-queries.js';
+import { explainScopeFailure, prepareScope } from '../shadow/scope.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
@@ -139,6 +140,14 @@ export class CaptureSession {
       disarm();
       throw error;
     }
+    try {
+      await prepareScope(shadow.knex, options.project);
+    } catch (error) {
+      modules.stop();
+      await shadow.close().catch(() => undefined);
+      disarm();
+      throw error;
+    }
     return new CaptureSession(options.project, files, shadow, recorder, modules, disarm);
   }
 
@@ -179,6 +188,11 @@ export class CaptureSession {
     };
   }
 
+  /** Failures that come from the knexfile's scope (src/shadow/scope.ts), explained. */
+  private explained(traces: MigrationTrace[]): MigrationTrace[] {
+    return traces.map((t) => (t.error ? { ...t, error: explainScopeFailure(t.error, this.project) } : t));
+  }
+
   /** The boundary hook is knexsafe's code: its queries go without the knexfile's hooks. */
   private async boundary(...args: Parameters<BoundaryHook>): Promise<void> {
     const hook = this.onBoundary;
@@ -207,9 +221,9 @@ export class CaptureSession {
       const result = (await action(this.knex.migrate, config)) as [number, string[]] | undefined;
       return { traces: this.recorder.takeTraces(), ran: Array.isArray(result) ? result[1] : [] };
     } catch (error) {
-      const traces = this.recorder.takeTraces();
+      const traces = this.explained(this.recorder.takeTraces());
       const failed = traces.find((t) => t.error);
-      const info = toStatementError(error);
+      const info = explainScopeFailure(toStatementError(error), this.project);
       const failedMigration = failed?.name ?? (error as { knexsafeMigration?: string }).knexsafeMigration ?? refusedMigration(info.message);
       return {
         traces,
@@ -251,8 +265,8 @@ export class CaptureSession {
       else await wrapped(this.knex);
       return { traces: this.recorder.takeTraces(), ran: [name] };
     } catch (error) {
-      const traces = this.recorder.takeTraces();
-      return { traces, ran: [], error: { ...toStatementError(error), migration: name, direction } };
+      const traces = this.explained(this.recorder.takeTraces());
+      return { traces, ran: [], error: { ...explainScopeFailure(toStatementError(error), this.project), migration: name, direction } };
     } finally {
       // A read meant to go with the COMMIT of a transaction that ended without one fails now, not never.
       (this.knex.client as { settleRiders?(): void }).settleRiders?.();

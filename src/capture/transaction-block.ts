@@ -11,6 +11,12 @@ export interface StatementShape {
   control?: TransactionControl;
   /** False for statements PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, …). */
   allowedInTransactionBlock: boolean;
+  /**
+   * True for a text PostgreSQL refuses outside a transaction block (25P01): a lone LOCK TABLE or
+   * DECLARE CURSOR without HOLD. With other statements in one simple query it runs in that
+   * query's implicit block and passes.
+   */
+  requiresTransactionBlock: boolean;
 }
 
 const TRANSACTION_KINDS: Record<string, TransactionControl> = {
@@ -29,7 +35,7 @@ export function statementShape(sql: string): StatementShape {
   try {
     asts = parseSqlSync(sql).map((s) => s.ast);
   } catch {
-    return { asts: [], parsed: false, allowedInTransactionBlock: false };
+    return { asts: [], parsed: false, allowedInTransactionBlock: false, requiresTransactionBlock: false };
   }
   const first = asts[0];
   let control: TransactionControl | undefined;
@@ -37,7 +43,26 @@ export function statementShape(sql: string): StatementShape {
     const kind = (first as { TransactionStmt: { kind?: string } }).TransactionStmt.kind ?? '';
     control = TRANSACTION_KINDS[kind] ?? 'other';
   }
-  return { asts, parsed: true, ...(control ? { control } : {}), allowedInTransactionBlock: asts.every(allowedInBlock) };
+  return {
+    asts,
+    parsed: true,
+    ...(control ? { control } : {}),
+    allowedInTransactionBlock: asts.every(allowedInBlock),
+    requiresTransactionBlock: asts.length === 1 && first !== undefined && requiresBlock(first),
+  };
+}
+
+/** DECLARE's CURSOR_OPT_HOLD (parsenodes.h). */
+const CURSOR_OPT_HOLD = 0x0020;
+
+function requiresBlock(ast: Node): boolean {
+  const kind = statementKind(ast);
+  if (kind === 'LockStmt') return true;
+  if (kind === 'DeclareCursorStmt') {
+    const options = Number((ast as unknown as { DeclareCursorStmt: { options?: number } }).DeclareCursorStmt.options ?? 0);
+    return (options & CURSOR_OPT_HOLD) === 0;
+  }
+  return false;
 }
 
 function allowedInBlock(ast: Node): boolean {

@@ -73,6 +73,8 @@ export interface ProjectConfig {
   environments: string[];
   /** The environment's knex options, passed through to knex (pool, searchPath, ...). */
   knexOptions: Record<string, unknown>;
+  /** The knexfile's own client class (a PostgreSQL dialect), when it gives one instead of a name. */
+  userClient?: unknown;
   target: TargetSpec;
   searchPath?: string | string[];
   migrations: MigrationSettings;
@@ -143,6 +145,7 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
     env: envName,
     environments,
     knexOptions,
+    ...(typeof env.client === 'function' && options.client === undefined ? { userClient: env.client } : {}),
     target,
     ...(env.searchPath !== undefined ? { searchPath: env.searchPath } : {}),
     migrations,

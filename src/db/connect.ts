@@ -3,7 +3,7 @@ import { KnexsafeError } from '../errors.js';
 import { explainConnectionError } from './connection-error.js';
 import { describeConnection, redactSecrets } from '../util/redact.js';
 import type { ProjectConfig } from '../config/resolve.js';
-import { KnexsafePgClient, knexsafePgliteClient, type QueryObserver } from './dialects.js';
+import { KnexsafePgClient, knexsafePgliteClient, withUserClient, type QueryObserver } from './dialects.js';
 import { mentionedExtensions, openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import type { AfterCreate, SessionSetting } from '../shadow/session-settings.js';
@@ -36,6 +36,8 @@ export interface OpenOptions {
   sessionSettings?: readonly SessionSetting[];
   /** Where the connection came from, for the hint of a failed connection ("DATABASE_URL"). */
   settings?: string;
+  /** The knexfile's own client class: what it changes in SQL is taken over (see withUserClient). */
+  userClient?: unknown;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
   const { pool, ...rest } = (options.knexOptions ?? {}) as { pool?: Record<string, unknown> };
   const knex = knexFactory({
     ...rest,
-    client: KnexsafePgClient as unknown as typeof Knex.Client,
+    client: withUserClient(KnexsafePgClient, options.userClient) as unknown as typeof Knex.Client,
     connection: withConnectTimeout(connection),
     pool: { min: 0, max: 4, ...(pool ?? {}) },
     acquireConnectionTimeout: 15_000,
@@ -114,7 +116,7 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
   void _pool;
   const knex = knexFactory({
     ...rest,
-    client: knexsafePgliteClient() as unknown as typeof Knex.Client,
+    client: withUserClient(knexsafePgliteClient(), options.userClient) as unknown as typeof Knex.Client,
     dialect: 'postgres',
     log: quietLog,
     connection: { pglite: embedded.pglite } as unknown as Knex.Config['connection'],
@@ -141,7 +143,7 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
 export async function openTarget(project: ProjectConfig, options: OpenOptions & { extensions?: ExtensionRequest } = {}): Promise<Database> {
   const target = project.target;
   const searchPath = options.searchPath ?? project.searchPath;
-  const common = { ...options, ...(searchPath !== undefined ? { searchPath } : {}) };
+  const common = { ...options, ...(searchPath !== undefined ? { searchPath } : {}), ...(project.userClient ? { userClient: project.userClient } : {}) };
   if (target.kind === 'embedded') {
     return openEmbeddedDatabase({
       ...common,

@@ -383,6 +383,76 @@ interface PgStreamConnection {
   query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream;
 }
 
+/**
+ * What a knexfile's own client class (`client: class extends Client_PG { … }`) changes that shapes
+ * SQL and results — identifier quoting, compilers, formatters, bindings — is taken over onto one
+ * of our clients; how it connects (driver, pool, connections, queries on the wire) stays ours, so
+ * a shadow keeps its own database and its observer. Members of knex's base classes are not copied.
+ */
+const CONNECTION_MEMBERS = new Set([
+  'constructor',
+  '_driver',
+  'driverName',
+  'initializeDriver',
+  'initializePool',
+  'poolDefaults',
+  'getPoolSettings',
+  'acquireConnection',
+  'releaseConnection',
+  'acquireRawConnection',
+  '_acquireOnlyConnection',
+  'destroyRawConnection',
+  'validateConnection',
+  'wrapNativePool',
+  'checkVersion',
+  '_parseVersion',
+  'setSchemaSearchPath',
+  'query',
+  'stream',
+  '_query',
+  '_stream',
+  'processResponse',
+  'destroy',
+  'canCancelQuery',
+  'cancelQuery',
+  '_wrappedCancelQueryCall',
+  // Ours: the observer sees every builder and statement through them.
+  'queryBuilder',
+  'schemaBuilder',
+  'raw',
+  'runner',
+  'executeStatement',
+]);
+
+const KNEX_BASE_CLASSES = new Set(['Client_PG', 'Client', 'EventEmitter', 'Object']);
+
+const withUserClients = new WeakMap<object, Map<unknown, typeof Client_PG>>();
+
+export function withUserClient<T extends typeof Client_PG>(Base: T, userClient: unknown): T {
+  if (typeof userClient !== 'function') return Base;
+  let cache = withUserClients.get(Base);
+  if (!cache) withUserClients.set(Base, (cache = new Map()));
+  const cached = cache.get(userClient);
+  if (cached) return cached as T;
+  const chain: object[] = [];
+  for (let proto = (userClient as { prototype?: object }).prototype; proto; proto = Object.getPrototypeOf(proto) as object | undefined) {
+    // knex's own classes, whichever copy of knex the user's class extends.
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? '';
+    if (proto === PgClientBase.prototype || Object.prototype.isPrototypeOf.call(proto, PgClientBase.prototype) || KNEX_BASE_CLASSES.has(name)) break;
+    chain.unshift(proto);
+  }
+  const Derived = class extends (Base as typeof Client_PG) {};
+  for (const proto of chain) {
+    for (const key of Reflect.ownKeys(proto)) {
+      if (typeof key === 'string' && CONNECTION_MEMBERS.has(key)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      if (descriptor) Object.defineProperty(Derived.prototype, key, descriptor);
+    }
+  }
+  cache.set(userClient, Derived);
+  return Derived as unknown as T;
+}
+
 let pgliteClient: typeof Client_PG | undefined;
 
 /**

@@ -32,6 +32,17 @@ export function parseShadowUrl(serverUrl: string): URL {
   return parsed;
 }
 
+/**
+ * node-pg's connection settings for a shadow server: the URL, and nothing from the PG* variables
+ * the user's shell sets for the target (PGOPTIONS, PGAPPNAME: node-pg falls back on them for any
+ * setting left empty, so these are set, to values that change nothing). A shadow session gets the
+ * target's settings from the knexfile only (src/shadow/session-settings.ts). Settings in the
+ * shadow URL itself still win.
+ */
+export function shadowConnectionConfig(url: string): { connectionString: string; options: string; application_name: string } {
+  return { connectionString: url, options: ' ', application_name: 'knexsafe-shadow' };
+}
+
 function withDatabase(serverUrl: URL, database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${encodeURIComponent(database)}`;
@@ -45,7 +56,7 @@ export const SHADOW_SETTINGS = "--shadow-url (or shadowUrl in knexsafe's config)
 export async function createShadowDatabase(serverUrl: string): Promise<ShadowDatabase> {
   const parsed = parseShadowUrl(serverUrl);
   const name = `knexsafe_shadow_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new (loadPg().Client)({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 });
+  const admin = new (loadPg().Client)({ ...shadowConnectionConfig(serverUrl), connectionTimeoutMillis: 10_000 });
   // A refused connection also surfaces as an 'error' event once connect() has rejected.
   admin.on('error', () => undefined);
   try {

@@ -17,6 +17,8 @@ export interface ShadowSessionSpec {
   settings: SessionSetting[];
   /** The knexfile's `pool.afterCreate`, run on each new shadow session as knex's pool runs it. */
   afterCreate?: AfterCreate;
+  /** The knexfile's own client class (see withUserClient in src/db/dialects.ts). */
+  userClient?: unknown;
 }
 
 export interface SessionSetting {
@@ -31,7 +33,7 @@ export type AfterCreate = (connection: unknown, done: (error: Error | null | und
 /** Options about connecting, pooling and logging: the shadow has its own. `searchPath` is passed on its own. */
 const NOT_CARRIED = new Set(['client', 'connection', 'pool', 'migrations', 'seeds', 'knexsafe', 'log', 'debug', 'acquireConnectionTimeout', 'dialect', 'searchPath']);
 
-export function shadowSessionOf(project: Pick<ProjectConfig, 'knexOptions' | 'target'>): ShadowSessionSpec {
+export function shadowSessionOf(project: Pick<ProjectConfig, 'knexOptions' | 'target' | 'userClient'>): ShadowSessionSpec {
   const knexOptions: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(project.knexOptions)) {
     if (!NOT_CARRIED.has(key) && value !== undefined) knexOptions[key] = value;
@@ -39,7 +41,7 @@ export function shadowSessionOf(project: Pick<ProjectConfig, 'knexOptions' | 'ta
   const pool = project.knexOptions.pool as { afterCreate?: unknown } | undefined;
   const afterCreate = typeof pool?.afterCreate === 'function' ? (pool.afterCreate as AfterCreate) : undefined;
   const settings = project.target.kind === 'server' ? connectionSettings(project.target.connection) : [];
-  return { knexOptions, settings, ...(afterCreate ? { afterCreate } : {}) };
+  return { knexOptions, settings, ...(afterCreate ? { afterCreate } : {}), ...(project.userClient ? { userClient: project.userClient } : {}) };
 }
 
 /** node-pg's startup parameters that are session settings, under their PostgreSQL names. */

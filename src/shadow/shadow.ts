@@ -3,7 +3,8 @@ import type { QueryObserver } from '../db/dialects.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
-import { createShadowDatabase, SHADOW_SETTINGS, type ShadowDatabaseReservation } from './server-database.js';
+import type { Knex } from 'knex';
+import { createShadowDatabase, SHADOW_SETTINGS, shadowConnectionConfig, type ShadowDatabaseReservation } from './server-database.js';
 import type { AfterCreate, ShadowSessionSpec } from './session-settings.js';
 
 /**
@@ -67,6 +68,7 @@ async function createEmbeddedShadow(options: ShadowOptions, started: number): Pr
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.session ? { knexOptions: options.session.knexOptions, sessionSettings: options.session.settings } : {}),
     ...(options.session?.afterCreate ? { afterCreate: options.session.afterCreate } : {}),
+    ...(options.session?.userClient ? { userClient: options.session.userClient } : {}),
   });
   const shadow: Shadow = {
     ...db,
@@ -81,7 +83,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
   const database = await (options.reservation?.serverUrl === serverUrl ? options.reservation.take() : createShadowDatabase(serverUrl));
   let db: Database;
   try {
-    db = await openServer(database.url, {
+    db = await openServer(shadowConnectionConfig(database.url) as Knex.Config['connection'], {
       ...(options.observer ? { observer: options.observer } : {}),
       ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
       // One connection: a migration's statements and our catalog reads must see the same session.
@@ -89,6 +91,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // once per migration, where knex's batch commits once).
       knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate) } },
       ...(options.session?.settings.length ? { sessionSettings: options.session.settings } : {}),
+      ...(options.session?.userClient ? { userClient: options.session.userClient } : {}),
       deferBegin: true,
       settings: SHADOW_SETTINGS,
     });

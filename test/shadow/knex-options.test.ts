@@ -4,7 +4,8 @@ import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CaptureSession } from '../../src/capture/session.js';
 import { resolveProject } from '../../src/config/resolve.js';
-import { makeProject } from '../helpers/cli.js';
+import { createShadow } from '../../src/shadow/shadow.js';
+import { makeProject, parseJson, runCli } from '../helpers/cli.js';
 import { createTempDatabase, describeServer, SERVER_URL, type TempDatabase } from '../helpers/pg.js';
 
 /**
@@ -22,7 +23,7 @@ function normalize(list: Sent[]): string[] {
   return list.map((s) => `${s.sql.replace(/\$\d+/g, '?').trim()} ${JSON.stringify(s.bindings.map((b) => (b instanceof Date ? 'DATE' : b)))}`);
 }
 
-const BOOKKEEPING = /knex_migrations|history_of_changes|information_schema|^\s*(begin|commit|rollback)\b|pg_catalog\.pg_|current_schema\(\)/i;
+const BOOKKEEPING = /knex_migrations|history|information_schema|^\s*(begin|commit|rollback)\b|pg_catalog\.pg_|current_schema\(\)/i;
 
 interface Outcome {
   /** What the migrations sent (knex's own bookkeeping left out). */
@@ -65,7 +66,7 @@ async function plainKnex(dir: string, url: string, probe: string): Promise<Outco
 }
 
 /** The same project on a shadow, through knexsafe's capture (knex's Migrator, one batch). */
-async function onShadow(dir: string, shadowUrl: string | undefined, probe: string): Promise<Outcome> {
+async function onShadow(dir: string, shadowUrl: string | undefined, probe: string): Promise<Outcome & { message?: string }> {
   process.env.KNEXSAFE_OPTIONS_TEST_URL = 'postgresql://nobody:secret@127.0.0.1:1/not_the_target';
   const project = await resolveProject({ cwd: dir });
   const session = await CaptureSession.open({ project, ...(shadowUrl ? { shadowUrl } : {}) });
@@ -73,7 +74,12 @@ async function onShadow(dir: string, shadowUrl: string | undefined, probe: strin
     const outcome = await session.latest();
     const sent = outcome.traces.flatMap((t) => t.statements.filter((s) => !s.control && !BOOKKEEPING.test(s.sql)).map((s) => ({ sql: s.sql, bindings: s.bindings })));
     const rows = ((await session.knex.raw(probe)) as { rows: unknown[] }).rows;
-    return { sent: normalize(sent), ran: outcome.ran.map((f) => path.basename(f)), probe: rows, ...(outcome.error ? { error: outcome.error.sqlState ?? outcome.error.message } : {}) };
+    return {
+      sent: normalize(sent),
+      ran: outcome.ran.map((f) => path.basename(f)),
+      probe: rows,
+      ...(outcome.error ? { error: outcome.error.sqlState ?? outcome.error.message, message: outcome.error.message } : {}),
+    };
   } finally {
     await session.close();
   }
@@ -93,16 +99,23 @@ afterAll(async () => {
   delete process.env.KNEXSAFE_OPTIONS_TEST_URL;
 });
 
-async function compare(files: Record<string, string>, probe: string): Promise<Outcome> {
+/** `serverSetup`: what the user's database has before any migration (a schema the DBA made). */
+async function compare(files: Record<string, string>, probe: string, serverSetup?: string): Promise<Outcome & { messages: string[] }> {
   const dir = makeProject(files, 'ks-knex-options-');
   const temp = await createTempDatabase('fid_options');
   temps.push(temp);
+  if (serverSetup) {
+    const admin = knexFactory({ client: 'pg', connection: temp.url });
+    await admin.raw(serverSetup).finally(() => admin.destroy());
+  }
   const plain = await plainKnex(dir, temp.url, probe);
+  const messages: string[] = [];
   for (const [name, url] of SHADOWS) {
-    const shadow = await onShadow(dir, url, probe);
+    const { message, ...shadow } = await onShadow(dir, url, probe);
+    if (message) messages.push(message);
     expect({ shadow: name, ...shadow }).toEqual({ shadow: name, ...plain });
   }
-  return plain;
+  return { ...plain, messages };
 }
 
 const CONNECTION = `connection: process.env.KNEXSAFE_OPTIONS_TEST_URL`;
@@ -231,5 +244,97 @@ exports.down = (knex) => knex.schema.dropTable('things');`,
       `select column_name from information_schema.columns where table_name = 'things' order by column_name`,
     );
     expect(plain.ran).toEqual(['second', 'first']);
+  });
+
+  it('migrations.schemaName: the history lives in a schema the target has before any migration; the shadow has it too', { timeout: 120_000 }, async () => {
+    const plain = await compare(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', ${CONNECTION}, migrations: { schemaName: 'ops', tableName: 'history' } };`,
+        'migrations/001_t.js': `exports.up = (knex) => knex.schema.createTable('things', (t) => { t.increments('id'); });
+exports.down = (knex) => knex.schema.dropTable('things');`,
+      },
+      `select table_schema, table_name from information_schema.tables where table_name in ('history', 'things') order by 2`,
+      'create schema ops',
+    );
+    expect(plain.probe).toEqual([
+      { table_schema: 'ops', table_name: 'history' },
+      { table_schema: 'public', table_name: 'things' },
+    ]);
+  });
+
+  it('a searchPath naming only a schema nothing creates fails as on the server (3F000), and says why', { timeout: 120_000 }, async () => {
+    const plain = await compare(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', ${CONNECTION}, searchPath: ['app'], migrations: { schemaName: 'public' } };`,
+        'migrations/001_t.js': `exports.up = (knex) => knex.schema.createTable('things', (t) => { t.increments('id'); });
+exports.down = (knex) => knex.schema.dropTable('things');`,
+      },
+      `select count(*)::int as n from information_schema.tables where table_name = 'things'`,
+    );
+    expect(plain.error).toBe('3F000');
+    expect(plain.messages).toHaveLength(2);
+    for (const message of plain.messages) expect(message).toMatch(/searchPath \("app"\) names no schema that exists/);
+  });
+
+  it('a server shadow takes no PG* variable meant for the target (PGOPTIONS, PGAPPNAME)', { timeout: 60_000 }, async () => {
+    const saved = { PGOPTIONS: process.env.PGOPTIONS, PGAPPNAME: process.env.PGAPPNAME };
+    process.env.PGOPTIONS = '-c search_path=nowhere -c default_transaction_read_only=on';
+    process.env.PGAPPNAME = 'the-target-app';
+    try {
+      const shadow = await createShadow({ serverUrl: SERVER_URL });
+      try {
+        const rows = ((await shadow.knex.raw(`select current_setting('search_path') as s, current_setting('default_transaction_read_only') as r, current_setting('application_name') as a`)) as { rows: unknown[] }).rows;
+        expect(rows).toEqual([{ s: '"$user", public', r: 'off', a: 'knexsafe-shadow' }]);
+      } finally {
+        await shadow.close();
+      }
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('a custom client class: what it changes in the SQL (identifier quoting) holds on the shadows', { timeout: 120_000 }, async () => {
+    const dialect = JSON.stringify(path.join(process.cwd(), 'node_modules/knex/lib/dialects/postgres/index.js'));
+    const plain = await compare(
+      {
+        'knexfile.js': `const Client_PG = require(${dialect});
+class LowerCaseClient extends Client_PG {
+  wrapIdentifierImpl(value) { return super.wrapIdentifierImpl(value === '*' ? value : value.toLowerCase()); }
+}
+module.exports = { client: LowerCaseClient, ${CONNECTION} };`,
+        'migrations/001_t.js': `exports.up = async (knex) => {
+  await knex.schema.createTable('Things', (t) => { t.increments('Id'); t.text('UserName'); });
+  await knex('Things').insert({ UserName: 'ada' });
+};
+exports.down = (knex) => knex.schema.dropTable('Things');`,
+      },
+      `select username from things`,
+    );
+    expect(plain.sent.join('\n')).toMatch(/create table "things" \("id" serial primary key, "username" text\)/);
+    expect(plain.probe).toEqual([{ username: 'ada' }]);
+  });
+
+  it("knexsafe's own reads skip the knexfile's hooks: status on a target whose postProcessResponse camelCases rows", { timeout: 120_000 }, async () => {
+    const dir = makeProject(
+      {
+        'knexfile.js': `const camel = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), v]));
+module.exports = { client: 'pg', ${CONNECTION},
+  postProcessResponse: (result) => (result && typeof result.command === 'string' && Array.isArray(result.rows) ? { ...result, rows: result.rows.map(camel) } : Array.isArray(result) ? result.map((r) => (r && typeof r === 'object' ? camel(r) : r)) : result) };`,
+        'migrations/001_t.js': `exports.up = (knex) => knex.schema.createTable('things', (t) => { t.increments('id'); t.text('first_name'); });
+exports.down = (knex) => knex.schema.dropTable('things');`,
+      },
+      'ks-knex-options-',
+    );
+    const temp = await createTempDatabase('fid_options');
+    temps.push(temp);
+    const env = { KNEXSAFE_OPTIONS_TEST_URL: temp.url };
+    expect((await runCli(['latest', '--cwd', dir], { env })).code).toBe(0);
+    const status = await runCli(['status', '--cwd', dir, '--json'], { env });
+    expect(status.stderr).toBe('');
+    expect(status.code).toBe(0);
+    expect(parseJson<{ applied: number }>(status.stdout).applied).toBe(1);
   });
 });
