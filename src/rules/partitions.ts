@@ -80,14 +80,20 @@ function indexLines(index: PartitionedIndex, table: string, name: string, lines:
   }
 }
 
+/** The steps of partitionedIndexMigration's up, for a migration without a transaction. */
+export function partitionedIndexLines(index: PartitionedIndex): string[] {
+  const lines: string[] = [];
+  indexLines(index, index.parent, index.name, lines);
+  return lines;
+}
+
 /**
  * One migration without a transaction: the parent's index ON ONLY (catalog only), then on each
  * partition CREATE INDEX CONCURRENTLY and ALTER INDEX … ATTACH PARTITION. Every step can run again
  * after a failure; down drops the parent's index, which drops the attached ones with it.
  */
 export function partitionedIndexMigration(index: PartitionedIndex): string {
-  const up: string[] = [];
-  indexLines(index, index.parent, index.name, up);
+  const up = partitionedIndexLines(index);
   return migrationFile({
     comment: [
       `${shortName(index.parent)} is partitioned: CREATE INDEX CONCURRENTLY is refused on it. Create the index ON ONLY`,
