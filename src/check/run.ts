@@ -15,6 +15,7 @@ import { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { SqlParseError } from '../sql/parse.js';
 import { compareText } from '../util/compare-text.js';
 import { displayPath } from '../util/paths.js';
+import type { DataCheckResult } from './data-checks.js';
 import { readTargetInfo, type TargetInfo } from './target-info.js';
 
 export const DEFAULT_PG_VERSION = 13;
@@ -26,6 +27,12 @@ export interface CheckOptions extends ProjectOptions, SelectionOptions {
   sqlFiles?: string[];
   stdin?: string;
   progress?: (message: string) => void;
+  /**
+   * Count, on the target (read-only), the rows that would make a pending migration fail: duplicates
+   * for a unique key, NULLs for SET NOT NULL, orphans for a foreign key, CHECK violations, values a
+   * type change cannot convert. `url`: a replica of the target to count on instead.
+   */
+  dataChecks?: boolean | { url?: string; timeoutMs?: number };
 }
 
 export interface CheckedMigration {
@@ -48,6 +55,8 @@ export interface CheckReport {
   warnings: string[];
   /** The analysed migrations (statements with facts and SQL): what `latest --dry-run` and backups read. */
   units?: MigrationUnit[];
+  /** With `dataChecks`: every counting query run on the target and what it found. */
+  dataChecks?: DataCheckResult[];
 }
 
 /**
@@ -268,9 +277,33 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
     }
   }
 
+  let dataChecks: DataCheckResult[] | undefined;
+  if (options.dataChecks) {
+    if (!target) {
+      warnings.push('--data-checks needs the target database (the knexfile’s connection, checking its pending migrations): skipped.');
+    } else if (units.length > 0) {
+      const settings = typeof options.dataChecks === 'object' ? options.dataChecks : {};
+      options.progress?.(`Counting rows the pending migrations could fail on (${settings.url ? 'replica' : 'target'}, read-only)`);
+      const { runDataChecks, dataCheckFindings } = await import('./data-checks.js');
+      const { openServer, openTarget } = await import('../db/connect.js');
+      const db = settings.url ? await openServer(settings.url) : await openTarget(project);
+      try {
+        const stats = target.stats;
+        dataChecks = await runDataChecks(db.knex, units, { existing: (t) => stats.has(t), ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}) });
+      } finally {
+        await db.close();
+      }
+      findings.push(...dataCheckFindings(dataChecks, settings.url ? `the replica ${db.description}` : target.description));
+      for (const r of dataChecks.filter((x) => x.status === 'unknown')) {
+        warnings.push(`data check not done for ${r.migration} (${r.what} in ${r.table}): ${r.detail ?? 'unknown error'}`);
+      }
+    }
+  }
+
   return {
     findings: sortFindings(findings),
     migrations,
+    ...(dataChecks ? { dataChecks } : {}),
     scope,
     ...(target ? { target: target.description } : {}),
     ...(shadowDescription ? { shadow: shadowDescription } : {}),

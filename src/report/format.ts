@@ -121,6 +121,7 @@ export function formatJson(report: CheckReport): unknown {
     summary: { ...countBySeverity(findings), suppressed: report.findings.length - findings.length, migrations: report.migrations.length },
     migrations: report.migrations.map((m) => ({ ...m, file: displayPath(m.file) })),
     findings: report.findings.map((f) => ({ ...f, file: displayPath(f.file) })),
+    ...(report.dataChecks ? { dataChecks: report.dataChecks.map((d) => ({ ...d, file: displayPath(d.file) })) } : {}),
     warnings: report.warnings,
   };
 }

@@ -80,14 +80,20 @@ function indexLines(index: PartitionedIndex, table: string, name: string, lines:
   }
 }
 
+/** The steps of partitionedIndexMigration's up, for a migration without a transaction. */
+export function partitionedIndexLines(index: PartitionedIndex): string[] {
+  const lines: string[] = [];
+  indexLines(index, index.parent, index.name, lines);
+  return lines;
+}
+
 /**
  * One migration without a transaction: the parent's index ON ONLY (catalog only), then on each
  * partition CREATE INDEX CONCURRENTLY and ALTER INDEX … ATTACH PARTITION. Every step can run again
  * after a failure; down drops the parent's index, which drops the attached ones with it.
  */
 export function partitionedIndexMigration(index: PartitionedIndex): string {
-  const up: string[] = [];
-  indexLines(index, index.parent, index.name, up);
+  const up = partitionedIndexLines(index);
   return migrationFile({
     comment: [
       `${shortName(index.parent)} is partitioned: CREATE INDEX CONCURRENTLY is refused on it. Create the index ON ONLY`,
@@ -144,4 +150,58 @@ export function hasValidatedKeyCheck(schema: SchemaSnapshot | undefined, table: 
   if (!info) return false;
   const known = keyColumns.filter((c): c is string => c !== undefined);
   return Object.values(info.constraints).some((c) => c.kind === 'check' && c.validated && known.every((k) => c.columns.includes(k)));
+}
+
+/** The partitions of `parent` at every level: leaves (ordinary tables) and, after their own partitions, the partitioned ones. */
+export function partitionTree(schema: SchemaSnapshot | undefined, parent: string): { leaves: string[]; partitioned: string[] } {
+  const leaves: string[] = [];
+  const partitioned: string[] = [];
+  const visit = (table: string) => {
+    for (const partition of partitionsOf(schema, table)) {
+      if (partitionedTable(schema, partition)) {
+        visit(partition);
+        partitioned.push(partition);
+      } else leaves.push(partition);
+    }
+  };
+  visit(parent);
+  return { leaves, partitioned };
+}
+
+/**
+ * A foreign key on a partitioned table before PostgreSQL 18, which refuses NOT VALID there
+ * (“cannot add NOT VALID foreign key on partitioned table”, PostgreSQL 15): the key NOT VALID on
+ * each partition, validated in a migration of its own, then added to the partitioned tables, bottom
+ * up. Checked on PostgreSQL 15: adding it to the parent then attaches the validated partition keys
+ * without checking a row again (no “validating foreign key constraint” at debug1). Dropping the
+ * parent's key drops the attached ones, hence step 3's down adds them back.
+ */
+export function partitionedForeignKeyMigrations(parent: string, name: string, definition: string, schema: SchemaSnapshot | undefined): string[] {
+  const { leaves, partitioned } = partitionTree(schema, parent);
+  const n = ident(name);
+  const add = (table: string, notValid: boolean) => `ALTER TABLE ${sqlName(table)} ADD CONSTRAINT ${n} ${definition}${notValid ? ' NOT VALID' : ''}`;
+  const drop = (table: string) => `ALTER TABLE ${sqlName(table)} DROP CONSTRAINT IF EXISTS ${n}`;
+  return [
+    migrationFile({
+      comment: [`Step 1 of 3: the key on each partition of partitioned ${shortName(parent)}, not yet checked (brief SHARE ROW EXCLUSIVE, no scan).`],
+      up: transactionLines(leaves.map((t) => add(t, true))),
+      down: transactionLines(leaves.map(drop)),
+      noTransaction: 'Its own short transaction with a lock timeout (above), never shared with step 2.',
+    }),
+    migrationFile({
+      comment: [`Step 2 of 3: check each partition's rows under SHARE UPDATE EXCLUSIVE: reads and writes go on.`],
+      up: leaves.flatMap((t) => transactionLines([`ALTER TABLE ${sqlName(t)} VALIDATE CONSTRAINT ${n}`])),
+      down: ['  // Back to NOT VALID: drop and re-add without checking the rows.', ...transactionLines(leaves.flatMap((t) => [drop(t), add(t, true)]))],
+      noTransaction: 'One transaction per partition: never the one that added the keys.',
+    }),
+    migrationFile({
+      comment: [`Step 3 of 3: the key on ${shortName(parent)} attaches the validated partition keys: no row is checked again.`],
+      up: transactionLines([...partitioned, parent].map((t) => add(t, false))),
+      down: [
+        `  // Dropping the parent's key drops the partitions' keys attached to it: they are added back, validated.`,
+        ...transactionLines([drop(parent), ...leaves.map((t) => add(t, false))]),
+      ],
+      noTransaction: 'Its own short transaction with a lock timeout (above).',
+    }),
+  ];
 }

@@ -28,6 +28,20 @@ ruleTester('drop-index-not-concurrent', {
   ],
   invalid: [
     {
+      // pg_get_indexdef prints it ON ONLY the parent: a down re-running that would leave an INVALID index.
+      name: 'an index of a partitioned table: no CONCURRENTLY there; down rebuilds it partition by partition',
+      setup: [
+        `await knex.raw(\`create table di_logs (id bigint not null, at date not null, level int) partition by range (at);
+create table di_logs_2024 partition of di_logs for values from ('2024-01-01') to ('2025-01-01');
+create table di_logs_rest partition of di_logs default;
+insert into di_logs select g, date '2024-01-01' + (g % 500), g % 5 from generate_series(1, 300) g;
+create index di_logs_level_idx on di_logs (level);\`);`,
+      ],
+      up: `await knex.raw('drop index di_logs_level_idx');`,
+      down: `await knex.raw('create index di_logs_level_idx on di_logs (level)');`,
+      errors: [{ severity: 'warning', message: 'Index di_logs_level_idx on di_logs is dropped without CONCURRENTLY' }],
+    },
+    {
       name: 'knex dropIndex on an existing table',
       setup: [`await knex.schema.createTable('di_users', (t) => { t.increments('id'); t.string('email'); t.index('email'); });`],
       up: `await knex.schema.alterTable('di_users', (t) => {\n  t.dropIndex('email');\n});`,

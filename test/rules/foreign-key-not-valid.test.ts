@@ -22,6 +22,22 @@ ruleTester('foreign-key-not-valid', {
   ],
   invalid: [
     {
+      // PostgreSQL 15 refuses NOT VALID on a partitioned table (18 accepts it): the fix goes partition by partition.
+      name: 'a foreign key on a partitioned table (one partition itself partitioned): NOT VALID and VALIDATE per partition, then the parent',
+      setup: [
+        `await knex.schema.createTable('fk_devices', (t) => { t.increments('id'); });\nawait knex.raw('insert into fk_devices select from generate_series(1, 2)');`,
+        `await knex.raw(\`create table fk_readings (id bigint not null, at date not null, device_id int) partition by range (at);
+create table fk_readings_2024 partition of fk_readings for values from ('2024-01-01') to ('2025-01-01');
+create table fk_readings_2025 partition of fk_readings for values from ('2025-01-01') to ('2026-01-01') partition by hash (id);
+create table fk_readings_2025_h0 partition of fk_readings_2025 for values with (modulus 2, remainder 0);
+create table fk_readings_2025_h1 partition of fk_readings_2025 for values with (modulus 2, remainder 1);
+insert into fk_readings select g, date '2024-01-01' + (g % 700), 1 + g % 2 from generate_series(1, 400) g;\`);`,
+      ],
+      up: `await knex.schema.alterTable('fk_readings', (t) => {\n  t.foreign('device_id').references('fk_devices.id');\n});`,
+      down: `await knex.schema.alterTable('fk_readings', (t) => t.dropForeign('device_id'));`,
+      errors: [{ severity: 'error', line: 2, message: 'Foreign key fk_readings_device_id_foreign on fk_readings is added without NOT VALID' }],
+    },
+    {
       name: 'knex foreign().references() on an existing table',
       setup: [accounts, `await knex.schema.createTable('fk_users', (t) => { t.increments('id'); t.integer('account_id'); });\nawait knex('fk_users').insert({ account_id: 1 });`],
       up: `await knex.schema.alterTable('fk_users', (t) => {\n  t.foreign('account_id').references('fk_accounts.id');\n});`,

@@ -26,6 +26,19 @@ ruleTester('unique-constraint-locks', {
   ],
   invalid: [
     {
+      // PostgreSQL refuses CONCURRENTLY and USING INDEX on a partitioned table: the fix is a unique index built partition by partition.
+      name: 'knex unique() on a partitioned table',
+      setup: [
+        `await knex.raw(\`create table uq_orders (id bigint not null, placed date not null) partition by range (placed);
+create table uq_orders_2024 partition of uq_orders for values from ('2024-01-01') to ('2025-01-01');
+create table uq_orders_rest partition of uq_orders default;
+insert into uq_orders select g, date '2024-01-01' + (g % 500) from generate_series(1, 300) g;\`);`,
+      ],
+      up: `await knex.schema.alterTable('uq_orders', (t) => {\n  t.unique(['id', 'placed']);\n});`,
+      down: `await knex.schema.alterTable('uq_orders', (t) => t.dropUnique(['id', 'placed']));`,
+      errors: [{ severity: 'error', line: 2, message: "Unique constraint uq_orders_id_placed_unique on partitioned uq_orders builds every partition's index under lock" }],
+    },
+    {
       name: 'knex table.unique() on an existing table',
       setup: [`await knex.schema.createTable('uq_users', (t) => { t.increments('id'); t.string('email'); });\nawait knex('uq_users').insert([{ email: 'a@x' }, { email: 'b@x' }]);`],
       up: `await knex.schema.alterTable('uq_users', (t) => {\n  t.unique('email');\n});`,

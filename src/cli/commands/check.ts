@@ -19,6 +19,9 @@ interface CheckFlags {
   pgVersion?: string;
   maxSeverity?: string;
   verbose?: boolean;
+  dataChecks?: boolean;
+  dataChecksEnv?: string;
+  dataChecksTimeout?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -46,6 +49,9 @@ export function registerCheckCommand(program: Command): void {
     .option('--pg-version <major>', 'PostgreSQL version the advice is for (default: the target’s, else 13)')
     .option('--max-severity <level>', 'exit 1 when a finding is at least this severe: error, warning, info or none', 'error')
     .option('--verbose', 'show details of info findings too')
+    .option('--data-checks', 'count, read-only on the target, the rows that would make a pending migration fail (duplicates, NULLs, orphans, CHECK violations, failing casts)')
+    .option('--data-checks-env <VAR>', 'count on a replica instead: the environment variable holding its URL (not the URL itself: the command line is visible to other users)')
+    .option('--data-checks-timeout <ms>', 'statement_timeout of each counting query', '10000')
     .addHelpText(
       'after',
       `
@@ -72,6 +78,15 @@ Examples:
       if (pgVersion !== undefined && (!Number.isInteger(pgVersion) || pgVersion < 9 || pgVersion > 30)) {
         throw new KnexsafeError('BAD_OPTION', `--pg-version takes a major version such as 13 or 16, not "${opts.pgVersion}".`);
       }
+      const timeoutMs = Number(opts.dataChecksTimeout ?? '10000');
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+        throw new KnexsafeError('BAD_OPTION', `--data-checks-timeout takes a number of milliseconds, not "${opts.dataChecksTimeout}".`);
+      }
+      let replicaUrl: string | undefined;
+      if (opts.dataChecksEnv !== undefined) {
+        replicaUrl = process.env[opts.dataChecksEnv];
+        if (!replicaUrl) throw new KnexsafeError('BAD_OPTION', `--data-checks-env names ${opts.dataChecksEnv}, which is not set: export the replica's URL in it.`);
+      }
       const sqlFiles = targets.filter((t) => t === '-' || /\.sql$/i.test(t));
       const names = targets.filter((t) => !sqlFiles.includes(t));
       if (sqlFiles.length && names.length) {
@@ -88,6 +103,7 @@ Examples:
         ...(opts.to ? { to: opts.to } : {}),
         ...(pgVersion !== undefined ? { pgVersion } : {}),
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+        ...(opts.dataChecks || replicaUrl ? { dataChecks: { timeoutMs, ...(replicaUrl ? { url: replicaUrl } : {}) } } : {}),
         progress: (m) => out.progress(out.c.dim(m)),
       });
       const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();

@@ -1,7 +1,7 @@
 import { severityForTable } from '../engine.js';
 import { ident, shortName, tableName } from '../helpers.js';
 import { boundCheck, defaultPartitionOf, hasValidatedKeyCheck, partitionKeyColumns } from '../partitions.js';
-import type { Rule } from '../types.js';
+import type { AnalyzedStatement, Rule } from '../types.js';
 import { migrationFile, migrationFiles, sqlName, transactionLines } from './locks-a-fixes.js';
 
 /** A constraint name cut to PostgreSQL's 63 bytes. */
@@ -34,14 +34,17 @@ export const attachPartitionScan: Rule = {
     for (const c of f.commands) {
       if (c.action !== 'attach-partition') continue;
       const parent = tableName(context, f.table);
-      if (context.tableAge(parent) === 'new') continue;
       const partition = tableName(context, c.partition);
-      const key = partitionKeyColumns(before?.tables[parent]?.partitionKey);
+      // The common way to partition a live table renames it and attaches it to a new parent in one
+      // migration: what counts is the table under its name before the migration.
+      const parentBefore = nameBeforeRenames(statement, context.migration.statements, parent);
+      const partitionBefore = nameBeforeRenames(statement, context.migration.statements, partition);
+      const key = partitionKeyColumns(after?.tables[parent]?.partitionKey ?? before?.tables[parentBefore]?.partitionKey);
       // A CHECK added and validated earlier in the same migration shows in the schema after it.
-      const proven = (table: string) => hasValidatedKeyCheck(before, table, key) || hasValidatedKeyCheck(after, table, key);
-      const scanPartition = context.tableAge(partition) === 'existing' && !proven(partition);
-      const defaultPartition = c.isDefault ? undefined : defaultPartitionOf(before, parent);
-      const scanDefault = defaultPartition !== undefined && context.tableAge(defaultPartition) === 'existing' && !proven(defaultPartition);
+      const proven = (now: string, then: string) => hasValidatedKeyCheck(before, then, key) || hasValidatedKeyCheck(after, now, key);
+      const scanPartition = context.tableAge(partitionBefore) === 'existing' && !proven(partition, partitionBefore);
+      const defaultPartition = c.isDefault || context.tableAge(parentBefore) === 'new' ? undefined : defaultPartitionOf(before, parentBefore);
+      const scanDefault = defaultPartition !== undefined && context.tableAge(defaultPartition) === 'existing' && !proven(defaultPartition, defaultPartition);
       if (!scanPartition && !scanDefault) continue;
 
       const scanned = [...(scanPartition ? [partition] : []), ...(defaultPartition && scanDefault ? [defaultPartition] : [])];
@@ -85,6 +88,7 @@ export const attachPartitionScan: Rule = {
               }),
             ])
           : undefined;
+      const renamed = scanPartition && partitionBefore !== partition ? ` (${shortName(partitionBefore)} before this migration renamed it, with its rows)` : '';
       const defaultText = defaultPartition && scanDefault
         ? ` It also scans the DEFAULT partition ${shortName(defaultPartition)} under ACCESS EXCLUSIVE, to prove none of its rows belongs in the new partition: queries on ${shortName(parent)} that read or write rows of the default partition wait meanwhile.`
         : '';
@@ -92,9 +96,9 @@ export const attachPartitionScan: Rule = {
         statement,
         table: scanned[0]!,
         message: `ATTACH PARTITION ${shortName(partition)} scans ${scanned.map(shortName).join(' and ')} under ACCESS EXCLUSIVE: no validated CHECK proves the bound`,
-        why: `${scanPartition ? `ATTACH PARTITION reads every row of ${shortName(partition)} to check it against the bound${bound ? ` (${bound})` : ''}, holding ACCESS EXCLUSIVE on it: its reads and writes wait for the whole scan.` : `${shortName(partition)} is new, but the attach still checks the rows of another partition.`}${defaultText} The parent takes SHARE UPDATE EXCLUSIVE (PostgreSQL 12+). A validated CHECK constraint matching the bound lets PostgreSQL skip the scan.`,
+        why: `${scanPartition ? `ATTACH PARTITION reads every row of ${shortName(partition)}${renamed} to check it against the bound${bound ? ` (${bound})` : ''}, holding ACCESS EXCLUSIVE on it: its reads and writes wait for the whole scan.` : `${shortName(partition)} is new, but the attach still checks the rows of another partition.`}${defaultText} The parent takes SHARE UPDATE EXCLUSIVE (PostgreSQL 12+). A validated CHECK constraint matching the bound lets PostgreSQL skip the scan.`,
         lock: { mode: 'AccessExclusiveLock', relation: scanned[0]! },
-        severity: severityForTable(context, scanned[0]!, 'warning'),
+        severity: severityForTable(context, scanned[0] === partition ? partitionBefore : scanned[0]!, 'warning'),
         fix: {
           description: check
             ? `Add a CHECK constraint matching the bound NOT VALID, validate it in a migration of its own (SHARE UPDATE EXCLUSIVE: reads and writes go on)${scanDefault ? ', with the opposite CHECK on the DEFAULT partition' : ''}, then attach — PostgreSQL sees the bound is implied and skips the scan — and drop the CHECKs. Build the parent’s indexes on the partition CONCURRENTLY first too: ATTACH builds missing ones under its lock.`
@@ -105,3 +109,16 @@ export const attachPartitionScan: Rule = {
     }
   },
 };
+
+/** `table` (qualified) under the name it had before the migration's earlier ALTER TABLE … RENAME TO statements. */
+function nameBeforeRenames(statement: AnalyzedStatement, statements: readonly AnalyzedStatement[], table: string): string {
+  const dot = table.indexOf('.');
+  const schema = table.slice(0, dot);
+  let name = table.slice(dot + 1);
+  for (const s of [...statements].reverse()) {
+    if (s.index >= statement.index) continue;
+    const f = s.facts;
+    if (f.kind === 'rename' && f.objectType === 'table' && f.to === name && (f.target.schema ?? schema) === schema) name = f.from;
+  }
+  return `${schema}.${name}`;
+}

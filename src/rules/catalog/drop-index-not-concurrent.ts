@@ -1,5 +1,6 @@
 import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
+import { partitionedIndexLines } from '../partitions.js';
 import type { Rule } from '../types.js';
 import { concurrentIndexDefinition, findIndex, migrationFile, rawLine, sqlName, transactionLines } from './locks-a-fixes.js';
 
@@ -35,13 +36,21 @@ export const dropIndexNotConcurrent: Rule = {
       const on = table ? ` on ${shortName(table)}` : '';
       const recreate = index ? concurrentIndexDefinition(index.definition) : undefined;
       const why = `DROP INDEX takes an ACCESS EXCLUSIVE lock on ${table ? shortName(table) : 'the index’s table'}: it first waits for every running query on the table, and while it waits and runs, every other query on the table — SELECTs included — queues behind it.`;
+      // pg_get_indexdef prints a partitioned index ON ONLY its table: re-running that would leave an
+      // INVALID parent index; down rebuilds it partition by partition instead.
+      const onOnly = index && table ? ` ON ONLY ${sqlName(table).includes('.') ? sqlName(table) : `public.${sqlName(table)}`}` : undefined;
+      const tail = index && onOnly && index.definition.includes(onOnly) ? index.definition.slice(index.definition.indexOf(onOnly) + onOnly.length) : undefined;
       const fix = partitioned
         ? {
             description:
-              'PostgreSQL cannot drop an index of a partitioned table CONCURRENTLY. Drop it in a short transaction with a lock timeout, so it gives up instead of queueing every query on the table, and retry at a quiet moment.',
+              'PostgreSQL cannot drop an index of a partitioned table CONCURRENTLY. Drop it in a short transaction with a lock timeout, so it gives up instead of queueing every query on the table, and retry at a quiet moment. Down rebuilds it ON ONLY the parent, then CONCURRENTLY on each partition, attached.',
             code: migrationFile({
               up: transactionLines([`DROP INDEX IF EXISTS ${indexSql}`]),
-              down: recreate ? transactionLines([index!.definition]) : [`  // Re-create ${shortName(name)} as it was.`],
+              down:
+                index && table && tail !== undefined
+                  ? partitionedIndexLines({ parent: table, name: index.name, unique: index.unique, definitionTail: tail, schema: unit.schemaBefore })
+                  : [`  // Re-create ${shortName(name)} as it was.`],
+              noTransaction: 'Down builds indexes CONCURRENTLY, which cannot run inside a transaction block; up has its own short transaction.',
             }),
           }
         : {
@@ -58,7 +67,8 @@ export const dropIndexNotConcurrent: Rule = {
         message: `Index ${shortName(name)}${on} is dropped without CONCURRENTLY`,
         why,
         lock: { mode: 'AccessExclusiveLock', relation: table ?? (index ? `${index.schema}.${index.name}` : shortName(name)) },
-        severity: table ? severityForTable(context, table) : 'error',
+        // A partitioned index has no CONCURRENTLY drop: the catalog-only DROP is the way, its risk the lock queue (a warning).
+        severity: table ? severityForTable(context, table, partitioned ? 'warning' : 'error') : 'error',
         fix,
       });
     }

@@ -1,6 +1,7 @@
 import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
-import { shortName } from '../helpers.js';
+import { ident, shortName } from '../helpers.js';
+import { partitionedIndexMigration, partitionedTable } from '../partitions.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
 import {
   addColumnsMigration,
@@ -37,6 +38,10 @@ export const uniqueConstraintLocks: Rule = {
 function report(statement: AnalyzedStatement, context: RuleContext, table: string, constraint: ConstraintFacts): void {
   const name = constraint.name ?? constraintAfter(context, table, 'unique', constraint)?.name ?? defaultConstraintName(table, constraint.columns, 'key');
   const added = columnsAddedHere(context, table, constraint.columns);
+  if (partitionedTable(context.migration.schemaBefore, table) && added.length === 0) {
+    reportPartitioned(statement, context, table, constraint, name);
+    return;
+  }
   const files = [
     ...(added.length ? [addColumnsMigration(table, added)] : []),
     indexBackedConstraintMigration({
@@ -59,6 +64,36 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     fix: {
       description: `Build the index with CREATE UNIQUE INDEX CONCURRENTLY (writes go on), then attach it with ADD CONSTRAINT … UNIQUE USING INDEX, which only updates the catalog, in a migration without knex’s transaction${added.length ? ' (after the migration that adds the column)' : ''}. Down drops the constraint, which drops the index with it.`,
       code: migrationFiles(files),
+    },
+  });
+}
+
+/**
+ * On a partitioned table PostgreSQL refuses both halves of the usual fix: CREATE INDEX CONCURRENTLY
+ * and ADD CONSTRAINT … USING INDEX (“not supported on partitioned tables”), and ADD CONSTRAINT …
+ * UNIQUE builds new partition indexes even when matching ones exist (PostgreSQL 15). A unique
+ * index built with the partitioned-index recipe enforces the same rule, serves ON CONFLICT and can
+ * be referenced by foreign keys (checked on 15); it is only not a named constraint.
+ */
+function reportPartitioned(statement: AnalyzedStatement, context: RuleContext, table: string, constraint: ConstraintFacts, name: string): void {
+  const include = constraint.include.length ? ` INCLUDE (${constraint.include.map(ident).join(', ')})` : '';
+  const nulls = constraint.nullsNotDistinct ? ' NULLS NOT DISTINCT' : '';
+  context.report({
+    statement,
+    table,
+    message: `Unique constraint ${name} on partitioned ${shortName(table)} builds every partition's index under lock`,
+    why: `ADD CONSTRAINT … UNIQUE on a partitioned table takes ACCESS EXCLUSIVE on ${shortName(table)} (every query on it waits) and builds a unique index on each partition under SHARE, all in one transaction: nothing reaches the table until the last partition's index is built.`,
+    lock: { mode: 'AccessExclusiveLock', relation: table },
+    severity: severityForTable(context, table),
+    fix: {
+      description: `PostgreSQL refuses CREATE INDEX CONCURRENTLY and ADD CONSTRAINT … USING INDEX on a partitioned table. Use a unique index instead of the constraint: created ON ONLY ${shortName(table)}, built CONCURRENTLY on each partition and attached — it enforces the same uniqueness, serves ON CONFLICT and can be referenced by foreign keys.`,
+      code: partitionedIndexMigration({
+        parent: table,
+        name,
+        unique: true,
+        definitionTail: ` (${constraint.columns.map(ident).join(', ')})${include}${nulls}`,
+        schema: context.migration.schemaBefore,
+      }),
     },
   });
 }
