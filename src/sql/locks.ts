@@ -120,8 +120,25 @@ export function blockedRequests(mode: LockMode, object: LockedObject = 'table'):
 /** What a lock held in `mode` on `object` blocks for other sessions, from the conflict table. */
 export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): LockImpact {
   const can = requestable(object);
-  const blocked = blockedRequests(mode, object);
-  const open = can.filter((other) => !conflicts(mode, other) && (other === 'AccessShareLock' || other === 'RowExclusiveLock')).map((other) => REQUESTED_BY[other]);
+  // In words, grouped: reads, row locks, writes, then every schema change and maintenance mode as one.
+  const groups: { label: string; modes: LockMode[] }[] = [
+    { label: 'reads', modes: ['AccessShareLock'] },
+    { label: 'SELECT ... FOR UPDATE/SHARE', modes: ['RowShareLock'] },
+    { label: 'writes', modes: ['RowExclusiveLock'] },
+    conflicts(mode, 'ShareUpdateExclusiveLock')
+      ? { label: 'schema changes (ALTER TABLE, CREATE INDEX, VACUUM, ANALYZE)', modes: ['ShareUpdateExclusiveLock'] }
+      : conflicts(mode, 'ShareLock')
+        ? { label: 'CREATE INDEX and most schema changes', modes: ['ShareLock'] }
+        : { label: 'most ALTER TABLE, DROP and TRUNCATE', modes: ['AccessExclusiveLock'] },
+  ];
+  const blocked: string[] = [];
+  const open: string[] = [];
+  for (const g of groups) {
+    const asked = g.modes.filter((m) => can.includes(m));
+    if (asked.length === 0) continue;
+    if (asked.some((m) => conflicts(mode, m))) blocked.push(g.label);
+    else if (g.label === 'reads' || g.label === 'writes') open.push(g.label);
+  }
   const description = `${blocked.length ? `blocks ${list(blocked)}` : 'blocks nothing'}${open.length ? `; ${list(open)} continue` : ''}`;
   return {
     reads: conflicts(mode, 'AccessShareLock'),
