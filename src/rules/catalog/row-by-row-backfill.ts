@@ -79,7 +79,9 @@ function writesInLoops(unit: MigrationUnit, context: RuleContext): StaticWrite[]
       if (!isPunct(tokens[first[0]], '{')) return false;
       for (let k = first[0] + 1; k < first[1]; k++) {
         const t = tokens[k]!;
-        if ((t.type === 'ident' && t.text === key) || (t.type === 'string' && t.value === key)) if (isPunct(tokens[k + 1], ':') || isPunct(tokens[k + 1], ',') || isPunct(tokens[k + 1], '}')) return true;
+        // A key of the object (`{ id: … }`, `{ id }`), not a property read in a value (`role.id`).
+        const keyPlace = isPunct(tokens[k - 1], '{') || isPunct(tokens[k - 1], ',');
+        if (keyPlace && ((t.type === 'ident' && t.text === key) || (t.type === 'string' && t.value === key)) && [':', ',', '}'].some((p) => isPunct(tokens[k + 1], p))) return true;
       }
       return false;
     });
