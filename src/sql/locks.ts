@@ -78,18 +78,6 @@ export interface LockImpact {
 /** The kind of relation a lock is on: what other sessions can ask of it depends on it. */
 export type LockedObject = 'table' | 'view' | 'materialized-view' | 'index' | 'sequence';
 
-/** What other sessions request each mode for, on a table (PostgreSQL documentation, 13.3.1). */
-const REQUESTED_BY: Record<LockMode, string> = {
-  AccessShareLock: 'reads (SELECT)',
-  RowShareLock: 'SELECT ... FOR UPDATE/SHARE',
-  RowExclusiveLock: 'writes (INSERT/UPDATE/DELETE)',
-  ShareUpdateExclusiveLock: 'VACUUM, ANALYZE, CREATE INDEX CONCURRENTLY and light schema changes',
-  ShareLock: 'CREATE INDEX',
-  ShareRowExclusiveLock: 'CREATE TRIGGER and new foreign keys',
-  ExclusiveLock: 'REFRESH MATERIALIZED VIEW CONCURRENTLY',
-  AccessExclusiveLock: 'most ALTER TABLE, DROP, TRUNCATE, VACUUM FULL, REFRESH MATERIALIZED VIEW',
-};
-
 /**
  * The modes other sessions can request on an object: nobody writes a materialized view or locks its
  * rows (DML and FOR UPDATE are refused on it); nobody writes an index or creates one on a view.
@@ -108,13 +96,6 @@ function requestable(object: LockedObject): readonly LockMode[] {
 /** Joins `a`, `b and c`. */
 function list(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
-
-/** The requests a lock held in `mode` on `object` makes other sessions wait for, as words. */
-export function blockedRequests(mode: LockMode, object: LockedObject = 'table'): string[] {
-  return requestable(object)
-    .filter((other) => conflicts(mode, other))
-    .map((other) => REQUESTED_BY[other]);
 }
 
 /** What a lock held in `mode` on `object` blocks for other sessions, from the conflict table. */
@@ -155,10 +136,13 @@ export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): Lock
  */
 export function waitsFor(mode: LockMode, object: LockedObject = 'table'): string {
   const held = requestable(object).filter((other) => conflicts(mode, other));
-  const readers = held.includes('AccessShareLock');
-  const words = held.filter((m) => m !== 'AccessShareLock').map((m) => REQUESTED_BY[m]);
-  if (readers) return `any open transaction that touched it, even one that only read it (a long report, a session idle in transaction)`;
-  return `open transactions that ran ${list(words)} on it (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
+  if (held.includes('AccessShareLock')) return `any open transaction that touched it, even one that only read it (a long report, a session idle in transaction)`;
+  const words = [
+    held.includes('RowShareLock') ? 'locked rows of it (SELECT ... FOR UPDATE/SHARE)' : '',
+    held.includes('RowExclusiveLock') ? 'wrote to it (INSERT/UPDATE/DELETE)' : '',
+    held.includes('ShareUpdateExclusiveLock') ? 'run VACUUM, ANALYZE or a schema change on it' : held.some((m) => lockRank(m) >= lockRank('ShareLock')) ? 'run CREATE INDEX or a schema change on it' : '',
+  ].filter(Boolean);
+  return `open transactions that ${list(words)} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
 }
 
 /** How the locked relation relates to the statement. */
