@@ -142,7 +142,7 @@ export function waitsFor(mode: LockMode, object: LockedObject = 'table'): string
     held.includes('RowExclusiveLock') ? 'wrote to it (INSERT/UPDATE/DELETE)' : '',
     held.includes('ShareUpdateExclusiveLock') ? 'run VACUUM, ANALYZE or a schema change on it' : held.some((m) => lockRank(m) >= lockRank('ShareLock')) ? 'run CREATE INDEX or a schema change on it' : '',
   ].filter(Boolean);
-  return `open transactions that ${list(words)} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
+  return `open transactions that ${list(words).replace(/ and (?=[^,]*$)/, ' or ')} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
 }
 
 /** How the locked relation relates to the statement. */
