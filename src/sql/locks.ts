@@ -140,9 +140,10 @@ export function waitsFor(mode: LockMode, object: LockedObject = 'table'): string
   const words = [
     held.includes('RowShareLock') ? 'locked rows of it (SELECT ... FOR UPDATE/SHARE)' : '',
     held.includes('RowExclusiveLock') ? 'wrote to it (INSERT/UPDATE/DELETE)' : '',
-    held.includes('ShareUpdateExclusiveLock') ? 'run VACUUM, ANALYZE or a schema change on it' : held.some((m) => lockRank(m) >= lockRank('ShareLock')) ? 'run CREATE INDEX or a schema change on it' : '',
+    held.includes('ShareUpdateExclusiveLock') ? 'ran VACUUM, ANALYZE or a schema change on it' : held.some((m) => lockRank(m) >= lockRank('ShareLock')) ? 'ran CREATE INDEX or a schema change on it' : '',
   ].filter(Boolean);
-  return `open transactions that ${list(words).replace(/ and (?=[^,]*$)/, ' or ')} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
+  const either = words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+  return `open transactions that ${either} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
 }
 
 /** How the locked relation relates to the statement. */
