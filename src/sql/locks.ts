@@ -78,18 +78,6 @@ export interface LockImpact {
 /** The kind of relation a lock is on: what other sessions can ask of it depends on it. */
 export type LockedObject = 'table' | 'view' | 'materialized-view' | 'index' | 'sequence';
 
-/** What other sessions request each mode for, on a table (PostgreSQL documentation, 13.3.1). */
-const REQUESTED_BY: Record<LockMode, string> = {
-  AccessShareLock: 'reads (SELECT)',
-  RowShareLock: 'SELECT ... FOR UPDATE/SHARE',
-  RowExclusiveLock: 'writes (INSERT/UPDATE/DELETE)',
-  ShareUpdateExclusiveLock: 'VACUUM, ANALYZE, CREATE INDEX CONCURRENTLY and light schema changes',
-  ShareLock: 'CREATE INDEX',
-  ShareRowExclusiveLock: 'CREATE TRIGGER and new foreign keys',
-  ExclusiveLock: 'REFRESH MATERIALIZED VIEW CONCURRENTLY',
-  AccessExclusiveLock: 'most ALTER TABLE, DROP, TRUNCATE, VACUUM FULL, REFRESH MATERIALIZED VIEW',
-};
-
 /**
  * The modes other sessions can request on an object: nobody writes a materialized view or locks its
  * rows (DML and FOR UPDATE are refused on it); nobody writes an index or creates one on a view.
@@ -110,18 +98,28 @@ function list(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
-/** The requests a lock held in `mode` on `object` makes other sessions wait for, as words. */
-export function blockedRequests(mode: LockMode, object: LockedObject = 'table'): string[] {
-  return requestable(object)
-    .filter((other) => conflicts(mode, other))
-    .map((other) => REQUESTED_BY[other]);
-}
-
 /** What a lock held in `mode` on `object` blocks for other sessions, from the conflict table. */
 export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): LockImpact {
   const can = requestable(object);
-  const blocked = blockedRequests(mode, object);
-  const open = can.filter((other) => !conflicts(mode, other) && (other === 'AccessShareLock' || other === 'RowExclusiveLock')).map((other) => REQUESTED_BY[other]);
+  // In words, grouped: reads, row locks, writes, then every schema change and maintenance mode as one.
+  const groups: { label: string; modes: LockMode[] }[] = [
+    { label: 'reads', modes: ['AccessShareLock'] },
+    { label: 'SELECT ... FOR UPDATE/SHARE', modes: ['RowShareLock'] },
+    { label: 'writes', modes: ['RowExclusiveLock'] },
+    conflicts(mode, 'ShareUpdateExclusiveLock')
+      ? { label: 'schema changes (ALTER TABLE, CREATE INDEX, VACUUM, ANALYZE)', modes: ['ShareUpdateExclusiveLock'] }
+      : conflicts(mode, 'ShareLock')
+        ? { label: 'CREATE INDEX and most schema changes', modes: ['ShareLock'] }
+        : { label: 'most ALTER TABLE, DROP and TRUNCATE', modes: ['AccessExclusiveLock'] },
+  ];
+  const blocked: string[] = [];
+  const open: string[] = [];
+  for (const g of groups) {
+    const asked = g.modes.filter((m) => can.includes(m));
+    if (asked.length === 0) continue;
+    if (asked.some((m) => conflicts(mode, m))) blocked.push(g.label);
+    else if (g.label === 'reads' || g.label === 'writes') open.push(g.label);
+  }
   const description = `${blocked.length ? `blocks ${list(blocked)}` : 'blocks nothing'}${open.length ? `; ${list(open)} continue` : ''}`;
   return {
     reads: conflicts(mode, 'AccessShareLock'),
@@ -138,10 +136,14 @@ export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): Lock
  */
 export function waitsFor(mode: LockMode, object: LockedObject = 'table'): string {
   const held = requestable(object).filter((other) => conflicts(mode, other));
-  const readers = held.includes('AccessShareLock');
-  const words = held.filter((m) => m !== 'AccessShareLock').map((m) => REQUESTED_BY[m]);
-  if (readers) return `any open transaction that touched it, even one that only read it (a long report, a session idle in transaction)`;
-  return `open transactions that ran ${list(words)} on it (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
+  if (held.includes('AccessShareLock')) return `any open transaction that touched it, even one that only read it (a long report, a session idle in transaction)`;
+  const words = [
+    held.includes('RowShareLock') ? 'locked rows of it (SELECT ... FOR UPDATE/SHARE)' : '',
+    held.includes('RowExclusiveLock') ? 'wrote to it (INSERT/UPDATE/DELETE)' : '',
+    held.includes('ShareUpdateExclusiveLock') ? 'ran VACUUM, ANALYZE or a schema change on it' : held.some((m) => lockRank(m) >= lockRank('ShareLock')) ? 'ran CREATE INDEX or a schema change on it' : '',
+  ].filter(Boolean);
+  const either = words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+  return `open transactions that ${either} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
 }
 
 /** How the locked relation relates to the statement. */

@@ -18,6 +18,20 @@ ruleTester('row-by-row-backfill', {
       name: 'a loop over a table created in the same migration',
       up: `await knex.schema.createTable('rb_fresh', (t) => { t.increments('id'); t.string('name'); });\nawait knex('rb_fresh').insert([{ name: 'a' }, { name: 'b' }]);\nfor (const row of await knex('rb_fresh').select('id')) {\n  await knex('rb_fresh').where({ id: row.id }).update({ name: 'z' });\n}`,
     },
+    {
+      // The key appears only in a value (role.id), as in a DELETE of each role's group of rows.
+      name: 'a loop deleting a group of rows per role (where on role_id: role.id)',
+      setup: [`await knex.schema.createTable('rb_grants', (t) => { t.increments('id'); t.integer('role_id'); t.string('subject'); });`],
+      up: `for (const role of [{ id: 1 }, { id: 2 }]) {\n  await knex('rb_grants').where({ role_id: role.id, subject: 'Flow' }).del();\n}`,
+    },
+    {
+      // A loop over a small lookup table, each UPDATE setting a group of rows (not one row by its key).
+      name: 'a loop over roles updating the users of each role',
+      setup: [
+        `await knex.schema.createTable('rb_roles', (t) => { t.increments('id'); t.string('key'); });\nawait knex.schema.createTable('rb_members', (t) => { t.increments('id'); t.string('role'); t.integer('role_id'); });\nawait knex('rb_roles').insert([{ key: 'admin' }, { key: 'user' }]);\nawait knex('rb_members').insert([{ role: 'admin' }, { role: 'user' }]);`,
+      ],
+      up: `const roles = await knex('rb_roles').select('id', 'key');\nfor (const role of roles) {\n  await knex('rb_members').where({ role: role.key }).update({ role_id: role.id });\n}`,
+    },
   ],
   invalid: [
     {

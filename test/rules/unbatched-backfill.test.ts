@@ -5,6 +5,12 @@ ruleTester(
   {
     valid: [
       {
+        // knex sends `WHERE 1 = ?` (bound to 0) for .whereIn(col, []): nothing is written; with ids it is a key list.
+        name: 'whereIn with a list that was empty on the shadow',
+        setup: [`await knex.schema.createTable('ub_flows', (t) => { t.increments('id'); t.integer('user_id'); t.timestamp('deleted_at'); });`],
+        up: `const gone = (await knex('ub_flows').whereNotNull('deleted_at')).map((f) => f.id);\nawait knex('ub_flows').whereIn('id', gone).update({ deleted_at: knex.fn.now() });`,
+      },
+      {
         name: 'batched with a LIMIT subquery',
         setup: [`await knex.schema.createTable('ub_users', (t) => { t.increments('id'); t.string('name'); t.string('display_name'); });`],
         up: `await knex.raw('UPDATE ub_users SET display_name = name WHERE id IN (SELECT id FROM ub_users WHERE display_name IS NULL LIMIT 1000)');`,

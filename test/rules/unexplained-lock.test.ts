@@ -32,6 +32,18 @@ ruleTester('unexplained-lock', {
       setup: [`await knex.raw('CREATE MATERIALIZED VIEW ul_totals AS SELECT 1 AS id');\nawait knex.raw('CREATE UNIQUE INDEX ul_totals_id ON ul_totals (id)');`],
       up: `await knex.raw(\`DO $$ BEGIN REFRESH MATERIALIZED VIEW CONCURRENTLY ul_totals; END $$\`);`,
     },
+    {
+      // The rewrite is observed (relfilenode) and table-rewrite reports it: the net adds nothing.
+      name: 'a DO block that rewrites an existing table (table-rewrite explains it)',
+      setup: [`await knex.schema.createTable('ul_metrics', (t) => { t.increments('id'); t.integer('value'); });`],
+      up: `await knex.raw(\`DO $$ BEGIN ALTER TABLE ul_metrics ALTER COLUMN value TYPE bigint; END $$\`);`,
+    },
+    {
+      // Two builders sent together on one connection: the rename's lock can be read after the CREATE TABLE.
+      name: 'Promise.all of a CREATE TABLE and a rename on the referenced table',
+      setup: [`await knex.schema.createTable('ul_members', (t) => { t.increments('id'); t.string('mail'); });`],
+      up: `await Promise.all([\n  knex.schema.createTable('ul_mail', (t) => { t.increments('id'); t.integer('member_id').references('ul_members.id'); }),\n  knex.schema.alterTable('ul_members', (t) => { t.renameColumn('mail', 'primary_mail'); }),\n]);`,
+    },
   ],
   invalid: [
     {

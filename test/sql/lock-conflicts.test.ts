@@ -86,6 +86,7 @@ describeServer('lock conflict table against PostgreSQL', () => {
     expect(await waits('t', 'select * from t', 'lock table t in share row exclusive mode nowait')).toBe(false);
     expect(await waits('t', 'insert into t values (1)', shareNowait)).toBe(true);
     expect(waitsFor('ShareLock')).toMatch(/plain reads do not hold it up/);
+    expect(waitsFor('ShareLock')).toMatch(/^open transactions that wrote to it \(INSERT\/UPDATE\/DELETE\) or ran VACUUM/);
     expect(waitsFor('AccessExclusiveLock')).toMatch(/even one that only read it/);
     expect(lockBlocks('ShareUpdateExclusiveLock')).toMatchObject({ reads: false, writes: false, ddl: true });
   });

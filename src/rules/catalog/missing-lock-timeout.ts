@@ -1,5 +1,5 @@
 import { firstTokenOnOrAfterLine, functionAt, isIdent, isPunct, migrationFunction, tokensOf, type JsFunction, type JsToken } from '../js-source.js';
-import { blockedRequests, lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject, type LockMode } from '../../sql/locks.js';
+import { lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject, type LockMode } from '../../sql/locks.js';
 import { ident, js, lockedObject, NEXT_MIGRATION, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
 
@@ -215,14 +215,15 @@ export const missingLockTimeout: Rule = {
     const table = index ? `the table of ${shortName(lock.relation)}` : shortName(lock.relation);
     // Queries on a table plan with every index of it locked: a lock on an index stops its table's readers.
     const object: LockedObject = index ? 'table' : lockedObject(lock);
-    const queued = index ? ['reads (SELECT)', 'writes (INSERT/UPDATE/DELETE)'] : blockedRequests(lock.mode, object).filter((r) => r.startsWith('reads') || r.startsWith('writes'));
+    const impact = index ? { reads: true, writes: true } : lockBlocks(lock.mode, object);
+    const queued = impact.reads && impact.writes ? 'read and write' : impact.reads ? 'read' : 'write';
     context.report({
       statement,
       table: lock.relation,
       lock: { mode: lock.mode, relation: lock.relation },
       message: `${subject} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others.length ? ` (${others.join('; ')})` : ''}`,
       why:
-        `A ${lockModeSql(lock.mode)} request on ${table} waits for ${index ? waitsFor('AccessExclusiveLock', 'table') : waitsFor(lock.mode, object)} — and while it waits, every later ${queued.join(' and ')} of ${table} queues behind it. ` +
+        `${/^[AEIOU]/.test(lockModeSql(lock.mode)) ? 'An' : 'A'} ${lockModeSql(lock.mode)} request on ${table} waits for ${index ? waitsFor('AccessExclusiveLock', 'table') : waitsFor(lock.mode, object)} — and while it waits, every later ${queued} of ${table} queues behind it. ` +
         `The outage lasts as long as the wait, not as long as the statement. A lock_timeout makes the migration fail fast instead; retry it later. ` +
         '`knexsafe latest` sets lock_timeout (default 5 s) for the migrations it runs; `npx knex migrate:latest` does not.',
       fix: fixFor(unit, statement, context),

@@ -1,3 +1,5 @@
+import type { Node } from 'libpg-query';
+import { nodeOf, stringList, unwrap } from '../../sql/ast.js';
 import { lockBlocks, lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
 import { severityForTable } from '../engine.js';
 import { callAt, chainOf, isIdent, isPunct, matchingClose, methodCalls, migrationFunction, stringArg, tokensOf, type JsToken } from '../js-source.js';
@@ -65,7 +67,26 @@ function writesInLoops(unit: MigrationUnit, context: RuleContext): StaticWrite[]
       if (isRoot || TABLE_METHODS.has(c.name)) table ??= stringArg(tokens, c, 0);
     }
     if (!table) continue;
-    out.push({ table: tableName(context, table), line: call.line });
+    const qualified = tableName(context, table);
+    // One row picked by its key (`.where({ id: row.id })`, `.where('id', row.id)`): a loop over a
+    // lookup table writing groups of rows (`.where({ role: role.key })`) is not row by row.
+    const key = keyOf(unit, qualified);
+    const pinned = chain.calls.some((c) => {
+      if (c.name !== 'where' && c.name !== 'andWhere') return false;
+      const first = c.args[0];
+      if (!first) return false;
+      if (stringArg(tokens, c, 0)?.replace(/^.*\./, '') === key) return true;
+      if (!isPunct(tokens[first[0]], '{')) return false;
+      for (let k = first[0] + 1; k < first[1]; k++) {
+        const t = tokens[k]!;
+        // A key of the object (`{ id: … }`, `{ id }`), not a property read in a value (`role.id`).
+        const keyPlace = isPunct(tokens[k - 1], '{') || isPunct(tokens[k - 1], ',');
+        if (keyPlace && ((t.type === 'ident' && t.text === key) || (t.type === 'string' && t.value === key)) && [':', ',', '}'].some((p) => isPunct(tokens[k + 1], p))) return true;
+      }
+      return false;
+    });
+    if (!pinned) continue;
+    out.push({ table: qualified, line: call.line });
   }
   return out;
 }
@@ -93,9 +114,29 @@ function heldLocks(unit: MigrationUnit, context: RuleContext, before: (s: Analyz
   return held;
 }
 
-/** A single-row UPDATE / DELETE: PostgreSQL said it touched at most one row. */
-function singleRow(s: AnalyzedStatement): boolean {
-  return (s.facts.kind === 'update' || s.facts.kind === 'delete') && !s.error && (s.rowCount ?? 0) <= 1;
+/** The table's single-column primary key before the migration (`id` when unknown). */
+function keyOf(unit: MigrationUnit, table: string): string {
+  const info = unit.schemaBefore?.tables[table];
+  const pk = info ? Object.values(info.constraints).find((c) => c.kind === 'primary') : undefined;
+  return pk?.columns.length === 1 ? pk.columns[0]! : 'id';
+}
+
+/** `WHERE key = value [AND …]`: the statement picks one row by its key (a loop over rows, not over groups). */
+function pinsKey(where: Node | undefined, key: string): boolean {
+  if (!where) return false;
+  const bool = nodeOf<{ boolop?: string; args?: Node[] }>(where, 'BoolExpr');
+  const conjuncts = bool?.boolop === 'AND_EXPR' ? (bool.args ?? []) : [where];
+  return conjuncts.some((c) => {
+    const expr = nodeOf<{ kind?: string; name?: Node[]; lexpr?: Node; rexpr?: Node }>(c, 'A_Expr');
+    if (!expr || expr.kind !== 'AEXPR_OP' || stringList(expr.name)[0] !== '=') return false;
+    return [expr.lexpr, expr.rexpr].some((n) => stringList(nodeOf<{ fields?: Node[] }>(n, 'ColumnRef')?.fields).pop() === key);
+  });
+}
+
+/** An UPDATE / DELETE of one row picked by its key, that touched at most one row. */
+function singleRow(s: AnalyzedStatement, key: string): boolean {
+  if ((s.facts.kind !== 'update' && s.facts.kind !== 'delete') || s.error || (s.rowCount ?? 0) > 1) return false;
+  return pinsKey((unwrap(s.ast)?.[1] as { whereClause?: Node } | undefined)?.whereClause, key);
 }
 
 /**
@@ -114,9 +155,9 @@ export const rowByRowBackfill: Rule = {
     // Observed: the same knex call wrote single rows of one table several times.
     const groups = new Map<string, AnalyzedStatement[]>();
     for (const s of unit.statements) {
-      if (!singleRow(s) || !s.site) continue;
-      const table = tableName(context, (s.facts as { table: { schema?: string; name: string } }).table);
-      if (context.tableAge(table) !== 'existing') continue;
+      if ((s.facts.kind !== 'update' && s.facts.kind !== 'delete') || !s.site) continue;
+      const table = tableName(context, s.facts.table);
+      if (context.tableAge(table) !== 'existing' || !singleRow(s, keyOf(unit, table))) continue;
       const key = `${table}\u0000${s.site.file}:${s.site.line}`;
       groups.set(key, [...(groups.get(key) ?? []), s]);
     }

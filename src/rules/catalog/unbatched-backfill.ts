@@ -51,6 +51,32 @@ function targetsOneRow(where: Node | undefined, keys: string[][]): boolean {
   return keys.some((key) => key.every((col) => pinned.has(col)));
 }
 
+/** An integer constant, or a `$n` parameter bound to an integer. */
+function integerValue(node: Node | undefined, bindings: readonly unknown[]): number | undefined {
+  const constant = nodeOf<{ ival?: { ival?: number } }>(node, 'A_Const');
+  if (constant) return constant.ival ? (constant.ival.ival ?? 0) : undefined;
+  const param = nodeOf<{ number?: number }>(node, 'ParamRef');
+  const value = param?.number !== undefined ? bindings[param.number - 1] : undefined;
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+/**
+ * `WHERE 1 = 0` (as a top-level conjunct): what knex sends for `.whereIn(column, [])`. The list was
+ * empty on the shadow; with data it is a list of keys (`IN ($1, …)`), which is a batch, not a backfill.
+ */
+function matchesNothing(where: Node | undefined, bindings: readonly unknown[]): boolean {
+  if (!where) return false;
+  const bool = nodeOf<{ boolop?: string; args?: Node[] }>(where, 'BoolExpr');
+  const conjuncts = bool?.boolop === 'AND_EXPR' ? (bool.args ?? []) : [where];
+  return conjuncts.some((c) => {
+    const expr = nodeOf<{ kind?: string; name?: Node[]; lexpr?: Node; rexpr?: Node }>(c, 'A_Expr');
+    if (!expr || expr.kind !== 'AEXPR_OP' || stringList(expr.name)[0] !== '=') return false;
+    const left = integerValue(expr.lexpr, bindings);
+    const right = integerValue(expr.rexpr, bindings);
+    return left !== undefined && right !== undefined && left !== right;
+  });
+}
+
 interface SqlPieces {
   /** The statement up to its top-level WHERE (or RETURNING / end), placeholders as `?`. */
   head: string;
@@ -220,6 +246,7 @@ export const unbatchedBackfill: Rule = {
     if (context.tableAge(table) !== 'existing') return;
     const where = (unwrap(statement.ast)?.[1] as { whereClause?: Node } | undefined)?.whereClause;
     if (targetsOneRow(where, uniqueKeys(context, table))) return;
+    if (matchesNothing(where, statement.captured?.bindings ?? [])) return;
     const verb = f.kind === 'update' ? 'UPDATE' : 'DELETE';
     const rows = context.stats(table)?.rows;
     const scope = f.hasWhere ? `the matching rows of ${shortName(table)}` : `every row of ${shortName(table)}`;

@@ -120,6 +120,12 @@ export const unexplainedLock: Rule = {
     net: true,
   },
   migration(unit, context) {
+    // What each statement's own text says it locks: a statement knexsafe understands that shows a lock
+    // another statement of the migration says it takes was most likely sent alongside it
+    // (Promise.all on one connection) and credited with that statement's lock.
+    const said = unit.statements.map((s) => byTable(inferredLocks(s.facts, context.pgVersion, unit.schemaBefore, () => 'existing'), false));
+    const saidElsewhere = (parts: AnalyzedStatement[], lock: TableLock) =>
+      unit.statements.some((s, i) => !parts.includes(s) && !s.error && lockRank(said[i]?.get(lock.table)?.mode ?? 'AccessShareLock') >= lockRank(lock.mode) && said[i]?.has(lock.table));
     for (const parts of groups(unit)) {
       const first = parts[0]!;
       const captured = first.captured;
@@ -142,6 +148,7 @@ export const unexplainedLock: Rule = {
           if (said && lockRank(said.mode) >= lockRank(lock.mode)) continue;
           // ALTER / DROP of a foreign-key column locks the table at the other end of the key.
           if (parts.some((p) => p.facts.kind === 'alter-table' || p.facts.kind === 'drop') && subjects.some((t) => linkedByForeignKey(unit, t).has(lock.table))) continue;
+          if (saidElsewhere(parts, lock)) continue;
         }
           report(parts[parts.length - 1]!, parts, lock, context, unit);
       }
