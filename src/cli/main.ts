@@ -1,20 +1,16 @@
 #!/usr/bin/env node
 // First: V8 flags must be set before any WebAssembly compiles.
 import './v8-flags.js';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { ExitCode, KnexsafeError, isKnexsafeError, errorMessage } from '../errors.js';
 import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
-import { displayPath } from '../util/paths.js';
 import { redactSecrets } from '../util/redact.js';
 import { buildProgram } from './program.js';
 import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
   quitWhenOutputCloses();
-  refuseForeignExits();
   const program = buildProgram();
   const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const debug = argv.includes('--debug');
@@ -62,7 +58,6 @@ class EscapedRejection extends Error {
  */
 function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void } {
   let listener: ((reason: unknown) => void) | undefined;
-  let thrown: ((error: unknown) => void) | undefined;
   const rejection = new Promise<never>((_, reject) => {
     listener = (reason) => {
       reject(
@@ -76,30 +71,9 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
       );
     };
     process.on('unhandledRejection', listener);
-    // The same for an exception thrown in a timer or callback (a process.exit() stopped there, say).
-    thrown = (error) => {
-      reject(
-        new EscapedRejection(
-          isKnexsafeError(error)
-            ? error
-            : new KnexsafeError('UNCAUGHT_EXCEPTION', `An error was thrown outside any awaited code (in a timer or callback), so the run stopped: ${errorMessage(error)}`, {
-                exitCode: ExitCode.failure,
-                cause: error,
-                hint: 'If a migration, seed or the knexfile starts work in a callback, make it part of the promise it returns. Run again with --debug for the stack.',
-              }),
-        ),
-      );
-    };
-    process.on('uncaughtException', thrown);
   });
   // Once the command is done, an unhandled rejection is ours to see, as Node reports it.
-  return {
-    rejection,
-    stop: () => {
-      if (listener) process.removeListener('unhandledRejection', listener);
-      if (thrown) process.removeListener('uncaughtException', thrown);
-    },
-  };
+  return { rejection, stop: () => listener && process.removeListener('unhandledRejection', listener) };
 }
 
 /**
@@ -117,34 +91,6 @@ function quitWhenOutputCloses(): void {
   };
   process.stdout.on('error', onError);
   process.stderr.on('error', onError);
-}
-
-/**
- * A migration, seed or knexfile calling process.exit() would end the run where it stands: `check`
- * exiting 0 with no report, a `latest` batch cut short, shadow databases left behind. Called from
- * anything but knexsafe's own code, it throws instead, so the run reports it as that code's
- * failure and cleans up.
- */
-function refuseForeignExits(): void {
-  const exitForReal = process.exit.bind(process);
-  const ownCode = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  process.exit = ((code?: number | string | null) => {
-    const caller = callerFile(new Error().stack ?? '');
-    // exit(undefined) would reset process.exitCode: no argument then, as the caller wrote it.
-    if (caller === undefined || caller.startsWith(`${ownCode}${path.sep}`) || caller.startsWith('node:')) return code === undefined ? exitForReal() : exitForReal(code);
-    throw new KnexsafeError('PROCESS_EXIT', `${displayPath(caller)} called process.exit(${code ?? ''}), which would end knexsafe before it reports and cleans up, so the call was stopped there.`, {
-      exitCode: ExitCode.failure,
-      hint: 'Throw an error instead of calling process.exit() in migrations, seeds and knexfiles.',
-    });
-  }) as typeof process.exit;
-}
-
-/** The file of the frame that called the function whose stack this is (third line of `stack`). */
-function callerFile(stack: string): string | undefined {
-  const frame = stack.split('\n')[2];
-  const match = frame ? /\(?((?:file:\/\/)?[^()\s]+?):\d+:\d+\)?\s*$/.exec(frame) : null;
-  if (!match) return undefined;
-  return match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1];
 }
 
 function routeConsoleToStderr(): void {
