@@ -3,8 +3,11 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { extensionsMentionedBy } from '../db/connect.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
-import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { KnexsafeMigrationSource, knexRefusal, listMigrationFiles, loadMigration, refusedMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { armExitTrap, trapped } from '../migrations/exit-trap.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
+import { shadowSessionOf } from '../shadow/session-settings.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
@@ -49,7 +52,8 @@ export class MigrationModules {
   get(file: MigrationFile): Promise<LoadedMigration> {
     let loaded = this.loaded.get(file.name);
     if (!loaded) {
-      loaded = loadMigration(file);
+      // A module's top-level code is the migration's too: an exit there is its failure.
+      loaded = trapped(file.name, () => loadMigration(file), { loading: true, file: file.file });
       this.loaded.set(file.name, loaded);
     }
     return loaded;
@@ -96,6 +100,8 @@ export class CaptureSession {
     readonly shadow: Shadow,
     readonly recorder: Recorder,
     private readonly modules: MigrationModules,
+    /** Disarms the exit trap armed for this session's migrations (src/migrations/exit-trap.ts). */
+    private readonly disarm: () => void,
   ) {}
 
   static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
@@ -109,6 +115,8 @@ export class CaptureSession {
     });
     // While the shadow is being created (a round trip to the server, or PGlite starting), the
     // parser compiles and the migration modules load.
+    // From the first module loaded to close, a migration cannot end the process unreported.
+    const disarm = armExitTrap();
     const modules = new MigrationModules();
     // Not waited for: what is not loaded when the shadow is ready loads while the first migrations wait on it.
     const preloading = modules.preload(options.preload ?? []);
@@ -121,15 +129,17 @@ export class CaptureSession {
           extensions: options.extensions ?? extensionsMentionedBy(options.project),
           observer: recorder,
           ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
+          session: shadowSessionOf(options.project),
         }),
         ensureParser(),
       ]);
     } catch (error) {
       modules.stop();
       await preloading;
+      disarm();
       throw error;
     }
-    return new CaptureSession(options.project, files, shadow, recorder, modules);
+    return new CaptureSession(options.project, files, shadow, recorder, modules, disarm);
   }
 
   /** The loaded migration module (loaded once per session). */
@@ -143,7 +153,7 @@ export class CaptureSession {
 
   /** From now on, relations in the shadow count as the target's existing tables. */
   async markRunStart(): Promise<void> {
-    await this.recorder.markRunStart(async (sql) => ((await this.knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows);
+    await asKnexsafe(() => this.recorder.markRunStart(async (sql) => ((await this.knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows));
   }
 
   private wrapper(): MigrationWrapper {
@@ -151,11 +161,11 @@ export class CaptureSession {
       wrap: (migration: LoadedMigration, direction: Direction, run: (knex: Knex) => Promise<unknown>) => async (knex: Knex) => {
         if (!this.capturing) return run(knex);
         const transactional = Boolean(knex.isTransaction);
-        await this.onBoundary?.(knex, 'before', migration, direction);
+        await this.boundary(knex, 'before', migration, direction);
         this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
         let result: unknown;
         try {
-          result = await run(knex);
+          result = await trapped(migration.name, () => run(knex), { file: migration.file });
           const aborted = this.recorder.abortedTransaction();
           if (aborted) throw abortedTransactionError(aborted);
           this.recorder.endMigration();
@@ -163,10 +173,16 @@ export class CaptureSession {
           this.recorder.endMigration(error);
           throw error;
         }
-        await this.onBoundary?.(knex, 'after', migration, direction);
+        await this.boundary(knex, 'after', migration, direction);
         return result;
       },
     };
+  }
+
+  /** The boundary hook is knexsafe's code: its queries go without the knexfile's hooks. */
+  private async boundary(...args: Parameters<BoundaryHook>): Promise<void> {
+    const hook = this.onBoundary;
+    if (hook) await asKnexsafe(() => hook(...args));
   }
 
   private batchId(trx: object): string {
@@ -178,8 +194,13 @@ export class CaptureSession {
     return id;
   }
 
-  private async run(files: MigrationFile[], action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>, options: { disableTransactions?: boolean } = {}): Promise<RunOutcome> {
-    const source = new KnexsafeMigrationSource(files, this.wrapper(), { noopMissingDown: true });
+  private async run(
+    files: MigrationFile[],
+    action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>,
+    options: { disableTransactions?: boolean; noopMissingDown?: boolean } = {},
+  ): Promise<RunOutcome> {
+    // knex validates every migration of a batch before running any: so does the shadow.
+    const source = new KnexsafeMigrationSource(files, this.wrapper(), { noopMissingDown: options.noopMissingDown ?? false });
     const config = migratorConfig(this.project, source, options);
     const direction: Direction = 'up';
     try {
@@ -189,7 +210,7 @@ export class CaptureSession {
       const traces = this.recorder.takeTraces();
       const failed = traces.find((t) => t.error);
       const info = toStatementError(error);
-      const failedMigration = failed?.name ?? (error as { knexsafeMigration?: string }).knexsafeMigration;
+      const failedMigration = failed?.name ?? (error as { knexsafeMigration?: string }).knexsafeMigration ?? refusedMigration(info.message);
       return {
         traces,
         ran: [],
@@ -218,6 +239,9 @@ export class CaptureSession {
     } catch (error) {
       return { traces: [], ran: [], error: { ...toStatementError(error), migration: name, direction } };
     }
+    // knex's migrate.up / migrate.down validate the migration they run, as latest does its batch.
+    const refusal = knexRefusal(m);
+    if (refusal) return { traces: [], ran: [], error: { message: refusal, migration: name, direction } };
     const body = direction === 'up' ? m.up : m.down;
     const run = async (knex: Knex) => (body ? await body(knex) : undefined);
     const wrapped = this.wrapper().wrap(m, direction, run);
@@ -247,7 +271,8 @@ export class CaptureSession {
   async replay(files: MigrationFile[]): Promise<RunOutcome> {
     this.capturing = false;
     try {
-      return await this.latest(files);
+      // Applied on the target already: knex validates only the migrations it is about to run.
+      return await this.run(files, (migrate, config) => migrate.latest(config), { noopMissingDown: true });
     } finally {
       this.capturing = true;
     }
@@ -272,8 +297,12 @@ export class CaptureSession {
     }
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.modules.stop();
-    return this.shadow.close();
+    try {
+      await this.shadow.close();
+    } finally {
+      this.disarm();
+    }
   }
 }

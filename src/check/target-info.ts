@@ -1,6 +1,7 @@
 import type { ProjectConfig } from '../config/resolve.js';
 import { readAppliedMigrations } from '../migrations/applied.js';
 import type { TableStats } from '../rules/types.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 export interface TargetInfo {
   description: string;
@@ -13,7 +14,12 @@ export interface TargetInfo {
  * What analysis needs from the user's database, read-only: the applied migrations, the server
  * version and table sizes (row estimates from pg_class, bytes from pg_total_relation_size).
  */
-export async function readTargetInfo(project: ProjectConfig): Promise<TargetInfo> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readTargetInfo(...args: Parameters<typeof readTargetInfoOwn>): ReturnType<typeof readTargetInfoOwn> {
+  return asKnexsafe(() => readTargetInfoOwn(...args));
+}
+
+async function readTargetInfoOwn(project: ProjectConfig): Promise<TargetInfo> {
   // knex and pg load only when there is a target to read.
   const { openTarget } = await import('../db/connect.js');
   const db = await openTarget(project);

@@ -3,6 +3,7 @@
 import './v8-flags.js';
 import { CommanderError } from 'commander';
 import { ExitCode, KnexsafeError, isKnexsafeError, errorMessage } from '../errors.js';
+import { armExitTrap, claimedByExitTrap, exitProcess, setStrayHandler } from '../migrations/exit-trap.js';
 import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
@@ -18,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
   const machineFormat = json || argv.some((a, i) => (a === '--format' && argv[i + 1] !== 'text') || (a.startsWith('--format=') && a !== '--format=text'));
   // Migrations and knexfiles may console.log; on a machine-readable stdout that would break the document.
   if (machineFormat) routeConsoleToStderr();
+  // Armed for the whole command and never disarmed: a timer a migration left may fire after it ends.
+  armExitTrap();
   const escaped = watchUnhandledRejections();
   let exiting = false;
   try {
@@ -30,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
       exiting = true;
       await runInterruptCleanups();
       process.exitCode = reportError(out, error.reported);
-      process.stdout.write('', () => process.exit());
+      process.stdout.write('', () => exitProcess());
       return new Promise<number>(() => undefined);
     }
     if (error instanceof CommanderError) {
@@ -59,7 +62,21 @@ class EscapedRejection extends Error {
 function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void } {
   let listener: ((reason: unknown) => void) | undefined;
   const rejection = new Promise<never>((_, reject) => {
+    // A failure that came after a migration had finished (a timer it left, say): the run stops with it.
+    setStrayHandler((error) =>
+      reject(
+        new EscapedRejection(
+          new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
+            exitCode: ExitCode.failure,
+            cause: error,
+            hint: 'Whatever a migration starts must end before it returns: await it. Run again with --debug for the stack.',
+          }),
+        ),
+      ),
+    );
     listener = (reason) => {
+      // Taken by the exit trap as the failure of the migration running then (src/migrations/exit-trap.ts).
+      if (claimedByExitTrap(reason)) return;
       reject(
         new EscapedRejection(
           new KnexsafeError('UNHANDLED_REJECTION', `A promise nobody awaited was rejected, so the run stopped: ${errorMessage(reason)}`, {
@@ -73,7 +90,13 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
     process.on('unhandledRejection', listener);
   });
   // Once the command is done, an unhandled rejection is ours to see, as Node reports it.
-  return { rejection, stop: () => listener && process.removeListener('unhandledRejection', listener) };
+  return {
+    rejection,
+    stop: () => {
+      setStrayHandler(undefined);
+      if (listener) process.removeListener('unhandledRejection', listener);
+    },
+  };
 }
 
 /**
@@ -87,7 +110,7 @@ function quitWhenOutputCloses(): void {
     if (error.code !== 'EPIPE') throw error;
     if (quitting) return;
     quitting = true;
-    void runInterruptCleanups().finally(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok));
+    void runInterruptCleanups().finally(() => exitProcess(typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok));
   };
   process.stdout.on('error', onError);
   process.stderr.on('error', onError);

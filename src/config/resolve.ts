@@ -1,11 +1,14 @@
 import { knexVersionWarning } from './knex-version.js';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { registerSecret, redactSecrets } from '../util/redact.js';
+import { skippedFileWarnings } from '../migrations/skipped.js';
 import { findUp, KNEXFILE_NAMES } from './find-up.js';
 import { defaultExport, importUserModule } from './load-module.js';
+import { setProjectDir } from '../db/project-modules.js';
 import {
   knexEnvironmentSchema,
   knexsafeSettingsSchema,
@@ -81,8 +84,13 @@ export interface ProjectConfig {
   warnings: string[];
 }
 
-/** knex's own default list plus `.mjs`, `.mts`, `.cts`, which knex skips but jiti loads. */
-export const DEFAULT_LOAD_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts', '.mts', '.cts', '.coffee', '.litcoffee', '.ls', '.eg', '.iced', '.co'];
+/**
+ * knex's own default `loadExtensions`, read from the knex that runs the migrations: `.mjs`, `.mts`
+ * and `.cts` are not in it, so knex never runs such files unless the knexfile lists them.
+ */
+export const DEFAULT_LOAD_EXTENSIONS: string[] = [
+  ...(createRequire(import.meta.url)('knex/lib/migrations/common/MigrationsLoader.js') as { DEFAULT_LOAD_EXTENSIONS: readonly string[] }).DEFAULT_LOAD_EXTENSIONS,
+];
 
 export async function resolveProject(options: ProjectOptions = {}): Promise<ProjectConfig> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
@@ -94,6 +102,7 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
 
   const knexfile = locateKnexfile(cwd, options.knexfile);
   const baseDir = knexfile ? path.dirname(knexfile) : cwd;
+  setProjectDir(baseDir);
   const envName = options.env ?? process.env.NODE_ENV ?? 'development';
 
   let environments: string[] = [];
@@ -140,7 +149,7 @@ export async function resolveProject(options: ProjectOptions = {}): Promise<Proj
     seeds,
     knexsafe,
     defaultExtension: detectExtension(knexfile, migrations, baseDir),
-    warnings: [knexVersionWarning(baseDir)].filter((w): w is string => w !== undefined),
+    warnings: [knexVersionWarning(baseDir), ...skippedFileWarnings(migrations)].filter((w): w is string => w !== undefined),
   };
 }
 
@@ -344,7 +353,8 @@ function detectExtension(knexfile: string | undefined, migrations: MigrationSett
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) continue;
     for (const f of fs.readdirSync(dir)) {
       const ext = path.extname(f).slice(1);
-      if (f.endsWith('.d.ts')) continue;
+      // A file knex skips is no example to follow: a new one like it would never run either.
+      if (f.endsWith('.d.ts') || !migrations.loadExtensions.includes(`.${ext}`)) continue;
       if (ext === 'js' || ext === 'ts' || ext === 'mjs' || ext === 'cjs') counts.set(ext, (counts.get(ext) ?? 0) + 1);
     }
   }
@@ -353,7 +363,8 @@ function detectExtension(knexfile: string | undefined, migrations: MigrationSett
   if (knexfile) {
     const ext = path.extname(knexfile).slice(1);
     if (ext === 'ts' || ext === 'mts' || ext === 'cts') return 'ts';
-    if (ext === 'mjs') return 'mjs';
+    // knex's default loadExtensions leaves .mjs out: knex's own make writes .js then, and so does knexsafe.
+    if (ext === 'mjs' && migrations.loadExtensions.includes('.mjs')) return 'mjs';
     if (ext === 'cjs') return 'cjs';
   }
   void baseDir;

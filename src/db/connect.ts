@@ -6,6 +6,7 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { KnexsafePgClient, knexsafePgliteClient, type QueryObserver } from './dialects.js';
 import { mentionedExtensions, openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
 import { listMigrationFiles } from '../migrations/source.js';
+import type { AfterCreate, SessionSetting } from '../shadow/session-settings.js';
 import fs from 'node:fs';
 import { displayPath } from '../util/paths.js';
 
@@ -31,6 +32,8 @@ export interface OpenOptions {
   knexOptions?: Record<string, unknown>;
   /** A disposable database: knex's BEGIN may travel with the statement after it (src/db/dialects.ts). */
   deferBegin?: boolean;
+  /** Settings set first on each session (a shadow's copy of the target's connection settings). */
+  sessionSettings?: readonly SessionSetting[];
   /** Where the connection came from, for the hint of a failed connection ("DATABASE_URL"). */
   settings?: string;
 }
@@ -63,6 +66,7 @@ export async function openServer(connection: Knex.Config['connection'], options:
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
     ...(options.deferBegin ? { knexsafeDeferBegin: true } : {}),
+    ...(options.sessionSettings?.length ? { knexsafeSessionSettings: options.sessionSettings } : {}),
   } as Knex.Config);
   presentAsPg(knex);
   try {
@@ -96,6 +100,8 @@ function withConnectTimeout(connection: Knex.Config['connection']): Knex.Config[
 export interface EmbeddedKnexOptions extends OpenOptions {
   dataDir?: string;
   extensions?: ExtensionRequest;
+  /** Run once on the one PGlite session, as knex's pool runs `pool.afterCreate` on a new connection. */
+  afterCreate?: AfterCreate;
 }
 
 export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): Promise<Database> {
@@ -103,13 +109,19 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
   });
+  // knex-pglite refuses pool options: it has one session.
+  const { pool: _pool, ...rest } = (options.knexOptions ?? {}) as { pool?: unknown };
+  void _pool;
   const knex = knexFactory({
+    ...rest,
     client: knexsafePgliteClient() as unknown as typeof Knex.Client,
     dialect: 'postgres',
     log: quietLog,
     connection: { pglite: embedded.pglite } as unknown as Knex.Config['connection'],
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.observer ? { knexsafeObserver: options.observer } : {}),
+    ...(options.sessionSettings?.length ? { knexsafeSessionSettings: options.sessionSettings } : {}),
+    ...(options.afterCreate ? { knexsafeAfterCreate: options.afterCreate } : {}),
   } as Knex.Config);
   presentAsPg(knex);
   const description = options.dataDir ? `embedded PostgreSQL in ${options.dataDir}` : 'embedded PostgreSQL (in memory)';

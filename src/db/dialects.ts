@@ -2,7 +2,10 @@ import { createRequire } from 'node:module';
 import type { KnexQueryObject } from 'knex/lib/dialects/postgres/index.js';
 import type Client_PG from 'knex/lib/dialects/postgres/index.js';
 import { splitStatements } from '../sql/split.js';
+import { applySessionSettings, nodePgLikeConnection, runAfterCreate, type AfterCreate, type SessionSetting } from '../shadow/session-settings.js';
+import { isKnexsafeQuery } from './internal-queries.js';
 import { loadPg } from './pg-driver.js';
+import { requireFromProject } from './project-modules.js';
 
 const require = createRequire(import.meta.url);
 // knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.
@@ -86,6 +89,25 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
   return class ObservedClient extends Base {
     get observer(): QueryObserver | undefined {
       return (this.config as { knexsafeObserver?: QueryObserver }).knexsafeObserver;
+    }
+
+    // The knexfile's hooks shape the user's queries, never knexsafe's own (src/db/internal-queries.ts).
+    override customWrapIdentifier(value: string, origImpl: (value: string) => string, queryContext: unknown): string {
+      if (isKnexsafeQuery()) return origImpl(value);
+      return super.customWrapIdentifier(value, origImpl, queryContext);
+    }
+
+    override postProcessResponse(response: unknown, queryContext: unknown): unknown {
+      if (isKnexsafeQuery()) return response;
+      return super.postProcessResponse(response, queryContext);
+    }
+
+    /** A shadow's session settings taken from the target's connection (src/shadow/session-settings.ts), set first on each session. */
+    override async _acquireOnlyConnection(): Promise<unknown> {
+      const connection = (await super._acquireOnlyConnection()) as { query(sql: string, params: unknown[]): Promise<unknown> };
+      const settings = (this.config as { knexsafeSessionSettings?: SessionSetting[] }).knexsafeSessionSettings;
+      if (settings?.length) await applySessionSettings((sql, params) => connection.query(sql, params), settings);
+      return connection;
     }
 
     override queryBuilder(): unknown {
@@ -329,6 +351,33 @@ export class KnexsafePgClient extends withObserver(PgClientBase) {
   _driver(): unknown {
     return loadPg();
   }
+
+  // knex requires pg-query-stream from its own folder, which is knexsafe's: a project that installed
+  // it (as `.stream()` in a migration needs) would fail here and not under `npx knex`.
+  _stream(connection: PgStreamConnection, obj: { sql?: string; bindings?: unknown[] }, stream: NodeJS.WritableStream & NodeJS.EventEmitter, options: unknown): Promise<void> {
+    if (!obj.sql) throw new Error('The query is empty');
+    const QueryStream = requireFromProject('pg-query-stream') as (new (sql: string, values: unknown[] | undefined, options: unknown) => NodeJS.ReadableStream) | undefined;
+    if (!QueryStream) {
+      // knex throws here and never ends the stream: `npx knex` hangs. The error goes on the stream.
+      const error = new Error("knex PostgreSQL query streaming requires the 'pg-query-stream' package. Please install it in the project (e.g. `npm i pg-query-stream`); without it, `npx knex` would wait forever on this migration.");
+      stream.emit('error', error);
+      return Promise.reject(error);
+    }
+    const sql = obj.sql;
+    return new Promise((resolve, reject) => {
+      const queryStream = connection.query(new QueryStream(sql, obj.bindings, options));
+      queryStream.on('error', (error: unknown) => {
+        reject(error);
+        stream.emit('error', error);
+      });
+      queryStream.on('end', () => resolve());
+      queryStream.pipe(stream);
+    });
+  }
+}
+
+interface PgStreamConnection {
+  query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream;
 }
 
 let pgliteClient: typeof Client_PG | undefined;
@@ -346,6 +395,17 @@ export function knexsafePgliteClient(): typeof Client_PG {
 
 function definePgliteClient(PgliteClientBase: typeof Client_PG) {
   return class KnexsafePgliteClient extends withObserver(PgliteClientBase) {
+    /**
+     * knex-pglite takes no pool options (one session): the knexfile's `pool.afterCreate` runs here,
+     * where knex's pool would run it, after the search path is set.
+     */
+    override async acquireRawConnection(): Promise<unknown> {
+      const connection = (await super.acquireRawConnection()) as Parameters<typeof nodePgLikeConnection>[0];
+      const afterCreate = (this.config as { knexsafeAfterCreate?: AfterCreate }).knexsafeAfterCreate;
+      if (afterCreate) await runAfterCreate(afterCreate, nodePgLikeConnection(connection));
+      return connection;
+    }
+
     // In process there is no round trip to save, and splitting the text first would let a
     // statement sent after this one (not awaited by the migration) run before it.
     override get appendsQueries(): boolean {

@@ -4,6 +4,7 @@ import { ensureParser, parseSqlSync, statementKind } from '../sql/parse.js';
 import { relationName, walk } from '../sql/ast.js';
 import type { RangeVar } from 'libpg-query';
 import { ADVISORY_LOCK_CLASS, advisoryLockName } from '../guard/control.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /** Another session of the target database, as pg_stat_activity shows it. */
 export interface SessionInfo {
@@ -82,7 +83,12 @@ const ROW_STATEMENTS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'Delet
  * transaction holds them until it ends) and pg_stat_activity (a batch without a transaction holds
  * nothing between statements; its statements are seen running).
  */
-export async function readMigrationActivity(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<MigrationActivity> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readMigrationActivity(...args: Parameters<typeof readMigrationActivityOwn>): ReturnType<typeof readMigrationActivityOwn> {
+  return asKnexsafe(() => readMigrationActivityOwn(...args));
+}
+
+async function readMigrationActivityOwn(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<MigrationActivity> {
   const tables = [settings.tableName, `${settings.tableName}_lock`];
   // With a schemaName knex's tables live there; else wherever the search path finds them.
   const runLock = advisoryLockName({ migrations: settings as MigrationSettings });

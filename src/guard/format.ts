@@ -13,6 +13,8 @@ export function settingsText(s: GuardSettings): string {
     `lock_timeout ${humanDuration(s.lockTimeoutMs)}`,
     `statement_timeout ${s.statementTimeoutMs === undefined ? 'server default' : humanDuration(s.statementTimeoutMs)}`,
     `idle_in_transaction_session_timeout ${s.idleInTransactionTimeoutMs === undefined ? 'server default' : humanDuration(s.idleInTransactionTimeoutMs)}`,
+    `a migration idle (no statement) for ${humanDuration(s.idleTimeoutMs)} is ended`,
+    ...(s.migrationTimeoutMs ? [`a migration running over ${humanDuration(s.migrationTimeoutMs)} is ended`] : []),
     `${s.retries} retr${s.retries === 1 ? 'y' : 'ies'} after a lock timeout (backoff from ${humanDuration(s.retryDelayMs)}, doubling, at most ${humanDuration(s.maxRetryDelayMs)})`,
     `application_name ${s.applicationName}:<file>`,
   ].join(' · ');

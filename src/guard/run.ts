@@ -5,7 +5,7 @@ import { statementShape } from '../capture/transaction-block.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { openTarget, type Database } from '../db/connect.js';
 import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
-import { readAppliedMigrations } from '../migrations/applied.js';
+import { readAppliedMigrations, readLockState, type AppliedMigration } from '../migrations/applied.js';
 import { migrateLatest, migrateUp, resolveMigrationName, type HistoryEvents, type MigrationRun } from '../migrations/history.js';
 import { listMigrationFiles, loadMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import type { Finding, Severity } from '../rules/types.js';
@@ -17,6 +17,7 @@ import { ControlSession, type LockHolder } from './control.js';
 import { humanDuration } from './duration.js';
 import { isIdempotentSql } from './idempotent.js';
 import { GuardObserver, type ActiveMigration } from './session.js';
+import { MigrationEnded, migrationEndedError, watchMigration } from './watch.js';
 import { resolveGuardSettings, retryDelay, type GuardSettingOptions, type GuardSettings } from './settings.js';
 
 export type GuardedCommand = 'latest' | 'up';
@@ -216,10 +217,22 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
       events.backedUp?.(backup);
     }
 
-    const run = await runWithRetries(command, db, project, observer, settings, options, events);
-    const appliedAfter = (await readAppliedMigrations(db.knex, project.migrations)) ?? [];
-    const before = new Set(appliedBefore);
-    const added = appliedAfter.filter((a) => !before.has(a.name));
+    const run = await runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name));
+    // What this run applied is what knex recorded for it under its lock, never the difference
+    // with the history read before: another process (a plain `knex migrate:latest`) may have
+    // applied the same migrations meanwhile, while knex, once it had the lock, ran nothing.
+    const added = run.recorded;
+    if (pending.length) {
+      const ours = new Set(added.map((a) => a.name));
+      const appliedAfter = (await readAppliedMigrations(db.knex, project.migrations)) ?? [];
+      const byOthers = appliedAfter.filter((a) => !ours.has(a.name) && pending.some((p) => p.name === a.name));
+      if (byOthers.length && !added.length) throw appliedElsewhereError(command, byOthers, project);
+      if (byOthers.length) {
+        const message = `${byOthers.length} of the ${pending.length} pending migrations ${byOthers.length === 1 ? 'was' : 'were'} applied by another process meanwhile (${byOthers.map((a) => a.name).join(', ')}); this run applied the rest.`;
+        warnings.push(message);
+        events.warning?.(message);
+      }
+    }
     const migrations = added.map((a) => ({ name: a.name, direction: 'up' as const, durationMs: run.durations.get(a.name) ?? 0 }));
     const batches = [...new Set(added.map((a) => a.batch))];
     return {
@@ -353,6 +366,8 @@ export function targetText(t: BackupTarget): string {
 interface RunOutcome {
   attempts: AttemptRecord[];
   durations: Map<string, number>;
+  /** knex's history rows for the migrations this run applied, read under knex's lock. */
+  recorded: AppliedMigration[];
 }
 
 const RETRYABLE = new Set(['55P03', '40P01']);
@@ -365,18 +380,31 @@ async function runWithRetries(
   settings: GuardSettings,
   options: GuardedRunOptions,
   events: GuardEvents,
+  pending: string[],
 ): Promise<RunOutcome> {
   let last: ActiveMigration | undefined;
+  // knexsafe ended a migration: knex's ROLLBACK on a killed session may be the error it reports.
+  let endedBy: MigrationEnded | undefined;
   const durations = new Map<string, number>();
   const wrapper: MigrationWrapper = {
-    wrap: (migration, _direction, run) => async (knex: Knex) => {
+    wrap: (migration, direction, run) => async (knex: Knex) => {
+      // knex holds its lock here. Without a batch transaction it does not look at the history
+      // again once it has the lock, so a migration another process applied after knex listed the
+      // pending ones would run a second time.
+      if (direction === 'up') {
+        const done = ((await readAppliedMigrations(knex, project.migrations)) ?? []).filter((a) => a.name === migration.name);
+        if (done.length) throw appliedElsewhereError(command, done, project);
+      }
       last = observer.enter(migration, Boolean(knex.isTransaction));
       const started = performance.now();
+      const watch = watchMigration(observer, migration.name, { timeoutMs: settings.migrationTimeoutMs, idleMs: settings.idleTimeoutMs });
       try {
-        const result = await run(knex);
+        watch.ended.catch((e: MigrationEnded) => (endedBy = e));
+        const result = await Promise.race([run(knex), watch.ended]);
         durations.set(migration.name, performance.now() - started);
         return result;
       } finally {
+        watch.stop();
         observer.leave();
       }
     },
@@ -387,15 +415,21 @@ async function runWithRetries(
   const total = settings.retries + 1;
   for (let attempt = 1; ; attempt++) {
     last = undefined;
+    endedBy = undefined;
     try {
-      if (command === 'latest') await migrateLatest(ctx, runOptions);
-      else await migrateUp(ctx, { ...runOptions, ...(options.name !== undefined ? { name: options.name } : {}) });
-      return { attempts, durations };
+      const result = command === 'latest' ? await migrateLatest(ctx, runOptions) : await migrateUp(ctx, { ...runOptions, ...(options.name !== undefined ? { name: options.name } : {}) });
+      return { attempts, durations, recorded: result.recorded ?? [] };
     } catch (error) {
       const cause = (error instanceof KnexsafeError ? error.cause : error) ?? error;
+      const ended = cause instanceof MigrationEnded ? cause : (endedBy as MigrationEnded | undefined);
+      if (ended) {
+        const ending = last as ActiveMigration | undefined;
+        throw await endedError(ended, db, project, pending, Boolean(ending?.transactional), ending);
+      }
       if ((cause as { name?: string }).name === 'MigrationLocked' || (error as KnexsafeError).code === 'MIGRATION_LOCKED') {
         throw knexLockError(error, project, db);
       }
+      if (!last && createdConcurrently(cause, project)) throw knexLockError(error, project, db, 'created');
       const state = sqlState(cause);
       if (!state || !RETRYABLE.has(state)) throw error;
       const active = last as ActiveMigration | undefined;
@@ -418,6 +452,36 @@ async function runWithRetries(
       await new Promise((r) => setTimeout(r, record.retryInMs));
     }
   }
+}
+
+/** Says what a migration knexsafe ended left behind: read back from knex's history and lock, not assumed. */
+async function endedError(ended: MigrationEnded, db: Database, project: ProjectConfig, pending: string[], transactional: boolean, active: ActiveMigration | undefined): Promise<KnexsafeError> {
+  const parts: string[] = [];
+  let lockText = '';
+  try {
+    const applied = new Map(((await readAppliedMigrations(db.knex, project.migrations)) ?? []).map((a) => [a.name, a]));
+    const done = pending.filter((n) => applied.has(n));
+    const notDone = pending.filter((n) => !applied.has(n));
+    parts.push(done.length ? `Applied (in ${project.migrations.tableName}): ${done.join(', ')}.` : 'None of the pending migrations is applied.');
+    if (notDone.length) parts.push(`Not applied: ${notDone.join(', ')}.`);
+    if (!transactional) {
+      const kept = active?.completed.length ?? 0;
+      parts.push(`${ended.migration} ran without a transaction: ${kept ? `the ${kept} statement${kept === 1 ? '' : 's'} it finished before it was ended stay${kept === 1 ? 's' : ''} applied — check the schema before running it again` : 'it had finished no statement'}.`);
+    } else {
+      parts.push(`Its transaction was rolled back${active?.completed.length ? ` (${active.completed.length} statement${active.completed.length === 1 ? '' : 's'} undone)` : ''}.`);
+    }
+    const lock = await readLockState(db.knex, project.migrations);
+    lockText = lock.isLocked ? ` knex's lock (${project.migrations.tableName}_lock) is still set: \`knexsafe doctor\` shows whether anyone holds it, \`knexsafe unlock\` frees it.` : ` knex's lock is released.`;
+  } catch (error) {
+    parts.push(`What is applied now could not be read back (${errorMessage(error)}): run \`knexsafe status\`.`);
+  }
+  const hint =
+    ended.reason === 'timeout'
+      ? 'Find out why it takes so long (`knexsafe check` shows its statements and locks); raise --timeout if it is expected to.'
+      : ended.reason === 'idle' || sqlState(ended.sessionError) === '25P03'
+        ? 'Make sure the migration awaits or returns every promise it starts and that each one settles; raise --idle-timeout if it is expected to wait between statements.'
+        : 'Someone or something ended the session (pg_terminate_backend, idle_in_transaction_session_timeout, a server restart or a proxy): find out who, then run again.';
+  return migrationEndedError(ended, `${parts.join(' ')}${lockText}`, hint);
 }
 
 /** Why re-running a failed migration that had no transaction is not safe, or undefined when it is. */
@@ -505,12 +569,46 @@ function runLockedError(command: GuardedCommand, project: ProjectConfig, holders
   );
 }
 
-function knexLockError(error: unknown, project: ProjectConfig, db: Database): KnexsafeError {
-  if (error instanceof KnexsafeError && error.code === 'MIGRATION_LOCKED') return error;
+/**
+ * knex creates its two tables when they are missing, without a lock: two runs starting together
+ * on a fresh database both try, and the second fails with 42P07 (or 23505 on pg_type's unique
+ * index when both CREATE at the same instant).
+ */
+function createdConcurrently(error: unknown, project: ProjectConfig): boolean {
+  const state = sqlState(error);
+  if (state !== '42P07' && state !== '23505') return false;
+  const message = errorMessage(error);
+  const table = project.migrations.tableName;
+  return message.includes(`create table "${table}`) || message.includes(`"${table}_lock"`) || new RegExp(`relation "${table}(_lock)?" already exists|Key \\(typname, typnamespace\\)=\\(${table}`).test(message);
+}
+
+function knexLockError(error: unknown, project: ProjectConfig, db: Database, how: 'held' | 'created' = 'held'): KnexsafeError {
+  const lockTable = `${project.migrations.tableName}_lock`;
+  const why =
+    how === 'created'
+      ? `it created knex's tables (${project.migrations.tableName}, ${lockTable}) at the same moment as this run`
+      : `${lockTable} is held (is_locked = 1, or its row is locked by a batch transaction that is still running)`;
   return new KnexsafeError(
     'MIGRATION_LOCKED',
-    `Another migration run holds knex's lock row (${project.migrations.tableName}_lock) in an open transaction on ${db.description} — probably a plain \`knex migrate:latest\` — so nothing was run.`,
-    { exitCode: 1, cause: error, hint: 'Wait for it to finish; `knexsafe doctor` shows the session.' },
+    `another process is migrating: ${why} on ${db.description} — probably a plain \`knex migrate:latest\` — so this run applied nothing.`,
+    {
+      exitCode: 1,
+      cause: error,
+      hint: 'Wait for it to finish, then run again: it finds nothing or only what is still pending. `knexsafe doctor` shows the session; if no process is migrating, the lock was left by a crash and `knexsafe unlock` frees it.',
+    },
+  );
+}
+
+function appliedElsewhereError(command: GuardedCommand, rows: AppliedMigration[], project: ProjectConfig): KnexsafeError {
+  const batches = [...new Set(rows.map((r) => r.batch))];
+  return new KnexsafeError(
+    'APPLIED_ELSEWHERE',
+    `nothing to apply: ${rows.length} migration${rows.length === 1 ? ' was' : 's were'} applied by another process meanwhile (${project.migrations.tableName} batch ${batches.join(', ')}: ${rows.map((r) => r.name).join(', ')}). This ${command} applied nothing.`,
+    {
+      exitCode: 1,
+      hint: 'Another `knex migrate:latest` or deploy ran at the same time. `knexsafe status` shows the history; run migrations from one place only.',
+      details: { appliedByOthers: rows.map((r) => ({ name: r.name, batch: r.batch, appliedAt: r.appliedAt?.toISOString() ?? null })) },
+    },
   );
 }
 

@@ -44,6 +44,14 @@ export type ControlQuery = (sql: string, params: unknown[]) => Promise<Record<st
  * While a migration statement waits, it samples who blocks it, so a lock timeout can name them.
  */
 export class GuardObserver implements QueryObserver {
+  /** Statements running now, by connection, with the session's pid when the driver knows it. */
+  readonly inFlight = new Map<object, number | undefined>();
+  /** When the last statement started or ended (performance.now()). */
+  lastActivity = performance.now();
+  /** Called when a session that was inside a transaction dies (the server killed it). */
+  onSessionLost: ((error: unknown) => void) | undefined;
+  private readonly inTransaction = new WeakSet<object>();
+  private readonly listened = new WeakSet<object>();
   private key = '';
   private values: [string, string][] = [];
   private readonly sessionApplied = new WeakMap<object, string>();
@@ -57,6 +65,12 @@ export class GuardObserver implements QueryObserver {
     private readonly sampleAfterMs = Math.min(250, Math.max(20, Math.floor(limits.lockTimeoutMs / 4))),
   ) {
     this.use(limits.applicationName);
+  }
+
+  /** Cancels the statements of `pids` (pg_cancel_backend, from the control session); best effort. */
+  async cancel(pids: number[]): Promise<void> {
+    if (!this.control || !pids.length) return;
+    await this.control('select pg_catalog.pg_cancel_backend(pid) from unnest($1::int[]) as pid', [pids]).catch(() => undefined);
   }
 
   /** application_name while `migration` runs: `knexsafe:<file>` (PostgreSQL keeps 63 bytes). */
@@ -82,9 +96,14 @@ export class GuardObserver implements QueryObserver {
   }
 
   async onQuery(ctx: QueryContext, execute: () => Promise<QueryResultSummary>): Promise<QueryResultSummary> {
-    if (!isTransactionControl(ctx.sql)) await this.apply(ctx);
+    const control = isTransactionControl(ctx.sql);
+    this.follow(ctx.connection, ctx.txId !== undefined && !(control && /^\s*(COMMIT|ROLLBACK|END|ABORT)\b/i.test(ctx.sql)));
+    if (!control) await this.apply(ctx);
     const migration = this.active;
     const stopSampling = migration ? this.sample(ctx.connection) : undefined;
+    const pid = (ctx.connection as { processID?: unknown }).processID;
+    this.inFlight.set(ctx.connection, typeof pid === 'number' ? pid : undefined);
+    this.lastActivity = performance.now();
     try {
       const result = await execute();
       migration?.completed.push({ sql: ctx.sql, txId: ctx.txId });
@@ -97,7 +116,30 @@ export class GuardObserver implements QueryObserver {
       throw error;
     } finally {
       stopSampling?.();
+      this.inFlight.delete(ctx.connection);
+      this.lastActivity = performance.now();
     }
+  }
+
+  /**
+   * Watches the session for its end: one that dies inside a transaction (the server killed it:
+   * pg_terminate_backend, idle_in_transaction_session_timeout) while a migration waits for
+   * something else would otherwise leave that migration waiting forever.
+   */
+  private follow(connection: object, inTransaction: boolean): void {
+    if (inTransaction) this.inTransaction.add(connection);
+    else this.inTransaction.delete(connection);
+    const emitter = connection as { on?: (event: string, listener: (error?: unknown) => void) => void };
+    if (this.listened.has(connection) || typeof emitter.on !== 'function') return;
+    this.listened.add(connection);
+    let lost = false;
+    const onEnd = (error?: unknown) => {
+      if (lost) return;
+      lost = true;
+      if (this.inTransaction.has(connection) && !this.inFlight.has(connection)) this.onSessionLost?.(error);
+    };
+    emitter.on('error', onEnd);
+    emitter.on('end', () => onEnd());
   }
 
   private async apply(ctx: QueryContext): Promise<void> {

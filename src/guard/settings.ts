@@ -9,6 +9,13 @@ export interface GuardSettings {
   statementTimeoutMs?: number;
   /** undefined: the server's idle_in_transaction_session_timeout stays. */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * A migration that sends no statement for this long is ended (also outside any transaction,
+   * where the server's idle_in_transaction_session_timeout does not reach it); 0 = never.
+   */
+  idleTimeoutMs: number;
+  /** A migration that runs longer than this is ended (its running statement cancelled); 0 = no limit. */
+  migrationTimeoutMs: number;
   /** Attempts after the first one when a statement hits lock_timeout (or a deadlock). */
   retries: number;
   /** Wait before the first retry; doubles each time up to maxRetryDelayMs. */
@@ -21,6 +28,8 @@ export interface GuardSettingOptions {
   lockTimeout?: string | number;
   statementTimeout?: string | number;
   idleTimeout?: string | number;
+  /** Longest a single migration may run (`--timeout`). */
+  timeout?: string | number;
   retries?: number | string;
   retryDelay?: string | number;
 }
@@ -52,6 +61,8 @@ export function resolveGuardSettings(options: GuardSettingOptions, config: Knexs
     lockTimeoutMs,
     ...(statement !== undefined ? { statementTimeoutMs: parseDuration(statement, '--statement-timeout') } : {}),
     idleInTransactionTimeoutMs: idle === undefined ? GUARD_DEFAULTS.idleInTransactionTimeoutMs : parseDuration(idle, '--idle-timeout'),
+    idleTimeoutMs: idle === undefined ? GUARD_DEFAULTS.idleInTransactionTimeoutMs : parseDuration(idle, '--idle-timeout'),
+    migrationTimeoutMs: options.timeout === undefined ? 0 : parseDuration(options.timeout, '--timeout'),
     retries,
     retryDelayMs: options.retryDelay === undefined ? GUARD_DEFAULTS.retryDelayMs : parseDuration(options.retryDelay, '--retry-delay'),
     maxRetryDelayMs: GUARD_DEFAULTS.maxRetryDelayMs,

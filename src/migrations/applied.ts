@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { MigrationSettings } from '../config/resolve.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 export interface AppliedMigration {
   name: string;
@@ -16,7 +17,12 @@ export interface LockState {
  * Reads knex's history table without creating it: analysis commands must never write to the
  * target, and knex's own `list()` creates the tables as a side effect.
  */
-export async function readAppliedMigrations(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<AppliedMigration[] | undefined> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readAppliedMigrations(...args: Parameters<typeof readAppliedMigrationsOwn>): ReturnType<typeof readAppliedMigrationsOwn> {
+  return asKnexsafe(() => readAppliedMigrationsOwn(...args));
+}
+
+async function readAppliedMigrationsOwn(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<AppliedMigration[] | undefined> {
   if (!(await tableExists(knex, settings.tableName, settings.schemaName))) return undefined;
   const table = settings.schemaName ? `${settings.schemaName}.${settings.tableName}` : settings.tableName;
   const rows = (await knex.select('name', 'batch', 'migration_time').from(table).orderBy('id')) as {
@@ -31,7 +37,12 @@ export async function readAppliedMigrations(knex: Knex, settings: Pick<Migration
   }));
 }
 
-export async function readLockState(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<LockState> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readLockState(...args: Parameters<typeof readLockStateOwn>): ReturnType<typeof readLockStateOwn> {
+  return asKnexsafe(() => readLockStateOwn(...args));
+}
+
+async function readLockStateOwn(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<LockState> {
   const lockTable = `${settings.tableName}_lock`;
   if (!(await tableExists(knex, lockTable, settings.schemaName))) return { exists: false, isLocked: false };
   const table = settings.schemaName ? `${settings.schemaName}.${lockTable}` : lockTable;
@@ -39,7 +50,12 @@ export async function readLockState(knex: Knex, settings: Pick<MigrationSettings
   return { exists: true, isLocked: rows.some((r) => Number(r.is_locked) === 1) };
 }
 
-export async function tableExists(knex: Knex, table: string, schema: string | undefined): Promise<boolean> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function tableExists(...args: Parameters<typeof tableExistsOwn>): ReturnType<typeof tableExistsOwn> {
+  return asKnexsafe(() => tableExistsOwn(...args));
+}
+
+async function tableExistsOwn(knex: Knex, table: string, schema: string | undefined): Promise<boolean> {
   const result = (await knex.raw(
     schema
       ? 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = ?'

@@ -8,6 +8,7 @@ import { explainFailure, splitKnexMessage } from '../doctor/explain.js';
 import { locateStatement, namesInStatement } from '../doctor/locate.js';
 import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from '../doctor/sessions.js';
 import { displayPath } from '../util/paths.js';
+import { armExitTrap, trapped } from './exit-trap.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
 
 export type Direction = 'up' | 'down';
@@ -38,6 +39,12 @@ export interface BatchResult {
   /** The batch written (latest/up) or removed (rollback/down); 0 when nothing ran. */
   batch: number;
   migrations: MigrationRun[];
+  /**
+   * Up runs: the rows of knex's history table naming this run's migrations, read while knex's
+   * lock was still held (its afterAll hook), so no other process can have written them.
+   * Undefined when knex ran no migration (nothing pending once it had the lock).
+   */
+  recorded?: AppliedMigration[];
 }
 
 export interface RunOptions {
@@ -53,7 +60,7 @@ function timingWrapper(ctx: HistoryContext, runs: MigrationRun[]): MigrationWrap
         const started = performance.now();
         let result: unknown;
         try {
-          result = await inner(knex);
+          result = await trapped(migration.name, () => inner(knex), { file: migration.file });
         } catch (error) {
           if (error && typeof error === 'object' && !('knexsafeMigration' in error)) {
             Object.assign(error, { knexsafeMigration: migration.name, knexsafeFile: migration.file, knexsafeDirection: direction, knexsafeKnex: knex });
@@ -91,12 +98,28 @@ async function runWithKnex(
   const runs: MigrationRun[] = [];
   const source = new KnexsafeMigrationSource(files, timingWrapper(ctx, runs));
   const config = migratorConfig(ctx.project, source, options);
+  // knex calls afterAll after the batch's last history row is written and before it frees its lock
+  // (in the batch transaction when there is one): the rows read there are this run's own. The
+  // knexfile's own afterAll still runs first.
+  let recorded: AppliedMigration[] | undefined;
+  type AfterAll = (knex: Knex, migrations: unknown[]) => unknown;
+  const knexfileMigrations = (ctx.db.knex.client as { config?: { migrations?: { afterAll?: AfterAll } } }).config?.migrations;
+  const userAfterAll = knexfileMigrations?.afterAll;
+  (config as { afterAll?: AfterAll }).afterAll = async (knex: Knex, migrations: unknown[]) => {
+    await userAfterAll?.(knex, migrations);
+    const names = new Set(runs.filter((r) => r.direction === 'up').map((r) => r.name));
+    if (!names.size) return;
+    recorded = ((await readAppliedMigrations(knex, ctx.project.migrations)) ?? []).filter((a) => names.has(a.name));
+  };
+  const disarm = armExitTrap();
   try {
     const result = (await action(ctx.db.knex.migrate, config)) as [number, string[]] | undefined;
     // knex answers with the current batch number even when nothing ran; 0 says "nothing ran".
-    return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs };
+    return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs, ...(recorded ? { recorded } : {}) };
   } catch (error) {
     throw await explainMigratorError(error, ctx, runs);
+  } finally {
+    disarm();
   }
 }
 
@@ -260,10 +283,11 @@ export async function explainMigratorError(error: unknown, ctx: HistoryContext, 
     );
   }
   if (/must have both an up and down function/.test(message)) {
-    return new KnexsafeError('INVALID_MIGRATION', message.replace(/^Invalid migration: /, 'Invalid migration: '), {
-      exitCode: 2,
+    // A failure of the migration, as check and verify report it (exit 1): knex ran nothing of the batch.
+    return new KnexsafeError('INVALID_MIGRATION', `${message.replace(/\.?$/, '')}: knex refused to run it, so nothing of this batch was applied.`, {
+      exitCode: 1,
       cause: error,
-      hint: 'knex requires every migration to export both up and down.',
+      hint: 'knex requires every migration to export both up and down functions; a down with nothing to undo can be an empty async function (knexsafe check then reports down-missing).',
     });
   }
   const state = sqlState(error);

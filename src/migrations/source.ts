@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { importUserModule } from '../config/load-module.js';
 import type { MigrationSettings } from '../config/resolve.js';
+import { trapped } from './exit-trap.js';
 
 /** One migration file. `name` is knex's identity for it: the file name with its extension. */
 export interface MigrationFile {
@@ -58,7 +59,9 @@ export function listMigrationFiles(settings: Pick<MigrationSettings, 'directorie
   }
   // knex sorts with lodash sortBy: code-unit order, stable.
   const ordered = settings.sortDirsSeparately ? entries : [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return ordered.filter((m) => settings.loadExtensions.includes(path.extname(m.name)) && !m.name.endsWith('.d.ts'));
+  // By extension alone, as knex does: a `.d.ts` is a `.ts` to knex, which then refuses it (no up).
+  // What this leaves out, knex never runs: src/migrations/skipped.ts warns about it.
+  return ordered.filter((m) => settings.loadExtensions.includes(path.extname(m.name)));
 }
 
 export async function loadMigration(entry: MigrationFile): Promise<LoadedMigration> {
@@ -68,12 +71,7 @@ export async function loadMigration(entry: MigrationFile): Promise<LoadedMigrati
   const up = typeof body.up === 'function' ? (body.up as MigrationFn) : undefined;
   const down = typeof body.down === 'function' ? (body.down as MigrationFn) : undefined;
   const config = (body.config ?? e.config) as { transaction?: unknown } | undefined;
-  if (!up) {
-    throw new KnexsafeError('INVALID_MIGRATION', `The migration ${entry.file} does not export an up function.`, {
-      hint: 'Export `up` and `down` functions (exports.up = async function (knex) { ... }).',
-      details: { file: entry.file },
-    });
-  }
+  // A module without up or down loads: knex refuses it when it runs (knexRefusal), not when it lists.
   return {
     name: entry.name,
     file: entry.file,
@@ -81,6 +79,26 @@ export async function loadMigration(entry: MigrationFile): Promise<LoadedMigrati
     down,
     transaction: typeof config?.transaction === 'boolean' ? config.transaction : undefined,
   };
+}
+
+/**
+ * knex's own check before it runs a batch (Migrator._validateMigrationStructure): a migration whose
+ * up or down is not a function is refused with this message, and nothing of its batch runs.
+ */
+export function knexRefusal(m: Pick<LoadedMigration, 'name' | 'up' | 'down'>): string | undefined {
+  if (m.up && m.down) return undefined;
+  const missing = [m.up ? '' : 'up', m.down ? '' : 'down'].filter(Boolean).join(' or ');
+  return `${knexRefusalMessage(m.name)} (it exports no ${missing} function)`;
+}
+
+/** knex's text, word for word: `npx knex migrate:latest` prints it. */
+export function knexRefusalMessage(name: string): string {
+  return `Invalid migration: ${name} must have both an up and down function`;
+}
+
+/** The migration named by knex's refusal, when `message` is one. */
+export function refusedMigration(message: string): string | undefined {
+  return /^Invalid migration: (.+) must have both an up and down function/.exec(message)?.[1];
 }
 
 export interface MigrationWrapper {
@@ -113,7 +131,8 @@ export class KnexsafeMigrationSource implements Knex.MigrationSource<MigrationFi
   async getMigration(migration: MigrationFile): Promise<Knex.Migration> {
     let loaded = this.cache.get(migration.name);
     if (!loaded) {
-      loaded = await loadMigration(migration);
+      // Its top-level code is the migration's: an exit there fails it (while a run has the trap armed).
+      loaded = await trapped(migration.name, () => loadMigration(migration), { loading: true, file: migration.file });
       this.cache.set(migration.name, loaded);
     }
     const m = loaded;

@@ -42,7 +42,14 @@ function blocksText(f: Finding): string | undefined {
   const b = f.lock.blocks;
   const blocked = [b.reads ? 'reads' : '', b.writes ? 'writes' : '', b.ddl ? 'DDL' : ''].filter(Boolean);
   const open = [!b.reads ? 'reads' : '', !b.writes ? 'writes' : ''].filter(Boolean);
-  return `${f.lock.sql} lock on ${f.lock.relation.replace(/^public\./, '')} — blocks ${blocked.join(', ') || 'nothing'}${open.length ? ` (${open.join(' and ')} continue)` : ''}`;
+  const held = f.lock.held;
+  const lock = `${f.lock.sql} lock on ${f.lock.relation.replace(/^public\./, '')}`;
+  if (held) {
+    const hb = held.blocks;
+    const heldBlocked = [hb.reads ? 'reads' : '', hb.writes ? 'writes' : '', hb.ddl ? 'DDL' : ''].filter(Boolean);
+    return `${lock}, ${held.sql} already held${held.since.line !== undefined ? ` since line ${held.since.line}` : ''} — blocks ${heldBlocked.join(', ') || 'nothing'}`;
+  }
+  return `${lock} — blocks ${blocked.join(', ') || 'nothing'}${open.length ? ` (${open.join(' and ')} continue)` : ''}`;
 }
 
 function tableText(f: Finding): string | undefined {
@@ -76,6 +83,7 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
       const lock = blocksText(f);
       const size = tableText(f);
       if (lock || size) lines.push(`          ${[lock, size ? `table: ${size}` : ''].filter(Boolean).join(' · ')}`);
+      if (f.locks && f.locks.length > 1) lines.push(`          ${c.dim(`locks, in order: ${f.locks.map((l) => `${l.relation.replace(/^public\./, '')} (${l.sql})`).join(', ')}`)}`);
       lines.push(`          ${c.dim('why:')} ${f.why}`);
       if (f.fix) {
         lines.push(`          ${c.green('fix:')} ${f.fix.description}`);

@@ -29,7 +29,8 @@ function relationKind(kind: string): EffectiveLock['relationKind'] {
   if (kind === 'r' || kind === 'p' || kind === 'f') return 'table';
   if (kind === 'i' || kind === 'I') return 'index';
   if (kind === 'S') return 'sequence';
-  if (kind === 'm' || kind === 'v') return 'view';
+  if (kind === 'm') return 'materialized-view';
+  if (kind === 'v') return 'view';
   return 'other';
 }
 
@@ -53,7 +54,7 @@ function ageOfObserved(lock: ObservedLock, earlier: AnalyzeOptions['earlierMigra
   return 'new';
 }
 
-function observedLocks(captured: CapturedStatement, earlier: AnalyzeOptions['earlierMigrations']): EffectiveLock[] {
+export function observedLocks(captured: CapturedStatement, earlier: AnalyzeOptions['earlierMigrations']): EffectiveLock[] {
   const out: EffectiveLock[] = [];
   for (const l of captured.locks) {
     const mode = parseLockMode(l.mode);
@@ -94,7 +95,7 @@ export function inferredLocks(facts: StatementFacts, pgVersion: number, schema: 
   });
   return locks.map((l) => {
     const relation = qualify(l.relation, schema);
-    const kind: EffectiveLock['relationKind'] = l.role === 'index' ? 'index' : l.role === 'sequence' ? 'sequence' : l.role === 'view' ? 'view' : 'table';
+    const kind: EffectiveLock['relationKind'] = l.role === 'index' ? 'index' : l.role === 'sequence' ? 'sequence' : l.role === 'view' ? 'view' : l.role === 'materialized-view' ? 'materialized-view' : 'table';
     return { relation, relationKind: kind, mode: l.mode, observed: false, age: age(relation) };
   });
 }

@@ -1,8 +1,9 @@
-import { lockBlocks, lockModeSql } from '../sql/locks.js';
+import { lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject } from '../sql/locks.js';
+import { heldBefore, lockedObject, shortName } from './helpers.js';
 import type { SeverityLevel } from '../config/schema.js';
 import { parseIgnores } from './suppression.js';
 import { qualify } from './analyze.js';
-import type { AnalyzedStatement, Finding, FindingInput, MigrationUnit, Rule, RuleContext, Severity, TableAge, TableStats, Thresholds } from './types.js';
+import type { AnalyzedStatement, EffectiveLock, Finding, FindingInput, MigrationUnit, Rule, RuleContext, Severity, TableAge, TableStats, Thresholds } from './types.js';
 
 export interface EngineOptions {
   pgVersion: number;
@@ -24,13 +25,18 @@ export { DEFAULT_THRESHOLDS } from './thresholds.js';
 /** Runs every rule over every migration unit; applies suppression comments and configured severities. */
 export function runRules(rules: readonly Rule[], units: MigrationUnit[], options: EngineOptions): Finding[] {
   const findings: Finding[] = [];
-  const active = rules.filter((r) => options.severities?.[r.meta.id] !== 'off');
+  // A rule configured off still runs, silently, so that the safety net knows what it would explain;
+  // the net rules run last.
+  const off = (rule: Rule) => options.severities?.[rule.meta.id] === 'off';
+  const active = [...rules.filter((r) => !r.meta.net), ...rules.filter((r) => r.meta.net && !off(r))];
   const batchOf = new Map<MigrationUnit, MigrationUnit[]>();
   for (const batch of options.batches ?? units.map((u) => [u])) for (const u of batch) batchOf.set(u, batch);
 
   for (const unit of units) {
     const ignores = parseIgnores(unit.source);
     const unitFindings: Finding[] = [];
+    // What each statement's findings were about, by the rules that explain locks.
+    const explanations = new Map<AnalyzedStatement, Set<string>>();
     for (const rule of active) {
       // The statement being judged: a table created earlier in the same migration is new from then
       // on, also when a table of that name existed before (dropped and re-created).
@@ -51,7 +57,17 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
           if (!unit.schemaBefore) return 'existing';
           return unit.schemaBefore.tables[name] ? 'existing' : 'new';
         },
-        report: (input) => unitFindings.push(toFinding(rule, unit, input, options)),
+        report: (input) => {
+          const batch = batchOf.get(unit) ?? [unit];
+          if (input.statement && !rule.meta.general) {
+            const about = explanations.get(input.statement) ?? new Set<string>();
+            about.add('');
+            for (const name of [input.table, input.lock?.relation]) if (name) about.add(qualify(name, unit.schemaBefore));
+            explanations.set(input.statement, about);
+          }
+          if (!off(rule)) unitFindings.push(toFinding(rule, unit, input, options, batch));
+        },
+        explained: (statement, relation) => explanations.get(statement)?.has(relation === undefined ? '' : qualify(relation, unit.schemaBefore)) ?? false,
       };
       try {
         if (rule.statement) {
@@ -63,6 +79,7 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
         }
         rule.migration?.(unit, context);
       } catch (error) {
+        if (off(rule)) continue;
         unitFindings.push({
           rule: 'internal-error',
           severity: 'warning',
@@ -99,8 +116,10 @@ function meta(rule: string, severity: Severity, unit: MigrationUnit, line: numbe
   return { rule, severity, category: 'knex', message, why, migration: unit.name, file: unit.file, line, docs: `${DOCS_BASE}/suppression.md` };
 }
 
-function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options: EngineOptions): Finding {
+function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options: EngineOptions, batch: readonly MigrationUnit[] = [unit]): Finding {
   const s: AnalyzedStatement | undefined = input.statement;
+  const lock = input.lock ? lockOf(input.lock, s, unit, batch) : undefined;
+  const locks = s ? locksInOrder(s) : [];
   const configured = options.severities?.[rule.meta.id];
   const severity: Severity = configured && configured !== 'off' ? configured : (input.severity ?? rule.meta.severity);
   const stats = input.table ? options.stats?.get(qualify(input.table, unit.schemaBefore)) : undefined;
@@ -109,16 +128,77 @@ function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options
     severity,
     category: rule.meta.category,
     message: input.message,
-    why: input.why,
+    why: lock?.held ? `${input.why} ${heldSentence(lock, input.lock!.relation, unit)}` : input.why,
     migration: unit.name,
     file: s?.site?.file ?? input.site?.file ?? unit.file,
     ...(s?.site ? { line: s.site.line, column: s.site.column } : input.site ? { line: input.site.line, column: input.site.column } : {}),
     ...(s ? { sql: s.sql } : {}),
     ...(input.table ? { table: { name: input.table, ...(stats?.rows !== undefined ? { rows: stats.rows } : {}), ...(stats?.bytes !== undefined ? { bytes: stats.bytes } : {}) } } : {}),
-    ...(input.lock ? { lock: { mode: input.lock.mode, sql: lockModeSql(input.lock.mode), relation: input.lock.relation, blocks: lockBlocks(input.lock.mode) } } : {}),
+    ...(lock ? { lock } : {}),
+    ...(lock && locks.length > 1 ? { locks } : {}),
     ...(input.fix ? { fix: input.fix } : {}),
     docs: `${DOCS_BASE}/${rule.meta.id}.md`,
   };
+}
+
+function lockOf(input: NonNullable<FindingInput['lock']>, statement: AnalyzedStatement | undefined, unit: MigrationUnit, batch: readonly MigrationUnit[]): NonNullable<Finding['lock']> {
+  const object = objectOf(input, statement);
+  const held = statement ? heldBefore(statement, unit, batch, qualify(input.relation, unit.schemaBefore)) : undefined;
+  return {
+    mode: input.mode,
+    sql: lockModeSql(input.mode),
+    relation: input.relation,
+    blocks: lockBlocks(input.mode, object),
+    waitsFor: waitsFor(input.mode, object),
+    ...(held && lockRank(held.mode) > lockRank(input.mode)
+      ? {
+          held: {
+            mode: held.mode,
+            sql: lockModeSql(held.mode),
+            blocks: lockBlocks(held.mode, object),
+            since: { migration: held.migration.name, ...(held.statement.site ? { line: held.statement.site.line } : {}), sql: held.statement.sql },
+          },
+        }
+      : {}),
+  };
+}
+
+/** What the held lock changes, said after the rule's own why. */
+function heldSentence(lock: NonNullable<Finding['lock']>, relation: string, unit: MigrationUnit): string {
+  const held = lock.held!;
+  const where = held.since.line !== undefined ? ` (line ${held.since.line}${held.since.migration !== unit.name ? ` of ${held.since.migration}` : ''})` : '';
+  const extra = [held.blocks.reads && !lock.blocks.reads ? 'reads' : '', held.blocks.writes && !lock.blocks.writes ? 'writes' : ''].filter(Boolean).join(' and ');
+  return (
+    `Earlier in the same transaction, \`${oneLine(held.since.sql)}\`${where} took ${held.sql} on ${shortName(relation)}, still held while this statement runs: ` +
+    `${held.blocks.description}${extra ? ` — so ${extra} of ${shortName(relation)} wait for this statement too` : ''}, until the transaction commits.`
+  );
+}
+
+function oneLine(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+}
+
+/** The statement's locks on relations that existed before, its own table first (pg_locks does not tell the order). */
+function locksInOrder(statement: AnalyzedStatement): NonNullable<Finding['locks']> {
+  const f = statement.facts as { table?: { schema?: string; name: string }; view?: { schema?: string; name: string } };
+  const named = f.table ?? f.view;
+  const own = (relation: string) => named !== undefined && (relation === `${named.schema ?? 'public'}.${named.name}` || (!named.schema && relation.endsWith(`.${named.name}`)));
+  const byRelation = new Map<string, { relation: string; mode: EffectiveLock['mode']; object: LockedObject }>();
+  for (const l of statement.locks) {
+    if (l.age !== 'existing' || l.relationKind === 'index' || l.relationKind === 'sequence') continue;
+    const known = byRelation.get(l.relation);
+    if (!known || lockRank(l.mode) > lockRank(known.mode)) byRelation.set(l.relation, { relation: l.relation, mode: l.mode, object: lockedObject(l) });
+  }
+  return [...byRelation.values()]
+    .sort((a, b) => Number(own(b.relation)) - Number(own(a.relation)))
+    .map((l) => ({ relation: l.relation, mode: l.mode, sql: lockModeSql(l.mode), blocks: lockBlocks(l.mode, l.object) }));
+}
+
+function objectOf(lock: NonNullable<FindingInput['lock']>, statement: AnalyzedStatement | undefined): LockedObject {
+  if (lock.object) return lock.object;
+  const seen = statement?.locks.find((l) => l.relation === lock.relation);
+  return seen ? lockedObject(seen) : 'table';
 }
 
 /**

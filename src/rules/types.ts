@@ -1,7 +1,7 @@
 import type { Node } from 'libpg-query';
 import type { CallSite, CapturedStatement } from '../capture/types.js';
 import type { SchemaSnapshot } from '../schema/types.js';
-import type { LockImpact, LockMode } from '../sql/locks.js';
+import type { LockedObject, LockImpact, LockMode } from '../sql/locks.js';
 import type { QualifiedName, StatementFacts } from '../sql/facts.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -17,6 +17,13 @@ export interface RuleMeta {
   severity: Severity;
   /** One line: what the rule reports. */
   summary: string;
+  /**
+   * Its findings are about any lock whatever took it (lock_timeout, locks held across a batch): they
+   * do not explain why a statement locks a table, so the safety net (`net`) still judges it.
+   */
+  general?: boolean;
+  /** Runs after every other rule, to report what none of them explained (`RuleContext.explained`). */
+  net?: boolean;
 }
 
 /** Where a relation a statement touches came from, relative to the migration being judged. */
@@ -33,7 +40,7 @@ export interface EffectiveLock {
   relation: string;
   /** For an index, its table. */
   table?: string;
-  relationKind: 'table' | 'index' | 'sequence' | 'view' | 'other';
+  relationKind: 'table' | 'index' | 'sequence' | 'view' | 'materialized-view' | 'other';
   mode: LockMode;
   /** Seen in pg_locks (true) or inferred from the statement (false). */
   observed: boolean;
@@ -110,6 +117,12 @@ export interface RuleContext {
   /** How old a table (qualified or bare name) is relative to this migration. */
   tableAge(table: QualifiedName | string): TableAge;
   report(finding: FindingInput): void;
+  /**
+   * Whether a rule that ran before this one (not a `general` one; also one configured off, or
+   * suppressed) reported a finding on `statement` about `relation` (qualified) or, with no relation,
+   * about anything.
+   */
+  explained(statement: AnalyzedStatement, relation?: string): boolean;
 }
 
 export interface Fix {
@@ -126,7 +139,8 @@ export interface FindingInput {
   why: string;
   /** The table the finding is about (qualified), for statistics and severity. */
   table?: string;
-  lock?: { mode: LockMode; relation: string };
+  /** `object`: what kind of relation it is (default: as the statement's locks say, else a table). */
+  lock?: { mode: LockMode; relation: string; object?: LockedObject };
   fix?: Fix;
   /** Overrides the rule's default for this finding (e.g. info on a table created in this migration). */
   severity?: Severity;
@@ -154,7 +168,21 @@ export interface Finding {
   column?: number;
   sql?: string;
   table?: { name: string; rows?: number; bytes?: number };
-  lock?: { mode: LockMode; sql: string; relation: string; blocks: LockImpact };
+  lock?: {
+    mode: LockMode;
+    sql: string;
+    relation: string;
+    blocks: LockImpact;
+    /** What a request for this mode waits for (other sessions' conflicting locks). */
+    waitsFor: string;
+    /**
+     * The strongest lock the migration's transaction holds on the relation while the statement runs,
+     * when stronger than the statement's own: taken earlier in the same transaction, still held.
+     */
+    held?: { mode: LockMode; sql: string; blocks: LockImpact; since: { migration: string; line?: number; sql: string } };
+  };
+  /** Every relation that existed before that the statement locks, in execution order (its own table first). */
+  locks?: { relation: string; mode: LockMode; sql: string; blocks: LockImpact }[];
   fix?: Fix;
   docs: string;
   /** Set when a knexsafe-ignore comment silenced it (reported in JSON, not in text). */

@@ -173,7 +173,15 @@ const PER_RELATION_COLUMNS = [
                where i.inhrelid = c.oid)
            end as inherits,
            c.relpersistence = 'u' as unlogged,
-           case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key
+           case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key,
+           -- Settings a migration can change without touching a column: REPLICA IDENTITY (with its
+           -- index), CLUSTER ON, storage parameters (WITH (fillfactor = …)), sorted.
+           c.relreplident::text as replica_identity,
+           (select ri.relname from pg_catalog.pg_index i join pg_catalog.pg_class ri on ri.oid = i.indexrelid
+             where i.indrelid = c.oid and i.indisreplident) as replica_index,
+           (select ci.relname from pg_catalog.pg_index i join pg_catalog.pg_class ci on ci.oid = i.indexrelid
+             where i.indrelid = c.oid and i.indisclustered) as cluster_on,
+           (select json_agg(o order by o) from unnest(c.reloptions) o) as options
     from tbl t
     join pg_catalog.pg_class c on c.oid = t.oid
   ) x) as tables`,
@@ -185,6 +193,14 @@ const PER_RELATION_COLUMNS = [
            case when a.attgenerated <> '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as generated,
            a.attgenerated as generated_kind,
            a.attidentity as identity,
+           -- Storage and statistics settings, only where they differ from the defaults: SET STORAGE
+           -- (the type's own is the default), SET STATISTICS (-1, or null from PostgreSQL 17 on, is
+           -- the default), SET (n_distinct …) (other attoptions keys are not the user's), SET COMPRESSION.
+           case when a.attstorage <> ty.typstorage then a.attstorage::text end as storage,
+           case when coalesce(a.attstattarget::int, -1) >= 0 then a.attstattarget::int end as statistics,
+           (select json_agg(o order by o) from unnest(a.attoptions) o
+             where o like 'n\\_distinct=%' or o like 'n\\_distinct\\_inherited=%') as options,
+           nullif(a.attcompression::text, '') as compression,
            case when co.oid is null then null
                 when cn.nspname = 'pg_catalog' then co.collname
                 else cn.nspname || '.' || co.collname end as collation

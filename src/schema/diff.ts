@@ -231,6 +231,16 @@ function diffTable(context: DiffContext, key: string, e: TableInfo, a: TableInfo
     );
   }
 
+  if ((e.replicaIdentity ?? 'default') !== (a.replicaIdentity ?? 'default')) {
+    tableChange('replicaIdentity', e.replicaIdentity ?? 'default', a.replicaIdentity ?? 'default', `replica identity ${e.replicaIdentity ?? 'default'} → ${a.replicaIdentity ?? 'default'}`);
+  }
+  if ((e.clusterOn ?? null) !== (a.clusterOn ?? null)) {
+    tableChange('clusterOn', e.clusterOn ?? null, a.clusterOn ?? null, `cluster on ${e.clusterOn ?? 'none'} → ${a.clusterOn ?? 'none'}`);
+  }
+  if (!same(e.options ?? [], a.options ?? [])) {
+    tableChange('options', e.options ?? [], a.options ?? [], `storage parameters ${settingList(e.options)} → ${settingList(a.options)}`);
+  }
+
   // Columns in the expected physical order, then the left-behind ones in theirs.
   const columnNames = [...e.columnOrder, ...a.columnOrder.filter((c) => !(c in e.columns))];
   for (const column of columnNames) {
@@ -260,6 +270,10 @@ function diffTable(context: DiffContext, key: string, e: TableInfo, a: TableInfo
   diffConstraints(context, key, e.constraints, a.constraints);
 }
 
+function settingList(values: readonly string[] | undefined): string {
+  return values?.length ? list(values) : 'none';
+}
+
 function onOff(value: boolean): string {
   return value ? 'enabled' : 'disabled';
 }
@@ -282,6 +296,18 @@ function diffColumn(context: DiffContext, object: string, label: string, e: Colu
   }
   if (e.collation !== a.collation) {
     change('collation', e.collation, a.collation, `collation ${e.collation ?? 'default'} → ${a.collation ?? 'default'}`);
+  }
+  if ((e.storage ?? null) !== (a.storage ?? null)) {
+    change('storage', e.storage ?? null, a.storage ?? null, `storage ${e.storage ?? 'default'} → ${a.storage ?? 'default'}`);
+  }
+  if ((e.statistics ?? null) !== (a.statistics ?? null)) {
+    change('statistics', e.statistics ?? null, a.statistics ?? null, `statistics ${e.statistics ?? 'default'} → ${a.statistics ?? 'default'}`);
+  }
+  if (!same(e.options ?? [], a.options ?? [])) {
+    change('options', e.options ?? [], a.options ?? [], `options ${settingList(e.options)} → ${settingList(a.options)}`);
+  }
+  if ((e.compression ?? null) !== (a.compression ?? null)) {
+    change('compression', e.compression ?? null, a.compression ?? null, `compression ${e.compression ?? 'default'} → ${a.compression ?? 'default'}`);
   }
 }
 

@@ -22,6 +22,7 @@ import type {
   TriggerInfo,
   ViewInfo,
 } from './types.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /** knex's own bookkeeping tables: never part of the user's schema. */
 export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
@@ -102,7 +103,12 @@ function lastRows<T>(results: unknown): T[] {
  * running it), run in a short transaction (a savepoint when `knex` is already a transaction) that
  * is rolled back: the database is only read, and the caller's session settings are left as they were.
  */
-export async function snapshotSchema(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function snapshotSchema(...args: Parameters<typeof snapshotSchemaOwn>): ReturnType<typeof snapshotSchemaOwn> {
+  return asKnexsafe(() => snapshotSchemaOwn(...args));
+}
+
+async function snapshotSchemaOwn(knex: Knex, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
   return buildSnapshot(await readCatalog(knex, options));
 }
 
@@ -167,7 +173,12 @@ async function connectionOf(trx: Knex): Promise<object | undefined> {
 }
 
 /** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
-export async function readCatalog(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery, ride?: RideWithCommit): Promise<RiddenCatalog> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readCatalog(...args: Parameters<typeof readCatalogOwn>): ReturnType<typeof readCatalogOwn> {
+  return asKnexsafe(() => readCatalogOwn(...args));
+}
+
+async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?: CatalogDelta, following?: FollowingQuery, ride?: RideWithCommit): Promise<RiddenCatalog> {
   const excluded = [...KNEX_TABLES, ...(options.excludeTables ?? [])];
   const schemas = options.schemas ?? [];
   // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
@@ -302,6 +313,10 @@ export interface RawCatalog {
     partition_key: string | null;
     inherits: string[] | null;
     unlogged: boolean;
+    replica_identity: string;
+    replica_index: string | null;
+    cluster_on: string | null;
+    options: string[] | null;
   }[];
   columns: {
     owner: Owner;
@@ -315,6 +330,10 @@ export interface RawCatalog {
     generated_kind: string;
     identity: string;
     collation: string | null;
+    storage: string | null;
+    statistics: number | null;
+    options: string[] | null;
+    compression: string | null;
   }[];
   constraints: {
     owner: Owner;
@@ -377,6 +396,9 @@ const FUNCTION_KINDS: Record<string, FunctionInfo['kind']> = { f: 'function', p:
 const IDENTITY: Record<string, ColumnInfo['identity']> = { a: 'always', d: 'by default' };
 /** pg_attribute.attgenerated: 's' stored (all versions), 'v' virtual (PostgreSQL 18+). */
 const GENERATED: Record<string, string> = { s: 'STORED', v: 'VIRTUAL' };
+const STORAGE: Record<string, string> = { p: 'plain', e: 'external', m: 'main', x: 'extended' };
+const COMPRESSION: Record<string, string> = { p: 'pglz', l: 'lz4' };
+const REPLICA_IDENTITY: Record<string, string> = { f: 'full', n: 'nothing' };
 const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
 
 // Incremental snapshots rebuild every view of the schema each time: each text is normalised once.
@@ -431,6 +453,9 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
         ...(t.unlogged ? { unlogged: true as const } : {}),
         rowSecurity: t.row_security,
         forceRowSecurity: t.force_row_security,
+        ...replicaIdentity(t.replica_identity, t.replica_index),
+        ...(t.cluster_on !== null ? { clusterOn: t.cluster_on } : {}),
+        ...(t.options !== null && t.options.length > 0 ? { options: t.options } : {}),
         columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
         columnOrder: columns.map((c) => c.name),
         constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
@@ -531,7 +556,18 @@ function toColumn(c: RawCatalog['columns'][number]): ColumnInfo {
     identity: c.identity === '' ? null : lookup(IDENTITY, c.identity, 'identity kind'),
     generated: generatedKind === null ? null : `${c.generated ?? ''} ${generatedKind}`,
     collation: c.collation,
+    ...(c.storage !== null ? { storage: lookup(STORAGE, c.storage, 'column storage') } : {}),
+    ...(c.statistics !== null ? { statistics: c.statistics } : {}),
+    ...(c.options !== null && c.options.length > 0 ? { options: c.options } : {}),
+    ...(c.compression !== null ? { compression: lookup(COMPRESSION, c.compression, 'column compression') } : {}),
   };
+}
+
+/** pg_class.relreplident: 'd' (DEFAULT: the primary key) is left out, like every default. */
+function replicaIdentity(code: string, index: string | null): { replicaIdentity?: string } {
+  if (code === 'd') return {};
+  if (code === 'i') return { replicaIdentity: `index ${index ?? '?'}` };
+  return { replicaIdentity: lookup(REPLICA_IDENTITY, code, 'replica identity') };
 }
 
 function toConstraint(c: RawCatalog['constraints'][number], columnNames: ReadonlyMap<number, string>): ConstraintInfo {

@@ -41,6 +41,12 @@ export interface TableInfo {
   unlogged?: true;
   rowSecurity: boolean;
   forceRowSecurity: boolean;
+  /** REPLICA IDENTITY when not DEFAULT: `full`, `nothing` or `index <index name>`. */
+  replicaIdentity?: string;
+  /** The index named by CLUSTER ON (or by the last CLUSTER … USING), when there is one. */
+  clusterOn?: string;
+  /** Storage parameters (`fillfactor=70`, `autovacuum_enabled=false`), sorted; absent when none. */
+  options?: string[];
   columns: Record<string, ColumnInfo>;
   /** Column names in physical order: order differences are reported as a note, not a change. */
   columnOrder: string[];
@@ -59,6 +65,14 @@ export interface ColumnInfo {
   generated: string | null;
   /** Only when it differs from the type's default collation, e.g. `C`; schema-qualified outside pg_catalog. */
   collation: string | null;
+  /** SET STORAGE when it differs from the type's default: `plain`, `external`, `extended` or `main`. */
+  storage?: string;
+  /** SET STATISTICS target, when one is set. */
+  statistics?: number;
+  /** SET (n_distinct = …, n_distinct_inherited = …), sorted; absent when none. */
+  options?: string[];
+  /** SET COMPRESSION method (`pglz`, `lz4`), when one is set. */
+  compression?: string;
 }
 
 export type ConstraintKind = 'primary' | 'unique' | 'foreign' | 'check' | 'exclusion';

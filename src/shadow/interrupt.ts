@@ -1,3 +1,5 @@
+import { exitProcess } from '../migrations/exit-trap.js';
+
 /**
  * What must run before the process dies on Ctrl-C, SIGTERM or a failure that cannot wait for the
  * command to finish: dropping shadow databases and closing embedded ones. A light module (no knex,
@@ -15,7 +17,7 @@ export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
     installed = true;
     const onSignal = (signal: NodeJS.Signals) => {
       void runInterruptCleanups().finally(() => {
-        process.exit(signal === 'SIGINT' ? 130 : 143);
+        exitProcess(signal === 'SIGINT' ? 130 : 143);
       });
     };
     process.once('SIGINT', onSignal);

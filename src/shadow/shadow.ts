@@ -4,6 +4,7 @@ import type { ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
 import { createShadowDatabase, SHADOW_SETTINGS, type ShadowDatabaseReservation } from './server-database.js';
+import type { AfterCreate, ShadowSessionSpec } from './session-settings.js';
 
 /**
  * A disposable PostgreSQL for analysis. Embedded PGlite by default (a copy of a cached,
@@ -25,10 +26,24 @@ export interface ShadowOptions {
   searchPath?: string | string[];
   /** A database already being created on `serverUrl` for this shadow (see ShadowDatabaseReservation). */
   reservation?: ShadowDatabaseReservation;
+  /** What the shadow takes over from the user's knexfile (src/shadow/session-settings.ts). */
+  session?: ShadowSessionSpec;
 }
 
 function relaxCommits(connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void): void {
   connection.query('SET synchronous_commit TO off', (error) => done(error, connection));
+}
+
+/** The knexfile's afterCreate first (as on the target), then ours. */
+function afterUserHook(user: AfterCreate | undefined): AfterCreate {
+  if (!user) return relaxCommits as AfterCreate;
+  return (connection, done) => {
+    try {
+      user(connection, (error) => (error ? done(error, connection) : relaxCommits(connection as Parameters<typeof relaxCommits>[0], done)));
+    } catch (error) {
+      done(error as Error, connection);
+    }
+  };
 }
 
 export async function createShadow(options: ShadowOptions = {}): Promise<Shadow> {
@@ -50,6 +65,8 @@ async function createEmbeddedShadow(options: ShadowOptions, started: number): Pr
     ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
+    ...(options.session ? { knexOptions: options.session.knexOptions, sessionSettings: options.session.settings } : {}),
+    ...(options.session?.afterCreate ? { afterCreate: options.session.afterCreate } : {}),
   });
   const shadow: Shadow = {
     ...db,
@@ -70,7 +87,8 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // One connection: a migration's statements and our catalog reads must see the same session.
       // A shadow is thrown away: its commits need not wait for the WAL to reach disk (check commits
       // once per migration, where knex's batch commits once).
-      knexOptions: { pool: { min: 0, max: 2, afterCreate: relaxCommits } },
+      knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate) } },
+      ...(options.session?.settings.length ? { sessionSettings: options.session.settings } : {}),
       deferBegin: true,
       settings: SHADOW_SETTINGS,
     });

@@ -28,7 +28,7 @@ import {
   type QualifiedName,
 } from './ast.js';
 import { typeRefFromTypeName, type TypeRef } from './datatypes.js';
-import { expressionFacts, type ExpressionFacts, type FunctionVolatilityLookup } from './expr.js';
+import { expressionFacts, expressionText, type ExpressionFacts, type FunctionVolatilityLookup } from './expr.js';
 import { LOCK_MODES, type LockMode } from './locks.js';
 import { parseSqlSync } from './parse.js';
 
@@ -144,7 +144,7 @@ export type AlterTableCommand =
   | { action: 'enable-trigger'; trigger?: string; scope: 'named' | 'all' | 'user'; mode: 'origin' | 'always' | 'replica' }
   | { action: 'disable-trigger'; trigger?: string; scope: 'named' | 'all' | 'user' }
   | Each<'enable-rule' | 'disable-rule', { rule: string }>
-  | { action: 'attach-partition'; partition: QualifiedName; isDefault: boolean }
+  | { action: 'attach-partition'; partition: QualifiedName; isDefault: boolean; bound?: PartitionBoundFacts }
   | { action: 'detach-partition'; partition: QualifiedName; concurrently: boolean; finalize: boolean }
   | { action: 'set-statistics'; column: string; target?: number }
   | Each<'set-column-options' | 'reset-column-options', { column: string; options: string[] }>
@@ -166,6 +166,15 @@ export type AlterTableCommand =
   | { action: 'other'; subtype: string };
 
 export type AlterTableAction = AlterTableCommand['action'];
+
+/**
+ * `FOR VALUES …` of ATTACH PARTITION, each datum printed back as SQL (`'2026-01-01'`, `NULL`;
+ * range bounds also `MINVALUE` / `MAXVALUE`). Hash bounds keep only the strategy.
+ */
+export type PartitionBoundFacts =
+  | { strategy: 'range'; from: string[]; to: string[] }
+  | { strategy: 'list'; values: string[] }
+  | { strategy: 'hash' };
 
 export interface AlterTableFacts {
   kind: 'alter-table';
@@ -977,9 +986,11 @@ class FactReader {
       case 'AT_AttachPartition':
       case 'AT_DetachPartition':
       case 'AT_DetachPartitionFinalize': {
-        const part = nodeOf<{ name?: RangeVar; bound?: { is_default?: boolean }; concurrent?: boolean }>(cmd.def, 'PartitionCmd') ?? {};
+        const part = nodeOf<{ name?: RangeVar; bound?: RawPartitionBound; concurrent?: boolean }>(cmd.def, 'PartitionCmd') ?? {};
         if (cmd.subtype === 'AT_AttachPartition') {
-          return { action: 'attach-partition', partition: relationName(part.name), isDefault: part.bound?.is_default ?? false };
+          const isDefault = part.bound?.is_default ?? false;
+          const bound = isDefault ? undefined : partitionBound(part.bound);
+          return { action: 'attach-partition', partition: relationName(part.name), isDefault, ...(bound ? { bound } : {}) };
         }
         return {
           action: 'detach-partition',
@@ -1589,4 +1600,41 @@ function cutExpression(sql: string, start: number): string | undefined {
   }
   const text = bytes.subarray(start, end).toString('utf8').trim();
   return text.length ? text : undefined;
+}
+
+interface RawPartitionBound {
+  is_default?: boolean;
+  strategy?: string;
+  listdatums?: Node[];
+  lowerdatums?: Node[];
+  upperdatums?: Node[];
+}
+
+/** A range datum: MINVALUE / MAXVALUE come out of the raw parse as column references. */
+function boundDatum(node: Node): string | undefined {
+  const ref = nodeOf<{ fields?: Node[] }>(node, 'ColumnRef');
+  const names = ref ? stringList(ref.fields) : [];
+  if (names.length === 1 && (names[0] === 'minvalue' || names[0] === 'maxvalue')) return names[0].toUpperCase();
+  const constant = nodeOf<A_Const>(node, 'A_Const');
+  if (constant?.isnull) return 'NULL';
+  return expressionText(node);
+}
+
+function partitionBound(bound: RawPartitionBound | undefined): PartitionBoundFacts | undefined {
+  if (!bound) return undefined;
+  const datums = (nodes: Node[] | undefined): string[] | undefined => {
+    const texts = (nodes ?? []).map(boundDatum);
+    return texts.every((t) => t !== undefined) ? (texts as string[]) : undefined;
+  };
+  if (bound.strategy === 'h') return { strategy: 'hash' };
+  if (bound.strategy === 'l') {
+    const values = datums(bound.listdatums);
+    return values ? { strategy: 'list', values } : undefined;
+  }
+  if (bound.strategy === 'r') {
+    const from = datums(bound.lowerdatums);
+    const to = datums(bound.upperdatums);
+    return from && to ? { strategy: 'range', from, to } : undefined;
+  }
+  return undefined;
 }

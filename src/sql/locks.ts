@@ -67,36 +67,85 @@ export function parseLockMode(text: string): LockMode | undefined {
 export interface LockImpact {
   /** Blocks plain SELECT. */
   reads: boolean;
-  /** Blocks INSERT / UPDATE / DELETE. */
+  /** Blocks INSERT / UPDATE / DELETE (never, on an object that cannot be written: a materialized view, an index). */
   writes: boolean;
   /** Blocks other schema changes and maintenance (ALTER TABLE, CREATE INDEX [CONCURRENTLY], VACUUM, ANALYZE). */
   ddl: boolean;
+  /** "blocks …; … continue", worked out from the conflict table for the object. */
   description: string;
 }
 
-const DESCRIPTIONS: Record<LockMode, string> = {
-  AccessShareLock: 'taken by SELECT; blocks only ACCESS EXCLUSIVE (most ALTER TABLE, DROP, TRUNCATE, VACUUM FULL)',
-  RowShareLock: 'taken by SELECT ... FOR UPDATE/SHARE; blocks only EXCLUSIVE and ACCESS EXCLUSIVE locks',
-  RowExclusiveLock: 'taken by INSERT/UPDATE/DELETE; blocks CREATE INDEX (non-concurrent), SHARE locks and most ALTER TABLE, not reads or other writes',
-  ShareUpdateExclusiveLock: 'blocks other schema changes, VACUUM, ANALYZE and concurrent index builds; reads and writes continue',
-  ShareLock: 'blocks writes (INSERT/UPDATE/DELETE) and schema changes; reads continue',
-  ShareRowExclusiveLock: 'blocks writes (INSERT/UPDATE/DELETE) and schema changes; reads continue',
-  ExclusiveLock: 'blocks writes, SELECT ... FOR UPDATE/SHARE and schema changes; only plain reads continue',
-  AccessExclusiveLock: 'blocks everything: reads (SELECT), writes and schema changes',
+/** The kind of relation a lock is on: what other sessions can ask of it depends on it. */
+export type LockedObject = 'table' | 'view' | 'materialized-view' | 'index' | 'sequence';
+
+/** What other sessions request each mode for, on a table (PostgreSQL documentation, 13.3.1). */
+const REQUESTED_BY: Record<LockMode, string> = {
+  AccessShareLock: 'reads (SELECT)',
+  RowShareLock: 'SELECT ... FOR UPDATE/SHARE',
+  RowExclusiveLock: 'writes (INSERT/UPDATE/DELETE)',
+  ShareUpdateExclusiveLock: 'VACUUM, ANALYZE, CREATE INDEX CONCURRENTLY and light schema changes',
+  ShareLock: 'CREATE INDEX',
+  ShareRowExclusiveLock: 'CREATE TRIGGER and new foreign keys',
+  ExclusiveLock: 'REFRESH MATERIALIZED VIEW CONCURRENTLY',
+  AccessExclusiveLock: 'most ALTER TABLE, DROP, TRUNCATE, VACUUM FULL, REFRESH MATERIALIZED VIEW',
 };
 
-/** What a lock held in `mode` blocks for other sessions. */
-export function lockBlocks(mode: LockMode): LockImpact {
+/**
+ * The modes other sessions can request on an object: nobody writes a materialized view or locks its
+ * rows (DML and FOR UPDATE are refused on it); nobody writes an index or creates one on a view.
+ */
+function requestable(object: LockedObject): readonly LockMode[] {
+  switch (object) {
+    case 'materialized-view':
+      return ['AccessShareLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+    case 'view':
+      return ['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'AccessExclusiveLock'];
+    default:
+      return LOCK_MODES;
+  }
+}
+
+/** Joins `a`, `b and c`. */
+function list(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** The requests a lock held in `mode` on `object` makes other sessions wait for, as words. */
+export function blockedRequests(mode: LockMode, object: LockedObject = 'table'): string[] {
+  return requestable(object)
+    .filter((other) => conflicts(mode, other))
+    .map((other) => REQUESTED_BY[other]);
+}
+
+/** What a lock held in `mode` on `object` blocks for other sessions, from the conflict table. */
+export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): LockImpact {
+  const can = requestable(object);
+  const blocked = blockedRequests(mode, object);
+  const open = can.filter((other) => !conflicts(mode, other) && (other === 'AccessShareLock' || other === 'RowExclusiveLock')).map((other) => REQUESTED_BY[other]);
+  const description = `${blocked.length ? `blocks ${list(blocked)}` : 'blocks nothing'}${open.length ? `; ${list(open)} continue` : ''}`;
   return {
     reads: conflicts(mode, 'AccessShareLock'),
-    writes: conflicts(mode, 'RowExclusiveLock'),
+    writes: can.includes('RowExclusiveLock') && conflicts(mode, 'RowExclusiveLock'),
     ddl: conflicts(mode, 'ShareUpdateExclusiveLock'),
-    description: DESCRIPTIONS[mode],
+    description,
   };
 }
 
+/**
+ * What a request for `mode` waits for: the locks other open transactions may hold that conflict
+ * with it, as words ("open transactions that ran writes (INSERT/UPDATE/DELETE), …"). A request that
+ * waits makes every later conflicting request queue behind it.
+ */
+export function waitsFor(mode: LockMode, object: LockedObject = 'table'): string {
+  const held = requestable(object).filter((other) => conflicts(mode, other));
+  const readers = held.includes('AccessShareLock');
+  const words = held.filter((m) => m !== 'AccessShareLock').map((m) => REQUESTED_BY[m]);
+  if (readers) return `any open transaction that touched it, even one that only read it (a long report, a session idle in transaction)`;
+  return `open transactions that ran ${list(words)} on it (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
+}
+
 /** How the locked relation relates to the statement. */
-export type LockRole = 'table' | 'index' | 'view' | 'sequence' | 'referenced-table' | 'parent' | 'partition' | 'source';
+export type LockRole = 'table' | 'index' | 'view' | 'materialized-view' | 'sequence' | 'referenced-table' | 'parent' | 'partition' | 'source';
 
 export interface InferredLock {
   relation: QualifiedName;
@@ -286,7 +335,8 @@ function referenced(table: QualifiedName, reason: string): InferredLock {
 
 function roleOfObject(objectType: string): LockRole {
   if (objectType === 'index') return 'index';
-  if (objectType === 'view' || objectType === 'materialized-view') return 'view';
+  if (objectType === 'view') return 'view';
+  if (objectType === 'materialized-view') return 'materialized-view';
   if (objectType === 'sequence') return 'sequence';
   return 'table';
 }
@@ -420,8 +470,8 @@ export function inferLocks(facts: StatementFacts, pgVersionOrContext?: number | 
       for (const table of facts.tables) add(table, 'AccessExclusiveLock', 'TRUNCATE takes ACCESS EXCLUSIVE', 'table');
       break;
     case 'refresh-materialized-view':
-      if (facts.concurrently) add(facts.view, 'ExclusiveLock', 'REFRESH MATERIALIZED VIEW CONCURRENTLY takes EXCLUSIVE: reads continue', 'view');
-      else add(facts.view, 'AccessExclusiveLock', 'REFRESH MATERIALIZED VIEW takes ACCESS EXCLUSIVE: reads wait', 'view');
+      if (facts.concurrently) add(facts.view, 'ExclusiveLock', 'REFRESH MATERIALIZED VIEW CONCURRENTLY takes EXCLUSIVE: reads continue', 'materialized-view');
+      else add(facts.view, 'AccessExclusiveLock', 'REFRESH MATERIALIZED VIEW takes ACCESS EXCLUSIVE: reads wait', 'materialized-view');
       break;
     case 'cluster':
       if (facts.table) add(facts.table, 'AccessExclusiveLock', 'CLUSTER rewrites the table under ACCESS EXCLUSIVE', 'table');

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { PRINTING_SETTINGS, setLocalSql } from '../schema/snapshot.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /**
  * What the baseline generator needs to know about a database, read from the catalogs with
@@ -244,7 +245,11 @@ export const key = {
 const SESSION = setLocalSql([...PRINTING_SETTINGS, ['bytea_output', 'hex']]);
 
 /** Runs `fn` in a read-only transaction (rolled back) with the canonical session settings. */
-export async function withCanonicalSession<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+export function withCanonicalSession<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return asKnexsafe(() => withCanonicalSessionOwn(knex, fn));
+}
+
+async function withCanonicalSessionOwn<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   const trx = await knex.transaction();
   let result: T;
   try {
@@ -272,7 +277,12 @@ const USER_NS = `(select n.oid from pg_catalog.pg_namespace n
 const notExtensionMember = (catalog: string, oidExpr: string) =>
   `not exists (select 1 from pg_catalog.pg_depend xd where xd.classid = '${catalog}'::regclass and xd.objid = ${oidExpr} and xd.deptype = 'e')`;
 
-export async function readCatalog(knex: Knex, options: ReadCatalogOptions): Promise<CatalogModel> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readCatalog(...args: Parameters<typeof readCatalogOwn>): ReturnType<typeof readCatalogOwn> {
+  return asKnexsafe(() => readCatalogOwn(...args));
+}
+
+async function readCatalogOwn(knex: Knex, options: ReadCatalogOptions): Promise<CatalogModel> {
   return withCanonicalSession(knex, (trx) => readCatalogIn(trx, options));
 }
 

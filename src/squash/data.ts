@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { quoteLiteral, withCanonicalSession, type CatalogModel, type CatalogTable } from './catalog.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /**
  * Rows the squashed migrations left in their tables (lookup values, default settings, an admin
@@ -27,7 +28,12 @@ function storageTables(model: CatalogModel): CatalogTable[] {
   return model.tables.filter((t) => t.kind === 'r');
 }
 
-export async function readBaselineData(knex: Knex, model: CatalogModel, options: { maxRows: number; includeRows: boolean }): Promise<BaselineData> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readBaselineData(...args: Parameters<typeof readBaselineDataOwn>): ReturnType<typeof readBaselineDataOwn> {
+  return asKnexsafe(() => readBaselineDataOwn(...args));
+}
+
+async function readBaselineDataOwn(knex: Knex, model: CatalogModel, options: { maxRows: number; includeRows: boolean }): Promise<BaselineData> {
   return withCanonicalSession(knex, async (trx) => {
     const tables: TableRows[] = [];
     const statements: string[] = [];
@@ -80,7 +86,12 @@ function sequenceStatements(model: CatalogModel): string[] {
 /** What the data proof compares: rows of every table (as text, sorted) and every sequence's state. */
 export type DataFingerprint = Record<string, string>;
 
-export async function dataFingerprint(knex: Knex, model: CatalogModel): Promise<DataFingerprint> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function dataFingerprint(...args: Parameters<typeof dataFingerprintOwn>): ReturnType<typeof dataFingerprintOwn> {
+  return asKnexsafe(() => dataFingerprintOwn(...args));
+}
+
+async function dataFingerprintOwn(knex: Knex, model: CatalogModel): Promise<DataFingerprint> {
   return withCanonicalSession(knex, async (trx) => {
     const out: DataFingerprint = {};
     for (const t of storageTables(model)) {

@@ -12,6 +12,10 @@ declare module 'knex/lib/dialects/postgres/index.js' {
     schemaBuilder(): unknown;
     raw(...args: unknown[]): unknown;
     runner(builder: unknown): { query(obj: KnexQueryObject): Promise<unknown> };
+    customWrapIdentifier(value: string, origImpl: (value: string) => string, queryContext: unknown): string;
+    postProcessResponse(response: unknown, queryContext: unknown): unknown;
+    _acquireOnlyConnection(): Promise<unknown>;
+    acquireRawConnection(): Promise<unknown>;
   }
   export interface KnexQueryObject {
     sql: string;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ColumnInfo, SchemaSnapshot, TableInfo } from '../schema/types.js';
 import { errorMessage } from '../errors.js';
 import { parseSqlSync } from '../sql/parse.js';
+import { asKnexsafe } from '../db/internal-queries.js';
 
 /**
  * Verify's data probe: a few generated rows in every table, so that a `down` that loses data
@@ -60,7 +61,12 @@ function fillOrder(tables: TableInfo[]): TableInfo[] {
 }
 
 /** Fills every table in `tables` that has no rows yet; reports those it could not fill and why. */
-export async function fillProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeFill> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function fillProbeRows(...args: Parameters<typeof fillProbeRowsOwn>): ReturnType<typeof fillProbeRowsOwn> {
+  return asKnexsafe(() => fillProbeRowsOwn(...args));
+}
+
+async function fillProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeFill> {
   const result: ProbeFill = { filled: [], unfilled: [], inserted: new Map() };
   const wanted = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined && t.kind !== 'foreign');
   for (const table of fillOrder(wanted)) {
@@ -68,8 +74,8 @@ export async function fillProbeRows(knex: Knex, schema: SchemaSnapshot, tables: 
       // Rows go through the parent's routing; probing partitions directly would break their bounds.
       if (table.partitionOf) continue;
     }
-    const existing = (await knex.raw(`select count(*)::int as n from ${qualified(table)}`)) as { rows: { n: number }[] };
-    if ((existing.rows[0]?.n ?? 0) > 0) {
+    const existing = (await knex.raw(`select exists (select from ${qualified(table)}) as e`)) as { rows: { e: boolean }[] };
+    if (existing.rows[0]?.e) {
       result.filled.push(tableKey(table));
       continue;
     }
@@ -230,22 +236,42 @@ function primaryKey(table: TableInfo): string[] | undefined {
 }
 
 /** Reads the rows of `tables` (JSON-normalised) for a later comparison. */
-export async function readProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<TableRows> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function readProbeRows(...args: Parameters<typeof readProbeRowsOwn>): ReturnType<typeof readProbeRowsOwn> {
+  return asKnexsafe(() => readProbeRowsOwn(...args));
+}
+
+async function readProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<TableRows> {
   const out: TableRows = new Map();
   const present = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined);
-  if (present.length === 0) return out;
-  // One round trip for all tables: this runs twice per migration.
-  const parts = present.map((t, n) => {
-    const pk = primaryKey(t);
-    const order = pk?.length ? pk.map(quote).join(', ') : '1';
-    return `'${n}', (select coalesce(json_agg(r), '[]'::json) from (select * from ${qualified(t)} order by ${order} limit ${READ_LIMIT}) r)`;
-  });
-  const rows = (await knex.raw(`select json_build_object(${parts.join(', ')}) as data`)) as { rows: { data: Record<string, unknown[]> | string }[] };
-  const raw = rows.rows[0]?.data;
-  const data = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, Record<string, unknown>[]>;
-  present.forEach((t, n) => out.set(tableKey(t), data[String(n)] ?? []));
+  // A few round trips for all tables (this runs twice per migration), each a row per table: no
+  // function gets more than a few arguments however many tables there are (PostgreSQL takes 100).
+  for (let start = 0; start < present.length; start += TABLES_PER_READ) {
+    const chunk = present.slice(start, start + TABLES_PER_READ);
+    const parts = chunk.map((t, n) => {
+      const pk = primaryKey(t);
+      const order = pk?.length ? pk.map(quote).join(', ') : '1';
+      return `select ${n} as n, (select coalesce(json_agg(${BOUNDED_ROW}), '[]'::json) from (select * from ${qualified(t)} order by ${order} limit ${READ_LIMIT}) r) as data`;
+    });
+    const result = (await knex.raw(parts.join('\nunion all\n'))) as { rows: { n: number; data: Record<string, unknown>[] | string }[] };
+    for (const row of result.rows) {
+      const table = chunk[Number(row.n)];
+      if (table) out.set(tableKey(table), typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>[]) : row.data);
+    }
+  }
   return out;
 }
+
+/** Tables read per query. */
+const TABLES_PER_READ = 50;
+
+/**
+ * A row as JSON, each value longer than this many characters (as JSON text) replaced by its digest:
+ * what is kept per row stays small however wide the row or large its values, and a changed value
+ * still compares unequal.
+ */
+const VALUE_CHARS = 64;
+const BOUNDED_ROW = `(select json_object_agg(c.key, case when length(c.value::text) > ${VALUE_CHARS} then to_json('md5:' || md5(c.value::text)) else c.value end) from json_each(row_to_json(r)) c)`;
 
 /**
  * Rows of `before` that are gone or changed in `after`, for columns that exist in both schemas.
@@ -325,7 +351,12 @@ function stampedColumns(schema: SchemaSnapshot, key: string, since: Date | undef
 }
 
 /** Deletes the probe rows inserted earlier (children first), e.g. before re-running a data migration on empty tables. */
-export async function removeProbeRows(knex: Knex, schema: SchemaSnapshot, inserted: Map<string, Record<string, unknown>[]>): Promise<string[]> {
+/** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
+export function removeProbeRows(...args: Parameters<typeof removeProbeRowsOwn>): ReturnType<typeof removeProbeRowsOwn> {
+  return asKnexsafe(() => removeProbeRowsOwn(...args));
+}
+
+async function removeProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, inserted: Map<string, Record<string, unknown>[]>): Promise<string[]> {
   const tables = fillOrder([...inserted.keys()].map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined)).reverse();
   const removed: string[] = [];
   for (const table of tables) {

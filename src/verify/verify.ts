@@ -3,7 +3,6 @@ import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
 import { KnexsafeError } from '../errors.js';
 import type { MigrationFile } from '../migrations/source.js';
-import { loadMigration } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
 import { compareProbeRows, fillProbeRows, readProbeRows, removeProbeRows, type DataLoss } from './probe.js';
 
@@ -124,7 +123,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         await fill(s0);
         continue;
       }
-      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], () => dropProbe(s0));
+      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], (schema) => dropProbe(schema ?? s0));
       s0 = verdict.next;
       // Tables that lost their probe rows (re-created empty) get new ones.
       for (const t of verdict.emptied) probe.filled.delete(t);
@@ -227,7 +226,7 @@ async function verifyOne(
   snapshot: () => Promise<SchemaSnapshot>,
   noData: boolean,
   probed: string[],
-  dropProbe: () => Promise<string[]>,
+  dropProbe: (schema?: SchemaSnapshot) => Promise<string[]>,
 ): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean }> {
   const verdict: MigrationVerdict = {
     name: file.name,
@@ -276,8 +275,25 @@ async function verifyOne(
     verdict.notes.push('up ran no statement that changes anything on this shadow (a guard such as hasTable or a flag skipped it?): reversible only in the sense that there was nothing to undo');
   }
 
-  const hasDown = (await loadMigration(file)).down !== undefined;
-  const down = await session.down(file.name);
+  // The module the session ran (loading it again would run its top-level code again).
+  const hasDown = (await session.migration(file)).down !== undefined;
+  let down = await session.down(file.name);
+  if (down.error && d0 && probed.length > 0 && down.traces.every((t) => t.transactional)) {
+    // A down that adds back a NOT NULL column or a constraint fails on any table holding rows:
+    // a rollback in production would fail the same way. Say that precisely, and go on verifying
+    // with the tables empty, so the rest of the chain is still checked.
+    const first = errorFinding('down-failed', 'down', down);
+    const removed = await dropProbe(s1);
+    const retry = await session.down(file.name);
+    if (!retry.error) {
+      const names = removed.map((t) => t.replace(/^public\./, ''));
+      const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more tables` : names.join(', ');
+      verdict.status = 'not-reversible';
+      verdict.findings.push({ ...first, message: `${first.message} — down fails whenever ${shown} hold rows (it runs on empty tables), so a rollback in production would fail` });
+      down = retry;
+      for (const t of removed) d0.delete(t);
+    }
+  }
   verdict.timings.downMs = duration(down);
   if (down.error) {
     verdict.status = 'not-reversible';

@@ -114,8 +114,11 @@ describe('resolveProject', () => {
   it('detects the project extension from existing migrations, then the knexfile', async () => {
     const ts = makeProject({ 'knexfile.js': envKeyed, 'db/migrations/20240101000000_a.ts': '' });
     expect((await resolveProject({ cwd: ts })).defaultExtension).toBe('ts');
-    const mjs = makeProject({ 'knexfile.mjs': `export default { client: 'pg' };` });
+    const mjs = makeProject({ 'knexfile.mjs': `export default { client: 'pg', migrations: { loadExtensions: ['.mjs'] } };` });
     expect((await resolveProject({ cwd: mjs })).defaultExtension).toBe('mjs');
+    // knex's default loadExtensions skips .mjs: a new .mjs migration would never run (knex's make writes .js).
+    const mjsDefault = makeProject({ 'knexfile.mjs': `export default { client: 'pg' };`, 'migrations/20240101000000_a.mjs': '' });
+    expect((await resolveProject({ cwd: mjsDefault })).defaultExtension).toBe('js');
     expect(fs.existsSync(mjs)).toBe(true);
   });
 

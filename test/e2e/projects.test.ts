@@ -39,7 +39,8 @@ describe('TypeScript and ESM migration projects (which knex alone cannot load wi
       'migrations/20240101000000_create_a.ts': `import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> { await knex.schema.createTable('a', (t) => { t.increments(); }); }\nexport async function down(knex: Knex): Promise<void> { await knex.schema.dropTable('a'); }\n`,
     },
     '.mjs migrations': {
-      'knexfile.mjs': `export default { client: 'pg' };\n`,
+      // knex's default loadExtensions skips .mjs: the knexfile must list it, for knex and knexsafe alike.
+      'knexfile.mjs': `export default { client: 'pg', migrations: { loadExtensions: ['.mjs'] } };\n`,
       'migrations/20240101000000_create_a.mjs': `export async function up(knex) { await knex.schema.createTable('a', (t) => { t.increments(); }); }\nexport async function down(knex) { await knex.schema.dropTable('a'); }\n`,
     },
     '.js in a "type": "module" package': {

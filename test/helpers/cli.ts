@@ -11,6 +11,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** The CLI process's id (shadow database names carry it). */
+  pid?: number;
 }
 
 /** Spawns the built CLI as a user would (`npm test` builds it first). */
@@ -27,7 +29,7 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ...(child.pid !== undefined ? { pid: child.pid } : {}) }));
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
   });

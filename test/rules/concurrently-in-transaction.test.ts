@@ -55,6 +55,24 @@ ruleTester('concurrently-in-transaction', {
       up: `await knex.raw('ALTER TABLE ct_c ADD COLUMN IF NOT EXISTS code text');\nawait knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS ct_c_code_idx ON ct_c (code)');`,
       transaction: false,
     },
+    {
+      // ALTER INDEX … ATTACH PARTITION of an attached index is a no-op: the migration can run again.
+      name: 'the partitioned-index recipe: ON ONLY, then CONCURRENTLY and ATTACH per partition',
+      setup: [
+        `await knex.raw(\`create table ct_m (id int not null, at date not null) partition by range (at);
+create table ct_m_1 partition of ct_m for values from ('2024-01-01') to ('2025-01-01');
+create table ct_m_2 partition of ct_m for values from ('2025-01-01') to ('2026-01-01');\`);`,
+      ],
+      up: [
+        `await knex.raw('CREATE INDEX IF NOT EXISTS ct_m_id_idx ON ONLY ct_m (id)');`,
+        `await knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS ct_m_1_id_idx ON ct_m_1 (id)');`,
+        `await knex.raw('ALTER INDEX ct_m_id_idx ATTACH PARTITION ct_m_1_id_idx');`,
+        `await knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS ct_m_2_id_idx ON ct_m_2 (id)');`,
+        `await knex.raw('ALTER INDEX ct_m_id_idx ATTACH PARTITION ct_m_2_id_idx');`,
+      ].join('\n'),
+      down: `await knex.raw('DROP INDEX IF EXISTS ct_m_id_idx');`,
+      transaction: false,
+    },
     { name: 'SQL file: CONCURRENTLY after COMMIT', ext: 'sql', file: 'BEGIN;\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_c_idx ON t (c);\n' },
   ],
   invalid: [

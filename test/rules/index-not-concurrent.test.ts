@@ -1,5 +1,17 @@
 import { ruleTester } from '../helpers/rule-tester.js';
 
+// A partitioned parent with a range partition, a sub-partitioned one and a DEFAULT partition, holding rows.
+// Cases share one database: each gets its own tables (m1_…, m2_…).
+const measurements = (p: string) => [
+  `await knex.raw(\`create table ${p}measurements (id bigint not null, at date not null, device text not null, value int) partition by range (at);
+create table ${p}measurements_2024 partition of ${p}measurements for values from ('2024-01-01') to ('2025-01-01');
+create table ${p}measurements_2025 partition of ${p}measurements for values from ('2025-01-01') to ('2026-01-01') partition by list (device);
+create table ${p}measurements_2025_a partition of ${p}measurements_2025 for values in ('a');
+create table ${p}measurements_2025_rest partition of ${p}measurements_2025 default;
+create table ${p}measurements_default partition of ${p}measurements default;
+insert into ${p}measurements select g, date '2024-01-01' + g, case when g % 2 = 0 then 'a' else 'b' end, g from generate_series(1, 900) g;\`);`,
+];
+
 const users = `await knex.schema.createTable('users', (t) => { t.increments('id'); t.string('email'); t.integer('age'); });`;
 
 ruleTester('index-not-concurrent', {
@@ -18,6 +30,23 @@ ruleTester('index-not-concurrent', {
       transaction: false,
     },
     { name: 'SQL file: concurrent index', ext: 'sql', file: 'CREATE INDEX CONCURRENTLY users_email_idx ON users (email);' },
+    {
+      name: 'CREATE INDEX ON ONLY a partitioned parent (catalog only)',
+      setup: measurements('m1_'),
+      up: `await knex.raw('create index m1_measurements_value_idx on only m1_measurements (value)');`,
+      down: `await knex.raw('drop index m1_measurements_value_idx');`,
+    },
+    {
+      name: 'the ON ONLY + CONCURRENTLY per partition + ATTACH recipe',
+      setup: measurements('m2_'),
+      up: [
+        `await knex.raw('create index if not exists m2_measurements_value_idx on only m2_measurements (value)');`,
+        `await knex.raw('create index concurrently if not exists m2_measurements_2024_value_idx on m2_measurements_2024 (value)');`,
+        `await knex.raw('alter index m2_measurements_value_idx attach partition m2_measurements_2024_value_idx');`,
+      ].join('\n'),
+      down: `await knex.raw('drop index if exists m2_measurements_value_idx');`,
+      transaction: false,
+    },
   ],
   invalid: [
     {
@@ -37,6 +66,12 @@ ruleTester('index-not-concurrent', {
       setup: [`await knex.schema.createTable('tiny', (t) => { t.increments('id'); t.string('code'); });`],
       file: `exports.up = async function (knex) {\n  // knexsafe-ignore index-not-concurrent: lookup table with 12 rows\n  await knex.schema.alterTable('tiny', (t) => t.index('code'));\n};\nexports.down = async function () {};\n`,
       errors: [{ suppressed: true, line: 3 }],
+    },
+    {
+      name: 'knex index on a partitioned parent: the fix is the ON ONLY + per-partition CONCURRENTLY + ATTACH recipe',
+      setup: measurements('m3_'),
+      up: `await knex.schema.alterTable('m3_measurements', (t) => {\n  t.index(['device', 'value']);\n});`,
+      errors: [{ severity: 'error', line: 2, message: 'Index m3_measurements_device_value_index on partitioned m3_measurements is built on its 3 partition(s) at once, without CONCURRENTLY' }],
     },
     { name: 'SQL file: plain CREATE INDEX', ext: 'sql', file: 'CREATE INDEX users_email_idx ON users (email);', errors: [{ severity: 'error', line: 1 }] },
   ],

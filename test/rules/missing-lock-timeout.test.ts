@@ -26,6 +26,12 @@ ruleTester('missing-lock-timeout', {
       transaction: false,
     },
     { name: 'a table created in the same migration', up: `await knex.schema.createTable('lt_fresh', (t) => { t.increments('id'); });\nawait knex.schema.alterTable('lt_fresh', (t) => { t.string('x'); });` },
+    {
+      // EXCLUSIVE on a materialized view blocks no reads (and nobody writes one), even while it waits.
+      name: 'REFRESH MATERIALIZED VIEW CONCURRENTLY of an existing view',
+      setup: [`await knex.raw('CREATE MATERIALIZED VIEW lt_totals AS SELECT 1 AS id');\nawait knex.raw('CREATE UNIQUE INDEX lt_totals_id ON lt_totals (id)');`],
+      up: `await knex.raw('REFRESH MATERIALIZED VIEW CONCURRENTLY lt_totals');`,
+    },
     { name: 'SQL file: SET lock_timeout first', ext: 'sql', file: "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN nickname text;\n" },
     { name: 'SQL file: DROP INDEX CONCURRENTLY', ext: 'sql', file: 'DROP INDEX CONCURRENTLY IF EXISTS users_email_index;\n' },
     { name: 'SQL file: DROP INDEX after SET lock_timeout', ext: 'sql', file: "SET lock_timeout = '2s';\nDROP INDEX users_email_index;\n" },
@@ -37,6 +43,14 @@ ruleTester('missing-lock-timeout', {
       up: `await knex.schema.alterTable('lt_accounts', (table) => {\n  table.string('plan');\n});`,
       down: `await knex.schema.alterTable('lt_accounts', (table) => { table.dropColumn('plan'); });`,
       errors: [{ severity: 'warning', line: 2, message: 'lt_accounts is locked in ACCESS EXCLUSIVE mode without a lock_timeout' }],
+    },
+    {
+      // Checked on PostgreSQL 15: ALTER COLUMN TYPE of a foreign-key column takes ACCESS EXCLUSIVE on the referenced table too.
+      name: '.alter() of a foreign-key column locks the referenced table in the same call',
+      isolated: true,
+      setup: [`await knex.schema.createTable('lt_owners', (t) => { t.increments('id'); });\nawait knex.schema.createTable('lt_pets', (t) => { t.increments('id'); t.integer('owner_id').references('lt_owners.id'); });`],
+      up: `await knex.schema.alterTable('lt_pets', (t) => {\n  t.integer('owner_id').alter();\n});`,
+      errors: [{ severity: 'warning', line: 2, message: /^lt_pets is locked in ACCESS EXCLUSIVE mode without a lock_timeout \(the same call also locks lt_owners in ACCESS EXCLUSIVE mode\)$/ }],
     },
     {
       name: 'SET LOCAL outside a transaction does nothing',

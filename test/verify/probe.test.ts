@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/commands/verify.js';
 import { makeProject } from '../helpers/cli.js';
+import { describeServer, SERVER_URL } from '../helpers/pg.js';
 
 /** What the data probe must not get wrong, found on real chains (kutt, blurts-server). */
 describe('verify data probe', () => {
@@ -102,3 +103,34 @@ exports.down = (knex) => knex.schema.dropTable('posts');
   });
 });
 
+
+for (const [label, describeFn, shadowUrl] of [
+  ['embedded', describe, undefined],
+  ['server', describeServer, SERVER_URL],
+] as const) {
+  describeFn(`verify, a down that fails only when tables hold rows (${label} shadow)`, () => {
+    it('reports the down as failing in production, and goes on with the tables empty', { timeout: 60_000 }, async () => {
+      const dir = makeProject({
+        'migrations/20240101000000_create_users.js': `exports.up = (knex) => knex.schema.createTable('users', (t) => { t.increments('id'); t.text('nickname').notNullable(); });
+exports.down = (knex) => knex.schema.dropTable('users');
+`,
+        // down puts the column back NOT NULL with no default: fine on an empty table, 23502 on any row.
+        'migrations/20240102000000_drop_nickname.js': `exports.up = (knex) => knex.schema.alterTable('users', (t) => { t.dropColumn('nickname'); });
+exports.down = (knex) => knex.schema.alterTable('users', (t) => { t.text('nickname').notNullable(); });
+`,
+        'migrations/20240103000000_add_email.js': `exports.up = (knex) => knex.schema.alterTable('users', (t) => { t.text('email'); });
+exports.down = (knex) => knex.schema.alterTable('users', (t) => { t.dropColumn('email'); });
+`,
+      });
+      const report = await verify({ cwd: dir, ...(shadowUrl ? { shadowUrl } : {}) });
+      const byName = Object.fromEntries(report.verdicts.map((v) => [v.name.slice(15, -3), v]));
+      const dropped = byName.drop_nickname;
+      expect(dropped?.status).toBe('not-reversible');
+      expect(dropped?.findings.map((f) => f.rule)).toEqual(['down-failed']);
+      expect(dropped?.findings[0]?.message).toMatch(/down failed with SQLSTATE 23502: .*down fails whenever users hold rows \(it runs on empty tables\), so a rollback in production would fail/);
+      // The chain goes on from where production stands: the next migration is verified, not skipped.
+      expect(byName.add_email?.status).toBe('reversible');
+      expect(report.ok).toBe(false);
+    });
+  });
+}

@@ -48,6 +48,7 @@ interface GuardFlags {
   lockTimeout?: string;
   statementTimeout?: string;
   idleTimeout?: string;
+  timeout?: string;
   retries?: string;
   retryDelay?: string;
 }
@@ -59,7 +60,8 @@ function guardOptions(command: Command): Command {
     .option('--no-check', 'skip the check on a shadow database (and with it the automatic backups)')
     .option('--lock-timeout <duration>', 'lock_timeout for every statement, e.g. 2s (default 5s; config lockTimeout)')
     .option('--statement-timeout <duration>', 'statement_timeout for every statement (default: the server’s; config statementTimeout)')
-    .option('--idle-timeout <duration>', 'idle_in_transaction_session_timeout (default 1min)')
+    .option('--idle-timeout <duration>', 'end a migration that sends no statement for this long; also idle_in_transaction_session_timeout (default 1min)')
+    .option('--timeout <duration>', 'end a migration that runs longer than this, cancelling its statement (default: no limit)')
     .option('--retries <n>', 'retries after a lock timeout or deadlock (default 5; config retries)')
     .option('--retry-delay <duration>', 'wait before the first retry, doubled each time (default 2s)')
     .option('--backup', 'back up what destructive migrations drop or rewrite (the default; config backup)')
@@ -99,6 +101,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       ...(opts.lockTimeout !== undefined ? { lockTimeout: opts.lockTimeout } : {}),
       ...(opts.statementTimeout !== undefined ? { statementTimeout: opts.statementTimeout } : {}),
       ...(opts.idleTimeout !== undefined ? { idleTimeout: opts.idleTimeout } : {}),
+      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
       ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
       ...(opts.retryDelay !== undefined ? { retryDelay: opts.retryDelay } : {}),
       events: {

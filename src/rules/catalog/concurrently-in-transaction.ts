@@ -177,6 +177,9 @@ function isRerunnable(facts: StatementFacts): boolean {
           case 'set-logged':
           case 'set-unlogged':
             return true;
+          // ALTER INDEX … ATTACH PARTITION of an index already attached is a no-op (not so for a table).
+          case 'attach-partition':
+            return facts.objectType === 'index';
           default:
             return false;
         }

@@ -1,5 +1,7 @@
 import { severityForTable } from '../engine.js';
-import { ident, js, shortName, strongestLock, tableName } from '../helpers.js';
+import { lockBlocks } from '../../sql/locks.js';
+import { heldBefore, ident, js, shortName, strongestLock, tableName } from '../helpers.js';
+import { partitionedIndexMigration, partitionedTable, partitionsOf } from '../partitions.js';
 import type { Rule } from '../types.js';
 
 /**
@@ -19,17 +21,45 @@ export const indexNotConcurrent: Rule = {
     if (f.kind !== 'create-index' || f.concurrently) return;
     const table = tableName(context, f.table);
     if (context.tableAge(table) === 'new') return;
+    const partitioned = partitionedTable(context.migration.schemaBefore, table);
+    // ON ONLY a partitioned parent reads no rows: an INVALID index in the catalog, nothing more.
+    if (partitioned && f.only) return;
     const lock = strongestLock(statement, table);
     const name = f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`;
     const columns = f.columns.map((c) => (c.column ? ident(c.column) : (c.expression?.text ?? '?'))).join(', ');
     const unique = f.unique ? 'UNIQUE ' : '';
+    // An earlier statement of the transaction may hold a stronger lock (ACCESS EXCLUSIVE after an ALTER): then reads wait too.
+    const held = heldBefore(statement, context.migration, context.batch, table);
+    const readsWait = held !== undefined && lockBlocks(held.mode).reads;
     const where = f.where ? ` WHERE ${f.where.text}` : '';
     const using = f.method && f.method !== 'btree' ? ` USING ${f.method}` : '';
+    if (partitioned) {
+      const partitions = partitionsOf(context.migration.schemaBefore, table);
+      context.report({
+        statement,
+        table,
+        message: `${f.unique ? 'Unique index' : 'Index'} ${name} on partitioned ${shortName(table)} is built on its ${partitions.length} partition(s) at once, without CONCURRENTLY`,
+        why: `CREATE INDEX on a partitioned table builds the index of every partition in one transaction, each partition under a SHARE lock held until the last one is built: ${readsWait ? `reads wait too (the transaction already holds ${held!.mode} on it)` : 'reads continue'}, but every INSERT, UPDATE and DELETE on ${shortName(table)} waits for the whole build. CONCURRENTLY is refused on a partitioned table.`,
+        lock: { mode: lock?.mode ?? 'ShareLock', relation: table },
+        severity: severityForTable(context, table),
+        fix: {
+          description: 'Create the index ON ONLY the parent (catalog only), then build each partition’s index with CREATE INDEX CONCURRENTLY and attach it with ALTER INDEX … ATTACH PARTITION, in a migration that opts out of knex’s transaction. Works on every supported PostgreSQL version.',
+          code: partitionedIndexMigration({
+            parent: table,
+            name,
+            unique: f.unique,
+            definitionTail: `${using} (${columns})${where}`,
+            schema: context.migration.schemaBefore,
+          }),
+        },
+      });
+      return;
+    }
     context.report({
       statement,
       table,
       message: `${f.unique ? 'Unique index' : 'Index'} ${name} on ${shortName(table)} is built without CONCURRENTLY`,
-      why: `CREATE INDEX holds a SHARE lock on ${shortName(table)} until the index is built: reads continue, but every INSERT, UPDATE and DELETE waits for the whole build — seconds to minutes on a large table.`,
+      why: `CREATE INDEX holds a SHARE lock on ${shortName(table)} until the index is built: ${readsWait ? 'every SELECT, INSERT, UPDATE and DELETE' : 'reads continue, but every INSERT, UPDATE and DELETE'} waits for the whole build — seconds to minutes on a large table.`,
       lock: { mode: lock?.mode ?? 'ShareLock', relation: table },
       severity: severityForTable(context, table),
       fix: {

@@ -1,6 +1,6 @@
-import { lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
+import { lockBlocks, lockModeSql, lockRank, type LockedObject, type LockMode } from '../../sql/locks.js';
 import { severityForTable } from '../engine.js';
-import { shortName } from '../helpers.js';
+import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule } from '../types.js';
 import { trafficLocks } from './missing-lock-timeout.js';
 
@@ -30,6 +30,7 @@ export const lockHeldAcrossBatch: Rule = {
     category: 'lock',
     severity: 'warning',
     summary: 'A blocking lock taken by one migration stays held while the later migrations of the same knex batch run',
+    general: true,
   },
   migration(unit, context) {
     if (!unit.batchTransactionId) return;
@@ -37,12 +38,12 @@ export const lockHeldAcrossBatch: Rule = {
     const later = context.batch.slice(at + 1).filter((u) => u.batchTransactionId === unit.batchTransactionId);
     if (at < 0 || later.length === 0) return;
     // The first statement that takes a blocking lock on each existing table, with the strongest mode taken in this migration.
-    const tables = new Map<string, { statement: AnalyzedStatement; mode: LockMode }>();
+    const tables = new Map<string, { statement: AnalyzedStatement; mode: LockMode; object: LockedObject }>();
     for (const statement of unit.statements) {
       for (const lock of trafficLocks(statement)) {
         const key = lock.relation;
         const known = tables.get(key);
-        if (!known) tables.set(key, { statement, mode: lock.mode });
+        if (!known) tables.set(key, { statement, mode: lock.mode, object: lockedObject(lock) });
         else if (lockRank(lock.mode) > lockRank(known.mode)) known.mode = lock.mode;
       }
     }
@@ -51,7 +52,8 @@ export const lockHeldAcrossBatch: Rule = {
     const names = later.map((u) => u.name);
     const listed = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
     const config = configLine(unit.source);
-    for (const [table, { statement, mode }] of tables) {
+    for (const [table, { statement, mode, object }] of tables) {
+      const impact = lockBlocks(mode, object);
       context.report({
         statement,
         table,
@@ -59,7 +61,7 @@ export const lockHeldAcrossBatch: Rule = {
         message: `The ${lockModeSql(mode)} lock on ${shortName(table)} stays held while ${later.length} later migration${later.length === 1 ? '' : 's'} of the batch run${later.length === 1 ? 's' : ''} (${listed})`,
         why:
           `knex migrate:latest runs every pending migration in one transaction unless one of them sets \`config.transaction = false\`; locks are released only when the whole batch commits. ` +
-          `So ${lockModeSql(mode)} on ${shortName(table)} — which blocks ${mode === 'AccessExclusiveLock' ? 'every read and write' : 'every write'} of it — lasts through ${later.length === 1 ? 'the next migration' : `the next ${later.length} migrations`} too` +
+          `So ${lockModeSql(mode)} on ${shortName(table)} — which blocks ${impact.reads && impact.writes ? 'every read and write' : impact.reads ? 'every read' : 'every write'} of it — lasts through ${later.length === 1 ? 'the next migration' : `the next ${later.length} migrations`} too` +
           `${laterMs >= 1 ? ` (${seconds(laterMs)} on the nearly empty shadow; with production data, backfills and index builds there take far longer)` : ''}, not just this statement.`,
         severity: severityForTable(context, table, 'warning'),
         fix: {

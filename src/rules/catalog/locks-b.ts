@@ -6,7 +6,9 @@ import { lockHeldAcrossBatch } from './lock-held-across-batch.js';
 import { missingLockTimeout } from './missing-lock-timeout.js';
 import { setNotNullScan } from './set-not-null-scan.js';
 import { tableRewrite } from './table-rewrite.js';
+import { rowByRowBackfill } from './row-by-row-backfill.js';
 import { unbatchedBackfill } from './unbatched-backfill.js';
+import { unexplainedLock } from './unexplained-lock.js';
 
 /** Rewrites, scans and lock duration: NOT NULL, defaults, type changes, batches, lock_timeout, backfills. */
 export const RULES: readonly Rule[] = [
@@ -18,4 +20,6 @@ export const RULES: readonly Rule[] = [
   lockHeldAcrossBatch,
   missingLockTimeout,
   unbatchedBackfill,
+  rowByRowBackfill,
+  unexplainedLock,
 ];

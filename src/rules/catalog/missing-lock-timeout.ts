@@ -1,6 +1,6 @@
 import { firstTokenOnOrAfterLine, functionAt, isIdent, isPunct, migrationFunction, tokensOf, type JsFunction, type JsToken } from '../js-source.js';
-import { lockBlocks, lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
-import { ident, js, NEXT_MIGRATION, shortName } from '../helpers.js';
+import { blockedRequests, lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject, type LockMode } from '../../sql/locks.js';
+import { ident, js, lockedObject, NEXT_MIGRATION, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -101,15 +101,21 @@ export function insertLines(source: string, line: number, lines: string[]): stri
 // ---------------------------------------------------------------------------------------------
 // Lock helpers
 
-/** Whether other sessions' reads or writes wait for a lock in this mode (ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE). */
-export function blocksTraffic(mode: LockMode): boolean {
-  const impact = lockBlocks(mode);
+/**
+ * Whether other sessions' reads or writes of the object wait for a lock in this mode (on a table:
+ * ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE; on a materialized view, which nobody
+ * writes: ACCESS EXCLUSIVE only).
+ */
+export function blocksTraffic(mode: LockMode, object: LockedObject = 'table'): boolean {
+  const impact = lockBlocks(mode, object);
   return impact.reads || impact.writes;
 }
 
 /** Locks of a statement that stop reads or writes of a table (or view) that existed before the migration. */
 export function trafficLocks(statement: AnalyzedStatement): EffectiveLock[] {
-  return statement.locks.filter((l) => l.age === 'existing' && (l.relationKind === 'table' || l.relationKind === 'view') && blocksTraffic(l.mode));
+  return statement.locks.filter(
+    (l) => l.age === 'existing' && (l.relationKind === 'table' || l.relationKind === 'view' || l.relationKind === 'materialized-view') && blocksTraffic(l.mode, lockedObject(l)),
+  );
 }
 
 /**
@@ -174,39 +180,71 @@ export const missingLockTimeout: Rule = {
     category: 'lock',
     severity: 'warning',
     summary: 'A lock that blocks reads or writes is requested without a lock_timeout, so queries queue behind the waiting migration',
+    general: true,
   },
   migration(unit, context) {
-    let first: { statement: AnalyzedStatement; lock: EffectiveLock } | undefined;
-    const tables = new Map<string, LockMode>();
+    let first: { statement: AnalyzedStatement; locks: EffectiveLock[] } | undefined;
+    // Relations locked by later statements, in execution order (those of the first statement aside).
+    // The knex call of the first statement (one .alter() sends several statements) locks these too.
+    const sameCall = new Map<string, LockMode>();
+    const later = new Map<string, LockMode>();
+    const note = (into: Map<string, LockMode>, l: EffectiveLock) => {
+      const known = into.get(l.relation);
+      if (!known || lockRank(l.mode) > lockRank(known)) into.set(l.relation, l.mode);
+    };
     for (const statement of unit.statements) {
       const locks = [...trafficLocks(statement), ...unknownTableIndexLocks(statement)];
       if (locks.length === 0 || lockTimeoutInForce(statement, unit, context.batch)) continue;
-      for (const l of locks) {
-        const known = tables.get(l.relation);
-        if (!known || lockRank(l.mode) > lockRank(known)) tables.set(l.relation, l.mode);
+      if (!first) {
+        first = { statement, locks: inStatementOrder(statement, locks) };
+        for (const l of first.locks.slice(1)) note(sameCall, l);
+        continue;
       }
-      const strongest = locks.reduce((a, b) => (lockRank(b.mode) > lockRank(a.mode) ? b : a));
-      if (!first) first = { statement, lock: strongest };
+      const site = statement.site;
+      const same = site !== undefined && first.statement.site !== undefined && site.file === first.statement.site.file && site.line === first.statement.site.line;
+      for (const l of inStatementOrder(statement, locks)) if (l.relation !== first.locks[0]!.relation) note(same && !later.has(l.relation) ? sameCall : later, l);
     }
     if (!first) return;
-    const { statement, lock } = first;
-    const names = [...tables.keys()].map(shortName);
-    const others = names.length > 1 ? ` (and ${names.slice(1).join(', ')} later)` : '';
-    const subject = lock.relationKind === 'index' ? `Index ${shortName(lock.relation)} (and so its table)` : shortName(lock.relation);
-    const table = lock.relationKind === 'index' ? `the table of ${shortName(lock.relation)}` : shortName(lock.relation);
+    const { statement } = first;
+    const lock = first.locks[0]!;
+    const described = (m: Map<string, LockMode>) => [...m].map(([relation, mode]) => `${shortName(relation)} in ${lockModeSql(mode)} mode`).join(', ');
+    for (const relation of sameCall.keys()) later.delete(relation);
+    const others = [sameCall.size ? `the same call also locks ${described(sameCall)}` : '', later.size ? `later statements lock ${described(later)}` : ''].filter(Boolean);
+    const index = lock.relationKind === 'index';
+    const subject = index ? `Index ${shortName(lock.relation)} (and so its table)` : shortName(lock.relation);
+    const table = index ? `the table of ${shortName(lock.relation)}` : shortName(lock.relation);
+    // Queries on a table plan with every index of it locked: a lock on an index stops its table's readers.
+    const object: LockedObject = index ? 'table' : lockedObject(lock);
+    const queued = index ? ['reads (SELECT)', 'writes (INSERT/UPDATE/DELETE)'] : blockedRequests(lock.mode, object).filter((r) => r.startsWith('reads') || r.startsWith('writes'));
     context.report({
       statement,
       table: lock.relation,
       lock: { mode: lock.mode, relation: lock.relation },
-      message: `${subject} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others}`,
+      message: `${subject} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others.length ? ` (${others.join('; ')})` : ''}`,
       why:
-        `If any transaction holds a lock on ${table} (a long report, a stuck idle-in-transaction session, autovacuum in wraparound mode), this statement waits for it — and every later query on ${table} queues behind the waiting ${lockModeSql(lock.mode)} request, including plain ${lockBlocks(lock.mode).reads || lock.relationKind === 'index' ? 'SELECTs' : 'INSERT/UPDATE/DELETEs'}. ` +
+        `A ${lockModeSql(lock.mode)} request on ${table} waits for ${index ? waitsFor('AccessExclusiveLock', 'table') : waitsFor(lock.mode, object)} — and while it waits, every later ${queued.join(' and ')} of ${table} queues behind it. ` +
         `The outage lasts as long as the wait, not as long as the statement. A lock_timeout makes the migration fail fast instead; retry it later. ` +
         '`knexsafe latest` sets lock_timeout (default 5 s) for the migrations it runs; `npx knex migrate:latest` does not.',
       fix: fixFor(unit, statement, context),
     });
   },
 };
+
+/**
+ * A statement's locks in the order it takes them: the relation it names first (its table), then the
+ * others (referenced tables, partitions) as observed; pg_locks does not say which came first.
+ */
+function inStatementOrder(statement: AnalyzedStatement, locks: EffectiveLock[]): EffectiveLock[] {
+  const named = subjectOf(statement);
+  const rank = (l: EffectiveLock) => (named && (l.relation === named || l.relation.endsWith(`.${named}`)) ? 0 : 1);
+  return [...locks].sort((a, b) => rank(a) - rank(b) || lockRank(b.mode) - lockRank(a.mode));
+}
+
+function subjectOf(statement: AnalyzedStatement): string | undefined {
+  const f = statement.facts as { table?: { schema?: string; name: string }; view?: { schema?: string; name: string } };
+  const n = f.table ?? f.view;
+  return n ? (n.schema ? `${n.schema}.${n.name}` : n.name) : undefined;
+}
 
 function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: RuleContext) {
   // A real transaction has an id; the capture also marks autocommit statements it wrapped to observe their locks.
