@@ -32,7 +32,8 @@ const originalKill = process.kill.bind(process);
 
 /** Ends the process for real: knexsafe's own exits (after Ctrl-C, once output is flushed). */
 export function exitProcess(code?: number): never {
-  return originalExit(code);
+  // exit(undefined) resets process.exitCode to 0 (the argument counts, not its value): none then.
+  return code === undefined ? originalExit() : originalExit(code);
 }
 
 interface Running {
