@@ -125,7 +125,7 @@ function moduleNotFound(file: string, what: string, specifier: string, raw: stri
   // 'pkg/sub/path' and '@scope/pkg/sub' are installed as 'pkg' and '@scope/pkg'.
   const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
   const builtin = specifier.startsWith('node:');
-  return new KnexsafeError('MODULE_NOT_FOUND', `${subject} imports '${specifier}', which is not installed.`, {
+  return new KnexsafeError('MODULE_NOT_FOUND', `${subject} ${verb} '${specifier}', which is not installed.`, {
     cause: error,
     hint: builtin ? `'${specifier}' is not a module of this Node.js (${process.version}).` : `Install it (npm install ${pkg}) in the project that owns ${path.basename(requirer)}.`,
     details,

@@ -34,7 +34,7 @@ const originalKill = process.kill.bind(process);
 export function exitProcess(code?: number): never {
   // Node's process.exit ends through process.reallyExit, which the trap may have replaced.
   if (originalReallyExit) proc.reallyExit = originalReallyExit;
-  // process.exit(undefined) would set process.exitCode to undefined: no argument keeps it.
+  // exit(undefined) resets process.exitCode to 0 (the argument counts, not its value): none then.
   return code === undefined ? originalExit() : originalExit(code);
 }
 

@@ -65,6 +65,8 @@ Examples:
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       const full = path.resolve(g.cwd ?? process.cwd(), dir);
+      // A damaged or missing manifest is reported before connecting: no database is needed to see it.
+      (await backupModule()).readManifest(full);
       const result = await withTarget(g, async (db) => (await backupModule()).restoreBackup(db, full, { ...(opts.table ? { tables: opts.table } : {}) }).then((r) => ({ r, db: db.description })));
       out.result({ database: result.db, ...result.r });
       for (const r of result.r.restored) out.line(restoredLine(r, result.db, out.c.green('✓')));
