@@ -141,7 +141,9 @@ export class CaptureSession {
       throw error;
     }
     try {
-      await prepareScope(shadow.knex, options.project);
+      for (const note of await prepareScope(shadow.knex, options.project)) {
+        if (!options.project.warnings.includes(note)) options.project.warnings.push(note);
+      }
     } catch (error) {
       modules.stop();
       await shadow.close().catch(() => undefined);

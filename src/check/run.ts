@@ -180,6 +180,8 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       ...(batchMode ? {} : { preload: selected }),
     });
     shadowDescription = session.shadow.description;
+    // Opening the shadow may have noted what it had to assume about the target (its schemas).
+    for (const w of project.warnings) if (!warnings.includes(w)) warnings.push(w);
     // Loads while the first migrations wait on the shadow.
     const judgeReady = loadJudge();
     judgeReady.catch(() => undefined);

@@ -6,14 +6,29 @@ import { asKnexsafe } from '../db/internal-queries.js';
 /**
  * The schemas a project's knexfile takes for granted. `migrations.schemaName` must exist before
  * knex's Migrator runs at all (knex creates its history tables there, never the schema): every
- * target that ran a migration has it, so a shadow gets it too. The schemas of `searchPath` are
- * left alone: migrations often create them (`createSchemaIfNotExists`), and one that nothing
- * creates fails on the shadow as it fails on a database without it — explained, not hidden.
+ * target that ran a migration has it, so a shadow gets it too. Without a schemaName, knex creates
+ * its history table in the first schema of `searchPath` that exists — so on a target knex has
+ * migrated, one of them existed before the first migration (a deployment's CREATE SCHEMA). When
+ * none exists on the shadow, the first is created there, and the returned note says so. A
+ * searchPath that keeps a schema beside knex's table (schemaName set, or one of its schemas
+ * exists) is left alone: migrations often create the others, and one that nothing creates fails
+ * on the shadow as on a database without it — explained, not hidden.
  */
-export async function prepareScope(knex: Knex, project: Pick<ProjectConfig, 'migrations'>): Promise<void> {
+export async function prepareScope(knex: Knex, project: Pick<ProjectConfig, 'migrations' | 'searchPath'>): Promise<string[]> {
   const schema = project.migrations.schemaName;
-  if (!schema) return;
-  await asKnexsafe(() => knex.raw('create schema if not exists ??', [schema]));
+  if (schema) {
+    await asKnexsafe(() => knex.raw('create schema if not exists ??', [schema]));
+    return [];
+  }
+  const searchPath = [project.searchPath ?? []].flat().filter((s) => s !== '' && !s.startsWith('$'));
+  if (searchPath.length === 0) return [];
+  const existing = await asKnexsafe(() => knex.raw('select nspname from pg_namespace where nspname = any(?)', [searchPath]));
+  if ((existing as { rows: unknown[] }).rows.length > 0) return [];
+  const first = searchPath[0]!;
+  await asKnexsafe(() => knex.raw('create schema ??', [first]));
+  return [
+    `Schema "${first}" (first in the knexfile's searchPath) does not exist before the first migration, so it was created on the shadow: knex keeps its migration table there, so every database knex has migrated has it (created outside the migrations). A new database without it fails at knex's first step (SQLSTATE 3F000).`,
+  ];
 }
 
 /** A failure that comes from the knexfile's searchPath naming schemas that do not exist, said so. */
