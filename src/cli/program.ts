@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
     .option('--migrations-dir <dir>', 'migrations directory (overrides the knexfile)')
     .option('--client <name>', 'knex client (pg, postgres, postgresql)')
-    .option('--connection <url>', 'connection string (overrides the knexfile and DATABASE_URL)')
+    .option('--connection <url>', 'connection string (overrides the knexfile and DATABASE_URL; a password here is visible to other users: prefer DATABASE_URL)')
     .option('--db <target>', 'use an embedded database instead of a server: embedded or embedded:<dir>')
     .option('--shadow-url <url>', 'PostgreSQL server for shadow databases (default: embedded)')
     .option('--json', 'print machine-readable JSON on stdout')
