@@ -139,7 +139,7 @@ async function ensureTemplate(): Promise<string> {
   if (fs.existsSync(path.join(ram, 'PG_VERSION'))) return ram;
   try {
     fs.mkdirSync(root, { recursive: true });
-    const building = fs.mkdtempSync(path.join(root, 'building-'));
+    const building = fs.mkdtempSync(path.join(root, `building-${process.pid}-`));
     fs.cpSync(disk, building, { recursive: true });
     try {
       fs.renameSync(building, ram);
@@ -157,7 +157,8 @@ async function ensureDiskTemplate(): Promise<string> {
   const template = path.join(dir, 'template');
   if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
   fs.mkdirSync(dir, { recursive: true });
-  const building = fs.mkdtempSync(path.join(dir, 'building-'));
+  removeOrphans(dir);
+  const building = fs.mkdtempSync(path.join(dir, `building-${process.pid}-`));
   const { PGlite } = await loadPglite();
   const db = new PGlite(building);
   await db.waitReady;
@@ -192,10 +193,13 @@ function makeTempDir(): string {
   return fs.mkdtempSync(path.join(root, `pglite-${process.pid}-`));
 }
 
-/** Shadows of processes that were killed (SIGKILL skips cleanup) would hold RAM until reboot. */
+/**
+ * Shadows (and half-copied templates) of processes that were killed (SIGKILL skips cleanup) would
+ * hold RAM until reboot.
+ */
 function removeOrphans(root: string): void {
   for (const name of fs.readdirSync(root)) {
-    const pid = Number(/^pglite-(\d+)-/.exec(name)?.[1]);
+    const pid = Number(/^(?:pglite|building)-(\d+)-/.exec(name)?.[1]);
     if (!pid || pid === process.pid) continue;
     try {
       process.kill(pid, 0);

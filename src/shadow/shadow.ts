@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { openEmbeddedDatabase, openServer, type Database } from '../db/connect.js';
 import type { QueryObserver } from '../db/dialects.js';
 import type { ExtensionRequest } from '../db/embedded.js';
@@ -36,7 +37,16 @@ export async function createShadow(options: ShadowOptions = {}): Promise<Shadow>
   const shadow = options.serverUrl ? await createServerShadow(options.serverUrl, options, started) : await createEmbeddedShadow(options, started);
   // A server shadow's database arms its own drop (src/shadow/server-database.ts): closing knex first
   // would wait for a migration that may never give its connection back.
-  const disarm = shadow.kind === 'embedded' ? onInterrupt(() => shadow.close()) : () => undefined;
+  // An embedded one is a folder: on Ctrl-C it is removed at once, without waiting for PGlite to
+  // finish the statement it is running.
+  const dataDir = shadow.embedded && !shadow.embedded.persistent ? shadow.embedded.dataDir : undefined;
+  const disarm =
+    shadow.kind === 'embedded'
+      ? onInterrupt(async () => {
+          if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+          else await shadow.close();
+        }, 'removing the embedded shadow database')
+      : () => undefined;
   const close = shadow.close;
   shadow.close = async () => {
     disarm();
