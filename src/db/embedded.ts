@@ -1,5 +1,6 @@
 import type { Extension, PGlite } from '@electric-sql/pglite';
 import fs from 'node:fs';
+import { onInterrupt } from '../shadow/interrupt.js';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -212,6 +213,7 @@ function removeOrphans(root: string): void {
 export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
   const persistent = options.dataDir !== undefined;
   let dataDir: string;
+  let disarm = () => {};
   if (options.dataDir !== undefined) {
     dataDir = path.resolve(options.dataDir);
     const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
@@ -221,6 +223,9 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     }
   } else {
     dataDir = makeTempDir();
+    // On Ctrl-C the folder goes at once, without waiting for PGlite (which cannot stop a statement).
+    const dir = dataDir;
+    disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database');
     fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
@@ -229,6 +234,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
   try {
     await pglite.waitReady;
   } catch (error) {
+    disarm();
     if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -243,6 +249,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
       try {
         if (!pglite.closed) await pglite.close();
       } finally {
+        disarm();
         if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
       }
     },

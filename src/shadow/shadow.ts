@@ -1,9 +1,7 @@
-import fs from 'node:fs';
 import { openEmbeddedDatabase, openServer, type Database } from '../db/connect.js';
 import type { QueryObserver } from '../db/dialects.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
-import { onInterrupt } from './interrupt.js';
 import { createShadowDatabase, type ShadowDatabaseReservation } from './server-database.js';
 
 /**
@@ -35,23 +33,9 @@ function relaxCommits(connection: { query(sql: string, done: (error: Error | nul
 export async function createShadow(options: ShadowOptions = {}): Promise<Shadow> {
   const started = performance.now();
   const shadow = options.serverUrl ? await createServerShadow(options.serverUrl, options, started) : await createEmbeddedShadow(options, started);
-  // A server shadow's database arms its own drop (src/shadow/server-database.ts): closing knex first
-  // would wait for a migration that may never give its connection back.
-  // An embedded one is a folder: on Ctrl-C it is removed at once, without waiting for PGlite to
-  // finish the statement it is running.
-  const dataDir = shadow.embedded && !shadow.embedded.persistent ? shadow.embedded.dataDir : undefined;
-  const disarm =
-    shadow.kind === 'embedded'
-      ? onInterrupt(async () => {
-          if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-          else await shadow.close();
-        }, 'removing the embedded shadow database')
-      : () => undefined;
-  const close = shadow.close;
-  shadow.close = async () => {
-    disarm();
-    await close();
-  };
+  // A server shadow's database arms its own drop on Ctrl-C (src/shadow/server-database.ts), an
+  // embedded one's folder its own removal (src/db/embedded.ts), both from the moment they exist:
+  // closing knex first would wait for a migration that may never give its connection back.
   return shadow;
 }
 
