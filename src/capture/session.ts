@@ -4,7 +4,10 @@ import { extensionsMentionedBy } from '../db/connect.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
 import { KnexsafeMigrationSource, listMigrationFiles, loadMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
+import { KnexsafeError } from '../errors.js';
+import { humanDuration } from '../guard/duration.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
+import { ANALYSIS_TIMEOUT_MS, startWatchdog, type Watchdog } from '../shadow/watchdog.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
@@ -24,6 +27,8 @@ export interface CaptureSessionOptions {
   observeEffects?: boolean;
   /** Migrations that will run one by one (`up` / `down`): loaded while the shadow is being created. */
   preload?: MigrationFile[];
+  /** Longest a migration, and on a server shadow a statement, may run (default ANALYSIS_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 export interface RunOutcome {
@@ -76,6 +81,18 @@ export class MigrationModules {
   }
 }
 
+function shadowTimeoutError(migration: string, timeoutMs: number, kind: string): KnexsafeError {
+  return new KnexsafeError(
+    'SHADOW_TIMEOUT',
+    `${migration} ran longer than --timeout ${humanDuration(timeoutMs)} on the shadow database, so knexsafe stopped: a migration this slow on an empty shadow is waiting for something that never comes (a promise that never settles, a lock, pg_sleep).`,
+    {
+      exitCode: 1,
+      hint: `Make the migration await or return every promise it starts, or raise --timeout if it really takes that long.${kind === 'embedded' ? '' : ' On this server shadow every statement is also limited by statement_timeout = --timeout.'}`,
+      details: { migration, timeoutMs },
+    },
+  );
+}
+
 function abortedTransactionError(cause: StatementError): Error {
   const error = new Error(
     `the migration caught a failed statement and went on (${cause.sqlState ? `${cause.sqlState}: ` : ''}${cause.message}), but the failure had aborted its transaction: knex's COMMIT rolls everything back and knex then fails to record the migration (25P02). Rethrow the error, or run the statement in its own knex.transaction() so that only it is rolled back.`,
@@ -96,7 +113,11 @@ export class CaptureSession {
     readonly shadow: Shadow,
     readonly recorder: Recorder,
     private readonly modules: MigrationModules,
+    private readonly timeoutMs: number,
   ) {}
+
+  /** The embedded shadow's last resort against a statement that never ends (src/shadow/watchdog.ts). */
+  watchdog: Watchdog | undefined;
 
   static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
     const files = options.files ?? listMigrationFiles(options.project.migrations);
@@ -121,6 +142,7 @@ export class CaptureSession {
           extensions: options.extensions ?? extensionsMentionedBy(options.project),
           observer: recorder,
           ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
+          statementTimeoutMs: options.timeoutMs ?? ANALYSIS_TIMEOUT_MS,
         }),
         ensureParser(),
       ]);
@@ -129,7 +151,17 @@ export class CaptureSession {
       await preloading;
       throw error;
     }
-    return new CaptureSession(options.project, files, shadow, recorder, modules);
+    const timeoutMs = options.timeoutMs ?? ANALYSIS_TIMEOUT_MS;
+    const session = new CaptureSession(options.project, files, shadow, recorder, modules, timeoutMs);
+    if (shadow.kind === 'embedded' && timeoutMs > 0) {
+      session.watchdog = startWatchdog({ timeoutMs, dataDir: shadow.embedded?.persistent ? undefined : shadow.embedded?.dataDir, names: files.map((f) => f.name) });
+      const close = shadow.close;
+      shadow.close = async () => {
+        await session.watchdog?.stop();
+        await close();
+      };
+    }
+    return session;
   }
 
   /** The loaded migration module (loaded once per session). */
@@ -154,14 +186,26 @@ export class CaptureSession {
         await this.onBoundary?.(knex, 'before', migration, direction);
         this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
         let result: unknown;
+        let timer: NodeJS.Timeout | undefined;
+        this.watchdog?.arm(this.files.findIndex((f) => f.name === migration.name));
         try {
-          result = await run(knex);
+          result = await (this.timeoutMs > 0
+            ? Promise.race([
+                run(knex),
+                new Promise<never>((_, reject) => {
+                  timer = setTimeout(() => reject(shadowTimeoutError(migration.name, this.timeoutMs, this.shadow.kind)), this.timeoutMs);
+                }),
+              ])
+            : run(knex));
           const aborted = this.recorder.abortedTransaction();
           if (aborted) throw abortedTransactionError(aborted);
           this.recorder.endMigration();
         } catch (error) {
           this.recorder.endMigration(error);
           throw error;
+        } finally {
+          clearTimeout(timer);
+          this.watchdog?.disarm();
         }
         await this.onBoundary?.(knex, 'after', migration, direction);
         return result;

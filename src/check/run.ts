@@ -24,6 +24,8 @@ export interface CheckOptions extends ProjectOptions, SelectionOptions {
   sqlFiles?: string[];
   stdin?: string;
   progress?: (message: string) => void;
+  /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
+  timeoutMs?: number;
 }
 
 export interface CheckedMigration {
@@ -166,6 +168,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       files,
       ...(shadowDatabase ? { shadowUrl: shadowDatabase.serverUrl, shadowReservation: shadowDatabase } : {}),
       ...(batchMode ? {} : { preload: selected }),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     shadowDescription = session.shadow.description;
     // Loads while the first migrations wait on the shadow.

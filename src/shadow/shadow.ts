@@ -24,10 +24,16 @@ export interface ShadowOptions {
   searchPath?: string | string[];
   /** A database already being created on `serverUrl` for this shadow (see ShadowDatabaseReservation). */
   reservation?: ShadowDatabaseReservation;
+  /** statement_timeout on a server shadow's sessions (PGlite ignores it: see src/shadow/watchdog.ts). */
+  statementTimeoutMs?: number;
 }
 
-function relaxCommits(connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void): void {
-  connection.query('SET synchronous_commit TO off', (error) => done(error, connection));
+/** A shadow is thrown away: commits need not wait for the WAL; a statement that never ends is cancelled. */
+function sessionSettings(statementTimeoutMs: number | undefined) {
+  const sql = `SET synchronous_commit TO off${statementTimeoutMs ? `; SET statement_timeout TO ${Math.round(statementTimeoutMs)}` : ''}`;
+  return (connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void): void => {
+    connection.query(sql, (error) => done(error, connection));
+  };
 }
 
 export async function createShadow(options: ShadowOptions = {}): Promise<Shadow> {
@@ -64,7 +70,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // One connection: a migration's statements and our catalog reads must see the same session.
       // A shadow is thrown away: its commits need not wait for the WAL to reach disk (check commits
       // once per migration, where knex's batch commits once).
-      knexOptions: { pool: { min: 0, max: 2, afterCreate: relaxCommits } },
+      knexOptions: { pool: { min: 0, max: 2, afterCreate: sessionSettings(options.statementTimeoutMs) } },
       deferBegin: true,
     });
   } catch (error) {

@@ -1,3 +1,4 @@
+import { parseDuration } from '../../guard/duration.js';
 import type { Command } from 'commander';
 import type { CheckReport } from '../../check/run.js';
 import { KnexsafeError } from '../../errors.js';
@@ -19,6 +20,7 @@ interface CheckFlags {
   pgVersion?: string;
   maxSeverity?: string;
   verbose?: boolean;
+  timeout?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -46,6 +48,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--pg-version <major>', 'PostgreSQL version the advice is for (default: the target’s, else 13)')
     .option('--max-severity <level>', 'exit 1 when a finding is at least this severe: error, warning, info or none', 'error')
     .option('--verbose', 'show details of info findings too')
+    .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
     .addHelpText(
       'after',
       `
@@ -88,6 +91,7 @@ Examples:
         ...(opts.to ? { to: opts.to } : {}),
         ...(pgVersion !== undefined ? { pgVersion } : {}),
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+        ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
         progress: (m) => out.progress(out.c.dim(m)),
       });
       const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();
