@@ -9,6 +9,9 @@ import { createShadow, type Shadow } from '../shadow/shadow.js';
 import { shadowSessionOf } from '../shadow/session-settings.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 import { explainScopeFailure, prepareScope } from '../shadow/scope.js';
+import { KnexsafeError } from '../errors.js';
+import { humanDuration } from '../guard/duration.js';
+import { ANALYSIS_TIMEOUT_MS, startWatchdog, type Watchdog } from '../shadow/watchdog.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
@@ -28,6 +31,8 @@ export interface CaptureSessionOptions {
   observeEffects?: boolean;
   /** Migrations that will run one by one (`up` / `down`): loaded while the shadow is being created. */
   preload?: MigrationFile[];
+  /** Longest a migration, and on a server shadow a statement, may run (default ANALYSIS_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 export interface RunOutcome {
@@ -81,6 +86,18 @@ export class MigrationModules {
   }
 }
 
+function shadowTimeoutError(migration: string, timeoutMs: number, kind: string): KnexsafeError {
+  return new KnexsafeError(
+    'SHADOW_TIMEOUT',
+    `${migration} ran longer than --timeout ${humanDuration(timeoutMs)} on the shadow database, so knexsafe stopped: a migration this slow on an empty shadow is waiting for something that never comes (a promise that never settles, a lock, pg_sleep).`,
+    {
+      exitCode: 1,
+      hint: `Make the migration await or return every promise it starts, or raise --timeout if it really takes that long.${kind === 'embedded' ? '' : ' On this server shadow every statement is also limited by statement_timeout = --timeout.'}`,
+      details: { migration, timeoutMs },
+    },
+  );
+}
+
 function abortedTransactionError(cause: StatementError): Error {
   const error = new Error(
     `the migration caught a failed statement and went on (${cause.sqlState ? `${cause.sqlState}: ` : ''}${cause.message}), but the failure had aborted its transaction: knex's COMMIT rolls everything back and knex then fails to record the migration (25P02). Rethrow the error, or run the statement in its own knex.transaction() so that only it is rolled back.`,
@@ -103,7 +120,11 @@ export class CaptureSession {
     private readonly modules: MigrationModules,
     /** Disarms the exit trap armed for this session's migrations (src/migrations/exit-trap.ts). */
     private readonly disarm: () => void,
+    private readonly timeoutMs: number,
   ) {}
+
+  /** The embedded shadow's last resort against a statement that never ends (src/shadow/watchdog.ts). */
+  watchdog: Watchdog | undefined;
 
   static async open(options: CaptureSessionOptions): Promise<CaptureSession> {
     const files = options.files ?? listMigrationFiles(options.project.migrations);
@@ -131,6 +152,7 @@ export class CaptureSession {
           observer: recorder,
           ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
           session: shadowSessionOf(options.project),
+          statementTimeoutMs: options.timeoutMs ?? ANALYSIS_TIMEOUT_MS,
         }),
         ensureParser(),
       ]);
@@ -150,7 +172,17 @@ export class CaptureSession {
       disarm();
       throw error;
     }
-    return new CaptureSession(options.project, files, shadow, recorder, modules, disarm);
+    const timeoutMs = options.timeoutMs ?? ANALYSIS_TIMEOUT_MS;
+    const session = new CaptureSession(options.project, files, shadow, recorder, modules, disarm, timeoutMs);
+    if (shadow.kind === 'embedded' && timeoutMs > 0) {
+      session.watchdog = startWatchdog({ timeoutMs, dataDir: shadow.embedded?.persistent ? undefined : shadow.embedded?.dataDir, names: files.map((f) => f.name) });
+      const close = shadow.close;
+      shadow.close = async () => {
+        await session.watchdog?.stop();
+        await close();
+      };
+    }
+    return session;
   }
 
   /** The loaded migration module (loaded once per session). */
@@ -175,14 +207,31 @@ export class CaptureSession {
         await this.boundary(knex, 'before', migration, direction);
         this.recorder.beginMigration(migration.name, migration.file, direction, transactional, transactional ? this.batchId(knex) : undefined);
         let result: unknown;
+        let timer: NodeJS.Timeout | undefined;
+        this.watchdog?.arm(this.files.findIndex((f) => f.name === migration.name));
         try {
-          result = await trapped(migration.name, () => run(knex), { file: migration.file });
+          result = await trapped(
+            migration.name,
+            () =>
+              this.timeoutMs > 0
+                ? Promise.race([
+                    run(knex),
+                    new Promise<never>((_, reject) => {
+                      timer = setTimeout(() => reject(shadowTimeoutError(migration.name, this.timeoutMs, this.shadow.kind)), this.timeoutMs);
+                    }),
+                  ])
+                : run(knex),
+            { file: migration.file },
+          );
           const aborted = this.recorder.abortedTransaction();
           if (aborted) throw abortedTransactionError(aborted);
           this.recorder.endMigration();
         } catch (error) {
           this.recorder.endMigration(error);
           throw error;
+        } finally {
+          clearTimeout(timer);
+          this.watchdog?.disarm();
         }
         await this.boundary(knex, 'after', migration, direction);
         return result;

@@ -33,6 +33,8 @@ export interface CheckOptions extends ProjectOptions, SelectionOptions {
    * type change cannot convert. `url`: a replica of the target to count on instead.
    */
   dataChecks?: boolean | { url?: string; timeoutMs?: number };
+  /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
+  timeoutMs?: number;
 }
 
 export interface CheckedMigration {
@@ -178,6 +180,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       files,
       ...(shadowDatabase ? { shadowUrl: shadowDatabase.serverUrl, shadowReservation: shadowDatabase } : {}),
       ...(batchMode ? {} : { preload: selected }),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     shadowDescription = session.shadow.description;
     // Opening the shadow may have noted what it had to assume about the target (its schemas).

@@ -6,6 +6,8 @@ export interface VerifyCommandOptions extends ProjectOptions, SelectionOptions {
   shadowUrl?: string;
   noData?: boolean;
   events?: VerifyEvents;
+  /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
+  timeoutMs?: number;
 }
 
 export interface VerifyCommandResult extends VerifyReport {
@@ -26,6 +28,7 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyComma
     replay: replayBefore(selection),
     ...(shadowUrl ? { shadowUrl } : {}),
     ...(options.noData ? { noData: true } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.events ? { events: options.events } : {}),
   });
   return { ...report, selection: selection.reason, warnings: project.warnings };

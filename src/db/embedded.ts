@@ -1,5 +1,6 @@
 import type { Extension, PGlite } from '@electric-sql/pglite';
 import fs from 'node:fs';
+import { onInterrupt } from '../shadow/interrupt.js';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -141,7 +142,7 @@ async function ensureTemplate(): Promise<string> {
   if (fs.existsSync(path.join(ram, 'PG_VERSION'))) return ram;
   try {
     fs.mkdirSync(root, { recursive: true });
-    const building = fs.mkdtempSync(path.join(root, 'building-'));
+    const building = fs.mkdtempSync(path.join(root, `building-${process.pid}-`));
     fs.cpSync(disk, building, { recursive: true });
     try {
       fs.renameSync(building, ram);
@@ -159,7 +160,8 @@ async function ensureDiskTemplate(): Promise<string> {
   const template = path.join(dir, 'template');
   if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
   fs.mkdirSync(dir, { recursive: true });
-  const building = fs.mkdtempSync(path.join(dir, 'building-'));
+  removeOrphans(dir);
+  const building = fs.mkdtempSync(path.join(dir, `building-${process.pid}-`));
   const { PGlite } = await loadPglite();
   const db = new PGlite(building);
   await db.waitReady;
@@ -194,10 +196,13 @@ function makeTempDir(): string {
   return fs.mkdtempSync(path.join(root, `pglite-${process.pid}-`));
 }
 
-/** Shadows of processes that were killed (SIGKILL skips cleanup) would hold RAM until reboot. */
+/**
+ * Shadows (and half-copied templates) of processes that were killed (SIGKILL skips cleanup) would
+ * hold RAM until reboot.
+ */
 function removeOrphans(root: string): void {
   for (const name of fs.readdirSync(root)) {
-    const pid = Number(/^pglite-(\d+)-/.exec(name)?.[1]);
+    const pid = Number(/^(?:pglite|building)-(\d+)-/.exec(name)?.[1]);
     if (!pid || pid === process.pid) continue;
     try {
       process.kill(pid, 0);
@@ -210,6 +215,7 @@ function removeOrphans(root: string): void {
 export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
   const persistent = options.dataDir !== undefined;
   let dataDir: string;
+  let disarm = () => {};
   if (options.dataDir !== undefined) {
     dataDir = path.resolve(options.dataDir);
     const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
@@ -226,6 +232,9 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     }
   } else {
     dataDir = makeTempDir();
+    // On Ctrl-C the folder goes at once, without waiting for PGlite (which cannot stop a statement).
+    const dir = dataDir;
+    disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database');
     fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
@@ -234,6 +243,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
   try {
     await pglite.waitReady;
   } catch (error) {
+    disarm();
     if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -248,6 +258,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
       try {
         if (!pglite.closed) await pglite.close();
       } finally {
+        disarm();
         if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
       }
     },

@@ -17,6 +17,7 @@ import { ControlSession, type LockHolder } from './control.js';
 import { humanDuration } from './duration.js';
 import { isIdempotentSql } from './idempotent.js';
 import { GuardObserver, type ActiveMigration } from './session.js';
+import { onInterrupt } from '../shadow/interrupt.js';
 import { MigrationEnded, migrationEndedError, watchMigration } from './watch.js';
 import { resolveGuardSettings, retryDelay, type GuardSettingOptions, type GuardSettings } from './settings.js';
 
@@ -150,6 +151,8 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
       throw runLockedError(command, project, holders);
     }
   }
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
   const observer = new GuardObserver(
     { lockTimeoutMs: settings.lockTimeoutMs, applicationName: settings.applicationName, ...pick(settings) },
     control ? (sql, params) => control!.query(sql, params) : undefined,
@@ -217,7 +220,25 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
       events.backedUp?.(backup);
     }
 
-    const run = await runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name));
+    // Ctrl-C while migrating: the running migration is ended (its statement cancelled) so that
+    // knex rolls back and frees its lock before the process goes, instead of leaving it set.
+    let running: Promise<unknown> | undefined;
+    const disarm = onInterrupt(
+      async () => {
+        await observer.onInterrupt?.();
+        await running?.catch(() => undefined);
+        // The connections close too, so the report of what was applied gets printed before the exit.
+        await closed;
+      },
+      () => (observer.active ? `ending migration ${observer.active.name} and releasing knex's lock` : "releasing knex's lock"),
+    );
+    let run: RunOutcome;
+    try {
+      running = runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name));
+      run = (await running) as RunOutcome;
+    } finally {
+      disarm();
+    }
     // What this run applied is what knex recorded for it under its lock, never the difference
     // with the history read before: another process (a plain `knex migrate:latest`) may have
     // applied the same migrations meanwhile, while knex, once it had the lock, ran nothing.
@@ -247,7 +268,7 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     };
   } finally {
     // The migrations are over (or failed) here: the connections and the run lock can go together.
-    await Promise.all([db?.close(), control?.close()]);
+    await Promise.all([db?.close(), control?.close()]).finally(markClosed);
   }
 }
 
@@ -478,7 +499,9 @@ async function endedError(ended: MigrationEnded, db: Database, project: ProjectC
   const hint =
     ended.reason === 'timeout'
       ? 'Find out why it takes so long (`knexsafe check` shows its statements and locks); raise --timeout if it is expected to.'
-      : ended.reason === 'idle' || sqlState(ended.sessionError) === '25P03'
+      : ended.reason === 'interrupted'
+        ? 'Run `knexsafe status` (or `knexsafe doctor`) to see where it stopped, then `knexsafe latest` to go on.'
+        : ended.reason === 'idle' || sqlState(ended.sessionError) === '25P03'
         ? 'Make sure the migration awaits or returns every promise it starts and that each one settles; raise --idle-timeout if it is expected to wait between statements.'
         : 'Someone or something ended the session (pg_terminate_backend, idle_in_transaction_session_timeout, a server restart or a proxy): find out who, then run again.';
   return migrationEndedError(ended, `${parts.join(' ')}${lockText}`, hint);

@@ -50,6 +50,8 @@ export class GuardObserver implements QueryObserver {
   lastActivity = performance.now();
   /** Called when a session that was inside a transaction dies (the server killed it). */
   onSessionLost: ((error: unknown) => void) | undefined;
+  /** Ends the running migration on Ctrl-C (set while one runs). */
+  onInterrupt: (() => Promise<void>) | undefined;
   private readonly inTransaction = new WeakSet<object>();
   private readonly listened = new WeakSet<object>();
   private key = '';

@@ -2,7 +2,7 @@ import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
 import { humanDuration } from './duration.js';
 import type { GuardObserver } from './session.js';
 
-export type EndReason = 'timeout' | 'idle' | 'session-lost';
+export type EndReason = 'timeout' | 'idle' | 'session-lost' | 'interrupted';
 
 /** Thrown into knex in place of a migration that knexsafe ended; the guard rewrites it with the outcome. */
 export class MigrationEnded extends Error {
@@ -39,6 +39,7 @@ export function watchMigration(
     stopped = true;
     for (const t of timers) clearTimeout(t);
     observer.onSessionLost = undefined;
+    observer.onInterrupt = undefined;
     fail(error);
   };
   const started = performance.now();
@@ -78,6 +79,11 @@ export function watchMigration(
     };
     timers.push(setTimeout(look, limits.idleMs));
   }
+  observer.onInterrupt = () => {
+    const pids = [...observer.inFlight.values()].filter((p): p is number => p !== undefined);
+    end(new MigrationEnded('interrupted', migration, `Interrupted (Ctrl-C or SIGTERM) while migration ${migration} ran, so knexsafe ended it${pids.length ? ` (cancelled its running statement, pid ${pids.join(', ')})` : ''}.`, pids));
+    return observer.cancel(pids);
+  };
   observer.onSessionLost = (error) => {
     const state = sqlState(error);
     end(
@@ -97,13 +103,15 @@ export function watchMigration(
       stopped = true;
       for (const t of timers) clearTimeout(t);
       observer.onSessionLost = undefined;
+      observer.onInterrupt = undefined;
     },
   };
 }
 
 /** The user-facing error for a migration knexsafe ended, with what is applied now and the lock's state. */
 export function migrationEndedError(ended: MigrationEnded, outcome: string, hint: string): KnexsafeError {
-  return new KnexsafeError(ended.reason === 'timeout' ? 'MIGRATION_TIMEOUT' : ended.reason === 'idle' ? 'MIGRATION_IDLE' : 'SESSION_LOST', `${ended.message} ${outcome}`, {
+  const code = { timeout: 'MIGRATION_TIMEOUT', idle: 'MIGRATION_IDLE', 'session-lost': 'SESSION_LOST', interrupted: 'INTERRUPTED' }[ended.reason];
+  return new KnexsafeError(code, `${ended.message} ${outcome}`, {
     exitCode: 1,
     cause: ended.sessionError ?? ended,
     hint,

@@ -2,30 +2,45 @@ import { exitProcess } from '../migrations/exit-trap.js';
 
 /**
  * What must run before the process dies on Ctrl-C, SIGTERM or a failure that cannot wait for the
- * command to finish: dropping shadow databases and closing embedded ones. A light module (no knex,
- * no pg) so that it is armed from the first moment something needs undoing.
+ * command to finish: dropping shadow databases, removing embedded ones, ending a migration. A light
+ * module (no knex, no pg) so that it is armed from the first moment something needs undoing.
  */
-const cleanups = new Set<() => Promise<unknown>>();
-let installed = false;
+interface Cleanup {
+  run: () => Promise<unknown>;
+  /** What it does, for the line printed on Ctrl-C: "dropping the shadow database …". */
+  what: string | (() => string | undefined) | undefined;
+}
 
-/** How long the cleanups may take: one stuck on a session that never comes back must not keep the process. */
-const CLEANUP_LIMIT_MS = 10_000;
+const cleanups = new Set<Cleanup>();
+let installed = false;
+let stopping = false;
+
+/**
+ * How long the cleanups may take: Ctrl-C must end the process within 2 s, and one stuck on a
+ * session that never comes back must not keep it. What is left then (a shadow folder or database)
+ * is removed by the next run (src/db/embedded.ts, src/shadow/server-database.ts).
+ */
+const CLEANUP_LIMIT_MS = 1500;
 
 /** Runs `cleanup` if the process is interrupted; the returned function disarms it. */
-export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
+export function onInterrupt(cleanup: () => Promise<unknown>, what?: string | (() => string | undefined)): () => void {
   if (!installed) {
     installed = true;
     const onSignal = (signal: NodeJS.Signals) => {
-      void runInterruptCleanups().finally(() => {
+      if (stopping) {
+        // A second Ctrl-C: the user does not want to wait for the cleanups either.
         exitProcess(signal === 'SIGINT' ? 130 : 143);
-      });
+      }
+      // setImmediate: a report the cleanups let the command print (latest's outcome) goes out first.
+      void runInterruptCleanups(true).finally(() => setImmediate(() => exitProcess(signal === 'SIGINT' ? 130 : 143)));
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
-  cleanups.add(cleanup);
+  const entry: Cleanup = { run: cleanup, what };
+  cleanups.add(entry);
   return () => {
-    cleanups.delete(cleanup);
+    cleanups.delete(entry);
   };
 }
 
@@ -33,11 +48,19 @@ export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
  * Runs every armed cleanup now, the process being about to end without the work that armed them
  * finishing; resolves when they are done or after CLEANUP_LIMIT_MS. The timer also keeps the
  * process alive meanwhile: with nothing else pending, Node would end it before the report.
+ * `say` prints "stopping: …" on stderr first (Ctrl-C), so the wait is never silent.
  */
-export async function runInterruptCleanups(): Promise<void> {
-  const pending = [...cleanups].map((c) => c().catch(() => undefined));
+export async function runInterruptCleanups(say = false): Promise<void> {
+  stopping = true;
+  const armed = [...cleanups];
   cleanups.clear();
+  if (say) {
+    const whats = [...new Set(armed.map((c) => (typeof c.what === 'function' ? c.what() : c.what)).filter((w): w is string => Boolean(w)))];
+    process.stderr.write(`stopping: ${whats.length ? `${whats.join('; ')}…` : 'nothing to undo'}\n`);
+  }
+  const pending = armed.map((c) => c.run().catch(() => undefined));
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, CLEANUP_LIMIT_MS)))]);
+  const done = await Promise.race([Promise.all(pending).then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLEANUP_LIMIT_MS)))]);
   clearTimeout(timer);
+  if (say && !done) process.stderr.write('stopping: not finished in time; the next knexsafe run removes what is left\n');
 }

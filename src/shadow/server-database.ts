@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { explainConnectionError } from '../db/connection-error.js';
 import { loadPg } from '../db/pg-driver.js';
 import { KnexsafeError } from '../errors.js';
@@ -61,7 +62,10 @@ export async function createShadowDatabase(serverUrl: string): Promise<ShadowDat
   admin.on('error', () => undefined);
   try {
     await admin.connect();
+    await removeOrphanShadows(admin);
     await admin.query(`create database "${name}"`);
+    // Whose it is, for the next run to tell a leftover of a killed process from a live one.
+    await admin.query(`comment on database "${name}" is '${ownerComment()}'`).catch(() => undefined);
   } catch (error) {
     await admin.end().catch(() => undefined);
     if ((error as { code?: string }).code === '42501') {
@@ -84,8 +88,47 @@ export async function createShadowDatabase(serverUrl: string): Promise<ShadowDat
     })();
     return dropping;
   };
-  const disarm = onInterrupt(drop);
+  const disarm = onInterrupt(drop, `dropping the shadow database ${name}`);
   return { name, url: withDatabase(parsed, name), drop };
+}
+
+/** `knexsafe shadow: pid 123 on host h`: the host is plain text (quotes left out), the pid a number. */
+function ownerComment(): string {
+  return `knexsafe shadow: pid ${process.pid} on host ${os.hostname().replace(/'/g, '')}`;
+}
+
+/**
+ * Drops the shadow databases of knexsafe processes on this host that are gone (SIGKILL, a crash,
+ * the machine's OOM killer): nothing else would. Only those whose comment names this host and a
+ * pid that no longer runs; a database of another host, or of a live process, is never touched.
+ */
+async function removeOrphanShadows(admin: { query(sql: string, params?: unknown[]): Promise<{ rows: { datname: string; owner: string | null }[] }> }): Promise<string[]> {
+  const rows = (
+    await admin.query(
+      "select datname, pg_catalog.shobj_description(oid, 'pg_database') as owner from pg_catalog.pg_database where datname like 'knexsafe\\_shadow\\_%'",
+    )
+  ).rows;
+  const dropped: string[] = [];
+  for (const row of rows) {
+    const owner = /^knexsafe shadow: pid (\d+) on host (.*)$/.exec(row.owner ?? '');
+    if (!owner || owner[2] !== os.hostname().replace(/'/g, '') || Number(owner[1]) === process.pid || processAlive(Number(owner[1]))) continue;
+    try {
+      await admin.query(`drop database if exists "${row.datname.replace(/"/g, '""')}" with (force)`);
+      dropped.push(row.datname);
+    } catch {
+      // Another run got there first, or this user may not drop it: the next run tries again.
+    }
+  }
+  return dropped;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /**

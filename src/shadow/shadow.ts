@@ -29,18 +29,25 @@ export interface ShadowOptions {
   reservation?: ShadowDatabaseReservation;
   /** What the shadow takes over from the user's knexfile (src/shadow/session-settings.ts). */
   session?: ShadowSessionSpec;
+  /** statement_timeout on a server shadow's sessions (PGlite ignores it: see src/shadow/watchdog.ts). */
+  statementTimeoutMs?: number;
 }
 
-function relaxCommits(connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void): void {
-  connection.query('SET synchronous_commit TO off', (error) => done(error, connection));
+/** A shadow is thrown away: commits need not wait for the WAL; a statement that never ends is cancelled. */
+function sessionSettings(statementTimeoutMs: number | undefined) {
+  const sql = `SET synchronous_commit TO off${statementTimeoutMs ? `; SET statement_timeout TO ${Math.round(statementTimeoutMs)}` : ''}`;
+  return (connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void): void => {
+    connection.query(sql, (error) => done(error, connection));
+  };
 }
 
 /** The knexfile's afterCreate first (as on the target), then ours. */
-function afterUserHook(user: AfterCreate | undefined): AfterCreate {
-  if (!user) return relaxCommits as AfterCreate;
+function afterUserHook(user: AfterCreate | undefined, statementTimeoutMs: number | undefined): AfterCreate {
+  const ours = sessionSettings(statementTimeoutMs);
+  if (!user) return ours as AfterCreate;
   return (connection, done) => {
     try {
-      user(connection, (error) => (error ? done(error, connection) : relaxCommits(connection as Parameters<typeof relaxCommits>[0], done)));
+      user(connection, (error) => (error ? done(error, connection) : ours(connection as Parameters<typeof ours>[0], done)));
     } catch (error) {
       done(error as Error, connection);
     }
@@ -50,14 +57,9 @@ function afterUserHook(user: AfterCreate | undefined): AfterCreate {
 export async function createShadow(options: ShadowOptions = {}): Promise<Shadow> {
   const started = performance.now();
   const shadow = options.serverUrl ? await createServerShadow(options.serverUrl, options, started) : await createEmbeddedShadow(options, started);
-  // A server shadow's database arms its own drop (src/shadow/server-database.ts): closing knex first
-  // would wait for a migration that may never give its connection back.
-  const disarm = shadow.kind === 'embedded' ? onInterrupt(() => shadow.close()) : () => undefined;
-  const close = shadow.close;
-  shadow.close = async () => {
-    disarm();
-    await close();
-  };
+  // A server shadow's database arms its own drop on Ctrl-C (src/shadow/server-database.ts), an
+  // embedded one's folder its own removal (src/db/embedded.ts), both from the moment they exist:
+  // closing knex first would wait for a migration that may never give its connection back.
   return shadow;
 }
 
@@ -89,7 +91,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // One connection: a migration's statements and our catalog reads must see the same session.
       // A shadow is thrown away: its commits need not wait for the WAL to reach disk (check commits
       // once per migration, where knex's batch commits once).
-      knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate) } },
+      knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate, options.statementTimeoutMs) } },
       ...(options.session?.settings.length ? { sessionSettings: options.session.settings } : {}),
       ...(options.session?.userClient ? { userClient: options.session.userClient } : {}),
       deferBegin: true,

@@ -45,6 +45,8 @@ export interface VerifyOptions {
   /** Every migration file of the project, in knex order. */
   files: MigrationFile[];
   shadowUrl?: string;
+  /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
+  timeoutMs?: number;
   events?: VerifyEvents;
   /** Skip the data probe (faster; schema only). */
   noData?: boolean;
@@ -71,7 +73,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
-  const openSession = () => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}) });
+  const openSession = () => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
   let session = await openSession();
   const shadowInfo = { description: session.shadow.description, readyMs: session.shadow.readyMs };
   const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { makeProject, parseJson, runCli, type CliResult } from '../helpers/cli.js';
-import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+import { createTempDatabase, describeServer, SERVER_URL, sqlOn, type TempDatabase } from '../helpers/pg.js';
 
 /**
  * `knexsafe latest` never waits forever on a migration: one that awaits a promise that never
@@ -114,4 +114,18 @@ describeServer('latest ends a migration that would never end', () => {
     expect(await tableExists(db.url, 'hung')).toBe(false);
     await expectLocksFree(db.url);
   });
+});
+
+describeServer('check ends a migration that would never end on the shadow', () => {
+  it('--timeout: a promise that never settles (embedded shadow) and a statement that never ends (server shadow) fail that migration, exit 1', async () => {
+    const hung = makeProject({ 'migrations/20240101000001_hung.js': "exports.up = async (knex) => { await knex.raw('create table h (id int)'); await new Promise(() => {}); };\nexports.down = async () => {};\n" });
+    const embedded = await runCli(['check', '--cwd', hung, '--timeout', '2s']);
+    expect(embedded.code, embedded.stderr).toBe(1);
+    expect(embedded.stdout + embedded.stderr).toMatch(/20240101000001_hung\.js ran longer than --timeout 2 s on the shadow database/);
+    const sleeping = makeProject({ 'migrations/20240101000001_sleep.js': "exports.up = (knex) => knex.raw('select pg_sleep(600)');\nexports.down = async () => {};\n" });
+    const server = await runCli(['check', '--cwd', sleeping, '--timeout', '2s', '--shadow-url', SERVER_URL]);
+    expect(server.code, server.stderr).toBe(1);
+    expect(server.stdout + server.stderr).toMatch(/1 failed on the shadow/);
+    expect(await sqlOn(SERVER_URL, "select 1 from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()")).toEqual([]);
+  }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { parseDuration } from '../../guard/duration.js';
 import type { Command } from 'commander';
 import type { CheckReport } from '../../check/run.js';
 import { KnexsafeError } from '../../errors.js';
@@ -22,6 +23,7 @@ interface CheckFlags {
   dataChecks?: boolean;
   dataChecksEnv?: string;
   dataChecksTimeout?: string;
+  timeout?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -52,6 +54,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--data-checks', 'count, read-only on the target, the rows that would make a pending migration fail (duplicates, NULLs, orphans, CHECK violations, failing casts)')
     .option('--data-checks-env <VAR>', 'count on a replica instead: the environment variable holding its URL (not the URL itself: the command line is visible to other users)')
     .option('--data-checks-timeout <ms>', 'statement_timeout of each counting query', '10000')
+    .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
     .addHelpText(
       'after',
       `
@@ -104,6 +107,7 @@ Examples:
         ...(pgVersion !== undefined ? { pgVersion } : {}),
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         ...(opts.dataChecks || replicaUrl ? { dataChecks: { timeoutMs, ...(replicaUrl ? { url: replicaUrl } : {}) } } : {}),
+        ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
         progress: (m) => out.progress(out.c.dim(m)),
       });
       const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();

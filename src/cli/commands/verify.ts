@@ -1,3 +1,4 @@
+import { parseDuration } from '../../guard/duration.js';
 import type { Command } from 'commander';
 import type { MigrationVerdict } from '../../verify/verify.js';
 import { displayPath } from '../../util/paths.js';
@@ -14,6 +15,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--pending', 'only migrations not yet applied to the target database')
     .option('--from <name>', 'start at this migration (earlier ones are replayed)')
     .option('--to <name>', 'stop after this migration')
+    .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
     .option('--no-data', 'skip the data probe (schema comparison only)')
     .addHelpText(
       'after',
@@ -25,7 +27,7 @@ Examples:
   $ knexsafe verify --pending               only what the target has not applied yet
   $ knexsafe verify --shadow-url postgres://localhost/postgres   shadow on a real server`,
     )
-    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean }, cmd: Command) => {
+    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean; timeout?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       const report = await (await verifying()).verify({
@@ -36,6 +38,7 @@ Examples:
         ...(opts.to ? { to: opts.to } : {}),
         ...(opts.data === false ? { noData: true } : {}),
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
+        ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
         events: {
           progress: (m) => out.progress(out.c.dim(m)),
           migrationVerified: (v) => renderVerdict(out, v),
