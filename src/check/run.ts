@@ -16,9 +16,20 @@ import { SqlParseError } from '../sql/parse.js';
 import { compareText } from '../util/compare-text.js';
 import { displayPath } from '../util/paths.js';
 import type { DataCheckResult } from './data-checks.js';
-import { readTargetInfo, type TargetInfo } from './target-info.js';
+import { readTargetInfo, readTargetVersion, type TargetInfo } from './target-info.js';
+import { describeConnection } from '../util/redact.js';
 
 export const DEFAULT_PG_VERSION = 13;
+
+/**
+ * Where the advice's PostgreSQL version came from: --pg-version, the knexsafe config's pgVersion,
+ * the target server (`database`: its description), or the default (`reason`: why nothing better).
+ */
+export type PgVersionSource =
+  | { from: 'option' }
+  | { from: 'config' }
+  | { from: 'target'; database: string }
+  | { from: 'default'; reason: 'no-target' | 'target-unreachable' | 'target-not-read' };
 
 export interface CheckOptions extends ProjectOptions, SelectionOptions {
   shadowUrl?: string;
@@ -53,6 +64,8 @@ export interface CheckReport {
   target?: string;
   shadow?: string;
   pgVersion: number;
+  /** Where pgVersion came from: what the summary line says next to it. */
+  pgVersionSource: PgVersionSource;
   durationMs: number;
   warnings: string[];
   /** The analysed migrations (statements with facts and SQL): what `latest --dry-run` and backups read. */
@@ -133,7 +146,13 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       warnings.push(`Could not read the target database (${errorMessage(error)}); checking every migration against an empty shadow instead.`);
     }
   }
-  const pgVersion = options.pgVersion ?? project.knexsafe.pgVersion ?? target?.pgVersion ?? DEFAULT_PG_VERSION;
+  // --all and named migrations do not ask the target what is pending; its version still decides
+  // what the advice says (CONCURRENTLY on 14+, defaults without rewrite, ...). Read while the
+  // engine loads; an unreachable target only costs the default.
+  const versionKnown = options.pgVersion !== undefined || project.knexsafe.pgVersion !== undefined;
+  const versionRead = !readsTarget && !versionKnown && project.target.kind === 'server'
+    ? readTargetVersion(project).then((v) => ({ v }), (error: unknown) => ({ error }))
+    : undefined;
 
   let files: MigrationFile[];
   let selected: MigrationFile[];
@@ -158,12 +177,23 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
 
   if (selected.length > 0) void shadowDatabase?.start();
   const { CaptureSession, IncrementalSnapshots } = await runnerReady;
+  const read = await versionRead;
+  if (read && 'error' in read) {
+    warnings.push(`Could not read the target's PostgreSQL version (${errorMessage(read.error).replace(/\.$/, '')}); advice is for PostgreSQL ${DEFAULT_PG_VERSION}, pass --pg-version to choose.`);
+  }
+  const targetVersion = target?.pgVersion ?? (read && 'v' in read ? read.v : undefined);
+  const pgVersion = options.pgVersion ?? project.knexsafe.pgVersion ?? targetVersion ?? DEFAULT_PG_VERSION;
+  const pgVersionSource: PgVersionSource =
+    options.pgVersion !== undefined ? { from: 'option' }
+    : project.knexsafe.pgVersion !== undefined ? { from: 'config' }
+    : targetVersion !== undefined ? { from: 'target', database: target?.description ?? describeTarget(project) }
+    : { from: 'default', reason: project.target.kind === 'none' ? 'no-target' : project.target.kind === 'server' ? 'target-unreachable' : 'target-not-read' };
   const units: MigrationUnit[] = [];
   const migrations: CheckedMigration[] = [];
   const findings: Finding[] = [];
   const engineOptions: Omit<EngineOptions, 'batches'> = {
     pgVersion,
-    pgVersionKnown: options.pgVersion !== undefined || project.knexsafe.pgVersion !== undefined || target?.pgVersion !== undefined,
+    pgVersionKnown: pgVersionSource.from !== 'default',
     thresholds: { ...DEFAULT_THRESHOLDS, ...(project.knexsafe.thresholds ?? {}) },
     ...(project.knexsafe.rules ? { severities: project.knexsafe.rules } : {}),
     ...(target ? { stats: target.stats } : {}),
@@ -313,6 +343,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
     ...(target ? { target: target.description } : {}),
     ...(shadowDescription ? { shadow: shadowDescription } : {}),
     pgVersion,
+    pgVersionSource,
     durationMs: performance.now() - started,
     warnings,
     units,
@@ -437,6 +468,7 @@ async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSq
     migrations: units.map((u) => ({ name: u.name, file: u.file, statements: u.statements.length, transactional: false })),
     scope: `${units.length} SQL file${units.length === 1 ? '' : 's'}, statically`,
     pgVersion,
+    pgVersionSource: options.pgVersion !== undefined ? { from: 'option' } : { from: 'default', reason: 'target-not-read' },
     durationMs: performance.now() - started,
     warnings: [],
   };
@@ -461,3 +493,8 @@ function readSqlFile(file: string): string {
 }
 
 export type { TableStats };
+
+/** The configured server target, for messages (never with its password). */
+function describeTarget(project: ProjectConfig): string {
+  return project.target.kind === 'server' ? describeConnection(project.target.connection) : 'the target';
+}

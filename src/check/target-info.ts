@@ -39,3 +39,42 @@ async function readTargetInfoOwn(project: ProjectConfig): Promise<TargetInfo> {
     await db.close();
   }
 }
+
+/** How long `check --all` waits for the target when it only asks for the server version. */
+export const VERSION_READ_TIMEOUT_MS = 3_000;
+
+/**
+ * The target server's major version, read-only and nothing else: what `check --all` (and check of
+ * named migrations), which never asks the target what is pending, needs to give advice for the
+ * version the migrations will meet. A short connect timeout: an unreachable target must not hold
+ * the check up; the caller falls back to the default version.
+ */
+export function readTargetVersion(project: ProjectConfig): Promise<number> {
+  return asKnexsafe(() => readTargetVersionOwn(project));
+}
+
+async function readTargetVersionOwn(project: ProjectConfig): Promise<number> {
+  const target = project.target;
+  if (target.kind !== 'server') throw new Error('no server target');
+  const { openServer } = await import('../db/connect.js');
+  const settings = target.source === 'knexfile' ? "the knexfile's connection" : target.source;
+  // The knexfile's pool hooks and client class stay out: one catalog read needs none of them.
+  const db = await openServer(withTimeout(target.connection, VERSION_READ_TIMEOUT_MS), {
+    settings,
+    knexOptions: { pool: { min: 0, max: 1 } },
+  });
+  try {
+    const version = (await db.knex.raw(`select current_setting('server_version_num')::int as v`)) as { rows: { v: number }[] };
+    const v = version.rows[0]?.v;
+    if (!v) throw new Error('the server did not report its version');
+    return Math.floor(v / 10000);
+  } finally {
+    await db.close();
+  }
+}
+
+function withTimeout(connection: unknown, ms: number): never {
+  if (typeof connection === 'string') return { connectionString: connection, connectionTimeoutMillis: ms } as never;
+  if (connection && typeof connection === 'object') return { ...(connection as object), connectionTimeoutMillis: ms } as never;
+  return connection as never;
+}

@@ -1,4 +1,4 @@
-import type { CheckReport } from '../check/run.js';
+import type { CheckReport, PgVersionSource } from '../check/run.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { ALL_RULES } from '../rules/registry.js';
 import { displayPath } from '../util/paths.js';
@@ -98,7 +98,7 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
   const summary = [`${counts.error} error${counts.error === 1 ? '' : 's'}`, `${counts.warning} warning${counts.warning === 1 ? '' : 's'}`, `${counts.info} info`].join(', ');
   const failed = report.migrations.filter((m) => m.failed).length;
   lines.push(
-    `${counts.error || failed ? c.red('✗') : counts.warning ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
+    `${counts.error || failed ? c.red('✗') : counts.warning ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice (${describePgVersionSource(report.pgVersionSource)})${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
   );
   for (const w of report.warnings) lines.push(c.yellow(`warning: ${w}`));
   return lines.join('\n');
@@ -109,6 +109,22 @@ function oneLine(sql: string): string {
   return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
 }
 
+/** Where the advice's version came from, as the summary line says it. */
+export function describePgVersionSource(source: PgVersionSource): string {
+  switch (source.from) {
+    case 'option':
+      return '--pg-version';
+    case 'config':
+      return 'pgVersion in the knexsafe config';
+    case 'target':
+      return "the target's";
+    case 'default':
+      return source.reason === 'no-target' ? 'default: no target; pass --pg-version'
+        : source.reason === 'target-unreachable' ? 'default: target unreachable; pass --pg-version'
+        : 'default; pass --pg-version';
+  }
+}
+
 export function formatJson(report: CheckReport): unknown {
   const findings = activeFindings(report);
   return {
@@ -117,6 +133,7 @@ export function formatJson(report: CheckReport): unknown {
     target: report.target ?? null,
     shadow: report.shadow ?? null,
     pgVersion: report.pgVersion,
+    pgVersionSource: report.pgVersionSource,
     durationMs: Math.round(report.durationMs),
     summary: { ...countBySeverity(findings), suppressed: report.findings.length - findings.length, migrations: report.migrations.length },
     migrations: report.migrations.map((m) => ({ ...m, file: displayPath(m.file) })),
@@ -196,7 +213,7 @@ export function formatMarkdown(report: CheckReport): string {
   const out: string[] = [];
   out.push(`### knexsafe check: ${counts.error ? `${counts.error} error(s)` : 'no errors'}, ${counts.warning} warning(s), ${counts.info} info`);
   out.push('');
-  out.push(`_${report.scope}; advice for PostgreSQL ${report.pgVersion}._`);
+  out.push(`_${report.scope}; advice for PostgreSQL ${report.pgVersion} (${describePgVersionSource(report.pgVersionSource)})._`);
   out.push('');
   const failed = report.migrations.filter((m) => m.failed);
   for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`);
