@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { CaptureSession, RunOutcome } from '../capture/session.js';
 import type { MigrationTrace } from '../capture/types.js';
+import { knexVersionNote } from '../config/knex-version.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { KnexsafeError, errorMessage } from '../errors.js';
 import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
@@ -33,7 +34,7 @@ export interface CheckedMigration {
   file: string;
   statements: number;
   transactional: boolean;
-  failed?: { message: string; sqlState?: string };
+  failed?: { message: string; sqlState?: string; knexVersionNote?: string };
 }
 
 export interface CheckReport {
@@ -267,6 +268,10 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       await session.close();
     }
   }
+
+  // A failure under knexsafe's knex may not be one under the project's own (another major).
+  const note = migrations.some((m) => m.failed) ? knexVersionNote(project.baseDir) : undefined;
+  if (note) for (const m of migrations) if (m.failed) m.failed.knexVersionNote = note;
 
   return {
     findings: sortFindings(findings),

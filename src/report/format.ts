@@ -73,6 +73,7 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
     if (m.failed) {
       lines.push(`${c.bold(displayPath(m.file))}`);
       lines.push(`  ${c.red('failed')}  the migration fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}`);
+      if (m.failed.knexVersionNote) lines.push(`          ${c.yellow('note')}: ${m.failed.knexVersionNote}`);
     }
     if (list.length === 0) continue;
     if (!m.failed) lines.push(c.bold(displayPath(m.file)));
@@ -180,7 +181,7 @@ export function formatGithub(report: CheckReport): string {
     return `::${level[f.severity]} ${props}::${escapeData(body)}`;
   });
   for (const m of report.migrations.filter((x) => x.failed)) {
-    lines.push(`::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`)}`);
+    lines.push(`::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}`)}`);
   }
   const counts = countBySeverity(activeFindings(report));
   lines.push(`knexsafe: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info — ${report.scope}`);
@@ -198,7 +199,7 @@ export function formatMarkdown(report: CheckReport): string {
   out.push(`_${report.scope}; advice for PostgreSQL ${report.pgVersion}._`);
   out.push('');
   const failed = report.migrations.filter((m) => m.failed);
-  for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`);
+  for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` _(note: ${m.failed.knexVersionNote})_` : ''}`);
   if (findings.length === 0 && failed.length === 0) {
     out.push('No findings. ✅');
     return out.join('\n');

@@ -1,3 +1,4 @@
+import { knexVersionNote } from '../config/knex-version.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
@@ -14,6 +15,8 @@ export interface VerifyFinding {
   changes?: SchemaChange[];
   dataLoss?: DataLoss[];
   error?: StatementError & { sql?: string; site?: CapturedStatement['site'] };
+  /** up or down failed, and the project's knex is another major than knexsafe's: it may not fail under npx knex. */
+  knexVersionNote?: string;
 }
 
 export interface MigrationVerdict {
@@ -152,6 +155,11 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
           s0 = await snapshot();
           verdict.verdict.notes.push('verifying this migration left the shadow unlike a database that ran the chain up to here, so the later migrations were verified on a rebuilt shadow (the chain applied again up to this migration, up only)');
         }
+      }
+      for (const f of verdict.verdict.findings) {
+        if (f.rule !== 'up-failed' && f.rule !== 'down-failed') continue;
+        const note = knexVersionNote(options.project.baseDir);
+        if (note) f.knexVersionNote = note;
       }
       verdicts.push(verdict.verdict);
       options.events?.migrationVerified?.(verdict.verdict, index++, selection.length);
