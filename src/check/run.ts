@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { CaptureSession, RunOutcome } from '../capture/session.js';
 import type { MigrationTrace } from '../capture/types.js';
+import { knexVersionNote } from '../config/knex-version.js';
+import { confirmedNote, runUnderProjectKnex, type ProjectKnexRun } from './project-knex.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { KnexsafeError, errorMessage } from '../errors.js';
 import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
@@ -53,7 +55,7 @@ export interface CheckedMigration {
   file: string;
   statements: number;
   transactional: boolean;
-  failed?: { message: string; sqlState?: string };
+  failed?: { message: string; sqlState?: string; knexVersionNote?: string; underProjectKnex?: ProjectKnexRun };
 }
 
 export interface CheckReport {
@@ -331,6 +333,24 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
       findings.push(...dataCheckFindings(dataChecks, settings.url ? `the replica ${db.description}` : target.description));
       for (const r of dataChecks.filter((x) => x.status === 'unknown')) {
         warnings.push(`data check not done for ${r.migration} (${r.what} in ${r.table}): ${r.detail ?? 'unknown error'}`);
+      }
+    }
+  }
+
+  // A failure under knexsafe's knex may not be one under the project's own (another major).
+  const note = migrations.some((m) => m.failed) ? knexVersionNote(project.baseDir) : undefined;
+  if (note) for (const m of migrations) if (m.failed) m.failed.knexVersionNote = note;
+  // On a server shadow, the project's own knex runs the chain up to the failure to tell which it is.
+  if (note && shadowDatabase) {
+    for (const m of migrations) {
+      const at = files.findIndex((f) => f.name === m.name);
+      if (!m.failed || at < 0) continue;
+      options.progress?.(`Running the migrations up to ${m.name} with the project's own knex`);
+      try {
+        const run = await runUnderProjectKnex(project, files.slice(0, at + 1), shadowDatabase.serverUrl);
+        if (run) m.failed = { ...m.failed, knexVersionNote: confirmedNote(run), underProjectKnex: run };
+      } catch (error) {
+        warnings.push(`Could not run ${m.name} with the project's own knex to compare (${errorMessage(error)}).`);
       }
     }
   }

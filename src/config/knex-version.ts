@@ -31,3 +31,15 @@ export function knexVersionWarning(projectDir: string): string | undefined {
   if (!project || Number.isNaN(major(project.version)) || major(project.version) === major(ours)) return undefined;
   return `This project uses knex ${project.version} (${project.packageJson}); knexsafe runs migrations with knex ${ours}. Between major versions knex's behaviour changes (e.g. what .returning() resolves to), so a migration can act differently here than under npx knex.`;
 }
+
+/**
+ * For a migration that failed on the shadow: when the project's knex has another major version
+ * than knexsafe's, the failure may be knexsafe's knex's alone (`npx knex` would pass). Said with
+ * the failure itself, not only as a warning at the top.
+ */
+export function knexVersionNote(projectDir: string): string | undefined {
+  const project = knexVersionFrom(projectDir);
+  const ours = bundledKnexVersion();
+  if (!project || Number.isNaN(major(project.version)) || major(project.version) === major(ours)) return undefined;
+  return `knexsafe ran this migration with knex ${ours}; this project uses knex ${project.version}, which behaves differently (e.g. what .returning() resolves to): this failure may not happen under npx knex`;
+}

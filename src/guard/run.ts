@@ -341,7 +341,7 @@ function buildPlan(
   });
   const blocking = findings.filter((f) => !f.suppressed && f.severity === RULES_BLOCKING_SEVERITY);
   for (const m of report?.migrations ?? []) {
-    if (m.failed && names.has(m.name)) blocking.push({ rule: 'fails-on-shadow', severity: 'error', migration: m.name, message: `fails on the shadow database${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}` });
+    if (m.failed && names.has(m.name)) blocking.push({ rule: 'fails-on-shadow', severity: 'error', migration: m.name, message: `fails on the shadow database${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}${m.failed.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}` });
   }
   const active = findings.filter((f) => !f.suppressed);
   return {

@@ -72,7 +72,8 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
     const list = byMigration.get(m.name) ?? [];
     if (m.failed) {
       lines.push(`${c.bold(displayPath(m.file))}`);
-      lines.push(`  ${c.red('failed')}  the migration fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}`);
+      lines.push(`  ${m.failed.underProjectKnex?.runs ? c.yellow('warning') : c.red('failed')}  the migration fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}`);
+      if (m.failed.knexVersionNote) lines.push(`          ${c.yellow('note')}: ${m.failed.knexVersionNote}`);
     }
     if (list.length === 0) continue;
     if (!m.failed) lines.push(c.bold(displayPath(m.file)));
@@ -96,9 +97,10 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
   const counts = countBySeverity(findings);
   const suppressed = report.findings.length - findings.length;
   const summary = [`${counts.error} error${counts.error === 1 ? '' : 's'}`, `${counts.warning} warning${counts.warning === 1 ? '' : 's'}`, `${counts.info} info`].join(', ');
-  const failed = report.migrations.filter((m) => m.failed).length;
+  const failed = report.migrations.filter((m) => m.failed && !m.failed.underProjectKnex?.runs).length;
+  const knexOnly = report.migrations.filter((m) => m.failed?.underProjectKnex?.runs).length;
   lines.push(
-    `${counts.error || failed ? c.red('✗') : counts.warning ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice (${describePgVersionSource(report.pgVersionSource)})${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
+    `${counts.error || failed ? c.red('✗') : counts.warning || knexOnly ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''}${knexOnly ? `, ${knexOnly} failed only under knexsafe's knex` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice (${describePgVersionSource(report.pgVersionSource)})${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
   );
   for (const w of report.warnings) lines.push(c.yellow(`warning: ${w}`));
   return lines.join('\n');
@@ -128,7 +130,7 @@ export function describePgVersionSource(source: PgVersionSource): string {
 export function formatJson(report: CheckReport): unknown {
   const findings = activeFindings(report);
   return {
-    ok: countBySeverity(findings).error === 0 && report.migrations.every((m) => !m.failed),
+    ok: countBySeverity(findings).error === 0 && report.migrations.every((m) => !m.failed || m.failed.underProjectKnex?.runs),
     scope: report.scope,
     target: report.target ?? null,
     shadow: report.shadow ?? null,
@@ -198,7 +200,7 @@ export function formatGithub(report: CheckReport): string {
     return `::${level[f.severity]} ${props}::${escapeData(body)}`;
   });
   for (const m of report.migrations.filter((x) => x.failed)) {
-    lines.push(`::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`)}`);
+    lines.push(`::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}`)}`);
   }
   const counts = countBySeverity(activeFindings(report));
   lines.push(`knexsafe: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info — ${report.scope}`);
@@ -216,7 +218,7 @@ export function formatMarkdown(report: CheckReport): string {
   out.push(`_${report.scope}; advice for PostgreSQL ${report.pgVersion} (${describePgVersionSource(report.pgVersionSource)})._`);
   out.push('');
   const failed = report.migrations.filter((m) => m.failed);
-  for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}`);
+  for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` _(note: ${m.failed.knexVersionNote})_` : ''}`);
   if (findings.length === 0 && failed.length === 0) {
     out.push('No findings. ✅');
     return out.join('\n');

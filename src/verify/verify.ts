@@ -1,3 +1,5 @@
+import { confirmedNote, runUnderProjectKnex, type ProjectKnexRun } from '../check/project-knex.js';
+import { knexVersionNote } from '../config/knex-version.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
@@ -14,6 +16,10 @@ export interface VerifyFinding {
   changes?: SchemaChange[];
   dataLoss?: DataLoss[];
   error?: StatementError & { sql?: string; site?: CapturedStatement['site'] };
+  /** up or down failed, and the project's knex is another major than knexsafe's: it may not fail under npx knex. */
+  knexVersionNote?: string;
+  /** On a server shadow, for up-failed: what the project's own knex made of the chain up to it. */
+  underProjectKnex?: ProjectKnexRun;
 }
 
 export interface MigrationVerdict {
@@ -153,6 +159,21 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
           probe.inserted.clear();
           s0 = await snapshot();
           verdict.verdict.notes.push('verifying this migration left the shadow unlike a database that ran the chain up to here, so the later migrations were verified on a rebuilt shadow (the chain applied again up to this migration, up only)');
+        }
+      }
+      for (const f of verdict.verdict.findings) {
+        if (f.rule !== 'up-failed' && f.rule !== 'down-failed') continue;
+        const note = knexVersionNote(options.project.baseDir);
+        if (!note) continue;
+        f.knexVersionNote = note;
+        // On a server shadow the project's own knex runs the chain up to this migration (up only).
+        if (f.rule !== 'up-failed' || !options.shadowUrl) continue;
+        options.events?.progress?.(`Running the migrations up to ${file.name} with the project's own knex`);
+        try {
+          const run = await runUnderProjectKnex(options.project, files.slice(0, at + 1), options.shadowUrl);
+          if (run) Object.assign(f, { knexVersionNote: confirmedNote(run), underProjectKnex: run });
+        } catch (error) {
+          verdict.verdict.notes.push(`could not run it with the project's own knex to compare (${(error as Error).message})`);
         }
       }
       verdicts.push(verdict.verdict);

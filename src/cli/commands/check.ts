@@ -35,8 +35,10 @@ async function readStdin(): Promise<string> {
 /** Whether a run fails: a finding at or above the threshold, or a migration that fails on the shadow. */
 export async function failsAt(report: CheckReport, threshold: Severity | 'none'): Promise<boolean> {
   const { activeFindings, SEVERITY_RANK } = await formats();
-  if (report.migrations.some((m) => m.failed)) return true;
+  if (report.migrations.some((m) => m.failed && !m.failed.underProjectKnex?.runs)) return true;
   if (threshold === 'none') return false;
+  // Fails only under knexsafe's knex, not under the project's own: as a warning.
+  if (report.migrations.some((m) => m.failed?.underProjectKnex?.runs) && SEVERITY_RANK.warning >= SEVERITY_RANK[threshold]) return true;
   return activeFindings(report).some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[threshold]);
 }
 

@@ -90,6 +90,7 @@ function renderVerdict(out: Output, v: MigrationVerdict): void {
   for (const note of v.notes.filter((n) => !/column order/i.test(n))) out.line(out.c.dim(`    note: ${note}`));
   for (const f of v.findings) {
     out.line(`    ${f.message}`);
+    if (f.knexVersionNote) out.line(`    ${out.c.yellow('note')}: ${f.knexVersionNote}`);
     if (f.error?.site) out.line(out.c.dim(`      at ${displayPath(f.error.site.file)}:${f.error.site.line}`));
     if (f.error?.sql) out.line(out.c.dim(`      ${f.error.sql.split('\n')[0]}`));
     for (const c of f.changes ?? []) out.line(`      ${out.c.yellow('•')} ${c.message}`);
