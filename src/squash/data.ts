@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
-import { quoteLiteral, withCanonicalSession, type CatalogModel, type CatalogTable } from './catalog.js';
+import { withCanonicalSession, type CatalogModel, type CatalogTable } from './catalog.js';
+import { sqlString } from '../codegen/sql.js';
 
 /**
  * Rows the squashed migrations left in their tables (lookup values, default settings, an admin
@@ -72,7 +73,7 @@ function sequenceStatements(model: CatalogModel): string[] {
   for (const s of model.sequences) {
     if (s.lastValue === null) continue;
     if (!s.isCalled && s.lastValue === s.start) continue;
-    out.push(`SELECT pg_catalog.setval(${quoteLiteral(s.ident)}, ${s.lastValue}, ${s.isCalled ? 'true' : 'false'})`);
+    out.push(`SELECT pg_catalog.setval(${sqlString(s.ident)}, ${s.lastValue}, ${s.isCalled ? 'true' : 'false'})`);
   }
   return out;
 }

@@ -2,7 +2,8 @@ import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, foreignKeyDefinition, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from './locks-a-fixes.js';
+import { foreignKeyDefinition, migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**
  * Adding a foreign key to an existing table (knex `.references()` / `.foreign()` in alterTable,
@@ -48,7 +49,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
           ? ` ${shortName(table)} is partitioned: before PostgreSQL 18 it refuses NOT VALID foreign keys, so add the key NOT VALID to each partition and VALIDATE them first; adding it to the parent afterwards attaches those validated partition keys instead of creating new ones.`
           : ''
       }`,
-      code: migrationFiles(
+      code: migrations(
         notValidThenValidate({
           table,
           name,

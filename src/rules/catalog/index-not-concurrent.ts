@@ -1,6 +1,7 @@
 import { severityForTable } from '../engine.js';
-import { ident, js, shortName, strongestLock, tableName } from '../helpers.js';
+import { shortName, strongestLock, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
+import { concurrentIndexLines, ident, limitName, migrationCode, rawCall, sqlName, sqlNameBeside } from '../../codegen/index.js';
 
 /**
  * CREATE INDEX without CONCURRENTLY on an existing table takes a SHARE lock: reads go on, every
@@ -20,7 +21,7 @@ export const indexNotConcurrent: Rule = {
     const table = tableName(context, f.table);
     if (context.tableAge(table) === 'new') return;
     const lock = strongestLock(statement, table);
-    const name = f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`;
+    const name = limitName(f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`);
     const columns = f.columns.map((c) => (c.column ? ident(c.column) : (c.expression?.text ?? '?'))).join(', ');
     const unique = f.unique ? 'UNIQUE ' : '';
     const where = f.where ? ` WHERE ${f.where.text}` : '';
@@ -34,18 +35,12 @@ export const indexNotConcurrent: Rule = {
       severity: severityForTable(context, table),
       fix: {
         description: 'Build the index with CREATE INDEX CONCURRENTLY in a migration of its own that opts out of knex’s transaction (CONCURRENTLY cannot run inside one); drop it CONCURRENTLY in down.',
-        code: [
-          `exports.up = async function (knex) {`,
-          `  await knex.raw(${js(`CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${ident(shortName(table))}${using} (${columns})${where}`)});`,
-          `};`,
-          ``,
-          `exports.down = async function (knex) {`,
-          `  await knex.raw(${js(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(name)}`)});`,
-          `};`,
-          ``,
-          `// CONCURRENTLY cannot run inside a transaction.`,
-          `exports.config = { transaction: false };`,
-        ].join('\n'),
+        code: migrationCode({
+          comment: ['CONCURRENTLY cannot run inside a transaction.'],
+          noTransaction: true,
+          up: concurrentIndexLines(table, name, `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${sqlName(table)}${using} (${columns})${where}`),
+          down: [rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, name)}`)],
+        }),
       },
     });
   },
