@@ -61,3 +61,25 @@ export function migrationFile(spec: MigrationSpec): string {
 export function migrations(files: string[]): string {
   return files.map((f) => f.trim()).join(`\n\n${NEXT_MIGRATION}\n\n`);
 }
+
+export type MigrationModuleStyle = 'cjs' | 'esm' | 'ts';
+
+/**
+ * Generated migration files (CommonJS, as written above) in the module style of the project's
+ * migration: `export async function up(knex)` for ES modules, typed for TypeScript. Only the lines
+ * this module writes are rewritten.
+ */
+export function inModuleStyle(code: string, style: MigrationModuleStyle): string {
+  if (style === 'cjs') return code;
+  const param = style === 'ts' ? 'knex: Knex' : 'knex';
+  const returns = style === 'ts' ? ': Promise<void>' : '';
+  return code
+    .split(NEXT_MIGRATION)
+    .map((file) => {
+      const out = file
+        .replace(/^exports\.(up|down) = async function \((knex)?\) \{$/gm, (_, name: string, knex?: string) => `export async function ${name}(${knex ? param : ''})${returns} {`)
+        .replace(/^exports\.config = /gm, 'export const config = ');
+      return style === 'ts' && /\(knex: Knex\)/.test(out) ? `import type { Knex } from 'knex';\n${out.startsWith('\n') ? '' : '\n'}${out.replace(/^\n+/, '')}` : out;
+    })
+    .join(NEXT_MIGRATION);
+}

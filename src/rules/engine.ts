@@ -2,6 +2,7 @@ import { lockBlocks, lockModeSql } from '../sql/locks.js';
 import type { SeverityLevel } from '../config/schema.js';
 import { parseIgnores } from './suppression.js';
 import { qualify } from './analyze.js';
+import { fixForWholeMigration } from './fix-scope.js';
 import type { AnalyzedStatement, Finding, FindingInput, MigrationUnit, Rule, RuleContext, Severity, TableAge, TableStats, Thresholds } from './types.js';
 
 export interface EngineOptions {
@@ -116,7 +117,7 @@ function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options
     ...(s ? { sql: s.sql } : {}),
     ...(input.table ? { table: { name: input.table, ...(stats?.rows !== undefined ? { rows: stats.rows } : {}), ...(stats?.bytes !== undefined ? { bytes: stats.bytes } : {}) } } : {}),
     ...(input.lock ? { lock: { mode: input.lock.mode, sql: lockModeSql(input.lock.mode), relation: input.lock.relation, blocks: lockBlocks(input.lock.mode) } } : {}),
-    ...(input.fix ? { fix: input.fix } : {}),
+    ...(input.fix ? { fix: fixForWholeMigration(unit, s, input.fix) } : {}),
     docs: `${DOCS_BASE}/${rule.meta.id}.md`,
   };
 }

@@ -123,6 +123,8 @@ export interface Fix {
    * other statements around them (see fix-scope.ts).
    */
   wholeMigration?: boolean;
+  /** Other statements of the migration this fix stands for too (not kept around it); never reported. */
+  covers?: AnalyzedStatement[];
 }
 
 export interface FindingInput {

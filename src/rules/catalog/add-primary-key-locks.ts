@@ -1,7 +1,7 @@
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
-import { columnsAddedHere, constraintAfter, defaultConstraintName } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, defaultConstraintName } from './locks-a-fixes.js';
 import { addColumnsMigration, ident, indexBackedConstraintMigration, migrationFile, migrations, sqlName, transactionLines } from '../../codegen/index.js';
 
 /**
@@ -76,6 +76,7 @@ export const addPrimaryKeyLocks: Rule = {
         lock: { mode: 'AccessExclusiveLock', relation: table },
         severity: severityForTable(context, table),
         fix: {
+          covers: statementsAddingColumns(context, table, added),
           description: `${nullable.length ? `Make ${nullable.join(', ')} NOT NULL without a locked scan (a NOT VALID CHECK, VALIDATE in its own transaction, then SET NOT NULL, which trusts the check on PostgreSQL 12+), then b` : 'B'}uild the unique index CONCURRENTLY and attach it with ADD CONSTRAINT … PRIMARY KEY USING INDEX (catalog only). One migration per step; each down undoes its own step.`,
           code: migrations(files),
         },

@@ -2,7 +2,7 @@ import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from './locks-a-fixes.js';
 import { migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**
@@ -38,6 +38,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'AccessExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
+      covers: statementsAddingColumns(context, table, added),
       description: `Add it NOT VALID (a brief ACCESS EXCLUSIVE lock, no scan; new and updated rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes only SHARE UPDATE EXCLUSIVE, so reads and writes go on.`,
       code: migrations(
         notValidThenValidate({

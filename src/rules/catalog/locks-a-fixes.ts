@@ -178,11 +178,12 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
             clauses.push(`DROP CONSTRAINT IF EXISTS ${ident(name)}`);
             break;
           }
+          // Undone only when it changed something (knex's .alter() drops NOT NULL and defaults the column may not have had).
           case 'set-not-null':
-            clauses.push(`ALTER COLUMN ${ident(c.column)} DROP NOT NULL`);
+            if (old?.columns[c.column]?.nullable !== false) clauses.push(`ALTER COLUMN ${ident(c.column)} DROP NOT NULL`);
             break;
           case 'drop-not-null':
-            clauses.push(`ALTER COLUMN ${ident(c.column)} SET NOT NULL`);
+            if (old?.columns[c.column]?.nullable === false) clauses.push(`ALTER COLUMN ${ident(c.column)} SET NOT NULL`);
             break;
           case 'set-default':
           case 'drop-default': {
@@ -212,7 +213,7 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
             return {};
         }
       }
-      return { down: [rawLine(`ALTER TABLE ${sqlName(f.table)} ${clauses.join(', ')}`)] };
+      return { down: clauses.length ? [rawLine(`ALTER TABLE ${sqlName(f.table)} ${clauses.join(', ')}`)] : [] };
     }
     default:
       return {};
@@ -222,4 +223,17 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
 /** The definition of a constraint without its trailing ` NOT VALID` (as pg_get_constraintdef prints it). */
 export function withoutNotValid(definition: string): string {
   return definition.endsWith(' NOT VALID') ? definition.slice(0, -' NOT VALID'.length) : definition;
+}
+
+/**
+ * The statements of the migration that only add `columns` to `table` (knex's `ADD COLUMN` of a
+ * column the constraint is on): a fix that adds those columns itself stands for them too.
+ */
+export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): AnalyzedStatement[] {
+  const names = new Set(columns.map((c) => c.name));
+  if (names.size === 0) return [];
+  return context.migration.statements.filter((s) => {
+    const f = s.facts;
+    return f.kind === 'alter-table' && tableName(context, f.table) === table && f.commands.length > 0 && f.commands.every((c) => c.action === 'add-column' && names.has(c.column.name));
+  });
 }

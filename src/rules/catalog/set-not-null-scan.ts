@@ -146,6 +146,7 @@ export const setNotNullScan: Rule = {
           message: `NOT NULL on ${name}, added in this migration, is dropped and set again (knex .alter()), and setting it scans the whole table under ACCESS EXCLUSIVE`,
           why: `The column was added NOT NULL, so every row already has a value; knex's .alter() then drops NOT NULL and sets it again, and SET NOT NULL reads every row of ${shortName(table)} to prove it, holding ACCESS EXCLUSIVE: reads and writes wait for the whole scan.`,
           fix: {
+            covers: [added.statement],
             description: `Add the column as it should end up and change only the default afterwards: both statements are catalog-only (PostgreSQL 11+, constant default), no scan, a brief ACCESS EXCLUSIVE lock.`,
             code: migrationCode({
               comment: [`${name} is added NOT NULL once; only the default changes afterwards. No scan.`],
@@ -158,10 +159,13 @@ export const setNotNullScan: Rule = {
       }
       const steps = notNullSteps(table, column, context.pgVersion, added ? 2 : 1, (added ? 1 : 0) + (context.pgVersion >= 12 ? 3 : 2));
       const files: MigrationCode[] = [];
+      // The statements this fix writes again: the ADD COLUMN and its backfills.
+      const covers: AnalyzedStatement[] = [];
       if (added && added.command.action === 'add-column') {
         const backfills = context.migration.statements.filter(
           (s) => s.index < statement.index && s.facts.kind === 'update' && tableName(context, s.facts.table) === table && s.facts.columns.includes(column),
         );
+        covers.push(added.statement, ...backfills);
         const loops = backfills.map((s) => batchedLoop(s, context, table));
         const total = context.pgVersion >= 12 ? 4 : 3;
         files.push({
@@ -188,6 +192,7 @@ export const setNotNullScan: Rule = {
           '.' +
           (context.pgVersion >= 12 ? ' A validated CHECK (column IS NOT NULL) lets PostgreSQL 12+ skip the scan.' : ''),
         fix: {
+          covers,
           description:
             (added ? `Add ${column} nullable and backfill it in batches first; then ` : '') +
             (context.pgVersion >= 12

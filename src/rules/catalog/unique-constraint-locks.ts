@@ -2,7 +2,7 @@ import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName } from './locks-a-fixes.js';
 import { addColumnsMigration, deferrableClause, indexBackedConstraintMigration, migrations } from '../../codegen/index.js';
 
 /**
@@ -49,6 +49,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'AccessExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
+      covers: statementsAddingColumns(context, table, added),
       description: `Build the index with CREATE UNIQUE INDEX CONCURRENTLY (writes go on), then attach it with ADD CONSTRAINT … UNIQUE USING INDEX, which only updates the catalog, in a migration without knex’s transaction${added.length ? ' (after the migration that adds the column)' : ''}. Down drops the constraint, which drops the index with it.`,
       code: migrations(files),
     },

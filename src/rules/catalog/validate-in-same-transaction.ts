@@ -59,6 +59,7 @@ export const validateInSameTransaction: Rule = {
         severity: severityForTable(context, table),
         fix: sameMigration
           ? {
+              covers: [add.statement],
               description: unit.sqlFile
                 ? 'COMMIT after the ADD CONSTRAINT … NOT VALID and run VALIDATE CONSTRAINT in a transaction of its own; as knex migrations, two files, each in its own short transaction:'
                 : 'Move VALIDATE CONSTRAINT to a migration of its own, with its own transaction (`exports.config = { transaction: false }` plus a short `knex.transaction`), so the lock of the ADD is released before the scan starts — also when both run in one `knex migrate:latest`.',
