@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { errorMessage } from '../errors.js';
 import { qualify } from '../rules/analyze.js';
-import { ident } from '../rules/helpers.js';
+import { ident } from '../codegen/index.js';
 import type { AnalyzedStatement, Finding, MigrationUnit } from '../rules/types.js';
 import type { SchemaSnapshot } from '../schema/types.js';
 import type { QualifiedName } from '../sql/facts.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { MigrationFile } from '../migrations/source.js';
+import { ident } from '../codegen/sql.js';
 
 /**
  * The seed's troubleshooting table, keyed by SQLSTATE: what a failing migration's error means and
@@ -64,7 +65,7 @@ interface Names {
   first?: string;
 }
 
-const q = (name: string | undefined) => (name === undefined ? '…' : /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
+const q = (name: string | undefined) => (name === undefined ? '…' : ident(name));
 
 function guardHint(kind: 'column' | 'table', n: Names): string {
   return kind === 'column'

@@ -7,6 +7,7 @@ import { KnexsafeError } from '../errors.js';
 import { tableExists } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import { knexTimestamp } from '../util/timestamp.js';
+import { sqlQualified, sqlString } from '../codegen/sql.js';
 
 /**
  * `knexsafe history forget|rename`: the two edits of knex's history that doctor's fixes need. Each
@@ -37,13 +38,8 @@ interface EditContext {
   project: ProjectConfig;
 }
 
-function sqlString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
 function tableRef(project: ProjectConfig, table: string): string {
-  const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
-  return project.migrations.schemaName ? `${q(project.migrations.schemaName)}.${q(table)}` : q(table);
+  return sqlQualified(project.migrations.schemaName, table);
 }
 
 function timeLiteral(value: HistoryRow['migration_time']): string {

@@ -1,4 +1,5 @@
 import type { ColumnInfo, ConstraintInfo, FunctionInfo, IndexInfo, SchemaChange, TriggerInfo, ViewInfo } from '../schema/index.js';
+import { ident, sqlName, sqlString } from '../codegen/sql.js';
 
 /**
  * SQL that brings the target back to the schema its migrations produce, one statement per schema
@@ -6,27 +7,10 @@ import type { ColumnInfo, ConstraintInfo, FunctionInfo, IndexInfo, SchemaChange,
  * table) get no statement: the finding's text says what to do instead.
  */
 
-const SIMPLE_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
-/** Reserved words that are also common table and column names. */
-const RESERVED = new Set(['user', 'order', 'group', 'table', 'select', 'where', 'from', 'to', 'default', 'check', 'column', 'constraint', 'references', 'primary', 'foreign', 'unique', 'limit', 'offset', 'end', 'desc', 'asc', 'all', 'and', 'or', 'not', 'null', 'true', 'false', 'case', 'when', 'then', 'else', 'grant', 'create', 'index', 'key', 'role', 'analyse', 'analyze', 'offset', 'window', 'with', 'union', 'using', 'on', 'in', 'is', 'as', 'into', 'having', 'fetch', 'for', 'only', 'some', 'any', 'array', 'both', 'cast', 'do', 'distinct', 'leading', 'trailing', 'placing', 'returning', 'session_user', 'current_user', 'current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'lateral', 'collate', 'deferrable', 'initially', 'symmetric', 'variadic', 'verbose', 'freeze', 'join', 'left', 'right', 'inner', 'outer', 'full', 'cross', 'natural', 'like', 'ilike', 'similar', 'between', 'overlaps', 'notnull', 'isnull']);
-
-export function quoteIdent(name: string): string {
-  return SIMPLE_IDENTIFIER.test(name) && !RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
-
-/** `public.users` → `users`; other schemas stay qualified. */
-export function qualified(key: string): string {
-  const dot = key.indexOf('.');
-  if (dot === -1) return quoteIdent(key);
-  const schema = key.slice(0, dot);
-  const name = key.slice(dot + 1);
-  return schema === 'public' ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`;
-}
-
 /** `public.users.email` → [`users`, `email`]. */
 function member(key: string): [string, string] {
   const last = key.lastIndexOf('.');
-  return [qualified(key.slice(0, last)), quoteIdent(key.slice(last + 1))];
+  return [sqlName(key.slice(0, last)), ident(key.slice(last + 1))];
 }
 
 function columnDefinition(c: ColumnInfo): string {
@@ -47,7 +31,7 @@ export function dropStatement(change: SchemaChange): string | undefined {
   const info = (change.actual ?? change.expected) as Record<string, unknown> | undefined;
   switch (change.kind) {
     case 'table':
-      return `DROP TABLE ${qualified(key)};`;
+      return `DROP TABLE ${sqlName(key)};`;
     case 'column': {
       const [table, column] = member(key);
       return `ALTER TABLE ${table} DROP COLUMN ${column};`;
@@ -57,29 +41,29 @@ export function dropStatement(change: SchemaChange): string | undefined {
       return `ALTER TABLE ${table} DROP CONSTRAINT ${constraint};`;
     }
     case 'index':
-      return `DROP INDEX ${qualified(key)};`;
+      return `DROP INDEX ${sqlName(key)};`;
     case 'sequence':
-      return `DROP SEQUENCE ${qualified(key)};`;
+      return `DROP SEQUENCE ${sqlName(key)};`;
     case 'enum':
     case 'composite':
-      return `DROP TYPE ${qualified(key)};`;
+      return `DROP TYPE ${sqlName(key)};`;
     case 'domain':
-      return `DROP DOMAIN ${qualified(key)};`;
+      return `DROP DOMAIN ${sqlName(key)};`;
     case 'view':
-      return `DROP ${(info as unknown as ViewInfo | undefined)?.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${qualified(key)};`;
+      return `DROP ${(info as unknown as ViewInfo | undefined)?.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${sqlName(key)};`;
     case 'function': {
       const f = info as unknown as FunctionInfo | undefined;
       if (!f) return undefined;
-      return `DROP ${f.kind === 'procedure' ? 'PROCEDURE' : f.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION'} ${f.schema === 'public' ? '' : `${quoteIdent(f.schema)}.`}${f.signature};`;
+      return `DROP ${f.kind === 'procedure' ? 'PROCEDURE' : f.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION'} ${f.schema === 'public' ? '' : `${ident(f.schema)}.`}${f.signature};`;
     }
     case 'trigger': {
       const t = info as unknown as TriggerInfo | undefined;
-      return t ? `DROP TRIGGER ${quoteIdent(t.name)} ON ${qualified(t.table)};` : undefined;
+      return t ? `DROP TRIGGER ${ident(t.name)} ON ${sqlName(t.table)};` : undefined;
     }
     case 'extension':
-      return `DROP EXTENSION ${quoteIdent(key)};`;
+      return `DROP EXTENSION ${ident(key)};`;
     case 'schema':
-      return `DROP SCHEMA ${quoteIdent(key)};`;
+      return `DROP SCHEMA ${ident(key)};`;
     default:
       return undefined;
   }
@@ -103,11 +87,11 @@ export function restoreStatement(change: SchemaChange): string | undefined {
       }
       case 'view': {
         const v = change.expected as ViewInfo;
-        return `CREATE ${v.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${qualified(key)} AS ${v.definition.trim().replace(/;$/, '')};`;
+        return `CREATE ${v.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${sqlName(key)} AS ${v.definition.trim().replace(/;$/, '')};`;
       }
       case 'enum': {
-        const values = (change.expected as { values: string[] }).values.map((v) => `'${v.replace(/'/g, "''")}'`);
-        return `CREATE TYPE ${qualified(key)} AS ENUM (${values.join(', ')});`;
+        const values = (change.expected as { values: string[] }).values.map(sqlString);
+        return `CREATE TYPE ${sqlName(key)} AS ENUM (${values.join(', ')});`;
       }
       default:
         return undefined;
@@ -128,7 +112,7 @@ export function restoreStatement(change: SchemaChange): string | undefined {
     }
   }
   if (change.kind === 'index' && change.attribute === 'definition') {
-    return `DROP INDEX ${qualified(key)}; ${String(change.expected)};`;
+    return `DROP INDEX ${sqlName(key)}; ${String(change.expected)};`;
   }
   return undefined;
 }

@@ -4,7 +4,7 @@ import type { ColumnInfo, IndexInfo, TableInfo } from '../schema/types.js';
 import { constantValue, nodeOf, unwrap } from '../sql/ast.js';
 import { parseTypeText, sameType, typeChange } from '../sql/datatypes.js';
 import { parseSqlSync } from '../sql/parse.js';
-import { ident, js, sqlLiteral, sqlString } from './code.js';
+import { ident, jsSql as sqlLiteral, jsString as js, sqlString } from '../codegen/index.js';
 import type { Intent } from './grammar.js';
 import { referencedTableOf } from './grammar.js';
 import { identifierWithin63, singular } from './naming.js';

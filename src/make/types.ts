@@ -1,5 +1,5 @@
 import { parseTypeText } from '../sql/datatypes.js';
-import { js } from './code.js';
+import { jsString as js } from '../codegen/js.js';
 
 /** A column type knexsafe can write both as SQL and as a knex builder call. */
 export interface ColumnType {

@@ -4,6 +4,7 @@ import type { SeverityLevel } from '../config/schema.js';
 import { parseIgnores } from './suppression.js';
 import { qualify } from './analyze.js';
 import type { AnalyzedStatement, EffectiveLock, Finding, FindingInput, MigrationUnit, Rule, RuleContext, Severity, TableAge, TableStats, Thresholds } from './types.js';
+import { fixForWholeMigration } from './fix-scope.js';
 
 export interface EngineOptions {
   pgVersion: number;
@@ -139,7 +140,7 @@ function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options
     ...(input.table ? { table: { name: input.table, ...(stats?.rows !== undefined ? { rows: stats.rows } : {}), ...(stats?.bytes !== undefined ? { bytes: stats.bytes } : {}) } } : {}),
     ...(lock ? { lock } : {}),
     ...(lock && locks.length > 1 ? { locks } : {}),
-    ...(input.fix ? { fix: input.fix } : {}),
+    ...(input.fix ? { fix: fixForWholeMigration(unit, s, input.fix) } : {}),
     docs: `${DOCS_BASE}/${rule.meta.id}.md`,
   };
 }

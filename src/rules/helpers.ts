@@ -71,15 +71,9 @@ export function heldBefore(statement: AnalyzedStatement, unit: MigrationUnit, ba
   return best;
 }
 
-/** JS string literal for generated knex code. */
-export function js(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+/** The single-column primary key of a table that existed before the migration. */
+export function primaryKeyColumn(context: RuleContext, table: string): string | undefined {
+  const info = context.migration.schemaBefore?.tables[table];
+  const pk = info ? Object.values(info.constraints).find((c) => c.kind === 'primary') : undefined;
+  return pk?.columns.length === 1 ? pk.columns[0] : undefined;
 }
-
-/** A SQL identifier, quoted only when it must be. */
-export function ident(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Separates the files of a multi-migration fix. */
-export const NEXT_MIGRATION = '// ---- next migration ----';

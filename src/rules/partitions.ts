@@ -4,8 +4,8 @@ import { nodeOf } from '../sql/ast.js';
 import type { PartitionBoundFacts } from '../sql/facts.js';
 import { parseSqlSync } from '../sql/parse.js';
 import { compareText } from '../util/compare-text.js';
-import { ident, shortName } from './helpers.js';
-import { migrationFile, rawLine, sqlName, str, transactionLines } from './catalog/locks-a-fixes.js';
+import { shortName } from './helpers.js';
+import { ident, jsString, migrationFile, rawLine, sqlName, transactionLines } from '../codegen/index.js';
 
 /**
  * What rules need to know about partitioned tables (parents, their partitions, the DEFAULT
@@ -70,8 +70,8 @@ function indexLines(index: PartitionedIndex, table: string, name: string, lines:
       const qualified = partition.startsWith('public.') ? ident(child) : `${ident(partition.split('.')[0]!)}.${ident(child)}`;
       lines.push(
         `  // ${shortName(partition)}: built without blocking its writes, then attached (attaching twice is a no-op).`,
-        `  if ((await knex.raw(${str(`SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('${qualified.replace(/'/g, "''")}') AND NOT indisvalid`)})).rows.length > 0) {`,
-        `    await knex.raw(${str(`DROP INDEX CONCURRENTLY ${qualified}`)});`,
+        `  if ((await knex.raw(${jsString(`SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('${qualified.replace(/'/g, "''")}') AND NOT indisvalid`)})).rows.length > 0) {`,
+        `    await knex.raw(${jsString(`DROP INDEX CONCURRENTLY ${qualified}`)});`,
         `  }`,
         rawLine(`CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(child)} ON ${sqlName(partition)}${index.definitionTail}`),
       );

@@ -132,6 +132,14 @@ export interface Fix {
   description: string;
   /** Ready-to-paste knex migration code (one or more files, separated by a `// ---- next migration ----` line). */
   code: string;
+  /**
+   * The code stands for the whole migration (its own file edited, or every statement of it), so it
+   * keeps everything else the migration did. Fixes written for one statement get the migration's
+   * other statements around them (see fix-scope.ts).
+   */
+  wholeMigration?: boolean;
+  /** Other statements of the migration this fix stands for too (not kept around it); never reported. */
+  covers?: AnalyzedStatement[];
 }
 
 export interface FindingInput {

@@ -11,6 +11,7 @@ import type {
   SchemaSnapshot,
   TableInfo,
 } from './types.js';
+import { sqlString } from '../codegen/sql.js';
 
 /**
  * Compares two snapshots the way a reviewer reads a schema change. `expected` is the schema that
@@ -135,7 +136,7 @@ function list(values: readonly string[]): string {
 }
 
 function quoteValues(values: readonly string[]): string {
-  return list(values.map((v) => `'${v.replace(/'/g, "''")}'`));
+  return list(values.map(sqlString));
 }
 
 function diffSchemaNames(context: DiffContext, expected: SchemaSnapshot, actual: SchemaSnapshot): void {
@@ -627,17 +628,13 @@ function commentLabel(key: string): string {
   return key.replace(/^((?:materialized )?\w+) public\./, '$1 ');
 }
 
-function quoteComment(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
 function diffComments(context: DiffContext, expected: SchemaSnapshot, actual: SchemaSnapshot): void {
   for (const key of unionKeys(expected.comments, actual.comments)) {
     if (context.commentsCovered.has(key)) continue;
     const e = expected.comments[key] ?? null;
     const a = actual.comments[key] ?? null;
     if (e === a) continue;
-    const text = `comment on ${commentLabel(key)}: ${e === null ? 'none' : quoteComment(e)} → ${a === null ? 'none' : quoteComment(a)}`;
+    const text = `comment on ${commentLabel(key)}: ${e === null ? 'none' : sqlString(e)} → ${a === null ? 'none' : sqlString(a)}`;
     if (e !== null && a === null) context.add('comment', { kind: 'comment', object: key, change: 'missing', expected: e, message: text });
     else if (e === null && a !== null) context.add('comment', { kind: 'comment', object: key, change: 'extra', actual: a, message: text });
     else context.changed('comment', 'comment', key, 'text', e, a, text);

@@ -23,6 +23,7 @@ import type {
   ViewInfo,
 } from './types.js';
 import { asKnexsafe } from '../db/internal-queries.js';
+import { sqlString } from '../codegen/sql.js';
 
 /** knex's own bookkeeping tables: never part of the user's schema. */
 export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
@@ -71,14 +72,11 @@ function preparedQuery(prefix: string, sql: string, parameters: number): Prepare
 const FULL_QUERY = preparedQuery('knexsafe_schema_snapshot', CATALOG_SQL, 2);
 const DELTA_QUERY = preparedQuery('knexsafe_schema_delta', CATALOG_DELTA_SQL, 4);
 
-function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
 
 // The settings and the statement name are constants: written into the SQL, not sent as parameters.
-const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog.set_config(${sqlLiteral(name)}, ${sqlLiteral(value)}, true)`).join(', ');
+const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog.set_config(${sqlString(name)}, ${sqlString(value)}, true)`).join(', ');
 // Both are prepared together, the first time either is needed: check reads whole once, then deltas.
-const PREPARED_SQL = `(select coalesce(json_agg(name), '[]'::json) from pg_catalog.pg_prepared_statements where name in (${sqlLiteral(FULL_QUERY.name)}, ${sqlLiteral(DELTA_QUERY.name)}))`;
+const PREPARED_SQL = `(select coalesce(json_agg(name), '[]'::json) from pg_catalog.pg_prepared_statements where name in (${sqlString(FULL_QUERY.name)}, ${sqlString(DELTA_QUERY.name)}))`;
 
 /** What knex.raw gives back: one result, or one per statement when the SQL held several. */
 type QueryResults = { rows: Record<string, unknown>[] } | { rows: Record<string, unknown>[] }[];
@@ -185,7 +183,7 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   // breaks when several are opened and rolled back in one migration transaction.
   const nested = Boolean(knex.isTransaction);
   const trx: Knex = nested ? knex : await knex.transaction();
-  const executeOf = (query: PreparedCatalogQuery, args: unknown[]) => `execute ${query.name}(${args.map((arg) => sqlLiteral(JSON.stringify(arg))).join(', ')})`;
+  const executeOf = (query: PreparedCatalogQuery, args: unknown[]) => `execute ${query.name}(${args.map((arg) => sqlString(JSON.stringify(arg))).join(', ')})`;
   const execute = delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.owners, delta.fresh]) : executeOf(FULL_QUERY, [schemas, excluded]);
   // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
   // in a savepoint the statements go together (check takes one after each migration).

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { PRINTING_SETTINGS, setLocalSql } from '../schema/snapshot.js';
 import { asKnexsafe } from '../db/internal-queries.js';
+import { sqlString } from '../codegen/sql.js';
 
 /**
  * What the baseline generator needs to know about a database, read from the catalogs with
@@ -442,7 +443,7 @@ async function readCatalogIn(trx: Knex.Transaction, options: ReadCatalogOptions)
       const parts = [`SFUNC = ${a.sfunc}`, `STYPE = ${a.stype}`];
       if (a.finalfunc) parts.push(`FINALFUNC = ${a.finalfunc}`);
       if (a.combinefunc) parts.push(`COMBINEFUNC = ${a.combinefunc}`);
-      if (a.initcond !== null && a.initcond !== undefined) parts.push(`INITCOND = ${quoteLiteral(a.initcond)}`);
+      if (a.initcond !== null && a.initcond !== undefined) parts.push(`INITCOND = ${sqlString(a.initcond)}`);
       functions.push({ ...f, definition: `CREATE AGGREGATE ${name}(${a.args ?? ''}) (\n    ${parts.join(',\n    ')}\n)` });
     } else {
       functions.push({ oid: f.oid, signature: f.signature, kind: f.kind, language: f.language, definition: (f.definition ?? '').trim().replace(/;$/, '') });
@@ -804,6 +805,4 @@ async function readDependencies(trx: Knex.Transaction, REL: string): Promise<Cat
   );
 }
 
-export function quoteLiteral(text: string): string {
-  return text.includes('\\') ? `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${text.replace(/'/g, "''")}'`;
-}
+

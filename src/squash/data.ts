@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
-import { quoteLiteral, withCanonicalSession, type CatalogModel, type CatalogTable } from './catalog.js';
+import { withCanonicalSession, type CatalogModel, type CatalogTable } from './catalog.js';
+import { sqlString } from '../codegen/sql.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 
 /**
@@ -78,7 +79,7 @@ function sequenceStatements(model: CatalogModel): string[] {
   for (const s of model.sequences) {
     if (s.lastValue === null) continue;
     if (!s.isCalled && s.lastValue === s.start) continue;
-    out.push(`SELECT pg_catalog.setval(${quoteLiteral(s.ident)}, ${s.lastValue}, ${s.isCalled ? 'true' : 'false'})`);
+    out.push(`SELECT pg_catalog.setval(${sqlString(s.ident)}, ${s.lastValue}, ${s.isCalled ? 'true' : 'false'})`);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { KnexsafeError } from '../errors.js';
-import { key, quoteLiteral, type CatalogColumn, type CatalogModel, type CatalogSequence, type CatalogTable } from './catalog.js';
+import { key, type CatalogColumn, type CatalogModel, type CatalogSequence, type CatalogTable } from './catalog.js';
+import { ident, sqlString } from '../codegen/sql.js';
 
 /**
  * Turns a catalog model into the baseline's SQL, in pg_dump's shape: objects before the data
@@ -47,11 +48,11 @@ export function generateDdl(model: CatalogModel, fresh: CatalogModel | undefined
   }
   for (const e of model.extensions) {
     if (existingExtensions.has(e.name)) continue;
-    const ident = quoteIdent(e.name);
-    add({ key: key.extension(e.oid), kind: 'extension', name: e.name, create: [`CREATE EXTENSION IF NOT EXISTS ${ident} WITH SCHEMA ${e.schema}`], drop: { what: 'EXTENSION', name: ident } });
+    const name = ident(e.name);
+    add({ key: key.extension(e.oid), kind: 'extension', name: e.name, create: [`CREATE EXTENSION IF NOT EXISTS ${name} WITH SCHEMA ${e.schema}`], drop: { what: 'EXTENSION', name } });
   }
   for (const t of model.enums) {
-    add({ key: key.type(t.oid), kind: 'enum', name: t.ident, create: [`CREATE TYPE ${t.ident} AS ENUM (${t.labels.map(quoteLiteral).join(', ')})`], drop: { what: 'TYPE', name: t.ident } });
+    add({ key: key.type(t.oid), kind: 'enum', name: t.ident, create: [`CREATE TYPE ${t.ident} AS ENUM (${t.labels.map(sqlString).join(', ')})`], drop: { what: 'TYPE', name: t.ident } });
   }
   for (const t of model.composites) {
     const attributes = t.attributes.map((a) => `    ${a.name} ${a.type}${a.collation ? ` COLLATE ${a.collation}` : ''}`);
@@ -148,12 +149,12 @@ export function generateDdl(model: CatalogModel, fresh: CatalogModel | undefined
   flush();
   // Comments the chain changed on objects that existed before it (e.g. the public schema).
   for (const c of model.comments) {
-    if (existingComments.has(c.target) && existingComments.get(c.target) !== c.text) down.push(`COMMENT ON ${c.target} IS ${quoteLiteral(existingComments.get(c.target)!)}`);
+    if (existingComments.has(c.target) && existingComments.get(c.target) !== c.text) down.push(`COMMENT ON ${c.target} IS ${sqlString(existingComments.get(c.target)!)}`);
   }
   for (const [target] of existingComments) {
     if (!model.comments.some((c) => c.target === target)) {
       // The chain removed a comment that a fresh database has: the down puts it back.
-      down.push(`COMMENT ON ${target} IS ${quoteLiteral(existingComments.get(target)!)}`);
+      down.push(`COMMENT ON ${target} IS ${sqlString(existingComments.get(target)!)}`);
     }
   }
 
@@ -264,7 +265,7 @@ function postDataStatements(model: CatalogModel, existingComments: ReadonlyMap<s
   }
   for (const c of model.comments) {
     if (existingComments.get(c.target) === c.text) continue;
-    out.push(`COMMENT ON ${c.target} IS ${quoteLiteral(c.text)}`);
+    out.push(`COMMENT ON ${c.target} IS ${sqlString(c.text)}`);
   }
   for (const v of model.views) {
     if (v.materialized && v.populated) out.push(`REFRESH MATERIALIZED VIEW ${v.ident}`);
@@ -301,13 +302,6 @@ export function splitQualified(ident: string): string[] {
   parts.push(current);
   return parts;
 }
-
-export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) && !RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Enough of PostgreSQL's reserved words for extension names; quoting more than needed is harmless. */
-const RESERVED = new Set(['all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'both', 'case', 'cast', 'check', 'collate', 'column', 'constraint', 'create', 'default', 'desc', 'distinct', 'do', 'else', 'end', 'for', 'foreign', 'from', 'grant', 'group', 'having', 'in', 'into', 'is', 'join', 'limit', 'not', 'null', 'on', 'or', 'order', 'primary', 'references', 'select', 'table', 'then', 'to', 'union', 'unique', 'user', 'using', 'when', 'where', 'with']);
 
 /**
  * Kahn's algorithm; among the objects that are ready, the one of lowest priority then name comes

@@ -9,6 +9,7 @@ import { listMigrationFiles } from '../migrations/source.js';
 import { displayPath } from '../util/paths.js';
 import { knexTimestamp } from '../util/timestamp.js';
 import { findManifests, type FoundManifest } from './manifest.js';
+import { sqlQualified } from '../codegen/sql.js';
 
 /**
  * `squash --apply-history`: on a database that ran every squashed migration, their
@@ -55,8 +56,7 @@ export interface ApplyHistoryOptions extends ProjectOptions {
 }
 
 function qualified(project: ProjectConfig, table: string): string {
-  const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  return project.migrations.schemaName ? `${quote(project.migrations.schemaName)}.${quote(table)}` : quote(table);
+  return sqlQualified(project.migrations.schemaName, table);
 }
 
 function knexTableName(project: ProjectConfig, table: string): string {

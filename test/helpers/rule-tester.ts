@@ -7,7 +7,7 @@ import { verify } from '../../src/commands/verify.js';
 import { resolveProject } from '../../src/config/resolve.js';
 import { openTarget } from '../../src/db/connect.js';
 import { migrateLatest } from '../../src/migrations/history.js';
-import { NEXT_MIGRATION } from '../../src/rules/helpers.js';
+import { NEXT_MIGRATION } from '../../src/codegen/index.js';
 import { ruleById } from '../../src/rules/registry.js';
 import type { Finding, Severity } from '../../src/rules/types.js';
 import { describeServer, SERVER_URL } from './pg.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { check } from '../../src/check/run.js';
 import { verify } from '../../src/commands/verify.js';
-import { NEXT_MIGRATION } from '../../src/rules/helpers.js';
+import { NEXT_MIGRATION } from '../../src/codegen/index.js';
 import { ruleTester, type RuleCase } from '../helpers/rule-tester.js';
 
 // Each case's fix runs through check and verify on a shadow: minutes, not seconds, on a loaded machine.

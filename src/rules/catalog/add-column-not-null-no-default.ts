@@ -1,9 +1,9 @@
 import type { ColumnFacts } from '../../sql/facts.js';
-import { ident, shortName, tableName } from '../helpers.js';
+import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
 import type { Fix, Rule, RuleContext } from '../types.js';
-import { columnInSteps } from './add-column-volatile-default.js';
-import { guardedTransaction, LOCK_TIMEOUT, migrationCode, rawCall, sqlTable, typeLabel } from './missing-lock-timeout.js';
+import { typeLabel } from './missing-lock-timeout.js';
 import { formatCount } from '../../util/format-count.js';
+import { LOCK_TIMEOUT, columnInSteps, guardedTransaction, ident, migrationCode, rawCall, sqlName } from '../../codegen/index.js';
 
 /** A value existing rows can take, per type: the placeholder the fix suggests. */
 function placeholder(column: ColumnFacts, context: RuleContext): { sql: string; constant: boolean } | undefined {
@@ -52,7 +52,7 @@ function placeholder(column: ColumnFacts, context: RuleContext): { sql: string; 
 }
 
 function fixFor(table: string, column: ColumnFacts, context: RuleContext): Fix {
-  const t = sqlTable(table);
+  const t = sqlName(table);
   const c = ident(column.name);
   const type = typeLabel(column.type);
   const value = placeholder(column, context);
@@ -81,6 +81,8 @@ function fixFor(table: string, column: ColumnFacts, context: RuleContext): Fix {
   if (value) {
     return columnInSteps(
       {
+        primaryKey: primaryKeyColumn(context, table),
+        pgVersion: context.pgVersion,
         table,
         column: column.name,
         type,
@@ -88,7 +90,6 @@ function fixFor(table: string, column: ColumnFacts, context: RuleContext): Fix {
         notNull: true,
         note: `${value.sql} is a placeholder for the value existing rows should get${value.constant ? '' : ' (a volatile default: never put it in ADD COLUMN itself)'}.${constraintNote}`,
       },
-      context,
     );
   }
   return {

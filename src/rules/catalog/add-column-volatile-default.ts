@@ -1,10 +1,9 @@
 import type { ColumnFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
-import { ident, js, shortName, tableName } from '../helpers.js';
+import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Fix, Rule, RuleContext } from '../types.js';
-import { guardedTransaction, identifierName, migrationCode, migrations, rewroteTable, sqlTable, typeLabel, type MigrationCode } from './missing-lock-timeout.js';
-import { notNullCheckName, notNullSteps } from './set-not-null-scan.js';
-import { BATCH_PREAMBLE, primaryKeyColumn } from './unbatched-backfill.js';
+import { rewroteTable, typeLabel } from './missing-lock-timeout.js';
+import { BATCH_PREAMBLE, columnInSteps, guardedTransaction, ident, jsString, limitName, migrationCode, migrations, nextvalDefault, notNullCheckName, notNullSteps, sqlName, type MigrationCode } from '../../codegen/index.js';
 
 export type VolatileDefaultKind =
   /** DEFAULT calls a volatile function (gen_random_uuid(), random(), clock_timestamp(), nextval() ...). */
@@ -59,85 +58,6 @@ export function volatileDefaultHazards(statement: AnalyzedStatement, context: Ru
   return out;
 }
 
-export interface ColumnInStepsOptions {
-  table: string;
-  column: string;
-  /** SQL type of the new column. */
-  type: string;
-  /** The default for new rows; existing rows are filled with it in batches (`SET col = DEFAULT`). */
-  defaultSql: string;
-  /** Make it NOT NULL at the end (CHECK NOT VALID → VALIDATE → SET NOT NULL). */
-  notNull: boolean;
-  /** Create a sequence owned by the column for the default (serial / identity). */
-  sequence?: string;
-  /** Extra sentence for the description. */
-  note?: string;
-}
-
-/**
- * A new column with a default existing rows must get, without a rewrite: add it bare, set the
- * default for new rows, fill existing rows in batches, then (optionally) NOT NULL without a scan.
- */
-export function columnInSteps(options: ColumnInStepsOptions, context: RuleContext): Fix {
-  const { table, column, notNull } = options;
-  const t = sqlTable(table);
-  const c = ident(column);
-  const pk = primaryKeyColumn(context, table);
-  const key = pk ? ident(pk) : 'ctid';
-  const total = 2 + (notNull ? (context.pgVersion >= 12 ? 2 : 1) : 0);
-  const files: MigrationCode[] = [];
-  const check = ident(notNullCheckName(table, column));
-  files.push({
-    comment: [
-      `Step 1 of ${total}: add ${column} with no default (catalog-only), then set the default: SET DEFAULT only applies to rows`,
-      `inserted from now on, so nothing is rewritten${notNull ? '; the NOT VALID check holds new rows to NOT NULL without a scan' : ''}. Brief ACCESS EXCLUSIVE lock.`,
-    ],
-    noTransaction: true,
-    up: guardedTransaction([
-      `ALTER TABLE ${t} ADD COLUMN ${c} ${options.type}`,
-      ...(options.sequence ? [`CREATE SEQUENCE ${ident(options.sequence)} OWNED BY ${t}.${c}`] : []),
-      `ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT ${options.defaultSql}`,
-      ...(notNull ? [`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${c} IS NOT NULL) NOT VALID`] : []),
-    ]),
-    down: guardedTransaction([`ALTER TABLE ${t} DROP COLUMN IF EXISTS ${c}`]),
-  });
-  files.push({
-    comment: [
-      `Step 2 of ${total}: fill existing rows in batches of BATCH_SIZE; each UPDATE is its own short transaction, so row locks`,
-      `last milliseconds, never the whole table. DEFAULT is the column default set in step 1 (${options.defaultSql}). Safe to re-run.`,
-    ],
-    noTransaction: true,
-    preamble: BATCH_PREAMBLE,
-    up: [
-      ...(pk ? [] : [`// ${shortName(table)} has no single-column primary key: batches are picked by ctid.`]),
-      `for (;;) {`,
-      `  const { rowCount } = await knex.raw(`,
-      `    ${js(`UPDATE ${t} SET ${c} = DEFAULT WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE ${c} IS NULL LIMIT ?)`)},`,
-      `    [BATCH_SIZE],`,
-      `  );`,
-      `  if (!rowCount) break;`,
-      `  await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));`,
-      `}`,
-    ],
-    down: ['// Nothing to undo: step 1’s down drops the column.'],
-  });
-  if (notNull) {
-    const steps = notNullSteps(table, column, context.pgVersion, 2, total);
-    files.push(steps.validate, ...(steps.set ? [steps.set] : []));
-  }
-  return {
-    description:
-      `Add ${column} without a default (catalog-only), set the default for new rows with ALTER COLUMN ... SET DEFAULT (no rewrite), and fill the existing rows in batches from a migration with \`transaction: false\`` +
-      (notNull
-        ? context.pgVersion >= 12
-          ? '; then make it NOT NULL without a scan: the NOT VALID check from step 1 is validated (SHARE UPDATE EXCLUSIVE), then SET NOT NULL skips the scan.'
-          : '; then validate the NOT VALID check from step 1 and keep it as the NOT NULL guarantee (before PostgreSQL 12 SET NOT NULL always scans).'
-        : '.') +
-      (options.note ? ` ${options.note}` : ''),
-    code: migrations(files.map(migrationCode)),
-  };
-}
-
 function constraintNote(column: ColumnFacts): string | undefined {
   const kinds = column.constraints.map((c) => (c.kind === 'primary' ? 'PRIMARY KEY' : c.kind === 'foreign' ? 'REFERENCES' : c.kind.toUpperCase()));
   if (column.primaryKey && !kinds.includes('PRIMARY KEY')) kinds.push('PRIMARY KEY');
@@ -179,10 +99,10 @@ export const addColumnVolatileDefault: Rule = {
         `, rebuilding every index, while holding ACCESS EXCLUSIVE on ${shortName(table)}: all reads and writes wait until it is done. Measured here on PostgreSQL 15, \`ADD COLUMN ... DEFAULT gen_random_uuid()\` on a 3M-row table stalled writes for 12.2 s.` +
         (hazard.observed ? ' Observed on the shadow: the table’s storage was rewritten (relfilenode changed).' : '');
       const baseType = column.serial ? ({ serial: 'integer', bigserial: 'bigint', smallserial: 'smallint' } as Record<string, string>)[column.type.name] ?? 'bigint' : typeLabel(column.type);
-      const sequence = kind === 'serial' || kind === 'identity' ? identifierName(`${shortName(table).split('.').pop()}_${column.name}_seq`) : undefined;
+      const sequence = kind === 'serial' || kind === 'identity' ? limitName(`${shortName(table).split('.').pop()}_${column.name}_seq`) : undefined;
       // The catalog's spelling of the default (pg_get_expr) is exact; the parsed text is a fallback.
       const written = context.migration.schemaAfter?.tables[table]?.columns[column.name]?.default ?? column.default?.text;
-      const defaultSql = sequence ? `nextval('${sequence}')` : (written ?? 'NULL');
+      const defaultSql = sequence ? nextvalDefault(table, sequence) : (written ?? 'NULL');
       const fixable = sequence !== undefined || written !== undefined;
       context.report({
         statement,
@@ -195,6 +115,8 @@ export const addColumnVolatileDefault: Rule = {
           ? {
               fix: columnInSteps(
                 {
+                  primaryKey: primaryKeyColumn(context, table),
+                  pgVersion: context.pgVersion,
                   table,
                   column: column.name,
                   type: baseType,
@@ -203,7 +125,6 @@ export const addColumnVolatileDefault: Rule = {
                   ...(sequence ? { sequence } : {}),
                   ...(constraintNote(column) ? { note: constraintNote(column)! } : kind === 'identity' ? { note: 'The sequence default stands in for the identity; once the column is NOT NULL it can become an identity (DROP DEFAULT, ADD GENERATED BY DEFAULT AS IDENTITY) if you need one.' } : {}),
                 },
-                context,
               ),
             }
           : {}),

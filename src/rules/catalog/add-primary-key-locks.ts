@@ -1,17 +1,8 @@
 import { severityForTable } from '../engine.js';
-import { ident, shortName, tableName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
-import {
-  addColumnsMigration,
-  columnsAddedHere,
-  constraintAfter,
-  defaultConstraintName,
-  indexBackedConstraintMigration,
-  migrationFile,
-  migrationFiles,
-  sqlName,
-  transactionLines,
-} from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, defaultConstraintName } from './locks-a-fixes.js';
+import { addColumnsMigration, ident, indexBackedConstraintMigration, migrationFile, migrations, sqlName, transactionLines } from '../../codegen/index.js';
 
 /**
  * ADD PRIMARY KEY (knex `table.primary()`, `.primary()` on a column of alterTable) on an existing
@@ -85,8 +76,9 @@ export const addPrimaryKeyLocks: Rule = {
         lock: { mode: 'AccessExclusiveLock', relation: table },
         severity: severityForTable(context, table),
         fix: {
+          covers: statementsAddingColumns(context, table, added),
           description: `${nullable.length ? `Make ${nullable.join(', ')} NOT NULL without a locked scan (a NOT VALID CHECK, VALIDATE in its own transaction, then SET NOT NULL, which trusts the check on PostgreSQL 12+), then b` : 'B'}uild the unique index CONCURRENTLY and attach it with ADD CONSTRAINT … PRIMARY KEY USING INDEX (catalog only). One migration per step; each down undoes its own step.`,
-          code: migrationFiles(files),
+          code: migrations(files),
         },
       });
     }

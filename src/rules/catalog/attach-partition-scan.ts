@@ -1,8 +1,8 @@
 import { severityForTable } from '../engine.js';
-import { ident, shortName, tableName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import { boundCheck, defaultPartitionOf, hasValidatedKeyCheck, partitionKeyColumns } from '../partitions.js';
 import type { AnalyzedStatement, Rule } from '../types.js';
-import { migrationFile, migrationFiles, sqlName, transactionLines } from './locks-a-fixes.js';
+import { ident, migrationFile, migrations, sqlName, transactionLines } from '../../codegen/index.js';
 
 /** A constraint name cut to PostgreSQL's 63 bytes. */
 function constraintName(text: string): string {
@@ -61,7 +61,7 @@ export const attachPartitionScan: Rule = {
       const attach = `ALTER TABLE ${sqlName(parent)} ATTACH PARTITION ${sqlName(partition)} ${bound ?? 'FOR VALUES …'}`;
       const fixCode =
         checks.length > 0 && bound
-          ? migrationFiles([
+          ? migrations([
               migrationFile({
                 comment: [`Step 1 of 3: CHECK constraints that prove the bound, not yet checked (brief ACCESS EXCLUSIVE, no scan).`],
                 up: transactionLines(checks.map((k) => `ALTER TABLE ${sqlName(k.table)} ADD CONSTRAINT ${ident(k.name)} CHECK (${k.expression}) NOT VALID`)),

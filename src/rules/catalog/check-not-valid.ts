@@ -2,7 +2,8 @@ import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from './locks-a-fixes.js';
+import { migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**
  * ADD CONSTRAINT … CHECK (knex `table.check()`, `checkPositive()` & co. on a column of alterTable,
@@ -37,8 +38,9 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'AccessExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
+      covers: statementsAddingColumns(context, table, added),
       description: `Add it NOT VALID (a brief ACCESS EXCLUSIVE lock, no scan; new and updated rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes only SHARE UPDATE EXCLUSIVE, so reads and writes go on.`,
-      code: migrationFiles(
+      code: migrations(
         notValidThenValidate({
           table,
           name,

@@ -7,10 +7,10 @@ import type { AlterTableCommand } from '../../sql/facts.js';
 import { predictsRewrite } from '../../sql/rewrite.js';
 import { qualify } from '../analyze.js';
 import { severityForTable } from '../engine.js';
-import { ident, shortName, tableName } from '../helpers.js';
+import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { guardedTransaction, identifierName, migrationCode, migrations, rewroteTable, sqlTable, typeLabel } from './missing-lock-timeout.js';
-import { BATCH_PREAMBLE, keysetLoop, primaryKeyColumn } from './unbatched-backfill.js';
+import { rewroteTable, typeLabel } from './missing-lock-timeout.js';
+import { BATCH_PREAMBLE, guardedTransaction, ident, keysetLoop, limitName, migrationCode, migrations, sqlName } from '../../codegen/index.js';
 
 type TypeCommand = Extract<AlterTableCommand, { action: 'alter-column-type' }>;
 
@@ -139,13 +139,13 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
   const plainUsing = isPlainConversion(command);
   const customUsing = plainUsing ? undefined : usingSource(statement, column);
   if (!plainUsing && !customUsing) return undefined;
-  const t = sqlTable(table);
+  const t = sqlName(table);
   const bare = shortName(table).split('.').pop()!;
   const col = ident(column);
-  const next = identifierName(`${column}_${newType.replace(/\(.*$/, '').replace(/[^a-z0-9]+/gi, '_').replace(/_+$/, '')}`);
+  const next = limitName(`${column}_${newType.replace(/\(.*$/, '').replace(/[^a-z0-9]+/gi, '_').replace(/_+$/, '')}`);
   const nextCol = ident(next);
-  const trigger = identifierName(`${bare}_${next}_sync`);
-  const check = identifierName(`${bare}_${next}_not_null`);
+  const trigger = limitName(`${bare}_${next}_sync`);
+  const check = limitName(`${bare}_${next}_not_null`);
   const notNull = after ? !after.nullable : before ? !before.nullable : false;
   const targetDefault = after ? after.default : (before?.default ?? null);
   const conversion = customUsing ?? `${col}::${newType}`;

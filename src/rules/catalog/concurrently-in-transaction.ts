@@ -1,7 +1,8 @@
 import type { StatementFacts } from '../../sql/facts.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
-import { concurrentStatementLabel, findIndex, inverseOf, migrationFile, migrationFiles, rawLine, replayLine } from './locks-a-fixes.js';
+import { concurrentStatementLabel, findIndex, inverseOf } from './locks-a-fixes.js';
+import { migrationFile, migrations, rawLine, replayLine } from '../../codegen/index.js';
 
 /**
  * CREATE / DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and DETACH PARTITION CONCURRENTLY refuse to
@@ -75,8 +76,9 @@ export const concurrentlyInTransaction: Rule = {
       message: `${label} is mixed with other schema changes in a migration without a transaction: a failure leaves it half applied`,
       why: `With \`exports.config = { transaction: false }\` each statement commits on its own. If a later step fails (a lock timeout, a duplicate key in a unique build, a deploy killed mid-way), the earlier ones stay, knex does not record the migration, and running it again fails at \`${clip(notRetryable.sql)}\`${at}, which cannot run twice — the database stays half migrated until someone repairs it by hand.`,
       fix: {
+        wholeMigration: true,
         description: `Split it: each CONCURRENTLY statement in a migration of its own without a transaction, the other changes in migrations that keep knex’s transaction (all or nothing), in the same order. Or make every step but the last re-runnable (IF NOT EXISTS / IF EXISTS). The parts below replay the SQL the migration ran on the shadow${unknown ? '; write the downs marked TODO by hand' : ''}.`,
-        code: migrationFiles(parts),
+        code: migrations(parts),
       },
     });
   },
@@ -225,7 +227,7 @@ function splitParts(unit: MigrationUnit): string[] {
     }
     return migrationFile({
       comment: [`Part ${i + 1} of ${useful.length} of ${unit.name}${g.concurrent ? '' : ': all or nothing, in knex’s transaction'}.`],
-      up: g.statements.filter((s) => s.facts.kind !== 'set' || !g.concurrent).map((s) => replayLine(s)),
+      up: g.statements.filter((s) => s.facts.kind !== 'set' || !g.concurrent).map((s) => replayLine(s.sql, s.captured?.bindings ?? [])),
       down,
       ...(g.concurrent ? { noTransaction: 'CONCURRENTLY cannot run inside a transaction.' } : {}),
     });

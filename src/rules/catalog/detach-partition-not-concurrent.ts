@@ -2,7 +2,7 @@ import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import { defaultPartitionOf } from '../partitions.js';
 import type { Rule } from '../types.js';
-import { migrationFile, rawLine, sqlName, str, transactionLines } from './locks-a-fixes.js';
+import { jsString, migrationFile, rawLine, sqlName, transactionLines } from '../../codegen/index.js';
 
 /**
  * DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent (and the partition, and
@@ -49,9 +49,9 @@ export const detachPartitionNotConcurrent: Rule = {
               description: 'Detach with CONCURRENTLY (PostgreSQL 14+): SHARE UPDATE EXCLUSIVE on the parent and the partition, reads and writes go on. It cannot run in a transaction block: give it a migration of its own without knex’s transaction. If it is interrupted, the partition is left “detach pending”: the generated migration finishes it with FINALIZE when run again.',
               code: migrationFile({
                 up: [
-                  `  const pending = await knex.raw(${str(`SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass('${regclass}') AND inhdetachpending`)});`,
-                  `  if (pending.rows.length > 0) await knex.raw(${str(finalize)});`,
-                  `  else await knex.raw(${str(concurrent)});`,
+                  `  const pending = await knex.raw(${jsString(`SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass('${regclass}') AND inhdetachpending`)});`,
+                  `  if (pending.rows.length > 0) await knex.raw(${jsString(finalize)});`,
+                  `  else await knex.raw(${jsString(concurrent)});`,
                 ],
                 down: reattach ? [`  // ATTACH scans the partition unless a validated CHECK proves the bound (see attach-partition-scan).`, rawLine(reattach)] : [],
                 noTransaction: 'DETACH PARTITION … CONCURRENTLY cannot run inside a transaction block.',

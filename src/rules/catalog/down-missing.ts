@@ -1,9 +1,9 @@
 import { diffSchemas } from '../../schema/diff.js';
 import type { SchemaSnapshot } from '../../schema/types.js';
-import { ident, js, shortName } from '../helpers.js';
+import { shortName } from '../helpers.js';
 import { applyEdits, isEmptyFunction, migrationFunction, tokensOf, type JsFunction, type JsToken, type TextEdit } from '../js-source.js';
-import { bareName, columnSql, createEnumSql, createTableSql, rawCall, schemaBuilder, sqlName, sqlString } from '../schema-ddl.js';
 import type { MigrationUnit, Rule } from '../types.js';
+import { bareName, columnSql, createEnumSql, createTableSql, ident, jsString, rawCall, schemaBuilder, sqlName, sqlString } from '../../codegen/index.js';
 
 function keys<T>(record: Record<string, T>): string[] {
   return Object.keys(record);
@@ -82,14 +82,14 @@ export function inverseStatements(before: SchemaSnapshot, after: SchemaSnapshot,
     }
     const added = now.columnOrder.filter((c) => !was.columns[c]);
     if (added.length) {
-      out.push(`await ${schemaBuilder(table, knex)}.alterTable(${js(bareName(table))}, (table) => {`);
-      out.push(`  table.dropColumn${added.length > 1 ? 's' : ''}(${added.map(js).join(', ')});`);
+      out.push(`await ${schemaBuilder(table, knex)}.alterTable(${jsString(bareName(table))}, (table) => {`);
+      out.push(`  table.dropColumn${added.length > 1 ? 's' : ''}(${added.map(jsString).join(', ')});`);
       out.push(`});`);
     }
   }
 
   // 3. Tables up created, then the types, sequences, functions … that only they needed.
-  for (const table of dropOrder(after, newTables)) out.push(`await ${schemaBuilder(table, knex)}.dropTableIfExists(${js(bareName(table))});`);
+  for (const table of dropOrder(after, newTables)) out.push(`await ${schemaBuilder(table, knex)}.dropTableIfExists(${jsString(bareName(table))});`);
   const ownerGone = (owner: string | null) => owner !== null && (newTables.some((t) => owner.startsWith(`${t}.`)) || !before.tables[owner.slice(0, owner.lastIndexOf('.'))]?.columns[owner.slice(owner.lastIndexOf('.') + 1)]);
   for (const [key, s] of Object.entries(after.sequences)) if (!before.sequences[key] && !ownerGone(s.ownedBy)) raw(`DROP SEQUENCE IF EXISTS ${sqlName(key)}`);
   for (const [key, f] of Object.entries(after.functions)) if (!before.functions[key]) raw(`DROP ${f.kind === 'procedure' ? 'PROCEDURE' : f.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION'} IF EXISTS ${functionName(key, f.signature)}`);
@@ -220,6 +220,7 @@ export const downMissing: Rule = {
       message: empty ? `down is empty, but up changes the schema (${summary})` : `There is no down, but up changes the schema (${summary})`,
       why: `knex migrate:rollback runs down, records the migration as undone and leaves the schema as up made it; the next migrate:latest then runs up again and fails on objects that already exist. A rollback is what you reach for when a deploy goes wrong — it has to work.`,
       fix: {
+        wholeMigration: true,
         description: 'A down that undoes exactly what up did (generated from the schema before and after up; check it, and keep data-preserving steps in mind). If the migration really cannot be undone, say so: // knexsafe-ignore down-missing: <reason>.',
         code: withGeneratedDown(unit, (knex) => inverseStatements(before, after, knex)),
       },

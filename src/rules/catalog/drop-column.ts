@@ -1,5 +1,6 @@
-import { js, shortName, tableName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
+import { jsString } from '../../codegen/index.js';
 
 /** Dropping a column deletes its data and breaks every running instance of the app that still reads it. */
 export const dropColumn: Rule = {
@@ -28,14 +29,14 @@ export const dropColumn: Rule = {
           code: [
             `// Ship this only after no deployed code uses ${shortName(table)}.${command.column}.`,
             `exports.up = async function (knex) {`,
-            `  await knex.schema.alterTable(${js(shortName(table))}, (table) => {`,
-            `    table.dropColumn(${js(command.column)});`,
+            `  await knex.schema.alterTable(${jsString(shortName(table))}, (table) => {`,
+            `    table.dropColumn(${jsString(command.column)});`,
             `  });`,
             `};`,
             ``,
             `exports.down = async function (knex) {`,
-            `  await knex.schema.alterTable(${js(shortName(table))}, (table) => {`,
-            `    table.specificType(${js(command.column)}, ${js(column?.type ?? 'text')})${column && !column.nullable ? '.notNullable()' : ''}${column?.default ? `.defaultTo(knex.raw(${js(column.default)}))` : ''};`,
+            `  await knex.schema.alterTable(${jsString(shortName(table))}, (table) => {`,
+            `    table.specificType(${jsString(command.column)}, ${jsString(column?.type ?? 'text')})${column && !column.nullable ? '.notNullable()' : ''}${column?.default ? `.defaultTo(knex.raw(${jsString(column.default)}))` : ''};`,
             `  });`,
             `};`,
           ].join('\n'),

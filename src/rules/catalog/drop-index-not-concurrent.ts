@@ -2,7 +2,8 @@ import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
 import { partitionedIndexLines } from '../partitions.js';
 import type { Rule } from '../types.js';
-import { concurrentIndexDefinition, findIndex, migrationFile, rawLine, sqlName, transactionLines } from './locks-a-fixes.js';
+import { findIndex } from './locks-a-fixes.js';
+import { concurrentIndexDefinition, migrationFile, rawLine, sqlName, transactionLines } from '../../codegen/index.js';
 
 /**
  * DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the index's table: it waits for every

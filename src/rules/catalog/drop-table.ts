@@ -1,7 +1,7 @@
-import { js, NEXT_MIGRATION, shortName, tableName } from '../helpers.js';
-import { bareName, createEnumSql, createTableSql, enumOfType, enumUsers, indent, limitName, rawCall, schemaBuilder, sqlName } from '../schema-ddl.js';
+import { shortName, tableName } from '../helpers.js';
 import type { Rule, RuleContext } from '../types.js';
 import type { SchemaSnapshot } from '../../schema/types.js';
+import { NEXT_MIGRATION, bareName, createEnumSql, createTableSql, enumOfType, enumUsers, indent, jsString, limitName, rawCall, schemaBuilder, sqlName } from '../../codegen/index.js';
 
 /** Foreign keys of other tables that point at `table`, as `orders.user_id → users`. */
 function referencedBy(snapshot: SchemaSnapshot | undefined, table: string): string[] {
@@ -42,17 +42,17 @@ function dropFix(context: RuleContext, table: string): string {
     `// loudly, and rolling back brings it back at once, data intact.`,
     `exports.up = async function (knex) {`,
     `  // knexsafe-ignore rename-table: step 1 of dropping ${shortName(table)}; no deployed code uses it`,
-    `  await ${schemaBuilder(table)}.renameTable(${js(bare)}, ${js(retired)});`,
+    `  await ${schemaBuilder(table)}.renameTable(${jsString(bare)}, ${jsString(retired)});`,
     `};`,
     ``,
     `exports.down = async function (knex) {`,
-    `  await ${schemaBuilder(table)}.renameTable(${js(retired)}, ${js(bare)});`,
+    `  await ${schemaBuilder(table)}.renameTable(${jsString(retired)}, ${jsString(bare)});`,
     `};`,
     NEXT_MIGRATION,
     `// Step 2 — a release later, when nothing broke: drop it for good. down re-creates it, empty.`,
     `exports.up = async function (knex) {`,
     `  // knexsafe-ignore drop-table: renamed away a release ago and backed up`,
-    `  await ${schemaBuilder(table)}.dropTable(${js(retired)});`,
+    `  await ${schemaBuilder(table)}.dropTable(${jsString(retired)});`,
     ...enums.map((e) => `  ${rawCall(`DROP TYPE IF EXISTS ${sqlName(e)}`)}`),
     `};`,
     ``,
@@ -101,7 +101,7 @@ export const dropTable: Rule = {
                 description: 'Ship code that no longer uses the table, back it up (knexsafe backup), then drop it in a later migration whose down re-creates it.',
                 code: [
                   `exports.up = async function (knex) {`,
-                  `  await ${schemaBuilder(table)}.dropTable(${js(bareName(table))});`,
+                  `  await ${schemaBuilder(table)}.dropTable(${jsString(bareName(table))});`,
                   `};`,
                   ``,
                   `exports.down = async function (knex) {`,

@@ -3,7 +3,8 @@ import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import { partitionedForeignKeyMigrations, partitionedTable, partitionTree } from '../partitions.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, foreignKeyDefinition, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from './locks-a-fixes.js';
+import { foreignKeyDefinition, migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**
  * Adding a foreign key to an existing table (knex `.references()` / `.foreign()` in alterTable,
@@ -45,12 +46,13 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'ShareRowExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
+      covers: statementsAddingColumns(context, table, added),
       description: `Add it NOT VALID (a brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes SHARE UPDATE EXCLUSIVE on ${shortName(table)} and ROW SHARE on ${referenced ? shortName(referenced) : 'the referenced table'}, so reads and writes go on.${
         partitioned
           ? ` ${shortName(table)} is partitioned: before PostgreSQL 18 it refuses NOT VALID foreign keys, so add the key NOT VALID to each partition and VALIDATE them first; adding it to the parent afterwards attaches those validated partition keys instead of creating new ones.`
           : ''
       }`,
-      code: migrationFiles(
+      code: migrations(
         partitioned && added.length === 0
           ? partitionedForeignKeyMigrations(table, name, definition, context.migration.schemaBefore)
           : notValidThenValidate({

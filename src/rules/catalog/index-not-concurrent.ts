@@ -1,8 +1,9 @@
 import { severityForTable } from '../engine.js';
 import { lockBlocks } from '../../sql/locks.js';
-import { heldBefore, ident, js, shortName, strongestLock, tableName } from '../helpers.js';
+import { heldBefore, shortName, strongestLock, tableName } from '../helpers.js';
 import { partitionedIndexMigration, partitionedTable, partitionsOf } from '../partitions.js';
 import type { Rule } from '../types.js';
+import { concurrentIndexLines, ident, limitName, migrationCode, rawCall, sqlName, sqlNameBeside } from '../../codegen/index.js';
 
 /**
  * CREATE INDEX without CONCURRENTLY on an existing table takes a SHARE lock: reads go on, every
@@ -25,7 +26,7 @@ export const indexNotConcurrent: Rule = {
     // ON ONLY a partitioned parent reads no rows: an INVALID index in the catalog, nothing more.
     if (partitioned && f.only) return;
     const lock = strongestLock(statement, table);
-    const name = f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`;
+    const name = limitName(f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`);
     const columns = f.columns.map((c) => (c.column ? ident(c.column) : (c.expression?.text ?? '?'))).join(', ');
     const unique = f.unique ? 'UNIQUE ' : '';
     // An earlier statement of the transaction may hold a stronger lock (ACCESS EXCLUSIVE after an ALTER): then reads wait too.
@@ -64,18 +65,12 @@ export const indexNotConcurrent: Rule = {
       severity: severityForTable(context, table),
       fix: {
         description: 'Build the index with CREATE INDEX CONCURRENTLY in a migration of its own that opts out of knex’s transaction (CONCURRENTLY cannot run inside one); drop it CONCURRENTLY in down.',
-        code: [
-          `exports.up = async function (knex) {`,
-          `  await knex.raw(${js(`CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${ident(shortName(table))}${using} (${columns})${where}`)});`,
-          `};`,
-          ``,
-          `exports.down = async function (knex) {`,
-          `  await knex.raw(${js(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(name)}`)});`,
-          `};`,
-          ``,
-          `// CONCURRENTLY cannot run inside a transaction.`,
-          `exports.config = { transaction: false };`,
-        ].join('\n'),
+        code: migrationCode({
+          comment: ['CONCURRENTLY cannot run inside a transaction.'],
+          noTransaction: true,
+          up: concurrentIndexLines(table, name, `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${sqlName(table)}${using} (${columns})${where}`),
+          down: [rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, name)}`)],
+        }),
       },
     });
   },

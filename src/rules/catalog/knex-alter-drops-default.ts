@@ -1,4 +1,4 @@
-import { ident, shortName, tableName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import {
   applyEdits,
   enclosingCall,
@@ -12,10 +12,10 @@ import {
   type JsToken,
   type TextEdit,
 } from '../js-source.js';
-import { bareName, defaultToJs, rawCall, sqlName } from '../schema-ddl.js';
 import type { AlterTableCommand } from '../../sql/facts.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
 import type { ColumnInfo } from '../../schema/types.js';
+import { bareName, defaultToJs, ident, rawCall, sqlName } from '../../codegen/index.js';
 
 const TABLE_CALLS = new Set(['alterTable', 'table']);
 
@@ -126,6 +126,7 @@ export const knexAlterDropsDefault: Rule = {
           (lostNotNull ? `NULLs are accepted again, and code that relies on the column being set breaks later.` : ''),
         fix: rewritten
           ? {
+              wholeMigration: true,
               description: `Keep what the column had — ${keep} — in up and in down${lostNotNull ? ' (alterNullable: false leaves NOT NULL alone; repeating .notNullable() would make knex drop and set it again, and SET NOT NULL scans the table)' : ''}; or change only the type with knex.raw('ALTER TABLE … ALTER COLUMN … TYPE …'), which leaves the default and NOT NULL alone.`,
               code: rewritten,
             }

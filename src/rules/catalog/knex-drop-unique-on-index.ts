@@ -1,7 +1,7 @@
-import { ident, js, shortName, tableName } from '../helpers.js';
-import { bareName, rawCall, schemaBuilder, sqlName } from '../schema-ddl.js';
+import { shortName, tableName } from '../helpers.js';
 import type { ConstraintInfo, IndexInfo, SchemaSnapshot } from '../../schema/types.js';
 import type { Rule, RuleContext } from '../types.js';
+import { bareName, ident, jsString, rawCall, schemaBuilder, sqlName } from '../../codegen/index.js';
 
 function indexNamed(snapshot: SchemaSnapshot, name: string, schema?: string): IndexInfo | undefined {
   return Object.values(snapshot.indexes).find((i) => i.name === name && (schema ? i.schema === schema : true));
@@ -69,7 +69,7 @@ export const knexDropUniqueOnIndex: Rule = {
           message: `${c.name} on ${shortName(table)} is a unique index, not a constraint: DROP CONSTRAINT fails`,
           why: `knex's dropUnique() emits ALTER TABLE … DROP CONSTRAINT, but ${c.name} was created as an index (CREATE UNIQUE INDEX, or unique(…, { useConstraint: false })): PostgreSQL answers "constraint ${c.name} of relation ${info.name} does not exist" (42704) and the deploy stops${c.ifExists ? ' — with IF EXISTS it silently does nothing and the uniqueness stays' : ''}.`,
           fix: {
-            description: `Drop it as the index it is. The knex call is table.dropIndex([${columns.map(js).join(', ')}], ${js(c.name)}) (DROP INDEX, which locks ${shortName(table)} against reads and writes while it waits); on a table in use drop it CONCURRENTLY, outside knex's transaction, as below. down re-creates it with its exact definition.`,
+            description: `Drop it as the index it is. The knex call is table.dropIndex([${columns.map(jsString).join(', ')}], ${jsString(c.name)}) (DROP INDEX, which locks ${shortName(table)} against reads and writes while it waits); on a table in use drop it CONCURRENTLY, outside knex's transaction, as below. down re-creates it with its exact definition.`,
             code: migration([rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlName(`${index.schema}.${index.name}`)}`)], [rawCall(concurrently(index.definition))], {
               noTransaction: 'CONCURRENTLY cannot run inside a transaction.',
             }),
@@ -87,12 +87,12 @@ export const knexDropUniqueOnIndex: Rule = {
         const kind = constraint.kind === 'primary' ? 'primary key' : constraint.kind === 'unique' ? 'unique constraint' : 'exclusion constraint';
         const knexCall =
           constraint.kind === 'primary'
-            ? `table.dropPrimary(${js(constraint.name)});`
+            ? `table.dropPrimary(${jsString(constraint.name)});`
             : constraint.kind === 'unique'
-              ? `table.dropUnique([${constraint.columns.map(js).join(', ')}], ${js(constraint.name)});`
+              ? `table.dropUnique([${constraint.columns.map(jsString).join(', ')}], ${jsString(constraint.name)});`
               : undefined;
         const up = knexCall
-          ? [`await ${schemaBuilder(table)}.alterTable(${js(bareName(table))}, (table) => {`, `  ${knexCall}`, `});`]
+          ? [`await ${schemaBuilder(table)}.alterTable(${jsString(bareName(table))}, (table) => {`, `  ${knexCall}`, `});`]
           : [rawCall(`ALTER TABLE ${sqlName(table)} DROP CONSTRAINT ${ident(constraint.name)}`)];
         context.report({
           statement,

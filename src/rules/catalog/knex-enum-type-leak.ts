@@ -12,11 +12,11 @@ import {
   tokensOf,
   type JsToken,
 } from '../js-source.js';
-import { bareName, enumUsers, sqlLiteral, sqlName } from '../schema-ddl.js';
 import { parseSqlSync } from '../../sql/parse.js';
 import { statementFacts } from '../../sql/facts.js';
 import type { SchemaSnapshot } from '../../schema/types.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
+import { bareName, enumUsers, jsSql, sqlName } from '../../codegen/index.js';
 
 /** Tables (bare and qualified) and `table.column`s a statement drops. */
 function droppedBy(statement: AnalyzedStatement, context: RuleContext): { tables: string[]; columns: string[] } {
@@ -31,7 +31,7 @@ function droppedBy(statement: AnalyzedStatement, context: RuleContext): { tables
 }
 
 function dropTypeCode(types: string[]): (root: string) => string {
-  return (root) => types.map((t, i) => `${i ? 'await ' : ''}${root}.raw(${sqlLiteral(`DROP TYPE IF EXISTS ${sqlName(t)}`)})`).join(';\n');
+  return (root) => types.map((t, i) => `${i ? 'await ' : ''}${root}.raw(${jsSql(`DROP TYPE IF EXISTS ${sqlName(t)}`)})`).join(';\n');
 }
 
 /** What the `down` function drops, read from its knex calls and the SQL strings it passes to knex.raw. */
@@ -135,10 +135,11 @@ function leakInUp(unit: MigrationUnit, context: RuleContext, before: SchemaSnaps
       message: `Enum type ${names} is left behind: ${what}, nothing uses the type any more`,
       why: WHY,
       fix: {
+        ...(code ? { wholeMigration: true } : {}),
         description: `Drop the type right after its last user: await knex.raw('DROP TYPE IF EXISTS ${sqlName(types[0]!)}'). The down that re-creates the table with enu(…, { useNative: true }) then re-creates the type too.`,
         code:
           code ??
-          [`// After the dropTable / dropColumn:`, `exports.up = async function (knex) {`, ...types.map((t) => `  await knex.raw(${sqlLiteral(`DROP TYPE IF EXISTS ${sqlName(t)}`)});`), `};`].join('\n'),
+          [`// After the dropTable / dropColumn:`, `exports.up = async function (knex) {`, ...types.map((t) => `  await knex.raw(${jsSql(`DROP TYPE IF EXISTS ${sqlName(t)}`)});`), `};`].join('\n'),
       },
     });
   }
@@ -173,10 +174,11 @@ function leakInDown(unit: MigrationUnit, context: RuleContext, before: SchemaSna
       message: `down drops what uses enum type ${names} but not the type: rolling back leaves it behind`,
       why: `${WHY} check runs only up; this is read from the down function (knexsafe verify runs it and shows the type left behind).`,
       fix: {
+        ...(edit ? { wholeMigration: true } : {}),
         description: `In down, drop the type after the table: await knex.raw('DROP TYPE IF EXISTS ${sqlName(types[0]!)}').`,
         code: edit
           ? applyEdits(unit.source, [edit])
-          : [`exports.down = async function (knex) {`, `  // … drop the table, then:`, ...types.map((t) => `  await knex.raw(${sqlLiteral(`DROP TYPE IF EXISTS ${sqlName(t)}`)});`), `};`].join('\n'),
+          : [`exports.down = async function (knex) {`, `  // … drop the table, then:`, ...types.map((t) => `  await knex.raw(${jsSql(`DROP TYPE IF EXISTS ${sqlName(t)}`)});`), `};`].join('\n'),
       },
     });
   }

@@ -39,6 +39,7 @@ export const knexNotAwaited: Rule = {
         message: `This knex call is never run: nothing awaits or returns it${shown ? ` (\`${shown}\`)` : ''}`,
         why: 'knex builders only send their SQL when awaited (or .then()ed). Without await the migration finishes without it, knex records the migration as applied, and the statement is missing from every database the migration runs on.',
         fix: {
+          ...(fixed ? { wholeMigration: true } : {}),
           description: fixed ? 'Await it, so it runs in order inside the migration (and its transaction).' : 'Await it (or return it), in an async up, so it runs in order inside the migration.',
           code: fixed ?? `await ${line.replace(/;?\s*$/, ';')}`,
         },

@@ -1,8 +1,8 @@
-import { ident, js, shortName, tableName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import { applyEdits, findColumnDefinition, indentationAt, insertAfterStatement, statementOf, tokensOf, type ColumnDefinition, type TextEdit } from '../js-source.js';
-import { bareName, limitName, sqlName } from '../schema-ddl.js';
 import type { ColumnFacts } from '../../sql/facts.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
+import { bareName, ident, jsString, limitName, sqlName } from '../../codegen/index.js';
 
 interface NewColumn {
   name: string;
@@ -43,10 +43,10 @@ function fixCode(source: string, definition: ColumnDefinition, column: NewColumn
     if (column.created === 'create-table') {
       const place = statementOf(tokens, definition.chain);
       if (!place.standalone) return undefined;
-      edits.push({ start: place.after, end: place.after, text: `\n${indentationAt(source, place.start)}${place.root}.check('?? >= 0', [${js(column.name)}], ${js(constraint)});` });
+      edits.push({ start: place.after, end: place.after, text: `\n${indentationAt(source, place.start)}${place.root}.check('?? >= 0', [${jsString(column.name)}], ${jsString(constraint)});` });
     } else {
       const sql = `ALTER TABLE ${sqlName(table)} ADD CONSTRAINT ${ident(constraint)} CHECK (${ident(column.name)} >= 0) NOT VALID`;
-      const edit = insertAfterStatement(source, tokens, definition.call.nameIndex, (root) => `${root}.raw(${js(sql)})`);
+      const edit = insertAfterStatement(source, tokens, definition.call.nameIndex, (root) => `${root}.raw(${jsString(sql)})`);
       if (!edit) return undefined;
       edits.push(edit);
     }
@@ -90,6 +90,7 @@ export const knexUnsignedIgnored: Rule = {
         ...(code
           ? {
               fix: {
+                wholeMigration: true,
                 description: harmless
                   ? `Remove .unsigned(): it is a no-op on PostgreSQL.`
                   : `Enforce it with a CHECK (${column.name} >= 0)` +

@@ -65,6 +65,7 @@ export const lockHeldAcrossBatch: Rule = {
           `${laterMs >= 1 ? ` (${seconds(laterMs)} on the nearly empty shadow; with production data, backfills and index builds there take far longer)` : ''}, not just this statement.`,
         severity: severityForTable(context, table, 'warning'),
         fix: {
+          wholeMigration: Boolean(unit.source && config),
           description:
             `Let knex run the migrations one by one: once any pending migration has \`exports.config = { transaction: false }\`, knex runs every migration of the batch in its own transaction, so this lock is released when this migration ends. ` +
             `Mark this migration so (wrap its statements in \`knex.transaction(async (trx) => { ... })\` with \`SET LOCAL lock_timeout\` if they must commit together), or deploy the later migrations separately. ` +

@@ -1,86 +1,8 @@
 import { firstTokenOnOrAfterLine, functionAt, isIdent, isPunct, migrationFunction, tokensOf, type JsFunction, type JsToken } from '../js-source.js';
 import { lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject, type LockMode } from '../../sql/locks.js';
-import { ident, js, lockedObject, NEXT_MIGRATION, shortName } from '../helpers.js';
+import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
-
-// ---------------------------------------------------------------------------------------------
-// Code generation shared by the lock rules of this catalog (src/rules/catalog/locks-b.ts).
-
-/** The lock_timeout the generated fixes set (the same default `knexsafe latest` uses). */
-export const LOCK_TIMEOUT = '5s';
-
-/** A table name for generated SQL: `users`, `app.users`, `"Users"`. */
-export function sqlTable(qualified: string): string {
-  const short = shortName(qualified);
-  const dot = short.indexOf('.');
-  return dot < 0 ? ident(short) : `${ident(short.slice(0, dot))}.${ident(short.slice(dot + 1))}`;
-}
-
-/** A JS string literal holding SQL: single quotes, or a template literal when it spans lines. */
-export function sqlLiteral(sql: string): string {
-  if (!sql.includes('\n') && !sql.includes("'")) return js(sql);
-  if (!sql.includes('\n') && !sql.includes('"')) return `"${sql.replace(/\\/g, '\\\\')}"`;
-  return '`' + sql.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${') + '`';
-}
-
-/** A PostgreSQL identifier cut to 63 bytes, as PostgreSQL itself would cut it. */
-export function identifierName(name: string): string {
-  let out = name;
-  while (Buffer.byteLength(out, 'utf8') > 63) out = out.slice(0, -1);
-  return out;
-}
-
-/** `await knex.raw('...')`, with bindings when given. */
-export function rawCall(sql: string, knexVar = 'knex', bindings?: string): string {
-  return `await ${knexVar}.raw(${sqlLiteral(sql)}${bindings ? `, ${bindings}` : ''});`;
-}
-
-/**
- * Statements run in one short transaction of their own that gives up after LOCK_TIMEOUT instead of
- * queueing every other query on the table behind it (for migrations with `transaction: false`).
- */
-export function guardedTransaction(statements: (string | { sql: string; comment: string })[], knexVar = 'knex'): string[] {
-  return [
-    `await ${knexVar}.transaction(async (trx) => {`,
-    `  await trx.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`,
-    ...statements.map((s) => (typeof s === 'string' ? `  ${rawCall(s, 'trx')}` : `  ${rawCall(s.sql, 'trx')} // ${s.comment}`)),
-    `});`,
-  ];
-}
-
-export interface MigrationCode {
-  /** Comment lines at the top of the file (without `//`). */
-  comment: string[];
-  /** `exports.config = { transaction: false }`. */
-  noTransaction?: boolean;
-  /** Top-level lines between the config and `exports.up` (constants). */
-  preamble?: string[];
-  up: string[];
-  down: string[];
-}
-
-/** One CommonJS knex migration file, as `knex migrate:make` writes them. */
-export function migrationCode(m: MigrationCode): string {
-  const body = (lines: string[]) => lines.map((l) => (l === '' ? '' : `  ${l}`));
-  return [
-    ...m.comment.map((c) => `// ${c}`.trimEnd()),
-    ...(m.noTransaction ? ['exports.config = { transaction: false };', ''] : m.comment.length ? [''] : []),
-    ...(m.preamble?.length ? [...m.preamble, ''] : []),
-    'exports.up = async function (knex) {',
-    ...body(m.up),
-    '};',
-    '',
-    `exports.down = async function (${m.down.some((l) => !l.trimStart().startsWith('//')) ? 'knex' : ''}) {`,
-    ...body(m.down),
-    '};',
-    '',
-  ].join('\n');
-}
-
-/** Several migration files of one fix, in order. */
-export function migrations(files: string[]): string {
-  return files.map((f) => f.trim()).join(`\n\n${NEXT_MIGRATION}\n\n`);
-}
+import { ident, jsSql, jsString, LOCK_TIMEOUT, NEXT_MIGRATION } from '../../codegen/index.js';
 
 /** The identifier the statement on `line` calls knex through (`knex`, `trx`, `db` ...); JS source, not SQL. */
 export function knexVariableOn(source: string, line: number): string {
@@ -257,19 +179,19 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
   const line = statement.site?.line;
   const sameFile = statement.site && statement.site.file === unit.file;
   if (unit.sqlFile && line) {
-    return { description, code: insertLines(unit.source, line, [`${setting};`]) };
+    return { wholeMigration: true, description, code: insertLines(unit.source, line, [`${setting};`]) };
   }
   if (unit.source && line && sameFile) {
     const knexVar = knexVariableOn(unit.source, line);
-    const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`, `await ${knexVar}.raw(${sqlLiteral(setting)});`];
+    const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`, `await ${knexVar}.raw(${jsSql(setting)});`];
     if (!inTransaction) lines.push(`// ... and \`await ${knexVar}.raw('RESET lock_timeout')\` in a finally block after the locking statements.`);
     const edited = awaitable(insertLines(unit.source, line, lines), line);
-    if (edited) return { description, code: edited };
+    if (edited) return { wholeMigration: true, description, code: edited };
   }
   // No source to edit (the statement comes from a helper module): a template.
   return {
     description,
-    code: [`// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`, `await ${inTransaction ? 'knex' : 'trx'}.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`].join('\n'),
+    code: [`// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`, `await ${inTransaction ? 'knex' : 'trx'}.raw(${jsSql(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`].join('\n'),
   };
 }
 

@@ -45,7 +45,7 @@ export const preferBigintIds: Rule = {
         severity: 'info',
         message: `${shortName(n.table)}.${n.column.name} is ${/^[aeiou]/.test(spelled) ? 'an' : 'a'} ${spelled} key: prefer bigint`,
         why: `An integer key runs out at 2,147,483,647 (inserts then fail with "nextval: reached maximum value"); moving to bigint later rewrites the table — and every table whose foreign keys point at it — under an ACCESS EXCLUSIVE lock. bigint costs 4 more bytes per row.`,
-        ...(code ? { fix: { description: `Use table.${bigger}(…) (and bigInteger() for the foreign keys that will reference it).`, code } } : {}),
+        ...(code ? { fix: { wholeMigration: true, description: `Use table.${bigger}(…) (and bigInteger() for the foreign keys that will reference it).`, code } } : {}),
       });
     }
   },

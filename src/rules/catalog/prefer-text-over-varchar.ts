@@ -1,7 +1,8 @@
-import { js, shortName } from '../helpers.js';
+import { shortName } from '../helpers.js';
 import { applyEdits } from '../js-source.js';
 import type { Rule, RuleContext } from '../types.js';
 import { newColumns, replaceTypeCall, type NewColumn } from './new-columns.js';
+import { jsString } from '../../codegen/index.js';
 
 /**
  * `varchar(n)` (knex `string()` = varchar(255)) turns a length limit into a type: values over it
@@ -33,7 +34,7 @@ export const preferTextOverVarchar: Rule = {
       const chosen = d ? d.call.args.length > 1 || d.call.name === 'specificType' : length !== 255;
       const check = chosen ? `.checkLength('<=', ${length})` : '';
       const canRewrite = d && (d.call.name === 'string' || d.call.name === 'specificType' || d.call.name === 'varchar');
-      const code = canRewrite ? applyEdits(context.migration.source, [replaceTypeCall(n, `text(${js(n.column.name)})${n.inCreateTable ? check : ''}`)]) : undefined;
+      const code = canRewrite ? applyEdits(context.migration.source, [replaceTypeCall(n, `text(${jsString(n.column.name)})${n.inCreateTable ? check : ''}`)]) : undefined;
       context.report({
         statement: n.statement,
         table: n.table,
@@ -43,9 +44,10 @@ export const preferTextOverVarchar: Rule = {
         ...(code
           ? {
               fix: {
+                wholeMigration: true,
                 description: chosen
-                  ? `Use table.text(${js(n.column.name)})${n.inCreateTable ? ` with .checkLength('<=', ${length}) to keep the limit` : `; if the limit matters, add CHECK (char_length(${n.column.name}) <= ${length}) NOT VALID in the same migration`}.`
-                  : `Use table.text(${js(n.column.name)}): knex's default 255 is rarely a real requirement.`,
+                  ? `Use table.text(${jsString(n.column.name)})${n.inCreateTable ? ` with .checkLength('<=', ${length}) to keep the limit` : `; if the limit matters, add CHECK (char_length(${n.column.name}) <= ${length}) NOT VALID in the same migration`}.`
+                  : `Use table.text(${jsString(n.column.name)}): knex's default 255 is rarely a real requirement.`,
                 code,
               },
             }
@@ -67,7 +69,7 @@ function reportChar(n: NewColumn, context: RuleContext): void {
   const d = n.definition;
   const check = length !== undefined && n.inCreateTable && !type.array ? `.checkLength('<=', ${length})` : '';
   const code =
-    d && d.call.name === 'specificType' && !type.array ? applyEdits(context.migration.source, [replaceTypeCall(n, `text(${js(n.column.name)})${check}`)]) : undefined;
+    d && d.call.name === 'specificType' && !type.array ? applyEdits(context.migration.source, [replaceTypeCall(n, `text(${jsString(n.column.name)})${check}`)]) : undefined;
   context.report({
     statement: n.statement,
     table: n.table,
@@ -77,7 +79,8 @@ function reportChar(n: NewColumn, context: RuleContext): void {
     ...(code
       ? {
           fix: {
-            description: `Use table.text(${js(n.column.name)})${check ? ` with ${check} to keep the limit` : length !== undefined ? `; if the limit matters, add CHECK (char_length(${n.column.name}) <= ${length}) NOT VALID in the same migration` : ''}.`,
+                wholeMigration: true,
+            description: `Use table.text(${jsString(n.column.name)})${check ? ` with ${check} to keep the limit` : length !== undefined ? `; if the limit matters, add CHECK (char_length(${n.column.name}) <= ${length}) NOT VALID in the same migration` : ''}.`,
             code,
           },
         }

@@ -1,7 +1,8 @@
-import { js, shortName } from '../helpers.js';
+import { shortName } from '../helpers.js';
 import { applyEdits } from '../js-source.js';
 import type { Rule } from '../types.js';
 import { newColumns, replaceTypeCall } from './new-columns.js';
+import { jsString } from '../../codegen/index.js';
 
 /**
  * `timestamp without time zone` stores wall-clock time with no zone: the same instant is written
@@ -23,7 +24,7 @@ export const preferTimestamptz: Rule = {
       const d = n.definition;
       const precision = type.modifiers[0];
       const method = d?.call.name === 'datetime' || d?.call.name === 'dateTime' ? d.call.name : 'timestamp';
-      const replacement = `${method}(${js(n.column.name)}${precision !== undefined ? `, { precision: ${precision} }` : ''})`;
+      const replacement = `${method}(${jsString(n.column.name)}${precision !== undefined ? `, { precision: ${precision} }` : ''})`;
       const code = d && ['timestamp', 'datetime', 'dateTime', 'specificType'].includes(d.call.name) ? applyEdits(context.migration.source, [replaceTypeCall(n, replacement)]) : undefined;
       context.report({
         statement: n.statement,
@@ -32,7 +33,7 @@ export const preferTimestamptz: Rule = {
         message: `${shortName(n.table)}.${n.column.name} is timestamp without time zone: prefer timestamptz`,
         why: 'timestamp without time zone stores a wall-clock reading, not an instant: app servers or sessions in different time zones write the same moment differently, comparisons across DST changes go wrong, and now() is silently converted to the session zone. timestamptz stores the instant (UTC) in the same 8 bytes.',
         ...(code
-          ? { fix: { description: `Use table.${replacement}: knex's timestamp() is timestamptz on PostgreSQL unless told { useTz: false }.`, code } }
+          ? { fix: { wholeMigration: true, description: `Use table.${replacement}: knex's timestamp() is timestamptz on PostgreSQL unless told { useTz: false }.`, code } }
           : {}),
       });
     }

@@ -1,9 +1,9 @@
-import { ident, js, NEXT_MIGRATION, shortName, tableName } from '../helpers.js';
-import { bareName, columnSql, limitName, rawCall, schemaBuilder, sqlName } from '../schema-ddl.js';
+import { shortName, tableName } from '../helpers.js';
 import type { ColumnInfo, SchemaSnapshot } from '../../schema/types.js';
 import type { Rule, RuleContext } from '../types.js';
 import { firstTokenOnOrAfterLine, methodCalls, stringArg, tokensOf } from '../js-source.js';
 import { formatCount } from '../../util/format-count.js';
+import { NEXT_MIGRATION, bareName, columnSql, ident, jsString, limitName, rawCall, schemaBuilder, sqlName } from '../../codegen/index.js';
 
 const BATCH_SIZE = 10_000;
 
@@ -56,8 +56,8 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
   const oldColumn = { ...column, nullable: true, default: null, identity: null };
 
   const expandUp = [
-    `  await ${schemaBuilder(table)}.alterTable(${js(bare)}, (table) => {`,
-    `    table.specificType(${js(to)}, ${js(column.type)});`,
+    `  await ${schemaBuilder(table)}.alterTable(${jsString(bare)}, (table) => {`,
+    `    table.specificType(${jsString(to)}, ${jsString(column.type)});`,
     `  });`,
     ...(column.default !== null ? [`  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${n} SET DEFAULT ${column.default}`)}`] : []),
     ...(notNull ? [`  // Enforced for new rows at once; existing rows are checked after the backfill.`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`] : []),
@@ -69,14 +69,14 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
   const expandDown = [
     `  ${rawCall(`DROP TRIGGER ${trigger} ON ${t}`)}`,
     `  ${rawCall(`DROP FUNCTION ${fn}()`)}`,
-    `  await ${schemaBuilder(table)}.alterTable(${js(bare)}, (table) => {`,
-    `    table.dropColumn(${js(to)});`,
+    `  await ${schemaBuilder(table)}.alterTable(${jsString(bare)}, (table) => {`,
+    `    table.dropColumn(${jsString(to)});`,
     `  });`,
   ];
   const backfillUp = [
     `  // Batches of ${formatCount(BATCH_SIZE)} rows, each its own short transaction: no long lock on ${shortName(table)}.`,
     `  for (;;) {`,
-    `    const result = await knex.raw(${js(`UPDATE ${t} SET ${n} = ${o} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE ${n} IS NULL AND ${o} IS NOT NULL LIMIT ${BATCH_SIZE})`)});`,
+    `    const result = await knex.raw(${jsString(`UPDATE ${t} SET ${n} = ${o} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE ${n} IS NULL AND ${o} IS NOT NULL LIMIT ${BATCH_SIZE})`)});`,
     `    if (!result.rowCount) break;`,
     `  }`,
     ...(notNull ? [`  // Scans without blocking writes (SHARE UPDATE EXCLUSIVE).`, `  ${rawCall(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`)}`] : []),
@@ -94,8 +94,8 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
       : []),
     `  ${rawCall(`DROP TRIGGER ${trigger} ON ${t}`)}`,
     `  ${rawCall(`DROP FUNCTION ${fn}()`)}`,
-    `  await ${schemaBuilder(table)}.alterTable(${js(bare)}, (table) => {`,
-    `    table.dropColumn(${js(from)});`,
+    `  await ${schemaBuilder(table)}.alterTable(${jsString(bare)}, (table) => {`,
+    `    table.dropColumn(${jsString(from)});`,
     `  });`,
   ];
   const contractDown = [
@@ -176,14 +176,14 @@ export const renameColumn: Rule = {
             description: `Expand / contract instead of renaming: add ${f.to}, write both columns, backfill in batches, switch reads to ${f.to}, and drop ${f.from} in a later migration.`,
             code: [
               `exports.up = async function (knex) {`,
-              `  await ${schemaBuilder(table)}.alterTable(${js(bareName(table))}, (table) => {`,
-              `    table.text(${js(f.to)}); // same type as ${f.from}`,
+              `  await ${schemaBuilder(table)}.alterTable(${jsString(bareName(table))}, (table) => {`,
+              `    table.text(${jsString(f.to)}); // same type as ${f.from}`,
               `  });`,
               `};`,
               ``,
               `exports.down = async function (knex) {`,
-              `  await ${schemaBuilder(table)}.alterTable(${js(bareName(table))}, (table) => {`,
-              `    table.dropColumn(${js(f.to)});`,
+              `  await ${schemaBuilder(table)}.alterTable(${jsString(bareName(table))}, (table) => {`,
+              `    table.dropColumn(${jsString(f.to)});`,
               `  });`,
               `};`,
             ].join('\n'),

@@ -1,6 +1,6 @@
-import { js, NEXT_MIGRATION, shortName, tableName } from '../helpers.js';
-import { rawCall, schemaBuilder, sqlName } from '../schema-ddl.js';
+import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
+import { NEXT_MIGRATION, jsString, rawCall, schemaBuilder, sqlName } from '../../codegen/index.js';
 
 /**
  * Renaming a table breaks every running instance of the previous release: their queries name the
@@ -33,14 +33,14 @@ export const renameTable: Rule = {
         description: `Rename and, in the same migration, create a view named ${f.from} over the new table: a simple view is updatable, so the previous release keeps reading and writing through it. Drop the view a release later, when no deployed code uses the old name.`,
         code: [
           `exports.up = async function (knex) {`,
-          `  await ${schemaBuilder(from)}.renameTable(${js(f.from)}, ${js(f.to)});`,
+          `  await ${schemaBuilder(from)}.renameTable(${jsString(f.from)}, ${jsString(f.to)});`,
           `  // The previous release still says ${f.from}: INSERT / UPDATE / DELETE go through this view.`,
           `  ${rawCall(`CREATE VIEW ${sqlName(from)} AS SELECT * FROM ${sqlName(to)}`)}`,
           `};`,
           ``,
           `exports.down = async function (knex) {`,
           `  ${rawCall(`DROP VIEW ${sqlName(from)}`)}`,
-          `  await ${schemaBuilder(from)}.renameTable(${js(f.to)}, ${js(f.from)});`,
+          `  await ${schemaBuilder(from)}.renameTable(${jsString(f.to)}, ${jsString(f.from)});`,
           `};`,
           NEXT_MIGRATION,
           `// A release later, once no deployed code uses ${f.from}:`,

@@ -2,67 +2,12 @@ import { statementFacts, type ColumnFacts } from '../../sql/facts.js';
 import { parseSqlSync } from '../../sql/parse.js';
 import type { ColumnInfo } from '../../schema/types.js';
 import { severityForTable } from '../engine.js';
-import { ident, shortName, tableName } from '../helpers.js';
+import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
 import { typeRewriteHazards } from './column-type-rewrite.js';
-import { guardedTransaction, identifierName, LOCK_TIMEOUT, migrationCode, migrations, rawCall, sqlTable, typeLabel, type MigrationCode } from './missing-lock-timeout.js';
-import { BATCH_PREAMBLE, batchedLoop } from './unbatched-backfill.js';
-
-/** `users_name_not_null`: the helper CHECK constraint of the NOT NULL pattern. */
-export function notNullCheckName(table: string, column: string): string {
-  return identifierName(`${shortName(table).split('.').pop()}_${column}_not_null`);
-}
-
-export interface NotNullSteps {
-  /** ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID. */
-  add: MigrationCode;
-  /** VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE: reads and writes go on). */
-  validate: MigrationCode;
-  /** SET NOT NULL (no scan thanks to the validated check, PostgreSQL ≥ 12) and DROP the check; absent before 12. */
-  set?: MigrationCode;
-}
-
-/**
- * The three migrations that make a column NOT NULL without scanning the table under ACCESS
- * EXCLUSIVE. `first`/`total` number the steps in the comments when more migrations come before.
- */
-export function notNullSteps(table: string, column: string, pgVersion: number, first = 1, total = pgVersion >= 12 ? 3 : 2): NotNullSteps {
-  const t = sqlTable(table);
-  const c = ident(column);
-  const check = ident(notNullCheckName(table, column));
-  const addCheck = `ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${c} IS NOT NULL) NOT VALID`;
-  const step = (n: number) => `Step ${first + n} of ${total}`;
-  const steps: NotNullSteps = {
-    add: {
-      comment: [`${step(0)}: a NOT VALID check that proves "${column} IS NOT NULL" for new and updated rows (brief ACCESS EXCLUSIVE lock, no scan).`],
-      noTransaction: true,
-      up: guardedTransaction([addCheck]),
-      down: guardedTransaction([`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${check}`]),
-    },
-    validate: {
-      comment: [`${step(1)}: check the existing rows under SHARE UPDATE EXCLUSIVE (reads and writes continue).`],
-      noTransaction: true,
-      up: guardedTransaction([`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`]),
-      down: [`// Back to the NOT VALID check of the previous step.`, ...guardedTransaction([`ALTER TABLE ${t} DROP CONSTRAINT ${check}`, addCheck])],
-    },
-  };
-  if (pgVersion >= 12) {
-    steps.set = {
-      comment: [
-        `${step(2)}: SET NOT NULL skips the table scan because the validated check already proves it (PostgreSQL 12+);`,
-        `then the check is redundant. Brief ACCESS EXCLUSIVE lock.`,
-      ],
-      noTransaction: true,
-      up: guardedTransaction([`ALTER TABLE ${t} ALTER COLUMN ${c} SET NOT NULL`, `ALTER TABLE ${t} DROP CONSTRAINT ${check}`]),
-      down: [
-        `// Back to the previous step: a nullable column with the validated check.`,
-        ...guardedTransaction([`ALTER TABLE ${t} ALTER COLUMN ${c} DROP NOT NULL`, addCheck]),
-        ...guardedTransaction([`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`]),
-      ],
-    };
-  }
-  return steps;
-}
+import { typeLabel } from './missing-lock-timeout.js';
+import { batchedLoop } from './unbatched-backfill.js';
+import { BATCH_PREAMBLE, guardedTransaction, ident, limitName, LOCK_TIMEOUT, migrationCode, migrations, notNullSteps, rawCall, sqlName, type MigrationCode } from '../../codegen/index.js';
 
 /** The column a catalog CHECK definition (`CHECK ((name IS NOT NULL))`) proves NOT NULL, read with the parser. */
 export function checkedNotNullColumn(definition: string): string | undefined {
@@ -145,7 +90,7 @@ export const setNotNullScan: Rule = {
     if (f.kind !== 'alter-table') return;
     const table = tableName(context, f.table);
     if (context.tableAge(table) === 'new') return;
-    const t = sqlTable(table);
+    const t = sqlName(table);
     const earlier = earlierCommands(statement, context, table);
     const rewritten = new Set(context.migration.statements.filter((s) => s.index <= statement.index).flatMap((s) => typeRewriteHazards(s, context)).filter((h) => h.table === table).map((h) => h.column));
     for (const command of f.commands) {
@@ -201,6 +146,7 @@ export const setNotNullScan: Rule = {
           message: `NOT NULL on ${name}, added in this migration, is dropped and set again (knex .alter()), and setting it scans the whole table under ACCESS EXCLUSIVE`,
           why: `The column was added NOT NULL, so every row already has a value; knex's .alter() then drops NOT NULL and sets it again, and SET NOT NULL reads every row of ${shortName(table)} to prove it, holding ACCESS EXCLUSIVE: reads and writes wait for the whole scan.`,
           fix: {
+            covers: [added.statement],
             description: `Add the column as it should end up and change only the default afterwards: both statements are catalog-only (PostgreSQL 11+, constant default), no scan, a brief ACCESS EXCLUSIVE lock.`,
             code: migrationCode({
               comment: [`${name} is added NOT NULL once; only the default changes afterwards. No scan.`],
@@ -213,10 +159,13 @@ export const setNotNullScan: Rule = {
       }
       const steps = notNullSteps(table, column, context.pgVersion, added ? 2 : 1, (added ? 1 : 0) + (context.pgVersion >= 12 ? 3 : 2));
       const files: MigrationCode[] = [];
+      // The statements this fix writes again: the ADD COLUMN and its backfills.
+      const covers: AnalyzedStatement[] = [];
       if (added && added.command.action === 'add-column') {
         const backfills = context.migration.statements.filter(
           (s) => s.index < statement.index && s.facts.kind === 'update' && tableName(context, s.facts.table) === table && s.facts.columns.includes(column),
         );
+        covers.push(added.statement, ...backfills);
         const loops = backfills.map((s) => batchedLoop(s, context, table));
         const total = context.pgVersion >= 12 ? 4 : 3;
         files.push({
@@ -243,6 +192,7 @@ export const setNotNullScan: Rule = {
           '.' +
           (context.pgVersion >= 12 ? ' A validated CHECK (column IS NOT NULL) lets PostgreSQL 12+ skip the scan.' : ''),
         fix: {
+          covers,
           description:
             (added ? `Add ${column} nullable and backfill it in batches first; then ` : '') +
             (context.pgVersion >= 12

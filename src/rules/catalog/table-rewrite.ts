@@ -4,7 +4,7 @@ import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Fix, Rule, RuleContext } from '../types.js';
 import { volatileDefaultHazards } from './add-column-volatile-default.js';
 import { typeRewriteHazards } from './column-type-rewrite.js';
-import { guardedTransaction, migrationCode, rawCall, sqlTable } from './missing-lock-timeout.js';
+import { guardedTransaction, migrationCode, rawCall, sqlName } from '../../codegen/index.js';
 
 /** Tables (qualified) the statement rewrote that a more specific rule already reports. */
 export function explainedRewrites(statement: AnalyzedStatement, context: RuleContext): Set<string> {
@@ -39,7 +39,7 @@ function what(statement: AnalyzedStatement): string {
 
 function fixFor(statement: AnalyzedStatement, relation: string): Fix {
   const f = statement.facts;
-  const t = sqlTable(relation);
+  const t = sqlName(relation);
   if (f.kind === 'vacuum' || f.kind === 'cluster') {
     return {
       description:

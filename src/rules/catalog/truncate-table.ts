@@ -1,7 +1,7 @@
 import type { SchemaSnapshot } from '../../schema/types.js';
 import { shortName, tableName } from '../helpers.js';
-import { rawCall, sqlName } from '../schema-ddl.js';
 import type { Rule } from '../types.js';
+import { rawCall, sqlName } from '../../codegen/index.js';
 
 /** The tables TRUNCATE … CASCADE also empties: every table whose foreign keys point at one it empties, transitively. */
 function cascadeClosure(snapshot: SchemaSnapshot, tables: string[]): string[] {

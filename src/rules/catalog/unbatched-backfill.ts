@@ -2,20 +2,10 @@ import type { Node } from 'libpg-query';
 import { scanSync } from 'libpg-query';
 import { nodeOf, stringList, unwrap } from '../../sql/ast.js';
 import { severityForTable } from '../engine.js';
-import { ident, js, shortName, tableName } from '../helpers.js';
+import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { migrationCode, sqlLiteral, sqlTable } from './missing-lock-timeout.js';
 import { formatCount } from '../../util/format-count.js';
-
-export const BATCH_SIZE = 1000;
-export const PAUSE_MS = 50;
-
-/** The single-column primary key of a table that existed before the migration. */
-export function primaryKeyColumn(context: RuleContext, table: string): string | undefined {
-  const info = context.migration.schemaBefore?.tables[table];
-  const pk = info ? Object.values(info.constraints).find((c) => c.kind === 'primary') : undefined;
-  return pk?.columns.length === 1 ? pk.columns[0] : undefined;
-}
+import { BATCH_PREAMBLE, BATCH_SIZE, ident, jsSql, jsString, keysetLoop, migrationCode, sqlName } from '../../codegen/index.js';
 
 /** Columns (sets) whose equality pins one row: primary key, unique constraints, unique indexes. */
 function uniqueKeys(context: RuleContext, table: string): string[][] {
@@ -146,55 +136,11 @@ function jsonable(value: unknown): boolean {
   return typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype && Object.values(value as object).every(jsonable);
 }
 
-function property(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${js(name)}]`;
-}
-
 /** The alias or bare name a DML statement refers to its target table by. */
 function targetReference(statement: AnalyzedStatement): string | undefined {
   const entry = unwrap(statement.ast);
   const body = entry?.[1] as { relation?: { relname?: string; alias?: { aliasname?: string } } } | undefined;
   return body?.relation?.alias?.aliasname ?? body?.relation?.relname;
-}
-
-export interface KeysetLoop {
-  /** Qualified table name. */
-  table: string;
-  /** Key column, ordered and unique (the primary key). */
-  key: string;
-  /** How the statement refers to the table (alias or bare name), to qualify the key. */
-  ref: string;
-  /** UPDATE / DELETE up to (without) WHERE, knex `?` placeholders. */
-  head: string;
-  condition?: string;
-  /** JS expressions of the head's and condition's bindings. */
-  values: string[];
-  knexVar?: string;
-}
-
-/**
- * Body lines of an `up` that runs an UPDATE / DELETE in key-range batches (keyset pagination on the
- * key), each batch committing on its own; terminates whatever the statement writes.
- */
-export function keysetLoop(loop: KeysetLoop): string[] {
-  const k = loop.knexVar ?? 'knex';
-  const key = ident(loop.key);
-  const sql = `${loop.head} WHERE ${loop.condition ? `(${loop.condition}) AND ` : ''}${ident(loop.ref)}.${key} BETWEEN ? AND ?`;
-  return [
-    `let last = null;`,
-    `for (;;) {`,
-    `  const { rows } = await ${k}.raw(`,
-    `    last === null`,
-    `      ? ${js(`SELECT ${key} FROM ${sqlTable(loop.table)} ORDER BY ${key} LIMIT ?`)}`,
-    `      : ${js(`SELECT ${key} FROM ${sqlTable(loop.table)} WHERE ${key} > ? ORDER BY ${key} LIMIT ?`)},`,
-    `    last === null ? [BATCH_SIZE] : [last, BATCH_SIZE],`,
-    `  );`,
-    `  if (rows.length === 0) break;`,
-    `  last = rows[rows.length - 1]${property(loop.key)};`,
-    `  await ${k}.raw(${sqlLiteral(sql)}, [${[...loop.values, `rows[0]${property(loop.key)}`, 'last'].join(', ')}]);`,
-    `  await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));`,
-    `}`,
-  ];
 }
 
 /**
@@ -215,16 +161,11 @@ export function batchedLoop(statement: AnalyzedStatement, context: RuleContext, 
       ref,
       head: pieces.head,
       ...(pieces.condition ? { condition: pieces.condition } : {}),
-      values: [...pieces.headBindings, ...pieces.conditionBindings].map((v) => (typeof v === 'string' ? js(v) : JSON.stringify(v))),
+      values: [...pieces.headBindings, ...pieces.conditionBindings].map((v) => (typeof v === 'string' ? jsString(v) : JSON.stringify(v))),
       knexVar,
     }),
   ];
 }
-
-export const BATCH_PREAMBLE = [
-  `const BATCH_SIZE = ${BATCH_SIZE};`,
-  `const PAUSE_MS = ${PAUSE_MS}; // between batches: lets replicas, WAL archiving and autovacuum keep up`,
-];
 
 /**
  * UPDATE / DELETE of a whole existing table (or of an unbounded part of it) in one statement: every

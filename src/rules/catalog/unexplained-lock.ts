@@ -3,7 +3,8 @@ import type { StatementFacts } from '../../sql/facts.js';
 import { inferredLocks, observedLocks, qualify } from '../analyze.js';
 import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
-import { awaitable, insertLines, knexVariableOn, LOCK_TIMEOUT, lockTimeoutInForce, sqlLiteral } from './missing-lock-timeout.js';
+import { awaitable, insertLines, knexVariableOn, lockTimeoutInForce } from './missing-lock-timeout.js';
+import { jsSql, LOCK_TIMEOUT } from '../../codegen/index.js';
 
 /**
  * Statements whose locks knexsafe reads from their text (src/sql/locks.ts): when what PostgreSQL
@@ -200,10 +201,10 @@ function fixFor(statement: AnalyzedStatement, unit: MigrationUnit, inTransaction
   const setting = inTransaction ? `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'` : `SET lock_timeout = '${LOCK_TIMEOUT}'`;
   if (!timeout && line && statement.site?.file === unit.file && unit.source) {
     const knexVar = knexVariableOn(unit.source, line);
-    const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on the table behind this statement.`, `await ${knexVar}.raw(${sqlLiteral(setting)});`];
+    const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on the table behind this statement.`, `await ${knexVar}.raw(${jsSql(setting)});`];
     if (!inTransaction) lines.push(`// ... and \`await ${knexVar}.raw('RESET lock_timeout')\` in a finally block after it.`);
     const edited = awaitable(insertLines(unit.source, line, lines), line);
     if (edited) return { description, code: edited };
   }
-  return { description, code: `// First, in the same transaction as the statement:\nawait knex.raw(${sqlLiteral(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});` };
+  return { description, code: `// First, in the same transaction as the statement:\nawait knex.raw(${jsSql(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});` };
 }

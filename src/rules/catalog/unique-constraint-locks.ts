@@ -1,18 +1,10 @@
 import type { ConstraintFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
-import { ident, shortName } from '../helpers.js';
+import { shortName } from '../helpers.js';
 import { partitionedIndexMigration, partitionedTable } from '../partitions.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import {
-  addColumnsMigration,
-  columnsAddedHere,
-  constraintAfter,
-  constraintsAddedToExistingTable,
-  defaultConstraintName,
-  deferrableClause,
-  indexBackedConstraintMigration,
-  migrationFiles,
-} from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName } from './locks-a-fixes.js';
+import { addColumnsMigration, deferrableClause, ident, indexBackedConstraintMigration, migrations } from '../../codegen/index.js';
 
 /**
  * ALTER TABLE … ADD CONSTRAINT … UNIQUE (knex `table.unique()`, `.unique()` on a column of
@@ -62,8 +54,9 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'AccessExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
+      covers: statementsAddingColumns(context, table, added),
       description: `Build the index with CREATE UNIQUE INDEX CONCURRENTLY (writes go on), then attach it with ADD CONSTRAINT … UNIQUE USING INDEX, which only updates the catalog, in a migration without knex’s transaction${added.length ? ' (after the migration that adds the column)' : ''}. Down drops the constraint, which drops the index with it.`,
-      code: migrationFiles(files),
+      code: migrations(files),
     },
   });
 }

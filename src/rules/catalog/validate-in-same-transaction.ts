@@ -3,7 +3,8 @@ import { qualify } from '../analyze.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule } from '../types.js';
-import { constraintAfter, foreignKeyDefinition, migrationFiles, notValidThenValidate, withoutNotValid } from './locks-a-fixes.js';
+import { constraintAfter, withoutNotValid } from './locks-a-fixes.js';
+import { foreignKeyDefinition, migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**
  * `ADD CONSTRAINT … NOT VALID` then `VALIDATE CONSTRAINT` is the safe way to add a CHECK or foreign
@@ -58,14 +59,15 @@ export const validateInSameTransaction: Rule = {
         severity: severityForTable(context, table),
         fix: sameMigration
           ? {
+              covers: [add.statement],
               description: unit.sqlFile
                 ? 'COMMIT after the ADD CONSTRAINT … NOT VALID and run VALIDATE CONSTRAINT in a transaction of its own; as knex migrations, two files, each in its own short transaction:'
                 : 'Move VALIDATE CONSTRAINT to a migration of its own, with its own transaction (`exports.config = { transaction: false }` plus a short `knex.transaction`), so the lock of the ADD is released before the scan starts — also when both run in one `knex migrate:latest`.',
-              code: migrationFiles(files),
+              code: migrations(files),
             }
           : {
               description: `Give the VALIDATE migration \`exports.config = { transaction: false }\` and its own short transaction: knex then runs each migration of the batch in its own transaction, so the lock taken in ${add.unit.name} is released before the scan starts.`,
-              code: migrationFiles([files[1]!]),
+              code: migrations([files[1]!]),
             },
       });
     }

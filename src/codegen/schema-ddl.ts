@@ -3,7 +3,8 @@ import type { ColumnInfo, SchemaSnapshot, TableInfo } from '../schema/types.js';
 import { perSnapshot } from '../schema/derived.js';
 import { nodeOf } from '../sql/ast.js';
 import { typeRefFromTypeName } from '../sql/datatypes.js';
-import { ident, js } from './helpers.js';
+import { jsString } from './js.js';
+import { ident, sqlName, sqlString } from './sql.js';
 
 /**
  * SQL that re-creates schema objects from a snapshot, for the `down` of fixes that drop them
@@ -11,18 +12,7 @@ import { ident, js } from './helpers.js';
  * the same schema.
  */
 
-/** `public.orders` → `orders`; `app.orders` → `app.orders`, quoted where needed. */
-export function sqlName(qualified: string): string {
-  const dot = qualified.indexOf('.');
-  const schema = dot < 0 ? 'public' : qualified.slice(0, dot);
-  const name = dot < 0 ? qualified : qualified.slice(dot + 1);
-  return schema === 'public' ? ident(name) : `${ident(schema)}.${ident(name)}`;
-}
 
-/** A SQL string literal. */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
 
 export function columnSql(column: ColumnInfo): string {
   const parts = [ident(column.name), column.type];
@@ -179,7 +169,7 @@ const NUMBER_TYPES = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'floa
  * `knex.fn.now()`, anything else `knex.raw('…')`.
  */
 export function defaultToJs(expression: string, knexName = 'knex'): string {
-  const raw = `${knexName}.raw(${js(expression)})`;
+  const raw = `${knexName}.raw(${jsString(expression)})`;
   let value: Node | undefined;
   try {
     const select = parseSync(`SELECT ${expression}`).stmts?.[0]?.stmt as { SelectStmt?: { targetList?: { ResTarget?: { val?: Node } }[] } } | undefined;
@@ -200,10 +190,10 @@ export function defaultToJs(expression: string, knexName = 'knex'): string {
     if (constant.isnull) return 'null';
     if (constant.boolval) return String(constant.boolval.boolval ?? false);
     if (constant.ival) return String(constant.ival.ival ?? 0);
-    if (constant.fval?.fval !== undefined) return Number.isFinite(Number(constant.fval.fval)) && String(Number(constant.fval.fval)) === constant.fval.fval ? constant.fval.fval : js(constant.fval.fval);
+    if (constant.fval?.fval !== undefined) return Number.isFinite(Number(constant.fval.fval)) && String(Number(constant.fval.fval)) === constant.fval.fval ? constant.fval.fval : jsString(constant.fval.fval);
     const text = constant.sval?.sval;
     if (text !== undefined) {
-      if (cast === undefined || TEXT_TYPES.has(cast)) return js(text);
+      if (cast === undefined || TEXT_TYPES.has(cast)) return jsString(text);
       if (NUMBER_TYPES.has(cast) && String(Number(text)) === text && Number.isSafeInteger(Math.trunc(Number(text)))) return text;
       if (cast === 'bool' && (text === 'true' || text === 'false')) return text;
     }
@@ -217,40 +207,4 @@ export function defaultToJs(expression: string, knexName = 'knex'): string {
     if (names[names.length - 1] === 'now' && (names.length === 1 || names[0] === 'pg_catalog')) return `${knexName}.fn.now()`;
   }
   return raw;
-}
-
-/** A JS string literal for SQL in generated code: single quotes for one line, a template literal for several. */
-export function sqlLiteral(sql: string): string {
-  if (!sql.includes('\n')) return sql.includes("'") && !sql.includes('"') && !sql.includes('\\') ? `"${sql}"` : js(sql);
-  return `\`${sql.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${')}\``;
-}
-
-/** `await knex.raw('…');` */
-export function rawCall(sql: string, knexName = 'knex'): string {
-  return `await ${knexName}.raw(${sqlLiteral(sql)});`;
-}
-
-/** `knex.schema` for a table in public, `knex.schema.withSchema('app')` elsewhere. */
-export function schemaBuilder(qualified: string, knexName = 'knex'): string {
-  const dot = qualified.indexOf('.');
-  const schema = dot < 0 ? 'public' : qualified.slice(0, dot);
-  return schema === 'public' ? `${knexName}.schema` : `${knexName}.schema.withSchema(${js(schema)})`;
-}
-
-/** The bare name of a qualified one. */
-export function bareName(qualified: string): string {
-  const dot = qualified.indexOf('.');
-  return dot < 0 ? qualified : qualified.slice(dot + 1);
-}
-
-/** PostgreSQL's identifier limit: longer names are cut to 63 bytes. */
-export function limitName(name: string): string {
-  let out = name;
-  while (Buffer.byteLength(out, 'utf8') > 63) out = out.slice(0, -1);
-  return out;
-}
-
-/** Indents every line of a block. */
-export function indent(lines: string[], by = '  '): string[] {
-  return lines.flatMap((l) => l.split('\n')).map((l) => (l ? by + l : l));
 }

@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { inModuleStyle, migrationFile, migrations, NEXT_MIGRATION, replayLine, type MigrationModuleStyle } from '../codegen/index.js';
+import { jsIsEsm } from '../util/module-type.js';
+import { inverseOf } from './catalog/locks-a-fixes.js';
+import type { AlterTableCommand } from '../sql/facts.js';
+import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
+
+/**
+ * A fix written for one statement replaces the whole migration when pasted: so that it keeps
+ * everything else the migration did, the statements before the hazard run first and those after it
+ * last, replayed as knex sent them on the shadow, in migrations that keep the original's
+ * transaction mode.
+ */
+export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedStatement | undefined, input: Fix): Fix {
+  const { covers = [], ...fix } = input;
+  if (fix.wholeMigration || unit.sqlFile) return fix;
+  const styled = (f: Fix): Fix => ({ ...f, code: inModuleStyle(f.code, moduleStyleOf(unit.file)) });
+  if (!statement) return styled(fix);
+  const files = fix.code.split(NEXT_MIGRATION);
+  if (!files.every((f) => /\bexports\.up\b|\bmodule\.exports\b/.test(f))) return styled(fix);
+  const sameColumn = columnSteps(statement);
+  const kept = (s: AnalyzedStatement) => s !== statement && !covers.includes(s) && !sameColumn(s) && s.facts.kind !== 'transaction';
+  const before = unit.statements.filter((s) => s.index < statement.index && kept(s));
+  const after = unit.statements.filter((s) => s.index > statement.index && kept(s));
+  if (before.length === 0 && after.length === 0) return styled(fix);
+  const part = (statements: AnalyzedStatement[], where: string) => {
+    const down = [...statements].reverse().flatMap((s) => inverseOf(s, unit).down ?? [`  // TODO: undo \`${s.sql.replace(/\s+/g, ' ').slice(0, 100)}\``]);
+    return migrationFile({
+      comment: [`The statements of ${unit.name} ${where}, as knex sent them (values computed from data were the shadow's: check them).`],
+      up: statements.map((s) => replayLine(s.sql, s.captured?.bindings ?? [])),
+      down,
+      ...(unit.transactional ? {} : { noTransaction: `${unit.name} ran without a transaction.` }),
+    });
+  };
+  return styled({
+    ...fix,
+    description: `${fix.description} The other statements of the migration stay, in migrations of their own ${before.length && after.length ? 'before and after it' : before.length ? 'before it' : 'after it'}.`,
+    code: migrations([...(before.length ? [part(before, 'before this change')] : []), ...files, ...(after.length ? [part(after, 'after this change')] : [])]),
+    wholeMigration: true,
+  });
+}
+
+/** The module style a new migration next to `file` must use (its extension and the nearest package.json). */
+function moduleStyleOf(file: string): MigrationModuleStyle {
+  const ext = path.extname(file);
+  if (ext === '.ts' || ext === '.mts' || ext === '.cts') return ext === '.cts' ? 'cjs' : 'ts';
+  if (ext === '.mjs') return 'esm';
+  if (ext === '.cjs') return 'cjs';
+  return path.isAbsolute(file) && jsIsEsm(path.dirname(file)) ? 'esm' : 'cjs';
+}
+
+/** The columns an ALTER TABLE command is about (ADD COLUMN, ALTER COLUMN …), or undefined for other commands. */
+function commandColumn(c: AlterTableCommand): string | undefined {
+  if (c.action === 'add-column') return c.column.name;
+  return 'column' in c && typeof c.column === 'string' ? c.column : undefined;
+}
+
+/**
+ * Statements a fix for a column change stands for too: the steps knex emits for one builder call
+ * on that column (`.alter()`: DROP DEFAULT, DROP NOT NULL, TYPE, SET DEFAULT, SET NOT NULL, from
+ * the same call site).
+ */
+function columnSteps(statement: AnalyzedStatement): (s: AnalyzedStatement) => boolean {
+  const f = statement.facts;
+  if (f.kind !== 'alter-table') return () => false;
+  const columns = f.commands.map(commandColumn);
+  if (columns.length === 0 || columns.some((c) => c === undefined)) return () => false;
+  const touched = new Set(columns as string[]);
+  const table = `${f.table.schema ?? ''}.${f.table.name}`;
+  const site = statement.site;
+  return (s) => {
+    const g = s.facts;
+    if (g.kind !== 'alter-table' || `${g.table.schema ?? ''}.${g.table.name}` !== table || g.commands.length === 0) return false;
+    const sameSite = site !== undefined && s.site !== undefined && s.site.file === site.file && s.site.line === site.line && s.site.column === site.column;
+    return g.commands.every((c) => {
+      const column = commandColumn(c);
+      return column !== undefined && touched.has(column) && sameSite;
+    });
+  };
+}
