@@ -174,6 +174,7 @@ export interface Finding {
     mode: LockMode;
     sql: string;
     relation: string;
+    /** What other sessions meet while the statement runs: the strongest lock the transaction then holds on the relation (`held` when there is one). */
     blocks: LockImpact;
     /** What a request for this mode waits for (other sessions' conflicting locks). */
     waitsFor: string;

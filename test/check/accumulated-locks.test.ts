@@ -48,6 +48,9 @@ const suite = (label: string, describeFn: typeof describe, shadowUrl: string | u
       const [index] = of('20240101000002', 'index-not-concurrent');
       expect(index?.lock).toMatchObject({ mode: 'ShareLock', held: { mode: 'AccessExclusiveLock', since: { line: 2 } } });
       expect(index?.lock?.held?.blocks.reads).toBe(true);
+      // lock.blocks is what other sessions meet while the statement runs: the held ACCESS EXCLUSIVE, not SHARE alone.
+      expect(index?.lock?.blocks.reads).toBe(true);
+      expect(index?.lock?.blocks.description).not.toMatch(/reads .*continue/);
       expect(index?.why).toMatch(/every SELECT, INSERT, UPDATE and DELETE waits/);
       expect(index?.why).not.toMatch(/reads continue/);
       expect(index?.why).toMatch(/Earlier in the same transaction, `alter table "acc_users" add column "nickname".*` \(line 2\) took ACCESS EXCLUSIVE on acc_users/);
