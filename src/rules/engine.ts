@@ -165,6 +165,16 @@ function lockOf(input: NonNullable<FindingInput['lock']>, statement: AnalyzedSta
           },
         }
       : {}),
+    ...(input.later && lockRank(input.later.mode) > lockRank(stronger ? held.mode : input.mode)
+      ? {
+          later: {
+            mode: input.later.mode,
+            sql: lockModeSql(input.later.mode),
+            blocks: lockBlocks(input.later.mode, object),
+            since: { migration: unit.name, ...(input.later.statement.site ? { line: input.later.statement.site.line } : {}), sql: input.later.statement.sql },
+          },
+        }
+      : {}),
   };
 }
 
