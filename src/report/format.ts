@@ -49,7 +49,9 @@ function blocksText(f: Finding): string | undefined {
     const heldBlocked = [hb.reads ? 'reads' : '', hb.writes ? 'writes' : '', hb.ddl ? 'DDL' : ''].filter(Boolean);
     return `${lock}, ${held.sql} already held${held.since.line !== undefined ? ` since line ${held.since.line}` : ''} — blocks ${heldBlocked.join(', ') || 'nothing'}`;
   }
-  return `${lock} — blocks ${blocked.join(', ') || 'nothing'}${open.length ? ` (${open.join(' and ')} continue)` : ''}`;
+  const later = f.lock.later;
+  const laterText = later ? `; later ${later.sql}${later.since.line !== undefined ? ` from line ${later.since.line}` : ''} — blocks ${[later.blocks.reads ? 'reads' : '', later.blocks.writes ? 'writes' : '', later.blocks.ddl ? 'DDL' : ''].filter(Boolean).join(', ') || 'nothing'} until commit` : '';
+  return `${lock} — blocks ${blocked.join(', ') || 'nothing'}${open.length ? ` (${open.join(' and ')} continue)` : ''}${laterText}`;
 }
 
 function tableText(f: Finding): string | undefined {

@@ -148,19 +148,31 @@ function toFinding(rule: Rule, unit: MigrationUnit, input: FindingInput, options
 function lockOf(input: NonNullable<FindingInput['lock']>, statement: AnalyzedStatement | undefined, unit: MigrationUnit, batch: readonly MigrationUnit[]): NonNullable<Finding['lock']> {
   const object = objectOf(input, statement);
   const held = statement ? heldBefore(statement, unit, batch, qualify(input.relation, unit.schemaBefore)) : undefined;
+  const stronger = held !== undefined && lockRank(held.mode) > lockRank(input.mode);
   return {
     mode: input.mode,
     sql: lockModeSql(input.mode),
     relation: input.relation,
-    blocks: lockBlocks(input.mode, object),
+    // What other sessions meet while the statement runs: the strongest lock the transaction then holds on the relation.
+    blocks: lockBlocks(stronger ? held.mode : input.mode, object),
     waitsFor: waitsFor(input.mode, object),
-    ...(held && lockRank(held.mode) > lockRank(input.mode)
+    ...(held && stronger
       ? {
           held: {
             mode: held.mode,
             sql: lockModeSql(held.mode),
             blocks: lockBlocks(held.mode, object),
             since: { migration: held.migration.name, ...(held.statement.site ? { line: held.statement.site.line } : {}), sql: held.statement.sql },
+          },
+        }
+      : {}),
+    ...(input.later && lockRank(input.later.mode) > lockRank(stronger ? held.mode : input.mode)
+      ? {
+          later: {
+            mode: input.later.mode,
+            sql: lockModeSql(input.later.mode),
+            blocks: lockBlocks(input.later.mode, object),
+            since: { migration: unit.name, ...(input.later.statement.site ? { line: input.later.statement.site.line } : {}), sql: input.later.statement.sql },
           },
         }
       : {}),
@@ -171,7 +183,9 @@ function lockOf(input: NonNullable<FindingInput['lock']>, statement: AnalyzedSta
 function heldSentence(lock: NonNullable<Finding['lock']>, relation: string, unit: MigrationUnit): string {
   const held = lock.held!;
   const where = held.since.line !== undefined ? ` (line ${held.since.line}${held.since.migration !== unit.name ? ` of ${held.since.migration}` : ''})` : '';
-  const extra = [held.blocks.reads && !lock.blocks.reads ? 'reads' : '', held.blocks.writes && !lock.blocks.writes ? 'writes' : ''].filter(Boolean).join(' and ');
+  // What the statement's own lock would leave open (lock.blocks already reads as the held lock).
+  const own = lockBlocks(lock.mode);
+  const extra = [held.blocks.reads && !own.reads ? 'reads' : '', held.blocks.writes && !own.writes ? 'writes' : ''].filter(Boolean).join(' and ');
   return (
     `Earlier in the same transaction, \`${oneLine(held.since.sql)}\`${where} took ${held.sql} on ${shortName(relation)}, still held while this statement runs: ` +
     `${held.blocks.description}${extra ? ` — so ${extra} of ${shortName(relation)} wait for this statement too` : ''}, until the transaction commits.`

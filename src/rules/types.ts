@@ -150,7 +150,13 @@ export interface FindingInput {
   /** The table the finding is about (qualified), for statistics and severity. */
   table?: string;
   /** `object`: what kind of relation it is (default: as the statement's locks say, else a table). */
-  lock?: { mode: LockMode; relation: string; object?: LockedObject };
+  lock?: {
+    mode: LockMode;
+    relation: string;
+    object?: LockedObject;
+    /** A stronger lock a later statement of the same transaction takes on the relation, held until commit. */
+    later?: { mode: LockMode; statement: AnalyzedStatement };
+  };
   fix?: Fix;
   /** Overrides the rule's default for this finding (e.g. info on a table created in this migration). */
   severity?: Severity;
@@ -182,6 +188,7 @@ export interface Finding {
     mode: LockMode;
     sql: string;
     relation: string;
+    /** What other sessions meet while the statement runs: the strongest lock the transaction then holds on the relation (`held` when there is one). */
     blocks: LockImpact;
     /** What a request for this mode waits for (other sessions' conflicting locks). */
     waitsFor: string;
@@ -190,6 +197,11 @@ export interface Finding {
      * when stronger than the statement's own: taken earlier in the same transaction, still held.
      */
     held?: { mode: LockMode; sql: string; blocks: LockImpact; since: { migration: string; line?: number; sql: string } };
+    /**
+     * The strongest lock a later statement of the migration's transaction takes on the relation, when
+     * stronger than what is held while this statement runs: from then until commit, it is what others meet.
+     */
+    later?: { mode: LockMode; sql: string; blocks: LockImpact; since: { migration: string; line?: number; sql: string } };
   };
   /** Every relation that existed before that the statement locks, in execution order (its own table first). */
   locks?: { relation: string; mode: LockMode; sql: string; blocks: LockImpact }[];

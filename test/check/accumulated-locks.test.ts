@@ -48,6 +48,9 @@ const suite = (label: string, describeFn: typeof describe, shadowUrl: string | u
       const [index] = of('20240101000002', 'index-not-concurrent');
       expect(index?.lock).toMatchObject({ mode: 'ShareLock', held: { mode: 'AccessExclusiveLock', since: { line: 2 } } });
       expect(index?.lock?.held?.blocks.reads).toBe(true);
+      // lock.blocks is what other sessions meet while the statement runs: the held ACCESS EXCLUSIVE, not SHARE alone.
+      expect(index?.lock?.blocks.reads).toBe(true);
+      expect(index?.lock?.blocks.description).not.toMatch(/reads .*continue/);
       expect(index?.why).toMatch(/every SELECT, INSERT, UPDATE and DELETE waits/);
       expect(index?.why).not.toMatch(/reads continue/);
       expect(index?.why).toMatch(/Earlier in the same transaction, `alter table "acc_users" add column "nickname".*` \(line 2\) took ACCESS EXCLUSIVE on acc_users/);
@@ -64,6 +67,30 @@ const suite = (label: string, describeFn: typeof describe, shadowUrl: string | u
       const [loop] = of('20240101000004', 'row-by-row-backfill');
       expect(loop?.why).toMatch(/SHARE ROW EXCLUSIVE on acc_orders \(writes wait\) — held for the whole loop/);
       expect(loop?.lock).toMatchObject({ mode: 'ShareRowExclusiveLock', relation: 'public.acc_orders' });
+    }, 120_000);
+
+    it('states a stronger lock a later DROP TABLE takes on a table it references (ACCESS EXCLUSIVE until commit)', async () => {
+      // PostgreSQL 15, pg_locks: CREATE TABLE with a foreign key takes SHARE ROW EXCLUSIVE on the referenced table;
+      // a later DROP TABLE of a table whose foreign key references it takes ACCESS EXCLUSIVE on it, held until commit.
+      const report = await check({
+        cwd: project({
+          '20240101000001_setup.js': [
+            `await knex.schema.createTable('acd_roles', (t) => { t.increments('id'); });`,
+            `await knex.schema.createTable('acd_old_mappings', (t) => { t.increments('id'); t.integer('role_id').references('acd_roles.id'); });`,
+          ].join('\n'),
+          '20240101000002_replace.js': [
+            `await knex.schema.createTable('acd_mappings', (t) => { t.increments('id'); t.integer('role_id').references('acd_roles.id'); });`,
+            `await knex.schema.dropTable('acd_old_mappings');`,
+          ].join('\n'),
+        }),
+        all: true,
+        ...(shadowUrl ? { shadowUrl } : {}),
+      });
+      const [timeout] = report.findings.filter((f) => f.migration.startsWith('20240101000002') && f.rule === 'missing-lock-timeout');
+      expect(timeout?.message).toBe('acd_roles is locked in SHARE ROW EXCLUSIVE mode without a lock_timeout (later statements lock acd_old_mappings in ACCESS EXCLUSIVE mode, acd_roles in ACCESS EXCLUSIVE mode)');
+      expect(timeout?.lock).toMatchObject({ mode: 'ShareRowExclusiveLock', relation: 'public.acd_roles', later: { mode: 'AccessExclusiveLock', since: { line: 3 } } });
+      expect(timeout?.lock?.later?.blocks.reads).toBe(true);
+      expect(timeout?.why).toMatch(/Later in the same transaction, `drop table "acd_old_mappings"` \(line 3\) takes ACCESS EXCLUSIVE on acd_roles too: from then until the migration commits it blocks reads/);
     }, 120_000);
   });
 

@@ -32,6 +32,25 @@ ruleTester('row-by-row-backfill', {
       ],
       up: `const roles = await knex('rb_roles').select('id', 'key');\nfor (const role of roles) {\n  await knex('rb_members').where({ role: role.key }).update({ role_id: role.id });\n}`,
     },
+    {
+      // kutt's shape: one set-based UPDATE ... FROM per range of 100,000 ids, the join on links.id.
+      name: 'a loop of UPDATE ... FROM over id ranges (whereBetween, joined on links.id)',
+      setup: [
+        `await knex.schema.createTable('rb_links', (t) => { t.increments('id'); t.integer('user_id'); });\nawait knex.schema.createTable('rb_visits', (t) => { t.increments('id'); t.integer('link_id'); });\nawait knex('rb_links').insert([{ user_id: 1 }]);\nawait knex('rb_visits').insert([{ link_id: 1 }, { link_id: 1 }]);`,
+      ],
+      up: `await knex.schema.alterTable('rb_visits', (t) => { t.integer('user_id'); });\nconst size = 1;\nawait Promise.all([0, 1, 2].map((i) =>\n  knex('rb_visits').fromRaw(knex.raw('rb_visits v')).update({ user_id: knex.ref('rb_links.user_id') })\n    .updateFrom('rb_links').where('rb_links.id', knex.ref('link_id')).andWhereBetween('v.id', [i * size, i * size + size])));`,
+      down: `await knex.schema.alterTable('rb_visits', (t) => { t.dropColumn('user_id'); });`,
+    },
+    {
+      name: 'a loop of UPDATEs over id ranges (where id >= a and id < b)',
+      setup: [`await knex.schema.createTable('rb_ranges', (t) => { t.increments('id'); t.string('name'); });\nawait knex('rb_ranges').insert([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);`],
+      up: `for (let from = 0; from < 4; from += 1) {\n  await knex('rb_ranges').where('id', '>=', from).andWhere('id', '<', from + 1).update({ name: 'x' });\n}`,
+    },
+    {
+      name: 'a loop of UPDATEs per group of ids (whereIn)',
+      setup: [`await knex.schema.createTable('rb_groups', (t) => { t.increments('id'); t.string('name'); });\nawait knex('rb_groups').insert([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);`],
+      up: `for (const ids of [[1], [2], [3]]) {\n  await knex('rb_groups').whereIn('id', ids).update({ name: 'x' });\n}`,
+    },
   ],
   invalid: [
     {

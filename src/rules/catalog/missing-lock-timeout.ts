@@ -106,6 +106,7 @@ export const missingLockTimeout: Rule = {
   },
   migration(unit, context) {
     let first: { statement: AnalyzedStatement; locks: EffectiveLock[] } | undefined;
+    let stronger: { mode: LockMode; statement: AnalyzedStatement } | undefined;
     // Relations locked by later statements, in execution order (those of the first statement aside).
     // The knex call of the first statement (one .alter() sends several statements) locks these too.
     const sameCall = new Map<string, LockMode>();
@@ -124,7 +125,16 @@ export const missingLockTimeout: Rule = {
       }
       const site = statement.site;
       const same = site !== undefined && first.statement.site !== undefined && site.file === first.statement.site.file && site.line === first.statement.site.line;
-      for (const l of inStatementOrder(statement, locks)) if (l.relation !== first.locks[0]!.relation) note(same && !later.has(l.relation) ? sameCall : later, l);
+      const own = first.locks[0]!;
+      for (const l of inStatementOrder(statement, locks)) {
+        if (l.relation === own.relation) {
+          // The first table itself, locked harder later (a DROP TABLE or .alter() whose foreign key references it):
+          // from then until commit that is what other sessions meet.
+          if (lockRank(l.mode) <= lockRank(own.mode)) continue;
+          if (!stronger || lockRank(l.mode) > lockRank(stronger.mode)) stronger = { mode: l.mode, statement };
+        }
+        note(same && !later.has(l.relation) ? sameCall : later, l);
+      }
     }
     if (!first) return;
     const { statement } = first;
@@ -142,10 +152,13 @@ export const missingLockTimeout: Rule = {
     context.report({
       statement,
       table: lock.relation,
-      lock: { mode: lock.mode, relation: lock.relation },
+      lock: { mode: lock.mode, relation: lock.relation, ...(stronger ? { later: stronger } : {}) },
       message: `${subject} is locked in ${lockModeSql(lock.mode)} mode without a lock_timeout${others.length ? ` (${others.join('; ')})` : ''}`,
       why:
         `${/^[AEIOU]/.test(lockModeSql(lock.mode)) ? 'An' : 'A'} ${lockModeSql(lock.mode)} request on ${table} waits for ${index ? waitsFor('AccessExclusiveLock', 'table') : waitsFor(lock.mode, object)} — and while it waits, every later ${queued} of ${table} queues behind it. ` +
+        (stronger
+          ? `Later in the same transaction, \`${oneLine(stronger.statement.sql)}\`${stronger.statement.site ? ` (line ${stronger.statement.site.line})` : ''} takes ${lockModeSql(stronger.mode)} on ${table} too: from then until the migration commits it ${lockBlocks(stronger.mode, object).description}. `
+          : '') +
         `The outage lasts as long as the wait, not as long as the statement. A lock_timeout makes the migration fail fast instead; retry it later. ` +
         '`knexsafe latest` sets lock_timeout (default 5 s) for the migrations it runs; `npx knex migrate:latest` does not.',
       fix: fixFor(unit, statement, context),
@@ -250,4 +263,9 @@ export function typeLabel(type: { name: string; schema?: string; modifiers: numb
   };
   const base = type.schema ? `${ident(type.schema)}.${ident(type.name)}` : (names[type.name] ?? type.name);
   return `${base}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
+}
+
+function oneLine(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }

@@ -2,7 +2,7 @@ import type { Node } from 'libpg-query';
 import { nodeOf, stringList, unwrap } from '../../sql/ast.js';
 import { lockBlocks, lockModeSql, lockRank, type LockMode } from '../../sql/locks.js';
 import { severityForTable } from '../engine.js';
-import { callAt, chainOf, isIdent, isPunct, matchingClose, methodCalls, migrationFunction, stringArg, tokensOf, type JsToken } from '../js-source.js';
+import { callAt, chainOf, isIdent, isPunct, matchingClose, methodCalls, migrationFunction, stringArg, tokensOf, type JsCall, type JsToken } from '../js-source.js';
 import { lockedObject, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
 
@@ -69,26 +69,64 @@ function writesInLoops(unit: MigrationUnit, context: RuleContext): StaticWrite[]
     if (!table) continue;
     const qualified = tableName(context, table);
     // One row picked by its key (`.where({ id: row.id })`, `.where('id', row.id)`): a loop over a
-    // lookup table writing groups of rows (`.where({ role: role.key })`) is not row by row.
+    // lookup table writing groups of rows (`.where({ role: role.key })`), over id ranges
+    // (`.whereBetween('id', …)`, `.where('id', '>=', a)`) or over a join is not row by row.
     const key = keyOf(unit, qualified);
-    const pinned = chain.calls.some((c) => {
-      if (c.name !== 'where' && c.name !== 'andWhere') return false;
-      const first = c.args[0];
-      if (!first) return false;
-      if (stringArg(tokens, c, 0)?.replace(/^.*\./, '') === key) return true;
-      if (!isPunct(tokens[first[0]], '{')) return false;
-      for (let k = first[0] + 1; k < first[1]; k++) {
-        const t = tokens[k]!;
-        // A key of the object (`{ id: … }`, `{ id }`), not a property read in a value (`role.id`).
-        const keyPlace = isPunct(tokens[k - 1], '{') || isPunct(tokens[k - 1], ',');
-        if (keyPlace && ((t.type === 'ident' && t.text === key) || (t.type === 'string' && t.value === key)) && [':', ',', '}'].some((p) => isPunct(tokens[k + 1], p))) return true;
-      }
-      return false;
-    });
+    const pinned = chain.calls.some((c) => pinsKeyCall(tokens, c, key, shortName(qualified)));
     if (!pinned) continue;
     out.push({ table: qualified, line: call.line });
   }
   return out;
+}
+
+/** `name` is the key column of `table`: unqualified, or qualified by the table itself (not a joined table's `links.id`). */
+function isKeyColumn(name: string | undefined, key: string, table: string): boolean {
+  if (name === undefined) return false;
+  const parts = name.split('.');
+  if (parts.pop() !== key) return false;
+  return parts.length === 0 || parts.pop() === table;
+}
+
+/** Argument `[first, last]` is a column reference or raw SQL (`knex.ref('link_id')`, `knex.raw(…)`): a join, not one value. */
+function isColumnValue(tokens: JsToken[], arg: [number, number] | undefined): boolean {
+  if (!arg) return false;
+  for (let k = arg[0]; k <= arg[1]; k++) {
+    if ((isIdent(tokens[k], 'ref') || isIdent(tokens[k], 'raw')) && isPunct(tokens[k - 1], '.') && isPunct(tokens[k + 1], '(')) return true;
+  }
+  return false;
+}
+
+/** `.where(key, value)`, `.where(key, '=', value)` or `.where({ key: value })`: the call picks one row of `table` by its key. */
+function pinsKeyCall(tokens: JsToken[], c: JsCall, key: string, table: string): boolean {
+  if (c.name !== 'where' && c.name !== 'andWhere') return false;
+  const first = c.args[0];
+  if (!first) return false;
+  if (isKeyColumn(stringArg(tokens, c, 0), key, table)) {
+    if (c.args.length === 2) return !isColumnValue(tokens, c.args[1]);
+    // `.where('id', '>=', from)`: a range of rows, not one.
+    return c.args.length === 3 && stringArg(tokens, c, 1) === '=' && !isColumnValue(tokens, c.args[2]);
+  }
+  if (!isPunct(tokens[first[0]], '{')) return false;
+  for (let k = first[0] + 1; k < first[1]; k++) {
+    const t = tokens[k]!;
+    // A key of the object (`{ id: … }`, `{ id }`), not a property read in a value (`role.id`).
+    const keyPlace = isPunct(tokens[k - 1], '{') || isPunct(tokens[k - 1], ',');
+    if (!keyPlace || ![':', ',', '}'].some((p) => isPunct(tokens[k + 1], p))) continue;
+    const name = t.type === 'ident' ? t.text : t.type === 'string' ? t.value : undefined;
+    if (!isKeyColumn(name, key, table)) continue;
+    if (!isPunct(tokens[k + 1], ':')) return true;
+    // The value runs to the next `,` or `}` at this depth.
+    let end = k + 2;
+    for (let depth = 0; end < first[1]; end++) {
+      const e = tokens[end]!;
+      if (isPunct(e, '(') || isPunct(e, '[') || isPunct(e, '{')) depth++;
+      else if (isPunct(e, ')') || isPunct(e, ']') || isPunct(e, '}')) depth--;
+      else if (depth === 0 && isPunct(e, ',')) break;
+      if (depth < 0) break;
+    }
+    if (!isColumnValue(tokens, [k + 2, end - 1])) return true;
+  }
+  return false;
 }
 
 /** The blocking locks the transaction holds on existing tables when `statement` runs, strongest per table. */
@@ -121,22 +159,33 @@ function keyOf(unit: MigrationUnit, table: string): string {
   return pk?.columns.length === 1 ? pk.columns[0]! : 'id';
 }
 
-/** `WHERE key = value [AND …]`: the statement picks one row by its key (a loop over rows, not over groups). */
-function pinsKey(where: Node | undefined, key: string): boolean {
+/**
+ * `WHERE key = value [AND …]`: the statement picks one row by its key (a loop over rows, not over groups,
+ * ranges or a join's `links.id = link_id`). `names` are the names the target table goes by (its name, its alias).
+ */
+function pinsKey(where: Node | undefined, key: string, names: ReadonlySet<string>): boolean {
   if (!where) return false;
   const bool = nodeOf<{ boolop?: string; args?: Node[] }>(where, 'BoolExpr');
   const conjuncts = bool?.boolop === 'AND_EXPR' ? (bool.args ?? []) : [where];
+  const isKey = (n: Node | undefined) => {
+    const fields = stringList(nodeOf<{ fields?: Node[] }>(n, 'ColumnRef')?.fields);
+    if (fields.pop() !== key) return false;
+    return fields.length === 0 || names.has(fields.pop()!);
+  };
+  const isColumn = (n: Node | undefined) => nodeOf(n, 'ColumnRef') !== undefined;
   return conjuncts.some((c) => {
     const expr = nodeOf<{ kind?: string; name?: Node[]; lexpr?: Node; rexpr?: Node }>(c, 'A_Expr');
     if (!expr || expr.kind !== 'AEXPR_OP' || stringList(expr.name)[0] !== '=') return false;
-    return [expr.lexpr, expr.rexpr].some((n) => stringList(nodeOf<{ fields?: Node[] }>(n, 'ColumnRef')?.fields).pop() === key);
+    return (isKey(expr.lexpr) && !isColumn(expr.rexpr)) || (isKey(expr.rexpr) && !isColumn(expr.lexpr));
   });
 }
 
 /** An UPDATE / DELETE of one row picked by its key, that touched at most one row. */
 function singleRow(s: AnalyzedStatement, key: string): boolean {
   if ((s.facts.kind !== 'update' && s.facts.kind !== 'delete') || s.error || (s.rowCount ?? 0) > 1) return false;
-  return pinsKey((unwrap(s.ast)?.[1] as { whereClause?: Node } | undefined)?.whereClause, key);
+  const stmt = unwrap(s.ast)?.[1] as { whereClause?: Node; relation?: { relname?: string; alias?: { aliasname?: string } } } | undefined;
+  const names = new Set([stmt?.relation?.relname, stmt?.relation?.alias?.aliasname].filter((n): n is string => n !== undefined));
+  return pinsKey(stmt?.whereClause, key, names);
 }
 
 /**
