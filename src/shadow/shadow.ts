@@ -41,6 +41,11 @@ function sessionSettings(statementTimeoutMs: number | undefined) {
   };
 }
 
+/** knexsafe's limit for a statement, unless the knexfile's connection sets its own (as the target runs). */
+function ownStatementTimeout(options: ShadowOptions): number | undefined {
+  return options.session?.settings.some((s) => s.name === 'statement_timeout') ? undefined : options.statementTimeoutMs;
+}
+
 /** The knexfile's afterCreate first (as on the target), then ours. */
 function afterUserHook(user: AfterCreate | undefined, statementTimeoutMs: number | undefined): AfterCreate {
   const ours = sessionSettings(statementTimeoutMs);
@@ -91,7 +96,7 @@ async function createServerShadow(serverUrl: string, options: ShadowOptions, sta
       // One connection: a migration's statements and our catalog reads must see the same session.
       // A shadow is thrown away: its commits need not wait for the WAL to reach disk (check commits
       // once per migration, where knex's batch commits once).
-      knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate, options.statementTimeoutMs) } },
+      knexOptions: { ...(options.session?.knexOptions ?? {}), pool: { min: 0, max: 2, afterCreate: afterUserHook(options.session?.afterCreate, ownStatementTimeout(options)) } },
       ...(options.session?.settings.length ? { sessionSettings: options.session.settings } : {}),
       ...(options.session?.userClient ? { userClient: options.session.userClient } : {}),
       deferBegin: true,

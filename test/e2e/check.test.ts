@@ -71,7 +71,7 @@ describe('knexsafe check (CLI)', () => {
     const r = await runCli(['check', '--cwd', dir, '--format', 'markdown']);
     expect(r.stdout).toMatch(/^### knexsafe check: 1 error\(s\)/);
     expect(r.stdout).toMatch(/\| 🛑 \| `index-not-concurrent` \|/);
-    expect(r.stdout).toMatch(/```js\nexports\.up = async function \(knex\)/);
+    expect(r.stdout).toMatch(/```js\n(?:\/\/.*\n|exports\.config = .*\n|\n)*exports\.up = async function \(knex\)/);
   });
 
   it('plain SQL files and stdin, statically', async () => {

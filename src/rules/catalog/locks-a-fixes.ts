@@ -161,6 +161,8 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
       return { down: [rawLine(`DROP EXTENSION IF EXISTS ${ident(f.name)}`)] };
     case 'create-type':
       return { down: [rawLine(`DROP TYPE IF EXISTS ${sqlName(f.name)}`)] };
+    case 'create-trigger':
+      return f.replace ? {} : { down: [rawLine(`DROP TRIGGER IF EXISTS ${ident(f.name)} ON ${sqlName(f.table)}`)] };
     case 'create-view':
       return f.replace ? {} : { down: [rawLine(`DROP ${f.materialized ? 'MATERIALIZED ' : ''}VIEW IF EXISTS ${sqlName(f.view)}`)] };
     case 'alter-table': {
