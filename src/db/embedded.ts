@@ -234,7 +234,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     dataDir = makeTempDir();
     // On Ctrl-C the folder goes at once, without waiting for PGlite (which cannot stop a statement).
     const dir = dataDir;
-    disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database');
+    disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database', { atOnce: true });
     fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);

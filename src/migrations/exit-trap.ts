@@ -30,6 +30,15 @@ const originalExit = process.exit.bind(process);
 const originalReallyExit = proc.reallyExit;
 const originalKill = process.kill.bind(process);
 
+/**
+ * Ends the process at once, without 'exit' listeners: after an embedded database's folder was
+ * removed under it, PGlite's own exit handler would spin forever on it.
+ */
+export function exitImmediately(code: number): never {
+  if (originalReallyExit) return originalReallyExit.call(process, code) as never;
+  return originalExit(code);
+}
+
 /** Ends the process for real: knexsafe's own exits (after Ctrl-C, once output is flushed). */
 export function exitProcess(code?: number): never {
   // Node's process.exit ends through process.reallyExit, which the trap may have replaced.

@@ -1,4 +1,4 @@
-import { exitProcess } from '../migrations/exit-trap.js';
+import { exitImmediately, exitProcess } from '../migrations/exit-trap.js';
 
 /**
  * What must run before the process dies on Ctrl-C, SIGTERM or a failure that cannot wait for the
@@ -9,6 +9,8 @@ interface Cleanup {
   run: () => Promise<unknown>;
   /** What it does, for the line printed on Ctrl-C: "dropping the shadow database …". */
   what: string | (() => string | undefined) | undefined;
+  /** Exit as soon as it is done, without another turn of the event loop (see onInterrupt). */
+  atOnce: boolean;
 }
 
 const cleanups = new Set<Cleanup>();
@@ -23,7 +25,7 @@ let stopping = false;
 const CLEANUP_LIMIT_MS = 1500;
 
 /** Runs `cleanup` if the process is interrupted; the returned function disarms it. */
-export function onInterrupt(cleanup: () => Promise<unknown>, what?: string | (() => string | undefined)): () => void {
+export function onInterrupt(cleanup: () => Promise<unknown>, what?: string | (() => string | undefined), options: { atOnce?: boolean } = {}): () => void {
   if (!installed) {
     installed = true;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -31,13 +33,22 @@ export function onInterrupt(cleanup: () => Promise<unknown>, what?: string | (()
         // A second Ctrl-C: the user does not want to wait for the cleanups either.
         exitProcess(signal === 'SIGINT' ? 130 : 143);
       }
-      // setImmediate: a report the cleanups let the command print (latest's outcome) goes out first.
-      void runInterruptCleanups(true).finally(() => setImmediate(() => exitProcess(signal === 'SIGINT' ? 130 : 143)));
+      const code = signal === 'SIGINT' ? 130 : 143;
+      // setImmediate: a report the cleanups let the command print (latest's outcome) goes out first —
+      // unless a cleanup removes an embedded database a migration may still be running on: its next
+      // statement would spin forever in PGlite (in a microtask queued before ours) and never give the loop back.
+      if ([...cleanups].some((c) => c.atOnce)) {
+        // Its synchronous part (removing the folder) runs now; waiting for more would let the
+        // migration's next statement run first. Nothing it started can end any better than this.
+        void runInterruptCleanups(true);
+        exitImmediately(code);
+      }
+      void runInterruptCleanups(true).finally(() => setImmediate(() => exitProcess(code)));
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  const entry: Cleanup = { run: cleanup, what };
+  const entry: Cleanup = { run: cleanup, what, atOnce: options.atOnce === true };
   cleanups.add(entry);
   return () => {
     cleanups.delete(entry);
