@@ -468,6 +468,12 @@ export function sortFindings(findings: Finding[]): Finding[] {
 async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSqlText, runRules, rules }: Judge): Promise<CheckReport> {
   const pgVersion = options.pgVersion ?? DEFAULT_PG_VERSION;
   const units: MigrationUnit[] = [];
+  const created = new Map<MigrationUnit, Set<string>>();
+  const createdIn = (unit: MigrationUnit) => {
+    let names = created.get(unit);
+    if (!names) created.set(unit, (names = new Set(unit.statements.flatMap((s) => (s.facts.kind === 'create-table' ? [`${s.facts.table.schema ?? 'public'}.${s.facts.table.name}`] : [])))));
+    return names;
+  };
   for (const file of options.sqlFiles ?? []) {
     const text = file === '-' ? (options.stdin ?? '') : readSqlFile(file);
     const name = file === '-' ? '<stdin>' : path.basename(file);
@@ -482,7 +488,7 @@ async function checkSqlFiles(options: CheckOptions, started: number, { analyzeSq
       });
     }
   }
-  const findings = runRules(rules, units, { pgVersion, pgVersionKnown: options.pgVersion !== undefined, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (unit.statements.some((s) => s.facts.kind === 'create-table' && `${s.facts.table.schema ?? 'public'}.${s.facts.table.name}` === table) ? 'new' : 'existing') });
+  const findings = runRules(rules, units, { pgVersion, pgVersionKnown: options.pgVersion !== undefined, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (createdIn(unit).has(table) ? 'new' : 'existing') });
   return {
     findings: sortFindings(findings),
     migrations: units.map((u) => ({ name: u.name, file: u.file, statements: u.statements.length, transactional: false })),

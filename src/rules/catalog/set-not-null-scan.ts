@@ -87,7 +87,7 @@ export const setNotNullScan: Rule = {
   },
   statement(statement, context) {
     const f = statement.facts;
-    if (f.kind !== 'alter-table') return;
+    if (f.kind !== 'alter-table' || !f.commands.some((c) => c.action === 'set-not-null')) return;
     const table = tableName(context, f.table);
     if (context.tableAge(table) === 'new') return;
     const t = sqlName(table);
