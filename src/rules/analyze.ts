@@ -182,7 +182,19 @@ export function analyzeSqlText(name: string, file: string, sql: string, pgVersio
   const statements: AnalyzedStatement[] = [];
   let inBlock = false;
   let blockId = 0;
-  const lineOf = (offset: number) => sql.slice(0, offset).split('\n').length;
+  // Line starts once: slicing and splitting the text per statement made long files quadratic.
+  const lineStarts = [0];
+  for (let i = sql.indexOf('\n'); i !== -1; i = sql.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const lineOf = (offset: number) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
   for (const p of parsed) {
     const facts = statementFacts(p.ast, p.sql);
     if (facts.kind === 'transaction') {
