@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Times knexsafe verify and check on a ≥100-migration chain against plain knex on the same
-// PostgreSQL server, in one run, and how fast a shadow database is ready.
-// Usage: node bench/perf/run.mjs [--count 120] [--url postgresql://postgres@127.0.0.1:5432/postgres] [--repeat 3] [--name <results file suffix, default the date>]
+// Times knexsafe verify and check on ≥100-migration chains against plain knex on the same
+// PostgreSQL server, in one run, and how fast a shadow database is ready. Two generated chains: the
+// schema-builder one (bench/chains/generate.mjs) and a function/trigger/DO-heavy one
+// (bench/chains/generate-procedural.mjs).
+// Usage: node bench/perf/run.mjs [--count 120] [--chains builder,procedural] [--url postgresql://postgres@127.0.0.1:5432/postgres] [--repeat 3] [--name <results file suffix, default the date>]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
+const loadAtStart = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
 const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : args[i + 1];
@@ -24,9 +27,13 @@ if (!fs.existsSync(cli)) {
   process.exit(2);
 }
 
+const GENERATORS = { builder: 'bench/chains/generate.mjs', procedural: 'bench/chains/generate-procedural.mjs' };
+const chainNames = flag('chains', 'builder,procedural').split(',');
+for (const name of chainNames) if (!GENERATORS[name]) throw new Error(`unknown chain ${name}: ${Object.keys(GENERATORS).join(', ')}`);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-perf-'));
-const chain = path.join(work, 'chain');
-spawnSync(process.execPath, [path.join(root, 'bench/chains/generate.mjs'), chain, '--count', String(count)], { stdio: 'ignore' });
+let chain;
+// Peak memory (max RSS) of a whole process, where GNU time is there to tell it.
+const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 function psql(sql, db = serverUrl) {
   const r = spawnSync('psql', [db, '-Atqc', sql], { encoding: 'utf8' });
@@ -39,20 +46,30 @@ function dbUrl(name) {
   return u.toString();
 }
 function timed(cmd, argv, env = {}) {
+  const rssFile = path.join(work, 'rss');
+  const [command, args] = gnuTime ? [gnuTime, ['-f', '%M', '-o', rssFile, cmd, ...argv]] : [cmd, argv];
   const started = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', NODE_ENV: 'development', ...env }, cwd: chain });
+  const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1', NODE_ENV: 'development', ...env }, cwd: chain });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  return { ms, status: r.status, out: r.stdout, err: r.stderr };
+  const rssMb = gnuTime && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : undefined;
+  return { ms, rssMb, status: r.status, out: r.stdout, err: r.stderr };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const knexEnv = (url) => ({ DATABASE_URL: url, KNEX_PATH: path.join(root, 'node_modules/knex') });
-const results = {};
+const perChain = {};
+let results;
+let peaks;
 let verifySummary = '';
 function record(name, ms) {
   (results[name] ??= []).push(ms);
 }
 
+for (const chainName of chainNames) {
+chain = path.join(work, chainName);
+spawnSync(process.execPath, [path.join(root, GENERATORS[chainName]), chain, '--count', String(count)], { stdio: 'ignore' });
+results = {};
+peaks = {};
 for (let i = 0; i < repeat; i++) {
   const db = `ks_perf_${process.pid}_${i}`;
   psql(`create database ${db}`);
@@ -82,6 +99,9 @@ for (let i = 0; i < repeat; i++) {
   record('knexsafe verify (embedded shadow)', vEmbedded.ms);
   const cEmbedded = ks('check', '--all', '--json', '--max-severity', 'none');
   record('knexsafe check --all (embedded shadow)', cEmbedded.ms);
+  for (const [what, r] of [['check --all (embedded shadow)', cEmbedded], ['verify (embedded shadow)', vEmbedded]]) if (r.rssMb !== undefined) (peaks[what] ??= []).push(r.rssMb);
+}
+perChain[chainName] = { results, peaks, verifySummary };
 }
 
 // Ready shadow: in process, as the commands see it.
@@ -96,30 +116,37 @@ for (let i = 0; i < 5; i++) {
   await s.close();
 }
 
-const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
-const baseVerify = m['knex latest + rollback --all + latest'];
-const baseCheck = m['knex latest'];
-const rows = [
-  ['knex latest', baseCheck, ''],
-  ['knex latest + rollback --all + latest', baseVerify, ''],
-  ['knexsafe verify (server shadow)', m['knexsafe verify (server shadow)'], (m['knexsafe verify (server shadow)'] / baseVerify).toFixed(2) + '× (target ≤ 3×)'],
-  ['knexsafe verify (embedded shadow)', m['knexsafe verify (embedded shadow)'], (m['knexsafe verify (embedded shadow)'] / baseVerify).toFixed(2) + '×'],
-  ['knexsafe check --all (server shadow)', m['knexsafe check --all (server shadow)'], (m['knexsafe check --all (server shadow)'] / baseCheck).toFixed(2) + '× (target ≤ 2×)'],
-  ['knexsafe check --all (embedded shadow)', m['knexsafe check --all (embedded shadow)'], (m['knexsafe check --all (embedded shadow)'] / baseCheck).toFixed(2) + '×'],
-];
+function rowsOf({ results }) {
+  const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
+  const baseVerify = m['knex latest + rollback --all + latest'];
+  const baseCheck = m['knex latest'];
+  return [
+    ['knex latest', baseCheck, ''],
+    ['knex latest + rollback --all + latest', baseVerify, ''],
+    ['knexsafe verify (server shadow)', m['knexsafe verify (server shadow)'], (m['knexsafe verify (server shadow)'] / baseVerify).toFixed(2) + '× (target ≤ 1.5×)'],
+    ['knexsafe verify (embedded shadow)', m['knexsafe verify (embedded shadow)'], (m['knexsafe verify (embedded shadow)'] / baseVerify).toFixed(2) + '× (target ≤ 2.5×)'],
+    ['knexsafe check --all (server shadow)', m['knexsafe check --all (server shadow)'], (m['knexsafe check --all (server shadow)'] / baseCheck).toFixed(2) + '× (target ≤ 1.5×)'],
+    ['knexsafe check --all (embedded shadow)', m['knexsafe check --all (embedded shadow)'], (m['knexsafe check --all (embedded shadow)'] / baseCheck).toFixed(2) + '× (target ≤ 2.0×)'],
+  ];
+}
 const version = psql('select version()');
 const cpu = os.cpus()[0]?.model ?? 'unknown';
 const lines = [
   `# knexsafe performance — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Chain: ${count} migrations from bench/chains/generate.mjs. Server: ${version}. Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; load average at start ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
-  `verify's verdict on the chain: ${verifySummary}.`,
+  `Chains: ${count} migrations each, from ${chainNames.map((n) => `${n} (${GENERATORS[n]})`).join(' and ')}. Server: ${version}. Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; load average at start ${loadAtStart}.`,
   `Each row is the median of ${repeat} runs of the whole command (process start included), measured in one run of this script.`,
   '',
-  '| what | median wall time | ratio |',
-  '|---|---:|---|',
-  ...rows.map(([name, ms, ratio]) => `| ${name} | ${(ms / 1000).toFixed(2)} s | ${ratio} |`),
-  '',
+  ...chainNames.flatMap((name) => [
+    `## ${name} chain`,
+    '',
+    `verify's verdict: ${perChain[name].verifySummary}.${Object.keys(perChain[name].peaks).length ? ` Peak memory (max RSS, median): ${Object.entries(perChain[name].peaks).map(([k, v]) => `${k} ${median(v).toFixed(0)} MB`).join(', ')} (target ≤ 200 MB for check).` : ''}`,
+    '',
+    '| what | median wall time | ratio |',
+    '|---|---:|---|',
+    ...rowsOf(perChain[name]).map(([what, ms, ratio]) => `| ${what} | ${(ms / 1000).toFixed(2)} s | ${ratio} |`),
+    '',
+  ]),
   `Ready shadow (in process, median of 5): embedded ${median(ready.embedded).toFixed(0)} ms (runs: ${ready.embedded.map((x) => x.toFixed(0)).join(', ')}), server ${median(ready.server).toFixed(0)} ms. Target for embedded: < 1000 ms.`,
   '',
 ];
@@ -129,5 +156,5 @@ const outDir = path.join(root, 'bench/results');
 fs.mkdirSync(outDir, { recursive: true });
 const stamp = flag('name', new Date().toISOString().slice(0, 10));
 fs.writeFileSync(path.join(outDir, `perf-${stamp}.md`), text);
-fs.writeFileSync(path.join(outDir, `perf-${stamp}.json`), JSON.stringify({ count, repeat, version, results, ready }, null, 2));
+fs.writeFileSync(path.join(outDir, `perf-${stamp}.json`), JSON.stringify({ count, repeat, version, chains: perChain, ready }, null, 2));
 fs.rmSync(work, { recursive: true, force: true });
