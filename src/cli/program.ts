@@ -7,6 +7,7 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerBackupCommand } from './commands/backup.js';
+import { registerExplainCommand } from './commands/explain.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
 
@@ -44,6 +45,7 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
     );
   registerCheckCommand(program);
   registerVerifyCommand(program);
+  registerExplainCommand(program);
   registerHistoryCommands(program);
   registerMakeCommand(program);
   registerFileCommands(program);

@@ -52,7 +52,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--to <name>', 'stop after this migration')
     .option('--pg-version <major>', 'PostgreSQL version the advice is for (default: the target’s, else 13)')
     .option('--max-severity <level>', 'exit 1 when a finding is at least this severe: error, warning, info or none', 'error')
-    .option('--verbose', 'show details of info findings too')
+    .option('--verbose', "show each finding's SQL, locks, why, fix code and docs")
     .option('--data-checks', 'count, read-only on the target, the rows that would make a pending migration fail (duplicates, NULLs, orphans, CHECK violations, failing casts)')
     .option('--data-checks-env <VAR>', 'count on a replica instead: the environment variable holding its URL (not the URL itself: the command line is visible to other users)')
     .option('--data-checks-timeout <ms>', 'statement_timeout of each counting query', '10000')
@@ -127,7 +127,7 @@ Examples:
           out.raw(`${formatMarkdown(report)}\n`);
           break;
         default:
-          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
+          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}), ...(process.stdout.isTTY && process.stdout.columns ? { width: process.stdout.columns } : {}) }));
       }
       if (await failsAt(report, threshold)) process.exitCode = 1;
     });
