@@ -128,11 +128,13 @@ function parseList(out) {
   return res;
 }
 
-function parseFailure(out) {
-  const s = stripAnsi(out);
+function parseFailure(stdout, stderr = '') {
+  // knex's logger and the CLI's error print may go to different streams: read the one with knex's warning
+  const s = stripAnsi(/migration failed with error: /.test(stripAnsi(stderr)) || !/migration failed with error: /.test(stripAnsi(stdout)) ? stderr + '\n' + stdout : stdout);
   const file = /migration file "([^"]+)" failed/.exec(s)?.[1] ?? null;
-  const m = /migration failed with error: ([^\n]*)/.exec(s);
-  let error = m?.[1]?.trim() ?? null;
+  // knex's message is `${sql} - ${pg message}`, the SQL possibly over several lines; the CLI then prints the stack
+  const m = /migration failed with error: ([^\n]*(?:\n(?![A-Za-z]*(?:Error|error)\b|\s+at |\s*$)[^\n]*)*)/.exec(s);
+  let error = m?.[1]?.replace(/\s+/g, ' ').trim() ?? null;
   if (!error) {
     // knex's CLI prints the error itself (its message or stack) when it exits 1
     const lines = s.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Using environment|Working directory|Requiring external module|at )/.test(l));
@@ -151,7 +153,7 @@ async function plainKnex(chain, env) {
     return r;
   };
   const before = await call('listBefore', 'migrate:list');
-  if (before.code !== 0) return { error: `knex migrate:list failed: ${parseFailure(before.stdout + before.stderr).error}`, steps, knexVersion: knexVersion(bin) };
+  if (before.code !== 0) return { error: `knex migrate:list failed: ${parseFailure(before.stdout, before.stderr).error}`, steps, knexVersion: knexVersion(bin) };
   let all = parseList(before.stdout + before.stderr).pending;
   const latest = await call('latest', 'migrate:latest');
   const afterLatest = parseList((await call('listAfterLatest', 'migrate:list')).stdout).completed;
@@ -160,7 +162,7 @@ async function plainKnex(chain, env) {
   if (afterLatest.length === all.length) all = afterLatest;
   else all = all.map((raw) => afterLatest.find((n) => n !== raw && n.startsWith(raw) && !all.includes(n)) ?? raw);
   const up = {};
-  const latestFail = latest.code === 0 ? null : parseFailure(latest.stdout + latest.stderr);
+  const latestFail = latest.code === 0 ? null : parseFailure(latest.stdout, latest.stderr);
   let reached = true;
   if (latestFail?.file && !all.includes(latestFail.file)) all = all.map((raw) => (latestFail.file.startsWith(raw) && latestFail.file.length - raw.length <= 4 ? latestFail.file : raw));
   for (const n of all) {
@@ -171,7 +173,7 @@ async function plainKnex(chain, env) {
   }
   const rollback = await call('rollback', 'migrate:rollback', '--all');
   const afterRollback = parseList((await call('listAfterRollback', 'migrate:list')).stdout).completed;
-  const rbFail = rollback.code === 0 ? null : parseFailure(rollback.stdout + rollback.stderr);
+  const rbFail = rollback.code === 0 ? null : parseFailure(rollback.stdout, rollback.stderr);
   const down = {};
   reached = true;
   for (const n of [...all].reverse()) {
