@@ -226,11 +226,11 @@ async function knexsafe(chain, env, command, shadow) {
   for (const m of json.migrations ?? []) {
     res.listed.push(m.name);
     if (command === 'check') {
-      res.up[m.name] = m.failed ? { outcome: 'failed', error: m.failed.message, sqlState: m.failed.sqlState } : m.skipped ? { outcome: 'not-reached' } : { outcome: 'ok' };
+      res.up[m.name] = m.failed ? { outcome: 'failed', error: m.failed.message, sqlState: m.failed.sqlState, knexVersionNote: m.failed.knexVersionNote, underProjectKnex: m.failed.underProjectKnex } : m.skipped ? { outcome: 'not-reached' } : { outcome: 'ok' };
     } else {
       const upF = m.findings?.find((f) => f.rule === 'up-failed');
       const downF = m.findings?.find((f) => f.rule === 'down-failed');
-      res.up[m.name] = upF ? { outcome: 'failed', error: upF.error?.message ?? upF.message, sqlState: upF.error?.sqlState } : { outcome: 'ok' };
+      res.up[m.name] = upF ? { outcome: 'failed', error: upF.error?.message ?? upF.message, sqlState: upF.error?.sqlState, knexVersionNote: upF.knexVersionNote, underProjectKnex: upF.underProjectKnex } : { outcome: 'ok' };
       res.down[m.name] = upF ? { outcome: 'not-run' } : downF ? { outcome: 'failed', error: downF.error?.message ?? downF.message, sqlState: downF.error?.sqlState } : { outcome: 'ok' };
       res.status ??= {};
       res.status[m.name] = m.status;
@@ -259,7 +259,10 @@ function compare(knex, ks, explained = {}) {
   const diffs = [];
   let compared = 0;
   const listedSet = new Set(ks.listed);
-  const missing = knex.migrations.filter((n) => knex.up[n].outcome !== 'not-reached' && !listedSet.has(n) && !ks.up[n]);
+  // after a failing up knexsafe stops, as knex does: what follows is not reached by knexsafe (counted, not a difference)
+  const firstKsFail = knex.migrations.findIndex((n) => ks.up[n]?.outcome === 'failed');
+  const notReachedByKs = firstKsFail < 0 ? [] : knex.migrations.slice(firstKsFail + 1).filter((n) => !ks.up[n] || ks.up[n].outcome === 'not-reached');
+  const missing = knex.migrations.filter((n) => knex.up[n].outcome !== 'not-reached' && !listedSet.has(n) && !ks.up[n] && !notReachedByKs.includes(n));
   const extra = ks.listed.filter((n) => !knex.migrations.includes(n));
   if (ks.error && !ks.listed.length) diffs.push({ migration: '*', what: `knexsafe failed: ${ks.error}` });
   else {
@@ -280,13 +283,15 @@ function compare(knex, ks, explained = {}) {
       else if (k.outcome === 'failed' && s.outcome === 'ok') what = `${dir}: knex failed (${k.error}), knexsafe ok`;
       else if (k.outcome === 'failed' && s.outcome === 'failed' && !sameError(k.error, s.error)) what = `${dir}: both failed, different reason: knex "${k.error}" / knexsafe "${s.error}"`;
       if (what) {
-        const why = explained[`${n}:${dir}`] ?? explained[n];
+        // knexsafe's own label: the failure comes from running a project pinned to another knex major with knex 3
+        const label = k.outcome === 'ok' && s.knexVersionNote ? `labeled by knexsafe: ${s.knexVersionNote}` : null;
+        const why = explained[`${n}:${dir}`] ?? explained[n] ?? label;
         diffs.push({ migration: n, what, ...(why ? { explained: why } : {}) });
       }
     }
   }
   const unexplained = diffs.filter((d) => !d.explained);
-  return { compared, diffs, agree: unexplained.length === 0 };
+  return { compared, notReachedByKnexsafe: notReachedByKs.filter((n) => knex.up[n].outcome !== 'not-reached').length, diffs, agree: unexplained.length === 0 };
 }
 
 // ---- driver ------------------------------------------------------------------------------------
@@ -294,7 +299,7 @@ function compare(knex, ks, explained = {}) {
 async function runChain(chain) {
   const t0 = performance.now();
   const db = `ks_rc_${chain.name.replace(/\W/g, '_')}_${process.pid}`.toLowerCase();
-  const ctx = { url: serverUrl(db), db, host: SERVER.host, port: SERVER.port, user: SERVER.user, dir: chain.dir };
+  const ctx = { url: serverUrl(db), db, host: SERVER.host, port: SERVER.port, user: SERVER.user, dir: chain.dir, root: path.resolve(opts.root) };
   const env = { ...process.env, ...Object.fromEntries(Object.entries(chain.vars ?? {}).map(([k, v]) => [k, expand(v, ctx)])) };
   delete env.NODE_OPTIONS;
   console.error(`\n== ${chain.name} (${chain.dir}) database ${db}`);
@@ -327,7 +332,7 @@ async function runChain(chain) {
         const failed = Object.entries(ks.up).filter(([, v]) => v.outcome === 'failed').map(([k]) => k);
         const downFailed = Object.entries(ks.down).filter(([, v]) => v.outcome === 'failed').map(([k]) => k);
         out.runs.push({ command, shadow, ms: ks.ms, code: ks.code, error: ks.error, summary: ks.summary, upFailed: failed, downFailed, ...cmp, failures: Object.fromEntries([...failed.map((n) => [`${n}:up`, ks.up[n].error]), ...downFailed.map((n) => [`${n}:down`, ks.down[n].error])]) });
-        console.error(`  knexsafe ${command} on ${shadow}: ${(ks.ms / 1000).toFixed(1)} s, exit ${ks.code}, ${cmp.compared} outcomes compared, ${cmp.agree ? 'AGREE' : 'DISAGREE'}${cmp.diffs.length ? `\n    ${cmp.diffs.map((d) => `${d.migration}: ${d.what}${d.explained ? ` [explained: ${d.explained}]` : ''}`).join('\n    ')}` : ''}`);
+        console.error(`  knexsafe ${command} on ${shadow}: ${(ks.ms / 1000).toFixed(1)} s, exit ${ks.code}, ${cmp.compared} outcomes compared${cmp.notReachedByKnexsafe ? `, ${cmp.notReachedByKnexsafe} not reached after its failure` : ''}, ${cmp.agree ? 'AGREE' : 'DISAGREE'}${cmp.diffs.length ? `\n    ${cmp.diffs.map((d) => `${d.migration}: ${d.what}${d.explained ? ` [explained: ${d.explained}]` : ''}`).join('\n    ')}` : ''}`);
       }
     }
   } finally {
@@ -356,7 +361,7 @@ function render(all) {
     const r = c.runs?.find((x) => x.command === command && x.shadow === shadow);
     if (!r) return '—';
     const expl = r.diffs.filter((d) => d.explained).length;
-    const verdict = r.agree ? (expl ? `agree (${expl} explained)` : 'agree') : `**${r.diffs.filter((d) => !d.explained).length} differ**`;
+    const verdict = (r.agree ? (expl ? `agree (${expl} explained)` : 'agree') : `**${r.diffs.filter((d) => !d.explained).length} differ**`) + ` (${r.compared} compared${r.notReachedByKnexsafe ? `, ${r.notReachedByKnexsafe} not reached` : ''})`;
     return `${verdict}, ${sec(r.ms)}`;
   };
   const lines = [
@@ -380,7 +385,7 @@ function render(all) {
     for (const r of c.runs ?? []) {
       const fails = Object.entries(r.failures ?? {});
       const sum = r.summary ? (r.command === 'check' ? `${r.summary.error} errors, ${r.summary.warning} warnings, ${r.summary.info} info` : `${r.summary.reversible} reversible, ${r.summary.notReversible} not reversible, ${r.summary.failed} failed`) : '';
-      lines.push(`- knexsafe ${r.command} (${r.shadow}): exit ${r.code}, ${sec(r.ms)}, ${sum}; ${r.compared} outcomes compared, ${r.agree ? 'agree' : 'DISAGREE'}${r.error ? `; error: ${esc(r.error)}` : ''}${fails.length ? `; reports failing: ${fails.map(([k, v]) => `${k} (${esc(v)})`).join('; ')}` : ''}`);
+      lines.push(`- knexsafe ${r.command} (${r.shadow}): exit ${r.code}, ${sec(r.ms)}, ${sum}; ${r.compared} outcomes compared${r.notReachedByKnexsafe ? ` (${r.notReachedByKnexsafe} migrations after its failure not reached)` : ''}, ${r.agree ? 'agree' : 'DISAGREE'}${r.error ? `; error: ${esc(r.error)}` : ''}${fails.length ? `; reports failing: ${fails.map(([k, v]) => `${k} (${esc(v)})`).join('; ')}` : ''}`);
       for (const d of r.diffs) lines.push(`  - ${esc(d.migration)}: ${esc(d.what)}${d.explained ? ` — explained: ${esc(d.explained)}` : ''}`);
     }
     if (c.notes) lines.push('', c.notes);
