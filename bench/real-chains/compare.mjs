@@ -148,7 +148,7 @@ async function plainKnex(chain, env) {
   const ka = knexArgs(chain);
   const steps = {};
   const call = async (name, ...args) => {
-    const r = await run(process.execPath, [bin, ...args, ...ka], { cwd: chain.dir, env });
+    const r = await run(process.execPath, [...(chain.nodeArgs ?? []), bin, ...args, ...ka], { cwd: chain.dir, env });
     steps[name] = { code: r.code, ms: r.ms, out: stripAnsi(r.stdout + r.stderr).slice(-4000) };
     return r;
   };
@@ -321,9 +321,9 @@ async function runChain(chain) {
     console.error(`  knex ${knex.knexVersion}: ${knex.migrations.length} migrations; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`);
     // tables: count them with the chain applied (latest again when rollback emptied the database)
     if (knex.latest.ok) {
-      const again = await run(process.execPath, [knexBin(chain), 'migrate:latest', ...knexArgs(chain)], { cwd: chain.dir, env });
+      const again = await run(process.execPath, [...(chain.nodeArgs ?? []), knexBin(chain), 'migrate:latest', ...knexArgs(chain)], { cwd: chain.dir, env });
       if (again.code === 0) out.tables = Number(psql(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`, db));
-      await run(process.execPath, [knexBin(chain), 'migrate:rollback', '--all', ...knexArgs(chain)], { cwd: chain.dir, env });
+      await run(process.execPath, [...(chain.nodeArgs ?? []), knexBin(chain), 'migrate:rollback', '--all', ...knexArgs(chain)], { cwd: chain.dir, env });
     }
     for (const shadow of opts.shadows.split(',')) {
       for (const command of opts.commands.split(',')) {
