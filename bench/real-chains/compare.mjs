@@ -234,6 +234,7 @@ async function knexsafe(chain, env, command, shadow) {
       res.down[m.name] = upF ? { outcome: 'not-run' } : downF ? { outcome: 'failed', error: downF.error?.message ?? downF.message, sqlState: downF.error?.sqlState } : { outcome: 'ok' };
       res.status ??= {};
       res.status[m.name] = m.status;
+      if (m.status === 'not-reversible') (res.notReversible ??= []).push({ name: m.name, rules: [...new Set((m.findings ?? []).map((f) => f.rule))] });
     }
   }
   for (const n of json.notReached ?? []) {
@@ -284,7 +285,15 @@ function compare(knex, ks, explained = {}) {
       else if (k.outcome === 'failed' && s.outcome === 'failed' && !sameError(k.error, s.error)) what = `${dir}: both failed, different reason: knex "${k.error}" / knexsafe "${s.error}"`;
       if (what) {
         // knexsafe's own label: the failure comes from running a project pinned to another knex major with knex 3
-        const label = k.outcome === 'ok' && s.knexVersionNote ? `labeled by knexsafe: ${s.knexVersionNote}` : null;
+        let label = k.outcome === 'ok' && s.knexVersionNote ? `labeled by knexsafe: ${s.knexVersionNote}` : null;
+        // verify runs each down right after its own up; rollback --all runs it after every later down. When a later
+        // migration's down does not undo its up (verify says so), what it leaves behind can make this down fail
+        // under rollback --all only: the difference is the order, and verify reports its cause
+        if (!label && dir === 'down' && k.outcome === 'failed' && s.outcome === 'ok') {
+          const later = knex.migrations.slice(knex.migrations.indexOf(n) + 1);
+          const culprits = (ks.notReversible ?? []).filter((x) => later.includes(x.name));
+          if (culprits.length) label = `order: verify runs this down right after its up and it succeeds; under rollback --all it runs after the downs of later migrations, and verify reports ${culprits.length} of them not reversible (${culprits.map((x) => `${x.name}: ${x.rules.join(', ')}`).join('; ')}), so what they leave behind makes this down fail`;
+        }
         const why = explained[`${n}:${dir}`] ?? explained[n] ?? label;
         diffs.push({ migration: n, what, ...(why ? { explained: why } : {}) });
       }
@@ -331,7 +340,7 @@ async function runChain(chain) {
         const cmp = compare(knex, ks, chain.explained);
         const failed = Object.entries(ks.up).filter(([, v]) => v.outcome === 'failed').map(([k]) => k);
         const downFailed = Object.entries(ks.down).filter(([, v]) => v.outcome === 'failed').map(([k]) => k);
-        out.runs.push({ command, shadow, ms: ks.ms, code: ks.code, error: ks.error, summary: ks.summary, upFailed: failed, downFailed, ...cmp, failures: Object.fromEntries([...failed.map((n) => [`${n}:up`, ks.up[n].error]), ...downFailed.map((n) => [`${n}:down`, ks.down[n].error])]) });
+        out.runs.push({ command, shadow, ms: ks.ms, code: ks.code, error: ks.error, summary: ks.summary, upFailed: failed, downFailed, notReversible: ks.notReversible, ...cmp, failures: Object.fromEntries([...failed.map((n) => [`${n}:up`, ks.up[n].error]), ...downFailed.map((n) => [`${n}:down`, ks.down[n].error])]) });
         console.error(`  knexsafe ${command} on ${shadow}: ${(ks.ms / 1000).toFixed(1)} s, exit ${ks.code}, ${cmp.compared} outcomes compared${cmp.notReachedByKnexsafe ? `, ${cmp.notReachedByKnexsafe} not reached after its failure` : ''}, ${cmp.agree ? 'AGREE' : 'DISAGREE'}${cmp.diffs.length ? `\n    ${cmp.diffs.map((d) => `${d.migration}: ${d.what}${d.explained ? ` [explained: ${d.explained}]` : ''}`).join('\n    ')}` : ''}`);
       }
     }
