@@ -143,7 +143,9 @@ function parseFailure(stdout, stderr = '') {
   return { file, error };
 }
 
-async function plainKnex(chain, env) {
+const countTables = (db) => Number(psql(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`, db));
+
+async function plainKnex(chain, env, db) {
   const bin = knexBin(chain);
   const ka = knexArgs(chain);
   const steps = {};
@@ -157,6 +159,7 @@ async function plainKnex(chain, env) {
   let all = parseList(before.stdout + before.stderr).pending;
   const latest = await call('latest', 'migrate:latest');
   const afterLatest = parseList((await call('listAfterLatest', 'migrate:list')).stdout).completed;
+  const tables = countTables(db); // with the chain applied (knex's two bookkeeping tables included)
   // migrate:list prints pending migrations by their source's raw `file` field, completed ones by the name knex
   // records (a custom migrationSource's getMigrationName may add an extension): prefer the recorded names
   if (afterLatest.length === all.length) all = afterLatest;
@@ -186,6 +189,7 @@ async function plainKnex(chain, env) {
   return {
     knexVersion: knexVersion(bin),
     migrations: all,
+    tables,
     latest: { ok: latest.code === 0, ms: latest.ms, failedFile: latestFail?.file ?? null, error: latestFail?.error ?? null, applied: afterLatest.length },
     rollback: { ok: rollback.code === 0, ms: rollback.ms, failedFile: rbFail?.file ?? null, error: rbFail?.error ?? null, left: afterRollback.length },
     up,
@@ -291,7 +295,7 @@ function compare(knex, ks, explained = {}) {
         // under rollback --all only: the difference is the order, and verify reports its cause
         if (!label && dir === 'down' && k.outcome === 'failed' && s.outcome === 'ok') {
           const later = knex.migrations.slice(knex.migrations.indexOf(n) + 1);
-          const culprits = (ks.notReversible ?? []).filter((x) => later.includes(x.name));
+          const culprits = (ks.notReversible ?? []).filter((x) => later.includes(x.name) && x.rules.some((r) => r === 'down-missing' || r === 'down-not-inverse' || r === 'down-failed'));
           if (culprits.length) label = `order: verify runs this down right after its up and it succeeds; under rollback --all it runs after the downs of later migrations, and verify reports ${culprits.length} of them not reversible (${culprits.map((x) => `${x.name}: ${x.rules.join(', ')}`).join('; ')}), so what they leave behind makes this down fail`;
         }
         const why = explained[`${n}:${dir}`] ?? explained[n] ?? label;
@@ -317,23 +321,17 @@ async function runChain(chain) {
   psql(`DROP DATABASE IF EXISTS ${db}`);
   psql(`CREATE DATABASE ${db}`);
   for (const s of chain.setupSql ?? []) psql(expand(s, ctx), db);
-  const out = { name: chain.name, repo: chain.repo, commit: chain.commit, shape: chain.shape, path: chain.path, runs: [] };
+  const out = { name: chain.name, repo: chain.repo, commit: chain.commit, shape: chain.shape, path: chain.path, notes: chain.notes, runs: [] };
   try {
-    const knex = await plainKnex(chain, env);
+    const knex = await plainKnex(chain, env, db);
     out.knex = knex;
     if (knex.error) {
       console.error(`  plain knex could not run: ${knex.error}`);
       return out;
     }
     out.migrations = knex.migrations.length;
-    out.tables = Number(psql(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`, db)) || null;
-    console.error(`  knex ${knex.knexVersion}: ${knex.migrations.length} migrations; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`);
-    // tables: count them with the chain applied (latest again when rollback emptied the database)
-    if (knex.latest.ok) {
-      const again = await run(process.execPath, [...(chain.nodeArgs ?? []), knexBin(chain), 'migrate:latest', ...knexArgs(chain)], { cwd: chain.dir, env });
-      if (again.code === 0) out.tables = Number(psql(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`, db));
-      await run(process.execPath, [...(chain.nodeArgs ?? []), knexBin(chain), 'migrate:rollback', '--all', ...knexArgs(chain)], { cwd: chain.dir, env });
-    }
+    out.tables = knex.tables;
+    console.error(`  knex ${knex.knexVersion}: ${knex.migrations.length} migrations, ${knex.tables} tables after latest; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`);
     for (const shadow of opts.shadows.split(',')) {
       for (const command of opts.commands.split(',')) {
         const ks = await knexsafe(chain, env, command, shadow);
@@ -435,6 +433,9 @@ if (opts.report) {
   for (const r of results) {
     const slim = { ...r, knex: r.knex && { ...r.knex, steps: undefined } };
     const i = all.findIndex((c) => c.name === r.name);
+    // a partial rerun (--commands / --shadows) keeps the runs it did not redo
+    if (i >= 0) slim.runs = [...(all[i].runs ?? []).filter((o) => !slim.runs.some((x) => x.command === o.command && x.shadow === o.shadow)), ...slim.runs];
+    slim.runs.sort((a, b) => a.shadow.localeCompare(b.shadow) || a.command.localeCompare(b.command));
     if (i >= 0) all[i] = slim;
     else all.push(slim);
   }
