@@ -17,7 +17,7 @@ import { createTempDatabase, describeServer, SERVER_URL } from '../helpers/pg.js
  * statements between ADD … NOT VALID and VALIDATE, a replaced foreign key, ES module migrations,
  * one ALTER dropping several columns (each fix dropped only its own), a renamed column's indexes
  * and constraints (the expand / contract fix left them as comments; here the column is the last
- * one, so the new column takes its place in the table).
+ * one, so the new column takes its place in the table), its foreign key to a table renamed just before.
  */
 
 vi.setConfig({ testTimeout: 600_000 });
@@ -94,6 +94,7 @@ exports.down = async (knex) => { await knex.schema.dropTable('sites'); await kne
 exports.down = async () => {};
 `,
       '20240101000003_rename.js': `exports.up = async (knex) => {
+  await knex.schema.renameTable('countries', 'nations');
   await knex.schema.alterTable('sites', (t) => { t.renameColumn('cc', 'country'); });
 };
 exports.down = async () => {};

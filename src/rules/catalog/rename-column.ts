@@ -80,15 +80,21 @@ interface Rebuilt {
   notes: string[];
 }
 
-function rebuildDependents(before: SchemaSnapshot, table: string, from: string, to: string): Rebuilt {
+function rebuildDependents(before: SchemaSnapshot, after: SchemaSnapshot | undefined, table: string, from: string, to: string): Rebuilt {
   const t = sqlName(table);
+  // The definitions as they stand once the migration ran (already on the new column), when the
+  // object is still there: statements before the rename may have renamed what they name (a
+  // referenced table); the snapshot before the migration still has the old names.
+  const afterIndex = (name: string) => Object.values(after?.indexes ?? {}).find((i) => i.table === table && i.name === name && indexUsesColumn(i.definition, to) === true);
+  const afterConstraint = (name: string) => Object.values(after?.tables[table]?.constraints ?? {}).find((c) => c.name === name && c.columns.includes(to) && !c.columns.includes(from));
   const out: Rebuilt = { build: [], unbuild: [], rename: [], unrename: [], notes: [] };
   const temporary = (name: string) => limitName(`${name}_${to}`);
   // Each build in a block of its own: concurrentIndexLines declares a constant.
   const block = (lines: string[]) => ['{', ...lines.map((l) => `  ${l}`), '}'];
   for (const index of indexesOf(before, table, from)) {
     const tmp = temporary(index.name);
-    const create = indexOnRenamedColumn(index.definition, from, to, tmp);
+    const current = afterIndex(index.name);
+    const create = current ? indexOnRenamedColumn(current.definition, to, to, tmp) : indexOnRenamedColumn(index.definition, from, to, tmp);
     if (!create) {
       out.notes.push(`${index.definition} — create the same on ${to} (CONCURRENTLY) before the contract step.`);
       continue;
@@ -100,7 +106,8 @@ function rebuildDependents(before: SchemaSnapshot, table: string, from: string, 
   }
   for (const c of Object.values(before.tables[table]!.constraints).filter((c) => c.columns.includes(from))) {
     const tmp = temporary(c.name);
-    const rebuilt = c.kind === 'primary' ? undefined : constraintOnRenamedColumn(table, c.definition, from, to, tmp);
+    const current = afterConstraint(c.name);
+    const rebuilt = c.kind === 'primary' ? undefined : current ? constraintOnRenamedColumn(table, current.definition, to, to, tmp) : constraintOnRenamedColumn(table, c.definition, from, to, tmp);
     if (!rebuilt) {
       out.notes.push(`ALTER TABLE ${t} ADD CONSTRAINT ${ident(c.name)} ${c.definition} — create the same on ${to} before the contract step.`);
       continue;
@@ -135,7 +142,7 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
   const primary = Object.values(before.tables[table]!.constraints).find((c) => c.kind === 'primary');
   const key = primary?.columns.length === 1 ? ident(primary.columns[0]!) : 'ctid';
   const { indexes, constraints } = dependents(before, table, from);
-  const rebuilt = rebuildDependents(before, table, from, to);
+  const rebuilt = rebuildDependents(before, context.migration.schemaAfter, table, from, to);
   const body = (lines: string[]) => lines.map((l) => `  ${l}`.replace(/\n/g, '\n  '));
   const oldColumn = { ...column, nullable: true, default: null, identity: null };
 
