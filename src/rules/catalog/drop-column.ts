@@ -1,5 +1,6 @@
 import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
+import { inverseOf } from './locks-a-fixes.js';
 import { jsString, replayLine } from '../../codegen/index.js';
 
 /** Dropping a column deletes its data and breaks every running instance of the app that still reads it. */
@@ -28,6 +29,15 @@ export const dropColumn: Rule = {
     const up = only
       ? [`  await knex.schema.alterTable(${jsString(shortName(table))}, (table) => {`, ...dropped.map((name) => `    table.dropColumn(${jsString(name)});`), `  });`]
       : [replayLine(statement.sql, statement.captured?.bindings ?? [])];
+    // With other commands in the statement, its inverse as a whole (the dropped columns re-added too).
+    const mixedDown = only
+      ? []
+      : (inverseOf(statement, context.migration).down ?? [
+          `  // TODO: undo the other changes of \`${statement.sql.replace(/\s+/g, ' ').slice(0, 100)}\``,
+          `  await knex.schema.alterTable(${jsString(shortName(table))}, (table) => {`,
+          ...recreate,
+          `  });`,
+        ]);
     for (const name of dropped) {
       context.report({
         statement,
@@ -45,10 +55,7 @@ export const dropColumn: Rule = {
             `};`,
             ``,
             `exports.down = async function (knex) {`,
-            ...(only ? [] : [`  // The other changes of the statement are not undone here.`]),
-            `  await knex.schema.alterTable(${jsString(shortName(table))}, (table) => {`,
-            ...recreate,
-            `  });`,
+            ...(only ? [`  await knex.schema.alterTable(${jsString(shortName(table))}, (table) => {`, ...recreate, `  });`] : mixedDown),
             `};`,
           ].join('\n'),
         },
