@@ -8,3 +8,4 @@ export * from './migration.js';
 export * from './recipes.js';
 export * from './sql.js';
 export * from './schema-ddl.js';
+export * from './renamed-column.js';
