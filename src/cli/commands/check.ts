@@ -24,6 +24,7 @@ interface CheckFlags {
   dataChecksEnv?: string;
   dataChecksTimeout?: string;
   timeout?: string;
+  cache?: boolean;
 }
 
 async function readStdin(): Promise<string> {
@@ -57,6 +58,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--data-checks-env <VAR>', 'count on a replica instead: the environment variable holding its URL (not the URL itself: the command line is visible to other users)')
     .option('--data-checks-timeout <ms>', 'statement_timeout of each counting query', '10000')
     .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
+    .option('--no-cache', 'run every migration again instead of resuming from the warm cache of shadow states (also KNEXSAFE_NO_CACHE=1)')
     .addHelpText(
       'after',
       `
@@ -110,6 +112,7 @@ Examples:
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         ...(opts.dataChecks || replicaUrl ? { dataChecks: { timeoutMs, ...(replicaUrl ? { url: replicaUrl } : {}) } } : {}),
         ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
+        cache: opts.cache !== false,
         progress: (m) => out.progress(out.c.dim(m)),
       });
       const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();
