@@ -36,7 +36,8 @@ const USAGE = `usage: node bench/real-chains/compare.mjs (--chains FILE [--only 
   --timeout SEC     per knexsafe run (default 1800)
   --out-dir DIR     default bench/results
   --name NAME       default real-chains-<date>
-  --no-report       print only`;
+  --no-report       print only
+  --render          only re-render <name>.md from <name>.json`;
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,11 +56,12 @@ const { values: opts } = parseArgs({
     'out-dir': { type: 'string', default: path.join(REPO, 'bench/results') },
     name: { type: 'string' },
     report: { type: 'boolean', default: true },
+    render: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
   allowNegative: true,
 });
-if (opts.help || (!opts.chains && !opts.dir)) {
+if (opts.help || (!opts.chains && !opts.dir && !opts.render)) {
   console.log(USAGE);
   process.exit(opts.help ? 0 : 2);
 }
@@ -353,11 +355,13 @@ async function runChain(chain) {
   return out;
 }
 
-function knexOutcome(c) {
+function knexOutcome(c, short = false) {
   const k = c.knex;
   if (!k || k.error) return `could not run: ${k?.error ?? '?'}`;
-  const up = k.latest.ok ? 'latest ok' : `latest fails at ${k.latest.failedFile}: ${k.latest.error}`;
-  const down = !k.latest.ok && !k.latest.applied ? 'nothing to roll back' : k.rollback.ok ? 'rollback --all ok' : `rollback fails at ${k.rollback.failedFile}: ${k.rollback.error}`;
+  // knex's message is `${sql} - ${message}`: the table keeps PostgreSQL's message, the chain's section all of it
+  const msg = (e) => (short && e ? e.slice(e.lastIndexOf(' - ') + 3 || 0) : e);
+  const up = k.latest.ok ? 'latest ok' : `latest fails at ${k.latest.failedFile}: ${msg(k.latest.error)}`;
+  const down = !k.latest.ok && !k.latest.applied ? 'nothing to roll back' : k.rollback.ok ? 'rollback --all ok' : `rollback fails at ${k.rollback.failedFile}: ${msg(k.rollback.error)}`;
   return `${up}; ${down}`;
 }
 
@@ -383,7 +387,7 @@ function render(all) {
     '|---|---|---|---:|---:|---|---|---|---|---|',
   ];
   for (const c of all) {
-    lines.push(`| ${esc(c.name)} | ${esc(c.shape)} | ${esc(c.knex?.knexVersion)} | ${c.migrations ?? ''} | ${c.tables ?? ''} | ${esc(knexOutcome(c))} (${sec(c.knex?.latest?.ms)} / ${sec(c.knex?.rollback?.ms)}) | ${cell(c, 'check', 'embedded')} | ${cell(c, 'check', 'server')} | ${cell(c, 'verify', 'embedded')} | ${cell(c, 'verify', 'server')} |`);
+    lines.push(`| ${esc(c.name)} | ${esc(c.shape)} | ${esc(c.knex?.knexVersion)} | ${c.migrations ?? ''} | ${c.tables ?? ''} | ${esc(knexOutcome(c, true))} (${sec(c.knex?.latest?.ms)} / ${sec(c.knex?.rollback?.ms)}) | ${cell(c, 'check', 'embedded')} | ${cell(c, 'check', 'server')} | ${cell(c, 'verify', 'embedded')} | ${cell(c, 'verify', 'server')} |`);
   }
   lines.push('', '## Chains', '');
   for (const c of all) {
@@ -403,6 +407,12 @@ function render(all) {
 
 const date = new Date().toISOString().slice(0, 10);
 const outName = path.join(opts['out-dir'], opts.name ?? `real-chains-${date}`);
+
+if (opts.render) {
+  fs.writeFileSync(`${outName}.md`, render(JSON.parse(fs.readFileSync(`${outName}.json`, 'utf8')).chains) + '\n');
+  console.error(`wrote ${outName}.md`);
+  process.exit(0);
+}
 
 let chains;
 if (opts.chains) {
