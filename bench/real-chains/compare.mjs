@@ -37,7 +37,10 @@ const USAGE = `usage: node bench/real-chains/compare.mjs (--chains FILE [--only 
   --out-dir DIR     default bench/results
   --name NAME       default real-chains-<date>
   --no-report       print only
-  --render          only re-render <name>.md from <name>.json`;
+  --render          only re-render <name>.md from <name>.json
+  --stepwise        also run plain knex the way verify does, migration by migration on another fresh database:
+                    migrate:up, migrate:down, migrate:up — every down's outcome, not only rollback --all's
+                    (3 knex CLI runs per migration: for small chains)`;
 
 const { values: opts } = parseArgs({
   options: {
@@ -57,6 +60,7 @@ const { values: opts } = parseArgs({
     name: { type: 'string' },
     report: { type: 'boolean', default: true },
     render: { type: 'boolean', default: false },
+    stepwise: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
   allowNegative: true,
@@ -200,6 +204,37 @@ async function plainKnex(chain, env, db) {
   };
 }
 
+// verify's order with knex's own CLI: each migration up, down right after, up again (a down that fails leaves the
+// migration applied, as knex does; an up that fails ends the chain, as it ends knex's latest)
+async function stepwiseKnex(chain, env, all) {
+  const bin = knexBin(chain);
+  const ka = knexArgs(chain);
+  const t0 = performance.now();
+  const knex = (...args) => run(process.execPath, [...(chain.nodeArgs ?? []), bin, ...args, ...ka], { cwd: chain.dir, env });
+  const down = {};
+  const up = {};
+  for (const n of all) {
+    const u = await knex('migrate:up');
+    if (u.code !== 0) {
+      up[n] = { outcome: 'failed', error: parseFailure(u.stdout, u.stderr).error };
+      break;
+    }
+    up[n] = { outcome: 'ok' };
+    const d = await knex('migrate:down');
+    if (d.code !== 0) {
+      down[n] = { outcome: 'failed', error: parseFailure(d.stdout, d.stderr).error };
+      continue;
+    }
+    down[n] = { outcome: 'ok' };
+    const again = await knex('migrate:up');
+    if (again.code !== 0) {
+      up[n] = { outcome: 'ok', reUpError: parseFailure(again.stdout, again.stderr).error };
+      break;
+    }
+  }
+  return { up, down, ms: Math.round(performance.now() - t0) };
+}
+
 function knexVersion(bin) {
   try {
     return JSON.parse(fs.readFileSync(path.join(path.dirname(bin), '..', 'package.json'), 'utf8')).version;
@@ -282,6 +317,7 @@ function compare(knex, ks, explained = {}) {
     if (ku.outcome === 'not-reached' || !su) continue;
     const dirs = [['up', ku, su]];
     if (ks.command === 'verify') dirs.push(['down', knex.down[n], ks.down[n]]);
+    if (ks.command === 'verify' && knex.stepwise) dirs.push(['down right after up', knex.stepwise.down[n], ks.down[n]]);
     for (const [dir, k, s] of dirs) {
       if (!k || !s || k.outcome === 'not-run' || k.outcome === 'not-reached' || s.outcome === 'not-run' || s.outcome === 'not-reached') continue;
       compared++;
@@ -333,6 +369,21 @@ async function runChain(chain) {
     }
     out.migrations = knex.migrations.length;
     out.tables = knex.tables;
+    if (opts.stepwise) {
+      const sdb = `${db}_s`;
+      psql(`DROP DATABASE IF EXISTS ${sdb}`);
+      psql(`CREATE DATABASE ${sdb}`);
+      for (const s of chain.setupSql ?? []) psql(expand(s, ctx), sdb);
+      const senv = { ...process.env, ...Object.fromEntries(Object.entries(chain.vars ?? {}).map(([k, v]) => [k, expand(v, { ...ctx, db: sdb, url: serverUrl(sdb) })])) };
+      delete senv.NODE_OPTIONS;
+      try {
+        knex.stepwise = await stepwiseKnex(chain, senv, knex.migrations);
+      } finally {
+        psql(`DROP DATABASE IF EXISTS ${sdb} WITH (FORCE)`);
+      }
+      const f = Object.entries(knex.stepwise.down).filter(([, v]) => v.outcome === 'failed');
+      console.error(`  knex up→down→up, migration by migration: ${Object.keys(knex.stepwise.down).length} downs run, ${f.length} fail${f.length ? ` (${f.map(([k]) => k).join(', ')})` : ''} (${knex.stepwise.ms} ms)`);
+    }
     console.error(`  knex ${knex.knexVersion}: ${knex.migrations.length} migrations, ${knex.tables} tables after latest; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`);
     for (const shadow of opts.shadows.split(',')) {
       for (const command of opts.commands.split(',')) {
@@ -394,6 +445,10 @@ function render(all) {
   for (const c of all) {
     lines.push(`### ${c.name}`, '', `${c.repo ?? ''} @ ${c.commit ?? ''}, ${c.path ?? ''}. Run: ${c.date ?? ''}, ${sec(c.wallMs)} in all.`, '');
     lines.push(`- plain knex ${c.knex?.knexVersion ?? ''}: ${esc(knexOutcome(c))}`);
+    if (c.knex?.stepwise) {
+      const f = Object.entries(c.knex.stepwise.down).filter(([, v]) => v.outcome === 'failed');
+      lines.push(`- plain knex migration by migration (up, down, up: verify's order), ${sec(c.knex.stepwise.ms)}: ${Object.keys(c.knex.stepwise.down).length} downs run, ${f.length ? `${f.length} fail: ${f.map(([k, v]) => `${k} (${esc(v.error)})`).join('; ')}` : 'none fails'}`);
+    }
     for (const r of c.runs ?? []) {
       const fails = Object.entries(r.failures ?? {});
       const sum = r.summary ? (r.command === 'check' ? `${r.summary.error} errors, ${r.summary.warning} warnings, ${r.summary.info} info` : `${r.summary.reversible} reversible, ${r.summary.notReversible} not reversible, ${r.summary.failed} failed`) : '';
