@@ -433,7 +433,7 @@ function render(all) {
     'Plain knex = the project\'s own knex CLI on a fresh server database: `migrate:latest`, then `migrate:rollback --all`.',
     'Times are wall times of whole CLI runs (process start, knexfile and shadow included) on a shared machine with other work running: they vary by up to 3× between runs.',
     'Tables: relations (tables, partitioned tables, in every user schema, knex\'s two bookkeeping tables included) after `migrate:latest`.',
-    'Each knexsafe cell: agreement of every migration\'s outcome (up for check; up and down for verify) with plain knex, and wall time.',
+    'Each knexsafe cell: agreement of every migration\'s outcome (up for check; up and down for verify) with plain knex, and wall time. Where the chain\'s section lists "plain knex migration by migration" (`--stepwise`), verify\'s downs were also compared with knex running each down right after its up.',
     '',
     '| chain | shape | knex | migrations | tables | plain knex (latest / rollback --all, time) | check embedded | check server | verify embedded | verify server |',
     '|---|---|---|---:|---:|---|---|---|---|---|',
