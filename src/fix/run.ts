@@ -97,12 +97,11 @@ export async function fix(options: FixOptions): Promise<FixResult> {
   const names = (options.names ?? []).map((given) => matchName(files.map((f) => f.name), given));
   const applied = await appliedNames(project);
 
-  const scratch = fs.mkdtempSync(path.join(path.dirname(directory), `.${path.basename(directory)}.knexsafe-fix-`));
-  const disarm = onInterrupt(async () => fs.rmSync(scratch, { recursive: true, force: true }), 'the scratch copy of the migrations');
+  const scratch: Scratch = { directory, dir: newScratch(directory, directory) };
+  const disarm = onInterrupt(async () => fs.rmSync(scratch.dir, { recursive: true, force: true }), 'the scratch copy of the migrations');
   try {
-    fs.cpSync(directory, scratch, { recursive: true });
     const loop = await fixLoop({ options, project, scratch, names, applied, progress });
-    const changes = changesBetween(directory, scratch, loop.fixesByFile);
+    const changes = changesBetween(directory, scratch.dir, loop.fixesByFile);
     const cwd = path.resolve(options.cwd ?? process.cwd());
     const diff = changes
       .map((c) => {
@@ -131,8 +130,31 @@ export async function fix(options: FixOptions): Promise<FixResult> {
     return result;
   } finally {
     disarm();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.rmSync(scratch.dir, { recursive: true, force: true });
   }
+}
+
+/** The scratch copy of the migrations folder; `dir` changes every round. */
+interface Scratch {
+  directory: string;
+  dir: string;
+}
+
+/**
+ * A copy of `from` beside the migrations folder (so `../` imports and the nearest package.json
+ * are the same). Each round gets a new one: ES modules stay cached by path for the life of the
+ * process, so a rewritten file at the same path would run as it was.
+ */
+function newScratch(directory: string, from: string): string {
+  const dir = fs.mkdtempSync(path.join(path.dirname(directory), `.${path.basename(directory)}.knexsafe-fix-`));
+  fs.cpSync(from, dir, { recursive: true });
+  return dir;
+}
+
+function renewScratch(scratch: Scratch): void {
+  const old = scratch.dir;
+  scratch.dir = newScratch(scratch.directory, old);
+  fs.rmSync(old, { recursive: true, force: true });
 }
 
 function projectOptions(options: FixOptions): ProjectOptions {
@@ -172,7 +194,7 @@ async function appliedNames(project: ProjectConfig): Promise<Set<string>> {
 interface LoopInput {
   options: FixOptions;
   project: ProjectConfig;
-  scratch: string;
+  scratch: Scratch;
   names: string[];
   applied: Set<string>;
   progress: (message: string) => void;
@@ -202,10 +224,11 @@ async function fixLoop(input: LoopInput) {
   const skip = (f: Finding, reason: string) => skipped.set(keyOf(f), { rule: f.rule, message: f.message, migration: f.migration, reason });
   for (;;) {
     rounds++;
+    if (rounds > 1) renewScratch(scratch);
     progress(rounds === 1 ? 'Checking the migrations' : `Checking again after the fixes of round ${rounds - 1}`);
     last = await check({
       ...projectOptions(options),
-      migrationsDir: scratch,
+      migrationsDir: scratch.dir,
       ...(wanted.size ? { names: [...wanted] } : { all: true }),
       ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}),
       ...(options.pgVersion !== undefined ? { pgVersion: options.pgVersion } : {}),
@@ -219,7 +242,7 @@ async function fixLoop(input: LoopInput) {
       const stays = last.findings.some((f) => keyOf(f) === edit.key && !f.suppressed);
       if (!broke && !stays) continue;
       for (const [name, content] of edit.before) {
-        const file = path.join(scratch, name);
+        const file = path.join(scratch.dir, name);
         if (content === undefined) fs.rmSync(file, { force: true });
         else fs.writeFileSync(file, content);
         fixesByFile.delete(name);
@@ -255,12 +278,12 @@ async function fixLoop(input: LoopInput) {
     }
     if (byMigration.size === 0 && appliedChanges.size === 0) break;
 
-    const taken = new Set(fs.readdirSync(scratch));
+    const taken = new Set(fs.readdirSync(scratch.dir));
     for (const [migration, findings] of byMigration) {
       // One fix per migration per round: each is written against the file as check saw it.
       const f = [...findings].sort(fixOrder)[0]!;
       attempted.add(keyOf(f));
-      const file = path.join(scratch, migration);
+      const file = path.join(scratch.dir, migration);
       const original = fs.readFileSync(file, 'utf8');
       const style = sourceStyle(original, migration);
       const parts = f.fix!.code.split(NEXT_MIGRATION).map((p) => `${p.trim()}\n`);
@@ -273,7 +296,7 @@ async function fixLoop(input: LoopInput) {
       added.forEach((name, i) => {
         taken.add(name);
         edit.before.set(name, undefined);
-        fs.writeFileSync(path.join(scratch, name), inSourceStyle(parts[i + 1]!, style));
+        fs.writeFileSync(path.join(scratch.dir, name), inSourceStyle(parts[i + 1]!, style));
         record(fixesByFile, name, f);
         if (wanted.size) wanted.add(name);
       });
@@ -284,11 +307,11 @@ async function fixLoop(input: LoopInput) {
       const all = [...taken].filter((n) => /\.(c|m)?(j|t)s$/.test(n) && !n.endsWith('.d.ts')).sort();
       const lastName = all[all.length - 1];
       const ext = path.extname(lastName ?? '.js');
-      const styleFrom = lastName ? fs.readFileSync(path.join(scratch, lastName), 'utf8') : '';
+      const styleFrom = lastName ? fs.readFileSync(path.join(scratch.dir, lastName), 'utf8') : '';
       const changes = [...appliedChanges.values()];
       const slug = changes.length === 1 ? `change_${changes[0]!.change.column}_to_${changes[0]!.change.to}_in_${changes[0]!.change.table.replace(/^.*\./, '')}` : `change_column_types`;
       const name = nameAtEnd(lastName, slug.replace(/[^a-z0-9_]/gi, '_').toLowerCase(), ext, taken);
-      fs.writeFileSync(path.join(scratch, name), inSourceStyle(columnTypeMigration(changes.map((c) => c.change)), sourceStyle(styleFrom, lastName ?? name)));
+      fs.writeFileSync(path.join(scratch.dir, name), inSourceStyle(columnTypeMigration(changes.map((c) => c.change)), sourceStyle(styleFrom, lastName ?? name)));
       for (const c of changes) {
         record(fixesByFile, name, c.finding);
         fixedRules.add(c.finding.rule);
