@@ -18,6 +18,11 @@ export interface SourceStyle {
   eol: '\n' | '\r\n';
   /** TypeScript: the file's own import of the Knex type, kept as the user wrote it. */
   knexImport?: string;
+  /**
+   * CommonJS with `async function up(knex)` declarations and one `module.exports = { up, down }`
+   * at the end: that block, as the file writes it.
+   */
+  exportsObject?: string;
 }
 
 const GENERATED_INDENT = '  ';
@@ -44,6 +49,8 @@ export function sourceStyle(source: string, file: string): SourceStyle {
   const statementEnds = text.split('\n').filter((l, i) => !scan[i]!.endsInLiteral && /[^\s{([,]\s*$/.test(stripLineComment(l)) && !/^\s*(\/\/|\*|\/\*)/.test(l));
   const withSemicolon = statementEnds.filter((l) => /;\s*$/.test(stripLineComment(l))).length;
   const knexImport = ts ? /^import\s[^\n]*\bKnex\b[^\n]*from\s+['"]knex['"];?$/m.exec(text)?.[0] : undefined;
+  const declared = /^(async\s+)?function\s+up\s*\(/m.test(text);
+  const exportsObject = declared ? /^module\.exports\s*=\s*\{[^}]*\bup\b[^}]*\}\s*;?[ \t]*$/m.exec(text)?.[0] : undefined;
   return {
     module,
     arrow,
@@ -52,6 +59,7 @@ export function sourceStyle(source: string, file: string): SourceStyle {
     semicolons: statementEnds.length === 0 || withSemicolon * 2 >= statementEnds.length,
     eol: source.includes('\r\n') ? '\r\n' : '\n',
     ...(knexImport ? { knexImport } : {}),
+    ...(exportsObject ? { exportsObject } : {}),
   };
 }
 
@@ -72,12 +80,11 @@ export function inSourceStyle(code: string, style: SourceStyle): string {
  * as it was: only the lines the fix adds or changes are rewritten in the file's style. The result is
  * the file's new text.
  */
-export function fitToOriginal(original: string, fixed: string, file: string): string {
-  const style = sourceStyle(original, file);
+export function fitToOriginal(original: string, fixed: string, file: string, style: SourceStyle = sourceStyle(original, file)): string {
   const before = original.replace(/\r\n/g, '\n').split('\n');
   const raw = fixed.replace(/\r\n/g, '\n');
   const restyled = restyleFile(raw, style).split('\n');
-  const rawLines = withImportLine(raw, style).split('\n');
+  const rawLines = withExportsObject(withImportLine(raw, style), style).split('\n');
   // restyleFile is line for line once the import line is settled (withImportLine does it for both).
   const out: string[] = [];
   let i = 0;
@@ -113,15 +120,34 @@ const HEADER = [
   /^exports\.(up|down) = async \((knex)?\) => \{$/,
 ];
 
+/**
+ * The file's own `module.exports = { up, down }` at the end (with `config` added when the file has
+ * one), for files that declare their functions and export them in one object.
+ */
+function withExportsObject(file: string, style: SourceStyle): string {
+  const block = style.exportsObject;
+  if (style.module !== 'cjs' || !block || !/^(exports\.up\b|(async\s+)?function\s+up\b)/m.test(file) || /^module\.exports\s*=/m.test(file)) return file;
+  let out = block;
+  if (/^(exports\.config|const config) = /m.test(file) && !/\bconfig\b/.test(block)) {
+    // As the block lists its names: one a line (`  down,`) or all on one line.
+    const multi = /\n([ \t]+)\w+,?[ \t]*\n\}/.exec(block);
+    out = multi
+      ? block.replace(/(,?)([ \t]*)\n\}/, (_m, comma: string, space: string) => `${comma || ','}${space}\n${multi[1]}config,\n}`)
+      : block.replace(/\s*\}/, ', config }');
+  }
+  return `${file.replace(/\n+$/, '')}\n\n${out}\n`;
+}
+
 function header(name: string, knex: boolean, style: SourceStyle): { open: string; close: string } {
   const param = knex ? (style.module === 'ts' ? 'knex: Knex' : 'knex') : '';
   const returns = style.module === 'ts' ? ': Promise<void>' : '';
+  if (style.module === 'cjs' && style.exportsObject) return { open: `async function ${name}(${param}) {`, close: '}' };
   if (style.module === 'cjs') return style.arrow ? { open: `exports.${name} = async (${param}) => {`, close: '};' } : { open: `exports.${name} = async function (${param}) {`, close: '};' };
   return style.arrow ? { open: `export const ${name} = async (${param})${returns} => {`, close: '};' } : { open: `export async function ${name}(${param})${returns} {`, close: '}' };
 }
 
 function restyleFile(file: string, style: SourceStyle): string {
-  const lines = withImportLine(moduleSyntax(file, style), style).split('\n');
+  const lines = withExportsObject(withImportLine(moduleSyntax(file, style), style), style).split('\n');
   const scan = scanLines(lines);
   const out = lines.map((line, i) => {
     const info = scan[i]!;
@@ -155,7 +181,7 @@ function moduleSyntax(file: string, style: SourceStyle): string {
       closing = false;
       continue;
     }
-    lines[i] = line.replace(/^(exports\.config|export const config) = /, style.module === 'cjs' ? 'exports.config = ' : 'export const config = ');
+    lines[i] = line.replace(/^(exports\.config|export const config) = /, style.module !== 'cjs' ? 'export const config = ' : style.exportsObject ? 'const config = ' : 'exports.config = ');
   }
   if (style.module !== 'ts') return lines.filter((l, i) => !(l === "import type { Knex } from 'knex';" && i < 5)).join('\n');
   return lines.join('\n');

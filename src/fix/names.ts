@@ -73,7 +73,7 @@ function whatItDoes(code: string): string | undefined {
   if (notValid) return `add_${notValid[1]}_not_valid`;
   const add = /ALTER TABLE (?:\w+\.)?"?(\w+)"? ADD COLUMN (?:IF NOT EXISTS )?"?(\w+)"?/i.exec(code);
   if (add) return `add_${add[2]}_to_${add[1]}`;
-  const index = /CREATE (?:UNIQUE )?INDEX CONCURRENTLY (?:IF NOT EXISTS )?"?(\w+)"?/i.exec(code);
+  const index = /CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?"?(\w+)"?/i.exec(code);
   if (index) return `create_index_${index[1]}`;
   return undefined;
 }
@@ -85,7 +85,6 @@ function whatItDoes(code: string): string | undefined {
 export function slugForPart(code: string, original: string): string {
   const comment = /^\s*\/\/\s*(.+)$/m.exec(code)?.[1] ?? '';
   const originalSlug = original.replace(/\.[^.]+$/, '').replace(/^\d+_/, '');
-  if (/^The statements of .* after this change/.test(comment)) return `${originalSlug}_rest`.slice(0, 80);
   // What the SQL does names it best; the comment when the SQL says nothing recognisable.
   // The up function only: a down that re-adds what up drops says the opposite.
   const up = code.split(/^(?:exports\.down|export (?:async function|const) down)\b/m)[0]!;
@@ -95,5 +94,6 @@ export function slugForPart(code: string, original: string): string {
     .replace(/^\d+\.\s*/, '')
     .replace(/^(Expand \/ contract, )?step \d+ of \d+(\s*\([^)]*\))?:\s*/i, '')
     .split(/[,;.(—–]/)[0]!;
+  if (/^The statements of .* after this change/.test(comment)) return `${originalSlug.replace(/(_rest)+$/, '')}_rest`;
   return slugify(lead, 5) || `${originalSlug}_step`;
 }

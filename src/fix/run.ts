@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { check, type CheckReport } from '../check/run.js';
-import { columnTypeMigration, fitToOriginal, inSourceStyle, NEXT_MIGRATION, sourceStyle, type ColumnTypeChange } from '../codegen/index.js';
+import { columnTypeMigration, fitToOriginal, inSourceStyle, NEXT_MIGRATION, sourceStyle, type ColumnTypeChange, type SourceStyle } from '../codegen/index.js';
 import { knexfileNotFound, resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { verify, type VerifyCommandResult } from '../commands/verify.js';
 import { errorMessage, ExitCode, KnexsafeError } from '../errors.js';
@@ -70,7 +70,7 @@ export interface FixResult {
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
-const MAX_ROUNDS = 8;
+const MAX_ROUNDS = 12;
 
 /** A fix that is whole migration files (each part exports up), not a snippet to paste into one. */
 export function isWholeFileFix(code: string): boolean {
@@ -220,6 +220,7 @@ async function fixLoop(input: LoopInput) {
   let rounds = 0;
   let last: CheckReport | undefined;
   origins.clear();
+  const styles = new Map<string, SourceStyle>();
   const keyOf = (f: Finding) => `${f.migration}\u0000${f.rule}\u0000${f.message}`;
   const skip = (f: Finding, reason: string) => skipped.set(keyOf(f), { rule: f.rule, message: f.message, migration: f.migration, reason });
   for (;;) {
@@ -285,17 +286,20 @@ async function fixLoop(input: LoopInput) {
       attempted.add(keyOf(f));
       const file = path.join(scratch.dir, migration);
       const original = fs.readFileSync(file, 'utf8');
-      const style = sourceStyle(original, migration);
+      // The user's file decides the style, also for steps of steps (whose text is generated).
+      const style = styles.get(migration) ?? sourceStyle(original, migration);
+      styles.set(migration, style);
       const parts = f.fix!.code.split(NEXT_MIGRATION).map((p) => `${p.trim()}\n`);
       const sorted = [...taken].filter((n) => n !== migration).sort();
       const next = sorted.find((n) => n > migration);
       const added = namesAfter(migration, next, parts.slice(1).map((p) => slugForPart(p, migration)), taken);
       const edit: Edit = { key: keyOf(f), finding: f, before: new Map([[migration, original]]) };
-      fs.writeFileSync(file, fitToOriginal(original, parts[0]!, migration));
+      fs.writeFileSync(file, fitToOriginal(original, parts[0]!, migration, style));
       record(fixesByFile, migration, f);
       added.forEach((name, i) => {
         taken.add(name);
         edit.before.set(name, undefined);
+        styles.set(name, style);
         fs.writeFileSync(path.join(scratch.dir, name), inSourceStyle(parts[i + 1]!, style));
         record(fixesByFile, name, f);
         if (wanted.size) wanted.add(name);
@@ -323,14 +327,15 @@ async function fixLoop(input: LoopInput) {
 }
 
 /**
- * Which fix of a migration goes first: the more severe; then a recipe of several migrations before
- * a one-file fix (written first, it works on the migration as the user wrote it, not on another
- * fix's edits); a lock_timeout last, since it is added to whatever the migration becomes.
+ * Which fix of a migration goes first: the more severe; a lock_timeout last, since it is added to
+ * whatever the migration becomes; then the earliest statement (its fix keeps the file's start and
+ * moves what follows into a migration after it, instead of replaying what came before); then a
+ * recipe of several migrations before a one-file fix.
  */
 function fixOrder(a: Finding, b: Finding): number {
   const parts = (f: Finding) => f.fix!.code.split(NEXT_MIGRATION).length;
   const last = (f: Finding) => (f.rule === 'missing-lock-timeout' ? 1 : 0);
-  return RANK[b.severity] - RANK[a.severity] || last(a) - last(b) || parts(b) - parts(a);
+  return RANK[b.severity] - RANK[a.severity] || last(a) - last(b) || (a.line ?? 0) - (b.line ?? 0) || parts(b) - parts(a);
 }
 
 /** Where each added file came from: the user's migration, also for a step of a step. */
