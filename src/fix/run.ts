@@ -110,7 +110,9 @@ export async function fix(options: FixOptions): Promise<FixResult> {
       })
       .join('');
     const result: FixResult = { changes, skipped: loop.skipped, diff, written: false, rounds: loop.rounds };
-    const leftOver = (report: CheckReport) => summarize(report, options, loop.fixedRules);
+    // Errors fix could have fixed: not on applied migrations (history), only on the migrations asked for.
+    const fixable = (migration: string) => !applied.has(migration) && (loop.wanted.size === 0 || loop.wanted.has(migration));
+    const leftOver = (report: CheckReport) => summarize(report, options, fixable);
     if (options.dryRun || changes.length === 0) {
       result.after = leftOver(loop.last);
       return result;
@@ -119,7 +121,7 @@ export async function fix(options: FixOptions): Promise<FixResult> {
     result.written = true;
     progress('Checking the result');
     const common = { ...projectOptions(options), ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
-    result.after = leftOver(await check({ ...common, all: true, ...(options.pgVersion !== undefined ? { pgVersion: options.pgVersion } : {}) }));
+    result.after = leftOver(await check({ ...common, ...(loop.wanted.size ? { names: [...loop.wanted] } : { all: true }), ...(options.pgVersion !== undefined ? { pgVersion: options.pgVersion } : {}) }));
     progress('Verifying the rewritten and added migrations');
     const verified = await verify({ ...common, names: changes.map((c) => c.name) });
     result.verify = {
@@ -215,7 +217,6 @@ async function fixLoop(input: LoopInput) {
   const attempted = new Set<string>();
   const skipped = new Map<string, FixSkipped>();
   const fixesByFile = new Map<string, FixApplied[]>();
-  const fixedRules = new Set<string>();
   let pending: Edit[] = [];
   let rounds = 0;
   let last: CheckReport | undefined;
@@ -304,7 +305,6 @@ async function fixLoop(input: LoopInput) {
         record(fixesByFile, name, f);
         if (wanted.size) wanted.add(name);
       });
-      fixedRules.add(f.rule);
       pending.push(edit);
     }
     if (appliedChanges.size) {
@@ -318,12 +318,11 @@ async function fixLoop(input: LoopInput) {
       fs.writeFileSync(path.join(scratch.dir, name), inSourceStyle(columnTypeMigration(changes.map((c) => c.change)), sourceStyle(styleFrom, lastName ?? name)));
       for (const c of changes) {
         record(fixesByFile, name, c.finding);
-        fixedRules.add(c.finding.rule);
       }
       if (wanted.size) wanted.add(name);
     }
   }
-  return { last: last!, skipped: [...skipped.values()], fixesByFile, fixedRules, rounds };
+  return { last: last!, skipped: [...skipped.values()], fixesByFile, rounds, wanted };
 }
 
 /**
@@ -431,13 +430,12 @@ function writeAll(directory: string, changes: FileChange[]): void {
   }
 }
 
-function summarize(report: CheckReport, options: FixOptions, fixedRules: Set<string>): NonNullable<FixResult['after']> {
-  void fixedRules;
+function summarize(report: CheckReport, options: FixOptions, fixable: (migration: string) => boolean): NonNullable<FixResult['after']> {
   const min = RANK[options.severity ?? 'warning'];
   const active = report.findings.filter((f) => !f.suppressed);
   return {
     findings: active,
-    errorsWithFix: active.filter((f) => f.severity === 'error' && f.fix && RANK.error >= min && (!options.rules?.length || options.rules.includes(f.rule))),
+    errorsWithFix: active.filter((f) => f.severity === 'error' && f.fix && fixable(f.migration) && RANK.error >= min && (!options.rules?.length || options.rules.includes(f.rule))),
     failed: report.migrations.filter((m) => m.failed).map((m) => m.name),
     ...(report.shadow ? { shadow: report.shadow } : {}),
   };

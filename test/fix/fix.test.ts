@@ -127,6 +127,8 @@ export const down = async (knex) => {
 `,
     });
     const dir = path.join(project, 'migrations');
+    const onlyIndexes = await fix({ cwd: project, rules: ['index-not-concurrent'], dryRun: true });
+    expect(onlyIndexes.changes.map((c) => c.name)).toEqual(['20240102000000_index_accounts_email.js']);
     const result = await fix({ cwd: project });
     expectCleanResult(result);
     expectWrittenFilesLoad(dir, result);
