@@ -88,13 +88,29 @@ export function fitToOriginal(original: string, fixed: string, file: string, sty
   // restyleFile is line for line once the import line is settled (withImportLine does it for both).
   const out: string[] = [];
   let i = 0;
-  for (const part of diffArrays(before, rawLines)) {
-    if (part.removed) continue;
+  const parts = diffArrays(before, rawLines);
+  // A doc comment right above an up or down the fix keeps (`/** @param … */`) stays with it, also
+  // when the fix puts lines of its own (a comment, the config) above the function.
+  let doc: string[] = [];
+  parts.forEach((part, k) => {
+    if (part.removed) {
+      const next = parts.slice(k + 1).find((p) => !p.added);
+      // The doc block at the end of what the fix removes, if it ends right above the function.
+      const start = part.value.map((l) => /^\s*\/\*\*/.test(l)).lastIndexOf(true);
+      const block = start < 0 ? [] : part.value.slice(start);
+      const isDoc = block.length > 0 && /\*\/\s*$/.test(block[block.length - 1]!) && block.every((l) => /^\s*(\/\*\*|\*)/.test(l));
+      if (isDoc && next && !next.removed && UP_OR_DOWN.test(next.value[0] ?? '')) doc = block;
+      return;
+    }
+    if (!part.added && UP_OR_DOWN.test(part.value[0] ?? '')) {
+      out.push(...doc);
+      doc = [];
+    }
     for (const line of part.value) {
       out.push(part.added ? (restyled[i] ?? line) : line);
       i++;
     }
-  }
+  });
   let text = out.join('\n');
   if (!text.endsWith('\n') && original.endsWith('\n')) text += '\n';
   return text.replace(/\n/g, style.eol);
@@ -113,6 +129,8 @@ function withImportLine(file: string, style: SourceStyle): string {
   lines.splice(at, 0, own, ...(lines[at] === '' ? [] : ['']));
   return lines.join('\n');
 }
+
+const UP_OR_DOWN = /^(exports\.(up|down)\s*=|export\s+(async\s+)?(function|const)\s+(up|down)\b|(async\s+)?function\s+(up|down)\b)/;
 
 const HEADER = [
   /^exports\.(up|down) = async function \((knex)?\) \{$/,

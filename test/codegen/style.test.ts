@@ -55,6 +55,26 @@ module.exports = {
 `);
   });
 
+  it('a doc comment above an up or down the fix rewrites stays', () => {
+    const original = `/**
+ * @param { import("knex").Knex } knex
+ */
+exports.up = async function (knex) {
+  await knex.raw('CREATE INDEX links_user_id_index ON links (user_id)');
+};
+
+/**
+ * @param { import("knex").Knex } knex
+ */
+exports.down = async function (knex) {
+  await knex.raw('DROP INDEX links_user_id_index');
+};
+`;
+    const out = fitToOriginal(original, GENERATED, 'x.js');
+    expect(out).toContain('/**\n * @param { import("knex").Knex } knex\n */\nexports.up = async function (knex) {\n');
+    expect(out).toContain('/**\n * @param { import("knex").Knex } knex\n */\nexports.down = async function (knex) {\n');
+  });
+
   it('tabs, arrows and ES modules; template literal lines keep their text', () => {
     const original = 'export const up = async (knex) => {\n\tawait knex.schema.createTable("a", (t) => {\n\t\tt.increments("id");\n\t});\n};\n\nexport const down = async (knex) => {\n\tawait knex.schema.dropTable("a");\n};\n';
     const out = inSourceStyle(GENERATED, sourceStyle(original, 'a.mjs'));
