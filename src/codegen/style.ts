@@ -86,9 +86,21 @@ export function fitToOriginal(original: string, fixed: string, file: string, sty
   const restyled = restyleFile(raw, style).split('\n');
   const rawLines = withExportsObject(withImportLine(raw, style), style).split('\n');
   // restyleFile is line for line once the import line is settled (withImportLine does it for both).
+  // A line of the fix that is one of the file's own stays as it is; any other is written in its
+  // style. Where both the line and its restyled form are the file's own (`};` and `}`), whichever
+  // reading changes fewer lines wins.
+  const own = new Set(before);
+  const pick = (preferRaw: boolean) =>
+    rawLines.map((line, i) => {
+      const styled = restyled[i] ?? line;
+      if (own.has(line) && (preferRaw || !own.has(styled))) return line;
+      return styled;
+    });
+  const changed = (lines: string[]) => diffArrays(before, lines).reduce((n, p) => n + (p.added ? p.value.length : 0), 0);
+  const [first, second] = [pick(true), pick(false)];
+  const merged = changed(second) < changed(first) ? second : first;
   const out: string[] = [];
-  let i = 0;
-  const parts = diffArrays(before, rawLines);
+  const parts = diffArrays(before, merged);
   // A doc comment right above an up or down the fix keeps (`/** @param … */`) stays with it, also
   // when the fix puts lines of its own (a comment, the config) above the function.
   let doc: string[] = [];
@@ -106,10 +118,7 @@ export function fitToOriginal(original: string, fixed: string, file: string, sty
       out.push(...doc);
       doc = [];
     }
-    for (const line of part.value) {
-      out.push(part.added ? (restyled[i] ?? line) : line);
-      i++;
-    }
+    out.push(...part.value);
   });
   let text = out.join('\n');
   if (!text.endsWith('\n') && original.endsWith('\n')) text += '\n';
