@@ -95,6 +95,16 @@ export async function fix(options: FixOptions): Promise<FixResult> {
   if (!fs.existsSync(directory)) throw usage('NO_MIGRATIONS_DIR', `The migrations folder ${displayPath(directory)} does not exist.`);
   const files = listMigrationFiles(project.migrations);
   const names = (options.names ?? []).map((given) => matchName(files.map((f) => f.name), given));
+  if (!options.dryRun) {
+    // Said before the shadow runs, not after: the files are known to be needed.
+    for (const target of [directory, ...names.map((n) => path.join(directory, n))]) {
+      try {
+        fs.accessSync(target, fs.constants.W_OK);
+      } catch {
+        throw usage('FIX_NOT_WRITABLE', `${displayPath(target)} is not writable, so fix changed nothing.`, 'Make it writable, or run knexsafe fix --dry-run to see the changes.');
+      }
+    }
+  }
   const applied = await appliedNames(project);
 
   const scratch: Scratch = { directory, dir: newScratch(directory, directory) };

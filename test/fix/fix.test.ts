@@ -220,9 +220,15 @@ export async function down(knex: Knex): Promise<void> {
     if (spawnSync('chattr', ['+i', locked]).status !== 0) return;
     try {
       const before = snapshot(dir);
-      const refused = await runCli(['fix', '20240104090000_add_phone_to_users', '20240106090000_change_price_to_decimal_in_products'], { cwd: project });
-      expect(refused.code).toBe(2);
-      expect(refused.stderr).toContain('is not writable, so fix changed nothing');
+      // Named: refused before the shadow runs.
+      const named = await runCli(['fix', '20240104090000_add_phone_to_users', '20240106090000_change_price_to_decimal_in_products'], { cwd: project });
+      expect(named.code).toBe(2);
+      expect(named.stderr).toContain('20240106090000_change_price_to_decimal_in_products.js is not writable, so fix changed nothing');
+      expect(snapshot(dir)).toEqual(before);
+      // Found by the fixes: refused when writing, before any file is replaced (the others stay too).
+      const found = await runCli(['fix'], { cwd: project });
+      expect(found.code).toBe(2);
+      expect(found.stderr).toContain('is not writable, so fix changed nothing');
       expect(snapshot(dir)).toEqual(before);
       expect(fs.readdirSync(project).filter((n) => n.includes('knexsafe-fix'))).toEqual([]);
     } finally {
