@@ -81,6 +81,9 @@ Examples:
     )
     .action(async (targets: string[], opts: CheckFlags, cmd: Command) => {
       const g = globalOptions(cmd);
+      if (!opts.fix && (opts.severity || opts.rule || opts.dryRun)) {
+        throw new KnexsafeError('BAD_OPTION', '--severity, --rule and --dry-run go with --fix (check reports every finding; --max-severity sets when it exits 1).');
+      }
       if (opts.fix) {
         const { runFix } = await import('./fix.js');
         return runFix(g, targets, { ...(opts.severity ? { severity: opts.severity } : {}), ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.pgVersion ? { pgVersion: opts.pgVersion } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) });
