@@ -116,6 +116,15 @@ export class Recorder implements QueryObserver {
     this.runRelations = new Set(rows.filter((r) => !this.excludedNames.has(r.name)).map((r) => Number(r.oid)));
   }
 
+  restoreRunStart(oids: readonly number[]): void {
+    this.runRelations = new Set(oids);
+  }
+
+  /** The relations that existed when the run started (what a resumed run must start with). */
+  runStartRelations(): number[] | undefined {
+    return this.runRelations ? [...this.runRelations].sort((a, b) => a - b) : undefined;
+  }
+
   beginMigration(name: string, file: string, direction: Direction, transactional: boolean, batchTransactionId?: string): void {
     // In one knex batch transaction, locks taken by earlier migrations stay held; otherwise none are.
     if (batchTransactionId === undefined || batchTransactionId !== this.lastBatchTransactionId) this.heldLocks = new WeakMap();

@@ -33,6 +33,8 @@ export interface CaptureSessionOptions {
   preload?: MigrationFile[];
   /** Longest a migration, and on a server shadow a statement, may run (default ANALYSIS_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Embedded shadow only: start from a stored state (src/cache/). */
+  seed?: (dataDir: string) => boolean;
 }
 
 export interface RunOutcome {
@@ -153,6 +155,7 @@ export class CaptureSession {
           ...(options.project.searchPath !== undefined ? { searchPath: options.project.searchPath } : {}),
           session: shadowSessionOf(options.project),
           statementTimeoutMs: options.timeoutMs ?? ANALYSIS_TIMEOUT_MS,
+          ...(options.seed && !options.shadowUrl ? { seed: options.seed } : {}),
         }),
         ensureParser(),
       ]);
@@ -197,6 +200,23 @@ export class CaptureSession {
   /** From now on, relations in the shadow count as the target's existing tables. */
   async markRunStart(): Promise<void> {
     await asKnexsafe(() => this.recorder.markRunStart(async (sql) => ((await this.knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows));
+  }
+
+  /** A run resumed from a stored state: the relations its cold run started with (oids survive the copy). */
+  restoreRunStart(oids: readonly number[]): void {
+    this.recorder.restoreRunStart(oids);
+  }
+
+  /**
+   * Writes everything PGlite holds in memory to its data directory, so that a copy of the folder
+   * is a whole database (PGlite recovers from that checkpoint when it opens the copy).
+   */
+  async checkpoint(): Promise<string | undefined> {
+    const embedded = this.shadow.embedded;
+    if (!embedded || embedded.persistent) return undefined;
+    // Straight to PGlite, not through knex: the recorder must not count it as a statement.
+    await embedded.pglite.exec('CHECKPOINT');
+    return embedded.dataDir;
   }
 
   private wrapper(): MigrationWrapper {

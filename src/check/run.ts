@@ -48,6 +48,11 @@ export interface CheckOptions extends ProjectOptions, SelectionOptions {
   dataChecks?: boolean | { url?: string; timeoutMs?: number };
   /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
   timeoutMs?: number;
+  /**
+   * Use the warm cache of shadow states (src/cache/) for `--all` on the embedded shadow, unless the
+   * config or KNEXSAFE_NO_CACHE turns it off. Migrations taken from the cache have no `units`.
+   */
+  cache?: boolean;
 }
 
 export interface CheckedMigration {
@@ -206,14 +211,24 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
     },
   };
   let shadowDescription: string | undefined;
+  // The warm cache: every migration from the first, each judged alone, on the embedded shadow.
+  // (A batch is judged as a whole, so pending runs are not cached; nor are server shadows yet.)
+  const { engineFingerprint } = { engineFingerprint: { pgVersion, pgVersionSource, thresholds: engineOptions.thresholds, severities: engineOptions.severities ?? null } };
+  const plan =
+    options.cache && !batchMode && !explicit && !shadowDatabase && replay.length === 0 && selected.length === files.length
+      ? (await import('../cache/plan.js')).CachePlan.create(project, files, 'check --all', engineFingerprint, true)
+      : undefined;
   if (selected.length > 0) {
+    const seed = plan?.seed();
     const session = await CaptureSession.open({
       project,
       files,
       ...(shadowDatabase ? { shadowUrl: shadowDatabase.serverUrl, shadowReservation: shadowDatabase } : {}),
-      ...(batchMode ? {} : { preload: selected }),
+      ...(batchMode ? {} : { preload: selected.slice(plan?.start ?? 0) }),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(seed ? { seed } : {}),
     });
+    plan?.settle();
     shadowDescription = session.shadow.description;
     // Opening the shadow may have noted what it had to assume about the target (its schemas).
     for (const w of project.warnings) if (!warnings.includes(w)) warnings.push(w);
@@ -231,7 +246,12 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
           });
         }
       }
-      await session.markRunStart();
+      const resumed = plan?.meta?.resume as CheckResume | undefined;
+      if (plan && resumed) {
+        session.restoreRunStart(resumed.runRelations);
+        for (const w of resumed.warnings) if (!warnings.includes(w)) warnings.push(w);
+      } else await session.markRunStart();
+      const resume: CheckResume = { runRelations: session.recorder.runStartRelations() ?? [], warnings: [...project.warnings] };
       // Migrations run but not judged yet: started by judgeWaiting.
       const waiting: (() => void)[] = [];
       const judgeWaiting = () => {
@@ -280,7 +300,15 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         // Each migration is judged alone, while PostgreSQL reads the catalog after the next one
         // (judgeWaiting runs from trackSchemas): the main thread would only wait there.
         const pending: Promise<{ analyzed: Analyzed; findings: Finding[] } | { error: unknown }>[] = [];
-        for (const f of selected) {
+        const start = plan?.start ?? 0;
+        for (let at = 0; at < start; at++) {
+          const cached = plan!.result<CachedCheckResult>(at + 1);
+          // Read a moment ago; gone now (evicted by another run): the run cannot be exact, so it fails loudly.
+          if (!cached) throw new KnexsafeError('CACHE_ENTRY_GONE', `The warm cache lost the result of ${selected[at]!.name} while this run read it; run again (or with --no-cache).`);
+          migrations.push(...cached.migrations);
+          findings.push(...cached.findings);
+        }
+        for (const f of selected.slice(start)) {
           options.progress?.(`Running ${f.name}`);
           const ran = await session.up(f.name);
           // Read with its COMMIT, so in by now; should it need a whole read after all, that comes
@@ -300,14 +328,22 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
               .catch((error: unknown) => ({ error })),
           );
           if (outcome.error) break;
+          const position = files.indexOf(f) + 1;
+          // Between migrations no transaction is open: the data directory, checkpointed, is the state.
+          if (plan?.wantsState(position)) await plan.saveState(position, await session.checkpoint(), resume);
         }
         judgeWaiting();
-        for (const done of await Promise.all(pending)) {
+        for (const [i, done] of (await Promise.all(pending)).entries()) {
           if ('error' in done) throw done.error;
           units.push(...done.analyzed.units);
           migrations.push(...done.analyzed.migrations);
           findings.push(...done.findings);
+          // Only what a migration that ran to the end concluded: a failure is always run again.
+          if (plan && done.analyzed.migrations.every((m) => !m.failed)) {
+            plan.saveResult(start + i + 1, { migrations: done.analyzed.migrations, findings: done.findings } satisfies CachedCheckResult);
+          }
         }
+        plan?.finish();
       }
     } finally {
       await session.close();
@@ -368,6 +404,20 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
     warnings,
     units,
   };
+}
+
+/** What a run resumed from a stored state needs to go on as the run that stored it did. */
+interface CheckResume {
+  /** Oids of the relations that existed when that run started (they count as the target's tables). */
+  runRelations: number[];
+  /** Notes opening its shadow added (the state it resumes from already has what they were about). */
+  warnings: string[];
+}
+
+/** One migration's result in the warm cache. */
+interface CachedCheckResult {
+  migrations: CheckedMigration[];
+  findings: Finding[];
 }
 
 interface Analyzed {

@@ -8,6 +8,7 @@ import { registerHistoryCommands } from './commands/history.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerFixCommand } from './commands/fix.js';
+import { registerExplainCommand } from './commands/explain.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
 
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
     );
   registerCheckCommand(program);
   registerVerifyCommand(program);
+  registerExplainCommand(program);
   registerHistoryCommands(program);
   registerMakeCommand(program);
   registerFileCommands(program);

@@ -10,3 +10,4 @@ export * from './sql.js';
 export * from './schema-ddl.js';
 export * from './style.js';
 export * from './column-type.js';
+export * from './renamed-column.js';

@@ -8,6 +8,8 @@ export interface VerifyCommandOptions extends ProjectOptions, SelectionOptions {
   events?: VerifyEvents;
   /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
   timeoutMs?: number;
+  /** The warm cache of shadow states (see VerifyOptions.cache). */
+  cache?: boolean;
 }
 
 export interface VerifyCommandResult extends VerifyReport {
@@ -30,6 +32,7 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyComma
     ...(options.noData ? { noData: true } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.events ? { events: options.events } : {}),
+    ...(options.cache ? { cache: true } : {}),
   });
   return { ...report, selection: selection.reason, warnings: project.warnings };
 }

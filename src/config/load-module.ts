@@ -2,7 +2,7 @@ import type { Jiti } from 'jiti';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { KnexsafeError } from '../errors.js';
 import { jsIsEsm } from '../util/module-type.js';
 import { displayPath } from '../util/paths.js';
@@ -56,11 +56,28 @@ function requireCommonJs(file: string): { exports: unknown } | undefined {
   }
 }
 
+let esmGeneration = 0;
+
+/**
+ * An ES module file (`.mjs`, or `.js` inside a `"type": "module"` package) loads with Node's own
+ * import(), as knex loads it: jiti would also run a `.js` file written as CommonJS there
+ * (`exports.up = …`), which knex fails on ("exports is not defined in ES module scope"). The query
+ * makes Node evaluate the file afresh, so a long-lived process sees the user's latest edit.
+ */
+async function importEsm(file: string): Promise<Record<string, unknown> | undefined> {
+  const ext = path.extname(file);
+  if (ext !== '.mjs' && !(ext === '.js' && jsIsEsm(path.dirname(file)))) return undefined;
+  const url = `${pathToFileURL(file).href}?knexsafe=${++esmGeneration}`;
+  return (await import(url)) as Record<string, unknown>;
+}
+
 export async function importUserModule(file: string, what: string): Promise<LoadedModule> {
   const absolute = path.resolve(file);
   try {
     const required = requireCommonJs(absolute);
     if (required) return { exports: (required.exports ?? {}) as Record<string, unknown> };
+    const esm = await importEsm(absolute);
+    if (esm) return { exports: esm };
     const mod = await loader().import<Record<string, unknown>>(absolute);
     return { exports: (mod ?? {}) as Record<string, unknown> };
   } catch (error) {
@@ -91,8 +108,12 @@ function moduleLoadError(file: string, what: string, error: unknown): KnexsafeEr
   }
   const missing = /Cannot find (?:module|package) '([^']+)'/.exec(raw);
   if (missing) return moduleNotFound(file, what, missing[1]!, raw, error);
+  const scope = /^(\w+) is not defined in ES module scope/.exec(firstLine);
   return new KnexsafeError('MODULE_LOAD_FAILED', `Loading the ${what} ${where} failed: ${cleanMessage(firstLine)}`, {
     cause: error,
+    ...(scope
+      ? { hint: `Node, and so knex, loads ${rel} as an ES module: the nearest package.json says "type": "module". Write it with export/import (no ${scope[1]}), or rename it to .cjs.` }
+      : {}),
     details: { file: location.file, line: location.line },
   });
 }

@@ -56,6 +56,10 @@ export const knexsafeSettingsSchema = z
     statementTimeout: z.union([z.string(), z.number()]).optional(),
     retries: z.number().int().nonnegative().optional(),
     backup: z.boolean().optional(),
+    /** The warm cache of shadow states (src/cache/): false turns it off. */
+    cache: z
+      .union([z.boolean(), z.object({ enabled: z.boolean().optional(), dir: z.string().optional(), maxSizeMb: z.number().positive().optional() }).strict()])
+      .optional(),
   })
   .strict();
 export type KnexsafeSettings = z.infer<typeof knexsafeSettingsSchema>;

@@ -102,6 +102,8 @@ function withConnectTimeout(connection: Knex.Config['connection']): Knex.Config[
 export interface EmbeddedKnexOptions extends OpenOptions {
   dataDir?: string;
   extensions?: ExtensionRequest;
+  /** See EmbeddedOpenOptions.seed (src/db/embedded.ts). */
+  seed?: (dataDir: string) => boolean;
   /** Run once on the one PGlite session, as knex's pool runs `pool.afterCreate` on a new connection. */
   afterCreate?: AfterCreate;
 }
@@ -110,6 +112,7 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
   const embedded = await openEmbedded({
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
+    ...(options.seed ? { seed: options.seed } : {}),
   });
   // knex-pglite refuses pool options: it has one session.
   const { pool: _pool, ...rest } = (options.knexOptions ?? {}) as { pool?: unknown };

@@ -455,9 +455,6 @@ export function withUserClient<T extends typeof Client_PG>(Base: T, userClient: 
 
 let pgliteClient: typeof Client_PG | undefined;
 
-const LOOP_TURN_EVERY_MS = 20;
-let lastLoopTurn = 0;
-
 /**
  * knex-pglite's dialect, observable, plus multi-statement `knex.raw` (PGlite's `query` uses the
  * extended protocol, which takes one statement; node-postgres sends raw SQL without bindings as a
@@ -491,11 +488,11 @@ function definePgliteClient(PgliteClientBase: typeof Client_PG) {
     override async executeStatement(connection: unknown, obj: KnexQueryObject): Promise<KnexQueryObject> {
       // PGlite runs a statement on this thread and settles it through microtasks alone, so a
       // migration of many short statements would never give the event loop a turn: Ctrl-C, SIGTERM
-      // and --timeout's timer would wait for the whole migration. A turn every few milliseconds is enough.
-      if (performance.now() - lastLoopTurn > LOOP_TURN_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastLoopTurn = performance.now();
-      }
+      // and --timeout's timer would wait for the whole migration. A turn before every statement, not
+      // every few milliseconds: whether a turn comes between two of a migration's concurrent queries
+      // (Promise.all) decides which PostgreSQL sees first, and that must not depend on the machine's
+      // speed — a cold and a warm run (src/cache/) must report the same. A turn costs microseconds.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if ((obj.bindings?.length ?? 0) === 0 && mayHoldSeveralStatements(obj.sql)) {
         const statements = await splitStatements(obj.sql);
         if (statements.length > 1) {

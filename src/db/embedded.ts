@@ -96,6 +96,11 @@ export interface EmbeddedOpenOptions {
   /** A directory to keep the database in; omitted = a throwaway copy removed on close. */
   dataDir?: string;
   extensions?: ExtensionRequest;
+  /**
+   * For a throwaway copy: turns the fresh copy of the template into a stored state before PGlite
+   * opens it (the warm cache, src/cache/). False when it could not: the copy is made again.
+   */
+  seed?: (dataDir: string) => boolean;
 }
 
 export interface EmbeddedDatabase {
@@ -105,7 +110,7 @@ export interface EmbeddedDatabase {
   close(): Promise<void>;
 }
 
-function pgliteVersion(): string {
+export function pgliteVersion(): string {
   try {
     // The package's exports do not include package.json: find it next to the resolved entry.
     const require = createRequire(import.meta.url);
@@ -134,7 +139,7 @@ export function cacheDir(): string {
  * third of a cold `initdb`. Built in a private folder and renamed into place so that parallel
  * processes never see a half-written template.
  */
-async function ensureTemplate(): Promise<string> {
+export async function ensureTemplate(): Promise<string> {
   const disk = await ensureDiskTemplate();
   // A RAM copy of the template next to the scratch directories: cloning tmpfs → tmpfs is ~5× faster.
   const root = scratchRoot();
@@ -235,7 +240,12 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     // On Ctrl-C the folder goes at once, without waiting for PGlite (which cannot stop a statement).
     const dir = dataDir;
     disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database', { atOnce: true });
-    fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
+    const template = await ensureTemplate();
+    fs.cpSync(template, dataDir, { recursive: true });
+    if (options.seed && !options.seed(dataDir)) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.cpSync(template, dataDir, { recursive: true });
+    }
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
   const { PGlite } = await loadPglite();

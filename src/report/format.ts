@@ -63,25 +63,49 @@ function location(f: Finding): string {
   return `${displayPath(f.file)}${f.line ? `:${f.line}` : ''}`;
 }
 
-/** For people: grouped by migration, most severe first, each finding with its statement, lock, why and fix. */
-export function formatText(report: CheckReport, c: Colors, options: { verbose?: boolean } = {}): string {
+export interface TextOptions {
+  /** Every finding with its SQL, locks, why, fix code and docs (info findings too). */
+  verbose?: boolean;
+  /** The terminal's width: detail lines are cut to it. Unknown (piped output): nothing is cut. */
+  width?: number;
+}
+
+/**
+ * For people. By default one line per finding — `file:line:col  severity  rule  message` — grouped
+ * by migration, errors with a second, dim line (the lock and the first sentence of why), and a
+ * one-line summary; `verbose` adds each finding's SQL, locks, why, fix code and docs.
+ */
+export function formatText(report: CheckReport, c: Colors, options: TextOptions = {}): string {
   const lines: string[] = [];
   const findings = activeFindings(report);
   const byMigration = new Map<string, Finding[]>();
   for (const f of findings) byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);
   const paint = (s: Severity, text: string) => (s === 'error' ? c.red(text) : s === 'warning' ? c.yellow(text) : c.cyan(text));
+  const cut = (text: string) => (options.width && text.length > options.width ? `${text.slice(0, Math.max(10, options.width - 1))}…` : text);
+  let hidden = 0;
   for (const m of report.migrations) {
     const list = byMigration.get(m.name) ?? [];
+    if (!m.failed && list.length === 0) continue;
+    const where = list.map((f) => position(f));
+    const whereWidth = Math.max(displayPath(m.file).length, ...where.map((w) => w.length));
+    const ruleWidth = Math.max(0, ...list.map((f) => f.rule.length));
+    if (options.verbose) lines.push(c.bold(displayPath(m.file)));
     if (m.failed) {
-      lines.push(`${c.bold(displayPath(m.file))}`);
-      lines.push(`  ${m.failed.underProjectKnex?.runs ? c.yellow('warning') : c.red('failed')}  the migration fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}`);
+      const failed = `${m.failed.underProjectKnex?.runs ? c.yellow('warning') : c.red('failed ')}  the migration fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}`;
+      lines.push(options.verbose ? `  ${failed}` : `${c.bold(displayPath(m.file).padEnd(whereWidth))}  ${failed}`);
       if (m.failed.knexVersionNote) lines.push(`          ${c.yellow('note')}: ${m.failed.knexVersionNote}`);
     }
-    if (list.length === 0) continue;
-    if (!m.failed) lines.push(c.bold(displayPath(m.file)));
-    for (const f of list) {
+    list.forEach((f, i) => {
+      if (!options.verbose) {
+        lines.push(`${where[i]!.padEnd(whereWidth)}  ${paint(f.severity, f.severity.padEnd(7))}  ${c.bold(f.rule.padEnd(ruleWidth))}  ${f.message}`);
+        if (f.severity === 'error') {
+          const detail = [blocksText(f), firstSentence(f.why)].filter(Boolean).join(' · ');
+          lines.push(c.dim(cut(`    ${detail}`)));
+        }
+        if (f.severity !== 'info' || f.fix) hidden++;
+        return;
+      }
       lines.push(`  ${paint(f.severity, f.severity.padEnd(7))} ${c.bold(f.rule)}  ${f.message}  ${c.dim(location(f))}`);
-      if (f.severity === 'info' && !options.verbose) continue;
       if (f.sql) lines.push(`          ${c.dim(oneLine(f.sql))}`);
       const lock = blocksText(f);
       const size = tableText(f);
@@ -93,7 +117,7 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
         for (const codeLine of f.fix.code.split('\n')) lines.push(`            ${c.dim(codeLine)}`);
       }
       lines.push(`          ${c.dim(`docs: ${f.docs}`)}`);
-    }
+    });
     lines.push('');
   }
   const counts = countBySeverity(findings);
@@ -104,8 +128,25 @@ export function formatText(report: CheckReport, c: Colors, options: { verbose?: 
   lines.push(
     `${counts.error || failed ? c.red('✗') : counts.warning || knexOnly ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''}${knexOnly ? `, ${knexOnly} failed only under knexsafe's knex` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice (${describePgVersionSource(report.pgVersionSource)})${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
   );
+  if (hidden) lines.push(c.dim('  --verbose shows each finding\'s SQL, locks, why and fix code; knexsafe explain <rule|file:line> shows one'));
   for (const w of report.warnings) lines.push(c.yellow(`warning: ${w}`));
   return lines.join('\n');
+}
+
+/** `file:line:col`, as editors and terminals turn into a link. */
+function position(f: Finding): string {
+  return `${displayPath(f.file)}${f.line ? `:${f.line}${f.column ? `:${f.column}` : ''}` : ''}`;
+}
+
+/** The first sentence of a why, for the one-line view: up to the first ". " outside code spans. */
+function firstSentence(text: string): string {
+  let inCode = false;
+  for (let i = 0; i < text.length - 1; i++) {
+    if (text[i] === '`') inCode = !inCode;
+    // A full stop, not an ellipsis ("ALTER COLUMN ... TYPE") or an abbreviation, before a capital.
+    if (!inCode && text[i] === '.' && text[i - 1] !== '.' && /^ [A-Z`]/.test(text.slice(i + 1, i + 3)) && !/\b(e\.g|i\.e|etc|vs)$/.test(text.slice(Math.max(0, i - 4), i))) return text.slice(0, i + 1);
+  }
+  return text;
 }
 
 function oneLine(sql: string): string {

@@ -17,7 +17,9 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   const styled = (f: Fix): Fix => ({ ...f, code: inModuleStyle(f.code, moduleStyleOf(unit.file)) });
   if (!statement) return styled(fix);
   const files = fix.code.split(NEXT_MIGRATION);
-  if (!files.every((f) => /\bexports\.up\b|\bmodule\.exports\b/.test(f))) return styled(fix);
+  // Every part a migration file: an `exports.up =` / `module.exports =` assignment of its own, not
+  // a template whose comment names exports.up ("First statement of exports.up: …").
+  if (!files.every((f) => /^\s*(exports\.up|module\.exports)\s*=/m.test(f))) return styled(fix);
   const sameColumn = columnSteps(statement);
   const kept = (s: AnalyzedStatement) => s !== statement && !covers.includes(s) && !sameColumn(s) && s.facts.kind !== 'transaction';
   const before = unit.statements.filter((s) => s.index < statement.index && kept(s));

@@ -31,6 +31,8 @@ export interface ShadowOptions {
   session?: ShadowSessionSpec;
   /** statement_timeout on a server shadow's sessions (PGlite ignores it: see src/shadow/watchdog.ts). */
   statementTimeoutMs?: number;
+  /** Embedded only: start from a stored state instead of the empty template (src/cache/). */
+  seed?: (dataDir: string) => boolean;
 }
 
 /** A shadow is thrown away: commits need not wait for the WAL; a statement that never ends is cancelled. */
@@ -71,6 +73,7 @@ export async function createShadow(options: ShadowOptions = {}): Promise<Shadow>
 async function createEmbeddedShadow(options: ShadowOptions, started: number): Promise<Shadow> {
   const db = await openEmbeddedDatabase({
     ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
+    ...(options.seed ? { seed: options.seed } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.searchPath !== undefined ? { searchPath: options.searchPath } : {}),
     ...(options.session ? { knexOptions: options.session.knexOptions, sessionSettings: options.session.settings } : {}),

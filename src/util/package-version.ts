@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let version: string | undefined;
+let root: string | undefined;
 
 /**
  * knexsafe's version, from its own package.json, looked for upwards from this file: the CLI is
@@ -15,10 +16,19 @@ export function knexsafeVersion(): string {
     const file = path.join(dir, 'package.json');
     if (fs.existsSync(file)) {
       const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (json.name === 'knexsafe' && json.version) return (version = json.version);
+      if (json.name === 'knexsafe' && json.version) {
+        root = dir;
+        return (version = json.version);
+      }
     }
     const parent = path.dirname(dir);
     if (parent === dir) return (version = 'unknown');
     dir = parent;
   }
+}
+
+/** The folder of knexsafe's own package.json (where docs/ ships), when it is found. */
+export function knexsafeRoot(): string | undefined {
+  knexsafeVersion();
+  return root;
 }

@@ -56,6 +56,19 @@ export interface VerifyOptions {
   events?: VerifyEvents;
   /** Skip the data probe (faster; schema only). */
   noData?: boolean;
+  /**
+   * Use the warm cache of shadow states (src/cache/) when every migration is verified on the
+   * embedded shadow, unless the config or KNEXSAFE_NO_CACHE turns it off.
+   */
+  cache?: boolean;
+}
+
+/** What a run resumed from a stored state needs to go on as the run that stored it did: the probe's bookkeeping. */
+interface VerifyResume {
+  filled: string[];
+  unfilled: [string, string][];
+  /** Rows inserted per table, as JSON with tagged dates, buffers and bigints (see encodeRows). */
+  inserted: string;
 }
 
 export interface VerifyReport {
@@ -79,8 +92,17 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
-  const openSession = () => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-  let session = await openSession();
+  const openSession = (seed?: (dataDir: string) => boolean) => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(seed ? { seed } : {}) });
+  // The warm cache: the whole chain, from the first migration, on the embedded shadow. The probe
+  // rows change the state, so --no-data is another mode.
+  const plan =
+    options.cache && !options.shadowUrl && options.replay.length === 0 && selection.length === files.length && selection.every((f, i) => files[i] === f)
+      ? (await import('../cache/plan.js')).CachePlan.create(options.project, files, `verify${options.noData ? ' --no-data' : ''}`, {}, true)
+      : undefined;
+  const seed = plan?.seed();
+  let session = await openSession(seed);
+  plan?.settle();
+  const resumed = plan?.meta?.resume as VerifyResume | undefined;
   const shadowInfo = { description: session.shadow.description, readyMs: session.shadow.readyMs };
   const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];
   const snapshot = () => snapshotSchema(session.knex, { excludeTables: knexTables });
@@ -116,7 +138,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     }
     await session.markRunStart();
     let s0 = await snapshot();
-    await fill(s0);
+    if (plan && resumed) {
+      // The stored state is as the cold run left it after its probe fill: restore the bookkeeping, fill nothing.
+      for (const t of resumed.filled) probe.filled.add(t);
+      for (const [t, reason] of resumed.unfilled) probe.unfilled.set(t, reason);
+      for (const [t, rows] of decodeRows(resumed.inserted)) probe.inserted.set(t, rows);
+    } else await fill(s0);
 
     // Migrations between the selected ones are applied (not verified): later ones may need them.
     const selectedNames = new Set(selection.map((f) => f.name));
@@ -124,7 +151,14 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     const last = files.reduce((at, f, i) => (selectedNames.has(f.name) ? i : at), -1);
     const replayed = new Set(options.replay.map((f) => f.name));
     let index = 0;
-    for (let at = first; at <= last; at++) {
+    const start = plan?.start ?? 0;
+    for (let at = 0; at < start; at++) {
+      const cached = plan!.result<MigrationVerdict>(at + 1);
+      if (!cached) throw new KnexsafeError('CACHE_ENTRY_GONE', `The warm cache lost the result of ${files[at]!.name} while this run read it; run again (or with --no-cache).`);
+      verdicts.push(cached);
+      options.events?.migrationVerified?.(cached, index++, selection.length);
+    }
+    for (let at = Math.max(first, start); at <= last; at++) {
       const file = files[at]!;
       if (!selectedNames.has(file.name)) {
         if (replayed.has(file.name)) continue;
@@ -146,7 +180,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         const chain = files.slice(first, at + 1).filter((f) => !replayed.has(f.name));
         let fresh: CaptureSession | undefined;
         try {
-          fresh = await rebuildShadow(openSession, options.replay, chain);
+          fresh = await rebuildShadow(() => openSession(), options.replay, chain);
         } catch (error) {
           verdict.verdict.notes.push(`verifying this migration left the shadow unlike a database that ran the chain up to here, and it could not be rebuilt (${(error as Error).message}); the later migrations were verified on the shadow as this migration left it`);
         }
@@ -187,7 +221,15 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         break;
       }
       await fill(s0);
+      if (plan && verdict.verdict.status !== 'failed') {
+        plan.saveResult(at + 1, verdict.verdict);
+        if (plan.wantsState(at + 1)) {
+          const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted) };
+          await plan.saveState(at + 1, await session.checkpoint(), resume);
+        }
+      }
     }
+    plan?.finish();
   } finally {
     await session.close();
   }
@@ -393,4 +435,30 @@ function whereLost(loss: DataLoss, s0: SchemaSnapshot, s1: SchemaSnapshot): stri
   const dropped = loss.columns.filter((c) => s0.tables[loss.table]?.columns[c] && !after.columns[c]);
   if (dropped.length) return ` (up drops ${dropped.join(', ')}; down re-creates ${dropped.length === 1 ? 'it' : 'them'} empty)`;
   return '';
+}
+
+/** Probe rows as JSON that gives back dates, buffers and bigints as they were (their keys delete them again). */
+function encodeRows(inserted: Map<string, Record<string, unknown>[]>): string {
+  return JSON.stringify([...inserted], function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    if (raw instanceof Date) return { $date: raw.toISOString() };
+    if (Buffer.isBuffer(raw)) return { $hex: raw.toString('hex') };
+    if (typeof raw === 'bigint') return { $bigint: raw.toString() };
+    return value;
+  });
+}
+
+function decodeRows(text: string): [string, Record<string, unknown>[]][] {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as Record<string, unknown>;
+      const keys = Object.keys(v);
+      if (keys.length === 1) {
+        if (typeof v.$date === 'string') return new Date(v.$date);
+        if (typeof v.$hex === 'string') return Buffer.from(v.$hex, 'hex');
+        if (typeof v.$bigint === 'string') return BigInt(v.$bigint);
+      }
+    }
+    return value;
+  }) as [string, Record<string, unknown>[]][];
 }

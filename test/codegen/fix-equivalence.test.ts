@@ -14,7 +14,10 @@ import { createTempDatabase, describeServer, SERVER_URL } from '../helpers/pg.js
  * end with plain knex and ends in the same schema (pg_dump --schema-only) as the original chain.
  * The chains reproduce what fixes got wrong on real projects: several index builds in one
  * migration (each fix dropped the others), a later migration using what the fixed one created,
- * statements between ADD … NOT VALID and VALIDATE, a replaced foreign key, ES module migrations.
+ * statements between ADD … NOT VALID and VALIDATE, a replaced foreign key, ES module migrations,
+ * one ALTER dropping several columns (each fix dropped only its own), a renamed column's indexes
+ * and constraints (the expand / contract fix left them as comments; here the column is the last
+ * one, so the new column takes its place in the table), its foreign key to a table renamed just before.
  */
 
 vi.setConfig({ testTimeout: 600_000 });
@@ -62,6 +65,51 @@ exports.down = async () => {};
   await knex.raw('ALTER INDEX order_code_index RENAME TO order_code_idx');
   await knex.schema.alterTable('order', (t) => { t.dropColumn('status'); });
 };
+exports.down = async () => {};
+`,
+    },
+  },
+  'expand / contract: columns dropped together, a renamed column with indexes and constraints': {
+    files: {
+      '20240101000001_base.js': `exports.up = async (knex) => {
+  await knex.schema.createTable('countries', (t) => { t.string('code', 2).primary(); });
+  await knex('countries').insert([{ code: 'fr' }, { code: 'de' }]);
+  await knex.schema.createTable('sites', (t) => {
+    t.increments('id');
+    t.text('name');
+    t.integer('legacy_a');
+    t.boolean('legacy_b').defaultTo(false);
+    t.string('cc', 2).notNullable().unique().references('code').inTable('countries');
+  });
+  await knex.raw('CREATE INDEX sites_cc_lower ON sites (lower(cc)) WHERE cc <> \\'zz\\'');
+  await knex.raw('ALTER TABLE sites ADD CONSTRAINT sites_cc_length CHECK (length(cc) = 2)');
+  await knex('sites').insert([{ name: 'a', cc: 'fr', legacy_a: 1 }, { name: 'b', cc: 'de' }]);
+};
+exports.down = async (knex) => { await knex.schema.dropTable('sites'); await knex.schema.dropTable('countries'); };
+`,
+      '20240101000002_drop_legacy.js': `exports.up = async (knex) => {
+  await knex.schema.alterTable('sites', (t) => { t.dropColumns('legacy_a', 'legacy_b'); });
+  await knex.schema.createTable('notes', (t) => { t.increments('id'); t.text('body'); });
+};
+exports.down = async () => {};
+`,
+      '20240101000003_rename.js': `exports.up = async (knex) => {
+  await knex.schema.renameTable('countries', 'nations');
+  await knex.schema.alterTable('sites', (t) => { t.renameColumn('cc', 'country'); });
+};
+exports.down = async () => {};
+`,
+      '20240101000004_uses_names.js': `exports.up = async (knex) => {
+  await knex.raw('ALTER TABLE sites RENAME CONSTRAINT sites_cc_length TO sites_country_length');
+  await knex.raw('ALTER INDEX sites_cc_lower RENAME TO sites_country_lower');
+  await knex.raw('ALTER TABLE sites RENAME CONSTRAINT sites_cc_unique TO sites_country_unique');
+  await knex.raw('ALTER TABLE sites RENAME CONSTRAINT sites_cc_foreign TO sites_country_foreign');
+};
+exports.down = async () => {};
+`,
+      // Not editable (no async function to await in): the lock_timeout fix is a template, not a whole migration.
+      '20240101000005_promise_all.js': `exports.up = (knex) =>
+  Promise.all([knex.schema.createTable('tags', (t) => { t.increments('id'); }), knex.schema.alterTable('notes', (t) => { t.text('title'); })]);
 exports.down = async () => {};
 `,
     },
@@ -126,7 +174,12 @@ describeServer('fixes are equivalent to the migrations they replace', () => {
       expect(expected.error, 'the original chain runs').toBeUndefined();
       const report = await check({ cwd: original, all: true, shadowUrl: SERVER_URL });
       // Style fixes change the column type on purpose: that is the finding, not a hazard to keep.
-      const fixes = report.findings.filter((f) => f.category !== 'style' && f.fix && f.fix.code.split(NEXT_MIGRATION).every((part) => /\bexports\.up\b|\bexport async function up\b/.test(part)));
+      // Every fix that says it stands for the whole migration; each of its parts a migration file.
+      const fixes = report.findings.filter((f) => f.category !== 'style' && f.fix?.wholeMigration);
+      for (const f of fixes) {
+        const parts = f.fix!.code.split(NEXT_MIGRATION);
+        expect(parts.every((part) => /^\s*(exports\.up|module\.exports)\s*=|^export (async )?function up\b/m.test(part)), `${f.migration} ${f.rule}: a whole-migration fix of files`).toBe(true);
+      }
       expect(fixes.length, 'the chain gets whole-file fixes').toBeGreaterThan(3);
       const problems: string[] = [];
       for (const finding of fixes) {

@@ -1,9 +1,10 @@
+import os from 'node:os';
 import AjvDraft04 from 'ajv-draft-04';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, parseJson, runCli } from '../helpers/cli.js';
+import { makeProject, parseJson, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
 
 const require = createRequire(import.meta.url);
@@ -26,17 +27,58 @@ describe('knexsafe check (CLI)', () => {
     dir = makeProject(project);
   });
 
-  it('text: the finding with its lock, why and knex fix; exit 1 on errors, 0 with --max-severity none', async () => {
+  it('text: one line per finding (file:line:col severity rule message), the lock and why under errors; exit 1 on errors, 0 with --max-severity none', async () => {
     const r = await runCli(['check', '--cwd', dir]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/migrations\/20240102000000_add_index_on_users_email\.js/);
-    expect(r.stdout).toMatch(/error\s+index-not-concurrent\s+Index users_email_index on users is built without CONCURRENTLY/);
-    expect(r.stdout).toMatch(/SHARE lock on users — blocks writes, DDL \(reads continue\)/);
-    expect(r.stdout).toMatch(/fix: Build the index with CREATE INDEX CONCURRENTLY/);
-    expect(r.stdout).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_index ON users \(email\)/);
-    expect(r.stdout).toMatch(/exports\.config = \{ transaction: false \}/);
+    const lines = r.stdout.trimEnd().split('\n');
+    const finding = lines.findIndex((l) => /index-not-concurrent/.test(l));
+    expect(lines[finding]).toMatch(/^\S*migrations\/20240102000000_add_index_on_users_email\.js:2:\d+\s+error\s+index-not-concurrent\s+Index users_email_index on users is built without CONCURRENTLY$/);
+    expect(lines[finding + 1]).toMatch(/^ {4}SHARE lock on users — blocks writes, DDL \(reads continue\) · \S.*\.$/);
+    // The fix code and the full explanation wait for --verbose or explain.
+    expect(r.stdout).not.toMatch(/CREATE INDEX CONCURRENTLY|exports\.up|why:|docs:/);
+    expect(lines.at(-2)).toMatch(/^✗ 1 error/);
+    expect(lines.at(-1)).toMatch(/--verbose shows each finding's SQL, locks, why and fix code; knexsafe explain <rule\|file:line> shows one/);
     const lenient = await runCli(['check', '--cwd', dir, '--max-severity', 'none']);
     expect(lenient.code).toBe(0);
+  });
+
+  it('text --verbose and explain: the statement, lock, why, knex fix and docs', async () => {
+    const verbose = await runCli(['check', '--cwd', dir, '--verbose']);
+    expect(verbose.code, verbose.stderr).toBe(1);
+    expect(verbose.stdout).toMatch(/error\s+index-not-concurrent\s+Index users_email_index on users is built without CONCURRENTLY/);
+    expect(verbose.stdout).toMatch(/SHARE lock on users — blocks writes, DDL \(reads continue\)/);
+    expect(verbose.stdout).toMatch(/fix: Build the index with CREATE INDEX CONCURRENTLY/);
+    expect(verbose.stdout).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_index ON users \(email\)/);
+    expect(verbose.stdout).toMatch(/exports\.config = \{ transaction: false \}/);
+    expect(verbose.stdout).toMatch(/docs: docs\/rules\/index-not-concurrent\.md/);
+    // explain file:line shows what --verbose shows, for that line only; from another folder, the file finds its project.
+    const file = path.join(dir, 'migrations/20240102000000_add_index_on_users_email.js');
+    const explained = await runCli(['explain', `${file}:2`], { cwd: os.tmpdir() });
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/fix: Build the index with CREATE INDEX CONCURRENTLY/);
+    expect(explained.stdout).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_index ON users \(email\)/);
+    const elsewhere = await runCli(['explain', `${file}:1`], { cwd: os.tmpdir() });
+    expect(elsewhere.stdout).toMatch(/^No finding at \S+:1; this migration's findings are at line 2\.$/m);
+    const rule = await runCli(['explain', 'index-not-concurrent']);
+    expect(rule.code).toBe(0);
+    expect(rule.stdout).toMatch(/^index-not-concurrent \(error, lock\): /);
+    expect(rule.stdout).toMatch(/SHARE/);
+    const unknown = await runCli(['explain', 'index-not-concurent']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/neither a rule id nor a migration file.*Rules with a similar name: index-not-concurrent/);
+  });
+
+  it('text on the example: one line per finding (plus a line under each error), grouped by migration', async () => {
+    const shop = path.join(REPO_ROOT, 'examples', 'shop');
+    const text = await runCli(['check', '--cwd', shop, '--all', '--max-severity', 'none']);
+    const json = parseJson<CheckJson & { findings: { severity: string }[] }>((await runCli(['check', '--cwd', shop, '--all', '--json', '--max-severity', 'none'])).stdout);
+    const lines = text.stdout.trimEnd().split('\n');
+    const findingLines = lines.filter((l) => /^\S+:\d+:\d+\s+(error|warning|info)\s+[a-z-]+\s+\S/.test(l));
+    const errors = json.findings.filter((f) => f.severity === 'error').length;
+    const groups = new Set(findingLines.map((l) => l.split(':')[0])).size;
+    expect(findingLines).toHaveLength(json.findings.length);
+    // Findings, the line under each error, a blank line after each migration, the summary and the hint.
+    expect(lines).toHaveLength(json.findings.length + errors + groups + 2);
   });
 
   it('json: machine-readable findings with file:line of the knex call', async () => {
@@ -98,7 +140,8 @@ describe('knexsafe check (CLI)', () => {
       'migrations/20240101000000_a.js': `console.log('loading');\nexports.up = async (knex) => { console.log('in up'); await knex.schema.createTable('t', (t) => { t.bigIncrements('id'); }); };\nexports.down = async (knex) => { console.info('in down'); await knex.schema.dropTable('t'); };\n`,
     });
     for (const args of [['check', '--json'], ['check', '--format', 'sarif'], ['verify', '--json']]) {
-      const r = await runCli([...args, '--cwd', noisy]);
+      // --no-cache: a warm run replays the shadow's state and results without running the migration again.
+      const r = await runCli([...args, '--cwd', noisy, '--no-cache']);
       expect(r.code, r.stderr).toBe(0);
       expect(() => JSON.parse(r.stdout), `${args.join(' ')}: ${r.stdout.slice(0, 200)}`).not.toThrow();
       expect(r.stderr).toMatch(/in up/);

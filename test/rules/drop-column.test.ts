@@ -16,6 +16,12 @@ ruleTester('drop-column', {
       down: `await knex.schema.alterTable('orders', (t) => { t.string('legacy_status', 20).notNullable().defaultTo('new'); });`,
       errors: [{ severity: 'warning', line: 2, message: 'Column orders.legacy_status is dropped' }],
     },
+    {
+      name: 'several columns dropped in one statement with another change: the fix keeps the whole statement',
+      setup: [`await knex.schema.createTable('dc_items', (t) => { t.increments('id'); t.integer('old_a'); t.text('old_b').defaultTo('x'); });`],
+      up: `await knex.raw('ALTER TABLE dc_items DROP COLUMN old_a, DROP COLUMN old_b, ADD COLUMN note text');`,
+      errors: [{ line: 2, message: 'Column dc_items.old_a is dropped' }, { line: 2, message: 'Column dc_items.old_b is dropped' }],
+    },
     { name: 'SQL file', ext: 'sql', file: 'ALTER TABLE users DROP COLUMN phone;', errors: [{ line: 1 }] },
   ],
 }, { fixDestroysData: true });

@@ -38,6 +38,16 @@ ruleTester('rename-column', {
       errors: [{ line: 2, message: 'Column rc_orders.state is renamed to status' }],
     },
     {
+      name: 'a column with an expression index, a unique constraint, a check and a foreign key: rebuilt on the new column under their names',
+      setup: [
+        `await knex.schema.createTable('rc_countries', (t) => { t.string('code', 2).primary(); });\nawait knex('rc_countries').insert([{ code: 'fr' }, { code: 'de' }]);`,
+        `await knex.schema.createTable('rc_sites', (t) => { t.increments('id'); t.string('cc', 2).unique().references('code').inTable('rc_countries'); });`,
+        `await knex.raw('CREATE INDEX rc_sites_cc_lower ON rc_sites (lower(cc)) WHERE cc IS NOT NULL');\nawait knex.raw('ALTER TABLE rc_sites ADD CONSTRAINT rc_sites_cc_length CHECK (length(cc) = 2)');\nawait knex('rc_sites').insert([{ cc: 'fr' }, { cc: 'de' }, {}]).onConflict().ignore();`,
+      ],
+      up: `await knex.schema.alterTable('rc_sites', (t) => t.renameColumn('cc', 'country'));`,
+      errors: [{ line: 2, message: 'Column rc_sites.cc is renamed to country' }],
+    },
+    {
       name: 'raw RENAME COLUMN',
       setup: [`await knex.schema.createTable('rc_accounts', (t) => { t.increments('id'); t.text('login'); });`],
       up: `await knex.raw('ALTER TABLE rc_accounts RENAME COLUMN login TO username');`,

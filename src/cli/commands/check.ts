@@ -28,6 +28,7 @@ interface CheckFlags {
   severity?: string;
   rule?: string[];
   dryRun?: boolean;
+  cache?: boolean;
 }
 
 async function readStdin(): Promise<string> {
@@ -56,7 +57,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--to <name>', 'stop after this migration')
     .option('--pg-version <major>', 'PostgreSQL version the advice is for (default: the target’s, else 13)')
     .option('--max-severity <level>', 'exit 1 when a finding is at least this severe: error, warning, info or none', 'error')
-    .option('--verbose', 'show details of info findings too')
+    .option('--verbose', "show each finding's SQL, locks, why, fix code and docs")
     .option('--data-checks', 'count, read-only on the target, the rows that would make a pending migration fail (duplicates, NULLs, orphans, CHECK violations, failing casts)')
     .option('--data-checks-env <VAR>', 'count on a replica instead: the environment variable holding its URL (not the URL itself: the command line is visible to other users)')
     .option('--data-checks-timeout <ms>', 'statement_timeout of each counting query', '10000')
@@ -65,6 +66,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--severity <level>', 'with --fix: fix findings at least this severe (error, warning, info)')
     .option('--rule <id>', 'with --fix: only this rule (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--dry-run', 'with --fix: print the diff, write nothing')
+    .option('--no-cache', 'run every migration again instead of resuming from the warm cache of shadow states (also KNEXSAFE_NO_CACHE=1)')
     .addHelpText(
       'after',
       `
@@ -125,6 +127,7 @@ Examples:
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         ...(opts.dataChecks || replicaUrl ? { dataChecks: { timeoutMs, ...(replicaUrl ? { url: replicaUrl } : {}) } } : {}),
         ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
+        cache: opts.cache !== false,
         progress: (m) => out.progress(out.c.dim(m)),
       });
       const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();
@@ -142,7 +145,7 @@ Examples:
           out.raw(`${formatMarkdown(report)}\n`);
           break;
         default:
-          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}) }));
+          out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}), ...(process.stdout.isTTY && process.stdout.columns ? { width: process.stdout.columns } : {}) }));
       }
       if (await failsAt(report, threshold)) process.exitCode = 1;
     });

@@ -17,6 +17,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--to <name>', 'stop after this migration')
     .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
     .option('--no-data', 'skip the data probe (schema comparison only)')
+    .option('--no-cache', 'verify every migration again instead of resuming from the warm cache of shadow states (also KNEXSAFE_NO_CACHE=1)')
     .addHelpText(
       'after',
       `
@@ -27,7 +28,7 @@ Examples:
   $ knexsafe verify --pending               only what the target has not applied yet
   $ knexsafe verify --shadow-url postgres://localhost/postgres   shadow on a real server`,
     )
-    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean; timeout?: string }, cmd: Command) => {
+    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean; timeout?: string; cache?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       const report = await (await verifying()).verify({
@@ -37,6 +38,7 @@ Examples:
         ...(opts.from ? { from: opts.from } : {}),
         ...(opts.to ? { to: opts.to } : {}),
         ...(opts.data === false ? { noData: true } : {}),
+        cache: opts.cache !== false,
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
         events: {

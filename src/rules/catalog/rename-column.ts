@@ -3,7 +3,23 @@ import type { ColumnInfo, SchemaSnapshot } from '../../schema/types.js';
 import type { Rule, RuleContext } from '../types.js';
 import { firstTokenOnOrAfterLine, methodCalls, stringArg, tokensOf } from '../js-source.js';
 import { formatCount } from '../../util/format-count.js';
-import { NEXT_MIGRATION, bareName, columnSql, ident, jsString, limitName, rawCall, schemaBuilder, sqlName } from '../../codegen/index.js';
+import {
+  NEXT_MIGRATION,
+  bareName,
+  columnSql,
+  concurrentIndexLines,
+  constraintOnRenamedColumn,
+  guardedTransaction,
+  ident,
+  indexOnRenamedColumn,
+  indexUsesColumn,
+  jsString,
+  limitName,
+  rawCall,
+  schemaBuilder,
+  sqlName,
+  sqlNameBeside,
+} from '../../codegen/index.js';
 
 const BATCH_SIZE = 10_000;
 
@@ -28,15 +44,88 @@ function syncFunctionSql(fn: string, from: string, to: string): string {
   ].join('\n');
 }
 
+/** The indexes on `column` of `table` (not backing a constraint): as a key column, in an expression or in the predicate. */
+function indexesOf(before: SchemaSnapshot, table: string, column: string) {
+  return Object.values(before.indexes).filter((i) => i.table === table && (i.columns.includes(column) || indexUsesColumn(i.definition, column) === true));
+}
+
 /** Indexes and constraints of the old column, re-created by the contract step's down. */
 function dependents(before: SchemaSnapshot, table: string, column: string): { indexes: string[]; constraints: string[] } {
   const info = before.tables[table]!;
   return {
-    indexes: Object.values(before.indexes).filter((i) => i.table === table && i.columns.includes(column)).map((i) => i.definition),
+    indexes: indexesOf(before, table, column).map((i) => i.definition),
     constraints: Object.values(info.constraints)
       .filter((c) => c.columns.includes(column))
       .map((c) => `ALTER TABLE ${sqlName(table)} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`),
   };
+}
+
+/**
+ * The old column's indexes and constraints, built again on the new one: under a temporary name in
+ * the backfill step (indexes CONCURRENTLY, foreign keys and checks NOT VALID then VALIDATE), given
+ * the old names in the contract step once the old column (and what hung on it) is gone. Those the
+ * recipe cannot build this way (primary keys, exclusion or deferrable constraints) are left as
+ * comments.
+ */
+interface Rebuilt {
+  /** Backfill step, after the copy (body lines, unindented). */
+  build: string[];
+  /** Backfill step's down. */
+  unbuild: string[];
+  /** Contract step, after the old column is dropped. */
+  rename: string[];
+  /** Contract step's down, before the old column's own are re-created. */
+  unrename: string[];
+  /** What is left to the user. */
+  notes: string[];
+}
+
+function rebuildDependents(before: SchemaSnapshot, after: SchemaSnapshot | undefined, table: string, from: string, to: string): Rebuilt {
+  const t = sqlName(table);
+  // The definitions as they stand once the migration ran (already on the new column), when the
+  // object is still there: statements before the rename may have renamed what they name (a
+  // referenced table); the snapshot before the migration still has the old names.
+  const afterIndex = (name: string) => Object.values(after?.indexes ?? {}).find((i) => i.table === table && i.name === name && indexUsesColumn(i.definition, to) === true);
+  const afterConstraint = (name: string) => Object.values(after?.tables[table]?.constraints ?? {}).find((c) => c.name === name && c.columns.includes(to) && !c.columns.includes(from));
+  const out: Rebuilt = { build: [], unbuild: [], rename: [], unrename: [], notes: [] };
+  const temporary = (name: string) => limitName(`${name}_${to}`);
+  // Each build in a block of its own: concurrentIndexLines declares a constant.
+  const block = (lines: string[]) => ['{', ...lines.map((l) => `  ${l}`), '}'];
+  for (const index of indexesOf(before, table, from)) {
+    const tmp = temporary(index.name);
+    const current = afterIndex(index.name);
+    const create = current ? indexOnRenamedColumn(current.definition, to, to, tmp) : indexOnRenamedColumn(index.definition, from, to, tmp);
+    if (!create) {
+      out.notes.push(`${index.definition} — create the same on ${to} (CONCURRENTLY) before the contract step.`);
+      continue;
+    }
+    out.build.push(...block(concurrentIndexLines(table, tmp, create)));
+    out.unbuild.push(rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, tmp)}`));
+    out.rename.push(rawCall(`ALTER INDEX ${sqlNameBeside(table, tmp)} RENAME TO ${ident(index.name)}`));
+    out.unrename.push(rawCall(`ALTER INDEX ${sqlNameBeside(table, index.name)} RENAME TO ${ident(tmp)}`));
+  }
+  for (const c of Object.values(before.tables[table]!.constraints).filter((c) => c.columns.includes(from))) {
+    const tmp = temporary(c.name);
+    const current = afterConstraint(c.name);
+    const rebuilt = c.kind === 'primary' ? undefined : current ? constraintOnRenamedColumn(table, current.definition, to, to, tmp) : constraintOnRenamedColumn(table, c.definition, from, to, tmp);
+    if (!rebuilt) {
+      out.notes.push(`ALTER TABLE ${t} ADD CONSTRAINT ${ident(c.name)} ${c.definition} — create the same on ${to} before the contract step.`);
+      continue;
+    }
+    if (rebuilt.kind === 'unique') {
+      out.build.push(...block(concurrentIndexLines(table, tmp, rebuilt.createIndex)));
+      out.unbuild.push(rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, tmp)}`));
+      // Attaching the index renames it to the constraint's name.
+      out.rename.push(rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${ident(c.name)} UNIQUE USING INDEX ${ident(tmp)}`));
+      out.unrename.push(rawCall(`ALTER TABLE ${t} DROP CONSTRAINT ${ident(c.name)}`), rawCall(rebuilt.createIndex.replace(' CONCURRENTLY IF NOT EXISTS ', ' ')));
+    } else {
+      out.build.push(...guardedTransaction([rebuilt.add]), ...guardedTransaction([`ALTER TABLE ${t} VALIDATE CONSTRAINT ${ident(tmp)}`]));
+      out.unbuild.push(...guardedTransaction([`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${ident(tmp)}`]));
+      out.rename.push(rawCall(`ALTER TABLE ${t} RENAME CONSTRAINT ${ident(tmp)} TO ${ident(c.name)}`));
+      out.unrename.push(rawCall(`ALTER TABLE ${t} RENAME CONSTRAINT ${ident(c.name)} TO ${ident(tmp)}`));
+    }
+  }
+  return out;
 }
 
 /** Expand / contract in three migrations: add + sync trigger, batched backfill, drop the old column. */
@@ -53,6 +142,8 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
   const primary = Object.values(before.tables[table]!.constraints).find((c) => c.kind === 'primary');
   const key = primary?.columns.length === 1 ? ident(primary.columns[0]!) : 'ctid';
   const { indexes, constraints } = dependents(before, table, from);
+  const rebuilt = rebuildDependents(before, context.migration.schemaAfter, table, from, to);
+  const body = (lines: string[]) => lines.map((l) => `  ${l}`.replace(/\n/g, '\n  '));
   const oldColumn = { ...column, nullable: true, default: null, identity: null };
 
   const expandUp = [
@@ -64,7 +155,7 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
     `  // Keeps ${from} and ${to} equal while the old release (writing ${from}) and the new one (writing ${to}) run side by side.`,
     `  ${rawCall(syncFunctionSql(fn, from, to)).replace(/\n/g, '\n  ')}`,
     `  ${rawCall(`CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE PROCEDURE ${fn}()`)}`,
-    ...[...indexes, ...constraints].map((sql) => `  // ${shortName(table)}.${from} also has: ${sql} — create the same on ${to} (indexes CONCURRENTLY) before the contract step.`),
+    ...rebuilt.notes.map((note) => `  // ${shortName(table)}.${from} also has: ${note}`),
   ];
   const expandDown = [
     `  ${rawCall(`DROP TRIGGER ${trigger} ON ${t}`)}`,
@@ -80,10 +171,18 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
     `    if (!result.rowCount) break;`,
     `  }`,
     ...(notNull ? [`  // Scans without blocking writes (SHARE UPDATE EXCLUSIVE).`, `  ${rawCall(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`)}`] : []),
+    ...(rebuilt.build.length
+      ? [`  // The indexes and constraints of ${from}, built on ${to} without blocking writes; the contract step gives them their names.`, ...body(rebuilt.build)]
+      : []),
   ];
-  const backfillDown = notNull
-    ? [`  ${rawCall(`ALTER TABLE ${t} DROP CONSTRAINT ${check}`)}`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`]
-    : [`  // Nothing to undo: the copies go with ${to} when the expand migration is rolled back.`];
+  const backfillDown = [
+    ...body(rebuilt.unbuild),
+    ...(notNull
+      ? [`  ${rawCall(`ALTER TABLE ${t} DROP CONSTRAINT ${check}`)}`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`]
+      : rebuilt.unbuild.length
+        ? []
+        : [`  // Nothing to undo: the copies go with ${to} when the expand migration is rolled back.`]),
+  ];
   const contractUp = [
     ...(notNull
       ? [
@@ -99,8 +198,10 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
     `  await ${schemaBuilder(table)}.alterTable(${jsString(bare)}, (table) => {`,
     `    table.dropColumn(${jsString(from)});`,
     `  });`,
+    ...(rebuilt.rename.length ? [`  // ${to}'s indexes and constraints take the names ${from}'s had.`, ...body(rebuilt.rename)] : []),
   ];
   const contractDown = [
+    ...body(rebuilt.unrename),
     `  ${rawCall(`ALTER TABLE ${t} ADD COLUMN ${columnSql(oldColumn)}`)}`,
     ...(column.default !== null ? [`  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${o} SET DEFAULT ${column.default}`)}`] : []),
     `  ${rawCall(`UPDATE ${t} SET ${o} = ${n}`)}`,
