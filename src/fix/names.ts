@@ -58,24 +58,37 @@ function slugify(text: string, words = 6): string {
 }
 
 /** What a migration's SQL or knex calls do, in a few words: `drop_name_from_users`, `validate_x`, `backfill_users_full_name`. */
-function whatItDoes(code: string): string | undefined {
-  const knexDrop = /alterTable\('(\w+)'[\s\S]*?\.dropColumn\('(\w+)'\)/.exec(code);
-  if (knexDrop) return `drop_${knexDrop[2]}_from_${knexDrop[1]}`;
-  const drop = /ALTER TABLE (?:\w+\.)?"?(\w+)"? DROP COLUMN (?:IF EXISTS )?"?(\w+)"?/i.exec(code);
-  if (drop) return `drop_${drop[2]}_from_${drop[1]}`;
-  const update = /UPDATE (?:\w+\.)?"?(\w+)"? SET "?(\w+)"?/i.exec(code);
-  if (update) return `backfill_${update[1]}_${update[2]}`;
-  const validate = /VALIDATE CONSTRAINT "?(\w+)"?/i.exec(code);
-  if (validate) return `validate_${validate[1]}`;
-  const notNull = /ALTER TABLE (?:\w+\.)?"?(\w+)"? ALTER COLUMN "?(\w+)"? SET NOT NULL/i.exec(code);
-  if (notNull) return `set_${notNull[2]}_not_null_in_${notNull[1]}`;
-  const notValid = /ADD CONSTRAINT "?(\w+)"? [^'`]*NOT VALID/i.exec(code);
-  if (notValid) return `add_${notValid[1]}_not_valid`;
-  const add = /ALTER TABLE (?:\w+\.)?"?(\w+)"? ADD COLUMN (?:IF NOT EXISTS )?"?(\w+)"?/i.exec(code);
-  if (add) return `add_${add[2]}_to_${add[1]}`;
-  const index = /CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?"?(\w+)"?/i.exec(code);
-  if (index) return `create_index_${index[1]}`;
-  return undefined;
+const T = '(?:\\w+\\.)?"?(\\w+)"?';
+/** What a statement does, as a name: patterns in the order a recipe step is best named by. */
+const ACTIONS: [RegExp, (m: RegExpExecArray) => string][] = [
+  [/alterTable\('(\w+)'[\s\S]*?\.dropColumn\('(\w+)'\)/, (m) => `drop_${m[2]}_from_${m[1]}`],
+  [new RegExp(`ALTER TABLE ${T} DROP COLUMN (?:IF EXISTS )?"?(\\w+)"?`, 'i'), (m) => `drop_${m[2]}_from_${m[1]}`],
+  [new RegExp(`UPDATE ${T} SET "?(\\w+)"?`, 'i'), (m) => `backfill_${m[1]}_${m[2]}`],
+  [/VALIDATE CONSTRAINT "?(\w+)"?/i, (m) => `validate_${m[1]}`],
+  [new RegExp(`ALTER TABLE ${T} ALTER COLUMN "?(\\w+)"? SET NOT NULL`, 'i'), (m) => `set_${m[2]}_not_null_in_${m[1]}`],
+  [/ADD CONSTRAINT "?(\w+)"? [^'`]*NOT VALID/i, (m) => `add_${m[1]}_not_valid`],
+  [new RegExp(`ALTER TABLE ${T} ADD COLUMN (?:IF NOT EXISTS )?"?(\\w+)"?`, 'i'), (m) => `add_${m[2]}_to_${m[1]}`],
+  [new RegExp(`createTable\\('(\\w+)'|CREATE TABLE (?:IF NOT EXISTS )?${T}`, 'i'), (m) => `create_${m[1] ?? m[2]}_table`],
+  [new RegExp(`ALTER TABLE ${T} ALTER COLUMN "?(\\w+)"? (?:SET DATA )?TYPE`, 'i'), (m) => `change_${m[2]}_type_in_${m[1]}`],
+  [/RENAME COLUMN "?(\w+)"? TO "?(\w+)"?/i, (m) => `rename_${m[1]}_to_${m[2]}`],
+  [new RegExp(`ALTER TABLE ${T} RENAME TO "?(\\w+)"?`, 'i'), (m) => `rename_${m[1]}_to_${m[2]}`],
+  [/DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(?:\w+\.)?"?(\w+)"?/i, (m) => `drop_index_${m[1]}`],
+  [/CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?"?(\w+)"?/i, (m) => `create_index_${m[1]}`],
+  [new RegExp(`ADD CONSTRAINT "?(\\w+)"?`, 'i'), (m) => `add_${m[1]}`],
+];
+
+/**
+ * What a migration's SQL or knex calls do, in a few words: `drop_name_from_users`, `validate_x`,
+ * `backfill_users_full_name`. A recipe's step by what matters most in it (`first` false); other
+ * migrations (statements moved out of one) by their first statement.
+ */
+function whatItDoes(code: string, first: boolean): string | undefined {
+  const found = ACTIONS.map(([re, name]) => {
+    const m = re.exec(code);
+    return m ? { at: m.index, name: name(m) } : undefined;
+  }).filter((f): f is { at: number; name: string } => f !== undefined);
+  if (first) found.sort((a, b) => a.at - b.at);
+  return found[0]?.name;
 }
 
 /**
@@ -88,12 +101,14 @@ export function slugForPart(code: string, original: string): string {
   // What the SQL does names it best; the comment when the SQL says nothing recognisable.
   // The up function only: a down that re-adds what up drops says the opposite.
   const up = code.split(/^(?:exports\.down|export (?:async function|const) down)\b/m)[0]!;
-  const fromCode = whatItDoes(up.replace(/^\s*\/\/.*$/gm, ''));
+  // Only a recipe's own step comments name a step; other comments explain a detail.
+  const step = /^(\d+\.|(Expand \/ contract, )?step \d+ of \d+)/i.test(comment);
+  const fromCode = whatItDoes(up.replace(/^\s*\/\/.*$/gm, ''), !step);
   if (fromCode) return fromCode;
+  if (!step) return `${originalSlug.replace(/(_rest)+$/, '')}_rest`;
   const lead = comment
     .replace(/^\d+\.\s*/, '')
     .replace(/^(Expand \/ contract, )?step \d+ of \d+(\s*\([^)]*\))?:\s*/i, '')
     .split(/[,;.(—–]/)[0]!;
-  if (/^The statements of .* after this change/.test(comment)) return `${originalSlug.replace(/(_rest)+$/, '')}_rest`;
   return slugify(lead, 5) || `${originalSlug}_step`;
 }

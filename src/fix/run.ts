@@ -228,6 +228,8 @@ async function fixLoop(input: LoopInput) {
   const skipped = new Map<string, FixSkipped>();
   const fixesByFile = new Map<string, FixApplied[]>();
   let pending: Edit[] = [];
+  // Migrations that failed on the shadow before this run's latest fixes (the user's own failures).
+  let failedBefore = new Set<string>();
   let rounds = 0;
   let last: CheckReport | undefined;
   origins.clear();
@@ -247,21 +249,30 @@ async function fixLoop(input: LoopInput) {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     const failed = new Map(last.migrations.filter((m) => m.failed).map((m) => [m.name, m.failed!.message]));
+    // A later migration that failed only after this round's fixes (it used what a fix changed):
+    // every fix of the round before it is suspect.
+    const newlyFailed = [...failed].filter(([name]) => !failedBefore.has(name) && !pending.some((e) => e.before.has(name)));
     // A fix of the last round that left its finding, or made a migration fail: taken back.
     let tookBack = false;
     for (const edit of pending) {
-      const broke = [...edit.before.keys()].map((n) => failed.get(n)).find((m) => m !== undefined);
+      const names = [...edit.before.keys()];
+      const own = names.map((n) => failed.get(n)).find((m) => m !== undefined);
+      const later = newlyFailed.find(([name]) => names.some((n) => n < name));
+      const broke = own ?? (later ? `${later[0]} fails after it: ${later[1]}` : undefined);
       const stays = last.findings.some((f) => keyOf(f) === edit.key && !f.suppressed);
       if (!broke && !stays) continue;
       for (const [name, content] of edit.before) {
         const file = path.join(scratch.dir, name);
         if (content === undefined) fs.rmSync(file, { force: true });
         else fs.writeFileSync(file, content);
-        fixesByFile.delete(name);
+        const left = (fixesByFile.get(name) ?? []).filter((a) => !(a.rule === edit.finding.rule && a.message === edit.finding.message));
+        if (left.length && content !== undefined) fixesByFile.set(name, left);
+        else fixesByFile.delete(name);
       }
       skip(edit.finding, broke ? `its fix fails on the shadow (${broke}), so it was not applied` : 'its fix did not make the finding go away, so it was not applied');
       tookBack = true;
     }
+    if (!tookBack) failedBefore = new Set(failed.keys());
     pending = [];
     if (tookBack) continue;
     if (rounds > MAX_ROUNDS) break;
