@@ -103,7 +103,12 @@ export function slugForPart(code: string, original: string): string {
   const up = code.split(/^(?:exports\.down|export (?:async function|const) down)\b/m)[0]!;
   // Only a recipe's own step comments name a step; other comments explain a detail.
   const step = /^(\d+\.|(Expand \/ contract, )?step \d+ of \d+)/i.test(comment);
-  const fromCode = whatItDoes(up.replace(/^\s*\/\/.*$/gm, ''), !step);
+  // Comments, and the drop of an INVALID index a failed CONCURRENTLY build left, say nothing of what it does.
+  const said = up
+    .split('\n')
+    .filter((l) => !/^\s*\/\//.test(l) && !/\bleftover\b/.test(l))
+    .join('\n');
+  const fromCode = whatItDoes(said, !step);
   if (fromCode) return fromCode;
   if (!step) return `${originalSlug.replace(/(_rest)+$/, '')}_rest`;
   const lead = comment

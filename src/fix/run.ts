@@ -254,13 +254,20 @@ async function fixLoop(input: LoopInput) {
     const newlyFailed = [...failed].filter(([name]) => !failedBefore.has(name) && !pending.some((e) => e.before.has(name)));
     // A fix of the last round that left its finding, or made a migration fail: taken back.
     let tookBack = false;
+    // An edit whose migrations did not run (an earlier one failed and knex stopped there) is judged
+    // in a later round.
+    const unjudged: Edit[] = [];
+    const ran = new Set(last.migrations.map((m) => m.name));
     for (const edit of pending) {
       const names = [...edit.before.keys()];
       const own = names.map((n) => failed.get(n)).find((m) => m !== undefined);
       const later = newlyFailed.find(([name]) => names.some((n) => n < name));
       const broke = own ?? (later ? `${later[0]} fails after it: ${later[1]}` : undefined);
       const stays = last.findings.some((f) => keyOf(f) === edit.key && !f.suppressed);
-      if (!broke && !stays) continue;
+      if (!broke && !stays) {
+        if (!names.every((n) => ran.has(n) || !fs.existsSync(path.join(scratch.dir, n)))) unjudged.push(edit);
+        continue;
+      }
       for (const [name, content] of edit.before) {
         const file = path.join(scratch.dir, name);
         if (content === undefined) fs.rmSync(file, { force: true });
@@ -273,7 +280,7 @@ async function fixLoop(input: LoopInput) {
       tookBack = true;
     }
     if (!tookBack) failedBefore = new Set(failed.keys());
-    pending = [];
+    pending = unjudged;
     if (tookBack) continue;
     if (rounds > MAX_ROUNDS) break;
 
