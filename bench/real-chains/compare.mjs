@@ -36,7 +36,11 @@ const USAGE = `usage: node bench/real-chains/compare.mjs (--chains FILE [--only 
   --timeout SEC     per knexsafe run (default 1800)
   --out-dir DIR     default bench/results
   --name NAME       default real-chains-<date>
-  --no-report       print only`;
+  --no-report       print only
+  --render          only re-render <name>.md from <name>.json
+  --stepwise        also run plain knex the way verify does, migration by migration on another fresh database:
+                    migrate:up, migrate:down, migrate:up — every down's outcome, not only rollback --all's
+                    (3 knex CLI runs per migration: for small chains)`;
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,11 +59,13 @@ const { values: opts } = parseArgs({
     'out-dir': { type: 'string', default: path.join(REPO, 'bench/results') },
     name: { type: 'string' },
     report: { type: 'boolean', default: true },
+    render: { type: 'boolean', default: false },
+    stepwise: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
   allowNegative: true,
 });
-if (opts.help || (!opts.chains && !opts.dir)) {
+if (opts.help || (!opts.chains && !opts.dir && !opts.render)) {
   console.log(USAGE);
   process.exit(opts.help ? 0 : 2);
 }
@@ -198,6 +204,37 @@ async function plainKnex(chain, env, db) {
   };
 }
 
+// verify's order with knex's own CLI: each migration up, down right after, up again (a down that fails leaves the
+// migration applied, as knex does; an up that fails ends the chain, as it ends knex's latest)
+async function stepwiseKnex(chain, env, all) {
+  const bin = knexBin(chain);
+  const ka = knexArgs(chain);
+  const t0 = performance.now();
+  const knex = (...args) => run(process.execPath, [...(chain.nodeArgs ?? []), bin, ...args, ...ka], { cwd: chain.dir, env });
+  const down = {};
+  const up = {};
+  for (const n of all) {
+    const u = await knex('migrate:up');
+    if (u.code !== 0) {
+      up[n] = { outcome: 'failed', error: parseFailure(u.stdout, u.stderr).error };
+      break;
+    }
+    up[n] = { outcome: 'ok' };
+    const d = await knex('migrate:down');
+    if (d.code !== 0) {
+      down[n] = { outcome: 'failed', error: parseFailure(d.stdout, d.stderr).error };
+      continue;
+    }
+    down[n] = { outcome: 'ok' };
+    const again = await knex('migrate:up');
+    if (again.code !== 0) {
+      up[n] = { outcome: 'ok', reUpError: parseFailure(again.stdout, again.stderr).error };
+      break;
+    }
+  }
+  return { up, down, ms: Math.round(performance.now() - t0) };
+}
+
 function knexVersion(bin) {
   try {
     return JSON.parse(fs.readFileSync(path.join(path.dirname(bin), '..', 'package.json'), 'utf8')).version;
@@ -280,6 +317,7 @@ function compare(knex, ks, explained = {}) {
     if (ku.outcome === 'not-reached' || !su) continue;
     const dirs = [['up', ku, su]];
     if (ks.command === 'verify') dirs.push(['down', knex.down[n], ks.down[n]]);
+    if (ks.command === 'verify' && knex.stepwise) dirs.push(['down right after up', knex.stepwise.down[n], ks.down[n]]);
     for (const [dir, k, s] of dirs) {
       if (!k || !s || k.outcome === 'not-run' || k.outcome === 'not-reached' || s.outcome === 'not-run' || s.outcome === 'not-reached') continue;
       compared++;
@@ -331,6 +369,21 @@ async function runChain(chain) {
     }
     out.migrations = knex.migrations.length;
     out.tables = knex.tables;
+    if (opts.stepwise) {
+      const sdb = `${db}_s`;
+      psql(`DROP DATABASE IF EXISTS ${sdb}`);
+      psql(`CREATE DATABASE ${sdb}`);
+      for (const s of chain.setupSql ?? []) psql(expand(s, ctx), sdb);
+      const senv = { ...process.env, ...Object.fromEntries(Object.entries(chain.vars ?? {}).map(([k, v]) => [k, expand(v, { ...ctx, db: sdb, url: serverUrl(sdb) })])) };
+      delete senv.NODE_OPTIONS;
+      try {
+        knex.stepwise = await stepwiseKnex(chain, senv, knex.migrations);
+      } finally {
+        psql(`DROP DATABASE IF EXISTS ${sdb} WITH (FORCE)`);
+      }
+      const f = Object.entries(knex.stepwise.down).filter(([, v]) => v.outcome === 'failed');
+      console.error(`  knex up→down→up, migration by migration: ${Object.keys(knex.stepwise.down).length} downs run, ${f.length} fail${f.length ? ` (${f.map(([k]) => k).join(', ')})` : ''} (${knex.stepwise.ms} ms)`);
+    }
     console.error(`  knex ${knex.knexVersion}: ${knex.migrations.length} migrations, ${knex.tables} tables after latest; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`);
     for (const shadow of opts.shadows.split(',')) {
       for (const command of opts.commands.split(',')) {
@@ -353,11 +406,13 @@ async function runChain(chain) {
   return out;
 }
 
-function knexOutcome(c) {
+function knexOutcome(c, short = false) {
   const k = c.knex;
   if (!k || k.error) return `could not run: ${k?.error ?? '?'}`;
-  const up = k.latest.ok ? 'latest ok' : `latest fails at ${k.latest.failedFile}: ${k.latest.error}`;
-  const down = !k.latest.ok && !k.latest.applied ? 'nothing to roll back' : k.rollback.ok ? 'rollback --all ok' : `rollback fails at ${k.rollback.failedFile}: ${k.rollback.error}`;
+  // knex's message is `${sql} - ${message}`: the table keeps PostgreSQL's message, the chain's section all of it
+  const msg = (e) => (short && e ? e.slice(e.lastIndexOf(' - ') + 3 || 0) : e);
+  const up = k.latest.ok ? 'latest ok' : `latest fails at ${k.latest.failedFile}: ${msg(k.latest.error)}`;
+  const down = !k.latest.ok && !k.latest.applied ? 'nothing to roll back' : k.rollback.ok ? 'rollback --all ok' : `rollback fails at ${k.rollback.failedFile}: ${msg(k.rollback.error)}`;
   return `${up}; ${down}`;
 }
 
@@ -376,19 +431,24 @@ function render(all) {
     '',
     `Generated by \`node bench/real-chains/compare.mjs\` (see [bench/real-chains/README.md](../real-chains/README.md)). Machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; server ${psql('SHOW server_version')}; Node ${process.version}.`,
     'Plain knex = the project\'s own knex CLI on a fresh server database: `migrate:latest`, then `migrate:rollback --all`.',
+    'Times are wall times of whole CLI runs (process start, knexfile and shadow included) on a shared machine with other work running: they vary by up to 3× between runs.',
     'Tables: relations (tables, partitioned tables, in every user schema, knex\'s two bookkeeping tables included) after `migrate:latest`.',
-    'Each knexsafe cell: agreement of every migration\'s outcome (up for check; up and down for verify) with plain knex, and wall time.',
+    'Each knexsafe cell: agreement of every migration\'s outcome (up for check; up and down for verify) with plain knex, and wall time. Where the chain\'s section lists "plain knex migration by migration" (`--stepwise`), verify\'s downs were also compared with knex running each down right after its up.',
     '',
     '| chain | shape | knex | migrations | tables | plain knex (latest / rollback --all, time) | check embedded | check server | verify embedded | verify server |',
     '|---|---|---|---:|---:|---|---|---|---|---|',
   ];
   for (const c of all) {
-    lines.push(`| ${esc(c.name)} | ${esc(c.shape)} | ${esc(c.knex?.knexVersion)} | ${c.migrations ?? ''} | ${c.tables ?? ''} | ${esc(knexOutcome(c))} (${sec(c.knex?.latest?.ms)} / ${sec(c.knex?.rollback?.ms)}) | ${cell(c, 'check', 'embedded')} | ${cell(c, 'check', 'server')} | ${cell(c, 'verify', 'embedded')} | ${cell(c, 'verify', 'server')} |`);
+    lines.push(`| ${esc(c.name)} | ${esc(c.shape)} | ${esc(c.knex?.knexVersion)} | ${c.migrations ?? ''} | ${c.tables ?? ''} | ${esc(knexOutcome(c, true))} (${sec(c.knex?.latest?.ms)} / ${sec(c.knex?.rollback?.ms)}) | ${cell(c, 'check', 'embedded')} | ${cell(c, 'check', 'server')} | ${cell(c, 'verify', 'embedded')} | ${cell(c, 'verify', 'server')} |`);
   }
   lines.push('', '## Chains', '');
   for (const c of all) {
     lines.push(`### ${c.name}`, '', `${c.repo ?? ''} @ ${c.commit ?? ''}, ${c.path ?? ''}. Run: ${c.date ?? ''}, ${sec(c.wallMs)} in all.`, '');
     lines.push(`- plain knex ${c.knex?.knexVersion ?? ''}: ${esc(knexOutcome(c))}`);
+    if (c.knex?.stepwise) {
+      const f = Object.entries(c.knex.stepwise.down).filter(([, v]) => v.outcome === 'failed');
+      lines.push(`- plain knex migration by migration (up, down, up: verify's order), ${sec(c.knex.stepwise.ms)}: ${Object.keys(c.knex.stepwise.down).length} downs run, ${f.length ? `${f.length} fail: ${f.map(([k, v]) => `${k} (${esc(v.error)})`).join('; ')}` : 'none fails'}`);
+    }
     for (const r of c.runs ?? []) {
       const fails = Object.entries(r.failures ?? {});
       const sum = r.summary ? (r.command === 'check' ? `${r.summary.error} errors, ${r.summary.warning} warnings, ${r.summary.info} info` : `${r.summary.reversible} reversible, ${r.summary.notReversible} not reversible, ${r.summary.failed} failed`) : '';
@@ -403,6 +463,12 @@ function render(all) {
 
 const date = new Date().toISOString().slice(0, 10);
 const outName = path.join(opts['out-dir'], opts.name ?? `real-chains-${date}`);
+
+if (opts.render) {
+  fs.writeFileSync(`${outName}.md`, render(JSON.parse(fs.readFileSync(`${outName}.json`, 'utf8')).chains) + '\n');
+  console.error(`wrote ${outName}.md`);
+  process.exit(0);
+}
 
 let chains;
 if (opts.chains) {

@@ -103,6 +103,16 @@ if (!chains.length) {
 }
 
 const PG_DUMP = pgDump();
+// The knexsafe the run used (dist/ is built from the work tree: a dirty tree is said so).
+const knexsafeAt = (() => {
+  try {
+    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+})();
 const admin = knexFactory({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } });
 let seq = 0;
 
@@ -292,7 +302,7 @@ const md = [
   '(comments and SET lines dropped), and the knex_migrations names (the original\'s plus the extra parts\').',
   '"Column order" = the same schema but for the order of columns in a table (expand / contract adds the new column',
   'last); "intended" = the difference is what the fix is for (knex-unsigned-ignored enforcing `>= 0` with a CHECK).',
-  'Script: `bench/real-chains/fix-equivalence.mjs`.',
+  `Script: \`bench/real-chains/fix-equivalence.mjs\`; knexsafe ${knexsafeAt} (dist/), ${execFileSync(PG_DUMP, ['--version'], { encoding: 'utf8' }).trim()}.`,
   '',
   '| chain | migrations | non-style fixes | whole-file fixes | equivalent | column order only | intended change | not equivalent |',
   '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -320,6 +330,6 @@ const md = [
 ].join('\n');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(`${out}.md`, md);
-fs.writeFileSync(`${out}.json`, `${JSON.stringify(results, null, 2)}\n`);
+fs.writeFileSync(`${out}.json`, `${JSON.stringify({ knexsafe: knexsafeAt, results }, null, 2)}\n`);
 console.error(`wrote ${out}.md and .json`);
 process.exit(results.some((r) => r.error || r.failures?.length) ? 1 : 0);

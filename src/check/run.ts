@@ -68,6 +68,8 @@ export interface CheckReport {
   migrations: CheckedMigration[];
   /** What was checked against what, in one sentence. */
   scope: string;
+  /** Selected migrations after a failing one: knex stops there, so they were not run (nor checked). */
+  notReached?: string[];
   target?: string;
   shadow?: string;
   pgVersion: number;
@@ -391,11 +393,15 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
     }
   }
 
+  const ran = new Set(migrations.map((m) => m.name));
+  const notReached = migrations.some((m) => m.failed) ? selected.filter((f) => !ran.has(f.name)).map((f) => f.name) : [];
+
   return {
     findings: sortFindings(findings),
     migrations,
     ...(dataChecks ? { dataChecks } : {}),
     scope,
+    ...(notReached.length ? { notReached } : {}),
     ...(target ? { target: target.description } : {}),
     ...(shadowDescription ? { shadow: shadowDescription } : {}),
     pgVersion,

@@ -128,6 +128,10 @@ export function formatText(report: CheckReport, c: Colors, options: TextOptions 
   lines.push(
     `${counts.error || failed ? c.red('✗') : counts.warning || knexOnly ? c.yellow('!') : c.green('✓')} ${summary}${suppressed ? `, ${suppressed} suppressed` : ''}${failed ? `, ${failed} failed on the shadow` : ''}${knexOnly ? `, ${knexOnly} failed only under knexsafe's knex` : ''} — ${report.scope}; PostgreSQL ${report.pgVersion} advice (${describePgVersionSource(report.pgVersionSource)})${report.shadow ? `, ${report.shadow}` : ''}, ${(report.durationMs / 1000).toFixed(1)} s`,
   );
+  const notReached = report.notReached ?? [];
+  if (notReached.length) {
+    lines.push(`Not checked: ${notReached.length} later migration${notReached.length === 1 ? '' : 's'} (${notReached.slice(0, 3).join(', ')}${notReached.length > 3 ? ', …' : ''}): knex stops at the migration that failed, so they would not run either.`);
+  }
   if (hidden) lines.push(c.dim('  --verbose shows each finding\'s SQL, locks, why and fix code; knexsafe explain <rule|file:line> shows one'));
   for (const w of report.warnings) lines.push(c.yellow(`warning: ${w}`));
   return lines.join('\n');
@@ -182,6 +186,7 @@ export function formatJson(report: CheckReport): unknown {
     durationMs: Math.round(report.durationMs),
     summary: { ...countBySeverity(findings), suppressed: report.findings.length - findings.length, migrations: report.migrations.length },
     migrations: report.migrations.map((m) => ({ ...m, file: displayPath(m.file) })),
+    notReached: report.notReached ?? [],
     findings: report.findings.map((f) => ({ ...f, file: displayPath(f.file) })),
     ...(report.dataChecks ? { dataChecks: report.dataChecks.map((d) => ({ ...d, file: displayPath(d.file) })) } : {}),
     warnings: report.warnings,

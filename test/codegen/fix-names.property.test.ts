@@ -128,9 +128,19 @@ const TEMPLATES: Template[] = [
     destroysData: true,
   },
   { rule: 'missing-lock-timeout', setup: (s) => [plainTable(s)], up: (s) => alterTable(s, `t.text(${J(s.added)});`), down: (s) => alterTable(s, `t.dropColumn(${J(s.added)});`) },
-  { rule: 'drop-column', setup: (s) => [plainTable(s)], up: (s) => alterTable(s, `t.dropColumn(${J(s.column)});`), destroysData: true },
+  // Two columns in one statement: the fix drops both.
+  { rule: 'drop-column', setup: (s) => [plainTable(s)], up: (s) => alterTable(s, `t.dropColumns(${J(s.column)}, 'note');`), destroysData: true },
   { rule: 'drop-table', setup: (s) => [plainTable(s)], up: (s) => `await ${schemaOf(s)}.dropTable(${J(s.table)});`, destroysData: true },
-  { rule: 'rename-column', setup: (s) => [plainTable(s)], up: (s) => alterTable(s, `t.renameColumn(${J(s.column)}, ${J(s.added)});`) },
+  // With an index, a unique constraint and a check on the column: the fix builds them again on the new one
+  // (named: knex's names for both would be the same 63 bytes for the longest names).
+  {
+    rule: 'rename-column',
+    setup: (s) => [
+      plainTable(s),
+      `${alterTable(s, `t.index([${J(s.column)}], 'rc_index'); t.unique([${J(s.column)}], { indexName: 'rc_unique' });`)}\nawait knex.raw('ALTER TABLE ?? ADD CONSTRAINT ?? CHECK (?? >= 0)', [${J(qualified(s))}, 'positive', ${J(s.column)}]);`,
+    ],
+    up: (s) => alterTable(s, `t.renameColumn(${J(s.column)}, ${J(s.added)});`),
+  },
   { rule: 'rename-table', setup: (s) => [plainTable(s)], up: (s) => `await ${schemaOf(s)}.renameTable(${J(s.table)}, ${J(s.other)});` },
   {
     rule: 'truncate-table',

@@ -15,6 +15,7 @@ import {
   indexUsesColumn,
   jsString,
   limitName,
+  pgObjectName,
   rawCall,
   schemaBuilder,
   sqlName,
@@ -88,7 +89,10 @@ function rebuildDependents(before: SchemaSnapshot, after: SchemaSnapshot | undef
   const afterIndex = (name: string) => Object.values(after?.indexes ?? {}).find((i) => i.table === table && i.name === name && indexUsesColumn(i.definition, to) === true);
   const afterConstraint = (name: string) => Object.values(after?.tables[table]?.constraints ?? {}).find((c) => c.name === name && c.columns.includes(to) && !c.columns.includes(from));
   const out: Rebuilt = { build: [], unbuild: [], rename: [], unrename: [], notes: [] };
-  const temporary = (name: string) => limitName(`${name}_${to}`);
+  // Temporary names as PostgreSQL would shorten them (a 63-byte name plus a suffix cut back to 63
+  // bytes would be the name itself), numbered so that two long names cut alike stay apart.
+  let made = 0;
+  const temporary = (name: string) => pgObjectName(name, undefined, made++ === 0 ? 'new' : `new${made}`);
   // Each build in a block of its own: concurrentIndexLines declares a constant.
   const block = (lines: string[]) => ['{', ...lines.map((l) => `  ${l}`), '}'];
   for (const index of indexesOf(before, table, from)) {
