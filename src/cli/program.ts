@@ -7,6 +7,7 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerBackupCommand } from './commands/backup.js';
+import { registerFixCommand } from './commands/fix.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
@@ -52,5 +53,6 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
   registerDoctorCommand(program);
   registerSquashCommand(program);
   registerBackupCommand(program);
+  registerFixCommand(program);
   return program;
 }

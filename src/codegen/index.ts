@@ -8,4 +8,6 @@ export * from './migration.js';
 export * from './recipes.js';
 export * from './sql.js';
 export * from './schema-ddl.js';
+export * from './style.js';
+export * from './column-type.js';
 export * from './renamed-column.js';

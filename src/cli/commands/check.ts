@@ -24,6 +24,10 @@ interface CheckFlags {
   dataChecksEnv?: string;
   dataChecksTimeout?: string;
   timeout?: string;
+  fix?: boolean;
+  severity?: string;
+  rule?: string[];
+  dryRun?: boolean;
   cache?: boolean;
 }
 
@@ -58,6 +62,10 @@ export function registerCheckCommand(program: Command): void {
     .option('--data-checks-env <VAR>', 'count on a replica instead: the environment variable holding its URL (not the URL itself: the command line is visible to other users)')
     .option('--data-checks-timeout <ms>', 'statement_timeout of each counting query', '10000')
     .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
+    .option('--fix', 'apply the fixes: the same as knexsafe fix (with its --severity, --rule and --dry-run)')
+    .option('--severity <level>', 'with --fix: fix findings at least this severe (error, warning, info)')
+    .option('--rule <id>', 'with --fix: only this rule (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--dry-run', 'with --fix: print the diff, write nothing')
     .option('--no-cache', 'run every migration again instead of resuming from the warm cache of shadow states (also KNEXSAFE_NO_CACHE=1)')
     .addHelpText(
       'after',
@@ -75,6 +83,13 @@ Examples:
     )
     .action(async (targets: string[], opts: CheckFlags, cmd: Command) => {
       const g = globalOptions(cmd);
+      if (!opts.fix && (opts.severity || opts.rule || opts.dryRun)) {
+        throw new KnexsafeError('BAD_OPTION', '--severity, --rule and --dry-run go with --fix (check reports every finding; --max-severity sets when it exits 1).');
+      }
+      if (opts.fix) {
+        const { runFix } = await import('./fix.js');
+        return runFix(g, targets, { ...(opts.severity ? { severity: opts.severity } : {}), ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.pgVersion ? { pgVersion: opts.pgVersion } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) });
+      }
       const format = (g.format ?? (g.json ? 'json' : 'text')) as ReportFormat;
       const out = makeOutput({ ...g, json: format !== 'text' });
       const threshold = (opts.maxSeverity ?? 'error') as Severity | 'none';

@@ -1,0 +1,34 @@
+import { rawCall } from './knex.js';
+import { migrationCode } from './migration.js';
+import { LOCK_TIMEOUT_SQL } from './recipes.js';
+import { ident, sqlName } from './sql.js';
+
+/** A column's type change, for a migration written after the one that made the column. */
+export interface ColumnTypeChange {
+  /** Qualified `schema.table` (or bare). */
+  table: string;
+  column: string;
+  from: string;
+  to: string;
+  /** Why, for the comment at the top. */
+  reason: string;
+}
+
+/** USING clauses PostgreSQL needs (it has no assignment cast between json and jsonb in that direction). */
+function using(column: string, to: string): string {
+  return /^jsonb?$/.test(to) ? ` USING ${ident(column)}::${to}` : '';
+}
+
+/**
+ * A new migration changing column types in place, under a lock_timeout: how a style fix reaches a
+ * table an applied migration already made (that migration is history and is not edited). A change
+ * that rewrites the table is then reported by `check` like any other, with its own safe recipe.
+ */
+export function columnTypeMigration(changes: ColumnTypeChange[]): string {
+  const alter = (c: ColumnTypeChange, type: string) => rawCall(`ALTER TABLE ${sqlName(c.table)} ALTER COLUMN ${ident(c.column)} TYPE ${type}${using(c.column, type)}`);
+  return migrationCode({
+    comment: changes.map((c) => c.reason),
+    up: [rawCall(LOCK_TIMEOUT_SQL), ...changes.map((c) => alter(c, c.to))],
+    down: [rawCall(LOCK_TIMEOUT_SQL), ...[...changes].reverse().map((c) => alter(c, c.from))],
+  });
+}
