@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { inModuleStyle, migrationFile, migrations, NEXT_MIGRATION, replayLine, type MigrationModuleStyle } from '../codegen/index.js';
 import { jsIsEsm } from '../util/module-type.js';
-import { inverseOf } from './catalog/locks-a-fixes.js';
+import { inverseOf } from './statement-helpers.js';
 import type { AlterTableCommand } from '../sql/facts.js';
 import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
 

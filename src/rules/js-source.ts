@@ -694,3 +694,62 @@ export function functionRange(fn: JsFunction): [number, number] {
 
 /** `tokenizeJs`, remembered for the last few sources (every rule of a migration reads the same file). */
 export const tokensOf: (source: string) => JsToken[] = rememberLast(8, tokenizeJs);
+
+// ---------------------------------------------------------------------------------------------
+// Editing a migration's source (fixes that insert a statement)
+
+/** The identifier the statement on `line` calls knex through (`knex`, `trx`, `db` ...); JS source, not SQL. */
+export function knexVariableOn(source: string, line: number): string {
+  const text = source.split('\n')[line - 1] ?? '';
+  const match = /\bawait\s+([A-Za-z_$][\w$]*)\s*(?:\.|\()/.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
+  const name = match?.[1];
+  return name && !['Promise', 'console', 'this'].includes(name) ? name : 'knex';
+}
+
+/** `source` with `lines` inserted before line `line` (1-based), indented like that line. */
+export function insertLines(source: string, line: number, lines: string[]): string {
+  const all = source.split('\n');
+  const indent = /^\s*/.exec(all[line - 1] ?? '')?.[0] ?? '';
+  all.splice(line - 1, 0, ...lines.map((l) => `${indent}${l}`));
+  return all.join('\n');
+}
+
+
+const NOT_METHODS = new Set(['if', 'for', 'while', 'switch', 'catch', 'with', 'function', 'return', 'await', 'typeof']);
+
+/** The innermost function whose `{ … }` body holds token `index`. */
+function enclosingFunction(tokens: JsToken[], index: number): JsFunction | undefined {
+  let innermost: JsFunction | undefined;
+  for (let k = 0; k < index; k++) {
+    // `async function` / `async (…) =>` start at `async`: the same function seen from its next token is not async.
+    if (isIdent(tokens[k - 1], 'async')) continue;
+    // `function up(…) {` seen from its name would look like a method `up(…) {`.
+    if (isIdent(tokens[k - 1], 'function')) continue;
+    const method = tokens[k]?.type === 'ident' && !NOT_METHODS.has(tokens[k]!.text);
+    const fn = functionAt(tokens, k, method);
+    if (!fn?.body || !(fn.body[0] < index && index < fn.body[1])) continue;
+    if (!innermost || fn.start > innermost.start) innermost = fn;
+  }
+  return innermost;
+}
+
+/**
+ * The edited file if its new `await` (first token on `line`) stands in an async function. A plain
+ * `exports.up = function (knex) { return … }` around it is made async (knex still gets its promise);
+ * inside anything else (a non-async callback) there is no safe edit, and the caller offers a template.
+ */
+export function awaitable(source: string, line: number): string | undefined {
+  const tokens = tokensOf(source);
+  const at = firstTokenOnOrAfterLine(tokens, line);
+  // Only where a statement may start: not inside `Promise.all([ … ])`, an argument list or an expression.
+  const before = tokens[at - 1];
+  if (!before || !['{', ';', '}', ')'].some((p) => isPunct(before, p))) return undefined;
+  const fn = enclosingFunction(tokens, at);
+  if (!fn) return undefined;
+  if (fn.async) return source;
+  const own = (['up', 'down'] as const).map((name) => migrationFunction(tokens, name)).some((m) => m?.start === fn.start);
+  if (!own) return undefined;
+  const first = tokens[fn.start]!;
+  return `${source.slice(0, first.start)}async ${source.slice(first.start)}`;
+}
+

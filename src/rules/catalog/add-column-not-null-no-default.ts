@@ -1,7 +1,7 @@
 import type { ColumnFacts } from '../../sql/facts.js';
 import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
 import type { Fix, Rule, RuleContext } from '../types.js';
-import { typeLabel } from './missing-lock-timeout.js';
+import { typeLabel } from '../../codegen/index.js';
 import { formatCount } from '../../util/format-count.js';
 import { LOCK_TIMEOUT, columnInSteps, guardedTransaction, ident, migrationCode, rawCall, sqlName } from '../../codegen/index.js';
 

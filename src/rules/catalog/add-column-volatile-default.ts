@@ -1,62 +1,10 @@
 import type { ColumnFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
-import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
-import type { AnalyzedStatement, Fix, Rule, RuleContext } from '../types.js';
-import { rewroteTable, typeLabel } from './missing-lock-timeout.js';
+import { primaryKeyColumn, shortName } from '../helpers.js';
+import type { Fix, Rule } from '../types.js';
+import { typeLabel } from '../../codegen/index.js';
+import { volatileDefaultHazards } from '../hazards.js';
 import { BATCH_PREAMBLE, columnInSteps, guardedTransaction, ident, jsString, limitName, migrationCode, migrations, nextvalDefault, notNullCheckName, notNullSteps, sqlName, type MigrationCode } from '../../codegen/index.js';
-
-export type VolatileDefaultKind =
-  /** DEFAULT calls a volatile function (gen_random_uuid(), random(), clock_timestamp(), nextval() ...). */
-  | 'volatile'
-  /** DEFAULT calls a function knexsafe cannot classify (static analysis only). */
-  | 'unknown'
-  /** serial / bigserial: an implicit nextval() default. */
-  | 'serial'
-  /** GENERATED ... AS IDENTITY: every row gets a sequence value. */
-  | 'identity'
-  /** Any non-null DEFAULT before PostgreSQL 11. */
-  | 'pre-11';
-
-export interface VolatileDefaultHazard {
-  table: string;
-  column: ColumnFacts;
-  kind: VolatileDefaultKind;
-  /** The rewrite was seen on the shadow. */
-  observed: boolean;
-  certain: boolean;
-}
-
-/**
- * ADD COLUMN commands of a statement whose default makes PostgreSQL write a value into every
- * existing row (a table rewrite under ACCESS EXCLUSIVE). When the statement ran on the shadow, the
- * observed rewrite decides; shared with table-rewrite.
- */
-export function volatileDefaultHazards(statement: AnalyzedStatement, context: RuleContext): VolatileDefaultHazard[] {
-  const f = statement.facts;
-  if (f.kind !== 'alter-table') return [];
-  const table = tableName(context, f.table);
-  if (context.tableAge(table) === 'new') return [];
-  const out: VolatileDefaultHazard[] = [];
-  for (const command of f.commands) {
-    if (command.action !== 'add-column') continue;
-    const column = command.column;
-    const def = column.default && !column.default.isNull ? column.default : undefined;
-    let kind: VolatileDefaultKind | undefined;
-    if (column.serial) kind = 'serial';
-    else if (column.identity) kind = 'identity';
-    else if (def && context.pgVersion < 11) kind = 'pre-11';
-    else if (def?.volatility === 'volatile') kind = 'volatile';
-    else if (def?.volatility === 'unknown') kind = 'unknown';
-    if (!kind) continue;
-    if (kind === 'pre-11') {
-      // The shadow runs a newer PostgreSQL, which stores the default in the catalog: judge statically.
-      out.push({ table, column, kind, observed: false, certain: true });
-    } else if (statement.captured) {
-      if (rewroteTable(statement, table)) out.push({ table, column, kind: kind === 'unknown' ? 'volatile' : kind, observed: true, certain: true });
-    } else out.push({ table, column, kind, observed: false, certain: kind !== 'unknown' });
-  }
-  return out;
-}
 
 function constraintNote(column: ColumnFacts): string | undefined {
   const kinds = column.constraints.map((c) => (c.kind === 'primary' ? 'PRIMARY KEY' : c.kind === 'foreign' ? 'REFERENCES' : c.kind.toUpperCase()));

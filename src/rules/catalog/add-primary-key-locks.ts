@@ -1,7 +1,7 @@
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
-import { columnsAddedHere, statementsAddingColumns, constraintAfter, defaultConstraintName } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, defaultConstraintName } from '../statement-helpers.js';
 import { addColumnsMigration, ident, indexBackedConstraintMigration, migrationFile, migrations, sqlName, transactionLines } from '../../codegen/index.js';
 
 /**

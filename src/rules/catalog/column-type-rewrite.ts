@@ -4,58 +4,14 @@ import { parseSqlSync } from '../../sql/parse.js';
 import { nodeOf, stringList } from '../../sql/ast.js';
 import { sameType, typeRefFromTypeName } from '../../sql/datatypes.js';
 import type { AlterTableCommand } from '../../sql/facts.js';
-import { predictsRewrite } from '../../sql/rewrite.js';
-import { qualify } from '../analyze.js';
 import { severityForTable } from '../engine.js';
-import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
+import { primaryKeyColumn, shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { rewroteTable, typeLabel } from './missing-lock-timeout.js';
+import { typeLabel } from '../../codegen/index.js';
+import { typeRewriteHazards, type TypeRewriteHazard } from '../hazards.js';
 import { BATCH_PREAMBLE, guardedTransaction, ident, keysetLoop, limitName, migrationCode, migrations, sqlName } from '../../codegen/index.js';
 
 type TypeCommand = Extract<AlterTableCommand, { action: 'alter-column-type' }>;
-
-export interface TypeRewriteHazard {
-  table: string;
-  column: string;
-  command: TypeCommand;
-  /** The column's type before, as PostgreSQL prints it, when known. */
-  from?: string;
-  /** Seen on the shadow (relfilenode changed), not only predicted. */
-  observed: boolean;
-  certain: boolean;
-  reason?: string;
-}
-
-/**
- * ALTER COLUMN ... TYPE commands of a statement that rewrite a table that existed before the
- * migration. The observed rewrite is the ground truth; without one (static SQL) the prediction
- * from the old type decides. Shared with table-rewrite and set-not-null-scan.
- */
-export function typeRewriteHazards(statement: AnalyzedStatement, context: RuleContext): TypeRewriteHazard[] {
-  const f = statement.facts;
-  if (f.kind !== 'alter-table') return [];
-  const table = tableName(context, f.table);
-  if (context.tableAge(table) === 'new') return [];
-  const commands = f.commands.filter((c): c is TypeCommand => c.action === 'alter-column-type');
-  if (commands.length === 0) return [];
-  const before = context.migration.schemaBefore;
-  const typeOf = (column: string) => before?.tables[table]?.columns[column]?.type;
-  const predict = (command: TypeCommand) =>
-    predictsRewrite({ ...f, commands: [command] }, { pgVersion: context.pgVersion, columnTypes: (t, c) => before?.tables[qualify(t, before)]?.columns[c]?.type });
-  const hazard = (command: TypeCommand, observed: boolean, certain: boolean, reason?: string): TypeRewriteHazard => {
-    const from = typeOf(command.column);
-    return { table, column: command.column, command, ...(from ? { from } : {}), observed, certain, ...(reason ? { reason } : {}) };
-  };
-  if (statement.captured) {
-    if (!rewroteTable(statement, table)) return [];
-    const predicted = commands.filter((c) => predict(c)?.rewrite);
-    return (predicted.length ? predicted : commands).map((c) => hazard(c, true, true, predict(c)?.reason));
-  }
-  return commands.flatMap((c) => {
-    const p = predict(c);
-    return p?.rewrite ? [hazard(c, false, p.certain, p.reason)] : [];
-  });
-}
 
 /** No USING, `USING col` or `USING col::newtype` (what knex's `.alter()` emits): the plain cast. */
 function isPlainConversion(command: TypeCommand): boolean {

@@ -1,7 +1,7 @@
 import type { StatementFacts } from '../../sql/facts.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
-import { concurrentStatementLabel, findIndex, inverseOf } from './locks-a-fixes.js';
+import { concurrentStatementLabel, findIndex, inverseOf } from '../statement-helpers.js';
 import { migrationFile, migrations, rawLine, replayLine } from '../../codegen/index.js';
 
 /**

@@ -1,6 +1,6 @@
 import { shortName, tableName } from '../helpers.js';
 import type { Rule } from '../types.js';
-import { inverseOf } from './locks-a-fixes.js';
+import { inverseOf } from '../statement-helpers.js';
 import { jsString, replayLine } from '../../codegen/index.js';
 
 /** Dropping a column deletes its data and breaks every running instance of the app that still reads it. */

@@ -2,7 +2,7 @@ import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
 import { partitionedIndexLines } from '../partitions.js';
 import type { Rule } from '../types.js';
-import { findIndex } from './locks-a-fixes.js';
+import { findIndex } from '../statement-helpers.js';
 import { concurrentIndexDefinition, migrationFile, rawLine, sqlName, transactionLines } from '../../codegen/index.js';
 
 /**

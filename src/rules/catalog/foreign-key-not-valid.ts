@@ -3,7 +3,7 @@ import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import { partitionedForeignKeyMigrations, partitionedTable, partitionTree } from '../partitions.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from '../statement-helpers.js';
 import { foreignKeyDefinition, migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { CallSite } from '../../capture/types.js';
 import type { MigrationUnit, Rule } from '../types.js';
-import { awaitable } from './missing-lock-timeout.js';
+import { awaitable } from '../js-source.js';
 
 /** The migration's file with `await ` put before the statement that starts on `line`, if that is still valid code. */
 function withAwait(unit: MigrationUnit, site: CallSite): string | undefined {

@@ -2,7 +2,7 @@ import { lockBlocks, lockModeSql, lockRank, type LockedObject, type LockMode } f
 import { severityForTable } from '../engine.js';
 import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule } from '../types.js';
-import { trafficLocks } from './missing-lock-timeout.js';
+import { trafficLocks } from '../lock-helpers.js';
 
 function durationOf(unit: MigrationUnit): number {
   return unit.statements.reduce((sum, s) => sum + (s.durationMs ?? 0), 0);

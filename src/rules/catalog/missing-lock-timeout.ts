@@ -1,95 +1,9 @@
-import { firstTokenOnOrAfterLine, functionAt, isIdent, isPunct, migrationFunction, tokensOf, type JsFunction, type JsToken } from '../js-source.js';
+import { awaitable, insertLines, knexVariableOn } from '../js-source.js';
+import { lockTimeoutInForce, trafficLocks, unknownTableIndexLocks } from '../lock-helpers.js';
 import { lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject, type LockMode } from '../../sql/locks.js';
 import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
-import { ident, jsSql, jsString, LOCK_TIMEOUT, NEXT_MIGRATION } from '../../codegen/index.js';
-
-/** The identifier the statement on `line` calls knex through (`knex`, `trx`, `db` ...); JS source, not SQL. */
-export function knexVariableOn(source: string, line: number): string {
-  const text = source.split('\n')[line - 1] ?? '';
-  const match = /\bawait\s+([A-Za-z_$][\w$]*)\s*(?:\.|\()/.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
-  const name = match?.[1];
-  return name && !['Promise', 'console', 'this'].includes(name) ? name : 'knex';
-}
-
-/** `source` with `lines` inserted before line `line` (1-based), indented like that line. */
-export function insertLines(source: string, line: number, lines: string[]): string {
-  const all = source.split('\n');
-  const indent = /^\s*/.exec(all[line - 1] ?? '')?.[0] ?? '';
-  all.splice(line - 1, 0, ...lines.map((l) => `${indent}${l}`));
-  return all.join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lock helpers
-
-/**
- * Whether other sessions' reads or writes of the object wait for a lock in this mode (on a table:
- * ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE; on a materialized view, which nobody
- * writes: ACCESS EXCLUSIVE only).
- */
-export function blocksTraffic(mode: LockMode, object: LockedObject = 'table'): boolean {
-  const impact = lockBlocks(mode, object);
-  return impact.reads || impact.writes;
-}
-
-/** Locks of a statement that stop reads or writes of a table (or view) that existed before the migration. */
-export function trafficLocks(statement: AnalyzedStatement): EffectiveLock[] {
-  return statement.locks.filter(
-    (l) => l.age === 'existing' && (l.relationKind === 'table' || l.relationKind === 'view' || l.relationKind === 'materialized-view') && blocksTraffic(l.mode, lockedObject(l)),
-  );
-}
-
-/**
- * Static analysis of a .sql file cannot name the table of an index the file does not create
- * (`DROP INDEX`, `REINDEX INDEX`): a blocking lock on such an index stands for its table. Queries on
- * the table queue behind it all the same, since planning a query locks every index of the table.
- */
-function unknownTableIndexLocks(statement: AnalyzedStatement): EffectiveLock[] {
-  if (statement.captured || statement.locks.some((l) => l.relationKind === 'table')) return [];
-  return statement.locks.filter((l) => l.relationKind === 'index' && !l.table && l.age === 'existing' && blocksTraffic(l.mode));
-}
-
-function lockTimeoutSetting(statement: AnalyzedStatement): { active: boolean; local: boolean } | undefined {
-  const f = statement.facts;
-  if (f.kind === 'set') {
-    if (f.name === 'all' && f.action === 'reset-all') return { active: false, local: false };
-    if (f.name !== 'lock_timeout') return undefined;
-    if (f.action === 'reset' || f.action === 'set-default') return { active: false, local: f.local };
-    return { active: (f.milliseconds ?? 0) > 0, local: f.local };
-  }
-  if (f.kind === 'select') {
-    const entry = [...f.setConfig].reverse().find((c) => c.name === 'lock_timeout');
-    if (entry) return { active: (entry.milliseconds ?? 0) > 0, local: entry.local };
-  }
-  return undefined;
-}
-
-/**
- * Whether a positive lock_timeout is in force when `target` runs: set earlier in this migration
- * (SET LOCAL / set_config(..., true) only count inside the same transaction), or earlier in the
- * same knex batch transaction.
- */
-export function lockTimeoutInForce(target: AnalyzedStatement, unit: MigrationUnit, batch: MigrationUnit[]): boolean {
-  const earlier: AnalyzedStatement[] = [];
-  if (target.transactionId) {
-    for (const other of batch) {
-      if (other === unit) break;
-      earlier.push(...other.statements.filter((s) => s.transactionId === target.transactionId));
-    }
-  }
-  earlier.push(...unit.statements.filter((s) => s.index < target.index));
-  let active = false;
-  for (const s of earlier) {
-    const setting = lockTimeoutSetting(s);
-    if (!setting) continue;
-    const applies = setting.local ? s.transactionId !== undefined && s.transactionId === target.transactionId : true;
-    if (applies) active = setting.active;
-  }
-  return active;
-}
-
-// ---------------------------------------------------------------------------------------------
+import { jsSql, jsString, LOCK_TIMEOUT, NEXT_MIGRATION } from '../../codegen/index.js';
 
 /**
  * A lock that blocks reads or writes taken without a lock_timeout: while the migration waits for
@@ -206,63 +120,6 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
     description,
     code: [`// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`, `await ${inTransaction ? 'knex' : 'trx'}.raw(${jsSql(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`].join('\n'),
   };
-}
-
-const NOT_METHODS = new Set(['if', 'for', 'while', 'switch', 'catch', 'with', 'function', 'return', 'await', 'typeof']);
-
-/** The innermost function whose `{ … }` body holds token `index`. */
-function enclosingFunction(tokens: JsToken[], index: number): JsFunction | undefined {
-  let innermost: JsFunction | undefined;
-  for (let k = 0; k < index; k++) {
-    // `async function` / `async (…) =>` start at `async`: the same function seen from its next token is not async.
-    if (isIdent(tokens[k - 1], 'async')) continue;
-    // `function up(…) {` seen from its name would look like a method `up(…) {`.
-    if (isIdent(tokens[k - 1], 'function')) continue;
-    const method = tokens[k]?.type === 'ident' && !NOT_METHODS.has(tokens[k]!.text);
-    const fn = functionAt(tokens, k, method);
-    if (!fn?.body || !(fn.body[0] < index && index < fn.body[1])) continue;
-    if (!innermost || fn.start > innermost.start) innermost = fn;
-  }
-  return innermost;
-}
-
-/**
- * The edited file if its new `await` (first token on `line`) stands in an async function. A plain
- * `exports.up = function (knex) { return … }` around it is made async (knex still gets its promise);
- * inside anything else (a non-async callback) there is no safe edit, and the caller offers a template.
- */
-export function awaitable(source: string, line: number): string | undefined {
-  const tokens = tokensOf(source);
-  const at = firstTokenOnOrAfterLine(tokens, line);
-  // Only where a statement may start: not inside `Promise.all([ … ])`, an argument list or an expression.
-  const before = tokens[at - 1];
-  if (!before || !['{', ';', '}', ')'].some((p) => isPunct(before, p))) return undefined;
-  const fn = enclosingFunction(tokens, at);
-  if (!fn) return undefined;
-  if (fn.async) return source;
-  const own = (['up', 'down'] as const).map((name) => migrationFunction(tokens, name)).some((m) => m?.start === fn.start);
-  if (!own) return undefined;
-  const first = tokens[fn.start]!;
-  return `${source.slice(0, first.start)}async ${source.slice(first.start)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rewrites
-
-/** Whether the statement rewrote `table` (qualified): observed on the shadow, or predicted in static mode. */
-export function rewroteTable(statement: AnalyzedStatement, table: string): boolean {
-  if (statement.rewrites.some((r) => r.table === table)) return true;
-  return (statement.captured?.rewrites ?? []).some((r) => `${r.schema}.${r.name}` === table && (r.kind === 'r' || r.kind === 'p' || r.kind === 'm'));
-}
-
-/** Readable SQL spelling of a type as facts give it: `int8` → `bigint`, `varchar(100)`, `numeric(10,2)`. */
-export function typeLabel(type: { name: string; schema?: string; modifiers: number[]; array: boolean }): string {
-  const names: Record<string, string> = {
-    int2: 'smallint', int4: 'integer', int8: 'bigint', float4: 'real', float8: 'double precision', bool: 'boolean',
-    bpchar: 'char', varchar: 'varchar', timestamptz: 'timestamptz', timestamp: 'timestamp', timetz: 'timetz', varbit: 'varbit',
-  };
-  const base = type.schema ? `${ident(type.schema)}.${ident(type.name)}` : (names[type.name] ?? type.name);
-  return `${base}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
 }
 
 function oneLine(sql: string): string {

@@ -1,7 +1,7 @@
 import { shortName } from '../helpers.js';
 import { applyEdits } from '../js-source.js';
 import type { Rule } from '../types.js';
-import { newColumns, objectValueIndex, replaceTypeCall } from './new-columns.js';
+import { newColumns, objectValueIndex, replaceTypeCall } from '../new-columns.js';
 import { bareName, jsString, pgObjectName } from '../../codegen/index.js';
 
 /**

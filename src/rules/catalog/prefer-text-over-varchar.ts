@@ -1,7 +1,7 @@
 import { shortName } from '../helpers.js';
 import { applyEdits } from '../js-source.js';
 import type { Rule, RuleContext } from '../types.js';
-import { newColumns, replaceTypeCall, type NewColumn } from './new-columns.js';
+import { newColumns, replaceTypeCall, type NewColumn } from '../new-columns.js';
 import { jsString } from '../../codegen/index.js';
 
 /**

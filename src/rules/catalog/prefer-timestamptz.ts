@@ -1,7 +1,7 @@
 import { shortName } from '../helpers.js';
 import { applyEdits } from '../js-source.js';
 import type { Rule } from '../types.js';
-import { newColumns, replaceTypeCall } from './new-columns.js';
+import { newColumns, replaceTypeCall } from '../new-columns.js';
 import { jsString } from '../../codegen/index.js';
 
 /**

@@ -4,9 +4,9 @@ import type { ColumnInfo } from '../../schema/types.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { typeRewriteHazards } from './column-type-rewrite.js';
-import { typeLabel } from './missing-lock-timeout.js';
-import { batchedLoop } from './unbatched-backfill.js';
+import { typeRewriteHazards } from '../hazards.js';
+import { typeLabel } from '../../codegen/index.js';
+import { batchedLoop } from '../backfill-loop.js';
 import { BATCH_PREAMBLE, guardedTransaction, ident, limitName, LOCK_TIMEOUT, migrationCode, migrations, notNullSteps, rawCall, sqlName, type MigrationCode } from '../../codegen/index.js';
 
 /** The column a catalog CHECK definition (`CHECK ((name IS NOT NULL))`) proves NOT NULL, read with the parser. */

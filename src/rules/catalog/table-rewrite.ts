@@ -2,8 +2,8 @@ import { predictsRewrite } from '../../sql/rewrite.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, Fix, Rule, RuleContext } from '../types.js';
-import { volatileDefaultHazards } from './add-column-volatile-default.js';
-import { typeRewriteHazards } from './column-type-rewrite.js';
+import { volatileDefaultHazards } from '../hazards.js';
+import { typeRewriteHazards } from '../hazards.js';
 import { guardedTransaction, migrationCode, rawCall, sqlName } from '../../codegen/index.js';
 
 /** Tables (qualified) the statement rewrote that a more specific rule already reports. */

@@ -3,7 +3,8 @@ import type { StatementFacts } from '../../sql/facts.js';
 import { inferredLocks, observedLocks, qualify } from '../analyze.js';
 import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
-import { awaitable, insertLines, knexVariableOn, lockTimeoutInForce } from './missing-lock-timeout.js';
+import { awaitable, insertLines, knexVariableOn } from '../js-source.js';
+import { lockTimeoutInForce } from '../lock-helpers.js';
 import { jsSql, LOCK_TIMEOUT } from '../../codegen/index.js';
 
 /**

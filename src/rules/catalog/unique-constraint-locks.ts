@@ -3,7 +3,7 @@ import { severityForTable } from '../engine.js';
 import { shortName } from '../helpers.js';
 import { partitionedIndexMigration, partitionedTable } from '../partitions.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
-import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName } from './locks-a-fixes.js';
+import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName } from '../statement-helpers.js';
 import { addColumnsMigration, deferrableClause, ident, indexBackedConstraintMigration, migrations } from '../../codegen/index.js';
 
 /**

@@ -3,7 +3,7 @@ import { qualify } from '../analyze.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule } from '../types.js';
-import { constraintAfter, withoutNotValid } from './locks-a-fixes.js';
+import { constraintAfter, withoutNotValid } from '../statement-helpers.js';
 import { foreignKeyDefinition, migrations, notValidThenValidate } from '../../codegen/index.js';
 
 /**

@@ -1,7 +1,7 @@
-import { tableName } from '../helpers.js';
-import { findColumnDefinition, isIdent, isPunct, tokensOf, type ColumnDefinition, type JsToken, type TextEdit } from '../js-source.js';
-import type { ColumnFacts } from '../../sql/facts.js';
-import type { AnalyzedStatement, RuleContext } from '../types.js';
+import { tableName } from './helpers.js';
+import { findColumnDefinition, isIdent, isPunct, tokensOf, type ColumnDefinition, type JsToken, type TextEdit } from './js-source.js';
+import type { ColumnFacts } from '../sql/facts.js';
+import type { AnalyzedStatement, RuleContext } from './types.js';
 
 /** A column this migration creates (in CREATE TABLE of a new table, or ADD COLUMN), for the style rules. */
 export interface NewColumn {
