@@ -22,9 +22,15 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   if (!files.every((f) => /^\s*(exports\.up|module\.exports)\s*=/m.test(f))) return styled(fix);
   const sameColumn = columnSteps(statement);
   const kept = (s: AnalyzedStatement) => s !== statement && !covers.includes(s) && !sameColumn(s) && s.facts.kind !== 'transaction';
-  const before = unit.statements.filter((s) => s.index < statement.index && kept(s));
+  // The fix writes again what it stands for (an ADD COLUMN it covers, knex .alter() steps of the
+  // column), so statements between the first of those and the hazard cannot run before the fix: an
+  // UPDATE of a column the fix adds would fail. They run after its first step, which makes what
+  // they use, and before the steps that rely on what they did (a backfill before VALIDATE).
+  const firstReplaced = Math.min(statement.index, ...unit.statements.filter((s) => s !== statement && (covers.includes(s) || sameColumn(s))).map((s) => s.index));
+  const before = unit.statements.filter((s) => s.index < firstReplaced && kept(s));
+  const between = unit.statements.filter((s) => s.index > firstReplaced && s.index < statement.index && kept(s));
   const after = unit.statements.filter((s) => s.index > statement.index && kept(s));
-  if (before.length === 0 && after.length === 0) return styled(fix);
+  if (before.length === 0 && between.length === 0 && after.length === 0) return styled(fix);
   const part = (statements: AnalyzedStatement[], where: string) => {
     const down = [...statements].reverse().flatMap((s) => inverseOf(s, unit).down ?? [`  // TODO: undo \`${s.sql.replace(/\s+/g, ' ').slice(0, 100)}\``]);
     return migrationFile({
@@ -36,8 +42,14 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   };
   return styled({
     ...fix,
-    description: `${fix.description} The other statements of the migration stay, in migrations of their own ${before.length && after.length ? 'before and after it' : before.length ? 'before it' : 'after it'}.`,
-    code: migrations([...(before.length ? [part(before, 'before this change')] : []), ...files, ...(after.length ? [part(after, 'after this change')] : [])]),
+    description: `${fix.description} The other statements of the migration stay, in migrations of their own ${before.length && (after.length || between.length) ? 'before and after it' : before.length ? 'before it' : 'after it'}.`,
+    code: migrations([
+      ...(before.length ? [part(before, 'before this change')] : []),
+      files[0]!,
+      ...(between.length ? [part(between, 'between the first step of this change and the rest (they use what it adds)')] : []),
+      ...files.slice(1),
+      ...(after.length ? [part(after, 'after this change')] : []),
+    ]),
     wholeMigration: true,
   });
 }
