@@ -241,10 +241,11 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     const dir = dataDir;
     disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database', { atOnce: true });
     const template = await ensureTemplate();
-    fs.cpSync(template, dataDir, { recursive: true });
+    // Times kept: the warm cache (src/cache/store.ts) tells the files PostgreSQL wrote by them.
+    fs.cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
     if (options.seed && !options.seed(dataDir)) {
       fs.rmSync(dataDir, { recursive: true, force: true });
-      fs.cpSync(template, dataDir, { recursive: true });
+      fs.cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
     }
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
