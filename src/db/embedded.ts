@@ -56,6 +56,9 @@ export const EMBEDDED_EXTENSIONS: Record<string, string> = {
 /** Extensions built into PGlite's core (no bundle needed). */
 const BUILTIN_EXTENSIONS = new Set(['plpgsql']);
 
+/** What reports call the embedded shadow (also when every result came from the warm cache and none was opened). */
+export const EMBEDDED_SHADOW_DESCRIPTION = 'embedded shadow PostgreSQL';
+
 export type ExtensionRequest = readonly string[] | 'all';
 
 /** Loaded on first use: a run against a server shadow never needs the WASM build. */
