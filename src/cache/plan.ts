@@ -16,6 +16,8 @@ export class CachePlan {
   /** The stored state's meta once the shadow started from it. */
   meta: StateMeta | undefined;
   private readonly savePoints = new Set<number>();
+  /** Results of the first migrations, read when the plan was made. */
+  private readonly results: unknown[] = [];
 
   private constructor(
     readonly cache: ShadowCache,
@@ -38,8 +40,13 @@ export class CachePlan {
     const keys = prefixKeys(base, files);
     const judged = stableText(judgedBy);
     const plan = new CachePlan(new ShadowCache(settings), keys, keys.map((k) => hashText(k, judged)));
+    // Read now, not when needed: an entry another run evicts meanwhile cannot fail this one.
     let results = 0;
-    while (results < files.length && plan.cache.hasResult(plan.resultKeys[results]!)) results++;
+    for (; results < files.length; results++) {
+      const value = plan.cache.readResult<unknown>(plan.resultKeys[results]!);
+      if (value === undefined) break;
+      plan.results.push(value);
+    }
     plan.complete = results === files.length;
     for (let s = results; s > 0; s--) {
       if (plan.cache.hasState(keys[s - 1]!)) {
@@ -76,7 +83,7 @@ export class CachePlan {
   }
 
   result<T>(position: number): T | undefined {
-    return this.cache.readResult<T>(this.resultKeys[position - 1]!);
+    return this.results[position - 1] as T | undefined;
   }
 
   saveResult(position: number, value: unknown): void {

@@ -277,7 +277,9 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         session.restoreRunStart(resumed.runRelations);
         for (const w of resumed.warnings) if (!warnings.includes(w)) warnings.push(w);
       } else await session.markRunStart();
-      const resume: CheckResume = { runRelations: session.recorder.runStartRelations() ?? [], warnings: [...project.warnings] };
+      // The notes opening the shadow made in the cold run (this one, resumed, may not make them again).
+      const openNotes = [...(resumed?.warnings ?? []), ...project.warnings.filter((w) => !resumed?.warnings.includes(w))];
+      const resume: CheckResume = { runRelations: session.recorder.runStartRelations() ?? [], warnings: openNotes };
       // Migrations run but not judged yet: started by judgeWaiting.
       const waiting: (() => void)[] = [];
       const judgeWaiting = () => {

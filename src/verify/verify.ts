@@ -78,6 +78,8 @@ interface VerifyResume {
   unfilled: [string, string][];
   /** Rows inserted per table, as JSON with tagged dates, buffers and bigints (see encodeRows). */
   inserted: string;
+  /** The project's warnings once the shadow was open. */
+  warnings: string[];
 }
 
 export interface VerifyReport {
@@ -184,6 +186,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       for (const t of resumed.filled) probe.filled.add(t);
       for (const [t, reason] of resumed.unfilled) probe.unfilled.set(t, reason);
       for (const [t, rows] of decodeRows(resumed.inserted)) probe.inserted.set(t, rows);
+      // Notes opening the shadow made in the cold run (the restored state gives no reason to make them again).
+      for (const w of resumed.warnings) if (!options.project.warnings.includes(w)) options.project.warnings.push(w);
     } else await fill(s0);
 
     // Migrations between the selected ones are applied (not verified): later ones may need them.
@@ -264,7 +268,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       if (plan && verdict.verdict.status !== 'failed') {
         plan.saveResult(at + 1, { verdict: verdict.verdict, probe: probeReport(), warnings: [...options.project.warnings] } satisfies CachedVerdict);
         if (plan.wantsState(at + 1)) {
-          const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted) };
+          const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted), warnings: [...options.project.warnings] };
           await plan.saveState(at + 1, await session.checkpoint(), resume);
         }
       }
