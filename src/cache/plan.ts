@@ -11,9 +11,13 @@ import { cacheSettings, ShadowCache, type StateMeta } from './store.js';
 export class CachePlan {
   /** Migrations (a prefix of `files`) whose results come from the cache. */
   start = 0;
+  /** Every migration's result is cached: the run needs no shadow at all. */
+  complete = false;
   /** The stored state's meta once the shadow started from it. */
   meta: StateMeta | undefined;
   private readonly savePoints = new Set<number>();
+  /** Results of the first migrations, read when the plan was made. */
+  private readonly results: unknown[] = [];
 
   private constructor(
     readonly cache: ShadowCache,
@@ -36,8 +40,14 @@ export class CachePlan {
     const keys = prefixKeys(base, files);
     const judged = stableText(judgedBy);
     const plan = new CachePlan(new ShadowCache(settings), keys, keys.map((k) => hashText(k, judged)));
+    // Read now, not when needed: an entry another run evicts meanwhile cannot fail this one.
     let results = 0;
-    while (results < files.length && plan.cache.hasResult(plan.resultKeys[results]!)) results++;
+    for (; results < files.length; results++) {
+      const value = plan.cache.readResult<unknown>(plan.resultKeys[results]!);
+      if (value === undefined) break;
+      plan.results.push(value);
+    }
+    plan.complete = results === files.length;
     for (let s = results; s > 0; s--) {
       if (plan.cache.hasState(keys[s - 1]!)) {
         plan.start = s;
@@ -46,8 +56,11 @@ export class CachePlan {
     }
     // States kept: after the last migration and at doubling distances before it (1, 2, 4, 8…):
     // editing the k-th newest migration re-runs at most 2k of them, with log2(n) states stored.
+    // The state after the last migration only on a cold run: a warm one that ran just the newest
+    // migration would spend more storing it than the next run saves (a run with nothing changed
+    // needs no state at all; an edit of the newest starts from the one before it).
     const n = files.length;
-    plan.savePoints.add(n);
+    if (plan.start === 0) plan.savePoints.add(n);
     for (let back = 1; back < n; back *= 2) plan.savePoints.add(n - back);
     return plan;
   }
@@ -63,13 +76,14 @@ export class CachePlan {
 
   /** After the shadow opened: when the stored state could not be used, the run is cold. */
   settle(): void {
-    if (this.start > 0 && !this.meta) this.start = 0;
+    if (this.complete) this.start = this.keys.length;
+    else if (this.start > 0 && !this.meta) this.start = 0;
     // For tests and for people wondering whether the cache works: KNEXSAFE_CACHE_TRACE=1.
     if (process.env.KNEXSAFE_CACHE_TRACE === '1') process.stderr.write(`knexsafe cache: ${this.start} of ${this.keys.length} migrations from the cache\n`);
   }
 
   result<T>(position: number): T | undefined {
-    return this.cache.readResult<T>(this.resultKeys[position - 1]!);
+    return this.results[position - 1] as T | undefined;
   }
 
   saveResult(position: number, value: unknown): void {

@@ -57,9 +57,13 @@ function walkFiles(root: string, into: string[] = [], rel = ''): string[] {
   return into;
 }
 
-function sameFile(a: string, b: string, size: number): boolean {
+function sameFile(a: string, b: string, stat: fs.Stats): boolean {
   try {
-    if (fs.statSync(b).size !== size) return false;
+    const other = fs.statSync(b);
+    if (other.size !== stat.size) return false;
+    // The shadow is a copy of the template with its times kept (src/db/embedded.ts): a file
+    // PostgreSQL never wrote still has the template's time; any write sets it to now.
+    if (other.mtimeMs === stat.mtimeMs) return true;
     return fs.readFileSync(a).equals(fs.readFileSync(b));
   } catch {
     return false;
@@ -137,12 +141,12 @@ export class ShadowCache {
       let bytes = 0;
       for (const rel of walkFiles(dataDir)) {
         const from = path.join(dataDir, rel);
-        const size = fs.statSync(from).size;
-        if (templateFiles.has(rel) && sameFile(from, path.join(template, rel), size)) continue;
+        const stat = fs.statSync(from);
+        if (templateFiles.has(rel) && sameFile(from, path.join(template, rel), stat)) continue;
         const to = path.join(filesDir, rel);
         fs.mkdirSync(path.dirname(to), { recursive: true });
         fs.copyFileSync(from, to);
-        bytes += size;
+        bytes += stat.size;
       }
       for (const rel of walkDirs(dataDir)) if (!fs.existsSync(path.join(template, rel))) dirs.add(rel);
       const removed = [...templateFiles].filter((rel) => !fs.existsSync(path.join(dataDir, rel)));

@@ -14,6 +14,7 @@ import { DEFAULT_THRESHOLDS } from '../rules/thresholds.js';
 import type { Finding, MigrationUnit, Rule, Severity, TableStats } from '../rules/types.js';
 import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
 import { ShadowDatabaseReservation } from '../shadow/server-database.js';
+import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
 import { SqlParseError } from '../sql/parse.js';
 import { compareText } from '../util/compare-text.js';
 import { displayPath } from '../util/paths.js';
@@ -215,12 +216,37 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
   let shadowDescription: string | undefined;
   // The warm cache: every migration from the first, each judged alone, on the embedded shadow.
   // (A batch is judged as a whole, so pending runs are not cached; nor are server shadows yet.)
-  const { engineFingerprint } = { engineFingerprint: { pgVersion, pgVersionSource, thresholds: engineOptions.thresholds, severities: engineOptions.severities ?? null } };
+  // What decides a migration's findings besides the shadow's state: the advice's PostgreSQL version,
+  // severities and thresholds, --timeout (a shorter one may fail what passed), the proof mode.
+  const engineFingerprint = {
+    pgVersion,
+    pgVersionSource,
+    thresholds: engineOptions.thresholds,
+    severities: engineOptions.severities ?? null,
+    timeoutMs: options.timeoutMs ?? null,
+    incrementalProof: process.env.KNEXSAFE_CHECK_INCREMENTAL ?? null,
+  };
   const plan =
     options.cache && !batchMode && !explicit && !shadowDatabase && replay.length === 0 && selected.length === files.length
       ? (await import('../cache/plan.js')).CachePlan.create(project, files, 'check --all', engineFingerprint, true)
       : undefined;
-  if (selected.length > 0) {
+  // Cached results of the first `upTo` migrations, as the cold run concluded them.
+  const takeCached = (upTo: number) => {
+    for (let at = 0; at < upTo; at++) {
+      const cached = plan!.result<CachedCheckResult>(at + 1);
+      // Read a moment ago; gone now (evicted by another run): the run cannot be exact, so it fails loudly.
+      if (!cached) throw new KnexsafeError('CACHE_ENTRY_GONE', `The warm cache lost the result of ${selected[at]!.name} while this run read it; run again (or with --no-cache).`);
+      migrations.push(...cached.migrations);
+      findings.push(...cached.findings);
+      for (const w of cached.warnings) if (!warnings.includes(w)) warnings.push(w);
+    }
+  };
+  if (plan?.complete) {
+    // Nothing changed since a run that stored every result: no shadow to open.
+    plan.settle();
+    takeCached(files.length);
+    shadowDescription = EMBEDDED_SHADOW_DESCRIPTION;
+  } else if (selected.length > 0) {
     const seed = plan?.seed();
     const session = await CaptureSession.open({
       project,
@@ -253,7 +279,9 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         session.restoreRunStart(resumed.runRelations);
         for (const w of resumed.warnings) if (!warnings.includes(w)) warnings.push(w);
       } else await session.markRunStart();
-      const resume: CheckResume = { runRelations: session.recorder.runStartRelations() ?? [], warnings: [...project.warnings] };
+      // The notes opening the shadow made in the cold run (this one, resumed, may not make them again).
+      const openNotes = [...(resumed?.warnings ?? []), ...project.warnings.filter((w) => !resumed?.warnings.includes(w))];
+      const resume: CheckResume = { runRelations: session.recorder.runStartRelations() ?? [], warnings: openNotes };
       // Migrations run but not judged yet: started by judgeWaiting.
       const waiting: (() => void)[] = [];
       const judgeWaiting = () => {
@@ -303,13 +331,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
         // (judgeWaiting runs from trackSchemas): the main thread would only wait there.
         const pending: Promise<{ analyzed: Analyzed; findings: Finding[] } | { error: unknown }>[] = [];
         const start = plan?.start ?? 0;
-        for (let at = 0; at < start; at++) {
-          const cached = plan!.result<CachedCheckResult>(at + 1);
-          // Read a moment ago; gone now (evicted by another run): the run cannot be exact, so it fails loudly.
-          if (!cached) throw new KnexsafeError('CACHE_ENTRY_GONE', `The warm cache lost the result of ${selected[at]!.name} while this run read it; run again (or with --no-cache).`);
-          migrations.push(...cached.migrations);
-          findings.push(...cached.findings);
-        }
+        takeCached(start);
         for (const f of selected.slice(start)) {
           options.progress?.(`Running ${f.name}`);
           const ran = await session.up(f.name);
@@ -342,7 +364,7 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
           findings.push(...done.findings);
           // Only what a migration that ran to the end concluded: a failure is always run again.
           if (plan && done.analyzed.migrations.every((m) => !m.failed)) {
-            plan.saveResult(start + i + 1, { migrations: done.analyzed.migrations, findings: done.findings } satisfies CachedCheckResult);
+            plan.saveResult(start + i + 1, { migrations: done.analyzed.migrations, findings: done.findings, warnings: resume.warnings } satisfies CachedCheckResult);
           }
         }
         plan?.finish();
@@ -424,6 +446,8 @@ interface CheckResume {
 interface CachedCheckResult {
   migrations: CheckedMigration[];
   findings: Finding[];
+  /** Notes opening the shadow added (a run with every result cached opens none). */
+  warnings: string[];
 }
 
 interface Analyzed {

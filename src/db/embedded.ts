@@ -56,6 +56,9 @@ export const EMBEDDED_EXTENSIONS: Record<string, string> = {
 /** Extensions built into PGlite's core (no bundle needed). */
 const BUILTIN_EXTENSIONS = new Set(['plpgsql']);
 
+/** What reports call the embedded shadow (also when every result came from the warm cache and none was opened). */
+export const EMBEDDED_SHADOW_DESCRIPTION = 'embedded shadow PostgreSQL';
+
 export type ExtensionRequest = readonly string[] | 'all';
 
 /** Loaded on first use: a run against a server shadow never needs the WASM build. */
@@ -241,10 +244,11 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     const dir = dataDir;
     disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database', { atOnce: true });
     const template = await ensureTemplate();
-    fs.cpSync(template, dataDir, { recursive: true });
+    // Times kept: the warm cache (src/cache/store.ts) tells the files PostgreSQL wrote by them.
+    fs.cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
     if (options.seed && !options.seed(dataDir)) {
       fs.rmSync(dataDir, { recursive: true, force: true });
-      fs.cpSync(template, dataDir, { recursive: true });
+      fs.cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
     }
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);

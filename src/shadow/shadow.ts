@@ -1,6 +1,6 @@
 import { openEmbeddedDatabase, openServer, type Database } from '../db/connect.js';
 import type { QueryObserver } from '../db/dialects.js';
-import type { ExtensionRequest } from '../db/embedded.js';
+import { EMBEDDED_SHADOW_DESCRIPTION, type ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
 import { onInterrupt } from './interrupt.js';
 import type { Knex } from 'knex';
@@ -82,7 +82,7 @@ async function createEmbeddedShadow(options: ShadowOptions, started: number): Pr
   });
   const shadow: Shadow = {
     ...db,
-    description: 'embedded shadow PostgreSQL',
+    description: EMBEDDED_SHADOW_DESCRIPTION,
     readyMs: performance.now() - started,
     close: () => db.close(),
   };

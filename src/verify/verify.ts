@@ -3,6 +3,7 @@ import { knexVersionNote } from '../config/knex-version.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
+import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
 import { KnexsafeError } from '../errors.js';
 import { refusedMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
@@ -63,12 +64,22 @@ export interface VerifyOptions {
   cache?: boolean;
 }
 
+/** One migration's result in the warm cache, with what the report says after it (a run with every result cached opens no shadow). */
+interface CachedVerdict {
+  verdict: MigrationVerdict;
+  probe: VerifyReport['probe'];
+  /** The project's warnings once the shadow was open (opening it may add notes). */
+  warnings: string[];
+}
+
 /** What a run resumed from a stored state needs to go on as the run that stored it did: the probe's bookkeeping. */
 interface VerifyResume {
   filled: string[];
   unfilled: [string, string][];
   /** Rows inserted per table, as JSON with tagged dates, buffers and bigints (see encodeRows). */
   inserted: string;
+  /** The project's warnings once the shadow was open. */
+  warnings: string[];
 }
 
 export interface VerifyReport {
@@ -97,8 +108,35 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   // rows change the state, so --no-data is another mode.
   const plan =
     options.cache && !options.shadowUrl && options.replay.length === 0 && selection.length === files.length && selection.every((f, i) => files[i] === f)
-      ? (await import('../cache/plan.js')).CachePlan.create(options.project, files, `verify${options.noData ? ' --no-data' : ''}`, {}, true)
+      ? (await import('../cache/plan.js')).CachePlan.create(options.project, files, `verify${options.noData ? ' --no-data' : ''}`, { timeoutMs: options.timeoutMs ?? null }, true)
       : undefined;
+  const cachedResult = (at: number): CachedVerdict => {
+    const cached = plan!.result<CachedVerdict>(at + 1);
+    // Read a moment ago; gone now (evicted by another run): the run cannot be exact, so it fails loudly.
+    if (!cached) throw new KnexsafeError('CACHE_ENTRY_GONE', `The warm cache lost the result of ${files[at]!.name} while this run read it; run again (or with --no-cache).`);
+    return cached;
+  };
+  if (plan?.complete) {
+    // Nothing changed since a run that stored every result: no shadow to open.
+    plan.settle();
+    const verdicts: MigrationVerdict[] = [];
+    let last: CachedVerdict | undefined;
+    for (let at = 0; at < files.length; at++) {
+      last = cachedResult(at);
+      verdicts.push(last.verdict);
+      options.events?.migrationVerified?.(last.verdict, at, selection.length);
+    }
+    for (const w of last?.warnings ?? []) if (!options.project.warnings.includes(w)) options.project.warnings.push(w);
+    return {
+      shadow: EMBEDDED_SHADOW_DESCRIPTION,
+      shadowReadyMs: 0,
+      verdicts,
+      probe: last?.probe ?? { filled: [], unfilled: [] },
+      notReached: [],
+      durationMs: performance.now() - started,
+      ok: verdicts.every((v) => v.status === 'reversible'),
+    };
+  }
   const seed = plan?.seed();
   let session = await openSession(seed);
   plan?.settle();
@@ -128,6 +166,11 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     return removed;
   };
 
+  const probeReport = (): VerifyReport['probe'] => ({
+    filled: [...probe.filled].sort(),
+    unfilled: [...probe.unfilled].map(([table, reason]) => ({ table, reason })).sort((a, b) => a.table.localeCompare(b.table)),
+  });
+
   const verdicts: MigrationVerdict[] = [];
   const notReached: string[] = [];
   try {
@@ -143,6 +186,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       for (const t of resumed.filled) probe.filled.add(t);
       for (const [t, reason] of resumed.unfilled) probe.unfilled.set(t, reason);
       for (const [t, rows] of decodeRows(resumed.inserted)) probe.inserted.set(t, rows);
+      // Notes opening the shadow made in the cold run (the restored state gives no reason to make them again).
+      for (const w of resumed.warnings) if (!options.project.warnings.includes(w)) options.project.warnings.push(w);
     } else await fill(s0);
 
     // Migrations between the selected ones are applied (not verified): later ones may need them.
@@ -153,8 +198,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     let index = 0;
     const start = plan?.start ?? 0;
     for (let at = 0; at < start; at++) {
-      const cached = plan!.result<MigrationVerdict>(at + 1);
-      if (!cached) throw new KnexsafeError('CACHE_ENTRY_GONE', `The warm cache lost the result of ${files[at]!.name} while this run read it; run again (or with --no-cache).`);
+      const cached = cachedResult(at).verdict;
       verdicts.push(cached);
       options.events?.migrationVerified?.(cached, index++, selection.length);
     }
@@ -222,9 +266,9 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       }
       await fill(s0);
       if (plan && verdict.verdict.status !== 'failed') {
-        plan.saveResult(at + 1, verdict.verdict);
+        plan.saveResult(at + 1, { verdict: verdict.verdict, probe: probeReport(), warnings: [...options.project.warnings] } satisfies CachedVerdict);
         if (plan.wantsState(at + 1)) {
-          const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted) };
+          const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted), warnings: [...options.project.warnings] };
           await plan.saveState(at + 1, await session.checkpoint(), resume);
         }
       }
@@ -237,7 +281,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     shadow: shadowInfo.description,
     shadowReadyMs: shadowInfo.readyMs,
     verdicts,
-    probe: { filled: [...probe.filled].sort(), unfilled: [...probe.unfilled].map(([table, reason]) => ({ table, reason })).sort((a, b) => a.table.localeCompare(b.table)) },
+    probe: probeReport(),
     notReached,
     durationMs: performance.now() - started,
     ok: verdicts.every((v) => v.status === 'reversible'),

@@ -161,6 +161,33 @@ describe('warm cache: exact invalidation', () => {
   });
 });
 
+describe('warm cache: what opening the shadow notes', () => {
+  for (const command of ['check', 'verify'] as const) {
+    it(`${command}: the note about a searchPath schema the shadow had to create is there warm, whole and resumed`, async () => {
+      const dir = path.join(scratch, `search-path-${command}`);
+      fs.mkdirSync(path.join(dir, 'migrations'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'knexfile.js'), `module.exports = { client: 'pg', searchPath: ['app'], migrations: { directory: './migrations' } };\n`);
+      for (const [i, table] of ['a', 'b', 'c'].entries()) {
+        fs.writeFileSync(
+          path.join(dir, `migrations/2024010${i + 1}000000_${table}.js`),
+          `exports.up = (knex) => knex.schema.createTable('${table}', (t) => { t.bigIncrements('id'); t.text('name'); });\nexports.down = (knex) => knex.schema.dropTable('${table}');\n`,
+        );
+      }
+      const cache = freshCacheDir();
+      const cold = await run(command, dir, cache, ['--no-cache']);
+      expect(JSON.stringify(cold.json)).toMatch(/Schema \\"app\\"/);
+      expectSame(await run(command, dir, cache), cold, 'filling');
+      const whole = await run(command, dir, cache);
+      expect(whole.fromCache).toBe(3);
+      expectSame(whole, cold, 'every result cached');
+      touch(path.join(dir, 'migrations/20240103000000_c.js'));
+      const resumed = await run(command, dir, cache);
+      expect(resumed.fromCache).toBe(2);
+      expectSame(resumed, await run(command, dir, cache, ['--no-cache']), 'resumed from a stored state');
+    });
+  }
+});
+
 describe('warm cache: switches and sharing', () => {
   it('--no-cache and KNEXSAFE_NO_CACHE=1 neither read nor write it', async () => {
     const dir = copyChain(path.join(REPO_ROOT, 'examples/shop'));

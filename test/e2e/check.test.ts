@@ -140,7 +140,7 @@ describe('knexsafe check (CLI)', () => {
       'migrations/20240101000000_a.js': `console.log('loading');\nexports.up = async (knex) => { console.log('in up'); await knex.schema.createTable('t', (t) => { t.bigIncrements('id'); }); };\nexports.down = async (knex) => { console.info('in down'); await knex.schema.dropTable('t'); };\n`,
     });
     for (const args of [['check', '--json'], ['check', '--format', 'sarif'], ['verify', '--json']]) {
-      // --no-cache: a warm run replays the shadow's state and results without running the migration again.
+      // --no-cache: a warm run takes the migration's results from the cache without running it (nothing printed).
       const r = await runCli([...args, '--cwd', noisy, '--no-cache']);
       expect(r.code, r.stderr).toBe(0);
       expect(() => JSON.parse(r.stdout), `${args.join(' ')}: ${r.stdout.slice(0, 200)}`).not.toThrow();
