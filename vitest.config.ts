@@ -13,9 +13,10 @@ export default defineConfig({
     isolate: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // The projects tests write under the temp folder load as Node loads them, as in the CLI: Vite's
-    // transform would rewrite a migration's module (and what knexsafe reads of it) in-process only.
-    server: { deps: { external: [new RegExp(`^${os.tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)] } },
+    // The projects tests write under the temp folder (ks-* folders) load as Node loads them, as in
+    // the CLI: Vite's transform would rewrite a migration's module (and what knexsafe reads of it)
+    // in-process only. Only those: a checkout of this repository may itself sit in the temp folder.
+    server: { deps: { external: [new RegExp(`^${os.tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/ks-`)] } },
     globalSetup: ['test/helpers/global-setup.ts'],
     setupFiles: ['test/helpers/setup.ts'],
   },
