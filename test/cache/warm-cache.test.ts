@@ -99,15 +99,21 @@ const FIXTURES: [string, string][] = [
 ];
 
 describe('warm cache: cold and warm runs report the same', () => {
-  for (const [name, source] of FIXTURES) {
+  for (const fixture of FIXTURES) {
+    const [name, source] = fixture;
     for (const command of ['check', 'verify'] as const) {
       it(`${command}: ${name}`, async () => {
         const dir = copyChain(source);
         const cache = freshCacheDir();
-        const cold = await run(command, dir, cache, ['--no-cache']);
-        expect(cold.fromCache, '--no-cache uses no cache').toBeUndefined();
+        // The run that fills the cache is a cold run too; a --no-cache run as well only for the first
+        // two fixtures (--no-cache has its own test below): the suite must stay bounded on 2 cores.
         const filling = await run(command, dir, cache);
-        expectSame(filling, cold, 'filling the cache');
+        let cold = filling;
+        if (FIXTURES.indexOf(fixture) < 2) {
+          cold = await run(command, dir, cache, ['--no-cache']);
+          expect(cold.fromCache, '--no-cache uses no cache').toBeUndefined();
+          expectSame(filling, cold, 'filling the cache');
+        }
         const warm = await run(command, dir, cache);
         expectSame(warm, cold, 'warm');
         // A chain the cache can hold (not a custom migrationSource) is taken from it whole.
