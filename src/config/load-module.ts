@@ -43,8 +43,6 @@ export interface LoadedModule {
  * afresh on every call: a long-lived process must see the user's latest edit.
  */
 function requireCommonJs(file: string): { exports: unknown } | undefined {
-  const ext = path.extname(file);
-  if (ext !== '.cjs' && !(ext === '.js' && !jsIsEsm(path.dirname(file)))) return undefined;
   delete requireHere.cache[file];
   try {
     return { exports: requireHere(file) as unknown };
@@ -64,20 +62,27 @@ let esmGeneration = 0;
  * (`exports.up = …`), which knex fails on ("exports is not defined in ES module scope"). The query
  * makes Node evaluate the file afresh, so a long-lived process sees the user's latest edit.
  */
-async function importEsm(file: string): Promise<Record<string, unknown> | undefined> {
-  const ext = path.extname(file);
-  if (ext !== '.mjs' && !(ext === '.js' && jsIsEsm(path.dirname(file)))) return undefined;
+async function importEsm(file: string): Promise<Record<string, unknown>> {
   const url = `${pathToFileURL(file).href}?knexsafe=${++esmGeneration}`;
   return (await import(url)) as Record<string, unknown>;
+}
+
+/** How Node (and so knex) loads a JavaScript file; undefined for what it cannot load itself (TypeScript). */
+function nodeFormat(file: string): 'commonjs' | 'module' | undefined {
+  const ext = path.extname(file);
+  if (ext === '.cjs') return 'commonjs';
+  if (ext === '.mjs') return 'module';
+  if (ext === '.js') return jsIsEsm(path.dirname(file)) ? 'module' : 'commonjs';
+  return undefined;
 }
 
 export async function importUserModule(file: string, what: string): Promise<LoadedModule> {
   const absolute = path.resolve(file);
   try {
-    const required = requireCommonJs(absolute);
+    const format = nodeFormat(absolute);
+    const required = format === 'commonjs' ? requireCommonJs(absolute) : undefined;
     if (required) return { exports: (required.exports ?? {}) as Record<string, unknown> };
-    const esm = await importEsm(absolute);
-    if (esm) return { exports: esm };
+    if (format === 'module') return { exports: await importEsm(absolute) };
     const mod = await loader().import<Record<string, unknown>>(absolute);
     return { exports: (mod ?? {}) as Record<string, unknown> };
   } catch (error) {

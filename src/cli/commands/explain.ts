@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { findUp, KNEXFILE_NAMES } from '../../config/find-up.js';
 import { KnexsafeError } from '../../errors.js';
 import { knexsafeRoot } from '../../util/package-version.js';
 import { displayPath } from '../../util/paths.js';
@@ -73,9 +74,7 @@ Examples:
  * `migrations` folder, else the working directory (where check would have looked).
  */
 function projectDirOf(file: string): string {
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    if (['js', 'ts', 'mjs', 'cjs', 'mts', 'cts'].some((ext) => fs.existsSync(path.join(dir, `knexfile.${ext}`)))) return dir;
-    if (path.dirname(dir) === dir) break;
-  }
+  const knexfile = findUp(path.dirname(file), KNEXFILE_NAMES).found;
+  if (knexfile) return path.dirname(knexfile);
   return path.basename(path.dirname(file)) === 'migrations' ? path.dirname(path.dirname(file)) : process.cwd();
 }
