@@ -1,6 +1,8 @@
 import path from 'node:path';
-import { inModuleStyle, migrationFile, migrations, NEXT_MIGRATION, replayLine, type MigrationModuleStyle } from '../codegen/index.js';
+import { alterTableWithoutAddedColumns, inModuleStyle, migrationFile, migrations, NEXT_MIGRATION, replayLine, type MigrationModuleStyle } from '../codegen/index.js';
 import { jsIsEsm } from '../util/module-type.js';
+import { statementFacts } from '../sql/facts.js';
+import { parseSqlSync } from '../sql/parse.js';
 import { inverseOf } from './statement-helpers.js';
 import type { AlterTableCommand } from '../sql/facts.js';
 import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
@@ -12,10 +14,19 @@ import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
  * transaction mode.
  */
 export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedStatement | undefined, input: Fix): Fix {
-  const { covers = [], ...fix } = input;
+  const { covers: coversWhole = [], coversAddedColumns = [], ...fix } = input;
   if (fix.wholeMigration || unit.sqlFile) return fix;
   const styled = (f: Fix): Fix => ({ ...f, code: inModuleStyle(f.code, moduleStyleOf(unit.file)) });
   if (!statement) return styled(fix);
+  // A statement the fix writes again in part keeps the rest (its other columns) in its place.
+  const covers = [...coversWhole];
+  const remainders = new Map<AnalyzedStatement, AnalyzedStatement>();
+  for (const { statement: s, columns } of coversAddedColumns) {
+    const rest = remainderOf(s, columns);
+    if (rest === null) covers.push(s);
+    else if (rest === undefined) return styled(fix); // cannot be split: a snippet, not whole files
+    else remainders.set(s, rest);
+  }
   const files = fix.code.split(NEXT_MIGRATION);
   // Every part a migration file: an `exports.up =` / `module.exports =` assignment of its own, not
   // a template whose comment names exports.up ("First statement of exports.up: …").
@@ -27,9 +38,10 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   // UPDATE of a column the fix adds would fail. They run after its first step, which makes what
   // they use, and before the steps that rely on what they did (a backfill before VALIDATE).
   const firstReplaced = Math.min(statement.index, ...unit.statements.filter((s) => s !== statement && (covers.includes(s) || sameColumn(s))).map((s) => s.index));
-  const before = unit.statements.filter((s) => s.index < firstReplaced && kept(s));
-  const between = unit.statements.filter((s) => s.index > firstReplaced && s.index < statement.index && kept(s));
-  const after = unit.statements.filter((s) => s.index > statement.index && kept(s));
+  const own = (s: AnalyzedStatement) => remainders.get(s) ?? s;
+  const before = unit.statements.filter((s) => s.index < firstReplaced && kept(s)).map(own);
+  const between = unit.statements.filter((s) => s.index > firstReplaced && s.index < statement.index && kept(s)).map(own);
+  const after = unit.statements.filter((s) => s.index > statement.index && kept(s)).map(own);
   if (before.length === 0 && between.length === 0 && after.length === 0) return styled(fix);
   const part = (statements: AnalyzedStatement[], where: string) => {
     const down = [...statements].reverse().flatMap((s) => inverseOf(s, unit).down ?? [`  // TODO: undo \`${s.sql.replace(/\s+/g, ' ').slice(0, 100)}\``]);
@@ -52,6 +64,19 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
     ]),
     wholeMigration: true,
   });
+}
+
+/**
+ * `statement` without its ADD COLUMN of `columns`, as a statement of its own (parsed again, so its
+ * inverse for the down is its own); null when nothing is left, undefined when it cannot be written.
+ */
+function remainderOf(statement: AnalyzedStatement, columns: string[]): AnalyzedStatement | null | undefined {
+  const sql = alterTableWithoutAddedColumns(statement.ast, columns);
+  if (sql === null || sql === undefined) return sql;
+  const [parsed] = parseSqlSync(sql);
+  if (!parsed) return undefined;
+  const { captured: _bindingsWereForTheWholeStatement, ...rest } = statement;
+  return { ...rest, sql, ast: parsed.ast, facts: statementFacts(parsed.ast, sql) };
 }
 
 /** The module style a new migration next to `file` must use (its extension and the nearest package.json). */

@@ -140,6 +140,11 @@ export interface Fix {
   wholeMigration?: boolean;
   /** Other statements of the migration this fix stands for too (not kept around it); never reported. */
   covers?: AnalyzedStatement[];
+  /**
+   * ALTER TABLE statements of which the fix writes again only the ADD COLUMN of these columns: the
+   * statement's other commands (the other columns of one knex `alterTable`) stay where they were.
+   */
+  coversAddedColumns?: { statement: AnalyzedStatement; columns: string[] }[];
 }
 
 export interface FindingInput {
