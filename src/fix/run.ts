@@ -304,6 +304,10 @@ async function fixLoop(input: LoopInput) {
         skip(f, 'its fix is a snippet to adapt, not whole migration files: apply it by hand (knexsafe check shows it)');
         continue;
       }
+      if (f.fix.replaysData) {
+        skip(f, `its fix would write ${f.fix.replaysData} as constants the shadow computed, where the migration computes them when it runs: apply it by hand, keeping that code (knexsafe check shows it)`);
+        continue;
+      }
       byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);
     }
     if (byMigration.size === 0 && appliedChanges.size === 0) break;

@@ -42,11 +42,18 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   const before = unit.statements.filter((s) => s.index < firstReplaced && kept(s)).map(own);
   const between = unit.statements.filter((s) => s.index > firstReplaced && s.index < statement.index && kept(s)).map(own);
   const after = unit.statements.filter((s) => s.index > statement.index && kept(s)).map(own);
-  if (before.length === 0 && between.length === 0 && after.length === 0) return styled(fix);
+  // The fix's own code may replay the hazard's values too (a backfill written as batches).
+  const ownClock = clockValues(statement).filter((v) => fix.code.includes(v));
+  const ownReplay = ownClock.length ? `${ownClock.map((v) => `'${v}'`).join(', ')} (the time the shadow ran the migration)` : undefined;
+  if (before.length === 0 && between.length === 0 && after.length === 0) return styled({ ...fix, ...(ownReplay ? { replaysData: ownReplay } : {}) });
+  const replaysData = [computedValues(unit, [...before, ...between, ...after]), ownReplay].filter(Boolean).join(', ') || undefined;
   const part = (statements: AnalyzedStatement[], where: string) => {
     const down = [...statements].reverse().flatMap((s) => inverseOf(s, unit).down ?? [`  // TODO: undo \`${s.sql.replace(/\s+/g, ' ').slice(0, 100)}\``]);
     return migrationFile({
-      comment: [`The statements of ${unit.name} ${where}, as knex sent them (values computed from data were the shadow's: check them).`],
+      comment: [
+        `The statements of ${unit.name} ${where}, as knex sent them.`,
+        ...(replaysData ? [`CHECK BY HAND: the values of ${replaysData} are the shadow's, computed when knexsafe ran the migration: write the code that computes them back.`] : []),
+      ],
       up: statements.map((s) => replayLine(s.sql, s.captured?.bindings ?? [])),
       down,
       ...(unit.transactional ? {} : { noTransaction: `${unit.name} ran without a transaction.` }),
@@ -63,7 +70,42 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
       ...(after.length ? [part(after, 'after this change')] : []),
     ]),
     wholeMigration: true,
+    ...(replaysData ? { replaysData } : {}),
   });
+}
+
+/** Bound values of `s` that look like the clock when it ran (a time within the last month), as written in code. */
+function clockValues(s: AnalyzedStatement): string[] {
+  const now = Date.now();
+  const out: string[] = [];
+  for (const v of s.captured?.bindings ?? []) {
+    const text = v instanceof Date ? v.toISOString() : typeof v === 'string' && ISO_TIME.test(v) ? v : undefined;
+    const t = text ? Date.parse(text) : NaN;
+    if (text && Number.isFinite(t) && t > now - 31 * DAY_MS && t < now + DAY_MS) out.push(text);
+  }
+  return out;
+}
+
+/** An ISO-8601 date-time, as `new Date().toISOString()` and knex's Date bindings give. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * What the replayed statements' bound values were computed from, when they were not written in
+ * the migration: rows it read before them (`knex('t').first()` deciding an insert), or the clock
+ * (`new Date()`, a time within the last month). undefined when every value is the code's own.
+ */
+function computedValues(unit: MigrationUnit, replayed: AnalyzedStatement[]): string | undefined {
+  const reasons: string[] = [];
+  for (const s of replayed) {
+    const bindings = s.captured?.bindings ?? [];
+    if (bindings.length === 0) continue;
+    const readBefore = unit.statements.find((r) => r.index < s.index && r.facts.kind === 'select' && (r.captured?.bindings !== undefined || r.rowCount !== undefined));
+    const label = `\`${s.sql.replace(/\s+/g, ' ').slice(0, 60)}…\``;
+    if (clockValues(s).length) reasons.push(`${label} (the time it ran)`);
+    else if (readBefore) reasons.push(`${label} (after \`${readBefore.sql.replace(/\s+/g, ' ').slice(0, 60)}\`)`);
+  }
+  return reasons.length ? reasons.join(', ') : undefined;
 }
 
 /**

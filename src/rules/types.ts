@@ -145,6 +145,12 @@ export interface Fix {
    * statement's other commands (the other columns of one knex `alterTable`) stay where they were.
    */
   coversAddedColumns?: { statement: AnalyzedStatement; columns: string[] }[];
+  /**
+   * Set when the statements kept around the fix carry values the migration computed while it ran
+   * (from rows it read, or the clock), replayed as the shadow's constants: what they were computed
+   * from. `fix` leaves such a fix to a person.
+   */
+  replaysData?: string;
 }
 
 export interface FindingInput {

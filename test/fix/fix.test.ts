@@ -248,6 +248,51 @@ export async function down(knex: Knex): Promise<void> {
   });
 });
 
+describe('knexsafe fix and values a migration computes', () => {
+  // plankanban/planka's shape: the migration reads a table to decide what it inserts, and stamps
+  // rows with new Date(). The index fix keeps those statements around it, replayed as knex sent
+  // them on the shadow: the shadow's answer and clock would become constants, so fix leaves it.
+  it('a fix that would replay values read from rows or from the clock is left to a person, with the reason', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('users', (table) => { table.increments('id'); table.string('email'); table.timestamp('seen_at', { useTz: true }); });
+  await knex.schema.createTable('flags', (table) => { table.integer('id').primary(); table.boolean('initialized').notNullable(); });
+  await knex('users').insert([{ email: 'a' }, { email: 'b' }]);
+};
+exports.down = async function (knex) { await knex.schema.dropTable('flags'); await knex.schema.dropTable('users'); };
+`,
+      'migrations/20240102000000_index_email.js': `exports.up = async function (knex) {
+  await knex.schema.alterTable('users', (table) => { table.index(['email']); });
+  const initialized = !!(await knex('users').first());
+  await knex('flags').insert({ id: 1, initialized });
+};
+exports.down = async function (knex) {
+  await knex('flags').where({ id: 1 }).del();
+  await knex.schema.alterTable('users', (table) => { table.dropIndex(['email']); });
+};
+`,
+      'migrations/20240103000000_stamp.js': `exports.up = async function (knex) {
+  await knex.schema.alterTable('users', (table) => { table.index(['seen_at']); });
+  await knex('users').update({ seen_at: new Date().toISOString() }).whereNull('seen_at');
+};
+exports.down = async function (knex) {
+  await knex.schema.alterTable('users', (table) => { table.dropIndex(['seen_at']); });
+};
+`,
+    });
+    const dir = path.join(project, 'migrations');
+    const before = snapshot(dir);
+    const result = await fix({ cwd: project, rules: ['index-not-concurrent'] });
+    expect(result.changes).toEqual([]);
+    expect(snapshot(dir)).toEqual(before);
+    const reasons = Object.fromEntries(result.skipped.map((s) => [s.migration, s.reason]));
+    expect(reasons['20240102000000_index_email.js']).toMatch(/insert into "flags".*after `select \* from "users" limit/);
+    expect(reasons['20240102000000_index_email.js']).toMatch(/computes them when it runs: apply it by hand/);
+    expect(reasons['20240103000000_stamp.js']).toMatch(/update "users" set "seen_at".*\(the time it ran\)/);
+  });
+});
+
 describeServer('knexsafe fix with a target', () => {
   let temp: TempDatabase;
   beforeAll(async () => {
