@@ -300,6 +300,10 @@ async function fixLoop(input: LoopInput) {
         attempted.add(key);
         continue;
       }
+      if (f.fix.template) {
+        skip(f, 'its fix is a template with parts to write by hand: apply it yourself (knexsafe check shows it)');
+        continue;
+      }
       if (!isWholeFileFix(f.fix.code)) {
         skip(f, 'its fix is a snippet to adapt, not whole migration files: apply it by hand (knexsafe check shows it)');
         continue;

@@ -151,6 +151,8 @@ export interface Fix {
    * from. `fix` leaves such a fix to a person.
    */
   replaysData?: string;
+  /** The code is a template with parts to write by hand (it shows the shape): never applied by `fix`. */
+  template?: boolean;
 }
 
 export interface FindingInput {

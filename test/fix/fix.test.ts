@@ -293,6 +293,38 @@ exports.down = async function (knex) {
   });
 });
 
+describe('knexsafe fix and templates', () => {
+  // automatisch's shape: a row-by-row loop. Its fix shows the shape of a batched loop with the
+  // UPDATE left to write; applied, it would replace a working backfill with one that does nothing.
+  it('a fix that is a template to complete is never applied', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('steps', (table) => { table.increments('id'); table.string('key'); table.string('name'); });
+  await knex('steps').insert([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
+};
+exports.down = async function (knex) { await knex.schema.dropTable('steps'); };
+`,
+      'migrations/20240102000000_fill_names.js': `exports.up = async function (knex) {
+  const steps = await knex('steps').select('id', 'key');
+  for (const step of steps) {
+    await knex('steps').where({ id: step.id }).update({ name: step.key.toUpperCase() });
+  }
+};
+exports.down = async function () {};
+`,
+    });
+    const dir = path.join(project, 'migrations');
+    const before = snapshot(dir);
+    const result = await fix({ cwd: project, rules: ['row-by-row-backfill'] });
+    expect(result.changes).toEqual([]);
+    expect(snapshot(dir)).toEqual(before);
+    expect(result.skipped.map((s) => `${s.migration} ${s.reason}`)).toEqual([
+      '20240102000000_fill_names.js its fix is a template with parts to write by hand: apply it yourself (knexsafe check shows it)',
+    ]);
+  });
+});
+
 describeServer('knexsafe fix with a target', () => {
   let temp: TempDatabase;
   beforeAll(async () => {
