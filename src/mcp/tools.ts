@@ -233,7 +233,7 @@ export async function schemaTool(input: SchemaInput, ctx: ToolContext): Promise<
     try {
       const outcome = await session.replay(files);
       if (outcome.error) {
-        throw new KnexsafeError('SCHEMA_UNAVAILABLE', `Replaying the migrations on a shadow database failed at ${outcome.error.migration ?? 'a migration'}: ${outcome.error.message}`, {
+        throw new KnexsafeError('SCHEMA_UNAVAILABLE', `Replaying the migrations on a shadow database failed${outcome.error.migration ? ` at ${outcome.error.migration}` : ''}: ${outcome.error.message}`, {
           hint: 'Fix that migration (check_migrations shows the details), then ask for the schema again.',
         });
       }
