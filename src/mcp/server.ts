@@ -44,6 +44,16 @@ Before writing a migration by hand, call schema for the tables it touches, or ma
 After writing or changing one, call check_migrations with its name: each finding has the lock it takes, why it matters in production and ready-to-paste fix code; fix_migration applies those fixes. Then verify_migrations proves its down undoes its up.
 Nothing is written to the project unless a tool's input says write: true.`;
 
+/**
+ * Failures a migration left behind it (a timer that throws, a promise nobody awaited), as the
+ * command's process-wide handlers hear of them: they fail the tool call that ran the migration,
+ * as they fail a CLI run, instead of ending the server.
+ */
+const escapedFailures: string[] = [];
+export function reportEscapedFailure(message: string): void {
+  escapedFailures.push(message);
+}
+
 /** Builds the server: tools and the rule docs as resources. Connect it to a transport to serve. */
 export function createMcpServer(options: McpServerOptions): McpServer {
   const server = new McpServer({ name: 'knexsafe', version: knexsafeVersion() }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
@@ -75,9 +85,15 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     <I, O extends Record<string, unknown>>(work: (input: I, ctx: ToolContext) => Promise<O | { output: O; failure?: string }>) =>
     async (input: I, extra: Extra): Promise<CallToolResult> =>
       serialized(async () => {
+        escapedFailures.length = 0;
         try {
           const result = await work(input, context(extra));
-          const { output, failure } = 'output' in result && typeof result.output === 'object' ? (result as { output: O; failure?: string }) : { output: result as O, failure: undefined };
+          const returned = 'output' in result && typeof result.output === 'object' ? (result as { output: O; failure?: string }) : { output: result as O, failure: undefined };
+          const { output } = returned;
+          const escaped = escapedFailures.splice(0);
+          const failure = escaped.length
+            ? [returned.failure, ...escaped, 'hint: Whatever a migration starts must end before it returns: await it.'].filter(Boolean).join('\n')
+            : returned.failure;
           const structured = redactObject(output) as Record<string, unknown>;
           return {
             content: [{ type: 'text', text: failure ? redactSecrets(failure) : JSON.stringify(structured, null, 2) }],

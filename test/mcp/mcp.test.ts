@@ -165,6 +165,27 @@ describe('knexsafe mcp (built CLI over stdio, examples/shop)', () => {
     expect((explained.structuredContent as { severity: string }).severity).toBe('error');
   });
 
+  it('a promise a migration leaves to reject fails that tool call, not the server', async () => {
+    const stray = '20991231000001_stray_promise.js';
+    fs.writeFileSync(
+      path.join(project, 'migrations', stray),
+      "exports.up = async function (knex) {\n  await knex.schema.createTable('t', (t) => t.increments());\n  setTimeout(() => Promise.reject(new Error('late boom')), 20);\n};\nexports.down = async function (knex) {\n  await knex.schema.dropTable('t');\n};\n",
+    );
+    try {
+      const checked = await call('check_migrations', { names: [stray] });
+      expect(checked.isError).toBe(true);
+      // Said as the CLI says it: after the migration had run (or, had the timer fired sooner, as its failure).
+      const text = (checked.content[0] as { text: string }).text;
+      expect(text).toContain(stray);
+      expect(text).toContain('a promise the migration did not await was rejected: late boom.');
+      expect(text).not.toMatch(/\n\s+at /);
+    } finally {
+      fs.rmSync(path.join(project, 'migrations', stray));
+    }
+    const { tools } = await client.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+  });
+
   it('kept stdout for the protocol: what the knexfile printed went to stderr', () => {
     expect(clientErrors).toEqual([]);
     expect(stderr).toContain('knexfile loaded');

@@ -36,14 +36,18 @@ Examples:
       const knexfile = g.knexfile === undefined ? undefined : path.resolve(g.knexfile);
       // Paths in messages (displayPath) read relative to the project, as the assistant sees it.
       process.chdir(root);
-      const say = (what: string, reason: unknown) => process.stderr.write(`${redactSecrets(`knexsafe mcp: ${what}: ${errorMessage(reason)}`)}\n`);
-      // A migration's stray timer or promise fails one tool call at most; the server goes on.
-      setStrayHandler((error) => say(`after ${error.migration ?? 'a migration'} had run`, error));
-      takeEscapedFailures((reason) => say('a promise nobody awaited was rejected', reason));
-      const uncaught = (error: unknown) => say('uncaught exception', error);
+      const server = await mcpServer();
+      // A migration's stray timer or promise fails the tool call running then, not the server.
+      const say = (message: string) => {
+        process.stderr.write(`knexsafe mcp: ${redactSecrets(message)}\n`);
+        server.reportEscapedFailure(message);
+      };
+      setStrayHandler((error) => say(`${error.migration ? `After ${error.migration} had run, ` : ''}${errorMessage(error)}`));
+      takeEscapedFailures((reason) => say(`A promise nobody awaited was rejected: ${errorMessage(reason)}`));
+      const uncaught = (error: unknown) => say(`An exception nobody caught: ${errorMessage(error)}`);
       process.on('uncaughtException', uncaught);
       try {
-        await (await mcpServer()).serveStdio({
+        await server.serveStdio({
           project: { ...projectOptions(g), cwd: root, ...(knexfile ? { knexfile } : {}) },
           ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
           ...(opts.allowApply ? { allowApply: true } : {}),
