@@ -16,6 +16,7 @@ describe('knexsafe mcp (built CLI over stdio, examples/shop)', () => {
   let stderr = '';
   const clientErrors: Error[] = [];
   let made: string;
+  let fixCode: string;
 
   const call = async (name: string, args: Record<string, unknown>, onprogress?: (p: { progress: number; message?: string }) => void) =>
     (await client.callTool({ name, arguments: args }, undefined, { timeout: 60_000, ...(onprogress ? { onprogress } : {}) })) as CallToolResult;
@@ -90,6 +91,7 @@ describe('knexsafe mcp (built CLI over stdio, examples/shop)', () => {
     expect(finding!.fix!.code).toContain('exports.config = { transaction: false };');
     expect(finding!.fix!.code).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS products_sku_index ON products (sku)');
     expect(finding!.docs).toBe('knexsafe://rules/index-not-concurrent');
+    fixCode = finding!.fix!.code;
     // The text content is the same result, as JSON, for clients that do not read structured content.
     expect(JSON.parse((result.content[0] as { text: string }).text)).toEqual(report);
     expect(progress.some((m) => m.includes(made))).toBe(true);
@@ -126,6 +128,13 @@ describe('knexsafe mcp (built CLI over stdio, examples/shop)', () => {
     expect(schema.tables[0]!.columns.map((c) => c.name)).toContain('name');
   });
 
+  it('sees a migration edited between calls: with the fix code pasted in, check is clean', async () => {
+    fs.writeFileSync(path.join(project, 'migrations', made), fixCode);
+    const again = await call('check_migrations', { names: [made] });
+    expect(again.isError).toBeFalsy();
+    expect(again.structuredContent).toEqual(expect.objectContaining({ ok: true, findings: [] }));
+  });
+
   it('serves the rule docs as resources', async () => {
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['knexsafe://rules', 'knexsafe://rules/index-not-concurrent', 'knexsafe://rules/missing-lock-timeout']));
@@ -133,57 +142,6 @@ describe('knexsafe mcp (built CLI over stdio, examples/shop)', () => {
     const content = page.contents[0] as { mimeType?: string; text: string };
     expect(content.mimeType).toBe('text/markdown');
     expect(content.text).toMatch(/^# index-not-concurrent\n/);
-  });
-
-  it('a broken migration file is a clean tool error (message, no stack) and the server goes on', async () => {
-    const broken = '20991231000000_broken.js';
-    fs.writeFileSync(path.join(project, 'migrations', broken), 'exports.up = async function (knex) {\n  await knex.schema.alterTable("users", (t) => {\n    t.string("x"\n  });\n};\nexports.down = async () => {};\n');
-    try {
-      const checked = await call('check_migrations', { names: [broken] });
-      expect(checked.isError).toBe(true);
-      const text = (checked.content[0] as { text: string }).text;
-      expect(text).toContain(`${broken} failed on the shadow database: Syntax error in migration migrations/${broken}:4:2`);
-      expect(text).not.toMatch(/\n\s+at /);
-      expect(text.split('\n')).toHaveLength(1);
-
-      const schema = await call('schema', {});
-      expect(schema.isError).toBe(true);
-      const message = (schema.content[0] as { text: string }).text;
-      expect(message).toMatch(/^Replaying the migrations on a shadow database failed: Syntax error in migration migrations\/20991231000000_broken\.js:4:2/);
-      expect(message).toContain('\nhint: Fix that migration');
-      expect(message).not.toMatch(/\n\s+at /);
-      expect(schema.structuredContent).toBeUndefined();
-
-      const unknown = await call('explain_rule', { rule: 'index-concurrent' });
-      expect(unknown.isError).toBe(true);
-      expect((unknown.content[0] as { text: string }).text).toMatch(/^"index-concurrent" is not a rule id\. Rules with a similar name: index-not-concurrent\./);
-    } finally {
-      fs.rmSync(path.join(project, 'migrations', broken));
-    }
-    const explained = await call('explain_rule', { rule: 'index-not-concurrent' });
-    expect(explained.isError).toBeFalsy();
-    expect((explained.structuredContent as { severity: string }).severity).toBe('error');
-  });
-
-  it('a promise a migration leaves to reject fails that tool call, not the server', async () => {
-    const stray = '20991231000001_stray_promise.js';
-    fs.writeFileSync(
-      path.join(project, 'migrations', stray),
-      "exports.up = async function (knex) {\n  await knex.schema.createTable('t', (t) => t.increments());\n  setTimeout(() => Promise.reject(new Error('late boom')), 20);\n};\nexports.down = async function (knex) {\n  await knex.schema.dropTable('t');\n};\n",
-    );
-    try {
-      const checked = await call('check_migrations', { names: [stray] });
-      expect(checked.isError).toBe(true);
-      // Said as the CLI says it: after the migration had run (or, had the timer fired sooner, as its failure).
-      const text = (checked.content[0] as { text: string }).text;
-      expect(text).toContain(stray);
-      expect(text).toContain('a promise the migration did not await was rejected: late boom.');
-      expect(text).not.toMatch(/\n\s+at /);
-    } finally {
-      fs.rmSync(path.join(project, 'migrations', stray));
-    }
-    const { tools } = await client.listTools();
-    expect(tools.length).toBeGreaterThan(0);
   });
 
   it('kept stdout for the protocol: what the knexfile printed went to stderr', () => {
