@@ -13,7 +13,7 @@ describe('knexsafe mcp --allow-apply (embedded target database)', () => {
 
   beforeAll(async () => {
     project = copyExample('shop');
-    for (const file of fs.readdirSync(path.join(project, 'migrations'))) if (file > '20240103') fs.rmSync(path.join(project, 'migrations', file));
+    for (const file of fs.readdirSync(path.join(project, 'migrations'))) if (file > '20240102') fs.rmSync(path.join(project, 'migrations', file));
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', DATABASE_URL: undefined, NODE_ENV: undefined })) if (v !== undefined) env[k] = v;
     const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, '--db', 'embedded:.target', 'mcp', '--cwd', project, '--allow-apply'], env, stderr: 'ignore' });
@@ -26,7 +26,7 @@ describe('knexsafe mcp --allow-apply (embedded target database)', () => {
     if (project) fs.rmSync(project, { recursive: true, force: true });
   });
 
-  const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
+  const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
 
   it('exposes migrate_latest, which plans without write: true and applies with it', async () => {
     const { tools } = await client.listTools();
@@ -34,7 +34,7 @@ describe('knexsafe mcp --allow-apply (embedded target database)', () => {
 
     const plan = (await call('migrate_latest', {})).structuredContent as { applied: boolean; pending: string[] };
     expect(plan.applied).toBe(false);
-    expect(plan.pending).toEqual(['20240101090000_create_users_table.js', '20240102090000_create_products_table.js']);
+    expect(plan.pending).toEqual(['20240101090000_create_users_table.js']);
     const run = (await call('migrate_latest', { write: true })).structuredContent as { applied: boolean; batch: number; migrations: { name: string }[] };
     expect(run.applied).toBe(true);
     expect(run.batch).toBe(1);
@@ -42,6 +42,7 @@ describe('knexsafe mcp --allow-apply (embedded target database)', () => {
     expect(run.migrations.map((m) => m.name)).toEqual(plan.pending);
     const after = (await call('status', {})).structuredContent as { target: string; applied: number; pending: number };
     expect(after.target).toContain(path.join(project, '.target'));
-    expect([after.applied, after.pending]).toEqual([2, 0]);
-  });
+    expect([after.applied, after.pending]).toEqual([1, 0]);
+    // Five embedded databases open in turn (the target, created by the first call, three times; a shadow for each check): 27 s measured here under load, more when the machine is busier.
+  }, 150_000);
 });
