@@ -56,7 +56,7 @@ export function reportEscapedFailure(message: string): void {
 
 /** Builds the server: tools and the rule docs as resources. Connect it to a transport to serve. */
 export function createMcpServer(options: McpServerOptions): McpServer {
-  const server = new McpServer({ name: 'knexsafe', version: knexsafeVersion() }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
+  const server = new McpServer({ name: 'knexsafe', version: knexsafeVersion() }, { instructions: INSTRUCTIONS });
   // One tool call at a time: a call runs the user's migrations in this process (exit trap, module
   // caches, console routing), and two shadows at once would only compete for the same cores.
   let queue: Promise<unknown> = Promise.resolve();
