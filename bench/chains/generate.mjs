@@ -24,7 +24,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a.startsWith('--count=')) count = Number(a.slice(8));
   else if (a === '--seed') seed = Number(args[++i]);
   else if (a.startsWith('--seed=')) seed = Number(a.slice(7));
-  else if (a === '--help' || a === '-h') target = undefined, count = NaN;
+  else if (a === '--help' || a === '-h') { target = undefined; count = NaN; }
   else if (!target) target = a;
   else { console.error(`unexpected argument: ${a}`); process.exit(2); }
 }
@@ -147,7 +147,7 @@ function createOp(name) {
 
 // filler columns added later (only these are renamed / altered / dropped by random steps)
 const FILLER_TYPES = [
-  (n) => ({ ...S(pick([40, 64, 100, 120])), kind: 'string' }),
+  () => ({ ...S(pick([40, 64, 100, 120])), kind: 'string' }),
   () => ({ type: 'text', kind: 'text' }),
   () => ({ type: 'integer', kind: 'int' }),
   () => ({ type: 'boolean', nullable: false, default: 'false', kind: 'bool' }),

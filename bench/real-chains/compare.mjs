@@ -97,6 +97,7 @@ function run(cmd, args, { cwd, env, timeoutMs = 30 * 60_000 }) {
   });
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC.
 const stripAnsi = (s) => s.replace(/\u001b\[[0-9;]*m/g, '');
 const expand = (v, ctx) => String(v).replace(/\{(\w+)\}/g, (m, k) => (k in ctx ? ctx[k] : m));
 

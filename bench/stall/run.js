@@ -140,7 +140,7 @@ process.on('uncaughtException', (err) => {
   if (state.aborting) return;
   state.aborting = true;
   console.error(`stall benchmark failed: ${err?.stack ?? err}`);
-  cleanup().finally(() => process.exit(1));
+  void cleanup().finally(() => process.exit(1));
 });
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -148,7 +148,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     if (state.aborting) return;
     state.aborting = true;
     console.error(`\n${sig}: cleaning up (dropping ks_stall_${process.pid}_* databases)…`);
-    cleanup().finally(() => process.exit(130));
+    void cleanup().finally(() => process.exit(130));
   });
 }
 

@@ -70,6 +70,7 @@ export function colorWanted(flag: boolean | undefined): boolean {
 /** A plain text table; widths from the visible text (colour codes excluded). */
 export function table(headers: string[], rows: string[][], c: Colors): string {
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with ESC.
   const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
   const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - visible(s)));

@@ -38,7 +38,10 @@ export function sourceStyle(source: string, file: string): SourceStyle {
   const scan = scanLines(text.split('\n'));
   let single = 0;
   let double = 0;
-  for (const line of scan) for (const s of line.strings) s.quote === "'" ? single++ : s.quote === '"' ? double++ : 0;
+  for (const line of scan) for (const s of line.strings) {
+    if (s.quote === "'") single++;
+    else if (s.quote === '"') double++;
+  }
   const indents = text
     .split('\n')
     .filter((l, i) => !scan[i]!.startsInLiteral && /^\s+\S/.test(l))

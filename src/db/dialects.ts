@@ -76,6 +76,7 @@ export interface QueryObserver {
   onBuilderCompiled?(builder: object): void;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take `...args: any[]` (TS2545).
 type AnyCtor = new (...args: any[]) => Client_PG;
 
 const ORIGIN = Symbol('knexsafe.origin');

@@ -74,7 +74,7 @@ const ACTIONS: [RegExp, (m: RegExpExecArray) => string][] = [
   [new RegExp(`ALTER TABLE ${T} RENAME TO "?(\\w+)"?`, 'i'), (m) => `rename_${m[1]}_to_${m[2]}`],
   [/DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(?:\w+\.)?"?(\w+)"?/i, (m) => `drop_index_${m[1]}`],
   [/CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?"?(\w+)"?/i, (m) => `create_index_${m[1]}`],
-  [new RegExp(`ADD CONSTRAINT "?(\\w+)"?`, 'i'), (m) => `add_${m[1]}`],
+  [/ADD CONSTRAINT "?(\w+)"?/i, (m) => `add_${m[1]}`],
 ];
 
 /**

@@ -304,7 +304,6 @@ function dropColumns(w: Writer, tableName: string, columns: string[]): PlannedFi
   });
   const pk = w.schema.primaryKey(table);
   const backup = w.options.backup !== false && pk !== undefined && !pk.columns.some((k) => columns.includes(k));
-  const generated = infos.filter((c) => c.generated !== null);
   const special = columns.map((c) => table.columns[c]!).filter((c) => c.identity !== null || ownsSequence(w, table, c));
   for (const c of special) {
     w.warnings.push(`${table.name}.${c.name} takes its values from a sequence (serial or identity): down re-creates it as a plain column with the saved values; re-attach the sequence by hand if you roll back.`);

@@ -124,15 +124,6 @@ function pickOne<T>(candidates: T[], describe: (c: T) => string, warnings: strin
   return candidates[0];
 }
 
-/** The table a `<table>` part names: it must exist. */
-function existingTable(words: string[], schema: SchemaView, name: string): TableInfo {
-  const table = schema.table(words.join('_'));
-  if (!table) {
-    throw unresolved(`"${name}" names the table ${words.join('_')}, which the project's migrations do not create.`, knownTables(schema));
-  }
-  return table;
-}
-
 /** `<old>_to_<new>` where old is a column of `table` and new is not. */
 function resolveRename(words: string[], table: TableInfo, name: string): { from: string; to: string } {
   for (const [left, right] of cuts(words, 'to')) {

@@ -115,7 +115,10 @@ function register(error: MigrationEscapeError, origin: unknown = error): void {
 
 /** A failure after its migration had ended: the CLI ends the run with it; else it is said, and the exit code says it. */
 function stray(error: MigrationEscapeError): void {
-  if (strayHandler) return strayHandler(error);
+  if (strayHandler) {
+    strayHandler(error);
+    return;
+  }
   process.stderr.write(`error ${error.migration ? `after ${error.migration} had run, ` : ''}${error.message}\n`);
   process.exitCode = 1;
 }
@@ -238,8 +241,8 @@ export async function trapped<T>(name: string, fn: () => Promise<T>, options: { 
     return result;
   } catch (error) {
     await new Promise((resolve) => setImmediate(resolve));
-    const escape = entry.escape;
-    if (escape && (escape.kind === 'exit' || escape.kind === 'signal' || error === escape)) throw escape;
+    const escapedBy = entry.escape;
+    if (escapedBy && (escapedBy.kind === 'exit' || escapedBy.kind === 'signal' || error === escapedBy)) throw escapedBy;
     throw error;
   } finally {
     clearTimeout(grace);

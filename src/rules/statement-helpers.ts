@@ -1,9 +1,8 @@
-import { scanSync, type ScanToken } from 'libpg-query';
 import type { ColumnInfo, ConstraintInfo, ConstraintKind, SchemaSnapshot } from '../schema/types.js';
 import type { ConstraintFacts, QualifiedName, StatementFacts } from '../sql/facts.js';
 import { shortName, tableName } from './helpers.js';
 import type { AnalyzedStatement, Fix, MigrationUnit, RuleContext } from './types.js';
-import { addColumnClause, bareName, concurrentIndexDefinition, ident, NEXT_MIGRATION, pgObjectName, rawLine, sqlName } from '../codegen/index.js';
+import { addColumnClause, bareName, concurrentIndexDefinition, ident, pgObjectName, rawLine, sqlName } from '../codegen/index.js';
 
 /**
  * Code generation shared by the lock rules of `locks-a.ts` (drop-index-not-concurrent,

@@ -206,7 +206,7 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
           return read;
         },
       });
-      if (ridden) {
+      if (ridden !== undefined) {
         undone = true;
         ride.queued();
         raw = await ridden.catch((error: unknown) => {

@@ -2,7 +2,6 @@ import { openEmbeddedDatabase, openServer, type Database } from '../db/connect.j
 import type { QueryObserver } from '../db/dialects.js';
 import { EMBEDDED_SHADOW_DESCRIPTION, type ExtensionRequest } from '../db/embedded.js';
 import { describeConnection } from '../util/redact.js';
-import { onInterrupt } from './interrupt.js';
 import type { Knex } from 'knex';
 import { createShadowDatabase, SHADOW_SETTINGS, shadowConnectionConfig, type ShadowDatabaseReservation } from './server-database.js';
 import type { AfterCreate, ShadowSessionSpec } from './session-settings.js';

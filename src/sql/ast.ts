@@ -91,6 +91,7 @@ export function integerOf(node: Node | undefined): number | undefined {
 }
 
 /** Visits every node under `root` (depth first, the root included), stopping descent where `visit` returns false. */
+// biome-ignore lint/suspicious/noConfusingVoidType: visitors that return nothing (void) are the common case.
 export function walk(root: unknown, visit: (kind: string, body: Record<string, unknown>) => boolean | void): void {
   const visitValue = (value: unknown): void => {
     if (Array.isArray(value)) {

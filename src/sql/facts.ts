@@ -1545,7 +1545,10 @@ function conjunctBatch(where: Node): BatchFacts | undefined {
 function firstLocation(root: unknown): number | undefined {
   let min: number | undefined;
   const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit);
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+      return;
+    }
     if (!value || typeof value !== 'object') return;
     for (const [key, child] of Object.entries(value)) {
       if (key === 'location' && typeof child === 'number' && child >= 0 && (min === undefined || child < min)) min = child;

@@ -148,7 +148,7 @@ export async function applySquashHistory(options: ApplyHistoryOptions): Promise<
       const stillRefused = again.filter((s) => s.state === 'partial' || s.state === 'conflict');
       if (stillRefused.length) throw refusal(stillRefused, db.description, project);
       const planNow = planRows(found, again.filter((s) => s.state === 'apply'), locked);
-      writeBackup(dir, json, sql, project, locked, planNow);
+      writeBackup(json, sql, project, locked, planNow);
       const names = planNow.removed.map((r) => r.name);
       await trx(knexTableName(project, table)).whereIn('name', names).delete();
       for (const row of planNow.inserted) {
@@ -286,7 +286,7 @@ interface Backup {
   inserted: HistoryRow[];
 }
 
-function writeBackup(dir: string, json: string, sqlFile: string, project: ProjectConfig, rows: HistoryRow[], plan: RowPlan): void {
+function writeBackup(json: string, sqlFile: string, project: ProjectConfig, rows: HistoryRow[], plan: RowPlan): void {
   const backup: Backup = {
     knexsafe: 'squash-history-backup',
     version: 1,

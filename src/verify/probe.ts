@@ -122,7 +122,7 @@ function generateRow(schema: SchemaSnapshot, table: TableInfo, i: number, parent
   const row: Record<string, unknown> = {};
   const fkColumns = new Map<string, { constraint: string; index: number }>();
   for (const c of Object.values(table.constraints)) {
-    if (c.kind === 'foreign' && c.references) c.columns.forEach((col, index) => fkColumns.set(col, { constraint: c.name, index }));
+    if (c.kind === 'foreign' && c.references) c.columns.forEach((col, index) => { fkColumns.set(col, { constraint: c.name, index }); });
   }
   for (const column of Object.values(table.columns)) {
     if (column.generated || column.identity === 'always') continue;
@@ -339,7 +339,7 @@ function stampedColumns(schema: SchemaSnapshot, key: string, since: Date | undef
   const table = schema.tables[key];
   if (!since || !table) return out;
   const hasUpdateTrigger = Object.values(schema.triggers).some(
-    (t) => t.enabled && (t.table === key || t.table === key.replace(/^public\./, '')) && /\bBEFORE\b[^]*\bUPDATE\b/i.test(t.definition),
+    (t) => t.enabled && (t.table === key || t.table === key.replace(/^public\./, '')) && /\bBEFORE\b[\s\S]*\bUPDATE\b/i.test(t.definition),
   );
   if (!hasUpdateTrigger) return out;
   const from = since.getTime() - 60_000;

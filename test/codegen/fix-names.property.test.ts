@@ -211,7 +211,7 @@ function writeProject(list: Case[], files: (c: Case, i: number) => string[]): { 
   fs.writeFileSync(path.join(dir, 'migrations', `${stamp()}_schema.js`), body(`await knex.raw('CREATE SCHEMA IF NOT EXISTS app');`));
   const names = new Map<number, string[]>();
   list.forEach((c, i) => {
-    c.template.setup(c.names).forEach((s, j) => fs.writeFileSync(path.join(dir, 'migrations', `${stamp()}_c${i}_setup_${j}.js`), body(s)));
+    c.template.setup(c.names).forEach((s, j) => { fs.writeFileSync(path.join(dir, 'migrations', `${stamp()}_c${i}_setup_${j}.js`), body(s)); });
     const own: string[] = [];
     files(c, i).forEach((content, j) => {
       const name = `${stamp()}_c${i}_case${j === 0 ? '' : `_${j}`}.js`;

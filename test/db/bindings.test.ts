@@ -13,6 +13,7 @@ interface Outcome {
   rows?: Record<string, unknown>[];
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: some attempts run a statement and return nothing.
 async function attempt(run: () => Promise<Record<string, unknown>[] | void>): Promise<Outcome> {
   try {
     const rows = await run();

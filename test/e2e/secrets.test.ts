@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { libpqEnvironment } from '../../src/db/libpq-env.js';
 import { findPgDump } from '../../src/doctor/clone.js';
-import { makeProject, parseJson, runCli, type CliResult } from '../helpers/cli.js';
+import { makeProject, parseJson, runCli } from '../helpers/cli.js';
 import { createTempDatabase, describeServer, SERVER_URL, sqlOn, type TempDatabase } from '../helpers/pg.js';
 
 /**

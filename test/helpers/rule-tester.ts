@@ -147,7 +147,7 @@ async function checkAsBatch(c: RuleCase, i: number, shadowUrl: string | undefine
   }
   const files = [migrationFile(c), ...(c.batchWith ?? []).map((up) => migrationFile({ name: c.name, up }))];
   const names = files.map((_, j) => `20250101${String(j).padStart(6, '0')}_c${i}_case${j === 0 ? '' : `_${j}`}.js`);
-  files.forEach((content, j) => fs.writeFileSync(path.join(layout.dir, 'migrations', names[j]!), content));
+  files.forEach((content, j) => { fs.writeFileSync(path.join(layout.dir, 'migrations', names[j]!), content); });
   const report = await check({ cwd: layout.dir, db, ...(shadowUrl ? { shadowUrl } : {}) });
   return { report, name: names[0]! };
 }

@@ -165,7 +165,7 @@ describe('alter table', () => {
       })
       .toSQL()
       .map((q) => q.sql);
-    const actions = sql.map((s) => factsOfKind(s, 'alter-table').commands.map((c) => c.action)).flat();
+    const actions = sql.flatMap((s) => factsOfKind(s, 'alter-table').commands.map((c) => c.action));
     expect(actions).toEqual(['drop-default', 'drop-not-null', 'alter-column-type', 'set-default', 'set-not-null']);
     const type = command(`alter table "users" alter column "email" type varchar(100) using ("email"::varchar(100))`, 'alter-column-type');
     expect(type.column).toBe('email');

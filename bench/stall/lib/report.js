@@ -214,7 +214,7 @@ export function renderBarChart(run) {
       if (lines.length && (lines.at(-1) + ' ' + w).length <= 16) lines[lines.length - 1] += ' ' + w;
       else lines.push(w);
     }
-    lines.forEach((ln, k) => o.push(`<text x="${cx}" y="${H - bottom + 18 + k * 14}" text-anchor="middle">${esc(ln)}</text>`));
+    lines.forEach((ln, k) => { o.push(`<text x="${cx}" y="${H - bottom + 18 + k * 14}" text-anchor="middle">${esc(ln)}</text>`); });
   });
   const ly = H - 28;
   o.push(`<rect x="${W / 2 - 190}" y="${ly - 10}" width="12" height="12" fill="${COLORS.naive}"/>`);

@@ -1,5 +1,5 @@
 import { displayPath } from '../../util/paths.js';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Database } from '../../db/connect.js';
 import type { ProjectConfig } from '../../config/resolve.js';
 import type { BatchResult, HistoryContext, StatusReport } from '../../migrations/history.js';

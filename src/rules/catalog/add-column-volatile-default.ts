@@ -1,10 +1,10 @@
 import type { ColumnFacts } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { primaryKeyColumn, shortName } from '../helpers.js';
-import type { Fix, Rule } from '../types.js';
+import type { Rule } from '../types.js';
 import { typeLabel } from '../../codegen/index.js';
 import { volatileDefaultHazards } from '../hazards.js';
-import { BATCH_PREAMBLE, columnInSteps, guardedTransaction, ident, jsString, limitName, migrationCode, migrations, nextvalDefault, notNullCheckName, notNullSteps, sqlName, type MigrationCode } from '../../codegen/index.js';
+import { columnInSteps, limitName, nextvalDefault } from '../../codegen/index.js';
 
 function constraintNote(column: ColumnFacts): string | undefined {
   const kinds = column.constraints.map((c) => (c.kind === 'primary' ? 'PRIMARY KEY' : c.kind === 'foreign' ? 'REFERENCES' : c.kind.toUpperCase()));

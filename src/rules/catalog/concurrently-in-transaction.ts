@@ -1,5 +1,5 @@
 import type { StatementFacts } from '../../sql/facts.js';
-import { shortName, tableName } from '../helpers.js';
+import { tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
 import { concurrentStatementLabel, findIndex, inverseOf } from '../statement-helpers.js';
 import { migrationFile, migrations, rawLine, replayLine } from '../../codegen/index.js';

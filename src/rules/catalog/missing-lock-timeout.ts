@@ -3,7 +3,7 @@ import { lockTimeoutInForce, trafficLocks, unknownTableIndexLocks } from '../loc
 import { lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject, type LockMode } from '../../sql/locks.js';
 import { lockedObject, shortName } from '../helpers.js';
 import type { AnalyzedStatement, EffectiveLock, MigrationUnit, Rule, RuleContext } from '../types.js';
-import { jsSql, jsString, LOCK_TIMEOUT, NEXT_MIGRATION } from '../../codegen/index.js';
+import { jsSql, LOCK_TIMEOUT } from '../../codegen/index.js';
 
 /**
  * A lock that blocks reads or writes taken without a lock_timeout: while the migration waits for

@@ -8,7 +8,7 @@ import { coverAddedColumns } from '../statement-helpers.js';
 import { typeRewriteHazards } from '../hazards.js';
 import { typeLabel } from '../../codegen/index.js';
 import { batchedLoop } from '../backfill-loop.js';
-import { BATCH_PREAMBLE, guardedTransaction, ident, limitName, LOCK_TIMEOUT, migrationCode, migrations, notNullSteps, rawCall, sqlName, type MigrationCode } from '../../codegen/index.js';
+import { BATCH_PREAMBLE, guardedTransaction, ident, LOCK_TIMEOUT, migrationCode, migrations, notNullSteps, rawCall, sqlName, type MigrationCode } from '../../codegen/index.js';
 
 /** The column a catalog CHECK definition (`CHECK ((name IS NOT NULL))`) proves NOT NULL, read with the parser. */
 export function checkedNotNullColumn(definition: string): string | undefined {

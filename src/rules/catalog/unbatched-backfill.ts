@@ -5,7 +5,7 @@ import { shortName, tableName } from '../helpers.js';
 import type { Rule, RuleContext } from '../types.js';
 import { formatCount } from '../../util/format-count.js';
 import { batchedLoop } from '../backfill-loop.js';
-import { BATCH_PREAMBLE, BATCH_SIZE, ident, jsSql, migrationCode, sqlName } from '../../codegen/index.js';
+import { BATCH_PREAMBLE, BATCH_SIZE, migrationCode } from '../../codegen/index.js';
 
 /** Columns (sets) whose equality pins one row: primary key, unique constraints, unique indexes. */
 function uniqueKeys(context: RuleContext, table: string): string[][] {

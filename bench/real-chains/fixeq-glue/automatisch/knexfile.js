@@ -1,6 +1,6 @@
 // automatisch's packages/backend/knexfile.js reduced to what changes SQL: pg, searchPath public, .js migrations.
-import path, { join } from 'path';
-import { fileURLToPath } from 'url';
+import path, { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 const __dirname = path.dirname(fileURLToPath(import.meta.url));
 export default {
   client: 'pg',

@@ -1,8 +1,8 @@
 // Requarks/wiki's server/db/migrator-source.js for PostgreSQL: files of server/db/migrations sorted by
 // version (semver.compare, here numeric x.y.z); a fix's extra part "<version>_fixN.js" sorts right after
 // its version (tie broken by name).
-const path = require('path');
-const fs = require('fs');
+const path = require('node:path');
+const fs = require('node:fs');
 global.WIKI = { config: { db: { type: 'postgres' } }, SERVERPATH: path.join(__dirname, 'server') };
 const base = path.join(__dirname, 'server/db/migrations');
 const version = (f) => f.replace(/\.js$/, '').split('_')[0].split('.').map(Number);
