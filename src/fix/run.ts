@@ -5,7 +5,7 @@ import { check, type CheckReport } from '../check/run.js';
 import { columnTypeMigration, fitToOriginal, inSourceStyle, NEXT_MIGRATION, sourceStyle, type ColumnTypeChange, type SourceStyle } from '../codegen/index.js';
 import { knexfileNotFound, resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { verify, type VerifyCommandResult } from '../commands/verify.js';
-import { errorMessage, ExitCode, KnexsafeError } from '../errors.js';
+import { errorMessage, ExitCode, KnexsafeError, type ErrorCode } from '../errors.js';
 import { readAppliedMigrations } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import { onInterrupt } from '../shadow/interrupt.js';
@@ -77,7 +77,7 @@ export function isWholeFileFix(code: string): boolean {
   return code.split(NEXT_MIGRATION).every((part) => /^\s*(exports\.up\s*=|module\.exports\s*=|export\s+(async\s+function\s+up\b|function\s+up\b|const\s+up\b))/m.test(part));
 }
 
-function usage(code: string, message: string, hint?: string): KnexsafeError {
+function usage(code: ErrorCode, message: string, hint?: string): KnexsafeError {
   return new KnexsafeError(code, message, { exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
 }
 

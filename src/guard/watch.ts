@@ -110,7 +110,7 @@ export function watchMigration(
 
 /** The user-facing error for a migration knexsafe ended, with what is applied now and the lock's state. */
 export function migrationEndedError(ended: MigrationEnded, outcome: string, hint: string): KnexsafeError {
-  const code = { timeout: 'MIGRATION_TIMEOUT', idle: 'MIGRATION_IDLE', 'session-lost': 'SESSION_LOST', interrupted: 'INTERRUPTED' }[ended.reason];
+  const code = ({ timeout: 'MIGRATION_TIMEOUT', idle: 'MIGRATION_IDLE', 'session-lost': 'SESSION_LOST', interrupted: 'INTERRUPTED' } as const)[ended.reason];
   return new KnexsafeError(code, `${ended.message} ${outcome}`, {
     exitCode: 1,
     cause: ended.sessionError ?? ended,

@@ -5,7 +5,7 @@ import { toStatementError } from '../capture/recorder.js';
 import { CaptureSession } from '../capture/session.js';
 import type { StatementError } from '../capture/types.js';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
-import { KnexsafeError } from '../errors.js';
+import { KnexsafeError, type ErrorCode } from '../errors.js';
 import { isFileExtension, moduleStyle, type FileExtension, type ModuleStyle } from '../make/module-style.js';
 import { migratorConfig } from '../migrations/history.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type MigrationFile } from '../migrations/source.js';
@@ -503,7 +503,7 @@ async function replayFiles(session: CaptureSession, files: MigrationFile[]): Pro
   }
 }
 
-function chainFailed(outcome: ReplayOutcome, code: string, what: string): KnexsafeError {
+function chainFailed(outcome: ReplayOutcome, code: ErrorCode, what: string): KnexsafeError {
   const e = outcome.error;
   return new KnexsafeError(code, `${what}: migration ${e?.migration ?? '?'} failed${e?.sqlState ? ` (SQLSTATE ${e.sqlState})` : ''}: ${e?.message ?? 'unknown error'}`, {
     exitCode: 1,
