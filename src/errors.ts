@@ -144,6 +144,16 @@ export class KnexsafeError extends Error {
   }
 }
 
+/**
+ * Whether `error` is one knexsafe reports on purpose (its `code` is one of ERROR_CODES), not a bug.
+ * @example
+ * try {
+ *   await check({ cwd: '/srv/app' });
+ * } catch (error) {
+ *   if (isKnexsafeError(error)) console.error(error.code, error.message, error.hint);
+ *   else throw error;
+ * }
+ */
 export function isKnexsafeError(error: unknown): error is KnexsafeError {
   return error instanceof KnexsafeError;
 }

@@ -1,13 +1,17 @@
 /**
- * knexsafe's library API: everything the CLI does, callable from tests and other programs.
+ * knexsafe's library API: what a program needs to check, verify, fix and run Knex migrations on
+ * PostgreSQL. Every function resolves the project the way the CLI does (knexfile, --cwd, env) and
+ * returns a typed result; user errors are thrown as KnexsafeError with a code from ERROR_CODES.
+ * test/library/api-surface.test.ts holds the list of these names: change it deliberately.
  */
 export { resolveProject, type ProjectConfig, type ProjectOptions } from './config/resolve.js';
-export { KnexsafeError, ExitCode, isKnexsafeError } from './errors.js';
-export { openTarget, openServer, openEmbeddedDatabase, type Database } from './db/connect.js';
-export { createShadow, type Shadow, type ShadowOptions } from './shadow/shadow.js';
-export { CaptureSession, type RunOutcome } from './capture/session.js';
-export type { CapturedStatement, MigrationTrace, ObservedLock, CallSite } from './capture/types.js';
-export { snapshotSchema, diffSchemas, formatDiff, type SchemaSnapshot, type SchemaDiff, type SchemaChange } from './schema/index.js';
+export { KnexsafeError, ExitCode, isKnexsafeError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { openTarget, type Database } from './db/connect.js';
+export { check, type CheckOptions, type CheckReport } from './check/run.js';
+export { verify, type VerifyCommandOptions, type VerifyCommandResult } from './commands/verify.js';
+export type { MigrationVerdict, VerifyReport } from './verify/verify.js';
+export { fix, type FixOptions, type FixResult } from './fix/run.js';
+export { guardedLatest, guardedUp, type GuardedRunOptions, type GuardedRunResult, type RunPlan, type PlannedMigration, type AttemptRecord, type GuardEvents } from './guard/run.js';
 export {
   migrateLatest,
   migrateRollback,
@@ -19,26 +23,17 @@ export {
   type StatusReport,
   type BatchResult,
 } from './migrations/history.js';
-export { listMigrationFiles, loadMigration, KnexsafeMigrationSource, type MigrationFile } from './migrations/source.js';
-export { check, type CheckOptions, type CheckReport } from './check/run.js';
-export { verify, type VerifyCommandOptions, type VerifyCommandResult } from './commands/verify.js';
-export { verifyMigrations, type MigrationVerdict, type VerifyReport } from './verify/verify.js';
 export { makeMigration, makeSeed, type MakeResult } from './commands/make.js';
 export { initProject } from './commands/init.js';
 export { runSeeds } from './commands/seed.js';
 export { ALL_RULES, ruleById } from './rules/registry.js';
-export type { Rule, Finding, Severity, RuleContext, AnalyzedStatement, MigrationUnit } from './rules/types.js';
-export { formatText, formatJson, formatSarif, formatGithub, formatMarkdown } from './report/format.js';
-export { guardedLatest, guardedUp, type GuardedRunOptions, type GuardedRunResult, type RunPlan, type PlannedMigration, type AttemptRecord, type GuardEvents } from './guard/run.js';
-export { resolveGuardSettings, GUARD_DEFAULTS, type GuardSettings } from './guard/settings.js';
-export { ADVISORY_LOCK_CLASS, LOCK_HOLDERS_SQL, advisoryLockName } from './guard/control.js';
-export type { BlockingSession } from './guard/blockers.js';
-export { backupTargets, restoreBackup, readManifest, listBackups, type BackupManifest, type BackupEntry, type BackupResult, type RestoreResult } from './backup/backup.js';
+export type { Rule, Finding, Severity } from './rules/types.js';
+export { explainFailure, type FailureFacts, type SqlStateExplanation } from './doctor/explain.js';
+export { formatJson, formatSarif, formatGithub, formatMarkdown } from './report/format.js';
+export { backfill, onBackfillProgress, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill/backfill.js';
 export { backupPending, type BackupPendingOptions, type BackupPendingResult } from './backup/pending.js';
-export { destructiveTargets, type BackupTarget } from './backup/targets.js';
-export { backfill, onBackfillProgress, BACKFILL_STATE_TABLE, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill/backfill.js';
+export { restoreBackup, listBackups, type BackupManifest, type BackupEntry, type RestoreResult } from './backup/backup.js';
 export { runDoctor, type DoctorOptions } from './doctor/doctor.js';
 export type { DoctorReport, DoctorFinding } from './doctor/types.js';
 export { forgetMigration, renameMigration, type HistoryEditResult } from './doctor/history-edit.js';
-export { explainFailure, EXPLAINED_SQLSTATES, type FailureFacts, type SqlStateExplanation } from './doctor/explain.js';
 export { squash, applySquashHistory, restoreSquashHistory, type SquashOptions, type SquashResult, type SquashProof, type ApplyHistoryOptions, type ApplyHistoryResult } from './squash/index.js';

@@ -56,6 +56,10 @@ type ProgressListener = (progress: BackfillProgress) => void;
 /**
  * Progress of every backfill in this process, whichever copy of knexsafe the migration imported:
  * the CLI listens here to draw a progress bar while `latest` runs a `backfill_*` migration.
+ * @example
+ * const stop = onBackfillProgress((p) => console.log(`${p.table}: ${p.done} / ~${p.estimatedTotal}`));
+ * await guardedLatest({ cwd: '/srv/app' });
+ * stop();
  */
 export function onBackfillProgress(listener: ProgressListener): () => void {
   const g = globalThis as { [PROGRESS_EVENT]?: Set<ProgressListener> };
@@ -82,6 +86,13 @@ function emitProgress(progress: BackfillProgress): void {
  * deploy that stops it) running it again resumes after the last committed batch. Use it from a
  * migration with `config = { transaction: false }`: inside one transaction nothing would be
  * committed until the end, which is the long lock it exists to avoid.
+ * @example
+ * // migrations/20240103000000_backfill_users_email.js
+ * import { backfill } from 'knexsafe';
+ * export const config = { transaction: false };
+ * export async function up(knex) {
+ *   await backfill(knex, { table: 'users', set: { email_verified: false }, where: { email_verified: null }, batchSize: 5000 });
+ * }
  */
 export async function backfill(knex: Knex, options: BackfillOptions): Promise<BackfillResult> {
   const started = performance.now();

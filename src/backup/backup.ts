@@ -418,7 +418,17 @@ export interface RestoreResult {
   restored: { table: string; kind: BackupEntry['kind']; columns: string[]; rows: number; inBackup: number; into: string }[];
 }
 
-/** Puts a backup's data back, in one transaction: re-creates dropped tables and columns as needed. */
+/**
+ * Puts a backup's data back, in one transaction: re-creates dropped tables and columns as needed.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   await restoreBackup(db, listBackups('/srv/app/.knexsafe/backups')[0]!.dir);
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export async function restoreBackup(db: Database, dir: string, options: { tables?: string[] } = {}): Promise<RestoreResult> {
   const manifest = readManifest(dir);
   const entries = manifest.entries.filter((e) => !options.tables?.length || options.tables.includes(`${e.schema}.${e.name}`) || options.tables.includes(e.name));
@@ -457,7 +467,11 @@ export async function restoreBackup(db: Database, dir: string, options: { tables
   return { dir, restored };
 }
 
-/** Backups under `root`, newest first. */
+/**
+ * Backups under `root`, newest first.
+ * @example
+ * for (const { dir, manifest } of listBackups('/srv/app/.knexsafe/backups')) console.log(dir, manifest.createdAt);
+ */
 export function listBackups(root: string): { dir: string; manifest: BackupManifest }[] {
   if (!fs.existsSync(root)) return [];
   return fs

@@ -29,6 +29,9 @@ export function defaultBackupRoot(baseDir: string): string {
 /**
  * `knexsafe backup`: runs the pending (or named) migrations on a shadow to see what they drop or
  * rewrite, then copies exactly that from the target — without running anything on it.
+ * @example
+ * const { backup, targets } = await backupPending({ cwd: '/srv/app' });
+ * console.log(backup?.dir, targets.length);
  */
 export async function backupPending(options: BackupPendingOptions): Promise<BackupPendingResult> {
   const project = await resolveProject(options);

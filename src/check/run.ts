@@ -104,7 +104,12 @@ async function loadJudge() {
 }
 type Judge = Awaited<ReturnType<typeof loadJudge>>;
 
-/** `knexsafe check`: runs the selected migrations on a shadow, watches them, and applies the rules. */
+/**
+ * `knexsafe check`: runs the selected migrations on a shadow, watches them, and applies the rules.
+ * @example
+ * const report = await check({ cwd: '/srv/app', all: true });
+ * for (const f of report.findings) console.log(`${f.file}: ${f.severity} ${f.rule}: ${f.message}`);
+ */
 export async function check(options: CheckOptions): Promise<CheckReport> {
   const started = performance.now();
   if (options.sqlFiles?.length) return checkSqlFiles(options, started, await loadJudge());

@@ -66,6 +66,11 @@ export function renderKnexfile(style: 'cjs' | 'esm' | 'ts', databaseName: string
   return `/** @type { Record<string, import("knex").Knex.Config> } */\nmodule.exports = ${body};\n`;
 }
 
+/**
+ * `knexsafe init`: writes a knexfile and the migrations and seeds folders; never overwrites a knexfile.
+ * @example
+ * const { knexfile, created } = initProject({ cwd: '/srv/app' });
+ */
 export function initProject(options: InitOptions = {}): InitResult {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const existing = KNEXFILE_NAMES.map((n) => path.join(cwd, n)).find((f) => fs.existsSync(f));

@@ -71,7 +71,12 @@ function parseTypes(types: string[] | undefined): Record<string, string> | undef
   return out;
 }
 
-/** `knexsafe make <name>`: the migration(s) the name describes, both directions, in the project's style. */
+/**
+ * `knexsafe make <name>`: the migration(s) the name describes, both directions, in the project's style.
+ * @example
+ * const made = await makeMigration({ cwd: '/srv/app', name: 'add_email_to_users' });
+ * console.log(made.paths);
+ */
 export async function makeMigration(options: MakeOptions): Promise<MakeResult> {
   const project = await resolveProject(options);
   const stem = validateFileStem(options.name, 'migration');
@@ -162,6 +167,11 @@ export interface SeedMakeOptions extends ProjectOptions {
   print?: boolean;
 }
 
+/**
+ * `knexsafe make:seed <name>`: a seed file (the knexfile's seeds.stub, or knexsafe's), in the project's style.
+ * @example
+ * await makeSeed({ cwd: '/srv/app', name: 'users' });
+ */
 export async function makeSeed(options: SeedMakeOptions): Promise<MakeResult> {
   const project = await resolveProject(options);
   const stem = validateFileStem(options.name, 'seed');

@@ -10,6 +10,17 @@ export interface SeedRunResult {
   seeds: string[];
 }
 
+/**
+ * `knex seed:run` on the target: every seed file, or the one named by `specific`.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   const { seeds } = await runSeeds(db, project);
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export async function runSeeds(db: Database, project: ProjectConfig, options: { specific?: string } = {}): Promise<SeedRunResult> {
   const missing = project.seeds.directories.filter((d) => !fs.existsSync(d));
   if (missing.length) {

@@ -18,7 +18,12 @@ export interface VerifyCommandResult extends VerifyReport {
   warnings: string[];
 }
 
-/** `knexsafe verify`: proves, on a shadow database, that every selected migration's down undoes its up. */
+/**
+ * `knexsafe verify`: proves, on a shadow database, that every selected migration's down undoes its up.
+ * @example
+ * const result = await verify({ cwd: '/srv/app' });
+ * if (!result.ok) console.log(result.verdicts.filter((v) => v.status !== 'reversible').map((v) => v.name));
+ */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyCommandResult> {
   const project = await resolveProject(options);
   const selection = await selectMigrations(project, options, 'all');

@@ -94,6 +94,12 @@ export const DEFAULT_LOAD_EXTENSIONS: string[] = [
   ...(createRequire(import.meta.url)('knex/lib/migrations/common/MigrationsLoader.js') as { DEFAULT_LOAD_EXTENSIONS: readonly string[] }).DEFAULT_LOAD_EXTENSIONS,
 ];
 
+/**
+ * Reads the project as the CLI does: knexfile (or `--knexfile`, `DATABASE_URL`), environment, knexsafe settings.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app', env: 'production' });
+ * console.log(project.migrations.directories);
+ */
 export async function resolveProject(options: ProjectOptions = {}): Promise<ProjectConfig> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   if (!fs.existsSync(cwd)) {

@@ -142,7 +142,17 @@ export async function openEmbeddedDatabase(options: EmbeddedKnexOptions = {}): P
   };
 }
 
-/** The user's target database: the one history commands change and analysis commands only read. */
+/**
+ * The user's target database: the one history commands change and analysis commands only read.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   console.log((await migrationStatus({ db, project })).pending);
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export async function openTarget(project: ProjectConfig, options: OpenOptions & { extensions?: ExtensionRequest } = {}): Promise<Database> {
   const target = project.target;
   const searchPath = options.searchPath ?? project.searchPath;

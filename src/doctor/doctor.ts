@@ -22,6 +22,9 @@ const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
  * and schema drift, and says the fix for each. Read-only on the target: it reads knex's tables,
  * pg_locks, pg_stat_activity and the catalogs, and copies the schema with pg_dump; everything that
  * runs a migration runs on a shadow.
+ * @example
+ * const report = await runDoctor({ cwd: '/srv/app' });
+ * for (const f of report.findings) console.log(f.severity, f.message);
  */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const started = performance.now();

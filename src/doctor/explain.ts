@@ -339,6 +339,12 @@ function namesOf(f: FailureFacts): Names {
   };
 }
 
+/**
+ * What a failed migration's SQLSTATE means for a knex migration: the problem, its likely cause and the fix; undefined for a code it does not know.
+ * @example
+ * const e = explainFailure({ sqlState: '23505', message: 'duplicate key value violates unique constraint "users_email_key"', direction: 'up' });
+ * console.log(e?.problem, e?.fix);
+ */
 export function explainFailure(f: FailureFacts): SqlStateExplanation | undefined {
   const entry = ENTRIES[f.sqlState];
   if (!entry) return undefined;

@@ -99,6 +99,17 @@ function writeBackup(project: ProjectConfig, action: string, name: string, lines
   return file;
 }
 
+/**
+ * `knexsafe forget <name>`: deletes a migration's row from knex's history (its file must be gone), under knex's lock, with a backup of the row.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   await forgetMigration({ db, project }, '20240102000000_add_email.js');
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export async function forgetMigration(ctx: EditContext, given: string, options: { force?: boolean } = {}): Promise<HistoryEditResult> {
   const { project, db } = ctx;
   const files = listMigrationFiles(project.migrations);
@@ -121,6 +132,17 @@ export async function forgetMigration(ctx: EditContext, given: string, options: 
   });
 }
 
+/**
+ * `knexsafe rename <old> <new>`: renames a migration's row in knex's history (after renaming its file), under knex's lock, with a backup of the row.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   await renameMigration({ db, project }, '20240102000000_add_email.js', '20240102000000_add_email_to_users.js');
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export async function renameMigration(ctx: EditContext, given: string, to: string, options: { force?: boolean } = {}): Promise<HistoryEditResult> {
   const { project, db } = ctx;
   const files = listMigrationFiles(project.migrations);

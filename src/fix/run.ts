@@ -81,6 +81,12 @@ function usage(code: ErrorCode, message: string, hint?: string): KnexsafeError {
   return new KnexsafeError(code, message, { exitCode: ExitCode.usage, ...(hint ? { hint } : {}) });
 }
 
+/**
+ * `knexsafe fix`: rewrites migrations with the fixes their findings suggest, then checks and verifies the result.
+ * @example
+ * const result = await fix({ cwd: '/srv/app', dryRun: true });
+ * console.log(result.diff);
+ */
 export async function fix(options: FixOptions): Promise<FixResult> {
   const progress = options.progress ?? (() => undefined);
   const project = await resolveProject(options);

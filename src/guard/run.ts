@@ -116,12 +116,21 @@ export interface GuardedRunResult {
   warnings: string[];
 }
 
-/** `knexsafe latest`, guarded: check gate, timeouts, retries, backups, run lock. */
+/**
+ * `knexsafe latest`, guarded: check gate, timeouts, retries, backups, run lock.
+ * @example
+ * const result = await guardedLatest({ cwd: '/srv/app', lockTimeout: '2s', retries: 10 });
+ * console.log(`batch ${result.batch}: ${result.migrations.join(', ')}`);
+ */
 export function guardedLatest(options: GuardedRunOptions = {}): Promise<GuardedRunResult> {
   return runGuarded('latest', options);
 }
 
-/** `knexsafe up [name]`, guarded like latest. */
+/**
+ * `knexsafe up [name]`, guarded like latest.
+ * @example
+ * await guardedUp({ cwd: '/srv/app', name: '20240102000000_add_email.js' });
+ */
 export function guardedUp(options: GuardedRunOptions = {}): Promise<GuardedRunResult> {
   return runGuarded('up', options);
 }

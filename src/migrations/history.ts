@@ -123,19 +123,63 @@ async function runWithKnex(
   }
 }
 
+/**
+ * Plain `knex migrate:latest` on the target, with knexsafe's error messages (no check, retries or backups: see guardedLatest).
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   const { batch, migrations } = await migrateLatest({ db, project });
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export function migrateLatest(ctx: HistoryContext, options: RunOptions = {}): Promise<BatchResult> {
   return runWithKnex(ctx, options, (migrate, config) => migrate.latest(config));
 }
 
+/**
+ * `knex migrate:rollback`: undoes the last batch (or every batch with `all`).
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   await migrateRollback({ db, project }, { all: false });
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export function migrateRollback(ctx: HistoryContext, options: RunOptions & { all?: boolean } = {}): Promise<BatchResult> {
   return runWithKnex(ctx, options, (migrate, config) => migrate.rollback(config, options.all ?? false));
 }
 
+/**
+ * `knex migrate:up`: runs the next pending migration, or the one named.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   await migrateUp({ db, project }, { name: '20240102000000_add_email.js' });
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export function migrateUp(ctx: HistoryContext, options: RunOptions & { name?: string } = {}): Promise<BatchResult> {
   const name = options.name === undefined ? undefined : resolveMigrationName(ctx.project, options.name);
   return runWithKnex(ctx, options, (migrate, config) => migrate.up({ ...config, ...(name ? { name } : {}) }));
 }
 
+/**
+ * `knex migrate:down`: undoes the last applied migration, or the one named.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   await migrateDown({ db, project });
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export function migrateDown(ctx: HistoryContext, options: RunOptions & { name?: string } = {}): Promise<BatchResult> {
   const name = options.name === undefined ? undefined : resolveMigrationName(ctx.project, options.name);
   return runWithKnex(ctx, options, (migrate, config) => migrate.down({ ...config, ...(name ? { name } : {}) }));
@@ -181,7 +225,17 @@ export interface StatusReport {
   outOfOrder: string[];
 }
 
-/** Read-only: never creates knex's tables. */
+/**
+ * Read-only: never creates knex's tables.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   const { applied, pending, locked } = await migrationStatus({ db, project });
+ * } finally {
+ *   await db.close();
+ * }
+ */
 export async function migrationStatus(ctx: Pick<HistoryContext, 'db' | 'project'>): Promise<StatusReport> {
   const files = listMigrationFiles(ctx.project.migrations);
   const applied = await readAppliedMigrations(ctx.db.knex, ctx.project.migrations);
@@ -231,6 +285,14 @@ export interface UnlockResult {
  * Frees knex's lock (knex's own forceFreeMigrationsLock), but not while a migration is really
  * running — a session holding knex's tables, running a statement on them, or changing the
  * schema — unless `force`: freeing it then lets a second run start on top of the first.
+ * @example
+ * const project = await resolveProject({ cwd: '/srv/app' });
+ * const db = await openTarget(project);
+ * try {
+ *   const { wasLocked } = await unlockMigrations({ db, project });
+ * } finally {
+ *   await db.close();
+ * }
  */
 export async function unlockMigrations(ctx: Pick<HistoryContext, 'db' | 'project'>, options: { force?: boolean } = {}): Promise<UnlockResult> {
   const before = await readLockState(ctx.db.knex, ctx.project.migrations);

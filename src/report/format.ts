@@ -174,6 +174,13 @@ export function describePgVersionSource(source: PgVersionSource): string {
   }
 }
 
+/**
+ * The JSON `knexsafe check --json` prints.
+ * @example
+ * const report = await check({ cwd: '/srv/app' });
+ * const json = formatJson(report);
+ * console.log(JSON.stringify(json, null, 2));
+ */
 export function formatJson(report: CheckReport): unknown {
   const findings = activeFindings(report);
   return {
@@ -195,7 +202,12 @@ export function formatJson(report: CheckReport): unknown {
 
 const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
 
-/** SARIF 2.1.0, for GitHub code scanning and other SARIF viewers. */
+/**
+ * SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+ * @example
+ * const report = await check({ cwd: '/srv/app' });
+ * fs.writeFileSync('knexsafe.sarif', JSON.stringify(formatSarif(report, '0.1.0')));
+ */
 export function formatSarif(report: CheckReport, version: string): unknown {
   const used = new Set(report.findings.map((f) => f.rule));
   const rules = ALL_RULES.filter((r) => used.has(r.meta.id)).map((r) => ({
@@ -237,7 +249,12 @@ export function formatSarif(report: CheckReport, version: string): unknown {
   };
 }
 
-/** GitHub Actions workflow commands: annotations on the pull request's files. */
+/**
+ * GitHub Actions workflow commands: annotations on the pull request's files.
+ * @example
+ * const report = await check({ cwd: '/srv/app' });
+ * process.stdout.write(formatGithub(report));
+ */
 export function formatGithub(report: CheckReport): string {
   const escapeData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   const escapeProp = (s: string) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
@@ -255,7 +272,12 @@ export function formatGithub(report: CheckReport): string {
   return lines.join('\n');
 }
 
-/** A pull-request comment. */
+/**
+ * A pull-request comment.
+ * @example
+ * const report = await check({ cwd: '/srv/app' });
+ * fs.writeFileSync('comment.md', formatMarkdown(report));
+ */
 export function formatMarkdown(report: CheckReport): string {
   const findings = activeFindings(report);
   const counts = countBySeverity(findings);

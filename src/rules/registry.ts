@@ -8,6 +8,11 @@ import type { Rule } from './types.js';
 /** Every rule knexsafe applies, one module each (src/rules/catalog/<id>.ts). */
 export const ALL_RULES: readonly Rule[] = [...CORE_RULES, ...LOCK_RULES_A, ...LOCK_RULES_B, ...OTHER_RULES, ...PARTITION_RULES];
 
+/**
+ * The rule of this id (as findings and `knexsafe explain` name it), if there is one.
+ * @example
+ * console.log(ruleById('index-not-concurrent')?.meta.summary);
+ */
 export function ruleById(id: string): Rule | undefined {
   return ALL_RULES.find((r) => r.meta.id === id);
 }

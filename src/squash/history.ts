@@ -86,6 +86,12 @@ export function classify(found: FoundManifest[], appliedNames: readonly string[]
   return out;
 }
 
+/**
+ * `squash --apply-history`: replaces the squashed migrations' rows in knex's history with the baseline's, under knex's lock, after a backup.
+ * @example
+ * const result = await applySquashHistory({ cwd: '/srv/app', dryRun: true });
+ * console.log(result.removed.length, result.inserted.length);
+ */
 export async function applySquashHistory(options: ApplyHistoryOptions): Promise<ApplyHistoryResult> {
   const project = await resolveProject(options);
   const found = findManifests(project.migrations.directories, options.manifests ?? []);
@@ -331,7 +337,11 @@ export interface RestoreHistoryResult {
   removed: HistoryRow[];
 }
 
-/** `squash --restore-history <backup>`: undoes --apply-history from its backup, under knex's lock. */
+/**
+ * `squash --restore-history <backup>`: undoes --apply-history from its backup, under knex's lock.
+ * @example
+ * await restoreSquashHistory({ cwd: '/srv/app', backup: '/srv/app/.knexsafe/backups/20240601100000' });
+ */
 export async function restoreSquashHistory(options: ProjectOptions & { backup: string }): Promise<RestoreHistoryResult> {
   const project = await resolveProject(options);
   const file = fs.existsSync(options.backup) && fs.statSync(options.backup).isDirectory() ? path.join(options.backup, 'knex_migrations.json') : options.backup;

@@ -90,6 +90,9 @@ const DEFAULT_MAX_ROWS = 10_000;
  * baseline migration for the schema (and rows) it built, proves on a fresh shadow that the
  * baseline builds the same, verifies the baseline's down, and only then archives the squashed
  * files and writes the baseline. Nothing is written when any proof fails, or with dryRun.
+ * @example
+ * const result = await squash({ cwd: '/srv/app', to: '20240601000000_last_of_2024h1.js', dryRun: true });
+ * console.log(result.ok, result.squashed.length);
  */
 export async function squash(options: SquashOptions): Promise<SquashResult> {
   const started = performance.now();
