@@ -340,11 +340,12 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
     if (!a || !b) continue;
     const number = group.migrations.indexOf(m) + 1;
     const bare = m.name.replace(/^\d{8,}_/, '').replace(/\.[cm]?[jt]s$/, '');
-    const room = b.x1 - a.x0 - 8;
+    const room = b.x1 - a.x0 - 4;
     // The whole name when it fits, else the words after the timestamp, else the migration's number.
     const numbered = multi ? `${number}. ${bare}` : bare;
-    const label = [m.name, numbered].find((t) => fitText(t, room) === t) ?? (room >= 7 * CHAR_W ? fitText(numbered, room) : fitText(`${number}`, room));
-    out.push(`<g><title>${escapeXml(`${m.name}${m.transactional ? '' : ' (no transaction)'}${m.failed ? ` — fails: ${m.failed}` : ''}`)}</title><rect class="ks-mig" x="${r(a.x0)}" y="${migTop}" width="${r(b.x1 - a.x0)}" height="${migH}"/>${label ? `<text x="${r(a.x0 + 4)}" y="${migTop + 15}">${escapeXml(label)}</text>` : ''}</g>`);
+    // One migration: its whole name. Several: `2. rename_name_to_full_name_in_users`, cut to fit, else `2`.
+    const label = (multi ? [numbered] : [m.name, numbered]).find((t) => fitText(t, room) === t) ?? (room >= 7 * CHAR_W ? fitText(numbered, room) : fitText(`${number}`, room));
+    out.push(`<g><title>${escapeXml(`${m.name}${m.transactional ? '' : ' (no transaction)'}${m.failed ? ` — fails: ${m.failed}` : ''}`)}</title><rect class="ks-mig" x="${r(a.x0)}" y="${migTop}" width="${r(b.x1 - a.x0)}" height="${migH}"/>${label ? `<text x="${r(a.x0 + 3)}" y="${migTop + 15}">${escapeXml(label)}</text>` : ''}</g>`);
   }
   out.push(`<text class="ks-muted" x="${LABEL_W}" y="${migTop + 15}" text-anchor="end">${multi ? 'migrations' : 'migration'}</text>`);
   y += migH + 6;
