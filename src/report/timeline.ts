@@ -372,6 +372,8 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
     out.push(`<text class="ks-muted" x="${PLOT_X}" y="${y + 16}">no lock on a table that existed before (tables this migration creates block nobody)</text>`);
     y += ROW_H;
   }
+  // Drawn after the migration boundaries, so that a dashed line never crosses a bar's words.
+  const labels: string[] = [];
   for (const row of group.rows) {
     out.push(`<line class="ks-grid" x1="${PLOT_X}" x2="${PLOT_X + PLOT_W}" y1="${y + ROW_H - 0.5}" y2="${y + ROW_H - 0.5}"/>`);
     out.push(`<text x="${LABEL_W}" y="${y + 17}" text-anchor="end" font-weight="600">${escapeXml(fitText(row.label, LABEL_W - 8) ?? row.label)}</text>`);
@@ -390,9 +392,9 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
           `<rect class="ks-bar-${cls}" x="${r(x0)}" y="${r(by)}" width="${r(w)}" height="${BAR_H}"/>` +
           `<rect fill="url(#${p}-p-${cls})" x="${r(x0)}" y="${r(by)}" width="${r(w)}" height="${BAR_H}"/>` +
           `<rect class="ks-outline${bar.observed ? '' : ' ks-inferred'}" x="${r(x0 + 0.5)}" y="${r(by + 0.5)}" width="${r(w - 1)}" height="${BAR_H - 1}"/>` +
-          (text ? `<rect class="ks-labelbg" x="${r(x0 + 3)}" y="${r(by + 3)}" width="${r(text.length * BOLD_W + 6)}" height="${BAR_H - 6}" rx="2"/><text class="ks-barlabel" x="${r(x0 + 6)}" y="${r(by + 13)}">${text}</text>` : '') +
           '</g>',
       );
+      if (text) labels.push(`<g class="ks-barlabel-box" data-stmt="${p}-s${bar.takenBy}"><rect class="ks-labelbg" x="${r(x0 + 3)}" y="${r(by + 3)}" width="${r(text.length * BOLD_W + 6)}" height="${BAR_H - 6}" rx="2"/><text class="ks-barlabel" data-table="${escapeXml(row.relation)}" x="${r(x0 + 6)}" y="${r(by + 13)}">${text}</text></g>`);
     }
     y += ROW_H;
   }
@@ -401,6 +403,7 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
     const x = xs[m.first - 1]?.x0;
     if (x !== undefined) out.push(`<line class="ks-boundary" x1="${r(x)}" x2="${r(x)}" y1="${migTop}" y2="${y}"/>`);
   }
+  out.push(...labels);
   // Transactions: a bracket per transaction, the batch one named.
   y += 6;
   out.push(`<text class="ks-muted" x="${LABEL_W}" y="${y + 12}" text-anchor="end">transactions</text>`);
