@@ -460,7 +460,7 @@ export function renderTimelinesSvgFile(groups: TimelineGroup[]): string {
   for (const g of groups) {
     const svg = renderTimelineSvg(g, { idPrefix: g.id });
     const height = Number(/viewBox="0 0 \d+ (\d+)"/.exec(svg)?.[1] ?? 0);
-    parts.push(`<g transform="translate(0 ${y})">${svg.replace(/^<svg[^>]*>/, '<svg width="960" height="' + height + '">')}</g>`);
+    parts.push(`<g transform="translate(0 ${y})">${svg.replace(/^<svg[^>]*>/, `<svg width="${WIDTH}" height="${height}">`)}</g>`);
     y += height + 14;
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<svg class="ks-tl" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${Math.max(1, y)}" width="${WIDTH}" height="${Math.max(1, y)}"><style>${TIMELINE_SVG_STYLE}
