@@ -426,6 +426,11 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
   ticks.set(PLOT_X + PLOT_W, group.totalMs);
   out.push(`<line class="ks-grid" x1="${PLOT_X}" x2="${PLOT_X + PLOT_W}" y1="${y}" y2="${y}"/>`);
   let lastRight = -Infinity;
+  // SQL files are read, not run: no time to show, each statement as wide as the next.
+  if (group.totalMs === 0) {
+    ticks.clear();
+    out.push(`<text class="ks-muted" x="${PLOT_X}" y="${y + 15}">not timed: read statically, not run</text>`);
+  }
   for (const [x, ms] of [...ticks].sort((a, b) => a[0] - b[0])) {
     const text = formatMs(ms);
     const anchor = x >= PLOT_X + PLOT_W - 1 ? 'end' : x <= PLOT_X + 1 ? 'start' : 'middle';
