@@ -10,7 +10,7 @@ import { migrateLatest, migrateUp, resolveMigrationName, type HistoryEvents, typ
 import { listMigrationFiles, loadMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { ensureParser, parseSqlSync } from '../sql/parse.js';
-import { ChecksumRecorder, compareChecksums, readChecksums, type ChecksumVerdict } from '../migrations/checksums.js';
+import { ChecksumRecorder, compareChecksums, readChecksumsOrWarn, type ChecksumVerdict } from '../migrations/checksums.js';
 import { backupTargets, type BackupResult } from '../backup/backup.js';
 import { destructiveTargets, existingTargets, type BackupTarget } from '../backup/targets.js';
 import { describeBlocker, type BlockingSession } from './blockers.js';
@@ -167,7 +167,11 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     const appliedRows = (await readAppliedMigrations(db.knex, project.migrations)) ?? [];
     const appliedBefore = appliedRows.map((a) => a.name);
     // An applied migration edited since: what this database ran is no longer what the file says.
-    const changed = compareChecksums(files, appliedRows, await readChecksums(db.knex, project.migrations), project.migrations).changed;
+    const sums = await readChecksumsOrWarn(db.knex, project.migrations, (message) => {
+      warnings.push(message);
+      events.warning?.(message);
+    });
+    const changed = compareChecksums(files, appliedRows, sums, project.migrations).changed;
     if (changed.length && !options.allowChanged) throw changedMigrationsError(command, changed, project);
     if (changed.length) {
       const message = `--allow-changed: ${changed.map((c) => c.name).join(', ')} changed since ${changed.length === 1 ? 'it was' : 'they were'} applied; running anyway (\`knexsafe history rehash\` accepts the edits).`;

@@ -7,7 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import { sqlQualified } from '../codegen/sql.js';
 import type { MigrationSettings } from '../config/resolve.js';
 import { asKnexsafe } from '../db/internal-queries.js';
-import { errorMessage, sqlState } from '../errors.js';
+import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
 import { tableExists, type AppliedMigration } from './applied.js';
 import type { MigrationFile } from './source.js';
 
@@ -169,7 +169,16 @@ interface RawRow {
 export function readChecksums(knex: Knex, settings: Settings): Promise<Map<string, ChecksumRow> | undefined> {
   return asKnexsafe(async () => {
     if (!(await tableExists(knex, checksumTableName(settings), settings.schemaName))) return undefined;
-    const rows = ((await knex.raw(`select name, sha256, knex_id, git_commit, git_blob, git_path, recorded_at, recorded_by from ${checksumTableRef(settings)}`)) as { rows: RawRow[] }).rows;
+    let rows: RawRow[];
+    try {
+      rows = ((await knex.raw(`select name, sha256, knex_id, git_commit, git_blob, git_path, recorded_at, recorded_by from ${checksumTableRef(settings)}`)) as { rows: RawRow[] }).rows;
+    } catch (error) {
+      throw new KnexsafeError('CHECKSUMS_UNREADABLE', `${checksumTableName(settings)} exists but is not knexsafe's checksum table (${errorMessage(error).replace(/^.* - /s, '')}), so applied migrations cannot be compared with their files.`, {
+        exitCode: 1,
+        cause: error,
+        hint: `If another tool owns a table of that name, rename it; knexsafe creates its own when the name is free. \`knexsafe history rehash\` then records the current files.`,
+      });
+    }
     return new Map(
       rows.map((r) => [
         r.name,
@@ -191,6 +200,16 @@ export interface ChecksumEntry {
   sha256: string;
   knexId: number | null;
   git?: GitOrigin | undefined;
+}
+
+/** readChecksums, or undefined with `warn` told why when the table cannot be read: reports go on without checksums. */
+export async function readChecksumsOrWarn(knex: Knex, settings: Settings, warn: (message: string) => void): Promise<Map<string, ChecksumRow> | undefined> {
+  try {
+    return await readChecksums(knex, settings);
+  } catch (error) {
+    warn(errorMessage(error));
+    return undefined;
+  }
 }
 
 /** Writes (or replaces) the rows for these migrations, on `knex` (a transaction when there is one). */

@@ -9,7 +9,7 @@ import { locateStatement, namesInStatement } from '../doctor/locate.js';
 import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from '../doctor/sessions.js';
 import { displayPath } from '../util/paths.js';
 import { armExitTrap, trapped } from './exit-trap.js';
-import { compareChecksums, diffSinceApplied, readChecksums, type ChecksumRecorder, type ChecksumState, type GitOrigin } from './checksums.js';
+import { compareChecksums, diffSinceApplied, readChecksumsOrWarn, type ChecksumRecorder, type ChecksumState, type GitOrigin } from './checksums.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
 
 export type Direction = 'up' | 'down';
@@ -203,6 +203,8 @@ export interface StatusChecksums {
   unknown: { name: string; reason: 'no-checksum' | 'applied-again' | 'no-table' }[];
   /** Applied names whose file is gone while a pending file has the same content. */
   renamed: { from: string; to: string }[];
+  /** Why the checksums could not be read (then every applied migration is unknown). */
+  warning?: string;
 }
 
 export interface StatusReport {
@@ -225,7 +227,9 @@ export async function migrationStatus(ctx: Pick<HistoryContext, 'db' | 'project'
   const lock = await readLockState(ctx.db.knex, ctx.project.migrations);
   const report = buildStatus(files, applied ?? [], applied !== undefined, lock.isLocked);
   if (applied?.length) {
-    const checks = compareChecksums(files, applied, await readChecksums(ctx.db.knex, ctx.project.migrations), ctx.project.migrations);
+    let warning: string | undefined;
+    const rows = await readChecksumsOrWarn(ctx.db.knex, ctx.project.migrations, (m) => (warning = m));
+    const checks = compareChecksums(files, applied, rows, ctx.project.migrations);
     const states = new Map(checks.verdicts.map((v) => [v.name, v.state]));
     for (const e of report.migrations) e.checksum = e.state === 'applied' ? (states.get(e.name) ?? null) : null;
     report.checksums = {
@@ -245,6 +249,7 @@ export async function migrationStatus(ctx: Pick<HistoryContext, 'db' | 'project'
       }),
       unknown: checks.unknown.map((u) => ({ name: u.name, reason: u.reason ?? 'no-checksum' })),
       renamed: checks.renamed.map((r) => ({ from: r.from, to: r.to })),
+      ...(warning ? { warning } : {}),
     };
   }
   return report;

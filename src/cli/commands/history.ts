@@ -299,6 +299,10 @@ export function renderStatus(out: Output, report: StatusReport, db: Database, mo
 const DIFF_LINES = 60;
 
 function renderChecksums(out: Output, sums: StatusChecksums): void {
+  if (sums.warning) {
+    out.warn(sums.warning);
+    return;
+  }
   for (const c of sums.changed) {
     const when = c.recordedAt ? ` ${c.recordedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : '';
     out.line(out.c.red(`Edited after it was applied: ${c.name} (applied${when}${c.appliedFrom ? ` from commit ${c.appliedFrom.commit.slice(0, 12)}` : ''}; sha256 ${c.recordedSha256.slice(0, 12)} then, ${c.currentSha256.slice(0, 12)} now)`));
