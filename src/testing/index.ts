@@ -8,6 +8,17 @@ import path from 'node:path';
 import { check, type CheckReport } from '../check/run.js';
 import { verify, type VerifyCommandResult } from '../commands/verify.js';
 import type { Finding, Severity } from '../rules/types.js';
+// Loaded up front here, not on first use as the CLI does: jest's ES module support fails when two
+// dynamic imports link the same modules at once ("request for … is not in cache"), and check loads
+// its runner and its rules side by side. A test suite pays for them once either way.
+import '../capture/session.js';
+import '../schema/incremental.js';
+import '../sql/parse.js';
+import '../rules/analyze.js';
+import '../rules/engine.js';
+import '../rules/registry.js';
+import '../cache/plan.js';
+import '../db/connect.js';
 
 export type { Finding, Severity } from '../rules/types.js';
 
