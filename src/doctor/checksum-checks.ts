@@ -6,6 +6,13 @@ import type { DoctorFinding } from './types.js';
 
 const DIFF_LINES = 40;
 
+/** The diff's lines without the Index/=== header and the trailing empty line. */
+function diffBody(diff: string): string[] {
+  const lines = diff.split('\n').filter((l) => !/^=+$/.test(l) && !l.startsWith('Index:'));
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 const day = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'at an unknown time');
 
 /** Applied migrations whose file changed since, applied without a checksum (plain knex), or renamed. */
@@ -15,7 +22,7 @@ export function checkChecksums(project: ProjectConfig, files: MigrationFile[], a
   for (const c of report.changed) {
     const row = c.recorded!;
     const diff = diffSinceApplied(c.file, row.git);
-    const diffLines = diff ? diff.split('\n').filter((l) => !/^=+$/.test(l) && !l.startsWith('Index:')) : [];
+    const diffLines = diff ? diffBody(diff) : [];
     findings.push({
       id: 'migration-edited',
       severity: 'error',
@@ -23,7 +30,7 @@ export function checkChecksums(project: ProjectConfig, files: MigrationFile[], a
       evidence: [
         `${report.tableName}: sha256 ${row.sha256.slice(0, 12)} recorded by \`knexsafe ${row.recordedBy}\` ${day(row.recordedAt)}${row.git ? `, from commit ${row.git.commit.slice(0, 12)}` : ''}; the file now hashes to ${c.current!.slice(0, 12)}`,
         ...(diff
-          ? [`diff against the applied version:\n${diffLines.slice(0, DIFF_LINES).join('\n')}${diffLines.length > DIFF_LINES ? `\n… ${diffLines.length - DIFF_LINES} more lines` : ''}`]
+          ? [`diff against the applied version:${[...diffLines.slice(0, DIFF_LINES), ...(diffLines.length > DIFF_LINES ? [`… ${diffLines.length - DIFF_LINES} more lines (--json has the whole diff)`] : [])].map((l) => `\n        ${l}`).join('')}`]
           : [row.git ? `git does not have the applied version (blob ${row.git.blob.slice(0, 12)}): no diff` : 'the file was not committed (or had changes) when it was applied: no git version to diff against']),
         'this database ran the old version; an environment that applies the file now gets a different schema, and `knexsafe latest` stops until it is settled',
       ],

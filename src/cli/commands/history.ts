@@ -308,6 +308,7 @@ function renderChecksums(out: Output, sums: StatusChecksums): void {
     out.line(out.c.red(`Edited after it was applied: ${c.name} (applied${when}${c.appliedFrom ? ` from commit ${c.appliedFrom.commit.slice(0, 12)}` : ''}; sha256 ${c.recordedSha256.slice(0, 12)} then, ${c.currentSha256.slice(0, 12)} now)`));
     if (c.diff) {
       const lines = c.diff.split('\n').filter((l) => !/^=+$/.test(l) && !l.startsWith('Index:'));
+      while (lines.length && lines[lines.length - 1] === '') lines.pop();
       for (const l of lines.slice(0, DIFF_LINES)) out.line(`  ${l.startsWith('+') && !l.startsWith('+++') ? out.c.green(l) : l.startsWith('-') && !l.startsWith('---') ? out.c.red(l) : l}`);
       if (lines.length > DIFF_LINES) out.line(out.c.dim(`  … ${lines.length - DIFF_LINES} more lines (--json has the whole diff)`));
     } else {
