@@ -29,6 +29,8 @@ export { runSeeds } from './commands/seed.js';
 export { ALL_RULES, ruleById } from './rules/registry.js';
 export type { Rule, Finding, Severity, RuleContext, AnalyzedStatement, MigrationUnit } from './rules/types.js';
 export { formatText, formatJson, formatSarif, formatGithub, formatMarkdown } from './report/format.js';
+export { renderCheckHtml, renderVerifyHtml, renderPlanHtml, type HtmlCheckOptions } from './report/html.js';
+export { buildTimelines, renderTimelineSvg, renderTimelinesSvgFile, timelineMarkdown, type TimelineGroup, type TimelineRow, type LockBar, type TimelineStatement } from './report/timeline.js';
 export { guardedLatest, guardedUp, type GuardedRunOptions, type GuardedRunResult, type RunPlan, type PlannedMigration, type AttemptRecord, type GuardEvents } from './guard/run.js';
 export { resolveGuardSettings, GUARD_DEFAULTS, type GuardSettings } from './guard/settings.js';
 export { ADVISORY_LOCK_CLASS, LOCK_HOLDERS_SQL, advisoryLockName } from './guard/control.js';

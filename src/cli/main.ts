@@ -8,6 +8,7 @@ import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
 import { buildProgram } from './program.js';
+import { escapedFailureHandler } from './serving.js';
 import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -77,6 +78,9 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
     listener = (reason) => {
       // Taken by the exit trap as the failure of the migration running then (src/migrations/exit-trap.ts).
       if (claimedByExitTrap(reason)) return;
+      // A server (knexsafe mcp) reports it and goes on serving.
+      const serving = escapedFailureHandler();
+      if (serving) return serving(reason);
       reject(
         new EscapedRejection(
           new KnexsafeError('UNHANDLED_REJECTION', `A promise nobody awaited was rejected, so the run stopped: ${errorMessage(reason)}`, {

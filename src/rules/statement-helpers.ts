@@ -2,7 +2,7 @@ import { scanSync, type ScanToken } from 'libpg-query';
 import type { ColumnInfo, ConstraintInfo, ConstraintKind, SchemaSnapshot } from '../schema/types.js';
 import type { ConstraintFacts, QualifiedName, StatementFacts } from '../sql/facts.js';
 import { shortName, tableName } from './helpers.js';
-import type { AnalyzedStatement, MigrationUnit, RuleContext } from './types.js';
+import type { AnalyzedStatement, Fix, MigrationUnit, RuleContext } from './types.js';
 import { addColumnClause, bareName, concurrentIndexDefinition, ident, NEXT_MIGRATION, pgObjectName, rawLine, sqlName } from '../codegen/index.js';
 
 /**
@@ -231,11 +231,27 @@ export function withoutNotValid(definition: string): string {
  * The statements of the migration that only add `columns` to `table` (knex's `ADD COLUMN` of a
  * column the constraint is on): a fix that adds those columns itself stands for them too.
  */
-export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): AnalyzedStatement[] {
-  const names = new Set(columns.map((c) => c.name));
-  if (names.size === 0) return [];
-  return context.migration.statements.filter((s) => {
+export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): Pick<Fix, 'covers' | 'coversAddedColumns'> {
+  return coverAddedColumns(context, table, columns.map((c) => c.name));
+}
+
+/**
+ * What a fix that adds `columns` again covers: the statements that add only them (replaced), and
+ * those that add them among other columns (knex's `alterTable` adds every column of the callback in
+ * one ALTER TABLE), which keep adding the others.
+ */
+export function coverAddedColumns(context: RuleContext, table: string, columns: string[]): Pick<Fix, 'covers' | 'coversAddedColumns'> {
+  const names = new Set(columns);
+  const covers: AnalyzedStatement[] = [];
+  const coversAddedColumns: { statement: AnalyzedStatement; columns: string[] }[] = [];
+  if (names.size === 0) return {};
+  for (const s of context.migration.statements) {
     const f = s.facts;
-    return f.kind === 'alter-table' && tableName(context, f.table) === table && f.commands.length > 0 && f.commands.every((c) => c.action === 'add-column' && names.has(c.column.name));
-  });
+    if (f.kind !== 'alter-table' || tableName(context, f.table) !== table || f.commands.length === 0) continue;
+    const adds = f.commands.filter((c) => c.action === 'add-column' && names.has(c.column.name));
+    if (adds.length === 0) continue;
+    if (adds.length === f.commands.length) covers.push(s);
+    else coversAddedColumns.push({ statement: s, columns: adds.map((c) => (c.action === 'add-column' ? c.column.name : '')) });
+  }
+  return { covers, ...(coversAddedColumns.length ? { coversAddedColumns } : {}) };
 }

@@ -307,7 +307,7 @@ async function rebuildShadow(open: () => Promise<CaptureSession>, replay: Migrat
 }
 
 function whatFailed(outcome: RunOutcome): string {
-  return `migration ${outcome.error?.migration ?? '?'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`;
+  return `${outcome.error?.migration ? `migration ${outcome.error.migration}` : 'a migration'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`;
 }
 
 function replayFailed(outcome: RunOutcome): KnexsafeError {

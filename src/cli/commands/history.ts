@@ -6,6 +6,9 @@ import type { BatchResult, HistoryContext, StatusChecksums, StatusReport } from 
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import type { GuardedCommand } from '../../guard/run.js';
 import { formatDuration, table, type Output } from '../output.js';
+import type { CheckReport } from '../../check/run.js';
+import { KnexsafeError } from '../../errors.js';
+import { emitReport } from '../report-file.js';
 
 // Loaded on use, so `--help` and quick commands do not pay for every module.
 const history = () => import('../../migrations/history.js');
@@ -52,6 +55,7 @@ interface GuardFlags {
   timeout?: string;
   retries?: string;
   retryDelay?: string;
+  output?: string;
 }
 
 function guardOptions(command: Command): Command {
@@ -68,12 +72,18 @@ function guardOptions(command: Command): Command {
     .option('--retry-delay <duration>', 'wait before the first retry, doubled each time (default 2s)')
     .option('--backup', 'back up what destructive migrations drop or rewrite (the default; config backup)')
     .option('--no-backup', 'do not back up before destructive migrations')
-    .option('--backup-dir <dir>', 'where backups go (default .knexsafe/backups)');
+    .option('--backup-dir <dir>', 'where backups go (default .knexsafe/backups)')
+    .option('--output <file>', 'with --dry-run --format html: write the report to this file');
 }
 
 async function runGuardedCommand(command: GuardedCommand, name: string | undefined, opts: GuardFlags, cmd: Command): Promise<void> {
   const g = globalOptions(cmd);
-  const out = makeOutput(g);
+  const html = g.format === 'html';
+  if (html && !opts.dryRun) throw new KnexsafeError('BAD_OPTION', `--format html goes with --dry-run (the plan and its check as a page); ${command} itself prints its progress.`);
+  if (opts.output !== undefined && !html) throw new KnexsafeError('BAD_OPTION', '--output goes with --dry-run --format html.');
+  // The page is the result: the text plan and the JSON document stay off stdout.
+  const out = makeOutput(html ? { ...g, json: true } : g);
+  let checked: CheckReport | undefined;
   const [{ COVERED_BY_GUARD, guardedLatest, guardedUp }, { formatBackfillBar, formatBackup, formatPlan, formatRetry, summaryJson }, { onBackfillProgress }] = await Promise.all([
     import('../../guard/run.js'),
     import('../../guard/format.js'),
@@ -110,6 +120,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       events: {
         progress: (m) => out.progress(out.c.dim(m)),
         checked(report, plan) {
+          checked = report;
           const running = new Set(plan.pending.map((p) => p.name));
           const blocking = plan.blocking;
           const active = report.findings.filter((f) => running.has(f.migration) && !f.suppressed && f.severity !== 'info' && !COVERED_BY_GUARD.has(f.rule));
@@ -132,6 +143,12 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
         },
       },
     });
+    if (result.dryRun && html) {
+      const { renderCheckHtml, renderPlanHtml } = await import('../../report/html.js');
+      emitReport(out, checked ? renderCheckHtml(checked, { plan: result.plan, command: `${command} --dry-run` }) : renderPlanHtml(result.plan), opts.output);
+      if (result.plan.blocking.length && !opts.unsafe) process.exitCode = 1;
+      return;
+    }
     if (result.dryRun) {
       out.result({ dryRun: true, database: result.database, plan: result.plan, warnings: result.warnings });
       out.line(formatPlan(result.plan, out.c));
