@@ -44,3 +44,6 @@ export type { DoctorReport, DoctorFinding } from './doctor/types.js';
 export { forgetMigration, renameMigration, type HistoryEditResult } from './doctor/history-edit.js';
 export { explainFailure, EXPLAINED_SQLSTATES, type FailureFacts, type SqlStateExplanation } from './doctor/explain.js';
 export { squash, applySquashHistory, restoreSquashHistory, type SquashOptions, type SquashResult, type SquashProof, type ApplyHistoryOptions, type ApplyHistoryResult } from './squash/index.js';
+export { rehashMigrations, type RehashResult } from './migrations/rehash.js';
+export { checksumTableName, compareChecksums, hashMigrationContent, readChecksums, type ChecksumReport, type ChecksumRow, type ChecksumVerdict } from './migrations/checksums.js';
+export type { StatusChecksums, ChangedMigration } from './migrations/history.js';

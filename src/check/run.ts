@@ -468,7 +468,7 @@ interface SchemaTracker {
  */
 function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], { whileReading, rideCommit }: { whileReading?: () => void; rideCommit: boolean }): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
-  const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
   // A snapshot after a migration re-reads only the relations it locked or created (the recorder's
   // footprint): whole snapshots were most of check's cost.
   const snapshots = new IncrementalSnapshots({ excludeTables: exclude });
