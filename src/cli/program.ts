@@ -28,7 +28,7 @@ export function buildProgram(): Command {
     .option('--db <target>', 'use an embedded database instead of a server: embedded or embedded:<dir>')
     .option('--shadow-url <url>', 'PostgreSQL server for shadow databases (default: embedded)')
     .option('--json', 'print machine-readable JSON on stdout')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif', 'github', 'markdown']))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif', 'github', 'markdown', 'html']))
     .option('--debug', 'print stack traces and internal details')
     .option('--no-color', 'disable colours')
     .exitOverride()

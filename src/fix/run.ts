@@ -306,8 +306,8 @@ async function fixLoop(input: LoopInput) {
         attempted.add(key);
         continue;
       }
-      if (f.fix.template) {
-        skip(f, 'its fix is a template with parts to write by hand: apply it yourself (knexsafe check shows it)');
+      if (f.fix.byHand) {
+        skip(f, `its fix ${f.fix.byHand}: apply it yourself (knexsafe check shows it)`);
         continue;
       }
       if (!isWholeFileFix(f.fix.code)) {

@@ -17,7 +17,7 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   const { covers: coversWhole = [], coversAddedColumns = [], ...fix } = input;
   if (fix.wholeMigration || unit.sqlFile) return fix;
   const styled = (f: Fix): Fix => ({ ...f, code: inModuleStyle(f.code, moduleStyleOf(unit.file)) });
-  if (!statement || fix.template) return styled(fix);
+  if (!statement || fix.byHand) return styled(fix);
   // A statement the fix writes again in part keeps the rest (its other columns) in its place.
   const covers = [...coversWhole];
   const remainders = new Map<AnalyzedStatement, AnalyzedStatement>();

@@ -2,7 +2,9 @@ import type { ColumnInfo, ConstraintInfo, ConstraintKind, SchemaSnapshot } from 
 import type { ConstraintFacts, QualifiedName, StatementFacts } from '../sql/facts.js';
 import { shortName, tableName } from './helpers.js';
 import type { AnalyzedStatement, Fix, MigrationUnit, RuleContext } from './types.js';
-import { addColumnClause, bareName, concurrentIndexDefinition, ident, pgObjectName, rawLine, sqlName } from '../codegen/index.js';
+import { addColumnClause, bareName, columnList, concurrentIndexDefinition, ident, pgObjectName, rawLine, replayLine, sqlName } from '../codegen/index.js';
+import { expressionText } from '../sql/expr.js';
+import type { Node } from 'libpg-query';
 
 /**
  * Code generation shared by the lock rules of `locks-a.ts` (drop-index-not-concurrent,
@@ -125,6 +127,47 @@ export function findIndex(schema: SchemaSnapshot | undefined, name: QualifiedNam
  * Up and down lines that undo / redo one statement, for splitting a migration into parts. Returns
  * `undefined` down when knexsafe cannot write the inverse (the caller says so in the fix).
  */
+/**
+ * The down of an INSERT … VALUES: a DELETE of each row it inserted, matched on every value it gave
+ * (json columns left out: json has no equality). Values bound as parameters are bound again.
+ * Nothing for INSERT … SELECT, ON CONFLICT (rows may have existed before) or DEFAULT values.
+ */
+function insertInverse(statement: AnalyzedStatement, unit: MigrationUnit): { down?: string[] } {
+  const f = statement.facts;
+  if (f.kind !== 'insert' || f.fromQuery || !f.rows || f.onConflict || f.columns.length === 0) return {};
+  type ValuesList = { List?: { items?: Node[] } };
+  const insert = (statement.ast as { InsertStmt?: { selectStmt?: { SelectStmt?: { valuesLists?: ValuesList[] } } } }).InsertStmt;
+  const rows = insert?.selectStmt?.SelectStmt?.valuesLists;
+  if (!rows?.length) return {};
+  const qualified = f.table.schema ? `${f.table.schema}.${f.table.name}` : `public.${f.table.name}`;
+  const types = unit.schemaAfter?.tables[qualified]?.columns ?? {};
+  const compared = f.columns.map((column, at) => ({ column, at })).filter(({ column }) => types[column]?.type !== 'json');
+  if (compared.length === 0) return {};
+  const bindings = statement.captured?.bindings ?? [];
+  const down: string[] = [];
+  for (const row of rows) {
+    const items = row.List?.items ?? [];
+    const values: string[] = [];
+    const bound: unknown[] = [];
+    for (const { at } of compared) {
+      const item = items[at] as (Node & { ParamRef?: { number?: number }; SetToDefault?: unknown }) | undefined;
+      if (!item || item.SetToDefault !== undefined) return {};
+      const param = item.ParamRef?.number;
+      if (param !== undefined) {
+        if (param < 1 || param > bindings.length) return {};
+        bound.push(bindings[param - 1]);
+        values.push(`$${bound.length}`);
+        continue;
+      }
+      const text = expressionText(item);
+      if (text === undefined) return {};
+      values.push(text);
+    }
+    down.unshift(replayLine(`DELETE FROM ${sqlName(f.table)} WHERE (${columnList(compared.map((c) => c.column))}) IS NOT DISTINCT FROM (${values.join(', ')})`, bound));
+  }
+  return { down };
+}
+
 export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { down?: string[] } {
   const f = statement.facts;
   const before = unit.schemaBefore;
@@ -140,6 +183,8 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
       return { down: [] };
     case 'create-table':
       return { down: [rawLine(`DROP TABLE IF EXISTS ${sqlName(f.table)}`)] };
+    case 'insert':
+      return insertInverse(statement, unit);
     case 'create-index': {
       const name = f.name ?? Object.values(after?.indexes ?? {}).find((i) => i.table === table(f.table) && !before?.indexes[`${i.schema}.${i.name}`])?.name;
       if (!name) return {};

@@ -151,8 +151,12 @@ export interface Fix {
    * from. `fix` leaves such a fix to a person.
    */
   replaysData?: string;
-  /** The code is a template with parts to write by hand (it shows the shape): never applied by `fix`. */
-  template?: boolean;
+  /**
+   * Why `fix` never applies this fix, though check shows it: a template with parts to write by
+   * hand, or a change that is safe only in a deploy order code cannot express (drop after the code
+   * that uses it is gone). Said as the end of "its fix …".
+   */
+  byHand?: string;
 }
 
 export interface FindingInput {

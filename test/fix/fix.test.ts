@@ -293,6 +293,34 @@ exports.down = async function (knex) {
   });
 });
 
+describe('knexsafe fix and inserted rows', () => {
+  // mozilla/blurts-server's shape: empty a table and seed it. The DELETE becomes a batched loop; the
+  // INSERT kept after it gets a down that deletes exactly the rows it inserted, so up runs again.
+  it('the statements kept after a fix undo the rows they insert', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('removal_pilot', (table) => { table.integer('id').primary(); table.string('name'); table.integer('enrolled_users'); table.jsonb('meta'); });
+};
+exports.down = async function (knex) { await knex.schema.dropTable('removal_pilot'); };
+`,
+      'migrations/20240102000000_seed_pilot.js': `exports.up = function (knex) {
+  return knex('removal_pilot').del().then(() => knex('removal_pilot').insert([
+    { id: 1, name: 'round_01', enrolled_users: 0, meta: { note: "it's ?" } },
+    { id: 2, name: null, enrolled_users: 5, meta: null },
+  ]));
+};
+exports.down = function (knex) { return knex('removal_pilot').del(); };
+`,
+    });
+    const result = await fix({ cwd: project, rules: ['unbatched-backfill'] });
+    const rest = result.changes.find((c) => c.kind === 'added' && /insert into "removal_pilot"/.test(c.after ?? ''));
+    expect(rest?.after).toContain('DELETE FROM removal_pilot WHERE (id, name, enrolled_users, meta) IS NOT DISTINCT FROM (?, ?, ?, ?)');
+    expect(result.verify?.verdicts.map((v) => `${v.name} ${v.status}`)).toEqual(result.changes.map((c) => `${c.name} reversible`));
+    expectWrittenFilesLoad(path.join(project, 'migrations'), result);
+  });
+});
+
 describe('knexsafe fix and templates', () => {
   // automatisch's shape: a row-by-row loop. Its fix shows the shape of a batched loop with the
   // UPDATE left to write; applied, it would replace a working backfill with one that does nothing.

@@ -253,7 +253,7 @@ function report(context: RuleContext, unit: MigrationUnit, table: string, statem
     fix: {
       description:
         'Do it in SQL, set-based and in batches: one UPDATE ... FROM (or a CASE) per batch of keys, in a migration with `transaction: false` so each batch commits on its own; keep schema changes (and their locks) in a migration of their own before it.',
-      template: true,
+      byHand: 'is a template with parts to write by hand',
       code: [
         `// A template: write the set-based UPDATE of one batch where marked.`,
         `exports.config = { transaction: false };`,
