@@ -104,6 +104,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const reports = new Map<string, CheckReport | KnexsafeError>();
   // Target name → its applied state's key, for the run that follows the checks.
   const stateOf = new Map<string, string>();
+  // What the read before the checks found, for targets that then never start.
+  const seen = new Map<string, string[]>();
   if ((options.command === 'latest' && options.check !== false) || options.command === 'check') {
     events.progress?.(`Reading the applied migrations of ${targets.length} target${targets.length === 1 ? '' : 's'}`);
     const states = new Map<string, FleetTarget[]>();
@@ -113,6 +115,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       try {
         const names = await readApplied(projectForTarget(base, t));
         applied.set(t.name, names);
+        seen.set(t.name, names);
         const key = stateKey(names);
         states.set(key, [...(states.get(key) ?? []), t]);
       } catch (error) {
@@ -196,11 +199,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     if (options.command === 'doctor') await markDrift(base, targets, outcomes, concurrency);
   }
 
+  const fileCount = seen.size ? (await import('../migrations/source.js')).listMigrationFiles(base.migrations).length : 0;
   const list: TargetOutcome[] = targets.map((t) => {
     const o = outcomes.get(t.name);
     if (o) return o;
     events.state?.(t.name, 'not started');
-    return { ...identity(t), result: 'not started', applied: 0, pending: 0, version: null, migrations: [], durationMs: 0 };
+    const names = seen.get(t.name) ?? [];
+    return { ...identity(t), result: 'not started', applied: names.length, pending: seen.has(t.name) ? Math.max(0, fileCount - names.length) : 0, version: lastOf(names), migrations: [], durationMs: 0 };
   });
   const versions = new Map<string | null, number>();
   for (const o of list) if (o.result !== 'not started' && o.result !== 'failed') versions.set(o.version, (versions.get(o.version) ?? 0) + 1);
@@ -244,7 +249,8 @@ async function runOne(options: FleetOptions, base: ProjectConfig, t: FleetTarget
       problems = diagnosis.problems;
       notes = diagnosis.notes;
     }
-    const status = await readStatus(project);
+    // After a latest that went through, every migration file is applied (knex's latest or an error): no need to read it back.
+    const status = options.command === 'latest' ? await appliedAfterLatest(project) : await readStatus(project);
     const result: TargetResult = problems?.length ? 'problem' : status.pending > 0 && options.command !== 'rollback' ? 'behind' : 'ok';
     events.state?.(t.name, result === 'ok' ? 'done' : result);
     return {
@@ -388,6 +394,12 @@ async function readStatus(project: ProjectConfig): Promise<{ applied: number; pe
   } finally {
     await db.close();
   }
+}
+
+async function appliedAfterLatest(project: ProjectConfig): Promise<{ applied: number; pending: number; version: string | null }> {
+  const { listMigrationFiles } = await import('../migrations/source.js');
+  const files = listMigrationFiles(project.migrations).map((f) => f.name);
+  return { applied: files.length, pending: 0, version: lastOf(files) };
 }
 
 function stateKey(applied: string[]): string {
