@@ -3,6 +3,7 @@ import path from 'node:path';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { KnexsafeError, errorMessage, isKnexsafeError } from '../errors.js';
 import type { CheckReport } from '../check/run.js';
+import type { Database } from '../db/connect.js';
 import type { GuardSettingOptions } from '../guard/settings.js';
 import { redactSecrets } from '../util/redact.js';
 import { loadTargets, projectForTarget, type FleetTarget, type TargetSelection } from './targets.js';
@@ -91,11 +92,20 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const started = performance.now();
   const base = await resolveProject(options);
   const targets = await loadTargets(base, options);
+  for (const t of targets) options.events?.state?.(t.name, 'waiting');
+
+  const readers = new Readers(targets);
+  try {
+    return await fleetOn(options, base, targets, readers, started);
+  } finally {
+    await readers.close();
+  }
+}
+
+async function fleetOn(options: FleetOptions, base: ProjectConfig, targets: FleetTarget[], readers: Readers, started: number): Promise<FleetReport> {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   const failFast = options.failFast ?? true;
   const events = options.events ?? {};
-  for (const t of targets) events.state?.(t.name, 'waiting');
-
   const outcomes = new Map<string, TargetOutcome>();
   const checks: StateCheck[] = [];
   let stopped = false;
@@ -113,7 +123,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     await eachLimited(targets, concurrency, async (t) => {
       events.state?.(t.name, 'reading');
       try {
-        const names = await readApplied(projectForTarget(base, t));
+        const names = await readApplied(readers, projectForTarget(base, t));
         applied.set(t.name, names);
         seen.set(t.name, names);
         const key = stateKey(names);
@@ -191,12 +201,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     const todo = targets.filter((t) => !outcomes.has(t.name));
     await eachLimited(todo, concurrency, async (t) => {
       if (stopped) return false;
-      const outcome = await runOne(options, base, t, reports.get(stateOf.get(t.name) ?? ''), events);
+      const outcome = await runOne(options, base, t, reports.get(stateOf.get(t.name) ?? ''), events, readers);
       outcomes.set(t.name, outcome);
       if (outcome.result === 'failed' && failFast) stopped = true;
       return !stopped;
     });
-    if (options.command === 'doctor') await markDrift(base, targets, outcomes, concurrency);
+    if (options.command === 'doctor') await markDrift(base, targets, outcomes, concurrency, readers);
   }
 
   const fileCount = seen.size ? (await import('../migrations/source.js')).listMigrationFiles(base.migrations).length : 0;
@@ -222,7 +232,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   };
 }
 
-async function runOne(options: FleetOptions, base: ProjectConfig, t: FleetTarget, report: CheckReport | KnexsafeError | undefined, events: FleetEvents): Promise<TargetOutcome> {
+async function runOne(options: FleetOptions, base: ProjectConfig, t: FleetTarget, report: CheckReport | KnexsafeError | undefined, events: FleetEvents, readers: Readers): Promise<TargetOutcome> {
   const started = performance.now();
   const project = projectForTarget(base, t);
   events.state?.(t.name, options.command === 'latest' || options.command === 'rollback' ? 'running' : 'reading');
@@ -250,7 +260,7 @@ async function runOne(options: FleetOptions, base: ProjectConfig, t: FleetTarget
       notes = diagnosis.notes;
     }
     // After a latest that went through, every migration file is applied (knex's latest or an error): no need to read it back.
-    const status = options.command === 'latest' ? await appliedAfterLatest(project) : await readStatus(project);
+    const status = options.command === 'latest' ? await appliedAfterLatest(project) : await readStatus(readers, project);
     const result: TargetResult = problems?.length ? 'problem' : status.pending > 0 && options.command !== 'rollback' ? 'behind' : 'ok';
     events.state?.(t.name, result === 'ok' ? 'done' : result);
     return {
@@ -268,7 +278,7 @@ async function runOne(options: FleetOptions, base: ProjectConfig, t: FleetTarget
     events.state?.(t.name, 'failed');
     const outcome = failedOutcome(t, error, performance.now() - started);
     // What it did before failing: its state now, read on a fresh connection.
-    const status = await readStatus(project).catch(() => undefined);
+    const status = await readStatus(readers, project).catch(() => undefined);
     if (status) Object.assign(outcome, { applied: status.applied, pending: status.pending, version: status.version });
     return outcome;
   }
@@ -335,23 +345,18 @@ async function doctorOne(project: ProjectConfig, options: FleetOptions): Promise
  * target's schema is read (read-only) and the ones that differ from the most common schema of their
  * state are marked drifted. A state with one target has nothing to compare with.
  */
-async function markDrift(base: ProjectConfig, targets: FleetTarget[], outcomes: Map<string, TargetOutcome>, concurrency: number): Promise<void> {
-  const [{ openTarget }, { snapshotSchema }] = await Promise.all([import('../db/connect.js'), import('../schema/snapshot.js')]);
+async function markDrift(base: ProjectConfig, targets: FleetTarget[], outcomes: Map<string, TargetOutcome>, concurrency: number, readers: Readers): Promise<void> {
+  const { snapshotSchema } = await import('../schema/snapshot.js');
   const prints = new Map<string, string>();
   await eachLimited(targets, concurrency, async (t) => {
     const outcome = outcomes.get(t.name);
     if (!outcome || outcome.result === 'failed' || outcome.result === 'not started') return true;
     try {
-      const db = await openTarget(projectForTarget(base, t));
-      try {
-        const snapshot = await snapshotSchema(db.knex, t.schema ? { schemas: [t.schema] } : {});
-        let text = JSON.stringify(snapshot);
-        // Tenants' schemas differ by name only: compare them with the name taken out.
-        if (t.schema) text = text.split(`${t.schema}.`).join('<tenant>.').split(`"${t.schema}"`).join('"<tenant>"');
-        prints.set(t.name, createHash('sha1').update(text).digest('hex'));
-      } finally {
-        await db.close();
-      }
+      const snapshot = await readers.use(projectForTarget(base, t), (db) => snapshotSchema(db.knex, t.schema ? { schemas: [t.schema] } : {}));
+      let text = JSON.stringify(snapshot);
+      // Tenants' schemas differ by name only: compare them with the name taken out.
+      if (t.schema) text = text.split(`${t.schema}.`).join('<tenant>.').split(`"${t.schema}"`).join('"<tenant>"');
+      prints.set(t.name, createHash('sha1').update(text).digest('hex'));
     } catch (error) {
       outcome.notes = [...(outcome.notes ?? []), `schema not read: ${redactSecrets(errorMessage(error))}`];
     }
@@ -374,26 +379,61 @@ async function markDrift(base: ProjectConfig, targets: FleetTarget[], outcomes: 
   }
 }
 
-async function readApplied(project: ProjectConfig): Promise<string[]> {
-  const [{ openTarget }, { readAppliedMigrations }] = await Promise.all([import('../db/connect.js'), import('../migrations/applied.js')]);
-  const db = await openTarget(project);
-  try {
-    return ((await readAppliedMigrations(db.knex, project.migrations)) ?? []).map((a) => a.name);
-  } finally {
-    await db.close();
+/**
+ * Connections for the read-only steps (applied states, status). Targets that share a connection
+ * (schemas of one database) share one pool: their reads name the schema, so the search_path does
+ * not matter. A connection of a single target is opened and closed around each use, so that a
+ * fleet of many databases does not keep one pool per database open.
+ */
+export class Readers {
+  private readonly shared = new Map<string, Promise<Database>>();
+  private readonly uses = new Map<string, number>();
+
+  constructor(targets: FleetTarget[]) {
+    for (const t of targets) this.uses.set(connectionKey(t.connection), (this.uses.get(connectionKey(t.connection)) ?? 0) + 1);
+  }
+
+  async use<T>(project: ProjectConfig, fn: (db: Database) => Promise<T>): Promise<T> {
+    const { openTarget } = await import('../db/connect.js');
+    const key = project.target.kind === 'server' ? connectionKey(project.target.connection) : '';
+    if ((this.uses.get(key) ?? 0) < 2) {
+      const db = await openTarget(project);
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+      }
+    }
+    let opened = this.shared.get(key);
+    if (!opened) {
+      opened = openTarget(project);
+      this.shared.set(key, opened);
+    }
+    return fn(await opened);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.shared.values()].map((p) => p.then((db) => db.close(), () => undefined)));
+    this.shared.clear();
   }
 }
 
-async function readStatus(project: ProjectConfig): Promise<{ applied: number; pending: number; version: string | null }> {
-  const [{ openTarget }, { migrationStatus }] = await Promise.all([import('../db/connect.js'), import('../migrations/history.js')]);
-  const db = await openTarget(project);
-  try {
+function connectionKey(connection: unknown): string {
+  return typeof connection === 'string' ? connection : (JSON.stringify(connection) ?? '');
+}
+
+async function readApplied(readers: Readers, project: ProjectConfig): Promise<string[]> {
+  const { readAppliedMigrations } = await import('../migrations/applied.js');
+  return readers.use(project, async (db) => ((await readAppliedMigrations(db.knex, project.migrations)) ?? []).map((a) => a.name));
+}
+
+async function readStatus(readers: Readers, project: ProjectConfig): Promise<{ applied: number; pending: number; version: string | null }> {
+  const { migrationStatus } = await import('../migrations/history.js');
+  return readers.use(project, async (db) => {
     const status = await migrationStatus({ db, project });
     const applied = status.migrations.filter((m) => m.state !== 'pending').map((m) => m.name);
     return { applied: status.applied, pending: status.pending, version: lastOf(applied) };
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 async function appliedAfterLatest(project: ProjectConfig): Promise<{ applied: number; pending: number; version: string | null }> {

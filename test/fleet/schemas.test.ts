@@ -31,7 +31,7 @@ describeServer('fleet of 200 schemas in one database (schema per tenant)', () =>
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('migrates every tenant schema, stops at the first failure, and a re-run finishes the fleet', async () => {
+  it('migrates every tenant schema, each in its own schema', async () => {
     const first = await cli('latest', '--targets-query', QUERY, '--concurrency', '8', '--json');
     expect(first.code, first.stderr).toBe(0);
     const firstReport = parseJson<FleetJson>(first.stdout);
@@ -41,7 +41,9 @@ describeServer('fleet of 200 schemas in one database (schema per tenant)', () =>
     const tables = await sqlOn<{ n: string }>(temp.url, `select count(*)::int as n from pg_tables where tablename in ('items', 'knex_migrations') and schemaname like 'tenant\\_%'`);
     expect(Number(tables[0]!.n)).toBe(COUNT * 2);
     expect(await sqlOn(temp.url, `select 1 from pg_tables where schemaname = 'public' and tablename in ('items', 'knex_migrations')`)).toEqual([]);
+  });
 
+  it('stops at the first failure and leaves the tenants not started untouched', async () => {
     addMigrations(dir, [LAST]);
     const blocker = await holdTableLock(temp.url, `${tenants[0]}.items`);
     let failing: Awaited<ReturnType<typeof cli>>;
@@ -63,13 +65,17 @@ describeServer('fleet of 200 schemas in one database (schema per tenant)', () =>
     );
     expect(untouched).toEqual([]);
     for (const t of notStarted.slice(0, 5)) expect(await appliedIn(t.target)).toEqual(['20240101000000_create_items.js', '20240102000000_add_price.js']);
+  });
 
+  it('a re-run finishes the fleet, and status shows one version', async () => {
     const rerun = await cli('latest', '--targets-query', QUERY, '--concurrency', '8');
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     expect(await appliedIn(tenants[0]!)).toEqual(['20240101000000_create_items.js', '20240102000000_add_price.js', LAST]);
     const notes = await sqlOn<{ n: string }>(temp.url, `select count(*)::int as n from information_schema.columns where table_name = 'items' and column_name = 'note' and table_schema like 'tenant\\_%'`);
     expect(Number(notes[0]!.n)).toBe(COUNT);
+  });
 
+  it('status shows every tenant at the same version', async () => {
     const status = await cli('status', '--targets-query', QUERY, '--concurrency', '8', '--json');
     expect(status.code).toBe(0);
     expect(parseJson<FleetJson>(status.stdout).versions).toEqual([{ version: LAST, targets: COUNT }]);
