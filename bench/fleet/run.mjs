@@ -23,12 +23,18 @@ const repeat = Number(flag('repeat', '3'));
 const concurrency = Number(flag('concurrency', '4'));
 const serverUrl = flag('url', process.env.KNEXSAFE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
 const name = flag('name', new Date().toISOString().slice(0, 10));
-const cli = path.join(root, 'dist/cli/main.js');
+const built = path.join(root, 'dist');
 const project = path.join(root, 'bench/fleet/project');
-if (!fs.existsSync(cli)) {
+if (!fs.existsSync(path.join(built, 'cli/main.js'))) {
   console.error('dist/cli/main.js is missing: run npm run build first');
   process.exit(2);
 }
+// The CLI as built when the bench started: a rebuild meanwhile would swap its lazily loaded chunks
+// under a running fleet. Inside the repository, so its packages resolve from node_modules.
+const snapshot = path.join(root, 'bench/fleet', `.dist-${process.pid}`);
+fs.cpSync(built, snapshot, { recursive: true });
+process.on('exit', () => fs.rmSync(snapshot, { recursive: true, force: true }));
+const cli = path.join(snapshot, 'cli/main.js');
 const migrations = fs.readdirSync(path.join(project, 'migrations')).sort();
 
 const urlFor = (db) => {

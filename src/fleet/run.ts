@@ -198,6 +198,20 @@ async function fleetOn(options: FleetOptions, base: ProjectConfig, targets: Flee
   }
 
   if (options.command !== 'check') {
+    // latest: a target the read found up to date is not connected to again (a re-run after a
+    // failure only touches the targets still behind).
+    if (options.command === 'latest' && seen.size) {
+      const { listMigrationFiles } = await import('../migrations/source.js');
+      const files = listMigrationFiles(base.migrations).map((f) => f.name);
+      for (const t of targets) {
+        const names = seen.get(t.name);
+        if (!names || outcomes.has(t.name)) continue;
+        const applied = new Set(names);
+        if (files.some((f) => !applied.has(f))) continue;
+        outcomes.set(t.name, { ...identity(t), result: 'ok', applied: names.length, pending: 0, version: lastOf(names), migrations: [], durationMs: 0 });
+        events.state?.(t.name, 'done');
+      }
+    }
     const todo = targets.filter((t) => !outcomes.has(t.name));
     await eachLimited(todo, concurrency, async (t) => {
       if (stopped) return false;
