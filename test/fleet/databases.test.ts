@@ -19,6 +19,8 @@ async function appliedOn(db: string): Promise<string[]> {
   return rows ? rows.map((r) => r.name) : [];
 }
 
+// Each step runs a whole fleet (up to 200 guarded runs): on a 2-core machine shared with other jobs
+// that takes several times longer than alone, hence the per-step timeout above the default 60 s.
 describeServer('fleet of 50 databases', () => {
   let dir: string;
   const cli = (...args: string[]) => runCli(['--no-color', ...args], { cwd: dir });
@@ -39,18 +41,17 @@ describeServer('fleet of 50 databases', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('migrates the targets it is given (40 of the 50), checking their pending migrations once', async () => {
-    // 40 at the first migration, 10 with nothing: two applied states.
-    const first = await cli('latest', '--targets', 'targets.txt', '--except', `*_4?`, '--concurrency', '8', '--json');
+  it('migrates the targets it is given, never printing a password', { timeout: 150_000 }, async () => {
+    // One database first (a table the next step can lock); the other 49 start empty.
+    const first = await cli('latest', '--targets', 'targets.txt', '--only', names[0]!, '--json');
     noSecret(first);
     expect(first.code, first.stderr).toBe(0);
     const firstReport = parseJson<FleetJson>(first.stdout);
-    expect(firstReport.targets).toHaveLength(40);
-    expect(firstReport.targets.every((t) => t.result === 'ok' && t.version === '20240101000000_create_items.js')).toBe(true);
+    expect(firstReport.targets.map((t) => [t.target, t.result, t.version])).toEqual([[names[0], 'ok', '20240101000000_create_items.js']]);
     expect(firstReport.checks).toHaveLength(1);
   });
 
-  it('stops at the first failure, names it, and leaves the targets not started untouched', async () => {
+  it('stops at the first failure, names it, and leaves the targets not started untouched', { timeout: 150_000 }, async () => {
     addMigrations(dir, ['20240102000000_add_price.js', LAST]);
     const blocker = await holdTableLock(urlFor(names[0]!), 'items');
     let failing: Awaited<ReturnType<typeof cli>>;
@@ -71,7 +72,8 @@ describeServer('fleet of 50 databases', () => {
     expect(failing.code).toBe(1);
     const report = parseJson<FleetJson>(failing.stdout);
     // One check per distinct applied state (first migration applied / nothing applied), not one per database.
-    expect(report.checks.map((c) => c.state).sort()).toEqual([null, '20240101000000_create_items.js'].sort());
+    expect(report.checks.map((c) => [c.state, c.targets])).toEqual(expect.arrayContaining([[null, COUNT - 1], ['20240101000000_create_items.js', 1]]));
+    expect(report.checks).toHaveLength(2);
     expect(report.stopped).toBe(true);
     const failed = report.targets.filter((t) => t.result === 'failed');
     expect(failed.map((t) => t.target)).toEqual([names[0]]);
@@ -84,15 +86,16 @@ describeServer('fleet of 50 databases', () => {
     for (const t of report.targets.filter((x) => x.result === 'ok')) expect(t.version).toBe(LAST);
   });
 
-  it('a re-run finishes the fleet from where each target stands', async () => {
+  it('a re-run finishes the fleet from where each target stands', { timeout: 150_000 }, async () => {
     const rerun = await cli('latest', '--targets', 'targets.txt', '--concurrency', '8');
     noSecret(rerun);
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     expect(rerun.stdout).toContain(`✓ latest on ${COUNT} targets: ${COUNT} ok`);
+    await limited(names, 8, async (n) => void expect(await appliedOn(n)).toHaveLength(3));
     for (const n of [names[0]!, names[45]!, names[20]!]) expect(await appliedOn(n)).toEqual(['20240101000000_create_items.js', '20240102000000_add_price.js', LAST]);
   });
 
-  it('status shows every target at the same version', async () => {
+  it('status shows every target at the same version', { timeout: 150_000 }, async () => {
     const status = await cli('status', '--targets', 'targets.txt', '--concurrency', '8', '--json');
     noSecret(status);
     expect(status.code).toBe(0);
@@ -101,7 +104,7 @@ describeServer('fleet of 50 databases', () => {
     expect(report.versions).toEqual([{ version: LAST, targets: COUNT }]);
   });
 
-  it('doctor --targets names the stuck, behind and drifted targets', async () => {
+  it('doctor --targets names the stuck, behind and drifted targets', { timeout: 150_000 }, async () => {
     const [stuck, drifted, behind] = [names[1]!, names[2]!, names[3]!];
     await sqlOn(urlFor(stuck), 'update knex_migrations_lock set is_locked = 1');
     await sqlOn(urlFor(drifted), 'alter table items add column extra int');
