@@ -264,7 +264,7 @@ function patterns(list: string[] | undefined): RegExp[] {
 
 /** The project as it applies to one target: its connection, and for a schema its searchPath and knex's schemaName. */
 export function projectForTarget(base: ProjectConfig, target: FleetTarget): ProjectConfig {
-  const project: ProjectConfig = { ...base, target: { kind: 'server', connection: target.connection, source: 'fleet target' } };
+  const project: ProjectConfig = { ...base, target: { kind: 'server', connection: target.connection, source: 'the targets list' } };
   if (target.schema === undefined) return project;
   const rest = base.searchPath === undefined ? ['public'] : (Array.isArray(base.searchPath) ? base.searchPath : [base.searchPath]).slice(1);
   const searchPath = [target.schema, ...rest.filter((s) => s !== target.schema)];
