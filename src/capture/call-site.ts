@@ -24,3 +24,20 @@ export function callSiteFromStack(stack: string, files: ReadonlySet<string>, dir
   }
   return inDirectory;
 }
+
+/**
+ * Where an error thrown while loading or running a migration points in one of `files`: the first
+ * stack frame there, or the `file:line` header Node puts on a syntax error (with the caret line
+ * below it giving the column). Undefined when the stack never mentions them.
+ */
+export function errorSite(error: unknown, files: ReadonlySet<string>): CallSite | undefined {
+  const stack = typeof (error as { stack?: unknown })?.stack === 'string' ? (error as { stack: string }).stack : '';
+  if (!stack) return undefined;
+  const lines = stack.split('\n');
+  const header = /^((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+)$/.exec(lines[0]?.trim() ?? '');
+  if (header?.[1] && files.has(framePath(header[1]))) {
+    const caret = lines.slice(1, 4).find((l) => /^\s*\^+\s*$/.test(l));
+    return { file: framePath(header[1]), line: Number(header[2]), column: caret ? caret.indexOf('^') + 1 : 1 };
+  }
+  return callSiteFromStack(stack, files, []);
+}
