@@ -26,11 +26,16 @@ export function callSiteFromStack(stack: string, files: ReadonlySet<string>, dir
 }
 
 /**
- * Where an error thrown while loading or running a migration points in one of `files`: the first
- * stack frame there, or the `file:line` header Node puts on a syntax error (with the caret line
+ * Where an error thrown while loading or running a migration points in one of `files`: where a
+ * load error's details say, the first stack frame there, or the `file:line` header Node puts on a syntax error (with the caret line
  * below it giving the column). Undefined when the stack never mentions them.
  */
 export function errorSite(error: unknown, files: ReadonlySet<string>): CallSite | undefined {
+  // A module that did not load (src/config/load-module.ts) says where, in its details.
+  const details = (error as { details?: { file?: unknown; line?: unknown; column?: unknown } } | undefined)?.details;
+  if (typeof details?.file === 'string' && files.has(details.file) && typeof details.line === 'number') {
+    return { file: details.file, line: details.line, column: typeof details.column === 'number' ? details.column : 1 };
+  }
   const stack = typeof (error as { stack?: unknown })?.stack === 'string' ? (error as { stack: string }).stack : '';
   if (!stack) return undefined;
   const lines = stack.split('\n');

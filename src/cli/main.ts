@@ -8,6 +8,7 @@ import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
 import { buildProgram } from './program.js';
+import { serving } from './serving.js';
 import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -64,7 +65,7 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
   const rejection = new Promise<never>((_, reject) => {
     // A failure that came after a migration had finished (a timer it left, say): the run stops with it.
     setStrayHandler((error) =>
-      reject(
+      serving.active ? undefined : reject(
         new EscapedRejection(
           new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
             exitCode: ExitCode.failure,
@@ -76,7 +77,7 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
     );
     listener = (reason) => {
       // Taken by the exit trap as the failure of the migration running then (src/migrations/exit-trap.ts).
-      if (claimedByExitTrap(reason)) return;
+      if (claimedByExitTrap(reason) || serving.active) return;
       reject(
         new EscapedRejection(
           new KnexsafeError('UNHANDLED_REJECTION', `A promise nobody awaited was rejected, so the run stopped: ${errorMessage(reason)}`, {

@@ -9,6 +9,7 @@ import { registerVerifyCommand } from './commands/verify.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerFixCommand } from './commands/fix.js';
 import { registerExplainCommand } from './commands/explain.js';
+import { registerLspCommand } from './commands/lsp.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
 
@@ -54,5 +55,6 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
   registerSquashCommand(program);
   registerBackupCommand(program);
   registerFixCommand(program);
+  registerLspCommand(program);
   return program;
 }
