@@ -89,6 +89,11 @@ export class CachePlan {
     return plan;
   }
 
+  /** The key of the stored state the shadow starts from (undefined: from the template). */
+  get startKey(): string | undefined {
+    return this.start > 0 ? this.keys[this.start - 1] : undefined;
+  }
+
   /** For the shadow's `seed`: the stored state at `start` over the template copy. */
   seed(): ((dataDir: string) => boolean) | undefined {
     if (this.start === 0) return undefined;

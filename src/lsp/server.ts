@@ -73,12 +73,14 @@ export async function serveStdio(options: ServerOptions): Promise<number> {
     connection.onExit(() => resolve(shutdown ? 0 : 1));
     process.stdin.on('end', () => resolve(1));
   });
-  startServer(connection, options);
+  const server = startServer(connection, options);
   connection.listen();
-  return closed;
+  const code = await closed;
+  await server.close();
+  return code;
 }
 
-export function startServer(connection: Connection, options: ServerOptions): void {
+export function startServer(connection: Connection, options: ServerOptions): { close(): Promise<void> } {
   const documents = new TextDocuments(TextDocument);
   let analyser: MigrationAnalyser | undefined;
   let debounceMs = options.debounceMs ?? 600;
@@ -117,9 +119,13 @@ export function startServer(connection: Connection, options: ServerOptions): voi
       if (doc) await analyse(doc);
     });
   };
+  // The newest version each document was scheduled at: a change event for it (didOpen raises one) adds nothing.
+  const scheduledVersion = new Map<string, number>();
   const soon = (uri: string) => {
     clearTimeout(timers.get(uri));
     timers.delete(uri);
+    const doc = documents.get(uri);
+    if (doc) scheduledVersion.set(uri, doc.version);
     schedule(uri);
   };
 
@@ -140,7 +146,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     if (!analysis) return;
     toldNoProject = false;
     latest.set(doc.uri, { version, text, analysis });
-    connection.console.log(`knexsafe: ${analysis.migration} analysed in ${Math.round(analysis.durationMs)} ms (${analysis.fromCache} earlier migrations from the cache, ${analysis.ran} run)`);
+    connection.console.log(`knexsafe: ${analysis.migration} analysed in ${Math.round(analysis.durationMs)} ms (${analysis.fromCache} earlier migrations from the cache, ${analysis.ran} run; shadow ${analysis.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(analysis.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms)`);
     await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(analysis, text) });
   };
 
@@ -153,7 +159,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   });
   documents.onDidChangeContent((e) => {
     // The first content comes with didOpen, handled there.
-    if (e.document.version === latest.get(e.document.uri)?.version) return;
+    if (e.document.version <= (scheduledVersion.get(e.document.uri) ?? -1)) return;
     clearTimeout(timers.get(e.document.uri));
     timers.set(
       e.document.uri,
@@ -167,6 +173,8 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     clearTimeout(timers.get(e.document.uri));
     timers.delete(e.document.uri);
     latest.delete(e.document.uri);
+    scheduledVersion.delete(e.document.uri);
+    void analyser?.dropStandby();
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
@@ -196,6 +204,15 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   });
 
   documents.listen(connection);
+  return {
+    // The analysis under way ends first (its shadow is closed with it), then what is left.
+    close: async () => {
+      for (const timer of timers.values()) clearTimeout(timer);
+      queued.clear();
+      await running;
+      await analyser?.close();
+    },
+  };
 }
 
 /** The package's docs folder (docs ship with it), as file URLs for the editor to open. */
