@@ -306,6 +306,8 @@ function hoverText(f: Finding): string {
   if (f.sql) parts.push(`\`\`\`sql\n${f.sql}\n\`\`\``);
   parts.push(`**Why:** ${f.why}`);
   if (f.fix) parts.push(`**Fix:** ${f.fix.description}`);
+  // A whole-file fix is a code action; a snippet is for the reader to adapt.
+  if (f.fix && !isWholeFileFix(f.fix.code)) parts.push(`\`\`\`js\n${f.fix.code.trim()}\n\`\`\``);
   parts.push(`[${f.rule} docs](${docsUrl(f.docs)})`);
   return parts.join('\n\n');
 }
