@@ -100,8 +100,12 @@ export class MigrationAnalyser {
    */
   private standby: Promise<Prepared | undefined> | undefined;
 
-  /** Judges the migration at `file` as `text` says it is; undefined when it is not one of the project's migrations. */
-  async analyse(file: string, text: string): Promise<FileAnalysis | undefined> {
+  /**
+   * Judges the migration at `file` as `text` says it is; undefined when it is not one of the
+   * project's migrations. `checked`: called with check's findings before the reversibility proof
+   * (most of a save's time), for the editor to show them at once.
+   */
+  async analyse(file: string, text: string, checked?: (partial: FileAnalysis) => Promise<void>): Promise<FileAnalysis | undefined> {
     const started = performance.now();
     const found = await this.migrationAt(file);
     if (!found) {
@@ -169,6 +173,8 @@ export class MigrationAnalyser {
       if (up.error) {
         result.failure = { message: up.error.message, ...(up.error.sqlState ? { sqlState: up.error.sqlState } : {}), ...siteOf(up) };
       } else if (this.options.reversibility !== false) {
+        if (checked) await checked({ ...result, findings: sortFindings(result.findings.map((f) => (f.file.startsWith(`${scratch}${path.sep}`) ? { ...f, file: target.file } : f))) });
+        lap = performance.now();
         const verified = await verifyOne(session, scratchFile, before, snapshot, true, [], async () => [], up);
         result.verdict = verified.verdict;
         timed('reversibility');

@@ -13,6 +13,7 @@ import {
   HoverRequest,
   InitializedNotification,
   InitializeRequest,
+  LogMessageNotification,
   PublishDiagnosticsNotification,
   ShutdownRequest,
   StreamMessageReader,
@@ -57,15 +58,21 @@ let child: ChildProcessWithoutNullStreams;
 let client: ProtocolConnection;
 let stderr = '';
 const published: PublishDiagnosticsParams[] = [];
+const logs: string[] = [];
 const waiters: (() => void)[] = [];
 
-/** The diagnostics the server publishes for `uri` at `version` (it publishes once per analysis). */
+/**
+ * The diagnostics the server published last for `uri` at `version`: it publishes check's findings,
+ * then everything once the reversibility proof is done, and logs "<migration> version N analysed"
+ * after that.
+ */
 function diagnosticsFor(uri: string, version: number): Promise<Diagnostic[]> {
   return new Promise((resolve, reject) => {
     // A hang says what the server logged, instead of a bare timeout.
     const timer = setTimeout(() => reject(new Error(`no diagnostics for version ${version} after 100 s; server stderr:\n${stderr.slice(-3000)}`)), 100_000);
     const look = () => {
-      const found = published.find((p) => p.uri === uri && p.version === version);
+      if (!logs.some((l) => l.includes(` version ${version} analysed`))) return false;
+      const found = published.filter((p) => p.uri === uri && p.version === version).at(-1);
       if (!found) return false;
       clearTimeout(timer);
       resolve(found.diagnostics);
@@ -91,6 +98,10 @@ beforeAll(async () => {
   client = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   client.onNotification(PublishDiagnosticsNotification.type, (params) => {
     published.push(params);
+    for (const w of [...waiters]) w();
+  });
+  client.onNotification(LogMessageNotification.type, (params) => {
+    logs.push(params.message);
     for (const w of [...waiters]) w();
   });
   client.listen();
@@ -121,6 +132,10 @@ describe('knexsafe lsp --stdio', () => {
     // reports at the alterTable call on line 4 of the file), rule code, docs link.
     await client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'javascript', version, text: RISKY } });
     let diagnostics = await diagnosticsFor(uri, version);
+    // check's findings went out first, before the reversibility proof: the same finding.
+    const early = published.filter((p) => p.uri === uri && p.version === version);
+    expect(early.length).toBe(2);
+    expect(early[0]!.diagnostics.map((d) => d.code)).toEqual(diagnostics.map((d) => d.code));
     const index = diagnostics.find((d) => d.code === 'index-not-concurrent');
     expect(index, JSON.stringify(diagnostics)).toBeDefined();
     expect(index!.severity).toBe(1);
