@@ -65,7 +65,8 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
   const rejection = new Promise<never>((_, reject) => {
     // A failure that came after a migration had finished (a timer it left, say): the run stops with it.
     setStrayHandler((error) =>
-      serving.active ? undefined : reject(
+      // A server goes on serving: the stray failure is logged (stderr is its log).
+      serving.active ? void process.stderr.write(`knexsafe: ${error.migration ? `after ${error.migration} had run, ` : ''}${error.message}\n`) : reject(
         new EscapedRejection(
           new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
             exitCode: ExitCode.failure,

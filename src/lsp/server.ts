@@ -48,6 +48,8 @@ interface Analysed {
   version: number;
   text: string;
   analysis: FileAnalysis;
+  /** With the reversibility proof (not only check's findings). */
+  complete: boolean;
 }
 
 /** Serves until the client says exit (or goes); resolves to the process's exit code. */
@@ -113,11 +115,14 @@ export function startServer(connection: Connection, options: ServerOptions): { c
   const schedule = (uri: string) => {
     if (queued.has(uri)) return;
     queued.add(uri);
-    running = running.then(async () => {
-      queued.delete(uri);
-      const doc = documents.get(uri);
-      if (doc) await analyse(doc);
-    });
+    running = running
+      .then(async () => {
+        queued.delete(uri);
+        const doc = documents.get(uri);
+        if (doc) await analyse(doc);
+      })
+      // The queue goes on whatever one analysis did.
+      .catch((error: unknown) => connection.console.error(`knexsafe: ${errorMessage(error)}`));
   };
   // The newest version each document was scheduled at: a change event for it (didOpen raises one) adds nothing.
   const scheduledVersion = new Map<string, number>();
@@ -125,7 +130,10 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     clearTimeout(timers.get(uri));
     timers.delete(uri);
     const doc = documents.get(uri);
-    if (doc) scheduledVersion.set(uri, doc.version);
+    if (!doc) return;
+    // Saved as last analysed (the debounced analysis of the buffer came first): nothing new.
+    if (latest.get(uri)?.version === doc.version && latest.get(uri)?.complete && !queued.has(uri)) return;
+    scheduledVersion.set(uri, doc.version);
     schedule(uri);
   };
 
@@ -138,7 +146,7 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     try {
       // check's findings first; the reversibility proof's come with the full set.
       analysis = await analyser.analyse(file, text, async (partial) => {
-        latest.set(doc.uri, { version, text, analysis: partial });
+        latest.set(doc.uri, { version, text, analysis: partial, complete: false });
         await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(partial, text) });
       });
     } catch (error) {
@@ -149,7 +157,7 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     }
     if (!analysis) return;
     toldNoProject = false;
-    latest.set(doc.uri, { version, text, analysis });
+    latest.set(doc.uri, { version, text, analysis, complete: true });
     await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(analysis, text) });
     // After the full set: a client (or a test) reading the log knows this version's diagnostics are complete.
     connection.console.log(`knexsafe: ${analysis.migration} version ${version} analysed in ${Math.round(analysis.durationMs)} ms (${analysis.fromCache} earlier migrations from the cache, ${analysis.ran} run; shadow ${analysis.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(analysis.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms)`);

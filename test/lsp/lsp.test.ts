@@ -25,7 +25,7 @@ import {
   type TextDocumentEdit,
   type TextEdit,
 } from 'vscode-languageserver-protocol/node';
-import { CLI, copyExample } from '../helpers/cli.js';
+import { CLI, copyExample, runCli } from '../helpers/cli.js';
 
 /**
  * `knexsafe lsp --stdio`, the built CLI, driven over stdio by a real LSP client (the protocol
@@ -222,5 +222,13 @@ describe('knexsafe lsp --stdio', () => {
     // Nothing left behind beside the migrations folder: the scratch copies (also the one of the
     // shadow opened ahead for the next save) went with the server.
     expect(fs.readdirSync(project).filter((n) => n.includes('knexsafe-lsp'))).toEqual([]);
+  });
+
+  it('refuses to start without --stdio, with a one-paragraph message and exit code 2', async () => {
+    const r = await runCli(['lsp'], { cwd: project });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/knexsafe lsp speaks the Language Server Protocol over stdio only: run it as `knexsafe lsp --stdio`/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
