@@ -5,7 +5,7 @@ import type { RunOutcome } from '../capture/session.js';
 import { CaptureSession } from '../capture/session.js';
 import type { CallSite } from '../capture/types.js';
 import { DEFAULT_PG_VERSION, sortFindings } from '../check/run.js';
-import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
+import { knexfileNotFound, resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { errorMessage } from '../errors.js';
 import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
 import { analyzeTrace } from '../rules/analyze.js';
@@ -87,6 +87,8 @@ export class MigrationAnalyser {
   /** The project's migration at `file`, if it is one (listed as knex lists them, now). */
   async migrationAt(file: string): Promise<Found | undefined> {
     const project = await this.project();
+    // No knexfile: not a knex project (a migrations folder alone is one with --migrations-dir).
+    if (!project.knexfile && this.options.migrationsDir === undefined) throw knexfileNotFound(path.resolve(this.options.cwd ?? process.cwd()));
     if (project.migrations.custom) return undefined;
     const files = listMigrationFiles(project.migrations);
     const wanted = path.resolve(file);

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
+import { createConnection as createServerConnection, type WatchDog } from 'vscode-languageserver';
 import {
   CodeActionKind,
-  createConnection,
+  createProtocolConnection,
   DiagnosticSeverity,
   ProposedFeatures,
   StreamMessageReader,
@@ -65,16 +66,28 @@ export async function serveStdio(options: ServerOptions): Promise<number> {
       protocolOut(chunk, callback);
     },
   });
-  const connection = createConnection(ProposedFeatures.all, new StreamMessageReader(process.stdin), new StreamMessageWriter(output));
-  let shutdown = false;
-  connection.onShutdown(() => {
-    shutdown = true;
-  });
+  // The library's own node watchdog ends the process with process.exit on `exit` (which the exit
+  // trap would take for a migration's): this one lets the server close its shadows first.
+  let shutdownReceived = false;
+  let closedWith!: (code: number) => void;
+  const closed = new Promise<number>((resolve) => (closedWith = resolve));
+  const watchDog: WatchDog = {
+    get shutdownReceived() {
+      return shutdownReceived;
+    },
+    set shutdownReceived(value: boolean) {
+      shutdownReceived = value;
+    },
+    // An editor that goes away closes our stdin: no polling of its process.
+    initialize: () => undefined,
+    exit: (code) => closedWith(code),
+  };
+  const reader = new StreamMessageReader(process.stdin);
+  const writer = new StreamMessageWriter(output);
+  const connection = createServerConnection((logger) => createProtocolConnection(reader, writer, logger), watchDog, ProposedFeatures.all);
   // The protocol's exit code: 0 after a shutdown request, 1 when the client just left.
-  const closed = new Promise<number>((resolve) => {
-    connection.onExit(() => resolve(shutdown ? 0 : 1));
-    process.stdin.on('end', () => resolve(1));
-  });
+  process.stdin.on('end', () => closedWith(shutdownReceived ? 0 : 1));
+  process.stdin.on('close', () => closedWith(shutdownReceived ? 0 : 1));
   const server = startServer(connection, options);
   connection.listen();
   const code = await closed;

@@ -219,6 +219,8 @@ describe('knexsafe lsp --stdio', () => {
     await client.sendRequest(ShutdownRequest.type);
     await client.sendNotification(ExitNotification.type);
     expect(await exited).toBe(0);
+    // It ended as servers do, not through a process.exit the exit trap took for a migration's.
+    expect(stderr).not.toMatch(/process\.exit/);
     // Nothing left behind beside the migrations folder: the scratch copies (also the one of the
     // shadow opened ahead for the next save) went with the server.
     expect(fs.readdirSync(project).filter((n) => n.includes('knexsafe-lsp'))).toEqual([]);
