@@ -265,12 +265,12 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
     judgeReady.catch(() => undefined);
     try {
       if (replay.length) {
-        options.progress?.(`Replaying ${replay.length} applied migration(s) on the shadow`);
+        options.progress?.(`Replaying ${replay.length} earlier migration(s) on the shadow`);
         const r = await session.replay(replay);
         if (r.error) {
-          throw new KnexsafeError('REPLAY_FAILED', `Replaying the applied migration ${r.error.migration ?? ''} on the shadow failed: ${r.error.message}`, {
+          throw new KnexsafeError('REPLAY_FAILED', `Replaying ${r.error.migration ? `the earlier migration ${r.error.migration}` : 'the earlier migrations'} on the shadow failed: ${r.error.message}`, {
             exitCode: 1,
-            hint: 'The migrations the target has applied no longer run from scratch; `knexsafe doctor` can compare the target with them.',
+            hint: 'The migrations before the ones checked no longer run from scratch (check them with `knexsafe check --all`); when a target has applied them, `knexsafe doctor` compares it with them.',
           });
         }
       }
@@ -468,7 +468,7 @@ interface SchemaTracker {
  */
 function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], { whileReading, rideCommit }: { whileReading?: () => void; rideCommit: boolean }): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
-  const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
   // A snapshot after a migration re-reads only the relations it locked or created (the recorder's
   // footprint): whole snapshots were most of check's cost.
   const snapshots = new IncrementalSnapshots({ excludeTables: exclude });

@@ -8,7 +8,7 @@ import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
 import { buildProgram } from './program.js';
-import { serving } from './serving.js';
+import { escapedFailureHandler } from './serving.js';
 import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -65,8 +65,8 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
   const rejection = new Promise<never>((_, reject) => {
     // A failure that came after a migration had finished (a timer it left, say): the run stops with it.
     setStrayHandler((error) =>
-      // A server goes on serving: the stray failure is logged (stderr is its log).
-      serving.active ? void process.stderr.write(`knexsafe: ${error.migration ? `after ${error.migration} had run, ` : ''}${error.message}\n`) : reject(
+      // A server (knexsafe lsp) reports it and goes on serving.
+      escapedFailureHandler() ? escapedFailureHandler()?.(error) : reject(
         new EscapedRejection(
           new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
             exitCode: ExitCode.failure,
@@ -78,7 +78,10 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
     );
     listener = (reason) => {
       // Taken by the exit trap as the failure of the migration running then (src/migrations/exit-trap.ts).
-      if (claimedByExitTrap(reason) || serving.active) return;
+      if (claimedByExitTrap(reason)) return;
+      // A server (knexsafe mcp) reports it and goes on serving.
+      const serving = escapedFailureHandler();
+      if (serving) return serving(reason);
       reject(
         new EscapedRejection(
           new KnexsafeError('UNHANDLED_REJECTION', `A promise nobody awaited was rejected, so the run stopped: ${errorMessage(reason)}`, {

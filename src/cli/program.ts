@@ -10,6 +10,7 @@ import { registerBackupCommand } from './commands/backup.js';
 import { registerFixCommand } from './commands/fix.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { registerLspCommand } from './commands/lsp.js';
+import { registerMcpCommand } from './commands/mcp.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
 
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .option('--db <target>', 'use an embedded database instead of a server: embedded or embedded:<dir>')
     .option('--shadow-url <url>', 'PostgreSQL server for shadow databases (default: embedded)')
     .option('--json', 'print machine-readable JSON on stdout')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif', 'github', 'markdown']))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif', 'github', 'markdown', 'html']))
     .option('--debug', 'print stack traces and internal details')
     .option('--no-color', 'disable colours')
     .exitOverride()
@@ -56,5 +57,6 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
   registerBackupCommand(program);
   registerFixCommand(program);
   registerLspCommand(program);
+  registerMcpCommand(program);
   return program;
 }

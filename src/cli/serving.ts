@@ -1,5 +1,14 @@
 /**
- * Set by a command that serves until its client goes (the language server): an unhandled rejection
- * is then logged by that command instead of ending the process as a failed run.
+ * A command that serves requests until its client goes (`knexsafe mcp`) must outlive a failure
+ * nobody awaited: main ends a one-shot command on one (src/cli/main.ts), but a server reports it
+ * and goes on serving. While a handler is set here, main hands such failures to it instead.
  */
-export const serving = { active: false };
+let handler: ((reason: unknown) => void) | undefined;
+
+export function takeEscapedFailures(take: ((reason: unknown) => void) | undefined): void {
+  handler = take;
+}
+
+export function escapedFailureHandler(): ((reason: unknown) => void) | undefined {
+  return handler;
+}

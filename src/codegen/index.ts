@@ -11,3 +11,4 @@ export * from './schema-ddl.js';
 export * from './style.js';
 export * from './column-type.js';
 export * from './renamed-column.js';
+export * from './statement-edit.js';

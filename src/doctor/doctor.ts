@@ -3,6 +3,8 @@ import { openTarget } from '../db/connect.js';
 import { readAppliedMigrations, readLockState } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import { checkFiles, checkLock, checkOrder, checkTimestamps } from './history-checks.js';
+import { checkChecksums } from './checksum-checks.js';
+import { readChecksumsOrWarn } from '../migrations/checksums.js';
 import { runSchemaChecks } from './schema-checks.js';
 import type { DoctorCheck, DoctorFinding, DoctorReport } from './types.js';
 
@@ -48,6 +50,17 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     const fileResult = checkFiles(project, files, applied);
     findings.push(...fileResult.findings);
     checks.push({ name: 'files', status: status(fileResult.findings) });
+
+    if (applied.length) {
+      let unreadable: string | undefined;
+      const rows = await readChecksumsOrWarn(db.knex, project.migrations, (m) => (unreadable = m));
+      if (unreadable) checks.push({ name: 'checksums', status: 'skipped', note: unreadable });
+      else {
+        const sums = checkChecksums(project, files, applied, rows);
+        findings.push(...sums);
+        checks.push({ name: 'checksums', status: status(sums), ...(rows ? {} : { note: 'no checksum table: nothing was applied with knexsafe' }) });
+      }
+    }
 
     const order = checkOrder(files, applied, fileResult.aliases, fileResult.twins);
     findings.push(...order);

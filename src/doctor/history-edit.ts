@@ -6,6 +6,7 @@ import type { Database } from '../db/connect.js';
 import { KnexsafeError } from '../errors.js';
 import { tableExists } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';
+import { followHistoryEdit } from '../migrations/checksums.js';
 import { knexTimestamp } from '../util/timestamp.js';
 import { sqlQualified, sqlString } from '../codegen/sql.js';
 
@@ -117,6 +118,8 @@ export async function forgetMigration(ctx: EditContext, given: string, options: 
       `INSERT INTO ${table} (id, name, batch, migration_time) VALUES (${Number(row.id)}, ${sqlString(row.name)}, ${Number(row.batch)}, ${timeLiteral(row.migration_time)});`,
     ]);
     await trx.raw(`delete from ${table} where id = ?`, [row.id]);
+    // knexsafe's checksum of the row goes with it (its own table, same transaction).
+    await followHistoryEdit(trx, project.migrations, row.name, null);
     return { action: 'forget' as const, database: db.description, row, backup };
   });
 }
@@ -145,6 +148,7 @@ export async function renameMigration(ctx: EditContext, given: string, to: strin
       `UPDATE ${table} SET name = ${sqlString(row.name)} WHERE id = ${Number(row.id)} AND name = ${sqlString(target)};`,
     ]);
     await trx.raw(`update ${table} set name = ? where id = ?`, [target, row.id]);
+    await followHistoryEdit(trx, project.migrations, row.name, target);
     return { action: 'rename' as const, database: db.description, row, to: target, backup };
   });
 }

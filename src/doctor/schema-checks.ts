@@ -83,7 +83,8 @@ async function replayHistory(session: CaptureSession, ordered: MigrationFile[], 
 
 export async function runSchemaChecks(input: SchemaCheckInput): Promise<SchemaCheckResult> {
   const { project, target, files, applied, aliases } = input;
-  const knexTables = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  // knexsafe's checksum table sits next to knex's on the target, never on a shadow.
+  const knexTables = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
   const snapshotOptions = { excludeTables: knexTables };
   const twins = input.twins ?? new Set<string>();
   const appliedFileNames = new Set([...applied.map((a) => a.name), ...[...aliases.values()].map((f) => f.name), ...twins]);

@@ -11,7 +11,10 @@ export type DoctorFindingId =
   | 'pending-fails'
   | 'drift'
   | 'pending'
-  | 'no-history';
+  | 'no-history'
+  | 'migration-edited'
+  | 'checksum-unknown'
+  | 'migration-renamed';
 
 export type DoctorSeverity = 'error' | 'warning' | 'info';
 
@@ -33,7 +36,7 @@ export interface DoctorFinding {
   data?: Record<string, unknown>;
 }
 
-export type DoctorCheckName = 'lock' | 'files' | 'order' | 'timestamps' | 'partial' | 'drift';
+export type DoctorCheckName = 'lock' | 'files' | 'checksums' | 'order' | 'timestamps' | 'partial' | 'drift';
 
 export interface DoctorCheck {
   name: DoctorCheckName;

@@ -301,8 +301,16 @@ async function fixLoop(input: LoopInput) {
         attempted.add(key);
         continue;
       }
+      if (f.fix.byHand) {
+        skip(f, `its fix ${f.fix.byHand}: apply it yourself (knexsafe check shows it)`);
+        continue;
+      }
       if (!isWholeFileFix(f.fix.code)) {
         skip(f, 'its fix is a snippet to adapt, not whole migration files: apply it by hand (knexsafe check shows it)');
+        continue;
+      }
+      if (f.fix.replaysData) {
+        skip(f, `its fix would write ${f.fix.replaysData} as constants the shadow computed, where the migration computes them when it runs: apply it by hand, keeping that code (knexsafe check shows it)`);
         continue;
       }
       byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);

@@ -10,6 +10,7 @@ import { migrateLatest, migrateUp, resolveMigrationName, type HistoryEvents, typ
 import { listMigrationFiles, loadMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { ensureParser, parseSqlSync } from '../sql/parse.js';
+import { ChecksumRecorder, compareChecksums, readChecksumsOrWarn, type ChecksumVerdict } from '../migrations/checksums.js';
 import { backupTargets, type BackupResult } from '../backup/backup.js';
 import { destructiveTargets, existingTargets, type BackupTarget } from '../backup/targets.js';
 import { describeBlocker, type BlockingSession } from './blockers.js';
@@ -42,6 +43,8 @@ export interface GuardedRunOptions extends ProjectOptions, GuardSettingOptions {
   check?: boolean;
   /** Run even when the check reports errors (`--unsafe`). */
   unsafe?: boolean;
+  /** Run even when an applied migration's file changed since it was applied (`--allow-changed`). */
+  allowChanged?: boolean;
   /** Print the plan, change nothing. */
   dryRun?: boolean;
   /** Back up what destructive migrations drop or rewrite (default: the `backup` config key, else on). */
@@ -161,7 +164,20 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
   try {
     db = await openTarget(project, { observer });
     const files = listMigrationFiles(project.migrations);
-    const appliedBefore = ((await readAppliedMigrations(db.knex, project.migrations)) ?? []).map((a) => a.name);
+    const appliedRows = (await readAppliedMigrations(db.knex, project.migrations)) ?? [];
+    const appliedBefore = appliedRows.map((a) => a.name);
+    // An applied migration edited since: what this database ran is no longer what the file says.
+    const sums = await readChecksumsOrWarn(db.knex, project.migrations, (message) => {
+      warnings.push(message);
+      events.warning?.(message);
+    });
+    const changed = compareChecksums(files, appliedRows, sums, project.migrations).changed;
+    if (changed.length && !options.allowChanged) throw changedMigrationsError(command, changed, project);
+    if (changed.length) {
+      const message = `--allow-changed: ${changed.map((c) => c.name).join(', ')} changed since ${changed.length === 1 ? 'it was' : 'they were'} applied; running anyway (\`knexsafe history rehash\` accepts the edits).`;
+      warnings.push(message);
+      events.warning?.(message);
+    }
     const pending = await selectPending(command, project, files, appliedBefore, options.name);
     const modes = await transactionModes(command, pending, options.disableTransactions ?? project.migrations.disableTransactions);
 
@@ -234,7 +250,11 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     );
     let run: RunOutcome;
     try {
-      running = runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name));
+      const recorder = new ChecksumRecorder(project.migrations, command, (message) => {
+        warnings.push(message);
+        events.warning?.(message);
+      });
+      running = runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name), recorder);
       run = (await running) as RunOutcome;
     } finally {
       disarm();
@@ -402,6 +422,7 @@ async function runWithRetries(
   options: GuardedRunOptions,
   events: GuardEvents,
   pending: string[],
+  checksums: ChecksumRecorder,
 ): Promise<RunOutcome> {
   let last: ActiveMigration | undefined;
   // knexsafe ended a migration: knex's ROLLBACK on a killed session may be the error it reports.
@@ -430,7 +451,7 @@ async function runWithRetries(
       }
     },
   };
-  const ctx = { db, project, events, wrapper };
+  const ctx = { db, project, events, wrapper, checksums };
   const runOptions = options.disableTransactions ? { disableTransactions: true } : {};
   const attempts: AttemptRecord[] = [];
   const total = settings.retries + 1;
@@ -631,6 +652,21 @@ function appliedElsewhereError(command: GuardedCommand, rows: AppliedMigration[]
       exitCode: 1,
       hint: 'Another `knex migrate:latest` or deploy ran at the same time. `knexsafe status` shows the history; run migrations from one place only.',
       details: { appliedByOthers: rows.map((r) => ({ name: r.name, batch: r.batch, appliedAt: r.appliedAt?.toISOString() ?? null })) },
+    },
+  );
+}
+
+function changedMigrationsError(command: GuardedCommand, changed: ChecksumVerdict[], project: ProjectConfig): KnexsafeError {
+  const list = changed
+    .map((c) => `${c.name} (applied${c.recorded?.recordedAt ? ` ${c.recorded.recordedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : ''}${c.recorded?.git ? ` from commit ${c.recorded.git.commit.slice(0, 12)}` : ''}, sha256 ${c.recorded?.sha256.slice(0, 12)} then, ${c.current?.slice(0, 12)} now)`)
+    .join('; ');
+  return new KnexsafeError(
+    'MIGRATION_CHANGED',
+    `${command} stopped before changing anything: ${changed.length === 1 ? 'an applied migration was' : `${changed.length} applied migrations were`} edited after ${changed.length === 1 ? 'it was' : 'they were'} applied — ${list}. This database ran the old version${changed.length === 1 ? '' : 's'}; other environments that apply the new one will end up with a different schema.`,
+    {
+      exitCode: 1,
+      hint: `\`knexsafe status\` shows the diff against the applied version when git has it. Undo the edit and put the change in a new migration (\`knexsafe make\`); or, if the edit changes nothing that ran (a comment, formatting), accept it with \`knexsafe history rehash\`; or run once with --allow-changed.`,
+      details: { changed: changed.map((c) => ({ name: c.name, file: c.file, recorded: c.recorded?.sha256, current: c.current, git: c.recorded?.git ?? null })), table: project.migrations.tableName },
     },
   );
 }

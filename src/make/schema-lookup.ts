@@ -112,7 +112,7 @@ export async function loadProjectSchema(options: SchemaLookupOptions): Promise<S
         { hint: 'Fix that migration (knexsafe check shows the details), or write knex’s plain stub with knexsafe make <name> --stub.' },
       );
     }
-    const snapshot = await snapshotSchema(session.knex, { excludeTables: [project.migrations.tableName, `${project.migrations.tableName}_lock`] });
+    const snapshot = await snapshotSchema(session.knex, { excludeTables: [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`] });
     return new SchemaView(snapshot, searchPath);
   } finally {
     await session.close();

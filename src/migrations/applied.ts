@@ -3,6 +3,8 @@ import type { MigrationSettings } from '../config/resolve.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 
 export interface AppliedMigration {
+  /** knex's row id (a migration applied again gets a new one). */
+  id?: number;
   name: string;
   batch: number;
   appliedAt: Date | null;
@@ -25,12 +27,14 @@ export function readAppliedMigrations(...args: Parameters<typeof readAppliedMigr
 async function readAppliedMigrationsOwn(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<AppliedMigration[] | undefined> {
   if (!(await tableExists(knex, settings.tableName, settings.schemaName))) return undefined;
   const table = settings.schemaName ? `${settings.schemaName}.${settings.tableName}` : settings.tableName;
-  const rows = (await knex.select('name', 'batch', 'migration_time').from(table).orderBy('id')) as {
+  const rows = (await knex.select('id', 'name', 'batch', 'migration_time').from(table).orderBy('id')) as {
+    id: number;
     name: string;
     batch: number;
     migration_time: Date | string | null;
   }[];
   return rows.map((r) => ({
+    id: Number(r.id),
     name: r.name,
     batch: Number(r.batch),
     appliedAt: r.migration_time === null ? null : new Date(r.migration_time),

@@ -9,6 +9,7 @@ import { locateStatement, namesInStatement } from '../doctor/locate.js';
 import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from '../doctor/sessions.js';
 import { displayPath } from '../util/paths.js';
 import { armExitTrap, trapped } from './exit-trap.js';
+import { compareChecksums, diffSinceApplied, readChecksumsOrWarn, type ChecksumRecorder, type ChecksumState, type GitOrigin } from './checksums.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
 
 export type Direction = 'up' | 'down';
@@ -24,6 +25,8 @@ export interface HistoryContext {
   events?: HistoryEvents;
   /** Extra wrapping around each migration direction (guards, capture). */
   wrapper?: MigrationWrapper;
+  /** Records the checksums of the migrations this run applies (guarded latest / up). */
+  checksums?: ChecksumRecorder;
 }
 
 export interface MigrationRun {
@@ -56,6 +59,7 @@ function timingWrapper(ctx: HistoryContext, runs: MigrationRun[]): MigrationWrap
     wrap(migration: LoadedMigration, direction: Direction, run: (knex: Knex) => Promise<unknown>) {
       const inner = ctx.wrapper ? ctx.wrapper.wrap(migration, direction, run) : run;
       return async (knex: Knex) => {
+        if (direction === 'up') ctx.checksums?.starting(migration);
         ctx.events?.migrationStart?.(migration.name, direction);
         const started = performance.now();
         let result: unknown;
@@ -105,18 +109,25 @@ async function runWithKnex(
   type AfterAll = (knex: Knex, migrations: unknown[]) => unknown;
   const knexfileMigrations = (ctx.db.knex.client as { config?: { migrations?: { afterAll?: AfterAll } } }).config?.migrations;
   const userAfterAll = knexfileMigrations?.afterAll;
+  const readApplied = (knex: Knex) => readAppliedMigrations(knex, ctx.project.migrations);
+  const upNames = () => runs.filter((r) => r.direction === 'up').map((r) => r.name);
   (config as { afterAll?: AfterAll }).afterAll = async (knex: Knex, migrations: unknown[]) => {
     await userAfterAll?.(knex, migrations);
-    const names = new Set(runs.filter((r) => r.direction === 'up').map((r) => r.name));
+    const names = new Set(upNames());
     if (!names.size) return;
-    recorded = ((await readAppliedMigrations(knex, ctx.project.migrations)) ?? []).filter((a) => names.has(a.name));
+    recorded = ((await readApplied(knex)) ?? []).filter((a) => names.has(a.name));
+    // Same transaction as knex's history rows when knex runs the batch in one.
+    await ctx.checksums?.record(knex, [...names], readApplied);
   };
+  await ctx.checksums?.prepare(ctx.db.knex);
   const disarm = armExitTrap();
   try {
     const result = (await action(ctx.db.knex.migrate, config)) as [number, string[]] | undefined;
     // knex answers with the current batch number even when nothing ran; 0 says "nothing ran".
     return { batch: Array.isArray(result) && runs.length > 0 ? Number(result[0]) : 0, migrations: runs, ...(recorded ? { recorded } : {}) };
   } catch (error) {
+    // Migrations that committed before the failure stay applied: their checksums too (only the names knex recorded).
+    if (ctx.checksums && upNames().length) await ctx.checksums.record(ctx.db.knex, upNames(), readApplied).catch(() => undefined);
     throw await explainMigratorError(error, ctx, runs);
   } finally {
     disarm();
@@ -167,6 +178,33 @@ export interface StatusEntry {
   batch: number | null;
   appliedAt: string | null;
   file: string | null;
+  /** Applied migrations: whether the file is what was applied (null for pending and missing files). */
+  checksum?: ChecksumState | null;
+}
+
+export interface ChangedMigration {
+  name: string;
+  file: string;
+  recordedSha256: string;
+  currentSha256: string;
+  recordedAt: string | null;
+  /** The git version it was applied from (tracked and clean when applied). */
+  appliedFrom: GitOrigin | null;
+  /** Unified diff from the applied version to the file now, when git has the applied version. */
+  diff?: string;
+}
+
+export interface StatusChecksums {
+  /** knexsafe's checksum table (next to knex's) and whether it exists. */
+  table: string;
+  exists: boolean;
+  changed: ChangedMigration[];
+  /** Applied without a checksum: by plain knex, or applied again by plain knex after knexsafe recorded it. */
+  unknown: { name: string; reason: 'no-checksum' | 'applied-again' | 'no-table' }[];
+  /** Applied names whose file is gone while a pending file has the same content. */
+  renamed: { from: string; to: string }[];
+  /** Why the checksums could not be read (then every applied migration is unknown). */
+  warning?: string;
 }
 
 export interface StatusReport {
@@ -179,6 +217,7 @@ export interface StatusReport {
   historyTableExists: boolean;
   /** Pending files sorted before the last applied one: knex runs them in the next batch anyway. */
   outOfOrder: string[];
+  checksums?: StatusChecksums;
 }
 
 /** Read-only: never creates knex's tables. */
@@ -186,7 +225,34 @@ export async function migrationStatus(ctx: Pick<HistoryContext, 'db' | 'project'
   const files = listMigrationFiles(ctx.project.migrations);
   const applied = await readAppliedMigrations(ctx.db.knex, ctx.project.migrations);
   const lock = await readLockState(ctx.db.knex, ctx.project.migrations);
-  return buildStatus(files, applied ?? [], applied !== undefined, lock.isLocked);
+  const report = buildStatus(files, applied ?? [], applied !== undefined, lock.isLocked);
+  if (applied?.length) {
+    let warning: string | undefined;
+    const rows = await readChecksumsOrWarn(ctx.db.knex, ctx.project.migrations, (m) => (warning = m));
+    const checks = compareChecksums(files, applied, rows, ctx.project.migrations);
+    const states = new Map(checks.verdicts.map((v) => [v.name, v.state]));
+    for (const e of report.migrations) e.checksum = e.state === 'applied' ? (states.get(e.name) ?? null) : null;
+    report.checksums = {
+      table: checks.tableName,
+      exists: checks.table,
+      changed: checks.changed.map((c) => {
+        const diff = diffSinceApplied(c.file, c.recorded?.git ?? null);
+        return {
+          name: c.name,
+          file: c.file,
+          recordedSha256: c.recorded!.sha256,
+          currentSha256: c.current!,
+          recordedAt: c.recorded?.recordedAt?.toISOString() ?? null,
+          appliedFrom: c.recorded?.git ?? null,
+          ...(diff !== undefined ? { diff } : {}),
+        };
+      }),
+      unknown: checks.unknown.map((u) => ({ name: u.name, reason: u.reason ?? 'no-checksum' })),
+      renamed: checks.renamed.map((r) => ({ from: r.from, to: r.to })),
+      ...(warning ? { warning } : {}),
+    };
+  }
+  return report;
 }
 
 export function buildStatus(files: MigrationFile[], applied: AppliedMigration[], historyTableExists: boolean, locked: boolean): StatusReport {

@@ -3,8 +3,9 @@ import type { Finding, Severity } from '../rules/types.js';
 import { ALL_RULES } from '../rules/registry.js';
 import { displayPath } from '../util/paths.js';
 import type { Colors } from '../cli/output.js';
+import { buildTimelines, timelineMarkdown } from './timeline.js';
 
-export type ReportFormat = 'text' | 'json' | 'sarif' | 'github' | 'markdown';
+export type ReportFormat = 'text' | 'json' | 'sarif' | 'github' | 'markdown' | 'html';
 
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
@@ -255,8 +256,37 @@ export function formatGithub(report: CheckReport): string {
   return lines.join('\n');
 }
 
-/** A pull-request comment. */
-export function formatMarkdown(report: CheckReport): string {
+export interface MarkdownOptions {
+  /** The timeline SVG written next to the report (`--output`): named under the lock table. */
+  timelineSvg?: string;
+}
+
+/**
+ * A pull-request comment. GitHub renders neither inline SVG nor a relative image in a comment, so
+ * the lock timeline is a statement-by-table text table in a `<details>`; with `--output`, the
+ * same timeline as an SVG file goes next to the report (for an artifact or a job summary).
+ */
+export function formatMarkdown(report: CheckReport, options: MarkdownOptions = {}): string {
+  const body = markdownFindings(report);
+  const timeline = markdownTimeline(report, options);
+  return timeline ? `${body}
+
+${timeline}` : body;
+}
+
+function markdownTimeline(report: CheckReport, options: MarkdownOptions): string | undefined {
+  const groups = buildTimelines(report.units ?? [], activeFindings(report)).filter((g) => g.statements.length > 0);
+  if (groups.length === 0) return undefined;
+  const drawn = new Set(groups.flatMap((g) => g.migrations.map((m) => m.name)));
+  const missing = report.migrations.filter((m) => !drawn.has(m.name) && !m.failed).length;
+  const out = ['<details><summary>Lock timeline: which tables each statement locks, and for how long</summary>', '', timelineMarkdown(groups)];
+  if (missing) out.push('', `_${missing} migration${missing === 1 ? '' : 's'} taken from the warm cache ${missing === 1 ? 'is' : 'are'} not in the table (\`--no-cache\` runs ${missing === 1 ? 'it' : 'them'} again)._`);
+  if (options.timelineSvg) out.push('', `The same timeline as a picture: \`${options.timelineSvg}\`.`);
+  out.push('', '</details>');
+  return out.join('\n');
+}
+
+function markdownFindings(report: CheckReport): string {
   const findings = activeFindings(report);
   const counts = countBySeverity(findings);
   const icon: Record<Severity, string> = { error: '🛑', warning: '⚠️', info: 'ℹ️' };

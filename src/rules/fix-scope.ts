@@ -1,6 +1,8 @@
 import path from 'node:path';
-import { inModuleStyle, migrationFile, migrations, NEXT_MIGRATION, replayLine, type MigrationModuleStyle } from '../codegen/index.js';
+import { alterTableWithoutAddedColumns, inModuleStyle, migrationFile, migrations, NEXT_MIGRATION, replayLine, type MigrationModuleStyle } from '../codegen/index.js';
 import { jsIsEsm } from '../util/module-type.js';
+import { statementFacts } from '../sql/facts.js';
+import { parseSqlSync } from '../sql/parse.js';
 import { inverseOf } from './statement-helpers.js';
 import type { AlterTableCommand } from '../sql/facts.js';
 import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
@@ -12,10 +14,19 @@ import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
  * transaction mode.
  */
 export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedStatement | undefined, input: Fix): Fix {
-  const { covers = [], ...fix } = input;
+  const { covers: coversWhole = [], coversAddedColumns = [], ...fix } = input;
   if (fix.wholeMigration || unit.sqlFile) return fix;
   const styled = (f: Fix): Fix => ({ ...f, code: inModuleStyle(f.code, moduleStyleOf(unit.file)) });
-  if (!statement) return styled(fix);
+  if (!statement || fix.byHand) return styled(fix);
+  // A statement the fix writes again in part keeps the rest (its other columns) in its place.
+  const covers = [...coversWhole];
+  const remainders = new Map<AnalyzedStatement, AnalyzedStatement>();
+  for (const { statement: s, columns } of coversAddedColumns) {
+    const rest = remainderOf(s, columns);
+    if (rest === null) covers.push(s);
+    else if (rest === undefined) return styled(fix); // cannot be split: a snippet, not whole files
+    else remainders.set(s, rest);
+  }
   const files = fix.code.split(NEXT_MIGRATION);
   // Every part a migration file: an `exports.up =` / `module.exports =` assignment of its own, not
   // a template whose comment names exports.up ("First statement of exports.up: …").
@@ -27,14 +38,22 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   // UPDATE of a column the fix adds would fail. They run after its first step, which makes what
   // they use, and before the steps that rely on what they did (a backfill before VALIDATE).
   const firstReplaced = Math.min(statement.index, ...unit.statements.filter((s) => s !== statement && (covers.includes(s) || sameColumn(s))).map((s) => s.index));
-  const before = unit.statements.filter((s) => s.index < firstReplaced && kept(s));
-  const between = unit.statements.filter((s) => s.index > firstReplaced && s.index < statement.index && kept(s));
-  const after = unit.statements.filter((s) => s.index > statement.index && kept(s));
-  if (before.length === 0 && between.length === 0 && after.length === 0) return styled(fix);
+  const own = (s: AnalyzedStatement) => remainders.get(s) ?? s;
+  const before = unit.statements.filter((s) => s.index < firstReplaced && kept(s)).map(own);
+  const between = unit.statements.filter((s) => s.index > firstReplaced && s.index < statement.index && kept(s)).map(own);
+  const after = unit.statements.filter((s) => s.index > statement.index && kept(s)).map(own);
+  // The fix's own code may replay the hazard's values too (a backfill written as batches).
+  const ownClock = clockValues(statement).filter((v) => fix.code.includes(v));
+  const ownReplay = ownClock.length ? `${ownClock.map((v) => `'${v}'`).join(', ')} (the time the shadow ran the migration)` : undefined;
+  if (before.length === 0 && between.length === 0 && after.length === 0) return styled({ ...fix, ...(ownReplay ? { replaysData: ownReplay } : {}) });
+  const replaysData = [computedValues(unit, [...before, ...between, ...after]), ownReplay].filter(Boolean).join(', ') || undefined;
   const part = (statements: AnalyzedStatement[], where: string) => {
     const down = [...statements].reverse().flatMap((s) => inverseOf(s, unit).down ?? [`  // TODO: undo \`${s.sql.replace(/\s+/g, ' ').slice(0, 100)}\``]);
     return migrationFile({
-      comment: [`The statements of ${unit.name} ${where}, as knex sent them (values computed from data were the shadow's: check them).`],
+      comment: [
+        `The statements of ${unit.name} ${where}, as knex sent them.`,
+        ...(replaysData ? [`CHECK BY HAND: the values of ${replaysData} are the shadow's, computed when knexsafe ran the migration: write the code that computes them back.`] : []),
+      ],
       up: statements.map((s) => replayLine(s.sql, s.captured?.bindings ?? [])),
       down,
       ...(unit.transactional ? {} : { noTransaction: `${unit.name} ran without a transaction.` }),
@@ -51,7 +70,55 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
       ...(after.length ? [part(after, 'after this change')] : []),
     ]),
     wholeMigration: true,
+    ...(replaysData ? { replaysData } : {}),
   });
+}
+
+/** Bound values of `s` that look like the clock when it ran (a time within the last month), as written in code. */
+function clockValues(s: AnalyzedStatement): string[] {
+  const now = Date.now();
+  const out: string[] = [];
+  for (const v of s.captured?.bindings ?? []) {
+    const text = v instanceof Date ? v.toISOString() : typeof v === 'string' && ISO_TIME.test(v) ? v : undefined;
+    const t = text ? Date.parse(text) : NaN;
+    if (text && Number.isFinite(t) && t > now - 31 * DAY_MS && t < now + DAY_MS) out.push(text);
+  }
+  return out;
+}
+
+/** An ISO-8601 date-time, as `new Date().toISOString()` and knex's Date bindings give. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * What the replayed statements' bound values were computed from, when they were not written in
+ * the migration: rows it read before them (`knex('t').first()` deciding an insert), or the clock
+ * (`new Date()`, a time within the last month). undefined when every value is the code's own.
+ */
+function computedValues(unit: MigrationUnit, replayed: AnalyzedStatement[]): string | undefined {
+  const reasons: string[] = [];
+  for (const s of replayed) {
+    const bindings = s.captured?.bindings ?? [];
+    if (bindings.length === 0) continue;
+    const readBefore = unit.statements.find((r) => r.index < s.index && r.facts.kind === 'select' && (r.captured?.bindings !== undefined || r.rowCount !== undefined));
+    const label = `\`${s.sql.replace(/\s+/g, ' ').slice(0, 60)}…\``;
+    if (clockValues(s).length) reasons.push(`${label} (the time it ran)`);
+    else if (readBefore) reasons.push(`${label} (after \`${readBefore.sql.replace(/\s+/g, ' ').slice(0, 60)}\`)`);
+  }
+  return reasons.length ? reasons.join(', ') : undefined;
+}
+
+/**
+ * `statement` without its ADD COLUMN of `columns`, as a statement of its own (parsed again, so its
+ * inverse for the down is its own); null when nothing is left, undefined when it cannot be written.
+ */
+function remainderOf(statement: AnalyzedStatement, columns: string[]): AnalyzedStatement | null | undefined {
+  const sql = alterTableWithoutAddedColumns(statement.ast, columns);
+  if (sql === null || sql === undefined) return sql;
+  const [parsed] = parseSqlSync(sql);
+  if (!parsed) return undefined;
+  const { captured: _bindingsWereForTheWholeStatement, ...rest } = statement;
+  return { ...rest, sql, ast: parsed.ast, facts: statementFacts(parsed.ast, sql) };
 }
 
 /** The module style a new migration next to `file` must use (its extension and the nearest package.json). */

@@ -2,8 +2,10 @@ import { scanSync, type ScanToken } from 'libpg-query';
 import type { ColumnInfo, ConstraintInfo, ConstraintKind, SchemaSnapshot } from '../schema/types.js';
 import type { ConstraintFacts, QualifiedName, StatementFacts } from '../sql/facts.js';
 import { shortName, tableName } from './helpers.js';
-import type { AnalyzedStatement, MigrationUnit, RuleContext } from './types.js';
-import { addColumnClause, bareName, concurrentIndexDefinition, ident, NEXT_MIGRATION, pgObjectName, rawLine, sqlName } from '../codegen/index.js';
+import type { AnalyzedStatement, Fix, MigrationUnit, RuleContext } from './types.js';
+import { addColumnClause, bareName, columnList, concurrentIndexDefinition, ident, NEXT_MIGRATION, pgObjectName, rawLine, replayLine, sqlName } from '../codegen/index.js';
+import { expressionText } from '../sql/expr.js';
+import type { Node } from 'libpg-query';
 
 /**
  * Code generation shared by the lock rules of `locks-a.ts` (drop-index-not-concurrent,
@@ -126,6 +128,47 @@ export function findIndex(schema: SchemaSnapshot | undefined, name: QualifiedNam
  * Up and down lines that undo / redo one statement, for splitting a migration into parts. Returns
  * `undefined` down when knexsafe cannot write the inverse (the caller says so in the fix).
  */
+/**
+ * The down of an INSERT … VALUES: a DELETE of each row it inserted, matched on every value it gave
+ * (json columns left out: json has no equality). Values bound as parameters are bound again.
+ * Nothing for INSERT … SELECT, ON CONFLICT (rows may have existed before) or DEFAULT values.
+ */
+function insertInverse(statement: AnalyzedStatement, unit: MigrationUnit): { down?: string[] } {
+  const f = statement.facts;
+  if (f.kind !== 'insert' || f.fromQuery || !f.rows || f.onConflict || f.columns.length === 0) return {};
+  type ValuesList = { List?: { items?: Node[] } };
+  const insert = (statement.ast as { InsertStmt?: { selectStmt?: { SelectStmt?: { valuesLists?: ValuesList[] } } } }).InsertStmt;
+  const rows = insert?.selectStmt?.SelectStmt?.valuesLists;
+  if (!rows?.length) return {};
+  const qualified = f.table.schema ? `${f.table.schema}.${f.table.name}` : `public.${f.table.name}`;
+  const types = unit.schemaAfter?.tables[qualified]?.columns ?? {};
+  const compared = f.columns.map((column, at) => ({ column, at })).filter(({ column }) => types[column]?.type !== 'json');
+  if (compared.length === 0) return {};
+  const bindings = statement.captured?.bindings ?? [];
+  const down: string[] = [];
+  for (const row of rows) {
+    const items = row.List?.items ?? [];
+    const values: string[] = [];
+    const bound: unknown[] = [];
+    for (const { at } of compared) {
+      const item = items[at] as (Node & { ParamRef?: { number?: number }; SetToDefault?: unknown }) | undefined;
+      if (!item || item.SetToDefault !== undefined) return {};
+      const param = item.ParamRef?.number;
+      if (param !== undefined) {
+        if (param < 1 || param > bindings.length) return {};
+        bound.push(bindings[param - 1]);
+        values.push(`$${bound.length}`);
+        continue;
+      }
+      const text = expressionText(item);
+      if (text === undefined) return {};
+      values.push(text);
+    }
+    down.unshift(replayLine(`DELETE FROM ${sqlName(f.table)} WHERE (${columnList(compared.map((c) => c.column))}) IS NOT DISTINCT FROM (${values.join(', ')})`, bound));
+  }
+  return { down };
+}
+
 export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { down?: string[] } {
   const f = statement.facts;
   const before = unit.schemaBefore;
@@ -141,6 +184,8 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
       return { down: [] };
     case 'create-table':
       return { down: [rawLine(`DROP TABLE IF EXISTS ${sqlName(f.table)}`)] };
+    case 'insert':
+      return insertInverse(statement, unit);
     case 'create-index': {
       const name = f.name ?? Object.values(after?.indexes ?? {}).find((i) => i.table === table(f.table) && !before?.indexes[`${i.schema}.${i.name}`])?.name;
       if (!name) return {};
@@ -231,11 +276,27 @@ export function withoutNotValid(definition: string): string {
  * The statements of the migration that only add `columns` to `table` (knex's `ADD COLUMN` of a
  * column the constraint is on): a fix that adds those columns itself stands for them too.
  */
-export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): AnalyzedStatement[] {
-  const names = new Set(columns.map((c) => c.name));
-  if (names.size === 0) return [];
-  return context.migration.statements.filter((s) => {
+export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): Pick<Fix, 'covers' | 'coversAddedColumns'> {
+  return coverAddedColumns(context, table, columns.map((c) => c.name));
+}
+
+/**
+ * What a fix that adds `columns` again covers: the statements that add only them (replaced), and
+ * those that add them among other columns (knex's `alterTable` adds every column of the callback in
+ * one ALTER TABLE), which keep adding the others.
+ */
+export function coverAddedColumns(context: RuleContext, table: string, columns: string[]): Pick<Fix, 'covers' | 'coversAddedColumns'> {
+  const names = new Set(columns);
+  const covers: AnalyzedStatement[] = [];
+  const coversAddedColumns: { statement: AnalyzedStatement; columns: string[] }[] = [];
+  if (names.size === 0) return {};
+  for (const s of context.migration.statements) {
     const f = s.facts;
-    return f.kind === 'alter-table' && tableName(context, f.table) === table && f.commands.length > 0 && f.commands.every((c) => c.action === 'add-column' && names.has(c.column.name));
-  });
+    if (f.kind !== 'alter-table' || tableName(context, f.table) !== table || f.commands.length === 0) continue;
+    const adds = f.commands.filter((c) => c.action === 'add-column' && names.has(c.column.name));
+    if (adds.length === 0) continue;
+    if (adds.length === f.commands.length) covers.push(s);
+    else coversAddedColumns.push({ statement: s, columns: adds.map((c) => (c.action === 'add-column' ? c.column.name : '')) });
+  }
+  return { covers, ...(coversAddedColumns.length ? { coversAddedColumns } : {}) };
 }

@@ -140,6 +140,23 @@ export interface Fix {
   wholeMigration?: boolean;
   /** Other statements of the migration this fix stands for too (not kept around it); never reported. */
   covers?: AnalyzedStatement[];
+  /**
+   * ALTER TABLE statements of which the fix writes again only the ADD COLUMN of these columns: the
+   * statement's other commands (the other columns of one knex `alterTable`) stay where they were.
+   */
+  coversAddedColumns?: { statement: AnalyzedStatement; columns: string[] }[];
+  /**
+   * Set when the statements kept around the fix carry values the migration computed while it ran
+   * (from rows it read, or the clock), replayed as the shadow's constants: what they were computed
+   * from. `fix` leaves such a fix to a person.
+   */
+  replaysData?: string;
+  /**
+   * Why `fix` never applies this fix, though check shows it: a template with parts to write by
+   * hand, or a change that is safe only in a deploy order code cannot express (drop after the code
+   * that uses it is gone). Said as the end of "its fix …".
+   */
+  byHand?: string;
 }
 
 export interface FindingInput {

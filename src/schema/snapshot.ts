@@ -26,7 +26,7 @@ import { asKnexsafe } from '../db/internal-queries.js';
 import { sqlString } from '../codegen/sql.js';
 
 /** knex's own bookkeeping tables: never part of the user's schema. */
-export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
+export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock', 'knex_migrations_knexsafe'];
 
 export interface SnapshotOptions {
   /** More tables to leave out (with their indexes, constraints, sequences…): bare names match in every schema, `schema.table` only there. */

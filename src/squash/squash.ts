@@ -122,7 +122,7 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
   checkArchiveLocation(archive, project);
 
   const shadowUrl = options.shadowUrl ?? project.knexsafe.shadowUrl;
-  const knexTables = [project.migrations.tableName, `${project.migrations.tableName}_lock`];
+  const knexTables = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
   const includeData = options.data !== false;
   const warnings: string[] = [];
 

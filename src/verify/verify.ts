@@ -307,7 +307,7 @@ async function rebuildShadow(open: () => Promise<CaptureSession>, replay: Migrat
 }
 
 function whatFailed(outcome: RunOutcome): string {
-  return `migration ${outcome.error?.migration ?? '?'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`;
+  return `${outcome.error?.migration ? `migration ${outcome.error.migration}` : 'a migration'} failed${outcome.error?.sqlState ? ` (SQLSTATE ${outcome.error.sqlState})` : ''}: ${outcome.error?.message ?? ''}`;
 }
 
 function replayFailed(outcome: RunOutcome): KnexsafeError {
@@ -370,7 +370,10 @@ export async function verifyOne(
 
   let up = ranUp ?? (await session.up(file.name));
   const rolledBack = up.traces.every((t) => t.transactional);
-  if (up.error && d0 && rolledBack && probed.length > 0) {
+  // A migration without a transaction (a batched backfill) that failed having changed only rows
+  // left the schema as it was: emptying the probed tables undoes what its batches did to them.
+  const onlyRowsChanged = up.traces.every((t) => t.transactional || t.statements.every((st) => st.control || /^\s*(select|show|set|update|insert|delete|with)\b/i.test(st.sql)));
+  if (up.error && d0 && (rolledBack || onlyRowsChanged) && probed.length > 0) {
     // Data migrations may expect real rows (an e-mail domain, a JSON shape): the probe's generated
     // rows are not that. Say so, and verify on empty tables instead — what `knex migrate:latest` on a
     // fresh database does.

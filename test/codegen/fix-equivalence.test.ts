@@ -138,6 +138,40 @@ exports.down = (knex) => knex.schema.alterTable('card', (t) => { t.dropIndex(['c
 `,
     },
   },
+  // planka's shape again: one alterTable adds several columns, the fix re-creates one of them (a
+  // NOT NULL .alter(), a unique constraint) and must keep adding the others. The re-created column
+  // is the last of its statement here, so the table's column order stays the original's.
+  'several columns in one alterTable, one of them fixed': {
+    minFixes: 2,
+    files: {
+      '20240101000001_base.js': `exports.up = async (knex) => {
+  await knex.schema.createTable('config', (t) => { t.increments('id'); });
+  await knex.schema.createTable('user_account', (t) => { t.increments('id'); t.string('name'); });
+  await knex('config').insert({});
+  await knex('user_account').insert([{ name: 'a' }, { name: 'b' }]);
+};
+exports.down = async (knex) => { await knex.schema.dropTable('user_account'); await knex.schema.dropTable('config'); };
+`,
+      '20240101000002_smtp.js': `exports.up = async (knex) => {
+  await knex.schema.alterTable('config', (table) => {
+    table.text('smtp_host');
+    table.integer('smtp_port');
+    table.boolean('smtp_secure').notNullable().defaultTo(false);
+  });
+  return knex.schema.alterTable('config', (table) => { table.boolean('smtp_secure').notNullable().alter(); });
+};
+exports.down = (knex) => knex.schema.alterTable('config', (table) => { table.dropColumn('smtp_host'); table.dropColumn('smtp_port'); table.dropColumn('smtp_secure'); });
+`,
+      '20240101000003_api_key.js': `exports.up = (knex) =>
+  knex.schema.alterTable('user_account', (table) => {
+    table.text('api_key_prefix');
+    table.text('api_key_hash');
+    table.unique('api_key_hash');
+  });
+exports.down = (knex) => knex.schema.alterTable('user_account', (table) => { table.dropColumn('api_key_prefix'); table.dropColumn('api_key_hash'); });
+`,
+    },
+  },
   'ES module migrations in a schema': {
     esm: true,
     files: {

@@ -142,6 +142,7 @@ describeServer('knexsafe doctor on the server', () => {
       expect(report.checks.map((c) => [c.name, c.status])).toEqual([
         ['lock', 'ok'],
         ['files', 'ok'],
+        ['checksums', 'ok'],
         ['order', 'ok'],
         ['timestamps', 'ok'],
         ['partial', 'skipped'],

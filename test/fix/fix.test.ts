@@ -248,6 +248,111 @@ export async function down(knex: Knex): Promise<void> {
   });
 });
 
+describe('knexsafe fix and values a migration computes', () => {
+  // plankanban/planka's shape: the migration reads a table to decide what it inserts, and stamps
+  // rows with new Date(). The index fix keeps those statements around it, replayed as knex sent
+  // them on the shadow: the shadow's answer and clock would become constants, so fix leaves it.
+  it('a fix that would replay values read from rows or from the clock is left to a person, with the reason', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('users', (table) => { table.increments('id'); table.string('email'); table.timestamp('seen_at', { useTz: true }); });
+  await knex.schema.createTable('flags', (table) => { table.integer('id').primary(); table.boolean('initialized').notNullable(); });
+  await knex('users').insert([{ email: 'a' }, { email: 'b' }]);
+};
+exports.down = async function (knex) { await knex.schema.dropTable('flags'); await knex.schema.dropTable('users'); };
+`,
+      'migrations/20240102000000_index_email.js': `exports.up = async function (knex) {
+  await knex.schema.alterTable('users', (table) => { table.index(['email']); });
+  const initialized = !!(await knex('users').first());
+  await knex('flags').insert({ id: 1, initialized });
+};
+exports.down = async function (knex) {
+  await knex('flags').where({ id: 1 }).del();
+  await knex.schema.alterTable('users', (table) => { table.dropIndex(['email']); });
+};
+`,
+      'migrations/20240103000000_stamp.js': `exports.up = async function (knex) {
+  await knex.schema.alterTable('users', (table) => { table.index(['seen_at']); });
+  await knex('users').update({ seen_at: new Date().toISOString() }).whereNull('seen_at');
+};
+exports.down = async function (knex) {
+  await knex.schema.alterTable('users', (table) => { table.dropIndex(['seen_at']); });
+};
+`,
+    });
+    const dir = path.join(project, 'migrations');
+    const before = snapshot(dir);
+    const result = await fix({ cwd: project, rules: ['index-not-concurrent'] });
+    expect(result.changes).toEqual([]);
+    expect(snapshot(dir)).toEqual(before);
+    const reasons = Object.fromEntries(result.skipped.map((s) => [s.migration, s.reason]));
+    expect(reasons['20240102000000_index_email.js']).toMatch(/insert into "flags".*after `select \* from "users" limit/);
+    expect(reasons['20240102000000_index_email.js']).toMatch(/computes them when it runs: apply it by hand/);
+    expect(reasons['20240103000000_stamp.js']).toMatch(/update "users" set "seen_at".*\(the time it ran\)/);
+  });
+});
+
+describe('knexsafe fix and inserted rows', () => {
+  // mozilla/blurts-server's shape: empty a table and seed it. The DELETE becomes a batched loop; the
+  // INSERT kept after it gets a down that deletes exactly the rows it inserted, so up runs again.
+  it('the statements kept after a fix undo the rows they insert', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('removal_pilot', (table) => { table.integer('id').primary(); table.string('name'); table.integer('enrolled_users'); table.jsonb('meta'); });
+};
+exports.down = async function (knex) { await knex.schema.dropTable('removal_pilot'); };
+`,
+      'migrations/20240102000000_seed_pilot.js': `exports.up = function (knex) {
+  return knex('removal_pilot').del().then(() => knex('removal_pilot').insert([
+    { id: 1, name: 'round_01', enrolled_users: 0, meta: { note: "it's ?" } },
+    { id: 2, name: null, enrolled_users: 5, meta: null },
+  ]));
+};
+exports.down = function (knex) { return knex('removal_pilot').del(); };
+`,
+    });
+    const result = await fix({ cwd: project, rules: ['unbatched-backfill'] });
+    const rest = result.changes.find((c) => c.kind === 'added' && /insert into "removal_pilot"/.test(c.after ?? ''));
+    expect(rest?.after).toContain('DELETE FROM removal_pilot WHERE (id, name, enrolled_users, meta) IS NOT DISTINCT FROM (?, ?, ?, ?)');
+    expect(result.verify?.verdicts.map((v) => `${v.name} ${v.status}`)).toEqual(result.changes.map((c) => `${c.name} reversible`));
+    expectWrittenFilesLoad(path.join(project, 'migrations'), result);
+  });
+});
+
+describe('knexsafe fix and templates', () => {
+  // automatisch's shape: a row-by-row loop. Its fix shows the shape of a batched loop with the
+  // UPDATE left to write; applied, it would replace a working backfill with one that does nothing.
+  it('a fix that is a template to complete is never applied', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('steps', (table) => { table.increments('id'); table.string('key'); table.string('name'); });
+  await knex('steps').insert([{ key: 'a' }, { key: 'b' }, { key: 'c' }]);
+};
+exports.down = async function (knex) { await knex.schema.dropTable('steps'); };
+`,
+      'migrations/20240102000000_fill_names.js': `exports.up = async function (knex) {
+  const steps = await knex('steps').select('id', 'key');
+  for (const step of steps) {
+    await knex('steps').where({ id: step.id }).update({ name: step.key.toUpperCase() });
+  }
+};
+exports.down = async function () {};
+`,
+    });
+    const dir = path.join(project, 'migrations');
+    const before = snapshot(dir);
+    const result = await fix({ cwd: project, rules: ['row-by-row-backfill'] });
+    expect(result.changes).toEqual([]);
+    expect(snapshot(dir)).toEqual(before);
+    expect(result.skipped.map((s) => `${s.migration} ${s.reason}`)).toEqual([
+      '20240102000000_fill_names.js its fix is a template with parts to write by hand: apply it yourself (knexsafe check shows it)',
+    ]);
+  });
+});
+
 describeServer('knexsafe fix with a target', () => {
   let temp: TempDatabase;
   beforeAll(async () => {

@@ -45,6 +45,36 @@ exports.down = async () => {};
     expect(report.ok).toBe(true);
   });
 
+  // automatisch's shape after knexsafe fix: a backfill in batches, without a transaction, casting
+  // text to jsonb. The probe's text is not JSON; no schema changed, so it is retried on empty tables.
+  it('retries a data migration without a transaction that failed having changed only rows', async () => {
+    const dir = makeProject({
+      'migrations/20240101000000_create_steps.js': `exports.up = (knex) => knex.schema.createTable('steps', (t) => {
+  t.increments('id');
+  t.text('data_in');
+  t.jsonb('data_in_jsonb');
+});
+exports.down = (knex) => knex.schema.dropTable('steps');
+`,
+      'migrations/20240102000000_backfill_jsonb.js': `exports.config = { transaction: false };
+exports.up = async (knex) => {
+  let last = 0;
+  for (;;) {
+    const { rows } = await knex.raw('SELECT id FROM steps WHERE id > ? ORDER BY id LIMIT 100', [last]);
+    if (rows.length === 0) break;
+    await knex.raw('UPDATE steps SET data_in_jsonb = data_in::jsonb WHERE id BETWEEN ? AND ?', [rows[0].id, rows[rows.length - 1].id]);
+    last = rows[rows.length - 1].id;
+  }
+};
+exports.down = async () => {};
+`,
+    });
+    const report = await verify({ cwd: dir });
+    const backfill = report.verdicts.find((v) => v.name === '20240102000000_backfill_jsonb.js');
+    expect(backfill?.status).toBe('reversible');
+    expect(backfill?.notes.join(' ')).toMatch(/up fails when steps hold rows \(SQLSTATE 22P02: invalid input syntax for type json.*verified with them empty/);
+  });
+
   it('does not count an updated_at re-stamped by a trigger as lost data, but still counts a value the up overwrote', async () => {
     const dir = makeProject({
       'migrations/20240101000000_create_tasks.js': `exports.up = async (knex) => {

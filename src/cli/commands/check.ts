@@ -5,7 +5,9 @@ import { KnexsafeError } from '../../errors.js';
 import type { ReportFormat } from '../../report/format.js';
 import type { Severity } from '../../rules/types.js';
 import { knexsafeVersion } from '../../util/package-version.js';
+import path from 'node:path';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
+import { checkOutputFlag, emitReport, timelineSvgPath, writeReportFile } from '../report-file.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
 const runCheck = () => import('../../check/run.js');
@@ -29,6 +31,7 @@ interface CheckFlags {
   rule?: string[];
   dryRun?: boolean;
   cache?: boolean;
+  output?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -67,6 +70,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--rule <id>', 'with --fix: only this rule (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--dry-run', 'with --fix: print the diff, write nothing')
     .option('--no-cache', 'run every migration again instead of resuming from the warm cache of shadow states (also KNEXSAFE_NO_CACHE=1)')
+    .option('--output <file>', 'with --format html or markdown: write the report to this file (markdown also writes <file>.timeline.svg)')
     .addHelpText(
       'after',
       `
@@ -78,6 +82,7 @@ Examples:
   $ knexsafe check                          pending (or all) migrations
   $ knexsafe check --format github          annotations in a GitHub Actions run
   $ knexsafe check --format sarif > knexsafe.sarif
+  $ knexsafe check --format html --output report.html   lock timelines in one self-contained page
   $ knexsafe check db/001_init.sql          a plain SQL file
   $ git diff --name-only main -- migrations | xargs knexsafe check`,
     )
@@ -91,6 +96,7 @@ Examples:
         return runFix(g, targets, { ...(opts.severity ? { severity: opts.severity } : {}), ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.pgVersion ? { pgVersion: opts.pgVersion } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) });
       }
       const format = (g.format ?? (g.json ? 'json' : 'text')) as ReportFormat;
+      checkOutputFlag(format, opts.output);
       const out = makeOutput({ ...g, json: format !== 'text' });
       const threshold = (opts.maxSeverity ?? 'error') as Severity | 'none';
       if (!['error', 'warning', 'info', 'none'].includes(threshold)) {
@@ -127,10 +133,11 @@ Examples:
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
         ...(opts.dataChecks || replicaUrl ? { dataChecks: { timeoutMs, ...(replicaUrl ? { url: replicaUrl } : {}) } } : {}),
         ...(opts.timeout !== undefined ? { timeoutMs: parseDuration(opts.timeout, '--timeout') } : {}),
-        cache: opts.cache !== false,
+        // The HTML report draws every statement's measured time, which the warm cache does not keep.
+        cache: opts.cache !== false && format !== 'html',
         progress: (m) => out.progress(out.c.dim(m)),
       });
-      const { formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();
+      const { activeFindings, formatGithub, formatJson, formatMarkdown, formatSarif, formatText } = await formats();
       switch (format) {
         case 'json':
           out.result(formatJson(report));
@@ -141,9 +148,21 @@ Examples:
         case 'github':
           out.raw(`${formatGithub(report)}\n`);
           break;
-        case 'markdown':
-          out.raw(`${formatMarkdown(report)}\n`);
+        case 'markdown': {
+          const svgFile = opts.output !== undefined ? timelineSvgPath(opts.output) : undefined;
+          if (svgFile) {
+            const { buildTimelines, renderTimelinesSvgFile } = await import('../../report/timeline.js');
+            const groups = buildTimelines(report.units ?? [], activeFindings(report)).filter((x) => x.statements.length > 0);
+            if (groups.length) writeReportFile(svgFile, renderTimelinesSvgFile(groups));
+            emitReport(out, `${formatMarkdown(report, groups.length ? { timelineSvg: path.basename(svgFile) } : {})}\n`, opts.output);
+          } else emitReport(out, `${formatMarkdown(report)}\n`, undefined);
           break;
+        }
+        case 'html': {
+          const { renderCheckHtml } = await import('../../report/html.js');
+          emitReport(out, renderCheckHtml(report), opts.output);
+          break;
+        }
         default:
           out.line(formatText(report, out.c, { ...(opts.verbose ? { verbose: true } : {}), ...(process.stdout.isTTY && process.stdout.columns ? { width: process.stdout.columns } : {}) }));
       }

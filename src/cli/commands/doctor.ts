@@ -72,6 +72,35 @@ Examples:
       const result = await withTarget(g, async (db, project) => (await historyEdit()).renameMigration({ db, project }, from, to, { ...(opts.force ? { force: true } : {}) }));
       renderEdit(out, result);
     });
+
+  history
+    .command('rehash [names...]')
+    .description("Record the current files of applied migrations as applied (knexsafe's checksums): after reviewing an edit, or migrations applied by plain knex")
+    .addHelpText(
+      'after',
+      `
+Without names it records every applied migration whose checksum is unknown or differs; with names,
+exactly those. Review first: \`knexsafe status\` shows each edited migration's diff against the
+version it was applied from. Writes only knexsafe's own table (<tableName>_knexsafe), never knex's.
+
+Examples:
+  $ knexsafe history rehash
+  $ knexsafe history rehash 20240101120000_add_email_to_users.js`,
+    )
+    .action(async (names: string[], _opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const out = makeOutput(g);
+      const { rehashMigrations } = await import('../../migrations/rehash.js');
+      const result = await withTarget(g, async (db, project) => rehashMigrations({ db, project }, names));
+      out.result(result);
+      for (const r of result.recorded) out.line(`${out.c.green('✓')} ${r.name} ${out.c.dim(`(was ${r.was}; sha256 ${r.sha256.slice(0, 12)}${r.commit ? `, commit ${r.commit.slice(0, 12)}` : ''})`)}`);
+      if (result.skipped.length) out.line(out.c.yellow(`No readable file, not hashed: ${result.skipped.join(', ')}`));
+      out.line(
+        result.recorded.length
+          ? `Recorded ${result.recorded.length} checksum${result.recorded.length === 1 ? '' : 's'} in ${result.table} on ${result.database}${result.unchanged.length ? `; ${result.unchanged.length} already matched` : ''}.`
+          : `Nothing to record: every applied migration matches its checksum (${result.database}).`,
+      );
+    });
 }
 
 function renderEdit(out: Output, result: HistoryEditResult): void {

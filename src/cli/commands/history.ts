@@ -2,10 +2,13 @@ import { displayPath } from '../../util/paths.js';
 import { Command, Option } from 'commander';
 import type { Database } from '../../db/connect.js';
 import type { ProjectConfig } from '../../config/resolve.js';
-import type { BatchResult, HistoryContext, StatusReport } from '../../migrations/history.js';
+import type { BatchResult, HistoryContext, StatusChecksums, StatusReport } from '../../migrations/history.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import type { GuardedCommand } from '../../guard/run.js';
 import { formatDuration, table, type Output } from '../output.js';
+import type { CheckReport } from '../../check/run.js';
+import { KnexsafeError } from '../../errors.js';
+import { emitReport } from '../report-file.js';
 
 // Loaded on use, so `--help` and quick commands do not pay for every module.
 const history = () => import('../../migrations/history.js');
@@ -42,6 +45,7 @@ interface GuardFlags {
   disableTransactions?: boolean;
   dryRun?: boolean;
   unsafe?: boolean;
+  allowChanged?: boolean;
   check?: boolean;
   backup?: boolean;
   backupDir?: string;
@@ -51,12 +55,14 @@ interface GuardFlags {
   timeout?: string;
   retries?: string;
   retryDelay?: string;
+  output?: string;
 }
 
 function guardOptions(command: Command): Command {
   return command
     .option('--dry-run', 'print the plan (files, transaction layout, SQL, backups) and change nothing')
     .option('--unsafe', 'run even when the check reports errors')
+    .option('--allow-changed', 'run even when an applied migration was edited after it was applied (its checksum differs)')
     .option('--no-check', 'skip the check on a shadow database (and with it the automatic backups)')
     .option('--lock-timeout <duration>', 'lock_timeout for every statement, e.g. 2s (default 5s; config lockTimeout)')
     .option('--statement-timeout <duration>', 'statement_timeout for every statement (default: the server’s; config statementTimeout)')
@@ -66,12 +72,18 @@ function guardOptions(command: Command): Command {
     .option('--retry-delay <duration>', 'wait before the first retry, doubled each time (default 2s)')
     .option('--backup', 'back up what destructive migrations drop or rewrite (the default; config backup)')
     .option('--no-backup', 'do not back up before destructive migrations')
-    .option('--backup-dir <dir>', 'where backups go (default .knexsafe/backups)');
+    .option('--backup-dir <dir>', 'where backups go (default .knexsafe/backups)')
+    .option('--output <file>', 'with --dry-run --format html: write the report to this file');
 }
 
 async function runGuardedCommand(command: GuardedCommand, name: string | undefined, opts: GuardFlags, cmd: Command): Promise<void> {
   const g = globalOptions(cmd);
-  const out = makeOutput(g);
+  const html = g.format === 'html';
+  if (html && !opts.dryRun) throw new KnexsafeError('BAD_OPTION', `--format html goes with --dry-run (the plan and its check as a page); ${command} itself prints its progress.`);
+  if (opts.output !== undefined && !html) throw new KnexsafeError('BAD_OPTION', '--output goes with --dry-run --format html.');
+  // The page is the result: the text plan and the JSON document stay off stdout.
+  const out = makeOutput(html ? { ...g, json: true } : g);
+  let checked: CheckReport | undefined;
   const [{ COVERED_BY_GUARD, guardedLatest, guardedUp }, { formatBackfillBar, formatBackup, formatPlan, formatRetry, summaryJson }, { onBackfillProgress }] = await Promise.all([
     import('../../guard/run.js'),
     import('../../guard/format.js'),
@@ -95,6 +107,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       ...(opts.disableTransactions ? { disableTransactions: true } : {}),
       ...(opts.dryRun ? { dryRun: true } : {}),
       ...(opts.unsafe ? { unsafe: true } : {}),
+      ...(opts.allowChanged ? { allowChanged: true } : {}),
       ...(opts.check === false ? { check: false } : {}),
       ...(opts.backup !== undefined ? { backup: opts.backup } : {}),
       ...(opts.backupDir !== undefined ? { backupDir: opts.backupDir } : {}),
@@ -107,6 +120,7 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
       events: {
         progress: (m) => out.progress(out.c.dim(m)),
         checked(report, plan) {
+          checked = report;
           const running = new Set(plan.pending.map((p) => p.name));
           const blocking = plan.blocking;
           const active = report.findings.filter((f) => running.has(f.migration) && !f.suppressed && f.severity !== 'info' && !COVERED_BY_GUARD.has(f.rule));
@@ -129,6 +143,12 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
         },
       },
     });
+    if (result.dryRun && html) {
+      const { renderCheckHtml, renderPlanHtml } = await import('../../report/html.js');
+      emitReport(out, checked ? renderCheckHtml(checked, { plan: result.plan, command: `${command} --dry-run` }) : renderPlanHtml(result.plan), opts.output);
+      if (result.plan.blocking.length && !opts.unsafe) process.exitCode = 1;
+      return;
+    }
     if (result.dryRun) {
       out.result({ dryRun: true, database: result.database, plan: result.plan, warnings: result.warnings });
       out.line(formatPlan(result.plan, out.c));
@@ -232,8 +252,8 @@ Examples:
     const out = makeOutput(g);
     const report = await withTarget(g, async (db, project) => (await history()).migrationStatus({ db, project }).then((r) => ({ r, db })));
     renderStatus(out, report.r, report.db, mode);
-    // CI gates on status: non-zero while anything is pending or a file is missing.
-    if (mode === 'status' && (report.r.pending > 0 || report.r.missingFiles > 0)) process.exitCode = 1;
+    // CI gates on status: non-zero while anything is pending, a file is missing or an applied one was edited.
+    if (mode === 'status' && (report.r.pending > 0 || report.r.missingFiles > 0 || (report.r.checksums?.changed.length ?? 0) > 0)) process.exitCode = 1;
   };
 
   program
@@ -269,7 +289,12 @@ Examples:
 }
 
 export function renderStatus(out: Output, report: StatusReport, db: Database, mode: 'status' | 'list'): void {
-  out.result({ database: db.description, ...report, migrations: report.migrations.map(({ file, ...m }) => ({ ...m, file: file ? displayPath(file) : null })) });
+  out.result({
+    database: db.description,
+    ...report,
+    migrations: report.migrations.map(({ file, ...m }) => ({ ...m, file: file ? displayPath(file) : null })),
+    ...(report.checksums ? { checksums: { ...report.checksums, changed: report.checksums.changed.map((c) => ({ ...c, file: displayPath(c.file) })) } } : {}),
+  });
   if (out.json) return;
   const state = (s: string) =>
     s === 'applied' ? out.c.green('applied') : s === 'pending' ? out.c.yellow('pending') : out.c.red('file missing');
@@ -284,5 +309,44 @@ export function renderStatus(out: Output, report: StatusReport, db: Database, mo
   if (report.outOfOrder.length) {
     out.line(out.c.yellow(`Out of order: ${report.outOfOrder.join(', ')} ${report.outOfOrder.length === 1 ? 'is' : 'are'} older than the last applied migration; knex will run ${report.outOfOrder.length === 1 ? 'it' : 'them'} in the next batch anyway.`));
   }
+  if (report.checksums) renderChecksums(out, report.checksums);
   if (mode === 'status' && report.pending > 0) out.line(`Run ${out.c.bold('knexsafe latest')} to apply the pending migrations.`);
+}
+
+const DIFF_LINES = 60;
+
+function renderChecksums(out: Output, sums: StatusChecksums): void {
+  if (sums.warning) {
+    out.warn(sums.warning);
+    return;
+  }
+  for (const c of sums.changed) {
+    const when = c.recordedAt ? ` ${c.recordedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : '';
+    out.line(out.c.red(`Edited after it was applied: ${c.name} (applied${when}${c.appliedFrom ? ` from commit ${c.appliedFrom.commit.slice(0, 12)}` : ''}; sha256 ${c.recordedSha256.slice(0, 12)} then, ${c.currentSha256.slice(0, 12)} now)`));
+    if (c.diff) {
+      const lines = c.diff.split('\n').filter((l) => !/^=+$/.test(l) && !l.startsWith('Index:'));
+      while (lines.length && lines[lines.length - 1] === '') lines.pop();
+      for (const l of lines.slice(0, DIFF_LINES)) out.line(`  ${l.startsWith('+') && !l.startsWith('+++') ? out.c.green(l) : l.startsWith('-') && !l.startsWith('---') ? out.c.red(l) : l}`);
+      if (lines.length > DIFF_LINES) out.line(out.c.dim(`  … ${lines.length - DIFF_LINES} more lines (--json has the whole diff)`));
+    } else {
+      out.line(out.c.dim(c.appliedFrom ? `  git does not have the applied version (blob ${c.appliedFrom.blob.slice(0, 12)} of ${c.appliedFrom.path}): no diff.` : '  The applied version was not committed in git when it ran (untracked or modified), so there is no diff to show.'));
+    }
+  }
+  if (sums.changed.length) {
+    out.line(`${out.c.bold('knexsafe latest')} refuses to run until this is settled: undo the edit and put the change in a new migration, or — if the edit changes nothing that ran — accept it with ${out.c.bold('knexsafe history rehash')}.`);
+  }
+  if (sums.unknown.length) {
+    const again = sums.unknown.filter((u) => u.reason === 'applied-again').map((u) => u.name);
+    const names = sums.unknown.map((u) => u.name);
+    const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, … (${names.length - 5} more)` : names.join(', ');
+    out.line(
+      out.c.yellow(
+        `Checksum unknown for ${names.length} applied migration${names.length === 1 ? '' : 's'} (applied by plain knex${again.length ? `; ${again.join(', ')} applied again after knexsafe recorded ${again.length === 1 ? 'it' : 'them'}` : ''}): ${shown}.`,
+      ),
+    );
+    out.line(`Review them, then ${out.c.bold('knexsafe history rehash')} records the current files as applied.`);
+  }
+  for (const r of sums.renamed) {
+    out.line(out.c.yellow(`Renamed: ${r.from} was applied and its file is gone; ${r.to} has the same content. ${out.c.bold(`knexsafe history rename ${r.from} ${r.to}`)} tells knex.`));
+  }
 }

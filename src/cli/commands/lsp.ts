@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { KnexsafeError } from '../../errors.js';
-import { serving } from '../serving.js';
+import { errorMessage, KnexsafeError } from '../../errors.js';
+import { takeEscapedFailures } from '../serving.js';
 import { globalOptions, projectOptions } from '../context.js';
 
 interface LspFlags {
@@ -45,7 +45,7 @@ Examples:
       // Loaded on use: no other command pays for vscode-languageserver.
       const { serveStdio } = await import('../../lsp/server.js');
       // A long-lived server: a migration's stray rejection is a diagnostic's business, not the end of the process.
-      serving.active = true;
+      takeEscapedFailures((reason) => process.stderr.write(`knexsafe: ${errorMessage(reason)}\n`));
       const code = await serveStdio({
         ...projectOptions(g),
         ...(pgVersion !== undefined ? { pgVersion } : {}),

@@ -2,7 +2,9 @@ import { parseDuration } from '../../guard/duration.js';
 import type { Command } from 'commander';
 import type { MigrationVerdict } from '../../verify/verify.js';
 import { displayPath } from '../../util/paths.js';
+import { KnexsafeError } from '../../errors.js';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
+import { emitReport } from '../report-file.js';
 import { formatDuration, type Output } from '../output.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
@@ -18,6 +20,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--timeout <duration>', 'longest a migration (and on a --shadow-url shadow, a statement) may run on the shadow, e.g. 30s (default 5min)')
     .option('--no-data', 'skip the data probe (schema comparison only)')
     .option('--no-cache', 'verify every migration again instead of resuming from the warm cache of shadow states (also KNEXSAFE_NO_CACHE=1)')
+    .option('--output <file>', 'with --format html: write the report to this file')
     .addHelpText(
       'after',
       `
@@ -26,11 +29,15 @@ Needs no database: with no --shadow-url the shadow is an embedded PostgreSQL.
 Examples:
   $ knexsafe verify                         every migration, in order
   $ knexsafe verify --pending               only what the target has not applied yet
-  $ knexsafe verify --shadow-url postgres://localhost/postgres   shadow on a real server`,
+  $ knexsafe verify --shadow-url postgres://localhost/postgres   shadow on a real server
+  $ knexsafe verify --format html --output verify.html   verdicts, schema diffs and data loss in one page`,
     )
-    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean; timeout?: string; cache?: boolean }, cmd: Command) => {
+    .action(async (names: string[], opts: { pending?: boolean; from?: string; to?: string; data?: boolean; timeout?: string; cache?: boolean; output?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const out = makeOutput(g);
+      const html = g.format === 'html';
+      if (opts.output !== undefined && !html) throw new KnexsafeError('BAD_OPTION', '--output goes with --format html (other formats print to stdout; redirect them with >).');
+      // The page is the result: per-migration lines and the JSON document stay off stdout.
+      const out = makeOutput(html ? { ...g, json: true } : g);
       const report = await (await verifying()).verify({
         ...projectOptions(g),
         ...(names.length ? { names } : {}),
@@ -47,6 +54,12 @@ Examples:
         },
       });
       for (const w of report.warnings) out.warn(w);
+      if (html) {
+        const { renderVerifyHtml } = await import('../../report/html.js');
+        emitReport(out, renderVerifyHtml(report), opts.output);
+        if (!report.ok) process.exitCode = 1;
+        return;
+      }
       out.result({
         ok: report.ok,
         selection: report.selection,

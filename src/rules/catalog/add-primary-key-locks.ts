@@ -76,7 +76,7 @@ export const addPrimaryKeyLocks: Rule = {
         lock: { mode: 'AccessExclusiveLock', relation: table },
         severity: severityForTable(context, table),
         fix: {
-          covers: statementsAddingColumns(context, table, added),
+          ...statementsAddingColumns(context, table, added),
           description: `${nullable.length ? `Make ${nullable.join(', ')} NOT NULL without a locked scan (a NOT VALID CHECK, VALIDATE in its own transaction, then SET NOT NULL, which trusts the check on PostgreSQL 12+), then b` : 'B'}uild the unique index CONCURRENTLY and attach it with ADD CONSTRAINT … PRIMARY KEY USING INDEX (catalog only). One migration per step; each down undoes its own step.`,
           code: migrations(files),
         },

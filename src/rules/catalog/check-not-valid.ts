@@ -38,7 +38,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'AccessExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
-      covers: statementsAddingColumns(context, table, added),
+      ...statementsAddingColumns(context, table, added),
       description: `Add it NOT VALID (a brief ACCESS EXCLUSIVE lock, no scan; new and updated rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes only SHARE UPDATE EXCLUSIVE, so reads and writes go on.`,
       code: migrations(
         notValidThenValidate({

@@ -45,6 +45,7 @@ export const dropColumn: Rule = {
         message: `Column ${shortName(table)}.${name} is dropped`,
         why: 'Its data is gone for good (down can re-create the column, not its values), and app servers still running the previous release fail on queries that name it — a deploy always has a moment when old code runs against the new schema.',
         fix: {
+          byHand: 'is a deploy order: drop only after the code that uses it is gone',
           description:
             'Expand / contract: first ship code that no longer reads or writes the column, then drop it in a later migration, after a backup (`knexsafe backup`). The down should re-create the column as it was.' +
             (dropped.length > 1 ? ` The same statement drops ${dropped.filter((c) => c !== name).join(', ')} too: the fix drops them together.` : ''),

@@ -91,6 +91,7 @@ export const dropTable: Rule = {
         ...(before
           ? {
               fix: {
+                byHand: 'is a deploy order: drop only after the code that uses it is gone',
                 description:
                   'Retire it in steps: ship code that no longer uses the table, back it up, rename it away in one migration (instantly reversible if something still needed it), and drop the renamed table a release later with a down that re-creates it.',
                 code: dropFix(context, table),
@@ -100,6 +101,7 @@ export const dropTable: Rule = {
             }
           : {
               fix: {
+                byHand: 'is a deploy order: drop only after the code that uses it is gone',
                 description: 'Ship code that no longer uses the table, back it up (knexsafe backup), then drop it in a later migration whose down re-creates it.',
                 code: [
                   `exports.up = async function (knex) {`,

@@ -46,7 +46,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     lock: { mode: 'ShareRowExclusiveLock', relation: table },
     severity: severityForTable(context, table),
     fix: {
-      covers: statementsAddingColumns(context, table, added),
+      ...statementsAddingColumns(context, table, added),
       description: `Add it NOT VALID (a brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes SHARE UPDATE EXCLUSIVE on ${shortName(table)} and ROW SHARE on ${referenced ? shortName(referenced) : 'the referenced table'}, so reads and writes go on.${
         partitioned
           ? ` ${shortName(table)} is partitioned: before PostgreSQL 18 it refuses NOT VALID foreign keys, so add the key NOT VALID to each partition and VALIDATE them first; adding it to the parent afterwards attaches those validated partition keys instead of creating new ones.`

@@ -5,6 +5,7 @@ import { severityForTable } from '../engine.js';
 import { callAt, chainOf, isIdent, isPunct, matchingClose, methodCalls, migrationFunction, stringArg, tokensOf, type JsCall, type JsToken } from '../js-source.js';
 import { lockedObject, shortName, tableName } from '../helpers.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
+import { jsSql, jsString, sqlName } from '../../codegen/index.js';
 
 /** Single-row writes from one call site on one table, at least this many times: a loop. */
 const LOOP_MIN = 2;
@@ -252,7 +253,9 @@ function report(context: RuleContext, unit: MigrationUnit, table: string, statem
     fix: {
       description:
         'Do it in SQL, set-based and in batches: one UPDATE ... FROM (or a CASE) per batch of keys, in a migration with `transaction: false` so each batch commits on its own; keep schema changes (and their locks) in a migration of their own before it.',
+      byHand: 'is a template with parts to write by hand',
       code: [
+        `// A template: write the set-based UPDATE of one batch where marked.`,
         `exports.config = { transaction: false };`,
         ``,
         `const BATCH_SIZE = 1000;`,
@@ -261,9 +264,9 @@ function report(context: RuleContext, unit: MigrationUnit, table: string, statem
         `  let last = 0;`,
         `  for (;;) {`,
         `    // One set-based statement per batch of keys, committing on its own.`,
-        `    const { rows } = await knex.raw(${JSON.stringify(`SELECT id FROM ${table.replace(/^public\./, '')} WHERE id > ? ORDER BY id LIMIT ?`)}, [last, BATCH_SIZE]);`,
+        `    const { rows } = await knex.raw(${jsSql(`SELECT id FROM ${sqlName(table)} WHERE id > ? ORDER BY id LIMIT ?`)}, [last, BATCH_SIZE]);`,
         `    if (rows.length === 0) break;`,
-        `    // await knex('${shortName(table)}').whereBetween('id', [rows[0].id, rows[rows.length - 1].id]).update({ ... });`,
+        `    // await knex(${jsString(shortName(table))}).whereBetween('id', [rows[0].id, rows[rows.length - 1].id]).update({ ... });`,
         `    last = rows[rows.length - 1].id;`,
         `  }`,
         `};`,

@@ -3,7 +3,8 @@ import { parseSqlSync } from '../../sql/parse.js';
 import type { ColumnInfo } from '../../schema/types.js';
 import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
-import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
+import type { AnalyzedStatement, Fix, Rule, RuleContext } from '../types.js';
+import { coverAddedColumns } from '../statement-helpers.js';
 import { typeRewriteHazards } from '../hazards.js';
 import { typeLabel } from '../../codegen/index.js';
 import { batchedLoop } from '../backfill-loop.js';
@@ -146,7 +147,7 @@ export const setNotNullScan: Rule = {
           message: `NOT NULL on ${name}, added in this migration, is dropped and set again (knex .alter()), and setting it scans the whole table under ACCESS EXCLUSIVE`,
           why: `The column was added NOT NULL, so every row already has a value; knex's .alter() then drops NOT NULL and sets it again, and SET NOT NULL reads every row of ${shortName(table)} to prove it, holding ACCESS EXCLUSIVE: reads and writes wait for the whole scan.`,
           fix: {
-            covers: [added.statement],
+            ...coverAddedColumns(context, table, [column]),
             description: `Add the column as it should end up and change only the default afterwards: both statements are catalog-only (PostgreSQL 11+, constant default), no scan, a brief ACCESS EXCLUSIVE lock.`,
             code: migrationCode({
               comment: [`${name} is added NOT NULL once; only the default changes afterwards. No scan.`],
@@ -161,11 +162,14 @@ export const setNotNullScan: Rule = {
       const files: MigrationCode[] = [];
       // The statements this fix writes again: the ADD COLUMN and its backfills.
       const covers: AnalyzedStatement[] = [];
+      let partlyCovered: Fix['coversAddedColumns'];
       if (added && added.command.action === 'add-column') {
         const backfills = context.migration.statements.filter(
           (s) => s.index < statement.index && s.facts.kind === 'update' && tableName(context, s.facts.table) === table && s.facts.columns.includes(column),
         );
-        covers.push(added.statement, ...backfills);
+        const adding = coverAddedColumns(context, table, [column]);
+        covers.push(...(adding.covers ?? []), ...backfills);
+        partlyCovered = adding.coversAddedColumns;
         const loops = backfills.map((s) => batchedLoop(s, context, table));
         const total = context.pgVersion >= 12 ? 4 : 3;
         files.push({
@@ -193,6 +197,7 @@ export const setNotNullScan: Rule = {
           (context.pgVersion >= 12 ? ' A validated CHECK (column IS NOT NULL) lets PostgreSQL 12+ skip the scan.' : ''),
         fix: {
           covers,
+          ...(partlyCovered ? { coversAddedColumns: partlyCovered } : {}),
           description:
             (added ? `Add ${column} nullable and backfill it in batches first; then ` : '') +
             (context.pgVersion >= 12
