@@ -65,6 +65,35 @@ export class CachePlan {
     return plan;
   }
 
+  /**
+   * For one migration judged alone (the language server): the longest stored state of the chain up
+   * to the one before `position` (1-based), keyed as `mode` keys its states over the whole `files`,
+   * so states another command stored are used; the state just before `position` is the one saved.
+   * No results are read or written.
+   */
+  static before(project: ProjectConfig, files: readonly MigrationFile[], mode: string, position: number, enabled: boolean | undefined): CachePlan | undefined {
+    const settings = cacheSettings(project.knexsafe.cache, enabled === true ? undefined : false, project.baseDir);
+    if (!settings.enabled || position < 1 || position > files.length) return undefined;
+    const base = baseKey(project, files, mode, `pglite ${pgliteVersion()}`);
+    if (!base) return undefined;
+    // Keys of the prefixes before it only: the migration itself (the unsaved buffer) is not hashed.
+    const keys = prefixKeys(base, files.slice(0, position - 1));
+    const plan = new CachePlan(new ShadowCache(settings), keys, []);
+    for (let s = position - 1; s > 0; s--) {
+      if (plan.cache.hasState(keys[s - 1]!)) {
+        plan.start = s;
+        break;
+      }
+    }
+    if (position > 1) plan.savePoints.add(position - 1);
+    return plan;
+  }
+
+  /** The key of the stored state the shadow starts from (undefined: from the template). */
+  get startKey(): string | undefined {
+    return this.start > 0 ? this.keys[this.start - 1] : undefined;
+  }
+
   /** For the shadow's `seed`: the stored state at `start` over the template copy. */
   seed(): ((dataDir: string) => boolean) | undefined {
     if (this.start === 0) return undefined;

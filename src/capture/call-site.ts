@@ -24,3 +24,25 @@ export function callSiteFromStack(stack: string, files: ReadonlySet<string>, dir
   }
   return inDirectory;
 }
+
+/**
+ * Where an error thrown while loading or running a migration points in one of `files`: where a
+ * load error's details say, the first stack frame there, or the `file:line` header Node puts on a syntax error (with the caret line
+ * below it giving the column). Undefined when the stack never mentions them.
+ */
+export function errorSite(error: unknown, files: ReadonlySet<string>): CallSite | undefined {
+  // A module that did not load (src/config/load-module.ts) says where, in its details.
+  const details = (error as { details?: { file?: unknown; line?: unknown; column?: unknown } } | undefined)?.details;
+  if (typeof details?.file === 'string' && files.has(details.file) && typeof details.line === 'number') {
+    return { file: details.file, line: details.line, column: typeof details.column === 'number' ? details.column : 1 };
+  }
+  const stack = typeof (error as { stack?: unknown })?.stack === 'string' ? (error as { stack: string }).stack : '';
+  if (!stack) return undefined;
+  const lines = stack.split('\n');
+  const header = /^((?:file:\/\/)?\/[^():]+|[A-Za-z]:\\[^():]+):(\d+)$/.exec(lines[0]?.trim() ?? '');
+  if (header?.[1] && files.has(framePath(header[1]))) {
+    const caret = lines.slice(1, 4).find((l) => /^\s*\^+\s*$/.test(l));
+    return { file: framePath(header[1]), line: Number(header[2]), column: caret ? caret.indexOf('^') + 1 : 1 };
+  }
+  return callSiteFromStack(stack, files, []);
+}

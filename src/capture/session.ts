@@ -15,7 +15,8 @@ import { ANALYSIS_TIMEOUT_MS, startWatchdog, type Watchdog } from '../shadow/wat
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
 import { Recorder, toStatementError } from './recorder.js';
-import type { MigrationTrace, StatementError } from './types.js';
+import { errorSite } from './call-site.js';
+import type { CallSite, MigrationTrace, StatementError } from './types.js';
 
 export interface CaptureSessionOptions {
   project: ProjectConfig;
@@ -41,7 +42,8 @@ export interface RunOutcome {
   traces: MigrationTrace[];
   /** Names knex reported as run (for latest: the batch). */
   ran: string[];
-  error?: StatementError & { migration?: string; direction?: Direction };
+  /** `site`: where in the migration's file an error thrown by its code (or its syntax) points, from the error's stack. */
+  error?: StatementError & { migration?: string; direction?: Direction; site?: CallSite };
 }
 
 /**
@@ -322,7 +324,8 @@ export class CaptureSession {
     try {
       m = await this.migration(file);
     } catch (error) {
-      return { traces: [], ran: [], error: { ...toStatementError(error), migration: name, direction } };
+      const site = errorSite(error, new Set([file.file]));
+      return { traces: [], ran: [], error: { ...toStatementError(error), migration: name, direction, ...(site ? { site } : {}) } };
     }
     // knex's migrate.up / migrate.down validate the migration they run, as latest does its batch.
     const refusal = knexRefusal(m);
@@ -337,7 +340,8 @@ export class CaptureSession {
       return { traces: this.recorder.takeTraces(), ran: [name] };
     } catch (error) {
       const traces = this.explained(this.recorder.takeTraces());
-      return { traces, ran: [], error: { ...explainScopeFailure(toStatementError(error), this.project), migration: name, direction } };
+      const site = errorSite(error, new Set([file.file]));
+      return { traces, ran: [], error: { ...explainScopeFailure(toStatementError(error), this.project), migration: name, direction, ...(site ? { site } : {}) } };
     } finally {
       // A read meant to go with the COMMIT of a transaction that ended without one fails now, not never.
       (this.knex.client as { settleRiders?(): void }).settleRiders?.();

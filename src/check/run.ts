@@ -54,6 +54,8 @@ export interface CheckOptions extends ProjectOptions, SelectionOptions {
    * config or KNEXSAFE_NO_CACHE turns it off. Migrations taken from the cache have no `units`.
    */
   cache?: boolean;
+  /** A project already resolved (a fleet target: its own connection, schema): not read again. */
+  project?: ProjectConfig;
 }
 
 export interface CheckedMigration {
@@ -121,7 +123,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   void early?.start();
   let project: ProjectConfig;
   try {
-    project = await resolveProject(options);
+    project = options.project ?? (await resolveProject(options));
   } catch (error) {
     await early?.release();
     throw error;

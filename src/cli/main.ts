@@ -65,7 +65,8 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
   const rejection = new Promise<never>((_, reject) => {
     // A failure that came after a migration had finished (a timer it left, say): the run stops with it.
     setStrayHandler((error) =>
-      reject(
+      // A server (knexsafe lsp) reports it and goes on serving.
+      escapedFailureHandler() ? escapedFailureHandler()?.(error) : reject(
         new EscapedRejection(
           new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
             exitCode: ExitCode.failure,

@@ -9,6 +9,7 @@ import { registerVerifyCommand } from './commands/verify.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerFixCommand } from './commands/fix.js';
 import { registerExplainCommand } from './commands/explain.js';
+import { registerLspCommand } from './commands/lsp.js';
 import { registerMcpCommand } from './commands/mcp.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
@@ -55,6 +56,7 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
   registerSquashCommand(program);
   registerBackupCommand(program);
   registerFixCommand(program);
+  registerLspCommand(program);
   registerMcpCommand(program);
   return program;
 }

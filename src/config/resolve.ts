@@ -61,7 +61,7 @@ export interface SeedSettings {
 }
 
 export type TargetSpec =
-  | { kind: 'server'; connection: Knex.Config['connection']; source: 'knexfile' | 'DATABASE_URL' | '--connection' }
+  | { kind: 'server'; connection: Knex.Config['connection']; source: 'knexfile' | 'DATABASE_URL' | '--connection' | 'the targets list' }
   | { kind: 'embedded'; dataDir?: string; source: '--db' }
   | { kind: 'none' };
 

@@ -35,6 +35,15 @@ export const seedsSchema = z
   })
   .passthrough();
 
+/** One fleet target: a connection URL, or an object naming a database or schema of the configured connection. */
+export const fleetTargetSchema = z.union([
+  z.string().min(1),
+  z
+    .object({ name: z.string().min(1).optional(), connection: z.string().min(1).optional(), database: z.string().min(1).optional(), schema: z.string().min(1).optional() })
+    .strict(),
+]);
+export type FleetTargetSpec = z.infer<typeof fleetTargetSchema>;
+
 export const severitySchema = z.enum(['off', 'info', 'warning', 'error']);
 export type SeverityLevel = z.infer<typeof severitySchema>;
 
@@ -56,6 +65,17 @@ export const knexsafeSettingsSchema = z
     statementTimeout: z.union([z.string(), z.number()]).optional(),
     retries: z.number().int().nonnegative().optional(),
     backup: z.boolean().optional(),
+    /**
+     * The fleet (`--targets`, docs/fleet.md): connection URLs, database or schema names, a SQL
+     * query run on the configured connection, or an (async) function returning any of these.
+     */
+    targets: z
+      .union([
+        z.array(fleetTargetSchema),
+        z.object({ query: z.string().min(1) }).strict(),
+        z.custom<(...args: unknown[]) => unknown>((v) => typeof v === 'function', { message: 'expected a list, { query }, or a function' }),
+      ])
+      .optional(),
     /** The warm cache of shadow states (src/cache/): false turns it off. */
     cache: z
       .union([z.boolean(), z.object({ enabled: z.boolean().optional(), dir: z.string().optional(), maxSizeMb: z.number().positive().optional() }).strict()])

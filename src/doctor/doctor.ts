@@ -1,4 +1,4 @@
-import { resolveProject, type ProjectOptions } from '../config/resolve.js';
+import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { openTarget } from '../db/connect.js';
 import { readAppliedMigrations, readLockState } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';
@@ -15,6 +15,8 @@ export interface DoctorOptions extends ProjectOptions {
   /** Do not copy the target's schema with pg_dump. */
   noDump?: boolean;
   progress?(message: string): void;
+  /** A project already resolved (a fleet target: its own connection, schema): not read again. */
+  project?: ProjectConfig;
 }
 
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
@@ -30,7 +32,7 @@ const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
  */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const started = performance.now();
-  const project = await resolveProject(options);
+  const project = options.project ?? (await resolveProject(options));
   const files = listMigrationFiles(project.migrations);
   const db = await openTarget(project);
   const findings: DoctorFinding[] = [];

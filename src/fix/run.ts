@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { check, type CheckReport } from '../check/run.js';
-import { columnTypeMigration, fitToOriginal, inSourceStyle, NEXT_MIGRATION, sourceStyle, type ColumnTypeChange, type SourceStyle } from '../codegen/index.js';
+import { columnTypeMigration, inSourceStyle, NEXT_MIGRATION, sourceStyle, type ColumnTypeChange, type SourceStyle } from '../codegen/index.js';
 import { knexfileNotFound, resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { verify, type VerifyCommandResult } from '../commands/verify.js';
 import { errorMessage, ExitCode, KnexsafeError, type ErrorCode } from '../errors.js';
@@ -11,7 +11,8 @@ import { listMigrationFiles } from '../migrations/source.js';
 import { onInterrupt } from '../shadow/interrupt.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { displayPath } from '../util/paths.js';
-import { nameAtEnd, namesAfter, slugForPart } from './names.js';
+import { fixText } from './apply.js';
+import { nameAtEnd } from './names.js';
 
 /**
  * `knexsafe fix`: applies the fixes `check` offers. It works on a scratch copy of the migrations
@@ -332,21 +333,17 @@ async function fixLoop(input: LoopInput) {
       // The user's file decides the style, also for steps of steps (whose text is generated).
       const style = styles.get(migration) ?? sourceStyle(original, migration);
       styles.set(migration, style);
-      const parts = f.fix!.code.split(NEXT_MIGRATION).map((p) => `${p.trim()}\n`);
-      const sorted = [...taken].filter((n) => n !== migration).sort();
-      const next = sorted.find((n) => n > migration);
-      const added = namesAfter(migration, next, parts.slice(1).map((p) => slugForPart(p, migration)), taken);
+      const written = fixText(f.fix!.code, migration, original, style, taken);
       const edit: Edit = { key: keyOf(f), finding: f, before: new Map([[migration, original]]) };
-      fs.writeFileSync(file, fitToOriginal(original, parts[0]!, migration, style));
+      fs.writeFileSync(file, written.text);
       record(fixesByFile, migration, f);
-      added.forEach((name, i) => {
-        taken.add(name);
+      for (const { name, text } of written.added) {
         edit.before.set(name, undefined);
         styles.set(name, style);
-        fs.writeFileSync(path.join(scratch.dir, name), inSourceStyle(parts[i + 1]!, style));
+        fs.writeFileSync(path.join(scratch.dir, name), text);
         record(fixesByFile, name, f);
         if (wanted.size) wanted.add(name);
-      });
+      }
       pending.push(edit);
     }
     if (appliedChanges.size) {

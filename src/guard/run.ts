@@ -54,6 +54,13 @@ export interface GuardedRunOptions extends ProjectOptions, GuardSettingOptions {
   shadowUrl?: string;
   disableTransactions?: boolean;
   events?: GuardEvents;
+  /** A project already resolved (a fleet target: its own connection, schema): not read again. */
+  project?: ProjectConfig;
+  /**
+   * A check report made on another database at the same applied state (fleet: one check per
+   * state). Used when it covers every migration pending here; otherwise this run checks itself.
+   */
+  checkReport?: CheckReport;
 }
 
 export type TransactionMode = 'batch' | 'own' | 'none';
@@ -147,7 +154,7 @@ function projectOptionsOf(options: ProjectOptions): ProjectOptions {
 
 async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): Promise<GuardedRunResult> {
   const events = options.events ?? {};
-  const project = await resolveProject(options);
+  const project = options.project ?? (await resolveProject(options));
   const settings = resolveGuardSettings(options, project.knexsafe);
   await ensureParser();
   const warnings: string[] = [...project.warnings];
@@ -198,6 +205,7 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     else if (options.check === false) checkSkipped = '--no-check';
     // knex refuses to run with applied migrations missing their files; let its error (explained) come through.
     else if (missing.length && !project.migrations.disableMigrationsListValidation) checkSkipped = `applied migrations are missing their files (${missing.join(', ')})`;
+    else if (options.checkReport && coversPending(options.checkReport, pending)) report = options.checkReport;
     else {
       events.progress?.(`Checking ${pending.length} pending migration${pending.length === 1 ? '' : 's'} on a shadow database`);
       if (db.kind === 'embedded') {
@@ -207,6 +215,7 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
       }
       report = await check({
         ...projectOptionsOf(options),
+        ...(options.project ? { project: options.project } : {}),
         pending: true,
         ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}),
         ...(events.progress ? { progress: events.progress } : {}),
@@ -299,6 +308,12 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     // The migrations are over (or failed) here: the connections and the run lock can go together.
     await Promise.all([db?.close(), control?.close()]).finally(markClosed);
   }
+}
+
+/** A shared report stands for this run only when it checked exactly the migrations pending here. */
+function coversPending(report: CheckReport, pending: MigrationFile[]): boolean {
+  const checked = new Set([...report.migrations.map((m) => m.name), ...(report.notReached ?? [])]);
+  return checked.size === pending.length && pending.every((p) => checked.has(p.name));
 }
 
 function pick(settings: GuardSettings): { statementTimeoutMs?: number; idleInTransactionTimeoutMs?: number } {

@@ -24,27 +24,32 @@ let stopping = false;
  */
 const CLEANUP_LIMIT_MS = 1500;
 
-/** Runs `cleanup` if the process is interrupted; the returned function disarms it. */
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) {
+    // A second Ctrl-C: the user does not want to wait for the cleanups either.
+    exitProcess(signal === 'SIGINT' ? 130 : 143);
+  }
+  const code = signal === 'SIGINT' ? 130 : 143;
+  // setImmediate: a report the cleanups let the command print (latest's outcome) goes out first —
+  // unless a cleanup removes an embedded database a migration may still be running on: its next
+  // statement would spin forever in PGlite (in a microtask queued before ours) and never give the loop back.
+  if ([...cleanups].some((c) => c.atOnce)) {
+    // Its synchronous part (removing the folder) runs now; waiting for more would let the
+    // migration's next statement run first. Nothing it started can end any better than this.
+    void runInterruptCleanups(true);
+    exitImmediately(code);
+  }
+  void runInterruptCleanups(true).finally(() => setImmediate(() => exitProcess(code)));
+}
+
+/**
+ * Runs `cleanup` if the process is interrupted; the returned function disarms it. The signal
+ * handlers are there only while something is armed: a program using the library (a test runner,
+ * an editor's server) keeps its own Ctrl-C behaviour between knexsafe's runs.
+ */
 export function onInterrupt(cleanup: () => Promise<unknown>, what?: string | (() => string | undefined), options: { atOnce?: boolean } = {}): () => void {
   if (!installed) {
     installed = true;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        // A second Ctrl-C: the user does not want to wait for the cleanups either.
-        exitProcess(signal === 'SIGINT' ? 130 : 143);
-      }
-      const code = signal === 'SIGINT' ? 130 : 143;
-      // setImmediate: a report the cleanups let the command print (latest's outcome) goes out first —
-      // unless a cleanup removes an embedded database a migration may still be running on: its next
-      // statement would spin forever in PGlite (in a microtask queued before ours) and never give the loop back.
-      if ([...cleanups].some((c) => c.atOnce)) {
-        // Its synchronous part (removing the folder) runs now; waiting for more would let the
-        // migration's next statement run first. Nothing it started can end any better than this.
-        void runInterruptCleanups(true);
-        exitImmediately(code);
-      }
-      void runInterruptCleanups(true).finally(() => setImmediate(() => exitProcess(code)));
-    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
@@ -52,6 +57,11 @@ export function onInterrupt(cleanup: () => Promise<unknown>, what?: string | (()
   cleanups.add(entry);
   return () => {
     cleanups.delete(entry);
+    if (cleanups.size === 0 && installed && !stopping) {
+      installed = false;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   };
 }
 

@@ -340,7 +340,11 @@ function duration(outcome: RunOutcome): number {
   return outcome.traces.reduce((sum, t) => sum + t.durationMs, 0);
 }
 
-async function verifyOne(
+/**
+ * S0 → up → S1 → down → S2 → up → S3 for one migration on `session`. `ranUp`: up already ran from
+ * S0 (the language server captured it for check's rules), this is its outcome.
+ */
+export async function verifyOne(
   session: CaptureSession,
   file: MigrationFile,
   s0: SchemaSnapshot,
@@ -348,6 +352,7 @@ async function verifyOne(
   noData: boolean,
   probed: string[],
   dropProbe: (schema?: SchemaSnapshot) => Promise<string[]>,
+  ranUp?: RunOutcome,
 ): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean }> {
   const verdict: MigrationVerdict = {
     name: file.name,
@@ -363,7 +368,7 @@ async function verifyOne(
   const d0 = noData ? undefined : await readProbeRows(session.knex, s0, probed);
   const probeRead = new Date();
 
-  let up = await session.up(file.name);
+  let up = ranUp ?? (await session.up(file.name));
   const rolledBack = up.traces.every((t) => t.transactional);
   // A migration without a transaction (a batched backfill) that failed having changed only rows
   // left the schema as it was: emptying the probed tables undoes what its batches did to them.

@@ -8,6 +8,7 @@ import { knexsafeVersion } from '../../util/package-version.js';
 import path from 'node:path';
 import { globalOptions, makeOutput, projectOptions } from '../context.js';
 import { checkOutputFlag, emitReport, timelineSvgPath, writeReportFile } from '../report-file.js';
+import { fleetOptions, runFleetCommand, wantsFleet, type FleetFlags } from './fleet.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
 const runCheck = () => import('../../check/run.js');
@@ -51,8 +52,8 @@ export async function failsAt(report: CheckReport, threshold: Severity | 'none')
 }
 
 export function registerCheckCommand(program: Command): void {
-  program
-    .command('check [targets...]')
+  fleetOptions(program
+    .command('check [targets...]'))
     .description('Run migrations on a shadow database and report lock, rewrite and breaking-change hazards with knex fixes')
     .option('--all', 'check every migration (default when no target database is configured)')
     .option('--pending', 'check only migrations the target has not applied (default when it is reachable)')
@@ -84,9 +85,14 @@ Examples:
   $ knexsafe check --format sarif > knexsafe.sarif
   $ knexsafe check --format html --output report.html   lock timelines in one self-contained page
   $ knexsafe check db/001_init.sql          a plain SQL file
-  $ git diff --name-only main -- migrations | xargs knexsafe check`,
+  $ git diff --name-only main -- migrations | xargs knexsafe check
+  $ knexsafe check --pending --targets tenants.txt   once per distinct applied state of the fleet`,
     )
-    .action(async (targets: string[], opts: CheckFlags, cmd: Command) => {
+    .action(async (targets: string[], opts: CheckFlags & FleetFlags, cmd: Command) => {
+      if (wantsFleet(opts)) {
+        if (targets.length || opts.all || opts.from || opts.to || opts.fix) throw new KnexsafeError('BAD_OPTION', 'Across targets, check checks the pending migrations of each applied state (--pending); migration names, --all, --from/--to and --fix go without --targets.');
+        return runFleetCommand('check', { ...opts }, cmd);
+      }
       const g = globalOptions(cmd);
       if (!opts.fix && (opts.severity || opts.rule || opts.dryRun)) {
         throw new KnexsafeError('BAD_OPTION', '--severity, --rule and --dry-run go with --fix (check reports every finding; --max-severity sets when it exits 1).');

@@ -4,6 +4,7 @@ import type { DoctorFinding, DoctorReport } from '../../doctor/types.js';
 import { displayPath } from '../../util/paths.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import { formatDuration, type Output } from '../output.js';
+import { fleetOptions, runFleetCommand, wantsFleet, type FleetFlags } from './fleet.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
 const doctor = () => import('../../doctor/doctor.js');
@@ -11,11 +12,11 @@ const historyEdit = () => import('../../doctor/history-edit.js');
 
 /** `knexsafe doctor`, and the `history` edits its fixes name (`forget`, `rename`). */
 export function registerDoctorCommand(program: Command): void {
-  program
+  fleetOptions(program
     .command('doctor')
     .description("Diagnose knex's lock, missing files, ordering, partial runs and schema drift on the target; print the fix")
     .option('--no-shadow', 'skip the checks that need a shadow database (partial runs, drift)')
-    .option('--no-dump', "do not copy the target's schema with pg_dump (partial runs are then judged from the replayed migrations)")
+    .option('--no-dump', "do not copy the target's schema with pg_dump (partial runs are then judged from the replayed migrations)"))
     .addHelpText(
       'after',
       `
@@ -26,9 +27,11 @@ Exit code 1 when it finds an error or a warning.
 Examples:
   $ knexsafe doctor
   $ knexsafe doctor --json
-  $ knexsafe doctor --shadow-url postgres://localhost/postgres`,
+  $ knexsafe doctor --shadow-url postgres://localhost/postgres
+  $ knexsafe doctor --targets tenants.txt     stuck, behind and drifted targets of a fleet`,
     )
-    .action(async (opts: { shadow?: boolean; dump?: boolean }, cmd: Command) => {
+    .action(async (opts: { shadow?: boolean; dump?: boolean } & FleetFlags, cmd: Command) => {
+      if (wantsFleet(opts)) return runFleetCommand('doctor', { ...opts }, cmd);
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       const report = await (await doctor()).runDoctor({

@@ -9,6 +9,7 @@ import { formatDuration, table, type Output } from '../output.js';
 import type { CheckReport } from '../../check/run.js';
 import { KnexsafeError } from '../../errors.js';
 import { emitReport } from '../report-file.js';
+import { fleetOptions, runFleetCommand, wantsFleet, type FleetFlags } from './fleet.js';
 
 // Loaded on use, so `--help` and quick commands do not pay for every module.
 const history = () => import('../../migrations/history.js');
@@ -173,13 +174,13 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
 }
 
 export function registerHistoryCommands(program: Command): void {
-  guardOptions(
+  fleetOptions(guardOptions(
     program
       .command('latest')
       .alias('migrate:latest')
       .description('Run all pending migrations (knex migrate:latest), guarded: check first, lock_timeout and retries, backups before destructive changes')
       .option('--disable-transactions', "run each migration without knex's wrapping transaction"),
-  )
+  ))
     .addHelpText(
       'after',
       `
@@ -194,18 +195,20 @@ Examples:
   $ knexsafe latest --dry-run                       plan, SQL and backups; changes nothing
   $ knexsafe latest --lock-timeout 2s --retries 10`,
     )
-    .action(async (opts: GuardFlags, cmd: Command) => {
+    .action(async (opts: GuardFlags & FleetFlags, cmd: Command) => {
+      if (wantsFleet(opts)) return runFleetCommand('latest', { ...opts }, cmd);
       await runGuardedCommand('latest', undefined, opts, cmd);
     });
 
-  program
+  fleetOptions(program
     .command('rollback')
     .alias('migrate:rollback')
     .description('Undo the last batch of migrations, or all with --all (knex migrate:rollback)')
     .option('--all', 'roll back every applied migration')
-    .option('--disable-transactions', "run each migration without knex's wrapping transaction")
-    .addHelpText('after', '\nExamples:\n  $ knexsafe rollback\n  $ knexsafe rollback --all')
-    .action(async (opts: { all?: boolean; disableTransactions?: boolean }, cmd: Command) => {
+    .option('--disable-transactions', "run each migration without knex's wrapping transaction"))
+    .addHelpText('after', '\nExamples:\n  $ knexsafe rollback\n  $ knexsafe rollback --all\n  $ knexsafe rollback --targets tenants.txt --concurrency 8')
+    .action(async (opts: { all?: boolean; disableTransactions?: boolean } & FleetFlags, cmd: Command) => {
+      if (wantsFleet(opts)) return runFleetCommand('rollback', { ...opts }, cmd);
       const g = globalOptions(cmd);
       const out = makeOutput(g);
       await withTarget(g, async (db, project) => {
@@ -247,7 +250,8 @@ Examples:
       });
     });
 
-  const statusAction = (mode: 'status' | 'list') => async (_opts: unknown, cmd: Command) => {
+  const statusAction = (mode: 'status' | 'list') => async (opts: FleetFlags, cmd: Command) => {
+    if (mode === 'status' && wantsFleet(opts)) return runFleetCommand('status', { ...opts }, cmd);
     const g = globalOptions(cmd);
     const out = makeOutput(g);
     const report = await withTarget(g, async (db, project) => (await history()).migrationStatus({ db, project }).then((r) => ({ r, db })));
@@ -256,11 +260,11 @@ Examples:
     if (mode === 'status' && (report.r.pending > 0 || report.r.missingFiles > 0 || (report.r.checksums?.changed.length ?? 0) > 0)) process.exitCode = 1;
   };
 
-  program
+  fleetOptions(program
     .command('status')
     .alias('migrate:status')
-    .description('Show applied and pending migrations; exits 1 when any is pending (for CI)')
-    .addHelpText('after', '\nExample:\n  $ knexsafe status --json')
+    .description('Show applied and pending migrations; exits 1 when any is pending (for CI)'))
+    .addHelpText('after', '\nExamples:\n  $ knexsafe status --json\n  $ knexsafe status --targets tenants.txt      every target\'s version; exit 1 if any is behind')
     .action(statusAction('status'));
 
   program
