@@ -127,6 +127,27 @@ export function findIndex(schema: SchemaSnapshot | undefined, name: QualifiedNam
  * Up and down lines that undo / redo one statement, for splitting a migration into parts. Returns
  * `undefined` down when knexsafe cannot write the inverse (the caller says so in the fix).
  */
+/** The down of a rename: the same rename back (ALTER INDEX b RENAME TO a: the catalog entry, nothing rebuilt). */
+function renameInverse(f: Extract<StatementFacts, { kind: 'rename' }>): { down?: string[] } {
+  const renamed = { ...(f.target.schema ? { schema: f.target.schema } : {}), name: f.to };
+  switch (f.objectType) {
+    case 'table':
+    case 'index':
+    case 'sequence':
+    case 'view':
+    case 'materialized-view': {
+      const keyword = f.objectType === 'materialized-view' ? 'MATERIALIZED VIEW' : f.objectType.toUpperCase();
+      return { down: [rawLine(`ALTER ${keyword} ${sqlName(renamed)} RENAME TO ${ident(f.from)}`)] };
+    }
+    case 'column':
+    case 'tabconstraint':
+      if (!f.table) return {};
+      return { down: [rawLine(`ALTER TABLE ${sqlName(f.table)} RENAME ${f.objectType === 'column' ? 'COLUMN' : 'CONSTRAINT'} ${ident(f.to)} TO ${ident(f.from)}`)] };
+    default:
+      return {};
+  }
+}
+
 /**
  * The down of an INSERT … VALUES: a DELETE of each row it inserted, matched on every value it gave
  * (json columns left out: json has no equality). Values bound as parameters are bound again.
@@ -185,6 +206,8 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
       return { down: [rawLine(`DROP TABLE IF EXISTS ${sqlName(f.table)}`)] };
     case 'insert':
       return insertInverse(statement, unit);
+    case 'rename':
+      return renameInverse(f);
     case 'create-index': {
       const name = f.name ?? Object.values(after?.indexes ?? {}).find((i) => i.table === table(f.table) && !before?.indexes[`${i.schema}.${i.name}`])?.name;
       if (!name) return {};

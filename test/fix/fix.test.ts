@@ -324,6 +324,40 @@ exports.down = function (knex) { return knex('removal_pilot').del(); };
   });
 });
 
+describe('knexsafe fix and renames', () => {
+  // automatisch's shape: renames kept around a fix are undone by renaming back (the down that
+  // dropped and re-added the primary key failed: a foreign key depends on it).
+  it('the renames kept after a fix are undone by the same renames back', async () => {
+    const project = makeProject({
+      'knexfile.js': "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n",
+      'migrations/20240101000000_create.js': `exports.up = async function (knex) {
+  await knex.schema.createTable('clients', (table) => { table.uuid('id').primary(); table.string('name'); });
+  await knex.schema.createTable('connections', (table) => { table.increments('id'); table.uuid('client_id').references('id').inTable('clients'); });
+};
+exports.down = async function (knex) { await knex.schema.dropTable('connections'); await knex.schema.dropTable('clients'); };
+`,
+      'migrations/20240102000000_rename.js': `exports.up = async function (knex) {
+  await knex.schema.alterTable('clients', (table) => { table.index(['name']); });
+  await knex.raw('ALTER INDEX clients_pkey RENAME TO oauth_clients_pkey');
+  await knex.raw('ALTER TABLE clients RENAME CONSTRAINT oauth_clients_pkey TO oauth_clients_pk');
+  await knex.schema.alterTable('connections', (table) => { table.renameColumn('client_id', 'oauth_client_id'); });
+};
+exports.down = async function (knex) {
+  await knex.schema.alterTable('connections', (table) => { table.renameColumn('oauth_client_id', 'client_id'); });
+  await knex.raw('ALTER TABLE clients RENAME CONSTRAINT oauth_clients_pk TO clients_pkey');
+  await knex.schema.alterTable('clients', (table) => { table.dropIndex(['name']); });
+};
+`,
+    });
+    const result = await fix({ cwd: project, rules: ['index-not-concurrent'] });
+    const rest = result.changes.find((c) => c.kind === 'added' && /RENAME TO oauth_clients_pkey/.test(c.after ?? ''));
+    expect(rest?.after).toContain(`await knex.raw('ALTER INDEX oauth_clients_pkey RENAME TO clients_pkey');`);
+    expect(rest?.after).toContain(`await knex.raw('ALTER TABLE clients RENAME CONSTRAINT oauth_clients_pk TO oauth_clients_pkey');`);
+    expect(rest?.after).toContain(`await knex.raw('ALTER TABLE connections RENAME COLUMN oauth_client_id TO client_id');`);
+    expect(result.verify?.verdicts.map((v) => `${v.name} ${v.status}`)).toEqual(result.changes.map((c) => `${c.name} reversible`));
+  });
+});
+
 describe('knexsafe fix and templates', () => {
   // automatisch's shape: a row-by-row loop. Its fix shows the shape of a batched loop with the
   // UPDATE left to write; applied, it would replace a working backfill with one that does nothing.
