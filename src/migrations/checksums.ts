@@ -227,14 +227,22 @@ export function writeChecksums(knex: Knex, settings: Settings, entries: Checksum
   });
 }
 
-/** Renames (history rename) or deletes (history forget) a checksum row along with knex's row; nothing when the table is missing. */
-export function followHistoryEdit(knex: Knex, settings: Settings, from: string, to: string | null): Promise<void> {
+/**
+ * Renames (history rename) or deletes (history forget) a checksum row along with knex's row; nothing
+ * when the table is missing. A rename to another extension (the applied .ts now compiled to .js) is
+ * the same migration in another form: its row takes the hash of `renamedFile`, the file now there.
+ */
+export function followHistoryEdit(knex: Knex, settings: Settings, from: string, to: string | null, renamedFile?: MigrationFile): Promise<void> {
   return asKnexsafe(async () => {
     if (!(await tableExists(knex, checksumTableName(settings), settings.schemaName))) return;
     if (to === null) await knex.raw(`delete from ${checksumTableRef(settings)} where name = ?`, [from]);
     else {
       await knex.raw(`delete from ${checksumTableRef(settings)} where name = ?`, [to]);
-      await knex.raw(`update ${checksumTableRef(settings)} set name = ? where name = ?`, [to, from]);
+      const moved = (await knex.raw(`update ${checksumTableRef(settings)} set name = ? where name = ?`, [to, from])) as { rowCount?: number };
+      const sha256 = renamedFile && path.extname(from) !== path.extname(to) ? hashMigrationFile(renamedFile) : undefined;
+      if (moved.rowCount && sha256) {
+        await knex.raw(`update ${checksumTableRef(settings)} set sha256 = ?, git_commit = null, git_blob = null, git_path = null, recorded_at = now(), recorded_by = ? where name = ?`, [sha256, 'history rename', to]);
+      }
     }
   });
 }
