@@ -123,10 +123,6 @@ export function findIndex(schema: SchemaSnapshot | undefined, name: QualifiedNam
   return all.find((i) => i.schema === 'public') ?? all[0];
 }
 
-/**
- * Up and down lines that undo / redo one statement, for splitting a migration into parts. Returns
- * `undefined` down when knexsafe cannot write the inverse (the caller says so in the fix).
- */
 /** The down of a rename: the same rename back (ALTER INDEX b RENAME TO a: the catalog entry, nothing rebuilt). */
 function renameInverse(f: Extract<StatementFacts, { kind: 'rename' }>): { down?: string[] } {
   const renamed = { ...(f.target.schema ? { schema: f.target.schema } : {}), name: f.to };
@@ -189,6 +185,10 @@ function insertInverse(statement: AnalyzedStatement, unit: MigrationUnit): { dow
   return { down };
 }
 
+/**
+ * Up and down lines that undo / redo one statement, for splitting a migration into parts. Returns
+ * `undefined` down when knexsafe cannot write the inverse (the caller says so in the fix).
+ */
 export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { down?: string[] } {
   const f = statement.facts;
   const before = unit.schemaBefore;
@@ -295,8 +295,8 @@ export function withoutNotValid(definition: string): string {
 }
 
 /**
- * The statements of the migration that only add `columns` to `table` (knex's `ADD COLUMN` of a
- * column the constraint is on): a fix that adds those columns itself stands for them too.
+ * The statements of the migration that add `columns` to `table` (knex's `ADD COLUMN` of a column
+ * the constraint is on): a fix that adds those columns itself stands for them (see coverAddedColumns).
  */
 export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): Pick<Fix, 'covers' | 'coversAddedColumns'> {
   return coverAddedColumns(context, table, columns.map((c) => c.name));
