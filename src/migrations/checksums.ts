@@ -58,7 +58,7 @@ export interface ChecksumRow {
   knexId: number | null;
   git: GitOrigin | null;
   recordedAt: Date | null;
-  /** `latest`, `up` or `rehash`. */
+  /** `latest`, `up`, `rehash` or `history rename` (a rename to another extension takes the new file's hash). */
   recordedBy: string;
 }
 
