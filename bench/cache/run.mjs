@@ -9,23 +9,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtCli, flag, root } from '../args.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
 const count = Number(flag('count', '300'));
 const repeat = Number(flag('repeat', '3'));
 const commands = flag('commands', 'check,verify').split(',');
 const name = flag('name', new Date().toISOString().slice(0, 10));
-const cli = path.join(root, 'dist/cli/main.js');
-if (!fs.existsSync(cli)) {
-  console.error('dist/cli/main.js is missing: run npm run build first');
-  process.exit(2);
-}
+const cli = builtCli();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-cache-bench-'));
 const chain = path.join(work, 'chain');

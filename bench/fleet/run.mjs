@@ -9,15 +9,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { builtCli, flag, root } from '../args.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
 const count = Number(flag('count', '50'));
 const repeat = Number(flag('repeat', '3'));
 const concurrency = Number(flag('concurrency', '4'));
@@ -25,10 +19,7 @@ const serverUrl = flag('url', process.env.KNEXSAFE_TEST_PG_URL ?? 'postgresql://
 const name = flag('name', new Date().toISOString().slice(0, 10));
 const built = path.join(root, 'dist');
 const project = path.join(root, 'bench/fleet/project');
-if (!fs.existsSync(path.join(built, 'cli/main.js'))) {
-  console.error('dist/cli/main.js is missing: run npm run build first');
-  process.exit(2);
-}
+builtCli();
 // The CLI as built when the bench started: a rebuild meanwhile would swap its lazily loaded chunks
 // under a running fleet. Inside the repository, so its packages resolve from node_modules.
 const snapshot = path.join(root, 'bench/fleet', `.dist-${process.pid}`);

@@ -12,8 +12,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import protocol from 'vscode-languageserver-protocol/node';
+import { builtCli, flag, root } from '../args.mjs';
 
 // A CommonJS package: its names come from the default export.
 const {
@@ -31,23 +32,13 @@ const {
   StreamMessageWriter,
 } = protocol;
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
 const count = Number(flag('count', '300'));
 const saves = Number(flag('saves', '7'));
 // Time between one save's diagnostics and the next save: the user typing. The server opens the
 // next shadow meanwhile.
 const idleMs = Number(flag('idle', '8000'));
 const name = flag('name', new Date().toISOString().slice(0, 10));
-const cli = path.join(root, 'dist/cli/main.js');
-if (!fs.existsSync(cli)) {
-  console.error('dist/cli/main.js is missing: run npm run build first');
-  process.exit(2);
-}
+const cli = builtCli();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-lsp-bench-'));
 const chain = path.join(work, 'chain');
