@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,3 +44,20 @@ export const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 export const UNSAFE_FILE = 'unsafe-migrations/20240102000000_add_accounts_plan.js';
 export const CHECK_MESSAGE = `error add-column-not-null-no-default at ${UNSAFE_FILE}:3: Adding accounts.plan NOT NULL without a default fails as soon as accounts has a row`;
 export const VERIFY_MESSAGE = `20240102000000_add_accounts_plan.js (${UNSAFE_FILE}): not-reversible`;
+
+/** The JSON report vitest and jest both write: per file, the outcome of each test. */
+export interface RunnerJson {
+  testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
+}
+
+/** The sample's two tests under vitest or jest: the passing one passed, the failing one failed listing the finding. */
+export function expectSampleOutcome(json: RunnerJson): void {
+  const results = Object.fromEntries(json.testResults.flatMap((f) => f.assertionResults.map((a) => [a.title, a])));
+  expect(Object.keys(results).sort()).toEqual(['FAILS ON PURPOSE: an unsafe migration is caught', 'the migrations are safe to deploy and reversible']);
+  const passing = results['the migrations are safe to deploy and reversible'];
+  expect(passing?.status, passing?.failureMessages.join('\n')).toBe('passed');
+  const failed = results['FAILS ON PURPOSE: an unsafe migration is caught'];
+  expect(failed?.status).toBe('failed');
+  expect(failed?.failureMessages.join('\n')).toContain('knexsafe found 1 finding of severity error:');
+  expect(failed?.failureMessages.join('\n')).toContain(CHECK_MESSAGE);
+}
