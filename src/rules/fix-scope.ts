@@ -100,7 +100,7 @@ function computedValues(unit: MigrationUnit, replayed: AnalyzedStatement[]): str
   for (const s of replayed) {
     const bindings = s.captured?.bindings ?? [];
     if (bindings.length === 0) continue;
-    const readBefore = unit.statements.find((r) => r.index < s.index && r.facts.kind === 'select' && (r.captured?.bindings !== undefined || r.rowCount !== undefined));
+    const readBefore = unit.statements.find((r) => r.index < s.index && r.facts.kind === 'select' && r.captured !== undefined);
     const label = `\`${s.sql.replace(/\s+/g, ' ').slice(0, 60)}…\``;
     if (clockValues(s).length) reasons.push(`${label} (the time it ran)`);
     else if (readBefore) reasons.push(`${label} (after \`${readBefore.sql.replace(/\s+/g, ' ').slice(0, 60)}\`)`);
