@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { makeProject, parseJson, REPO_ROOT, runCli } from '../helpers/cli.js';
-import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+import { describeServer, sqlOn, tempDatabases, type TempDatabase } from '../helpers/pg.js';
 
 const KNEX_CLI = path.join(REPO_ROOT, 'node_modules/knex/bin/cli.js');
 const sha = (text: string) => createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
@@ -49,15 +49,7 @@ interface DoctorJson {
 }
 
 describeServer('checksums of applied migrations', () => {
-  const databases: TempDatabase[] = [];
-  const newDatabase = async () => {
-    const db = await createTempDatabase('ks_checksum');
-    databases.push(db);
-    return db;
-  };
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const newDatabase = tempDatabases('ks_checksum');
 
   let db: TempDatabase;
   let dir: string;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { makeProject, parseJson, runCli } from '../helpers/cli.js';
-import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+import { describeServer, sqlOn, tempDatabases } from '../helpers/pg.js';
 
 const sha = (text: string) => createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
 
@@ -22,15 +22,7 @@ interface StatusJson {
 }
 
 describeServer('checksums: failures and TypeScript', () => {
-  const databases: TempDatabase[] = [];
-  const newDatabase = async () => {
-    const db = await createTempDatabase('ks_checksum');
-    databases.push(db);
-    return db;
-  };
-  afterAll(async () => {
-    for (const db of databases) await db.drop();
-  });
+  const newDatabase = tempDatabases('ks_checksum');
 
   it('a batch that fails leaves no checksum behind (same transaction as knex’s rows); a failure to record is a warning, not silent', async () => {
     const fresh = await newDatabase();

@@ -68,6 +68,19 @@ export async function createTempDatabase(prefix = 'ks_test'): Promise<TempDataba
   };
 }
 
+/** For the suite this is called in: a function making fresh databases, all dropped after it. */
+export function tempDatabases(prefix: string): () => Promise<TempDatabase> {
+  const made: TempDatabase[] = [];
+  afterAll(async () => {
+    for (const db of made) await db.drop();
+  });
+  return async () => {
+    const db = await createTempDatabase(prefix);
+    made.push(db);
+    return db;
+  };
+}
+
 /**
  * A fresh database opened as a server shadow opens its own (knex's BEGIN sent with the next
  * statement), for the suite this is called in: ready in its beforeAll, closed and dropped after it.
