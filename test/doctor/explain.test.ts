@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { makeProject, parseJson, runCli } from '../helpers/cli.js';
-import { createTempDatabase, describeServer, sqlOn, type TempDatabase } from '../helpers/pg.js';
+import { describeServer, sqlOn, tempDatabases } from '../helpers/pg.js';
 
 /**
  * Every SQLSTATE of the seed's troubleshooting table, triggered through `knexsafe latest` on the
@@ -287,14 +287,10 @@ ${down}`,
 ];
 
 describeServer('failure explanations by SQLSTATE, through knexsafe latest', () => {
-  const databases: TempDatabase[] = [];
-  afterAll(async () => {
-    await Promise.all(databases.map((d) => d.drop()));
-  });
+  const newDatabase = tempDatabases('ks_explain');
 
   it.each(CASES.map((c) => [`${c.sqlState} ${c.condition} (${Object.keys(c.files).pop()})`, c] as const))('%s', async (_label, c) => {
-    const db = await createTempDatabase('ks_explain');
-    databases.push(db);
+    const db = await newDatabase();
     for (const sql of c.setup ?? []) await sqlOn(db.url, sql);
     const dir = makeProject(c.files);
     const command = c.command ?? ['latest', '--no-check'];
@@ -332,8 +328,7 @@ describeServer('failure explanations by SQLSTATE, through knexsafe latest', () =
   });
 
   it('55P03 through latest: the guarded run retries, then names the migration and the lock wait', async () => {
-    const db = await createTempDatabase('ks_explain');
-    databases.push(db);
+    const db = await newDatabase();
     await sqlOn(db.url, 'create table accounts (id serial primary key)');
     const dir = makeProject({
       'migrations/20240201000000_add_note_to_accounts.js': `exports.up = async (knex) => {
