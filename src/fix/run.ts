@@ -243,6 +243,11 @@ async function fixLoop(input: LoopInput) {
   const styles = new Map<string, SourceStyle>();
   const keyOf = (f: Finding) => `${f.migration}\u0000${f.rule}\u0000${f.message}`;
   const skip = (f: Finding, reason: string) => skipped.set(keyOf(f), { rule: f.rule, message: f.message, migration: f.migration, reason });
+  // Fixes tried and taken back stay skipped; the others were judged on the file as it was.
+  const tookBackKeys = new Set<string>();
+  const rejudgeAfterRewrite = (migration: string) => {
+    for (const [key, s] of skipped) if (s.migration === migration && !tookBackKeys.has(key)) skipped.delete(key);
+  };
   for (;;) {
     rounds++;
     if (rounds > 1) renewScratch(scratch);
@@ -283,6 +288,7 @@ async function fixLoop(input: LoopInput) {
         if (left.length && content !== undefined) fixesByFile.set(name, left);
         else fixesByFile.delete(name);
       }
+      tookBackKeys.add(edit.key);
       skip(edit.finding, broke ? `its fix fails on the shadow (${broke}), so it was not applied` : 'its fix did not make the finding go away, so it was not applied');
       tookBack = true;
     }
@@ -336,6 +342,9 @@ async function fixLoop(input: LoopInput) {
       const written = fixText(f.fix!.code, migration, original, style, taken);
       const edit: Edit = { key: keyOf(f), finding: f, before: new Map([[migration, original]]) };
       fs.writeFileSync(file, written.text);
+      // A finding of this migration whose fix was a snippet or left to a person may have a whole-file
+      // fix once the file is rewritten: judged again next round, so a second `fix` finds nothing.
+      rejudgeAfterRewrite(migration);
       record(fixesByFile, migration, f);
       for (const { name, text } of written.added) {
         edit.before.set(name, undefined);

@@ -46,7 +46,14 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   const ownClock = clockValues(statement).filter((v) => fix.code.includes(v));
   const ownReplay = ownClock.length ? `${ownClock.map((v) => `'${v}'`).join(', ')} (the time the shadow ran the migration)` : undefined;
   if (before.length === 0 && between.length === 0 && after.length === 0) return styled({ ...fix, ...(ownReplay ? { replaysData: ownReplay } : {}) });
-  const replaysData = [computedValues(unit, [...before, ...between, ...after]), ownReplay].filter(Boolean).join(', ') || undefined;
+  const replaysData = [computedValues([...before, ...between, ...after]), ownReplay].filter(Boolean).join(', ') || undefined;
+  // What a migration does with rows it reads (a loop, a batchInsert) ran on the shadow's empty
+  // tables, so it sent nothing: a replay would silently drop that code.
+  const reading = rowReadingSelect(unit);
+  if (reading) {
+    const byHand = `would keep only what the migration sent on the shadow's empty tables after \`${reading.sql.replace(/\s+/g, ' ').slice(0, 60)}…\`: what it does with the rows it reads (a loop, a batchInsert) would be lost`;
+    return styled({ ...fix, byHand });
+  }
   const part = (statements: AnalyzedStatement[], where: string) => {
     const down = [...statements].reverse().flatMap((s) => inverseOf(s, unit).down ?? [`  // TODO: undo \`${s.sql.replace(/\s+/g, ' ').slice(0, 100)}\``]);
     return migrationFile({
@@ -74,6 +81,17 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   });
 }
 
+/**
+ * A SELECT the migration's own code ran that reads rows of a table (not knex's hasTable /
+ * hasColumn look-ups in the catalogs, not `select 1` or `setval`): what follows it may depend on them.
+ */
+function rowReadingSelect(unit: MigrationUnit): AnalyzedStatement | undefined {
+  const catalog = new Set(['pg_catalog', 'information_schema']);
+  return unit.statements.find(
+    (s) => s.facts.kind === 'select' && s.captured !== undefined && s.facts.readsFrom.some((t) => !catalog.has(t.schema ?? '') && !/^pg_/.test(t.name)),
+  );
+}
+
 /** Bound values of `s` that look like the clock when it ran (a time within the last month), as written in code. */
 function clockValues(s: AnalyzedStatement): string[] {
   const now = Date.now();
@@ -91,20 +109,12 @@ const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/;
 const DAY_MS = 86_400_000;
 
 /**
- * What the replayed statements' bound values were computed from, when they were not written in
- * the migration: rows it read before them (`knex('t').first()` deciding an insert), or the clock
- * (`new Date()`, a time within the last month). undefined when every value is the code's own.
+ * The replayed statements whose bound values came from the clock (`new Date()`, a time within the
+ * last month), not from the migration's code: undefined when there are none. (Values computed
+ * from rows the migration read are caught before: see rowReadingSelect.)
  */
-function computedValues(unit: MigrationUnit, replayed: AnalyzedStatement[]): string | undefined {
-  const reasons: string[] = [];
-  for (const s of replayed) {
-    const bindings = s.captured?.bindings ?? [];
-    if (bindings.length === 0) continue;
-    const readBefore = unit.statements.find((r) => r.index < s.index && r.facts.kind === 'select' && r.captured !== undefined);
-    const label = `\`${s.sql.replace(/\s+/g, ' ').slice(0, 60)}…\``;
-    if (clockValues(s).length) reasons.push(`${label} (the time it ran)`);
-    else if (readBefore) reasons.push(`${label} (after \`${readBefore.sql.replace(/\s+/g, ' ').slice(0, 60)}\`)`);
-  }
+function computedValues(replayed: AnalyzedStatement[]): string | undefined {
+  const reasons = replayed.filter((s) => clockValues(s).length).map((s) => `\`${s.sql.replace(/\s+/g, ' ').slice(0, 60)}…\` (the time it ran)`);
   return reasons.length ? reasons.join(', ') : undefined;
 }
 

@@ -233,8 +233,10 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
     case 'create-view':
       return f.replace ? {} : { down: [rawLine(`DROP ${f.materialized ? 'MATERIALIZED ' : ''}VIEW IF EXISTS ${sqlName(f.view)}`)] };
     case 'alter-table': {
-      const t = table(f.table);
-      const old = before?.tables[t];
+      // The table and its columns as they were before the migration, through renames earlier in it.
+      const { name: beforeName, column: columnBefore } = namesBefore(statement, unit, f.table);
+      const old = before?.tables[table(beforeName)];
+      const oldColumn = (c: string) => old?.columns[columnBefore(c)];
       const clauses: string[] = [];
       for (const c of [...f.commands].reverse()) {
         switch (c.action) {
@@ -249,21 +251,21 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
           }
           // Undone only when it changed something (knex's .alter() drops NOT NULL and defaults the column may not have had).
           case 'set-not-null':
-            if (old?.columns[c.column]?.nullable !== false) clauses.push(`ALTER COLUMN ${ident(c.column)} DROP NOT NULL`);
+            if (oldColumn(c.column)?.nullable !== false) clauses.push(`ALTER COLUMN ${ident(c.column)} DROP NOT NULL`);
             break;
           case 'drop-not-null':
-            if (old?.columns[c.column]?.nullable === false) clauses.push(`ALTER COLUMN ${ident(c.column)} SET NOT NULL`);
+            if (oldColumn(c.column)?.nullable === false) clauses.push(`ALTER COLUMN ${ident(c.column)} SET NOT NULL`);
             break;
           case 'set-default':
           case 'drop-default': {
-            const previous = old?.columns[c.column]?.default;
+            const previous = oldColumn(c.column)?.default;
             clauses.push(previous ? `ALTER COLUMN ${ident(c.column)} SET DEFAULT ${previous}` : `ALTER COLUMN ${ident(c.column)} DROP DEFAULT`);
             break;
           }
           case 'drop-column': {
-            const column = old?.columns[c.column];
+            const column = oldColumn(c.column);
             if (!column) return {};
-            clauses.push(addColumnClause(column));
+            clauses.push(addColumnClause({ ...column, name: c.column }));
             break;
           }
           case 'drop-constraint': {
@@ -287,6 +289,28 @@ export function inverseOf(statement: AnalyzedStatement, unit: MigrationUnit): { 
     default:
       return {};
   }
+}
+
+/**
+ * What `name` (a table `statement` alters) and its columns were called before `unit` ran, following
+ * the table and column renames of the statements before it: after knex's renameTable in the same
+ * migration, the state to restore is the old table's.
+ */
+function namesBefore(statement: AnalyzedStatement, unit: MigrationUnit, name: QualifiedName): { name: QualifiedName; column: (column: string) => string } {
+  let current = name;
+  const columnRenames: { from: string; to: string }[] = [];
+  const same = (a: QualifiedName, b: QualifiedName) => a.name === b.name && (a.schema ?? 'public') === (b.schema ?? 'public');
+  for (const s of [...unit.statements].reverse()) {
+    const r = s.facts;
+    if (s.index >= statement.index || r.kind !== 'rename') continue;
+    if (r.objectType === 'table' && same({ ...(r.target.schema ? { schema: r.target.schema } : {}), name: r.to }, current)) current = { ...current, name: r.from };
+    else if (r.objectType === 'column' && r.table && same(r.table, current)) columnRenames.push({ from: r.from, to: r.to });
+  }
+  return {
+    name: current,
+    // Renames seen latest-first: undo them in that order.
+    column: (column) => columnRenames.reduce((c, r) => (c === r.to ? r.from : c), column),
+  };
 }
 
 /** The definition of a constraint without its trailing ` NOT VALID` (as pg_get_constraintdef prints it). */

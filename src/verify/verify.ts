@@ -70,6 +70,17 @@ interface CachedVerdict {
   probe: VerifyReport['probe'];
   /** The project's warnings once the shadow was open (opening it may add notes). */
   warnings: string[];
+  /** The columns this migration added, when it proved reversible (see AddedColumns). */
+  added?: [string, string[]][];
+}
+
+/**
+ * The columns (per table key) a migration just verified as reversible added: its down drops them,
+ * so values the next migration writes into them are undone by rolling back the two.
+ */
+interface AddedColumns {
+  name: string;
+  columns: Map<string, string[]>;
 }
 
 /** What a run resumed from a stored state needs to go on as the run that stored it did: the probe's bookkeeping. */
@@ -197,9 +208,11 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     const replayed = new Set(options.replay.map((f) => f.name));
     let index = 0;
     const start = plan?.start ?? 0;
+    let previous: AddedColumns | undefined;
     for (let at = 0; at < start; at++) {
-      const cached = cachedResult(at).verdict;
+      const { verdict: cached, added } = cachedResult(at);
       verdicts.push(cached);
+      previous = added ? { name: cached.name, columns: new Map(added) } : undefined;
       options.events?.migrationVerified?.(cached, index++, selection.length);
     }
     for (let at = Math.max(first, start); at <= last; at++) {
@@ -210,10 +223,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         if (applied.error) throw replayFailed(applied);
         s0 = await snapshot();
         await fill(s0);
+        previous = undefined;
         continue;
       }
-      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], (schema) => dropProbe(schema ?? s0));
+      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], (schema) => dropProbe(schema ?? s0), undefined, previous);
       s0 = verdict.next;
+      previous = verdict.added ? { name: file.name, columns: verdict.added } : undefined;
       // Tables that lost their probe rows (re-created empty) get new ones.
       for (const t of verdict.emptied) probe.filled.delete(t);
       if (verdict.diverged && at < last) {
@@ -266,7 +281,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       }
       await fill(s0);
       if (plan && verdict.verdict.status !== 'failed') {
-        plan.saveResult(at + 1, { verdict: verdict.verdict, probe: probeReport(), warnings: [...options.project.warnings] } satisfies CachedVerdict);
+        plan.saveResult(at + 1, {
+          verdict: verdict.verdict,
+          probe: probeReport(),
+          warnings: [...options.project.warnings],
+          ...(verdict.added ? { added: [...verdict.added] } : {}),
+        } satisfies CachedVerdict);
         if (plan.wantsState(at + 1)) {
           const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted), warnings: [...options.project.warnings] };
           await plan.saveState(at + 1, await session.checkpoint(), resume);
@@ -342,7 +362,9 @@ function duration(outcome: RunOutcome): number {
 
 /**
  * S0 → up → S1 → down → S2 → up → S3 for one migration on `session`. `ranUp`: up already ran from
- * S0 (the language server captured it for check's rules), this is its outcome.
+ * S0 (the language server captured it for check's rules), this is its outcome. `previous`: the
+ * columns the migration verified just before added (a backfill split from the migration that adds
+ * the column writes into them; that one's down drops them).
  */
 export async function verifyOne(
   session: CaptureSession,
@@ -353,7 +375,8 @@ export async function verifyOne(
   probed: string[],
   dropProbe: (schema?: SchemaSnapshot) => Promise<string[]>,
   ranUp?: RunOutcome,
-): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean }> {
+  previous?: AddedColumns,
+): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean; added?: Map<string, string[]> }> {
   const verdict: MigrationVerdict = {
     name: file.name,
     file: file.file,
@@ -452,7 +475,14 @@ export async function verifyOne(
   const emptied: string[] = [];
   if (d0) {
     const d2 = await readProbeRows(session.knex, s2, probed);
-    const losses = compareProbeRows(d0, d2, s0, s2, { stampedSince: probeRead, notes: verdict.notes });
+    const losses = compareProbeRows(d0, d2, s0, s2, { stampedSince: probeRead, notes: verdict.notes }).filter((loss) => {
+      const added = previous?.columns.get(loss.table);
+      if (!previous || !added || loss.missingRows > 0 || !loss.columns.every((c) => added.includes(c))) return true;
+      verdict.notes.push(
+        `${loss.message.replace(/^public\./, '')}: ${loss.columns.length === 1 ? 'a column' : 'columns'} ${previous.name} adds, whose down drops ${loss.columns.length === 1 ? 'it' : 'them'}: rolling back the two undoes this one (not counted as data loss)`,
+      );
+      return false;
+    });
     if (losses.length) {
       verdict.status = 'not-reversible';
       verdict.dataLoss = losses;
@@ -477,7 +507,17 @@ export async function verifyOne(
     verdict.status = 'not-reversible';
     verdict.findings.push({ rule: 'up-not-rerunnable', message: 'up gives a different schema when run again after down', changes: rerun.changes });
   }
-  return { verdict, next: s3, emptied, diverged: !rerun.equal };
+  return { verdict, next: s3, emptied, diverged: !rerun.equal, ...(verdict.status === 'reversible' ? { added: addedColumns(s0, s3) } : {}) };
+}
+
+/** The columns of `after` (per table key) that `before` does not have. */
+function addedColumns(before: SchemaSnapshot, after: SchemaSnapshot): Map<string, string[]> {
+  const added = new Map<string, string[]>();
+  for (const [key, table] of Object.entries(after.tables)) {
+    const columns = Object.keys(table.columns).filter((c) => !before.tables[key]?.columns[c]);
+    if (columns.length) added.set(key, columns);
+  }
+  return added;
 }
 
 /** Says which direction lost the data, from the schema after up: up dropped it, or down did. */

@@ -287,8 +287,7 @@ exports.down = async function (knex) {
     expect(result.changes).toEqual([]);
     expect(snapshot(dir)).toEqual(before);
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.migration, s.reason]));
-    expect(reasons['20240102000000_index_email.js']).toMatch(/insert into "flags".*after `select \* from "users" limit/);
-    expect(reasons['20240102000000_index_email.js']).toMatch(/computes them when it runs: apply it by hand/);
+    expect(reasons['20240102000000_index_email.js']).toMatch(/after `select \* from "users" limit \$1…`: what it does with the rows it reads \(a loop, a batchInsert\) would be lost: apply it yourself/);
     expect(reasons['20240103000000_stamp.js']).toMatch(/update "users" set "seen_at".*\(the time it ran\)/);
   });
 });
