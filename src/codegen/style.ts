@@ -123,9 +123,27 @@ export function fitToOriginal(original: string, fixed: string, file: string, sty
     }
     out.push(...part.value);
   });
-  let text = out.join('\n');
+  let text = withHeaderOf(original, out.join('\n'));
   if (!text.endsWith('\n') && original.endsWith('\n')) text += '\n';
   return text.replace(/\n/g, style.eol);
+}
+
+/**
+ * `text` under the licence or copyright comment `original` opens with (then a blank line), as a
+ * person rewriting or splitting the file keeps it. A comment right above the code (a
+ * doc comment of up) is not a header.
+ */
+export function withHeaderOf(original: string, text: string): string {
+  const lines = original.replace(/\r\n/g, '\n').split('\n');
+  let end = -1;
+  if (/^\s*\/\*/.test(lines[0] ?? '')) end = lines.findIndex((l) => l.includes('*/'));
+  else if (/^\s*\/\//.test(lines[0] ?? '')) end = lines.findIndex((l) => !/^\s*\/\//.test(l)) - 1;
+  if (end < 0 || (lines[end + 1] ?? '').trim() !== '') return text;
+  const header = lines.slice(0, end + 1);
+  // Only a licence block: a comment describing what the old file did may not fit the new one.
+  if (!/copyright|licen[cs]e|spdx|\(c\)|©/i.test(header.join('\n'))) return text;
+  if (text.startsWith(header.join('\n'))) return text;
+  return `${header.join('\n')}\n\n${text}`;
 }
 
 function withImportLine(file: string, style: SourceStyle): string {

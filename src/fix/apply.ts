@@ -1,4 +1,4 @@
-import { fitToOriginal, inSourceStyle, NEXT_MIGRATION, type SourceStyle } from '../codegen/index.js';
+import { fitToOriginal, inSourceStyle, NEXT_MIGRATION, type SourceStyle, withHeaderOf } from '../codegen/index.js';
 import { namesAfter, slugForPart } from './names.js';
 
 /** A whole-file fix written out: the migration's new text, and the migrations it adds after it. */
@@ -18,5 +18,5 @@ export function fixText(code: string, migration: string, original: string, style
   const next = [...taken].filter((n) => n !== migration).sort().find((n) => n > migration);
   const names = namesAfter(migration, next, parts.slice(1).map((p) => slugForPart(p, migration)), taken);
   for (const name of names) taken.add(name);
-  return { text: fitToOriginal(original, parts[0]!, migration, style), added: names.map((name, i) => ({ name, text: inSourceStyle(parts[i + 1]!, style) })) };
+  return { text: fitToOriginal(original, parts[0]!, migration, style), added: names.map((name, i) => ({ name, text: withHeaderOf(original, inSourceStyle(parts[i + 1]!, style)).replace(/\r?\n/g, style.eol) })) };
 }

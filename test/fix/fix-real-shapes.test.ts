@@ -97,13 +97,18 @@ exports.down = async (knex) => {
 });
 
 describe('fix judges a finding again once another fix rewrote its file', () => {
-  it('a second fix finds nothing to do (planka: a column and its index in one alterTable)', async () => {
+  it('a second fix finds nothing to do, and the licence header stays (planka: a column and its index in one alterTable)', async () => {
     const project = makeProject({
       'knexfile.js': KNEXFILE,
       'migrations/20240101000000_create.js': `exports.up = (knex) => knex.schema.createTable('task', (t) => { t.bigIncrements('id'); t.string('name'); });
 exports.down = (knex) => knex.schema.dropTable('task');
 `,
-      'migrations/20240102000000_link.js': `exports.up = (knex) => knex.schema.alterTable('task', (t) => {
+      'migrations/20240102000000_link.js': `/*!
+ * Copyright (c) 2024 Example GmbH
+ * Licensed under the Example License
+ */
+
+exports.up = (knex) => knex.schema.alterTable('task', (t) => {
   t.bigInteger('linked_card_id');
   t.index('linked_card_id');
 });
@@ -115,6 +120,10 @@ exports.down = (knex) => knex.schema.alterTable('task', (t) => {
     });
     const first = await fix({ cwd: project });
     expect(first.changes.map((c) => c.name)).toContain('20240102000000_link.js');
+    // Rewritten and split, each file keeps the licence block the original opens with.
+    const written = files(path.join(project, 'migrations'));
+    for (const c of first.changes) expect(written[c.name], c.name).toMatch(/^\/\*!\n \* Copyright \(c\) 2024 Example GmbH\n \* Licensed under the Example License\n \*\/\n\n\S/);
+    expect(first.changes.length).toBeGreaterThan(1);
     const second = await fix({ cwd: project, dryRun: true });
     expect(second.changes).toEqual([]);
   });
