@@ -16,7 +16,7 @@ export DATABASE_URL=$URL/$DB
 SHADOW="--shadow-url $URL/postgres"
 echo "== fix";            /usr/bin/time -f "fix took %es, peak %MKB" $KS fix $SHADOW > fix.out 2>&1; echo "exit $?"; grep -E '^(✗|✓|Left alone|fix took)' fix.out
 echo "== check --all";    $KS check --all $SHADOW > check.out 2>&1; echo "exit $?"; grep -E '^(✗|✓)' check.out
-echo "== verify";         $KS verify $SHADOW > verify.out 2>&1; echo "exit $?"; grep -E '^✗'  verify.out
+echo "== verify";         $KS verify $SHADOW > verify.out 2>&1; echo "exit $?"; grep -E '^✗|migrations? verified' verify.out
 echo "== fix --dry-run";  $KS fix --dry-run $SHADOW > fix2.out 2>&1; echo "exit $?"; grep -E '^(Nothing|Would)' fix2.out
 echo "== node --check on the files fix wrote"
 bad=0; n=0
