@@ -118,7 +118,17 @@ function renderFix(out: Output, r: FixResult, options: FixOptions): void {
     const left = `${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.warning} warning${counts.warning === 1 ? '' : 's'}, ${counts.info} info`;
     const subject = options.dryRun ? 'check on the result' : 'check';
     if (r.after.failed.length) out.line(`${c.red('✗')} ${subject}: ${r.after.failed.join(', ')} failed on the shadow`);
-    else if (r.after.errorsWithFix.length) out.line(`${c.red('✗')} ${subject}: ${r.after.errorsWithFix.length} error${r.after.errorsWithFix.length === 1 ? '' : 's'} with a fix left (${left})`);
+    else if (r.after.errorsWithFix.length) {
+      const n = r.after.errorsWithFix.length;
+      // Those "Left alone" above are for a person to apply: say so, rather than look like a failure to try.
+      const byHand = r.after.errorsWithFix.filter((f) => r.skipped.some((s) => s.migration === f.migration && s.rule === f.rule && s.message === f.message)).length;
+      const errors = `${n} error${n === 1 ? '' : 's'}`;
+      const what =
+        byHand === n
+          ? `${errors} whose fix is left to apply by hand (see "Left alone")`
+          : `${errors} with a fix left${byHand ? ` (${byHand} to apply by hand, see "Left alone")` : ''}`;
+      out.line(`${c.red('✗')} ${subject}: ${what} (${left})`);
+    }
     else out.line(`${c.green('✓')} ${subject}: no error with a fix left (${left})`);
   }
   if (r.verify) {
