@@ -57,6 +57,8 @@ export interface FollowingAnalysis {
   failure?: FileAnalysis['failure'];
   /** The edited migration or one between failed: this one did not run. */
   earlierFailure?: FileAnalysis['earlierFailure'];
+  /** Not run for another reason (said as "Not checked: …"). */
+  notRun?: string;
 }
 
 export interface FileAnalysis {
@@ -241,7 +243,9 @@ export class MigrationAnalyser {
         lap = performance.now();
         const verified = await verifyOne(session, scratchFile, before, snapshot, true, [], async () => [], up);
         result.verdict = verified.verdict;
-        after = verified.next;
+        // The later migrations run from where the proof left the shadow: after up again, unless it
+        // could not get back there (then they are not run: their findings would be about another schema).
+        after = verified.diverged ? undefined : verified.next;
         timed('reversibility');
       }
       const scratchPrefix = `${scratch}${path.sep}`;
@@ -259,8 +263,12 @@ export class MigrationAnalyser {
           const run = sessionFiles[at]!;
           const entry: FollowingAnalysis = { file: user.file, migration: user.name, findings: [] };
           result.following.push(entry);
-          if (stopped || !schema) {
-            entry.earlierFailure = stopped ?? { migration: target.name, message: 'the shadow was left in an unknown state' };
+          if (stopped) {
+            entry.earlierFailure = stopped;
+            continue;
+          }
+          if (!schema) {
+            entry.notRun = `${target.name}'s up → down → up does not come back to the schema its up leaves, so the migrations after it were not run (its reversibility diagnostic says why).`;
             continue;
           }
           let source: string;

@@ -49,7 +49,7 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = { error: DiagnosticSeveri
 const SOURCE = 'knexsafe';
 
 /** What the diagnostics are made from: a file's own analysis, or one as a migration after the edited one. */
-type Judged = Pick<FileAnalysis, 'findings'> & Partial<Pick<FileAnalysis, 'failure' | 'earlierFailure' | 'verdict' | 'shadowFailure'>>;
+type Judged = Pick<FileAnalysis, 'findings'> & Partial<Pick<FileAnalysis, 'failure' | 'earlierFailure' | 'verdict' | 'shadowFailure'>> & { notRun?: string };
 
 /** What a diagnostic carries for the code actions: which finding of the analysis it is. */
 interface DiagnosticData {
@@ -366,6 +366,9 @@ export function diagnosticsOf(analysis: Judged, text: string): Diagnostic[] {
       code: 'shadow-unavailable',
       message: `Not checked: knexsafe could not open its shadow database (${analysis.shadowFailure}).`,
     });
+  }
+  if (analysis.notRun) {
+    out.push({ range: rangeAt(text, 1, undefined), severity: DiagnosticSeverity.Warning, source: SOURCE, code: 'not-checked', message: `Not checked: ${analysis.notRun}` });
   }
   if (analysis.earlierFailure) {
     out.push({
