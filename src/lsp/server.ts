@@ -12,6 +12,7 @@ import {
   StreamMessageWriter,
   TextDocuments,
   TextDocumentSyncKind,
+  CodeLensRefreshRequest,
   DidChangeConfigurationNotification,
   type CodeAction,
   type CodeLens,
@@ -114,6 +115,8 @@ export function startServer(connection: Connection, options: ServerOptions): { c
   const timers = new Map<string, NodeJS.Timeout>();
   let toldNoProject = false;
   let analyzeFollowing = options.analyzeFollowing === true;
+  // The client asks for code lenses when it likes (often before the first analysis is done): told to ask again.
+  let lensRefresh = false;
   // Documents whose next analysis runs the migrations after them (the command, once).
   const followOnce = new Set<string>();
   // Files that got diagnostics as a migration after the edited one, not from their own analysis.
@@ -128,6 +131,7 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     const init = (params.initializationOptions ?? {}) as { debounceMs?: number; analyzeFollowing?: boolean };
     if (typeof init.debounceMs === 'number' && init.debounceMs >= 0) debounceMs = init.debounceMs;
     if (typeof init.analyzeFollowing === 'boolean') analyzeFollowing = init.analyzeFollowing;
+    lensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
     analyser = new MigrationAnalyser({ ...options, ...(options.cwd === undefined && options.knexfile === undefined && root ? { cwd: root } : {}) });
     return {
       capabilities: {
@@ -147,6 +151,7 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     const wanted = settings.knexsafe?.analyzeFollowing;
     if (typeof wanted !== 'boolean' || wanted === analyzeFollowing) return;
     analyzeFollowing = wanted;
+    if (lensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
     if (!wanted) {
       // Turned off: what was said about later files from another file's analysis goes.
       for (const uri of publishedAsFollowing) if (!documents.get(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
@@ -195,6 +200,7 @@ export function startServer(connection: Connection, options: ServerOptions): { c
       done = true;
       latest.set(doc.uri, { version, text, analysis: full, complete: true });
       await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(full, text) });
+      if (lensRefresh && !analyzeFollowing && full.after > 0) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
       connection.console.log(`knexsafe: ${full.migration} version ${version} analysed in ${Math.round(full.durationMs)} ms (${full.fromCache} earlier migrations from the cache, ${full.ran} run; shadow${full.shadow ? ` (${full.shadow})` : ''} ${full.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(full.timings).filter(([k, v]) => k !== 'following' || v > 0).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms)`);
     };
     try {

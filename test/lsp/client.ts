@@ -5,6 +5,7 @@ import {
   DidOpenTextDocumentNotification,
   ExitNotification,
   InitializedNotification,
+  CodeLensRefreshRequest,
   InitializeRequest,
   LogMessageNotification,
   PublishDiagnosticsNotification,
@@ -28,6 +29,8 @@ export interface LspClient {
   init: InitializeResult;
   published: PublishDiagnosticsParams[];
   logs: string[];
+  /** workspace/codeLens/refresh requests the server sent. */
+  lensRefreshes(): number;
   stderr(): string;
   /** Waits for a log line matching `pattern` (after `from` lines already seen), then returns it. */
   logged(pattern: RegExp, from?: number): Promise<string>;
@@ -59,6 +62,10 @@ export async function startLsp(options: { cwd: string; args?: string[]; env?: Re
     logs.push(params.message);
     wake();
   });
+  let lensRefreshes = 0;
+  client.onRequest(CodeLensRefreshRequest.type, () => {
+    lensRefreshes++;
+  });
   client.listen();
   const until = <T>(what: string, look: () => T | undefined): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -77,7 +84,7 @@ export async function startLsp(options: { cwd: string; args?: string[]; env?: Re
   const init = await client.sendRequest(InitializeRequest.type, {
     processId: process.pid,
     rootUri: pathToFileURL(options.cwd).href,
-    capabilities: { workspace: { workspaceEdit: { documentChanges: true } } },
+    capabilities: { workspace: { workspaceEdit: { documentChanges: true }, codeLens: { refreshSupport: true } } },
     initializationOptions: { debounceMs: 50, ...options.initializationOptions },
   });
   await client.sendNotification(InitializedNotification.type, {});
@@ -87,6 +94,7 @@ export async function startLsp(options: { cwd: string; args?: string[]; env?: Re
     init,
     published,
     logs,
+    lensRefreshes: () => lensRefreshes,
     stderr: () => stderr,
     logged: (pattern, from = 0) => until(`log ${pattern}`, () => logs.slice(from).find((l) => pattern.test(l))),
     diagnosticsFor: (uri, version) =>

@@ -117,7 +117,9 @@ describe('knexsafe lsp: the migrations after the edited one', () => {
     expect(lsp.published.some((p) => p.uri === next)).toBe(false);
     expect(lsp.logs.some((l) => / migrations after /.test(l))).toBe(false);
 
-    // The code lens offers the command; running it judges the next migration once, on its URI.
+    // The code lens offers the command (the client was told to ask for lenses again once it was
+    // analysed); running it judges the next migration once, on its URI.
+    await expect.poll(() => lsp.lensRefreshes(), { timeout: 30_000 }).toBeGreaterThan(0);
     const lenses = await lsp.client.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
     expect(lenses?.map((l) => l.command?.title)).toEqual(['knexsafe: check the 1 migration after this one']);
     const lens = lenses![0]!.command!;
