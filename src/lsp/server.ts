@@ -12,7 +12,10 @@ import {
   StreamMessageWriter,
   TextDocuments,
   TextDocumentSyncKind,
+  CodeLensRefreshRequest,
+  DidChangeConfigurationNotification,
   type CodeAction,
+  type CodeLens,
   type Connection,
   type Diagnostic,
   type Hover,
@@ -22,10 +25,11 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { sourceStyle } from '../codegen/index.js';
 import { KNEXFILE_NAMES } from '../config/find-up.js';
 import { errorMessage } from '../errors.js';
-import { fixText } from '../fix/apply.js';
+import { fixText, placeSnippet } from '../fix/apply.js';
 import { isWholeFileFix } from '../fix/run.js';
+import { REASON_PLACEHOLDER } from '../rules/suppression.js';
 import type { Finding, Severity } from '../rules/types.js';
-import { MigrationAnalyser, type AnalyserOptions, type FileAnalysis } from './analyse.js';
+import { MigrationAnalyser, type AnalyserOptions, type FileAnalysis, type FollowingAnalysis } from './analyse.js';
 
 /**
  * `knexsafe lsp --stdio`: check's findings, verify's reversibility and fix's code in the editor,
@@ -35,10 +39,18 @@ import { MigrationAnalyser, type AnalyserOptions, type FileAnalysis } from './an
 export interface ServerOptions extends AnalyserOptions {
   /** Quiet time after the last keystroke before the buffer is analysed (default 600 ms). */
   debounceMs?: number;
+  /** Also run and judge the migrations after the edited one, on every analysis (default false; the client's `knexsafe.analyzeFollowing` setting). */
+  analyzeFollowing?: boolean;
 }
+
+/** The command (also a code lens on the first line) that runs the migrations after a file once: arguments [uri]. */
+export const CHECK_FOLLOWING_COMMAND = 'knexsafe.checkFollowing';
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information };
 const SOURCE = 'knexsafe';
+
+/** What the diagnostics are made from: a file's own analysis, or one as a migration after the edited one. */
+type Judged = Pick<FileAnalysis, 'findings'> & Partial<Pick<FileAnalysis, 'failure' | 'earlierFailure' | 'verdict' | 'shadowFailure'>> & { notRun?: string };
 
 /** What a diagnostic carries for the code actions: which finding of the analysis it is. */
 interface DiagnosticData {
@@ -102,6 +114,13 @@ export function startServer(connection: Connection, options: ServerOptions): { c
   const latest = new Map<string, Analysed>();
   const timers = new Map<string, NodeJS.Timeout>();
   let toldNoProject = false;
+  let analyzeFollowing = options.analyzeFollowing === true;
+  // The client asks for code lenses when it likes (often before the first analysis is done): told to ask again.
+  let lensRefresh = false;
+  // Documents whose next analysis runs the migrations after them (the command, once).
+  const followOnce = new Set<string>();
+  // Files that got diagnostics as a migration after the edited one, not from their own analysis.
+  const publishedAsFollowing = new Set<string>();
 
   // A migration's stray rejection or exception must not end the server: it is logged.
   process.on('unhandledRejection', (reason) => connection.console.error(`knexsafe: unhandled rejection: ${errorMessage(reason)}`));
@@ -109,17 +128,35 @@ export function startServer(connection: Connection, options: ServerOptions): { c
 
   connection.onInitialize((params) => {
     const root = params.rootUri ? fileURLToPath(params.rootUri) : (params.workspaceFolders?.[0] ? fileURLToPath(params.workspaceFolders[0].uri) : undefined);
-    const init = (params.initializationOptions ?? {}) as { debounceMs?: number };
+    const init = (params.initializationOptions ?? {}) as { debounceMs?: number; analyzeFollowing?: boolean };
     if (typeof init.debounceMs === 'number' && init.debounceMs >= 0) debounceMs = init.debounceMs;
+    if (typeof init.analyzeFollowing === 'boolean') analyzeFollowing = init.analyzeFollowing;
+    lensRefresh = params.capabilities.workspace?.codeLens?.refreshSupport === true;
     analyser = new MigrationAnalyser({ ...options, ...(options.cwd === undefined && options.knexfile === undefined && root ? { cwd: root } : {}) });
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
         hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        codeLensProvider: { resolveProvider: false },
+        executeCommandProvider: { commands: [CHECK_FOLLOWING_COMMAND] },
       },
       serverInfo: { name: 'knexsafe' },
     };
+  });
+
+  // `settings.knexsafe.analyzeFollowing`, from a client that pushes its configuration.
+  connection.onNotification(DidChangeConfigurationNotification.type, (params) => {
+    const settings = (params.settings ?? {}) as { knexsafe?: { analyzeFollowing?: unknown } };
+    const wanted = settings.knexsafe?.analyzeFollowing;
+    if (typeof wanted !== 'boolean' || wanted === analyzeFollowing) return;
+    analyzeFollowing = wanted;
+    if (lensRefresh) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+    if (!wanted) {
+      // Turned off: what was said about later files from another file's analysis goes.
+      for (const uri of publishedAsFollowing) if (!documents.get(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
+      publishedAsFollowing.clear();
+    }
   });
 
   // One analysis at a time (each opens a shadow); per document only the newest text waits.
@@ -156,12 +193,27 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     const text = doc.getText();
     const version = doc.version;
     let analysis: FileAnalysis | undefined;
+    const follow = analyzeFollowing || followOnce.delete(doc.uri);
+    let done = false;
+    // The full set, then a log line: a client (or a test) reading the log knows this version's diagnostics are complete.
+    const complete = async (full: FileAnalysis) => {
+      done = true;
+      latest.set(doc.uri, { version, text, analysis: full, complete: true });
+      await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(full, text) });
+      if (lensRefresh && !analyzeFollowing && full.after > 0) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+      connection.console.log(`knexsafe: ${full.migration} version ${version} analysed in ${Math.round(full.durationMs)} ms (${full.fromCache} earlier migrations from the cache, ${full.ran} run; shadow${full.shadow ? ` (${full.shadow})` : ''} ${full.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(full.timings).filter(([k, v]) => k !== 'following' || v > 0).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms)`);
+    };
     try {
-      // check's findings first; the reversibility proof's come with the full set.
-      analysis = await analyser.analyse(file, text, async (partial) => {
-        latest.set(doc.uri, { version, text, analysis: partial, complete: false });
-        await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(partial, text) });
-      });
+      // check's findings first; the reversibility proof's come with the full set; the migrations after it last.
+      analysis = await analyser.analyse(
+        file,
+        text,
+        async (partial) => {
+          latest.set(doc.uri, { version, text, analysis: partial, complete: false });
+          await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(partial, text) });
+        },
+        follow ? { textOf: (f) => documents.get(pathToFileURL(f).href)?.getText(), analysed: complete } : undefined,
+      );
     } catch (error) {
       // No knexfile, a knexfile that does not load: said once, no diagnostics.
       if (!toldNoProject) connection.console.warn(`knexsafe: ${errorMessage(error)}`);
@@ -170,10 +222,30 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     }
     if (!analysis) return;
     toldNoProject = false;
-    latest.set(doc.uri, { version, text, analysis, complete: true });
-    await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(analysis, text) });
-    // After the full set: a client (or a test) reading the log knows this version's diagnostics are complete.
-    connection.console.log(`knexsafe: ${analysis.migration} version ${version} analysed in ${Math.round(analysis.durationMs)} ms (${analysis.fromCache} earlier migrations from the cache, ${analysis.ran} run; shadow ${analysis.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(analysis.timings).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms)`);
+    if (!done) await complete(analysis);
+    if (analysis.following) {
+      latest.set(doc.uri, { version, text, analysis, complete: true });
+      for (const later of analysis.following) await publishFollowing(later);
+      connection.console.log(`knexsafe: ${analysis.following.length} migrations after ${analysis.migration} version ${version} analysed in ${Math.round(analysis.timings.following)} ms`);
+    }
+  };
+
+  /** A later migration's diagnostics, as the edited one leaves the chain: on its own URI, with its open buffer's version. */
+  const publishFollowing = async (later: FollowingAnalysis) => {
+    const uri = pathToFileURL(later.file).href;
+    const open = documents.get(uri);
+    let text = open?.getText();
+    if (text === undefined) {
+      try {
+        text = fs.readFileSync(later.file, 'utf8');
+      } catch {
+        text = '';
+      }
+    }
+    publishedAsFollowing.add(uri);
+    // No code actions from these: the actions of an open file come from its own analysis.
+    const diagnostics = diagnosticsOf(later, text).map(({ data: _data, ...d }) => d);
+    await connection.sendDiagnostics({ uri, ...(open ? { version: open.version } : {}), diagnostics });
   };
 
   documents.onDidOpen((e) => soon(e.document.uri));
@@ -204,6 +276,24 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
+  // The migrations after a file, once (the code lens, or any client's workspace/executeCommand).
+  connection.onExecuteCommand(async (params) => {
+    if (params.command !== CHECK_FOLLOWING_COMMAND) return null;
+    const uri = typeof params.arguments?.[0] === 'string' ? params.arguments[0] : undefined;
+    if (!uri || !documents.get(uri)) return { analysed: 0 };
+    followOnce.add(uri);
+    schedule(uri);
+    await running;
+    return { analysed: latest.get(uri)?.analysis.following?.length ?? 0 };
+  });
+
+  connection.onCodeLens((params): CodeLens[] => {
+    const analysed = latest.get(params.textDocument.uri);
+    if (!analysed?.complete || analyzeFollowing || !analysed.analysis.after) return [];
+    const n = analysed.analysis.after;
+    return [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, command: { title: `knexsafe: check the ${n} migration${n === 1 ? '' : 's'} after this one`, command: CHECK_FOLLOWING_COMMAND, arguments: [params.textDocument.uri] } }];
+  });
+
   connection.onHover((params): Hover | null => {
     const analysed = latest.get(params.textDocument.uri);
     if (!analysed) return null;
@@ -224,6 +314,8 @@ export function startServer(connection: Connection, options: ServerOptions): { c
       if (!finding) continue;
       const edit = fixEdit(params.textDocument.uri, analysed, finding);
       if (edit) actions.push({ title: `Fix: ${finding.fix!.description}`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit, isPreferred: true });
+      const snippet = snippetEdit(params.textDocument.uri, analysed, finding);
+      if (snippet) actions.push({ title: `Fix: insert the fix's code (${snippet.where}): ${finding.fix!.description}`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: snippet.edit, isPreferred: !edit });
       actions.push({ title: `Suppress ${finding.rule} here (knexsafe-ignore, with a reason)`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: suppressionEdit(params.textDocument.uri, analysed, finding) });
     }
     return actions;
@@ -258,7 +350,7 @@ function rangeAt(text: string, line: number | undefined, column: number | undefi
   return { start: { line: at, character: start }, end: { line: at, character: Math.max(content.length, start) } };
 }
 
-export function diagnosticsOf(analysis: FileAnalysis, text: string): Diagnostic[] {
+export function diagnosticsOf(analysis: Judged, text: string): Diagnostic[] {
   const out: Diagnostic[] = [];
   analysis.findings.forEach((f, i) => {
     if (f.suppressed) return;
@@ -272,6 +364,18 @@ export function diagnosticsOf(analysis: FileAnalysis, text: string): Diagnostic[
       data: { finding: i } satisfies DiagnosticData,
     });
   });
+  if (analysis.shadowFailure) {
+    out.push({
+      range: rangeAt(text, 1, undefined),
+      severity: DiagnosticSeverity.Warning,
+      source: SOURCE,
+      code: 'shadow-unavailable',
+      message: `Not checked: knexsafe could not open its shadow database (${analysis.shadowFailure}).`,
+    });
+  }
+  if (analysis.notRun) {
+    out.push({ range: rangeAt(text, 1, undefined), severity: DiagnosticSeverity.Warning, source: SOURCE, code: 'not-checked', message: `Not checked: ${analysis.notRun}` });
+  }
   if (analysis.earlierFailure) {
     out.push({
       range: rangeAt(text, 1, undefined),
@@ -366,7 +470,16 @@ function fixEdit(uri: string, analysed: Analysed, f: Finding): WorkspaceEdit | u
   };
 }
 
-/** `// knexsafe-ignore <rule>: <reason>` above the finding's line, indented as it is. */
+/** A snippet fix put where it says it goes (placeSnippet, shared with src/fix), as an edit of the whole analysed text. */
+function snippetEdit(uri: string, analysed: Analysed, f: Finding): { edit: WorkspaceEdit; where: string } | undefined {
+  if (!f.fix || f.fix.byHand || isWholeFileFix(f.fix.code)) return undefined;
+  const placed = placeSnippet(f.fix.code, analysed.text);
+  if (placed === undefined) return undefined;
+  const whole = { start: { line: 0, character: 0 }, end: { line: analysed.text.split('\n').length, character: 0 } };
+  return { where: 'first statement of up', edit: { documentChanges: [{ textDocument: { uri, version: analysed.version }, edits: [{ range: whole, newText: placed }] }] } };
+}
+
+/** `// knexsafe-ignore <rule>: <placeholder>` above the finding's line, indented as it is: until the placeholder is replaced, the finding stays (see REASON_PLACEHOLDER). */
 function suppressionEdit(uri: string, analysed: Analysed, f: Finding): WorkspaceEdit {
   const line = Math.max((f.line ?? 1) - 1, 0);
   const content = analysed.text.split('\n')[line] ?? '';
@@ -376,7 +489,7 @@ function suppressionEdit(uri: string, analysed: Analysed, f: Finding): Workspace
     documentChanges: [
       {
         textDocument: { uri, version: analysed.version },
-        edits: [{ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `${indent}// knexsafe-ignore ${f.rule}: REASON — why this is safe here${comment}` }],
+        edits: [{ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `${indent}// knexsafe-ignore ${f.rule}: ${REASON_PLACEHOLDER}${comment}` }],
       },
     ],
   };

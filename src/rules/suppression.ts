@@ -3,10 +3,20 @@
  * end of the line) silences those rules for that call; `-- knexsafe-ignore …` in .sql files.
  * A reason is required, and an ignore that silences nothing is reported.
  */
+
+/**
+ * The reason the language server's "Suppress" code action inserts, for the person to replace: left
+ * as it is, it counts as no reason (the finding stays and `ignore-without-reason` says so), so the
+ * action alone never silences anything.
+ */
+export const REASON_PLACEHOLDER = 'REASON — why this is safe here';
 export interface IgnoreComment {
   line: number;
   rules: string[];
+  /** Empty when none was written, or only the placeholder. */
   reason: string;
+  /** The reason is REASON_PLACEHOLDER, not written yet. */
+  placeholder?: boolean;
   /** The code line it applies to (the next non-blank, non-comment line, or its own line). */
   appliesTo: number;
   used: boolean;
@@ -28,7 +38,9 @@ export function parseIgnores(source: string): IgnoreComment[] {
       while (j < lines.length && /^\s*(\/\/|--|\/?\*|$)/.test(lines[j] ?? '')) j++;
       appliesTo = j + 1;
     }
-    out.push({ line: i + 1, rules: m[1].split(',').map((r) => r.trim()), reason: (m[2] ?? '').trim(), appliesTo, used: false });
+    const reason = (m[2] ?? '').trim();
+    const placeholder = reason === REASON_PLACEHOLDER;
+    out.push({ line: i + 1, rules: m[1].split(',').map((r) => r.trim()), reason: placeholder ? '' : reason, ...(placeholder ? { placeholder } : {}), appliesTo, used: false });
   });
   return out;
 }

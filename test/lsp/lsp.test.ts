@@ -206,6 +206,25 @@ describe('knexsafe lsp --stdio', () => {
     expect(suppressEdit.range.start).toEqual({ line: 2, character: 0 });
     expect(suppressEdit.newText).toMatch(/^ {2}\/\/ knexsafe-ignore index-not-concurrent: REASON/);
 
+    // Applied as it is, the placeholder silences nothing: the finding stays, and the comment
+    // itself is an error until the reason is written.
+    const lines = RISKY.split('\n');
+    lines.splice(suppressEdit.range.start.line, 0, suppressEdit.newText.replace(/\n$/, ''));
+    const placeholder = lines.join('\n');
+    await client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: ++version }, contentChanges: [{ text: placeholder }] });
+    diagnostics = await diagnosticsFor(uri, version);
+    expect(diagnostics.some((d) => d.code === 'index-not-concurrent'), JSON.stringify(diagnostics)).toBe(true);
+    const unwritten = diagnostics.find((d) => d.code === 'ignore-without-reason');
+    expect(unwritten, JSON.stringify(diagnostics)).toBeDefined();
+    expect(unwritten!.severity).toBe(1);
+    expect(unwritten!.range.start.line).toBe(2);
+    expect(unwritten!.message).toMatch(/still has the placeholder "REASON — why this is safe here" as its reason: write why it is safe here/);
+    // A reason written in its place: silenced, and no complaint about the comment.
+    const reasoned = placeholder.replace('REASON — why this is safe here', 'users has 40 rows in every environment');
+    await client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: ++version }, contentChanges: [{ text: reasoned }] });
+    diagnostics = await diagnosticsFor(uri, version);
+    expect(diagnostics.filter((d) => d.code === 'index-not-concurrent' || d.code === 'ignore-without-reason'), JSON.stringify(diagnostics)).toEqual([]);
+
     // Applying the fix (the whole file, as the edit says), saving: the error is gone.
     fs.writeFileSync(file, fixed);
     await client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: ++version }, contentChanges: [{ text: fixed }] });

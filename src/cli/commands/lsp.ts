@@ -10,6 +10,7 @@ interface LspFlags {
   debounce?: string;
   cache?: boolean;
   reversibility?: boolean;
+  analyzeFollowing?: boolean;
 }
 
 export function registerLspCommand(program: Command): void {
@@ -22,6 +23,7 @@ export function registerLspCommand(program: Command): void {
     .option('--debounce <ms>', 'quiet time after the last keystroke before the unsaved buffer is analysed', '600')
     .option('--no-cache', 'bring the shadow to the file by running the chain before it, instead of from the warm cache')
     .option('--no-reversibility', 'skip the up → down → up proof')
+    .option('--analyze-following', 'also run and judge the migrations after the edited one on every analysis (clients can set knexsafe.analyzeFollowing instead, or run the knexsafe.checkFollowing command once)')
     .addHelpText(
       'after',
       `
@@ -29,7 +31,8 @@ Editors start it; setup for VS Code, Neovim and Helix is in docs/lsp.md.
 
 Examples:
   $ knexsafe lsp --stdio
-  $ knexsafe --knexfile db/knexfile.js lsp --stdio --pg-version 16`,
+  $ knexsafe --knexfile db/knexfile.js lsp --stdio --pg-version 16
+  $ knexsafe --shadow-url postgres://postgres@localhost:5432/postgres lsp --stdio`,
     )
     .action(async (opts: LspFlags, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -37,6 +40,11 @@ Examples:
       const pgVersion = opts.pgVersion === undefined ? undefined : Number(opts.pgVersion);
       if (pgVersion !== undefined && (!Number.isInteger(pgVersion) || pgVersion < 9 || pgVersion > 30)) {
         throw new KnexsafeError('BAD_OPTION', `--pg-version takes a major version such as 13 or 16, not "${opts.pgVersion}".`);
+      }
+      if (g.shadowUrl !== undefined) {
+        // A bad URL is the command line's error, not every file's diagnostic.
+        const { parseShadowUrl } = await import('../../shadow/server-database.js');
+        parseShadowUrl(g.shadowUrl);
       }
       const debounceMs = Number(opts.debounce ?? '600');
       if (!Number.isInteger(debounceMs) || debounceMs < 0) throw new KnexsafeError('BAD_OPTION', `--debounce takes a number of milliseconds, not "${opts.debounce}".`);
@@ -53,6 +61,9 @@ Examples:
         debounceMs,
         cache: opts.cache !== false,
         reversibility: opts.reversibility !== false,
+        ...(opts.analyzeFollowing ? { analyzeFollowing: true } : {}),
+        // A server for the shadow, as check takes it (else the knexfile's knexsafe.shadowUrl, else embedded).
+        ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
       });
       // Shadows and timers a migration left may still hold the event loop: the client has gone, so does the server.
       const { exitProcess } = await import('../../migrations/exit-trap.js');
