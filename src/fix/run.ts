@@ -11,7 +11,7 @@ import { listMigrationFiles } from '../migrations/source.js';
 import { onInterrupt } from '../shadow/interrupt.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { displayPath } from '../util/paths.js';
-import { fixText } from './apply.js';
+import { fixText, placeSnippet } from './apply.js';
 import { nameAtEnd } from './names.js';
 
 /**
@@ -317,7 +317,8 @@ async function fixLoop(input: LoopInput) {
         skip(f, `its fix ${f.fix.byHand}: apply it yourself (knexsafe check shows it)`);
         continue;
       }
-      if (!isWholeFileFix(f.fix.code)) {
+      // A snippet that says where it goes (lock_timeout first in up) is placed; the others are to adapt.
+      if (!isWholeFileFix(f.fix.code) && placeSnippet(f.fix.code, fs.readFileSync(path.join(scratch.dir, f.migration), 'utf8')) === undefined) {
         skip(f, 'its fix is a snippet to adapt, not whole migration files: apply it by hand (knexsafe check shows it)');
         continue;
       }
@@ -339,7 +340,8 @@ async function fixLoop(input: LoopInput) {
       // The user's file decides the style, also for steps of steps (whose text is generated).
       const style = styles.get(migration) ?? sourceStyle(original, migration);
       styles.set(migration, style);
-      const written = fixText(f.fix!.code, migration, original, style, taken);
+      const placed = isWholeFileFix(f.fix!.code) ? undefined : placeSnippet(f.fix!.code, original);
+      const written = placed !== undefined ? { text: placed, added: [] } : fixText(f.fix!.code, migration, original, style, taken);
       const edit: Edit = { key: keyOf(f), finding: f, before: new Map([[migration, original]]) };
       fs.writeFileSync(file, written.text);
       // A finding of this migration whose fix was a snippet or left to a person may have a whole-file

@@ -701,9 +701,14 @@ export const tokensOf: (source: string) => JsToken[] = rememberLast(8, tokenizeJ
 /** The identifier the statement on `line` calls knex through (`knex`, `trx`, `db` ...); JS source, not SQL. */
 export function knexVariableOn(source: string, line: number): string {
   const text = source.split('\n')[line - 1] ?? '';
-  const match = /\bawait\s+([A-Za-z_$][\w$]*)\s*(?:\.|\()/.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
-  const name = match?.[1];
-  return name && !['Promise', 'console', 'this'].includes(name) ? name : 'knex';
+  // up's own parameter: what a call like `await addColumns(knex)` passes the knex instance as.
+  const param = /\b(?:exports\.up|export\s+const\s+up|up)\s*=\s*(?:async\s*)?(?:function\s*[\w$]*\s*)?\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1] ??
+    /\bfunction\s+up\s*\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1];
+  const method = /\bawait\s+([A-Za-z_$][\w$]*)\s*\./.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
+  // `await knex('t')…` is the knex instance called; `await addColumns(knex)` is a helper, not knex.
+  const called = /\bawait\s+([A-Za-z_$][\w$]*)\s*\(/.exec(text)?.[1];
+  const name = method?.[1] ?? (called !== undefined && (called === param || (!param && called === 'knex')) ? called : undefined);
+  return name && !['Promise', 'console', 'this'].includes(name) ? name : (param ?? 'knex');
 }
 
 /** `source` with `lines` inserted before line `line` (1-based), indented like that line. */

@@ -157,3 +157,43 @@ exports.down = async () => {};
     expect(of('20240103000000').findings.map((f) => f.rule)).toEqual(['down-destroys-data']);
   });
 });
+
+describe('fix on a migration that runs its DDL through a helper module', () => {
+  // kutt's shape: `await models.createUserTable(knex)`. The lock_timeout goes on the knex up takes,
+  // not on the helper's name (it wrote `await addNickname.raw(…)`, which fails: fix took it back).
+  it('sets the lock_timeout on the knex instance up receives', async () => {
+    const project = makeProject({
+      'knexfile.js': KNEXFILE,
+      'lib/tables.js': `exports.addNickname = (knex) => knex.schema.alterTable('users', (t) => { t.string('nickname'); });
+`,
+      'migrations/20240101000000_create.js': `exports.up = (knex) => knex.schema.createTable('users', (t) => { t.increments('id'); });
+exports.down = (knex) => knex.schema.dropTable('users');
+`,
+      'migrations/20240102000000_nickname.js': `const { addNickname } = require('../lib/tables');
+
+exports.up = async function (knex) {
+  await addNickname(knex);
+};
+
+exports.down = async function (knex) {
+  await knex.schema.alterTable('users', (t) => { t.dropColumn('nickname'); });
+};
+`,
+    });
+    const result = await fix({ cwd: project, rules: ['missing-lock-timeout'] });
+    expect(result.skipped.filter((s) => s.migration === '20240102000000_nickname.js')).toEqual([]);
+    expect(files(path.join(project, 'migrations'))['20240102000000_nickname.js']).toBe(`const { addNickname } = require('../lib/tables');
+
+exports.up = async function (knex) {
+  // knexsafe: give up after 5s instead of queueing every query on users behind this migration.
+  await knex.raw(\`SET LOCAL lock_timeout = '5s'\`);
+  await addNickname(knex);
+};
+
+exports.down = async function (knex) {
+  await knex.schema.alterTable('users', (t) => { t.dropColumn('nickname'); });
+};
+`);
+    expect(result.after?.findings.filter((f) => f.rule === 'missing-lock-timeout' && f.migration === '20240102000000_nickname.js')).toEqual([]);
+  });
+});
