@@ -29,7 +29,7 @@ import {
 } from './ast.js';
 import { typeRefFromTypeName, type TypeRef } from './datatypes.js';
 import { expressionFacts, expressionText, type ExpressionFacts, type FunctionVolatilityLookup } from './expr.js';
-import { LOCK_MODES, type LockMode } from './locks.js';
+import { LOCK_MODES, type LockMode } from './lock-modes.js';
 import { parseSqlSync } from './parse.js';
 
 export type { QualifiedName } from './ast.js';
