@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { registerSecret, redactSecrets } from '../util/redact.js';
-import { skippedFileWarnings } from '../migrations/skipped.js';
+import { skippedFileWarnings } from './migration-files.js';
 import { findUp, KNEXFILE_NAMES } from './find-up.js';
 import { defaultExport, importUserModule } from './load-module.js';
-import { setProjectDir } from '../db/project-modules.js';
+import { setProjectDir } from './project-modules.js';
 import {
   knexEnvironmentSchema,
   knexsafeSettingsSchema,

@@ -8,7 +8,7 @@ import { explainFailure, splitKnexMessage } from '../doctor/explain.js';
 import { locateStatement, namesInStatement } from '../doctor/locate.js';
 import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from '../doctor/sessions.js';
 import { displayPath } from '../util/paths.js';
-import { armExitTrap, trapped } from './exit-trap.js';
+import { armExitTrap, trapped } from '../util/exit-trap.js';
 import { compareChecksums, diffSinceApplied, readChecksumsOrWarn, type ChecksumRecorder, type ChecksumState, type GitOrigin } from './checksums.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
 

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { importUserModule } from '../config/load-module.js';
 import type { MigrationSettings } from '../config/resolve.js';
-import { trapped } from './exit-trap.js';
+import { trapped } from '../util/exit-trap.js';
 
 /** One migration file. `name` is knex's identity for it: the file name with its extension. */
 export interface MigrationFile {
@@ -60,7 +60,7 @@ export function listMigrationFiles(settings: Pick<MigrationSettings, 'directorie
   // knex sorts with lodash sortBy: code-unit order, stable.
   const ordered = settings.sortDirsSeparately ? entries : [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // By extension alone, as knex does: a `.d.ts` is a `.ts` to knex, which then refuses it (no up).
-  // What this leaves out, knex never runs: src/migrations/skipped.ts warns about it.
+  // What this leaves out, knex never runs: src/config/migration-files.ts warns about it.
   return ordered.filter((m) => settings.loadExtensions.includes(path.extname(m.name)));
 }
 

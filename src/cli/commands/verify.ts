@@ -1,4 +1,4 @@
-import { parseDuration } from '../../guard/duration.js';
+import { parseDuration } from '../../util/duration.js';
 import type { Command } from 'commander';
 import type { MigrationVerdict } from '../../verify/verify.js';
 import { displayPath } from '../../util/paths.js';
