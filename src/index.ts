@@ -28,7 +28,7 @@ export { initProject } from './commands/init.js';
 export { runSeeds } from './commands/seed.js';
 export { ALL_RULES, ruleById } from './rules/registry.js';
 export type { Rule, Finding, Severity } from './rules/types.js';
-export { explainFailure, type FailureFacts, type SqlStateExplanation } from './doctor/explain.js';
+export { explainFailure, type FailureFacts, type SqlStateExplanation } from './migrations/explain.js';
 export { formatJson, formatSarif, formatGithub, formatMarkdown, type MarkdownOptions } from './report/format.js';
 export { renderCheckHtml, renderVerifyHtml, renderPlanHtml, type HtmlCheckOptions } from './report/html.js';
 export { backfill, onBackfillProgress, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill/backfill.js';
