@@ -1,4 +1,4 @@
-import type { Colors } from '../cli/output.js';
+import type { Colors } from '../util/colors.js';
 import { displayPath } from '../util/paths.js';
 import type { BackfillProgress } from '../backfill/backfill.js';
 import type { BackupResult } from '../backup/backup.js';
