@@ -1,8 +1,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KnexsafeError } from '../errors.js';
-import type { MigrationSettings } from './resolve.js';
 import { displayPath } from '../util/paths.js';
+
+/** A knexfile's own `migrations.migrationSource`, listed once at load time. */
+export interface CustomMigrationSource {
+  source: { getMigrations(loadExtensions?: readonly string[]): Promise<unknown[]> | unknown[]; getMigrationName(item: unknown): string; getMigration(item: unknown): unknown };
+  items: { name: string; item: unknown }[];
+}
+
+export interface MigrationSettings {
+  directories: string[];
+  /** Set when the knexfile gives its own migrationSource (knex then ignores the directories). */
+  custom?: CustomMigrationSource;
+  tableName: string;
+  schemaName?: string;
+  loadExtensions: string[];
+  sortDirsSeparately: boolean;
+  disableTransactions: boolean;
+  disableMigrationsListValidation: boolean;
+  extension?: string;
+  stub?: string;
+}
 
 /** One migration file. `name` is knex's identity for it: the file name with its extension. */
 export interface MigrationFile {
