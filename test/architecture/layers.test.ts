@@ -9,7 +9,7 @@ import { REPO_ROOT } from '../helpers/cli.js';
  * belongs to its longest matching entry, so `codegen/sql.ts` (SQL spelling: quoting, literals) sits
  * low while the rest of codegen/ sits above schema/.
  */
-export const LAYERS: readonly (readonly string[])[] = [
+const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'util', 'types'],
   ['sql', 'codegen/sql.ts', 'codegen/keywords.ts'],
   ['config'],
@@ -69,7 +69,7 @@ function layerOf(file: string, layers: readonly (readonly string[])[]): number |
 }
 
 /** Imports that go up the layer list, and files no layer holds. */
-export function layerViolations(edges: readonly Edge[], layers: readonly (readonly string[])[]): string[] {
+function layerViolations(edges: readonly Edge[], layers: readonly (readonly string[])[]): string[] {
   const out: string[] = [];
   for (const { from, to } of edges) {
     const a = layerOf(from, layers);
@@ -82,7 +82,7 @@ export function layerViolations(edges: readonly Edge[], layers: readonly (readon
 }
 
 /** Import cycles between files (type-only imports included: they tie the modules' meaning together). */
-export function importCycles(edges: readonly Edge[]): string[][] {
+function importCycles(edges: readonly Edge[]): string[][] {
   const next = new Map<string, string[]>();
   for (const { from, to } of edges) next.set(from, [...(next.get(from) ?? []), to]);
   // Tarjan's strongly connected components; a component of two or more files is a cycle.
