@@ -8,7 +8,7 @@ export { resolveProject, type ProjectConfig, type ProjectOptions } from './confi
 export { KnexsafeError, ExitCode, isKnexsafeError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { openTarget, type Database } from './db/connect.js';
 export { check, type CheckOptions, type CheckReport } from './check/run.js';
-export { verify, type VerifyCommandOptions, type VerifyCommandResult } from './commands/verify.js';
+export { verify, type VerifyCommandOptions, type VerifyCommandResult } from './verify/run.js';
 export type { MigrationVerdict, VerifyReport } from './verify/verify.js';
 export { fix, type FixOptions, type FixResult } from './fix/run.js';
 export { guardedLatest, guardedUp, type GuardedRunOptions, type GuardedRunResult, type RunPlan, type PlannedMigration, type AttemptRecord, type GuardEvents } from './guard/run.js';
@@ -23,12 +23,12 @@ export {
   type StatusReport,
   type BatchResult,
 } from './migrations/history.js';
-export { makeMigration, makeSeed, type MakeResult } from './commands/make.js';
-export { initProject } from './commands/init.js';
-export { runSeeds } from './commands/seed.js';
+export { makeMigration, makeSeed, type MakeResult } from './make/run.js';
+export { initProject } from './init/run.js';
+export { runSeeds } from './seeds/run.js';
 export { ALL_RULES, ruleById } from './rules/registry.js';
 export type { Rule, Finding, Severity } from './rules/types.js';
-export { explainFailure, type FailureFacts, type SqlStateExplanation } from './doctor/explain.js';
+export { explainFailure, type FailureFacts, type SqlStateExplanation } from './migrations/explain.js';
 export { formatJson, formatSarif, formatGithub, formatMarkdown, type MarkdownOptions } from './report/format.js';
 export { renderCheckHtml, renderVerifyHtml, renderPlanHtml, type HtmlCheckOptions } from './report/html.js';
 export { backfill, onBackfillProgress, type BackfillOptions, type BackfillProgress, type BackfillResult } from './backfill/backfill.js';

@@ -4,13 +4,13 @@ import { extensionsMentionedBy } from '../db/connect.js';
 import type { ExtensionRequest } from '../db/embedded.js';
 import { migratorConfig, type Direction } from '../migrations/history.js';
 import { KnexsafeMigrationSource, knexRefusal, listMigrationFiles, loadMigration, refusedMigration, type LoadedMigration, type MigrationFile, type MigrationWrapper } from '../migrations/source.js';
-import { armExitTrap, trapped } from '../migrations/exit-trap.js';
+import { armExitTrap, trapped } from '../util/exit-trap.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
 import { shadowSessionOf } from '../shadow/session-settings.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 import { explainScopeFailure, prepareScope } from '../shadow/scope.js';
 import { KnexsafeError } from '../errors.js';
-import { humanDuration } from '../guard/duration.js';
+import { humanDuration } from '../util/duration.js';
 import { ANALYSIS_TIMEOUT_MS, startWatchdog, type Watchdog } from '../shadow/watchdog.js';
 import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { ensureParser } from '../sql/parse.js';
@@ -122,7 +122,7 @@ export class CaptureSession {
     readonly shadow: Shadow,
     readonly recorder: Recorder,
     private readonly modules: MigrationModules,
-    /** Disarms the exit trap armed for this session's migrations (src/migrations/exit-trap.ts). */
+    /** Disarms the exit trap armed for this session's migrations (src/util/exit-trap.ts). */
     private readonly disarm: () => void,
     private readonly timeoutMs: number,
   ) {}

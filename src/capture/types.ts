@@ -1,3 +1,4 @@
+import type { StatementError } from '../db/statement-error.js';
 import type { Direction } from '../migrations/history.js';
 
 export interface CallSite {
@@ -32,14 +33,7 @@ export interface ObservedLock {
   mode: string;
 }
 
-export interface StatementError {
-  message: string;
-  sqlState?: string;
-  /** 1-based character position in the statement, when PostgreSQL gives one. */
-  position?: number;
-  detail?: string;
-  hint?: string;
-}
+export type { StatementError } from '../db/statement-error.js';
 
 export interface CapturedStatement {
   /** Position in the whole capture run. */

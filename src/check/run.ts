@@ -12,7 +12,7 @@ import type { SchemaSnapshot } from '../schema/index.js';
 import type { EngineOptions } from '../rules/engine.js';
 import { DEFAULT_THRESHOLDS } from '../rules/thresholds.js';
 import type { Finding, MigrationUnit, Rule, Severity, TableStats } from '../rules/types.js';
-import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
+import { selectMigrations, type SelectionOptions } from '../migrations/selection.js';
 import { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
 import { SqlParseError } from '../sql/parse.js';

@@ -3,7 +3,7 @@
 import './v8-flags.js';
 import { CommanderError } from 'commander';
 import { ExitCode, KnexsafeError, isKnexsafeError, errorMessage } from '../errors.js';
-import { armExitTrap, claimedByExitTrap, exitProcess, setStrayHandler } from '../migrations/exit-trap.js';
+import { armExitTrap, claimedByExitTrap, exitProcess, setStrayHandler } from '../util/exit-trap.js';
 import { runInterruptCleanups } from '../shadow/interrupt.js';
 import { fileSystemProblem, isFileSystemError } from '../util/make-dir.js';
 import { redactSecrets } from '../util/redact.js';
@@ -77,7 +77,7 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
       ),
     );
     listener = (reason) => {
-      // Taken by the exit trap as the failure of the migration running then (src/migrations/exit-trap.ts).
+      // Taken by the exit trap as the failure of the migration running then (src/util/exit-trap.ts).
       if (claimedByExitTrap(reason)) return;
       // A server (knexsafe mcp) reports it and goes on serving.
       const serving = escapedFailureHandler();

@@ -1,7 +1,8 @@
 import pc from 'picocolors';
+import type { Colors } from '../util/colors.js';
 import { redactObject, redactSecrets } from '../util/redact.js';
 
-export type Colors = ReturnType<typeof pc.createColors>;
+export type { Colors } from '../util/colors.js';
 
 /**
  * Everything the CLI prints goes through here: results to stdout (text or JSON), progress and

@@ -5,10 +5,10 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
 import { registerSecret, redactSecrets } from '../util/redact.js';
-import { skippedFileWarnings } from '../migrations/skipped.js';
+import { skippedFileWarnings, type CustomMigrationSource, type MigrationSettings } from './migration-files.js';
 import { findUp, KNEXFILE_NAMES } from './find-up.js';
 import { defaultExport, importUserModule } from './load-module.js';
-import { setProjectDir } from '../db/project-modules.js';
+import { setProjectDir } from './project-modules.js';
 import {
   knexEnvironmentSchema,
   knexsafeSettingsSchema,
@@ -31,25 +31,8 @@ export interface ProjectOptions {
   db?: string;
 }
 
-/** A knexfile's own `migrations.migrationSource`, listed once at load time. */
-export interface CustomMigrationSource {
-  source: { getMigrations(loadExtensions?: readonly string[]): Promise<unknown[]> | unknown[]; getMigrationName(item: unknown): string; getMigration(item: unknown): unknown };
-  items: { name: string; item: unknown }[];
-}
-
-export interface MigrationSettings {
-  directories: string[];
-  /** Set when the knexfile gives its own migrationSource (knex then ignores the directories). */
-  custom?: CustomMigrationSource;
-  tableName: string;
-  schemaName?: string;
-  loadExtensions: string[];
-  sortDirsSeparately: boolean;
-  disableTransactions: boolean;
-  disableMigrationsListValidation: boolean;
-  extension?: string;
-  stub?: string;
-}
+// Defined beside the listing that reads them (migration-files.ts imports nothing from here).
+export type { CustomMigrationSource, MigrationSettings };
 
 export interface SeedSettings {
   directories: string[];

@@ -5,7 +5,7 @@ import { describeConnection, redactSecrets } from '../util/redact.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import { KnexsafePgClient, knexsafePgliteClient, withUserClient, type QueryObserver } from './dialects.js';
 import { mentionedExtensions, openEmbedded, type ExtensionRequest, type EmbeddedDatabase } from './embedded.js';
-import { listMigrationFiles } from '../migrations/source.js';
+import { listMigrationFiles } from '../config/migration-files.js';
 import type { AfterCreate, SessionSetting } from '../shadow/session-settings.js';
 import fs from 'node:fs';
 import { displayPath } from '../util/paths.js';

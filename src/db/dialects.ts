@@ -5,7 +5,7 @@ import { splitStatements } from '../sql/split.js';
 import { applySessionSettings, nodePgLikeConnection, runAfterCreate, type AfterCreate, type SessionSetting } from '../shadow/session-settings.js';
 import { isKnexsafeQuery } from './internal-queries.js';
 import { loadPg } from './pg-driver.js';
-import { requireFromProject } from './project-modules.js';
+import { requireFromProject } from '../config/project-modules.js';
 
 const require = createRequire(import.meta.url);
 // knex's dialect classes are CommonJS; loading them through require keeps one copy with knex itself.

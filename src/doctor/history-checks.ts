@@ -6,7 +6,7 @@ import type { AppliedMigration, LockState } from '../migrations/applied.js';
 import type { MigrationFile } from '../migrations/source.js';
 import { displayPath } from '../util/paths.js';
 import { knexTimestamp } from '../util/timestamp.js';
-import { describeSession, readMigrationActivity, runningMigrationSessions, type MigrationActivity } from './sessions.js';
+import { describeSession, readMigrationActivity, runningMigrationSessions, type MigrationActivity } from '../migrations/sessions.js';
 import type { DoctorFinding } from './types.js';
 
 const stem = (name: string) => name.slice(0, name.length - path.extname(name).length);

@@ -7,8 +7,8 @@ import { loadMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
 import { displayPath } from '../util/paths.js';
 import { dumpTargetSchema, loadSchemaDump } from './clone.js';
-import { explainFailure } from './explain.js';
-import { namesInStatement } from './locate.js';
+import { explainFailure } from '../migrations/explain.js';
+import { namesInStatement } from '../migrations/locate.js';
 import { orderedStatements, restoreStatement } from './repair-sql.js';
 import type { DoctorCheck, DoctorFinding } from './types.js';
 

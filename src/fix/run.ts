@@ -4,7 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { check, type CheckReport } from '../check/run.js';
 import { columnTypeMigration, inSourceStyle, NEXT_MIGRATION, sourceStyle, type ColumnTypeChange, type SourceStyle } from '../codegen/index.js';
 import { knexfileNotFound, resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
-import { verify, type VerifyCommandResult } from '../commands/verify.js';
+import { verify, type VerifyCommandResult } from '../verify/run.js';
 import { errorMessage, ExitCode, KnexsafeError, type ErrorCode } from '../errors.js';
 import { readAppliedMigrations } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';

@@ -2,13 +2,10 @@ import type { Knex } from 'knex';
 import type { ProjectConfig } from '../config/resolve.js';
 import { openServer, type Database } from '../db/connect.js';
 
-/** First key of knexsafe's advisory lock: the bytes of "knxs". The second is hashtext('<schema>.<table>'). */
-export const ADVISORY_LOCK_CLASS = 0x6b6e7873;
+import { ADVISORY_LOCK_CLASS, advisoryLockName } from '../migrations/sessions.js';
 
-/** The text whose hashtext() is the second key, for knex's history table of `project`. */
-export function advisoryLockName(project: Pick<ProjectConfig, 'migrations'>): string {
-  return `${project.migrations.schemaName ?? 'public'}.${project.migrations.tableName}`;
-}
+// Defined beside the session reading that recognises the lock (below guard); exported here as before.
+export { ADVISORY_LOCK_CLASS, advisoryLockName };
 
 /** The session that holds knexsafe's run lock, as pg_locks × pg_stat_activity show it. */
 export interface LockHolder {

@@ -1,9 +1,9 @@
-import type { Colors } from '../cli/output.js';
+import type { Colors } from '../util/colors.js';
 import { displayPath } from '../util/paths.js';
 import type { BackfillProgress } from '../backfill/backfill.js';
 import type { BackupResult } from '../backup/backup.js';
 import { describeBlocker } from './blockers.js';
-import { humanDuration } from './duration.js';
+import { humanDuration } from '../util/duration.js';
 import { targetText, type AttemptRecord, type GuardedRunResult, type RunPlan } from './run.js';
 import type { GuardSettings } from './settings.js';
 import { formatCount } from '../util/format-count.js';

@@ -15,7 +15,7 @@ import { backupTargets, type BackupResult } from '../backup/backup.js';
 import { destructiveTargets, existingTargets, type BackupTarget } from '../backup/targets.js';
 import { describeBlocker, type BlockingSession } from './blockers.js';
 import { ControlSession, type LockHolder } from './control.js';
-import { humanDuration } from './duration.js';
+import { humanDuration } from '../util/duration.js';
 import { isIdempotentSql } from './idempotent.js';
 import { GuardObserver, type ActiveMigration } from './session.js';
 import { onInterrupt } from '../shadow/interrupt.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
 import { statementShape } from '../capture/transaction-block.js';
 import { BLOCKERS_SQL, toBlockingSession, type BlockingSession } from './blockers.js';
-import { pgDuration } from './duration.js';
+import { pgDuration } from '../util/duration.js';
 
 /** What every statement of a guarded run executes under. */
 export interface SessionLimits {

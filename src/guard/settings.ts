@@ -1,6 +1,6 @@
 import type { KnexsafeSettings } from '../config/schema.js';
 import { KnexsafeError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../util/duration.js';
 
 /** How a guarded run limits and retries its statements. */
 export interface GuardSettings {

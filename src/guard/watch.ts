@@ -1,5 +1,5 @@
 import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
-import { humanDuration } from './duration.js';
+import { humanDuration } from '../util/duration.js';
 import type { GuardObserver } from './session.js';
 
 export type EndReason = 'timeout' | 'idle' | 'session-lost' | 'interrupted';

@@ -56,7 +56,7 @@ function shadowOf(ctx: ToolContext): { shadowUrl?: string } {
 }
 
 export async function makeMigrationTool(input: MakeInput, ctx: ToolContext): Promise<MakeOutput> {
-  const [{ makeMigration }, { describeIntent }] = await Promise.all([import('../commands/make.js'), import('../make/describe.js')]);
+  const [{ makeMigration }, { describeIntent }] = await Promise.all([import('../make/run.js'), import('../make/describe.js')]);
   const result = await makeMigration({
     ...ctx.project,
     ...shadowOf(ctx),
@@ -143,7 +143,7 @@ export async function checkTool(input: CheckInput, ctx: ToolContext): Promise<{ 
 }
 
 export async function verifyTool(input: VerifyInput, ctx: ToolContext): Promise<VerifyOutput> {
-  const { verify } = await import('../commands/verify.js');
+  const { verify } = await import('../verify/run.js');
   const report = await verify({
     ...ctx.project,
     ...shadowOf(ctx),
@@ -218,7 +218,7 @@ export async function fixTool(input: FixInput, ctx: ToolContext): Promise<FixOut
 export async function schemaTool(input: SchemaInput, ctx: ToolContext): Promise<SchemaOutput> {
   const [{ resolveProject }, { selectMigrations }, { CaptureSession }, { snapshotSchema }] = await Promise.all([
     import('../config/resolve.js'),
-    import('../commands/selection.js'),
+    import('../migrations/selection.js'),
     import('../capture/session.js'),
     import('../schema/snapshot.js'),
   ]);

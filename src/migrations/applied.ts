@@ -27,6 +27,11 @@ export function readAppliedMigrations(...args: Parameters<typeof readAppliedMigr
 async function readAppliedMigrationsOwn(knex: Knex, settings: Pick<MigrationSettings, 'tableName' | 'schemaName'>): Promise<AppliedMigration[] | undefined> {
   if (!(await tableExists(knex, settings.tableName, settings.schemaName))) return undefined;
   const table = settings.schemaName ? `${settings.schemaName}.${settings.tableName}` : settings.tableName;
+  return (await selectHistoryRows(knex, table)).map((r) => ({ id: r.id, name: r.name, batch: r.batch, appliedAt: r.migrationTime }));
+}
+
+/** The rows of knex's history table `table` (schema-qualified when it has a schema), oldest first. */
+export async function selectHistoryRows(knex: Knex, table: string): Promise<{ id: number; name: string; batch: number; migrationTime: Date | null }[]> {
   const rows = (await knex.select('id', 'name', 'batch', 'migration_time').from(table).orderBy('id')) as {
     id: number;
     name: string;
@@ -37,9 +42,10 @@ async function readAppliedMigrationsOwn(knex: Knex, settings: Pick<MigrationSett
     id: Number(r.id),
     name: r.name,
     batch: Number(r.batch),
-    appliedAt: r.migration_time === null ? null : new Date(r.migration_time),
+    migrationTime: r.migration_time === null ? null : new Date(r.migration_time),
   }));
 }
+
 
 /** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
 export function readLockState(...args: Parameters<typeof readLockStateOwn>): ReturnType<typeof readLockStateOwn> {

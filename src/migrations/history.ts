@@ -4,11 +4,11 @@ import { KnexsafeError, errorMessage, sqlState } from '../errors.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import type { Database } from '../db/connect.js';
 import { readAppliedMigrations, readLockState, type AppliedMigration } from './applied.js';
-import { explainFailure, splitKnexMessage } from '../doctor/explain.js';
-import { locateStatement, namesInStatement } from '../doctor/locate.js';
-import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from '../doctor/sessions.js';
+import { explainFailure, splitKnexMessage } from './explain.js';
+import { locateStatement, namesInStatement } from './locate.js';
+import { describeSession, readMigrationActivity, runningMigrationSessions, type SessionInfo } from './sessions.js';
 import { displayPath } from '../util/paths.js';
-import { armExitTrap, trapped } from './exit-trap.js';
+import { armExitTrap, trapped } from '../util/exit-trap.js';
 import { compareChecksums, diffSinceApplied, readChecksumsOrWarn, type ChecksumRecorder, type ChecksumState, type GitOrigin } from './checksums.js';
 import { KnexsafeMigrationSource, listMigrationFiles, type LoadedMigration, type MigrationFile, type MigrationWrapper } from './source.js';
 

@@ -2,7 +2,7 @@ import type { CheckReport, PgVersionSource } from '../check/run.js';
 import type { Finding, Severity } from '../rules/types.js';
 import { ALL_RULES } from '../rules/registry.js';
 import { displayPath } from '../util/paths.js';
-import type { Colors } from '../cli/output.js';
+import type { Colors } from '../util/colors.js';
 import { buildTimelines, timelineMarkdown } from './timeline.js';
 
 export type ReportFormat = 'text' | 'json' | 'sarif' | 'github' | 'markdown' | 'html';

@@ -1,5 +1,5 @@
 import type { CheckReport } from '../check/run.js';
-import type { VerifyCommandResult } from '../commands/verify.js';
+import type { VerifyCommandResult } from '../verify/run.js';
 import type { RunPlan } from '../guard/run.js';
 import type { Finding, MigrationUnit, Severity } from '../rules/types.js';
 import { LOCK_MODES, lockBlocks, lockModeSql, type LockMode } from '../sql/locks.js';

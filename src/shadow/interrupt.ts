@@ -1,4 +1,4 @@
-import { exitImmediately, exitProcess } from '../migrations/exit-trap.js';
+import { exitImmediately, exitProcess } from '../util/exit-trap.js';
 
 /**
  * What must run before the process dies on Ctrl-C, SIGTERM or a failure that cannot wait for the

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ProjectConfig } from '../config/resolve.js';
-import type { StatementError } from '../capture/types.js';
+import type { StatementError } from '../db/statement-error.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 
 /**

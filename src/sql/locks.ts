@@ -1,19 +1,8 @@
 import { formatName, type QualifiedName } from './ast.js';
 import type { AlterTableCommand, StatementFacts } from './facts.js';
+import { LOCK_MODES, type LockMode } from './lock-modes.js';
 
-/** Table-level lock modes, weakest to strongest, spelled as `pg_locks.mode` spells them. */
-export const LOCK_MODES = [
-  'AccessShareLock',
-  'RowShareLock',
-  'RowExclusiveLock',
-  'ShareUpdateExclusiveLock',
-  'ShareLock',
-  'ShareRowExclusiveLock',
-  'ExclusiveLock',
-  'AccessExclusiveLock',
-] as const;
-
-export type LockMode = (typeof LOCK_MODES)[number];
+export { LOCK_MODES, type LockMode } from './lock-modes.js';
 
 /** PostgreSQL's default for statements when no version is given. */
 export const DEFAULT_PG_VERSION = 18;

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { resolveProject, type ProjectConfig, type ProjectOptions } from '../config/resolve.js';
 import { openTarget } from '../db/connect.js';
 import { KnexsafeError } from '../errors.js';
-import { tableExists } from '../migrations/applied.js';
+import { selectHistoryRows, tableExists } from '../migrations/applied.js';
 import { listMigrationFiles } from '../migrations/source.js';
 import { displayPath } from '../util/paths.js';
 import { knexTimestamp } from '../util/timestamp.js';
@@ -198,18 +198,8 @@ async function takeKnexLock(trx: Knex.Transaction, project: ProjectConfig, lockT
 }
 
 async function readRows(knex: Knex, project: ProjectConfig): Promise<HistoryRow[]> {
-  const rows = (await knex.select('id', 'name', 'batch', 'migration_time').from(knexTableName(project, project.migrations.tableName)).orderBy('id')) as {
-    id: number;
-    name: string;
-    batch: number;
-    migration_time: Date | string | null;
-  }[];
-  return rows.map((r) => ({
-    id: Number(r.id),
-    name: r.name,
-    batch: Number(r.batch),
-    migration_time: r.migration_time === null ? null : new Date(r.migration_time).toISOString(),
-  }));
+  const rows = await selectHistoryRows(knex, knexTableName(project, project.migrations.tableName));
+  return rows.map((r) => ({ id: r.id, name: r.name, batch: r.batch, migration_time: r.migrationTime === null ? null : r.migrationTime.toISOString() }));
 }
 
 interface RowPlan {

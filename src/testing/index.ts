@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { check, type CheckReport } from '../check/run.js';
-import { verify, type VerifyCommandResult } from '../commands/verify.js';
+import { verify, type VerifyCommandResult } from '../verify/run.js';
 import type { Finding, Severity } from '../rules/types.js';
 // Loaded up front here, not on first use as the CLI does: jest's ES module support fails when two
 // dynamic imports link the same modules at once ("request for … is not in cache"), and check loads

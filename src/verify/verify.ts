@@ -404,8 +404,7 @@ export async function verifyOne(
     const removed = await dropProbe();
     const retry = await session.up(file.name);
     if (!retry.error) {
-      const names = removed.map((t) => t.replace(/^public\./, ''));
-      const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more tables` : names.join(', ');
+      const shown = emptiedTables(removed);
       verdict.notes.push(`up fails when ${shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
       up = retry;
       // Rows read before up in the emptied tables are gone on purpose: compare the rest only.
@@ -438,8 +437,7 @@ export async function verifyOne(
     const removed = await dropProbe(s1);
     const retry = await session.down(file.name);
     if (!retry.error) {
-      const names = removed.map((t) => t.replace(/^public\./, ''));
-      const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more tables` : names.join(', ');
+      const shown = emptiedTables(removed);
       verdict.status = 'not-reversible';
       verdict.findings.push({ ...first, message: `${first.message} — down fails whenever ${shown} hold rows (it runs on empty tables), so a rollback in production would fail` });
       down = retry;
@@ -553,4 +551,10 @@ function decodeRows(text: string): [string, Record<string, unknown>[]][] {
     }
     return value;
   }) as [string, Record<string, unknown>[]][];
+}
+
+/** The tables the probe emptied to let a migration through, named for a note (three at most). */
+function emptiedTables(removed: readonly string[]): string {
+  const names = removed.map((t) => t.replace(/^public\./, ''));
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more tables` : names.join(', ');
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { check, type CheckReport } from '../../src/check/run.js';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { ruleById } from '../../src/rules/registry.js';
 import type { Finding } from '../../src/rules/types.js';
 

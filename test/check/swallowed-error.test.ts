@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { check } from '../../src/check/run.js';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { makeProject, parseJson, runCli } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 

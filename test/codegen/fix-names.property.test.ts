@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { check, type CheckReport } from '../../src/check/run.js';
 import { NEXT_MIGRATION } from '../../src/codegen/index.js';
 import { QUOTED_KEYWORDS } from '../../src/codegen/keywords.js';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeProject } from '../helpers/cli.js';
-import { explainFailure, EXPLAINED_SQLSTATES, splitKnexMessage } from '../../src/doctor/explain.js';
-import { directionRange, locateStatement } from '../../src/doctor/locate.js';
+import { explainFailure, EXPLAINED_SQLSTATES, splitKnexMessage } from '../../src/migrations/explain.js';
+import { directionRange, locateStatement } from '../../src/migrations/locate.js';
 import path from 'node:path';
 
 /** Finding the line of a failed statement in a migration file, for the shapes migrations are written in. */

@@ -128,7 +128,7 @@ const detachedRejection = (nameFile: string) => `exports.up = async (knex) => {
 exports.down = () => {};
 `;
 
-// The failure of the migration it came from (src/migrations/exit-trap.ts), in the report.
+// The failure of the migration it came from (src/util/exit-trap.ts), in the report.
 const DETACHED = /promise the migration did not await was rejected: boom in a detached then/;
 
 describe('a promise a migration leaves to reject', () => {

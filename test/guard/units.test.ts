@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseDuration } from '../../src/guard/duration.js';
+import { parseDuration } from '../../src/util/duration.js';
 import { isIdempotentSql } from '../../src/guard/idempotent.js';
 import { resolveGuardSettings, retryDelay } from '../../src/guard/settings.js';
 import { destructiveTargets } from '../../src/backup/targets.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { check, type CheckReport } from '../../src/check/run.js';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { resolveProject } from '../../src/config/resolve.js';
 import { openTarget } from '../../src/db/connect.js';
 import { migrateLatest } from '../../src/migrations/history.js';

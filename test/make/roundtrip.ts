@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { check } from '../../src/check/run.js';
-import { makeMigration, type MakeOptions, type MakeResult } from '../../src/commands/make.js';
-import { verify } from '../../src/commands/verify.js';
+import { makeMigration, type MakeOptions, type MakeResult } from '../../src/make/run.js';
+import { verify } from '../../src/verify/run.js';
 
 export type MakeSpec = string | ({ name: string } & Partial<Omit<MakeOptions, 'name' | 'cwd'>>);
 

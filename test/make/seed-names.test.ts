@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MakeResult } from '../../src/commands/make.js';
-import { makeMigration } from '../../src/commands/make.js';
+import type { MakeResult } from '../../src/make/run.js';
+import { makeMigration } from '../../src/make/run.js';
 import { makeProject } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 import { expectCheckedAndReversible, makeAll } from './roundtrip.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MakeResult } from '../../src/commands/make.js';
+import type { MakeResult } from '../../src/make/run.js';
 import { makeProject, REPO_ROOT } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 import { expectCheckedAndReversible, makeAll, type MakeSpec } from './roundtrip.js';

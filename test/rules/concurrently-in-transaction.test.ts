@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { check } from '../../src/check/run.js';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { NEXT_MIGRATION } from '../../src/codegen/index.js';
 import { ruleTester, type RuleCase } from '../helpers/rule-tester.js';
 

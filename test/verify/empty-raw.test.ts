@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { makeProject } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verify, type VerifyCommandResult } from '../../src/commands/verify.js';
+import { verify, type VerifyCommandResult } from '../../src/verify/run.js';
 import { makeProject } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verify, type VerifyCommandResult } from '../../src/commands/verify.js';
+import { verify, type VerifyCommandResult } from '../../src/verify/run.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 

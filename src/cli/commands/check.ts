@@ -1,4 +1,4 @@
-import { parseDuration } from '../../guard/duration.js';
+import { parseDuration } from '../../util/duration.js';
 import type { Command } from 'commander';
 import type { CheckReport } from '../../check/run.js';
 import { KnexsafeError } from '../../errors.js';

@@ -1,13 +1,13 @@
 import { displayPath } from '../../util/paths.js';
 import type { Command } from 'commander';
-import type { MakeResult } from '../../commands/make.js';
+import type { MakeResult } from '../../make/run.js';
 import { globalOptions, makeOutput, projectOptions, withTarget } from '../context.js';
 import type { Output } from '../output.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
-const init = () => import('../../commands/init.js');
-const make = () => import('../../commands/make.js');
-const seed = () => import('../../commands/seed.js');
+const init = () => import('../../init/run.js');
+const make = () => import('../../make/run.js');
+const seed = () => import('../../seeds/run.js');
 
 export function renderMade(out: Output, result: MakeResult, what: string): void {
   out.result(result);

@@ -52,7 +52,7 @@ export async function runFix(g: GlobalOptions, names: string[], opts: FixFlags):
   if (pgVersion !== undefined && (!Number.isInteger(pgVersion) || pgVersion < 9 || pgVersion > 30)) {
     throw new KnexsafeError('BAD_OPTION', `--pg-version takes a major version such as 13 or 16, not "${opts.pgVersion}".`);
   }
-  const { parseDuration } = await import('../../guard/duration.js');
+  const { parseDuration } = await import('../../util/duration.js');
   const options: FixOptions = {
     ...projectOptions(g),
     ...(names.length ? { names } : {}),

@@ -48,7 +48,7 @@ Examples:
       }
       const debounceMs = Number(opts.debounce ?? '600');
       if (!Number.isInteger(debounceMs) || debounceMs < 0) throw new KnexsafeError('BAD_OPTION', `--debounce takes a number of milliseconds, not "${opts.debounce}".`);
-      const { parseDuration } = await import('../../guard/duration.js');
+      const { parseDuration } = await import('../../util/duration.js');
       const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout, '--timeout') : undefined;
       // Loaded on use: no other command pays for vscode-languageserver.
       const { serveStdio } = await import('../../lsp/server.js');
@@ -66,7 +66,7 @@ Examples:
         ...(g.shadowUrl ? { shadowUrl: g.shadowUrl } : {}),
       });
       // Shadows and timers a migration left may still hold the event loop: the client has gone, so does the server.
-      const { exitProcess } = await import('../../migrations/exit-trap.js');
+      const { exitProcess } = await import('../../util/exit-trap.js');
       const { runInterruptCleanups } = await import('../../shadow/interrupt.js');
       await runInterruptCleanups();
       exitProcess(code);

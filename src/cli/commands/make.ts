@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MakeResult } from '../../commands/make.js';
+import type { MakeResult } from '../../make/run.js';
 import { KnexsafeError } from '../../errors.js';
 import { grammarLines } from '../../make/grammar.js';
 import { describeIntent } from '../../make/describe.js';
@@ -9,7 +9,7 @@ import { globalOptions, makeOutput, projectOptions } from '../context.js';
 import type { Output } from '../output.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
-const make = () => import('../../commands/make.js');
+const make = () => import('../../make/run.js');
 
 interface MakeFlags {
   extension?: string;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { KnexsafeError, errorMessage } from '../../errors.js';
-import { setStrayHandler } from '../../migrations/exit-trap.js';
+import { setStrayHandler } from '../../util/exit-trap.js';
 import { redactSecrets } from '../../util/redact.js';
 import { globalOptions, projectOptions } from '../context.js';
 import { takeEscapedFailures } from '../serving.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../../guard/duration.js';
+import { parseDuration } from '../../util/duration.js';
 import type { Command } from 'commander';
 import type { MigrationVerdict } from '../../verify/verify.js';
 import { displayPath } from '../../util/paths.js';
@@ -8,7 +8,7 @@ import { emitReport } from '../report-file.js';
 import { formatDuration, type Output } from '../output.js';
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
-const verifying = () => import('../../commands/verify.js');
+const verifying = () => import('../../verify/run.js');
 
 export function registerVerifyCommand(program: Command): void {
   program

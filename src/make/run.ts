@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveProject, type ProjectOptions } from '../config/resolve.js';
 import { KnexsafeError } from '../errors.js';
-import { generate, type GenerateOptions } from '../make/generate.js';
-import { grammarLines, matchShape, type Intent } from '../make/grammar.js';
-import { isFileExtension, moduleStyle, type FileExtension } from '../make/module-style.js';
-import { isSnakeCase, toSnakeCase, vagueNameWarning } from '../make/naming.js';
-import { loadProjectSchema, SchemaView } from '../make/schema-lookup.js';
-import { renderMigration, renderSeed } from '../make/stubs.js';
-import { consecutivePaths, validateFileStem, writeNewFile } from '../make/write.js';
+import { generate, type GenerateOptions } from './generate.js';
+import { grammarLines, matchShape, type Intent } from './grammar.js';
+import { isFileExtension, moduleStyle, type FileExtension } from './module-style.js';
+import { isSnakeCase, toSnakeCase, vagueNameWarning } from './naming.js';
+import { loadProjectSchema, SchemaView } from './schema-lookup.js';
+import { renderMigration, renderSeed } from './stubs.js';
+import { consecutivePaths, validateFileStem, writeNewFile } from './write.js';
 import { ensureParser } from '../sql/parse.js';
 
 /** generate()'s options as the CLI gives them; `types` as `column:type` entries instead of a map. */

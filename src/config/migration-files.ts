@@ -1,7 +1,74 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MigrationSettings } from '../config/resolve.js';
+import { KnexsafeError } from '../errors.js';
 import { displayPath } from '../util/paths.js';
+
+/** A knexfile's own `migrations.migrationSource`, listed once at load time. */
+export interface CustomMigrationSource {
+  source: { getMigrations(loadExtensions?: readonly string[]): Promise<unknown[]> | unknown[]; getMigrationName(item: unknown): string; getMigration(item: unknown): unknown };
+  items: { name: string; item: unknown }[];
+}
+
+export interface MigrationSettings {
+  directories: string[];
+  /** Set when the knexfile gives its own migrationSource (knex then ignores the directories). */
+  custom?: CustomMigrationSource;
+  tableName: string;
+  schemaName?: string;
+  loadExtensions: string[];
+  sortDirsSeparately: boolean;
+  disableTransactions: boolean;
+  disableMigrationsListValidation: boolean;
+  extension?: string;
+  stub?: string;
+}
+
+/** One migration file. `name` is knex's identity for it: the file name with its extension. */
+export interface MigrationFile {
+  name: string;
+  /** The file on disk; for a custom migrationSource, the best guess (directory + name) or the name. */
+  file: string;
+  directory: string;
+  /** Set for migrations listed by the knexfile's own migrationSource: loaded through it. */
+  custom?: { load(): Promise<unknown> };
+}
+
+/** Lists migration files exactly as knex's FsMigrations does (same filter, same order). */
+export function listMigrationFiles(settings: Pick<MigrationSettings, 'directories' | 'loadExtensions' | 'sortDirsSeparately' | 'custom'>): MigrationFile[] {
+  if (settings.custom) {
+    const { source, items } = settings.custom;
+    return items.map(({ name, item }) => {
+      // Sources often list { file, directory } items (knex's own FsMigrations shape, wiki.js): use them.
+      const own = item && typeof item === 'object' ? (item as { file?: unknown; directory?: unknown }) : undefined;
+      const itemFiles = typeof own?.directory === 'string' ? [...(typeof own.file === 'string' ? [path.resolve(own.directory, own.file)] : []), path.resolve(own.directory, name)] : [];
+      const guess = [...itemFiles, ...settings.directories.map((d) => path.join(d, name))].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
+      return { name, file: guess ?? name, directory: guess ? path.dirname(guess) : '', custom: { load: async () => source.getMigration(item) } };
+    });
+  }
+  const entries: MigrationFile[] = [];
+  for (const directory of settings.directories) {
+    if (!fs.existsSync(directory)) {
+      throw new KnexsafeError('MIGRATIONS_DIR_MISSING', `The migrations directory ${directory} does not exist.`, {
+        hint: 'Create it (knexsafe init, or knexsafe make <name>), or point --migrations-dir / the knexfile at the right folder.',
+        details: { directory },
+      });
+    }
+    if (!fs.statSync(directory).isDirectory()) {
+      throw new KnexsafeError('MIGRATIONS_DIR_NOT_A_DIRECTORY', `The migrations directory ${directory} is a file, not a folder.`, {
+        hint: 'Point --migrations-dir (or migrations.directory in the knexfile) at the folder that holds the migration files.',
+        details: { directory },
+      });
+    }
+    let files = fs.readdirSync(directory);
+    if (settings.sortDirsSeparately) files = [...files].sort();
+    for (const name of files) entries.push({ name, file: path.join(directory, name), directory });
+  }
+  // knex sorts with lodash sortBy: code-unit order, stable.
+  const ordered = settings.sortDirsSeparately ? entries : [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // By extension alone, as knex does: a `.d.ts` is a `.ts` to knex, which then refuses it (no up).
+  // What this leaves out, knex never runs: src/config/migration-files.ts warns about it.
+  return ordered.filter((m) => settings.loadExtensions.includes(path.extname(m.name)));
+}
 
 /**
  * Extensions of files that look like migration modules. knex lists a folder's files by

@@ -1,10 +1,17 @@
 import type { Knex } from 'knex';
-import type { MigrationSettings } from '../config/resolve.js';
+import type { MigrationSettings, ProjectConfig } from '../config/resolve.js';
 import { ensureParser, parseSqlSync, statementKind } from '../sql/parse.js';
 import { relationName, walk } from '../sql/ast.js';
 import type { RangeVar } from 'libpg-query';
-import { ADVISORY_LOCK_CLASS, advisoryLockName } from '../guard/control.js';
 import { asKnexsafe } from '../db/internal-queries.js';
+
+/** First key of knexsafe's advisory lock: the bytes of "knxs". The second is hashtext('<schema>.<table>'). */
+export const ADVISORY_LOCK_CLASS = 0x6b6e7873;
+
+/** The text whose hashtext() is the second key, for knex's history table of `project`. */
+export function advisoryLockName(project: Pick<ProjectConfig, 'migrations'>): string {
+  return `${project.migrations.schemaName ?? 'public'}.${project.migrations.tableName}`;
+}
 
 /** Another session of the target database, as pg_stat_activity shows it. */
 export interface SessionInfo {

@@ -1,6 +1,6 @@
 import { resolveProject, type ProjectOptions } from '../config/resolve.js';
-import { verifyMigrations, type VerifyEvents, type VerifyReport } from '../verify/verify.js';
-import { replayBefore, selectMigrations, type SelectionOptions } from './selection.js';
+import { verifyMigrations, type VerifyEvents, type VerifyReport } from './verify.js';
+import { replayBefore, selectMigrations, type SelectionOptions } from '../migrations/selection.js';
 
 export interface VerifyCommandOptions extends ProjectOptions, SelectionOptions {
   shadowUrl?: string;

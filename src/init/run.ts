@@ -3,7 +3,7 @@ import path from 'node:path';
 import { KnexsafeError } from '../errors.js';
 import { KNEXFILE_NAMES } from '../config/find-up.js';
 import { moduleStyle } from '../make/module-style.js';
-import { parseExtension } from './make.js';
+import { parseExtension } from '../make/run.js';
 
 export interface InitOptions {
   cwd?: string;

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { ProjectConfig } from '../config/resolve.js';
 import { KnexsafeError } from '../errors.js';
-import { readAppliedMigrations } from '../migrations/applied.js';
-import { listMigrationFiles, type MigrationFile } from '../migrations/source.js';
+import { readAppliedMigrations } from './applied.js';
+import { listMigrationFiles, type MigrationFile } from './source.js';
 
 export interface SelectionOptions {
   /** Only migrations not yet applied to the target. */

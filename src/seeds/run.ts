@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { KnexsafeError, errorMessage } from '../errors.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import type { Database } from '../db/connect.js';
-import { KnexsafeSeedSource } from '../seeds/source.js';
+import { KnexsafeSeedSource } from './source.js';
 
 export interface SeedRunResult {
   seeds: string[];
