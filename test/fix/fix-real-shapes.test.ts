@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { verify } from '../../src/commands/verify.js';
+import { verify } from '../../src/verify/run.js';
 import { fix } from '../../src/fix/run.js';
 import { makeProject } from '../helpers/cli.js';
 
