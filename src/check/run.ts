@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Knex } from 'knex';
 import type { CaptureSession, RunOutcome } from '../capture/session.js';
 import type { MigrationTrace } from '../capture/types.js';
@@ -11,7 +10,7 @@ import { listMigrationFiles, type MigrationFile } from '../migrations/source.js'
 import type { SchemaSnapshot } from '../schema/index.js';
 import type { EngineOptions } from '../rules/engine.js';
 import { DEFAULT_THRESHOLDS } from '../rules/thresholds.js';
-import type { Finding, MigrationUnit, Rule, Severity, TableStats } from '../rules/types.js';
+import type { Finding, MigrationUnit, TableStats } from '../rules/types.js';
 import { selectMigrations, type SelectionOptions } from '../commands/selection.js';
 import { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
