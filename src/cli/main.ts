@@ -13,6 +13,7 @@ import { colorWanted, Output } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
   quitWhenOutputCloses();
+  preloadSqlJudge(argv);
   const program = buildProgram();
   const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const debug = argv.includes('--debug');
@@ -47,6 +48,16 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     if (!exiting) escaped.stop();
   }
+}
+
+/**
+ * `check file.sql`: the parser and the rules start loading before the command line is read, so that
+ * libpg-query's WebAssembly compiles on another core while commander builds the program. Only a
+ * head start: the command imports the same modules again (cached) and reports their failures.
+ */
+function preloadSqlJudge(argv: string[]): void {
+  if (!argv.includes('check') || !argv.some((a) => /\.sql$/i.test(a) || a === '-')) return;
+  import('../check/sql-files.js').then((m) => m.loadJudge()).catch(() => undefined);
 }
 
 class EscapedRejection extends Error {

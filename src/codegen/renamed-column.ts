@@ -1,5 +1,5 @@
 import { parseSync } from 'libpg-query';
-import { deparseSync } from 'pgsql-deparser';
+import { deparseSync } from '../sql/deparse.js';
 import { columnList, ident, sqlName } from './sql.js';
 
 /**

@@ -1,4 +1,4 @@
-import { deparseSync } from 'pgsql-deparser';
+import { deparseSync } from '../sql/deparse.js';
 
 /**
  * Statements of a migration written again without the part a fix writes itself: one ALTER TABLE

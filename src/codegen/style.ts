@@ -1,5 +1,14 @@
-import { diffArrays } from 'diff';
+import { createRequire } from 'node:module';
+import type * as Diff from 'diff';
 import { NEXT_MIGRATION } from './migration.js';
+
+// Loaded when a fix is written into a file: check builds fixes through this module, and the diff
+// package is 21 files for Node to load on every run.
+let diff: typeof Diff | undefined;
+function diffArrays(before: string[], after: string[]): Diff.ArrayChange<string>[] {
+  diff ??= createRequire(import.meta.url)('diff') as typeof Diff;
+  return diff.diffArrays(before, after);
+}
 
 /**
  * The style of a project's own migration file, read from its text, and generated code rewritten

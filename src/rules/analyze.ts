@@ -9,7 +9,14 @@ import type { AnalyzedStatement, EffectiveLock, MigrationUnit, TableAge } from '
 
 /** Resolves a possibly unqualified name against a snapshot: `users` → `public.users`. */
 export function qualify(name: QualifiedName | string, schema?: SchemaSnapshot): string {
-  const n = typeof name === 'string' ? (name.includes('.') ? { schema: name.split('.')[0], name: name.split('.').slice(1).join('.') } : { name }) : name;
+  if (typeof name === 'string') {
+    const dot = name.indexOf('.');
+    // `schema.name` as given (the part after the first dot may hold more dots).
+    if (dot > 0) return name;
+    if (dot === 0) return (schema && namesOf(schema).get(name.slice(1))) ?? `public.${name.slice(1)}`;
+    return (schema && namesOf(schema).get(name)) ?? `public.${name}`;
+  }
+  const n = name;
   if (n.schema) return `${n.schema}.${n.name}`;
   return (schema && namesOf(schema).get(n.name)) ?? `public.${n.name}`;
 }

@@ -14,8 +14,9 @@ import type { AnalyzedStatement, Fix, MigrationUnit } from './types.js';
  * transaction mode.
  */
 export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedStatement | undefined, input: Fix): Fix {
+  // Shown as the rule wrote it: its code, if lazily written (lazy-fix.ts), still unwritten.
+  if (input.wholeMigration || unit.sqlFile) return withoutCovers(input);
   const { covers: coversWhole = [], coversAddedColumns = [], ...fix } = input;
-  if (fix.wholeMigration || unit.sqlFile) return fix;
   const styled = (f: Fix): Fix => ({ ...f, code: inModuleStyle(f.code, moduleStyleOf(unit.file)) });
   if (!statement || fix.byHand) return styled(fix);
   // A statement the fix writes again in part keeps the rest (its other columns) in its place.
@@ -90,6 +91,12 @@ function rowReadingSelect(unit: MigrationUnit): AnalyzedStatement | undefined {
   return unit.statements.find(
     (s) => s.facts.kind === 'select' && s.captured !== undefined && s.facts.readsFrom.some((t) => !catalog.has(t.schema ?? '') && !/^pg_/.test(t.name)),
   );
+}
+
+/** The fix without what it stands for (never reported), its properties copied as they are: a getter stays one. */
+function withoutCovers(input: Fix): Fix {
+  const { covers: _covers, coversAddedColumns: _added, ...descriptors } = Object.getOwnPropertyDescriptors(input);
+  return Object.defineProperties({}, descriptors) as Fix;
 }
 
 /** Bound values of `s` that look like the clock when it ran (a time within the last month), as written in code. */

@@ -52,22 +52,35 @@ function lockTimeoutSetting(statement: AnalyzedStatement): { active: boolean; lo
  * same knex batch transaction.
  */
 export function lockTimeoutInForce(target: AnalyzedStatement, unit: MigrationUnit, batch: MigrationUnit[]): boolean {
-  const earlier: AnalyzedStatement[] = [];
+  let active = false;
+  const apply = (s: AnalyzedStatement, setting: { active: boolean; local: boolean }) => {
+    const applies = setting.local ? s.transactionId !== undefined && s.transactionId === target.transactionId : true;
+    if (applies) active = setting.active;
+  };
   if (target.transactionId) {
     for (const other of batch) {
       if (other === unit) break;
-      earlier.push(...other.statements.filter((s) => s.transactionId === target.transactionId));
+      for (const [s, setting] of settingsOf(other)) if (s.transactionId === target.transactionId) apply(s, setting);
     }
   }
-  earlier.push(...unit.statements.filter((s) => s.index < target.index));
-  let active = false;
-  for (const s of earlier) {
-    const setting = lockTimeoutSetting(s);
-    if (!setting) continue;
-    const applies = setting.local ? s.transactionId !== undefined && s.transactionId === target.transactionId : true;
-    if (applies) active = setting.active;
-  }
+  for (const [s, setting] of settingsOf(unit)) if (s.index < target.index) apply(s, setting);
   return active;
+}
+
+// The statements of a migration that set or reset lock_timeout, in order, read once per migration:
+// scanning every earlier statement again for each statement asked about made a 1,000-statement
+// SQL file quadratic.
+const settingsByStatements = new WeakMap<readonly AnalyzedStatement[], { count: number; settings: [AnalyzedStatement, { active: boolean; local: boolean }][] }>();
+function settingsOf(unit: MigrationUnit): [AnalyzedStatement, { active: boolean; local: boolean }][] {
+  const known = settingsByStatements.get(unit.statements);
+  if (known && known.count === unit.statements.length) return known.settings;
+  const settings: [AnalyzedStatement, { active: boolean; local: boolean }][] = [];
+  for (const s of unit.statements) {
+    const setting = lockTimeoutSetting(s);
+    if (setting) settings.push([s, setting]);
+  }
+  settingsByStatements.set(unit.statements, { count: unit.statements.length, settings });
+  return settings;
 }
 
 

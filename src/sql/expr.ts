@@ -1,4 +1,4 @@
-import { deparseSync } from 'pgsql-deparser';
+import { deparseSync } from './deparse.js';
 import type { A_Const, Node } from 'libpg-query';
 import { constantValue, nodeOf, stringList, walk, type ConstantValue, type QualifiedName, nameFromParts } from './ast.js';
 
@@ -122,6 +122,9 @@ function literalOf(ast: Node): { value: ConstantValue } | undefined {
 /** Prints an expression back as SQL; undefined when the deparser cannot. */
 export function expressionText(ast: Node | undefined): string | undefined {
   if (!ast) return undefined;
+  // An integer (DEFAULT 0, SET DEFAULT 1): printed as the deparser prints it, without loading it.
+  const integer = (ast as { A_Const?: { ival?: { ival?: number } } }).A_Const;
+  if (integer?.ival && Object.keys(integer).every((k) => k === 'ival' || k === 'location')) return String(integer.ival.ival ?? 0);
   try {
     // PostgreSQL's own grammar, printed back by the deparser made for libpg-query's AST: keeps
     // numeric literals (100.0), parentheses and SQL-syntax calls exactly.

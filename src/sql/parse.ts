@@ -57,18 +57,27 @@ function parseUncached(sql: string): ParsedStatement[] {
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     throw new SqlParseError((error as Error).message, details?.cursorPosition);
   }
-  // libpg_query reports byte offsets into the UTF-8 text.
+  // libpg_query reports byte offsets into the UTF-8 text: in ASCII text they are character offsets.
   const bytes = Buffer.from(sql, 'utf8');
+  const ascii = bytes.length === sql.length;
   const out: ParsedStatement[] = [];
+  // Characters before each statement, counted on from the previous one: decoding the whole prefix
+  // again for every statement made a 1,000-statement file quadratic.
+  let byteAt = 0;
+  let charAt = 0;
   for (const raw of result.stmts ?? []) {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-    const text = bytes.subarray(start, end).toString('utf8');
+    const text = ascii ? sql.slice(start, end) : bytes.subarray(start, end).toString('utf8');
     const leading = text.length - text.trimStart().length;
+    if (!ascii) {
+      charAt += bytes.subarray(byteAt, start).toString('utf8').length;
+      byteAt = start;
+    }
     if (!raw.stmt) continue;
     out.push({
       sql: text.trim(),
-      offset: bytes.subarray(0, start).toString('utf8').length + leading,
+      offset: (ascii ? start : charAt) + leading,
       ast: raw.stmt,
     });
   }

@@ -12,6 +12,8 @@ import { fleetOptions, runFleetCommand, wantsFleet, type FleetFlags } from './fl
 
 // Loaded on use, so `--help` and other commands do not pay for these modules.
 const runCheck = () => import('../../check/run.js');
+// .sql targets need neither knex nor the project's config: run.js (and what it imports) stays unloaded.
+const sqlCheck = () => import('../../check/sql-files.js');
 const formats = () => import('../../report/format.js');
 
 
@@ -126,7 +128,7 @@ Examples:
       if (sqlFiles.length && names.length) {
         throw new KnexsafeError('BAD_OPTION', 'Give either migration names or .sql files, not both.');
       }
-      const report = await (await runCheck()).check({
+      const report = await (sqlFiles.length ? (await sqlCheck()).checkSqlFiles : (await runCheck()).check)({
         ...projectOptions(g),
         ...(names.length ? { names } : {}),
         ...(sqlFiles.length ? { sqlFiles } : {}),

@@ -7,6 +7,7 @@ import type { AlterTableCommand } from '../../sql/facts.js';
 import { severityForTable } from '../engine.js';
 import { primaryKeyColumn, shortName } from '../helpers.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
+import { lazyFix } from '../lazy-fix.js';
 import { typeLabel } from '../../codegen/index.js';
 import { typeRewriteHazards, type TypeRewriteHazard } from '../hazards.js';
 import { BATCH_PREAMBLE, guardedTransaction, ident, keysetLoop, limitName, migrationCode, migrations, sqlName } from '../../codegen/index.js';
@@ -117,97 +118,104 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
   ].join('\n');
   const createTrigger = `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE OF ${col} ON ${t} FOR EACH ROW ${execute} ${ident(trigger)}()`;
   const key = primaryKeyColumn(context, table);
-  const steps: string[] = [];
   const blocked = dependents(context, table, column);
   // The swap's down converts back with a plain cast: only right when the conversion is the plain cast.
   const swap = blocked.length === 0 && before !== undefined && plainUsing;
   const total = (notNull ? 3 : 2) + (swap ? 1 : 0);
+  const pgVersion = context.pgVersion;
 
-  steps.push(
-    migrationCode({
-      comment: [
-        `Expand / contract, step 1 of ${total}: a new ${newType} column kept in sync by a trigger (it fires only when ${column} is written,`,
-        `so the backfill does not pay for it)${notNull ? ', and a NOT VALID check so it can become NOT NULL without a scan' : ''}. Catalog-only, brief locks.`,
-      ],
-      noTransaction: true,
-      up: guardedTransaction([
-        `ALTER TABLE ${t} ADD COLUMN ${nextCol} ${newType}`,
-        createFunction,
-        createTrigger,
-        ...(notNull ? [`ALTER TABLE ${t} ADD CONSTRAINT ${ident(check)} CHECK (${nextCol} IS NOT NULL) NOT VALID`] : []),
-      ]),
-      down: guardedTransaction([`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t}`, `DROP FUNCTION IF EXISTS ${ident(trigger)}()`, `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${nextCol}`]),
-    }),
-  );
-  steps.push(
-    migrationCode({
-      comment: [`Step 2 of ${total}: copy existing rows in batches by primary key; each batch commits on its own (row locks for milliseconds). Safe to re-run.`],
-      noTransaction: true,
-      preamble: BATCH_PREAMBLE,
-      up: [
-        ...(key ? [] : [`// ${shortName(table)} has no single-column primary key: replace id with a unique, indexed column.`]),
-        ...keysetLoop({ table, key: key ?? 'id', ref: bare, head: `UPDATE ${t} SET ${nextCol} = ${conversion}`, condition: `${nextCol} IS NULL`, values: [] }),
-      ],
-      down: ['// Nothing to undo: step 1’s down drops the column.'],
-    }),
-  );
-  if (notNull) {
-    steps.push(
-      migrationCode({
-        comment: [`Step 3 of ${total}: prove every row is filled, under SHARE UPDATE EXCLUSIVE (reads and writes continue).`],
-        noTransaction: true,
-        up: guardedTransaction([`ALTER TABLE ${t} VALIDATE CONSTRAINT ${ident(check)}`]),
-        down: guardedTransaction([`ALTER TABLE ${t} DROP CONSTRAINT ${ident(check)}`, `ALTER TABLE ${t} ADD CONSTRAINT ${ident(check)} CHECK (${nextCol} IS NOT NULL) NOT VALID`]),
-      }),
-    );
-  }
-  if (swap && before) {
-    const oldType = before.type;
-    const back = `${nextCol}::${oldType}`;
+  // Written when shown (lazy-fix.ts).
+  const code = () => {
+    const steps: string[] = [];
     steps.push(
       migrationCode({
         comment: [
-          `Step ${total} of ${total} (contract): swap the columns in one short transaction${notNull && context.pgVersion >= 12 ? '; SET NOT NULL skips the scan thanks to the validated check' : ''}.`,
-          `Everything here is catalog-only: brief ACCESS EXCLUSIVE. Deploy it once the backfill has run.`,
+          `Expand / contract, step 1 of ${total}: a new ${newType} column kept in sync by a trigger (it fires only when ${column} is written,`,
+          `so the backfill does not pay for it)${notNull ? ', and a NOT VALID check so it can become NOT NULL without a scan' : ''}. Catalog-only, brief locks.`,
         ],
         noTransaction: true,
         up: guardedTransaction([
-          ...(notNull ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} SET NOT NULL`, `ALTER TABLE ${t} DROP CONSTRAINT ${ident(check)}`] : []),
-          ...(targetDefault ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} SET DEFAULT ${targetDefault}`] : []),
-          `DROP TRIGGER ${ident(trigger)} ON ${t}`,
-          `DROP FUNCTION ${ident(trigger)}()`,
-          { sql: `ALTER TABLE ${t} DROP COLUMN ${col}`, comment: `knexsafe-ignore drop-column: contract step, ${next} holds the same data` },
-          { sql: `ALTER TABLE ${t} RENAME COLUMN ${nextCol} TO ${col}`, comment: `knexsafe-ignore rename-column: the column keeps the name the app uses` },
+          `ALTER TABLE ${t} ADD COLUMN ${nextCol} ${newType}`,
+          createFunction,
+          createTrigger,
+          ...(notNull ? [`ALTER TABLE ${t} ADD CONSTRAINT ${ident(check)} CHECK (${nextCol} IS NOT NULL) NOT VALID`] : []),
         ]),
-        down: [
-          `// Back to the state before the swap. Not online: re-creating the ${oldType} column copies every row in one UPDATE.`,
-          ...guardedTransaction([
-            `ALTER TABLE ${t} RENAME COLUMN ${col} TO ${nextCol}`,
-            ...(targetDefault ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} DROP DEFAULT`] : []),
-            ...(notNull ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} DROP NOT NULL`] : []),
-            `ALTER TABLE ${t} ADD COLUMN ${col} ${oldType}${before.default ? ` DEFAULT ${before.default}` : ''}`,
-            `UPDATE ${t} SET ${col} = ${back}`,
-            ...(before.nullable ? [] : [`ALTER TABLE ${t} ALTER COLUMN ${col} SET NOT NULL`]),
-            ...(notNull ? [`ALTER TABLE ${t} ADD CONSTRAINT ${ident(check)} CHECK (${nextCol} IS NOT NULL)`] : []),
-            createFunction,
-            createTrigger,
-          ]),
-        ],
+        down: guardedTransaction([`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t}`, `DROP FUNCTION IF EXISTS ${ident(trigger)}()`, `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${nextCol}`]),
       }),
     );
-  }
+    steps.push(
+      migrationCode({
+        comment: [`Step 2 of ${total}: copy existing rows in batches by primary key; each batch commits on its own (row locks for milliseconds). Safe to re-run.`],
+        noTransaction: true,
+        preamble: BATCH_PREAMBLE,
+        up: [
+          ...(key ? [] : [`// ${shortName(table)} has no single-column primary key: replace id with a unique, indexed column.`]),
+          ...keysetLoop({ table, key: key ?? 'id', ref: bare, head: `UPDATE ${t} SET ${nextCol} = ${conversion}`, condition: `${nextCol} IS NULL`, values: [] }),
+        ],
+        down: ['// Nothing to undo: step 1’s down drops the column.'],
+      }),
+    );
+    if (notNull) {
+      steps.push(
+        migrationCode({
+          comment: [`Step 3 of ${total}: prove every row is filled, under SHARE UPDATE EXCLUSIVE (reads and writes continue).`],
+          noTransaction: true,
+          up: guardedTransaction([`ALTER TABLE ${t} VALIDATE CONSTRAINT ${ident(check)}`]),
+          down: guardedTransaction([`ALTER TABLE ${t} DROP CONSTRAINT ${ident(check)}`, `ALTER TABLE ${t} ADD CONSTRAINT ${ident(check)} CHECK (${nextCol} IS NOT NULL) NOT VALID`]),
+        }),
+      );
+    }
+    if (swap && before) {
+      const oldType = before.type;
+      const back = `${nextCol}::${oldType}`;
+      steps.push(
+        migrationCode({
+          comment: [
+            `Step ${total} of ${total} (contract): swap the columns in one short transaction${notNull && pgVersion >= 12 ? '; SET NOT NULL skips the scan thanks to the validated check' : ''}.`,
+            `Everything here is catalog-only: brief ACCESS EXCLUSIVE. Deploy it once the backfill has run.`,
+          ],
+          noTransaction: true,
+          up: guardedTransaction([
+            ...(notNull ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} SET NOT NULL`, `ALTER TABLE ${t} DROP CONSTRAINT ${ident(check)}`] : []),
+            ...(targetDefault ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} SET DEFAULT ${targetDefault}`] : []),
+            `DROP TRIGGER ${ident(trigger)} ON ${t}`,
+            `DROP FUNCTION ${ident(trigger)}()`,
+            { sql: `ALTER TABLE ${t} DROP COLUMN ${col}`, comment: `knexsafe-ignore drop-column: contract step, ${next} holds the same data` },
+            { sql: `ALTER TABLE ${t} RENAME COLUMN ${nextCol} TO ${col}`, comment: `knexsafe-ignore rename-column: the column keeps the name the app uses` },
+          ]),
+          down: [
+            `// Back to the state before the swap. Not online: re-creating the ${oldType} column copies every row in one UPDATE.`,
+            ...guardedTransaction([
+              `ALTER TABLE ${t} RENAME COLUMN ${col} TO ${nextCol}`,
+              ...(targetDefault ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} DROP DEFAULT`] : []),
+              ...(notNull ? [`ALTER TABLE ${t} ALTER COLUMN ${nextCol} DROP NOT NULL`] : []),
+              `ALTER TABLE ${t} ADD COLUMN ${col} ${oldType}${before.default ? ` DEFAULT ${before.default}` : ''}`,
+              `UPDATE ${t} SET ${col} = ${back}`,
+              ...(before.nullable ? [] : [`ALTER TABLE ${t} ALTER COLUMN ${col} SET NOT NULL`]),
+              ...(notNull ? [`ALTER TABLE ${t} ADD CONSTRAINT ${ident(check)} CHECK (${nextCol} IS NOT NULL)`] : []),
+              createFunction,
+              createTrigger,
+            ]),
+          ],
+        }),
+      );
+    }
+    return migrations(steps);
+  };
   const rest = blocked.length
     ? ` Then, in a later migration, swap the columns (drop the trigger and ${column}, rename ${next} to ${column}) — but first re-create on ${next} what depends on ${column}: ${blocked.join(', ')} (indexes CONCURRENTLY, foreign keys NOT VALID + VALIDATE).`
     : !plainUsing
       ? ` Then, in a later migration, swap the columns (drop the trigger and ${column}, rename ${next} to ${column}); its down needs the reverse of your USING expression.`
       : '';
-  return {
-    description:
-      `Expand / contract instead of rewriting ${shortName(table)} in place: ` +
-      [`add ${next} (${newType}) kept in sync by a trigger`, 'copy the existing rows in batches', ...(notNull ? ['validate a NOT NULL check'] : []), ...(swap ? ['swap the columns in a short catalog-only transaction'] : [])].join(', then ') +
-      `.${rest} Each step is its own migration with \`transaction: false\`; deploy them one after the other.`,
-    code: migrations(steps),
-  };
+  return lazyFix(
+    {
+      description:
+        `Expand / contract instead of rewriting ${shortName(table)} in place: ` +
+        [`add ${next} (${newType}) kept in sync by a trigger`, 'copy the existing rows in batches', ...(notNull ? ['validate a NOT NULL check'] : []), ...(swap ? ['swap the columns in a short catalog-only transaction'] : [])].join(', then ') +
+        `.${rest} Each step is its own migration with \`transaction: false\`; deploy them one after the other.`,
+    },
+    code,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { severityForTable } from '../engine.js';
 import { shortName, tableName } from '../helpers.js';
 import { partitionedForeignKeyMigrations, partitionedTable, partitionTree } from '../partitions.js';
 import type { AnalyzedStatement, Rule, RuleContext } from '../types.js';
+import { lazyFix } from '../lazy-fix.js';
 import { columnsAddedHere, statementsAddingColumns, constraintAfter, constraintsAddedToExistingTable, defaultConstraintName, withoutNotValid } from '../statement-helpers.js';
 import { foreignKeyDefinition, migrations, notValidThenValidate } from '../../codegen/index.js';
 
@@ -38,6 +39,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
   const both = referenced && referenced !== table ? `${shortName(table)} and ${shortName(referenced)}` : shortName(table);
   const added = columnsAddedHere(context, table, constraint.columns);
   const partitioned = context.migration.schemaBefore?.tables[table]?.kind === 'partitioned' && context.pgVersion < 18;
+  const schemaBefore = context.migration.schemaBefore;
   context.report({
     statement,
     table,
@@ -45,16 +47,18 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     why: `Adding a foreign key takes SHARE ROW EXCLUSIVE on ${both} and then checks every existing row of ${shortName(table)} while holding ${referenced && referenced !== table ? 'both locks' : 'it'}: INSERT, UPDATE and DELETE on ${both} wait for the whole scan, and inside knex’s transaction until the migration commits.`,
     lock: { mode: 'ShareRowExclusiveLock', relation: table },
     severity: severityForTable(context, table),
-    fix: {
+    fix: lazyFix(
+      {
       ...statementsAddingColumns(context, table, added),
       description: `Add it NOT VALID (a brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes SHARE UPDATE EXCLUSIVE on ${shortName(table)} and ROW SHARE on ${referenced ? shortName(referenced) : 'the referenced table'}, so reads and writes go on.${
         partitioned
           ? ` ${shortName(table)} is partitioned: before PostgreSQL 18 it refuses NOT VALID foreign keys, so add the key NOT VALID to each partition and VALIDATE them first; adding it to the parent afterwards attaches those validated partition keys instead of creating new ones.`
           : ''
       }`,
-      code: migrations(
+      },
+      () => migrations(
         partitioned && added.length === 0
-          ? partitionedForeignKeyMigrations(table, name, definition, context.migration.schemaBefore)
+          ? partitionedForeignKeyMigrations(table, name, definition, schemaBefore)
           : notValidThenValidate({
               table,
               name,
@@ -64,7 +68,7 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
               step2Lock: `SHARE UPDATE EXCLUSIVE on ${shortName(table)}${referenced && referenced !== table ? ` and ROW SHARE on ${shortName(referenced)}` : ''}`,
             }),
       ),
-    },
+    ),
   });
 }
 

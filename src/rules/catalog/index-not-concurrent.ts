@@ -3,6 +3,7 @@ import { lockBlocks } from '../../sql/locks.js';
 import { heldBefore, shortName, strongestLock, tableName } from '../helpers.js';
 import { partitionedIndexMigration, partitionedTable, partitionsOf } from '../partitions.js';
 import type { Rule } from '../types.js';
+import { lazyFix } from '../lazy-fix.js';
 import { concurrentIndexLines, ident, limitName, migrationCode, rawCall, sqlName, sqlNameBeside } from '../../codegen/index.js';
 
 /**
@@ -63,15 +64,16 @@ export const indexNotConcurrent: Rule = {
       why: `CREATE INDEX holds a SHARE lock on ${shortName(table)} until the index is built: ${readsWait ? 'every SELECT, INSERT, UPDATE and DELETE' : 'reads continue, but every INSERT, UPDATE and DELETE'} waits for the whole build — seconds to minutes on a large table.`,
       lock: { mode: lock?.mode ?? 'ShareLock', relation: table },
       severity: severityForTable(context, table),
-      fix: {
-        description: 'Build the index with CREATE INDEX CONCURRENTLY in a migration of its own that opts out of knex’s transaction (CONCURRENTLY cannot run inside one); drop it CONCURRENTLY in down.',
-        code: migrationCode({
-          comment: ['CONCURRENTLY cannot run inside a transaction.'],
-          noTransaction: true,
-          up: concurrentIndexLines(table, name, `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${sqlName(table)}${using} (${columns})${where}`),
-          down: [rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, name)}`)],
-        }),
-      },
+      fix: lazyFix(
+        { description: 'Build the index with CREATE INDEX CONCURRENTLY in a migration of its own that opts out of knex’s transaction (CONCURRENTLY cannot run inside one); drop it CONCURRENTLY in down.' },
+        () =>
+          migrationCode({
+            comment: ['CONCURRENTLY cannot run inside a transaction.'],
+            noTransaction: true,
+            up: concurrentIndexLines(table, name, `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${sqlName(table)}${using} (${columns})${where}`),
+            down: [rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, name)}`)],
+          }),
+      ),
     });
   },
 };

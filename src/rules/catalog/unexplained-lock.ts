@@ -125,9 +125,11 @@ export const unexplainedLock: Rule = {
     // What each statement's own text says it locks: a statement knexsafe understands that shows a lock
     // another statement of the migration says it takes was most likely sent alongside it
     // (Promise.all on one connection) and credited with that statement's lock.
-    const said = unit.statements.map((s) => byTable(inferredLocks(s.facts, context.pgVersion, unit.schemaBefore, () => 'existing'), false));
+    // Read on first need: a SQL file checked statically has no observed locks, so never needs it.
+    let saidCache: Map<string, TableLock>[] | undefined;
+    const said = () => (saidCache ??= unit.statements.map((s) => byTable(inferredLocks(s.facts, context.pgVersion, unit.schemaBefore, () => 'existing'), false)));
     const saidElsewhere = (parts: AnalyzedStatement[], lock: TableLock) =>
-      unit.statements.some((s, i) => !parts.includes(s) && !s.error && lockRank(said[i]?.get(lock.table)?.mode ?? 'AccessShareLock') >= lockRank(lock.mode) && said[i]?.has(lock.table));
+      unit.statements.some((s, i) => !parts.includes(s) && !s.error && lockRank(said()[i]?.get(lock.table)?.mode ?? 'AccessShareLock') >= lockRank(lock.mode) && said()[i]?.has(lock.table));
     for (const parts of groups(unit)) {
       const first = parts[0]!;
       const captured = first.captured;
