@@ -78,19 +78,154 @@ const ALL_RELATIONS = /* sql */ `
   )`;
 
 /**
- * The owners in $3 and the owners of the relations in $4 (made since the last read), each with
- * its indexes: looked up by oid, so a delta read costs what a migration touched, not what the
- * database holds. The same relations are left out as by the full read, tested one by one.
+ * Every catalog row a snapshot's objects are printed from, with the owner it is counted under and
+ * its xmin: the owner relation (an index's table, else the relation itself), 0 for the schema-wide
+ * kinds (types, routines, extensions, a composite type's relation), -1 for what only a whole read
+ * handles (schemas, collations: every object prints their names). pg_depend rows of relations are
+ * counted too: a sequence's OWNED BY lives only there. Each catalog is read from oid 16384 up, by
+ * an index: the cost is the number of user objects, not of catalog rows.
+ */
+const TRACKED_ROWS = /* sql */ `
+  tracked_row as (
+    select c.oid::int8 as rel, c.xmin from pg_catalog.pg_class c where c.oid >= 16384
+    union all select a.attrelid::int8, a.xmin from pg_catalog.pg_attribute a where a.attrelid >= 16384
+    union all select ad.adrelid::int8, ad.xmin from pg_catalog.pg_attrdef ad where ad.adrelid >= 16384
+    union all select case when con.conrelid <> 0 then con.conrelid::int8 else 0 end, con.xmin
+      from pg_catalog.pg_constraint con where con.oid >= 16384
+    union all select ix.indrelid::int8, ix.xmin from pg_catalog.pg_index ix where ix.indexrelid >= 16384
+    union all select tg.tgrelid::int8, tg.xmin from pg_catalog.pg_trigger tg where tg.oid >= 16384
+    union all select po.polrelid::int8, po.xmin from pg_catalog.pg_policy po where po.oid >= 16384
+    union all select rw.ev_class::int8, rw.xmin from pg_catalog.pg_rewrite rw where rw.oid >= 16384
+    union all select sq.seqrelid::int8, sq.xmin from pg_catalog.pg_sequence sq where sq.seqrelid >= 16384
+    union all select ih.inhrelid::int8, ih.xmin from pg_catalog.pg_inherits ih where ih.inhrelid >= 16384
+    union all select d.objid::int8, d.xmin from pg_catalog.pg_depend d
+      where d.classid = 'pg_catalog.pg_class'::regclass and d.objid >= 16384
+    union all select case ds.classoid
+               when 'pg_catalog.pg_class'::regclass then ds.objoid::int8
+               when 'pg_catalog.pg_constraint'::regclass then (select nullif(con.conrelid, 0)::int8 from pg_catalog.pg_constraint con where con.oid = ds.objoid)
+               when 'pg_catalog.pg_trigger'::regclass then (select tg.tgrelid::int8 from pg_catalog.pg_trigger tg where tg.oid = ds.objoid)
+               when 'pg_catalog.pg_policy'::regclass then (select po.polrelid::int8 from pg_catalog.pg_policy po where po.oid = ds.objoid)
+               when 'pg_catalog.pg_namespace'::regclass then -1
+             end, ds.xmin
+      from pg_catalog.pg_description ds where ds.objoid >= 16384
+    union all select case when t.typrelid <> 0 then t.typrelid::int8
+                          when el.typrelid <> 0 then el.typrelid::int8 else 0 end, t.xmin
+      from pg_catalog.pg_type t left join pg_catalog.pg_type el on el.oid = t.typelem and t.typelem <> 0
+      where t.oid >= 16384
+    union all select 0, p.xmin from pg_catalog.pg_proc p where p.oid >= 16384
+    union all select 0, e.xmin from pg_catalog.pg_enum e where e.oid >= 16384
+    union all select 0, ag.xmin from pg_catalog.pg_aggregate ag where ag.aggfnoid >= 16384
+    union all select 0, x.xmin from pg_catalog.pg_extension x where x.oid >= 16384
+    union all select -1, n.xmin from pg_catalog.pg_namespace n where n.oid >= 16384
+    union all select -1, co.xmin from pg_catalog.pg_collation co where co.oid >= 16384
+  ),
+  tracked as (
+    select coalesce(case when r.rel <= 0 then r.rel end, ix.indrelid::int8,
+                    case when c.relkind = 'c' then 0 end, r.rel, 0) as owner,
+           r.xmin::text::int8 as x
+    from tracked_row r
+    left join pg_catalog.pg_index ix on r.rel > 0 and ix.indexrelid = r.rel::oid
+    left join pg_catalog.pg_class c on r.rel > 0 and c.oid = r.rel::oid
+  ),
+  snap as (
+    select pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::int8 % 4294967296 as xmax,
+           coalesce((select array_agg(x::text::int8 % 4294967296) from pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x), '{}') as xip,
+           pg_catalog.pg_current_xact_id_if_assigned()::text::int8 % 4294967296 as top
+  )`;
+
+/** Rows counted per owner, and this read's snapshot: what the next delta read compares with (see IncrementalSnapshots). */
+const TRACKING_COLUMNS = [
+  /* sql */ `  (select coalesce(json_object_agg(owner, n), '{}'::json) from (select owner, count(*) as n from tracked group by owner) x) as totals`,
+  /* sql */ `  -- Rows visible though their transaction had not ended when the snapshot was taken are this
+  -- session's transaction's own (the xmin of a row it wrote may be at or past the snapshot's xmax).
+  (select json_build_object('xmax', s.xmax, 'xip', s.xip,
+            'own', (select coalesce(json_agg(distinct o), '[]'::json) from (
+                      select t.x as o from tracked t where ((t.x - s.xmax + 4294967296) % 4294967296) < 2147483648
+                      union select s.top where s.top is not null) own))
+     from snap s) as since`,
+];
+
+/**
+ * Whether a row's transaction was already over when the last read's snapshot was taken (its xid
+ * precedes the snapshot's xmax, circularly, and was not running then), or is one of the given
+ * transactions counted as seen ($3 old: the last read's own, when its transaction ended with it)
+ * rather than not ($3 new: its own, when its transaction went on).
+ */
+const SEEN = (x: string) => /* sql */ `(${x} in (select v from seen_old) or (((${x} - (select xmax from since) + 4294967296) % 4294967296) >= 2147483648
+     and ${x} not in (select v from seen_xip) and ${x} not in (select v from seen_new)))`;
+
+/**
+ * The delta read: the owners whose rows differ from the last read's. Parameters: $3 the last
+ * read's snapshot ({xmax, xip, old, new}), $4 its row counts per owner. An owner changed when one
+ * of its rows was written since (an UPDATE writes a new row version), or fewer of its rows are left
+ * from then than it had (a row deleted). Written rows of types, routines and relation columns also
+ * change the objects that print their names (a view after RENAME COLUMN, a trigger after ALTER
+ * FUNCTION … RENAME, a column after ALTER TYPE … RENAME): pg_depend names them.
+ */
+const CHANGED_OWNERS = /* sql */ `
+  since as (select ($3::jsonb ->> 'xmax')::int8 as xmax),
+  seen_xip as (select jsonb_array_elements_text($3::jsonb -> 'xip')::int8 as v),
+  seen_old as (select jsonb_array_elements_text($3::jsonb -> 'old')::int8 as v),
+  seen_new as (select jsonb_array_elements_text($3::jsonb -> 'new')::int8 as v),
+  last_total as (select key::int8 as owner, value::int8 as n from jsonb_each_text($4::jsonb)),
+  counted as (
+    select t.owner, count(*) as n, count(*) filter (where ${SEEN('t.x')}) as kept
+    from tracked t group by t.owner
+  ),
+  written_ref as (
+    select 'pg_catalog.pg_type'::regclass::oid as cls, t.oid as obj, 0 as sub
+      from pg_catalog.pg_type t where t.oid >= 16384 and not ${SEEN('t.xmin::text::int8')}
+    union all select 'pg_catalog.pg_type'::regclass::oid, e.enumtypid, 0
+      from pg_catalog.pg_enum e where e.oid >= 16384 and not ${SEEN('e.xmin::text::int8')}
+    union all select 'pg_catalog.pg_proc'::regclass::oid, p.oid, 0
+      from pg_catalog.pg_proc p where p.oid >= 16384 and not ${SEEN('p.xmin::text::int8')}
+    union all select 'pg_catalog.pg_class'::regclass::oid, a.attrelid, a.attnum
+      from pg_catalog.pg_attribute a where a.attrelid >= 16384 and a.attnum > 0 and not ${SEEN('a.xmin::text::int8')}
+  ),
+  dependent_rel as (
+    select case d.classid
+             when 'pg_catalog.pg_class'::regclass then d.objid::int8
+             when 'pg_catalog.pg_attrdef'::regclass then (select ad.adrelid::int8 from pg_catalog.pg_attrdef ad where ad.oid = d.objid)
+             when 'pg_catalog.pg_constraint'::regclass then (select con.conrelid::int8 from pg_catalog.pg_constraint con where con.oid = d.objid)
+             when 'pg_catalog.pg_rewrite'::regclass then (select rw.ev_class::int8 from pg_catalog.pg_rewrite rw where rw.oid = d.objid)
+             when 'pg_catalog.pg_trigger'::regclass then (select tg.tgrelid::int8 from pg_catalog.pg_trigger tg where tg.oid = d.objid)
+             when 'pg_catalog.pg_policy'::regclass then (select po.polrelid::int8 from pg_catalog.pg_policy po where po.oid = d.objid)
+             when 'pg_catalog.pg_type'::regclass then 0
+             when 'pg_catalog.pg_proc'::regclass then 0
+           end as rel
+    from written_ref w
+    join pg_catalog.pg_depend d on d.refclassid = w.cls and d.refobjid = w.obj and d.refobjsubid = w.sub
+  ),
+  changed as (
+    select c.owner from counted c
+    left join last_total l on l.owner = c.owner
+    where c.kept <> c.n or c.kept <> coalesce(l.n, 0)
+    union
+    select l.owner from last_total l where not exists (select 1 from counted c where c.owner = l.owner)
+    union
+    select coalesce(ix.indrelid::int8, case when c.relkind = 'c' then 0 end, d.rel)
+    from dependent_rel d
+    left join pg_catalog.pg_index ix on d.rel > 0 and ix.indexrelid = d.rel::oid
+    left join pg_catalog.pg_class c on d.rel > 0 and c.oid = d.rel::oid
+    where d.rel is not null
+  ),
+  flags as (
+    select exists (select 1 from changed where owner = 0) as wide,
+           exists (select 1 from changed where owner = -1) as whole
+  ),
+  -- The changed owners, each with its indexes; composite types' relations go with the schema-wide kinds.
+  delta_owner as (
+    select owner::oid as oid from changed where owner > 0
+    union
+    select c.oid from pg_catalog.pg_class c where c.relkind = 'c' and c.oid >= 16384 and (select wide from flags)
+  )`;
+
+/**
+ * The changed owners' relations (see CHANGED_OWNERS), looked up by oid, so a delta read costs what a
+ * migration changed, not what the database holds. The same relations are left out as by the full
+ * read, tested one by one.
  */
 const CHANGED_RELATIONS = /* sql */ `
-  delta_owner as (
-    select jsonb_array_elements_text($3::jsonb)::oid as oid
-    union
-    select coalesce(ix.indrelid, c.oid)
-    from (select jsonb_array_elements_text($4::jsonb)::oid as oid) fresh
-    join pg_catalog.pg_class c on c.oid = fresh.oid
-    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
-  ),
   candidate_rel as (
     select d.oid from delta_owner d
     union all
@@ -125,7 +260,7 @@ const TABLES = /* sql */ `
     select * from rel where relkind in ('r', 'p', 'f')
   )`;
 
-/** Types and routines: read whole, by the full read only. */
+/** Types and routines: read whole (by a delta read only when one of the schema-wide kinds changed). */
 const SCHEMA_WIDE = /* sql */ `
   typ as (
     select t.oid, t.typname, t.typtype, t.typrelid, n.nspname, n.nspname || '.' || t.typname as qname
@@ -299,7 +434,7 @@ const PER_RELATION_COLUMNS = [
   ) x) as policies`
 ];
 
-/** Schema-wide kinds: the full read's alone (a delta read keeps the ones it had). */
+/** Schema-wide kinds: read whole, by a delta read too when any of them changed (else it keeps the ones it had). */
 const SCHEMA_WIDE_COLUMNS = [
   /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
   /* sql */ `  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
@@ -383,7 +518,14 @@ const COMMENTS = {
     left join rel r on r.oid = con.conrelid
     left join typ t on t.oid = con.contypid
     where con.oid >= 16384 and (r.oid is not null or t.oid is not null)`,
-  /** On a table (the delta read has no domains). */
+  /** On a domain (the delta read, when the schema-wide kinds changed). */
+  domainConstraint: /* sql */ `    select 'constraint ' || t.qname || '.' || con.conname,
+           ${comment('con.oid', 'pg_constraint')},
+           null::int8
+    from pg_catalog.pg_constraint con
+    join typ t on t.oid = con.contypid
+    where con.oid >= 16384`,
+  /** On a table. */
   tableConstraint: /* sql */ `    select 'constraint ' || r.qname || '.' || con.conname,
            ${comment('con.oid', 'pg_constraint')},
            r.owner::int8
@@ -414,26 +556,39 @@ const COMMENTS = {
     from ns n`,
 };
 
+/** A column of the whole read, left null by a delta read unless the schema-wide kinds changed. */
+function gated(column: string): string {
+  const at = column.lastIndexOf(' as ');
+  return `  case when (select wide from flags) then ${column.slice(0, at).trim()} end${column.slice(at)}`;
+}
+
 function catalogQuery(delta: boolean): string {
-  const ctes = [SCOPE, delta ? CHANGED_RELATIONS : ALL_RELATIONS, TABLES, ...(delta ? [] : [SCHEMA_WIDE])];
+  const ctes = delta ? [SCOPE, TRACKED_ROWS, CHANGED_OWNERS, CHANGED_RELATIONS, TABLES, SCHEMA_WIDE] : [SCOPE, ALL_RELATIONS, TABLES, SCHEMA_WIDE, TRACKED_ROWS];
   const c = COMMENTS;
+  const wideOnly = (branch: string) => `    select * from (\n${branch}\n    ) wide_comment where (select wide from flags)`;
   const comments = delta
-    ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
+    ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy, ...[c.domainConstraint, c.type, c.routine, c.schema].map(wideOnly)]
     : [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema];
   // Comments are looked up object by object (an index probe each) rather than joined: the generic
   // plan cannot know how few objects a schema has and otherwise scans every comment of the system
   // catalogs once per object.
   const commentsColumn = `  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
-  const columns = [...PER_RELATION_COLUMNS, ...(delta ? [] : SCHEMA_WIDE_COLUMNS), commentsColumn];
+  const deltaColumns = [
+    `  (select coalesce(json_agg(owner), '[]'::json) from changed) as changed`,
+    `  (select wide from flags) as wide`,
+    `  (select whole from flags) as whole`,
+  ];
+  const columns = [...PER_RELATION_COLUMNS, ...(delta ? SCHEMA_WIDE_COLUMNS.map(gated) : SCHEMA_WIDE_COLUMNS), commentsColumn, ...TRACKING_COLUMNS, ...(delta ? deltaColumns : [])];
   return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
 }
 
-/** Every object of the schema. Parameters $1, $2. */
+/** Every object of the schema, with what the next delta read compares with. Parameters $1, $2. */
 export const CATALOG_SQL = catalogQuery(false);
 
 /**
- * The relations a migration could have changed: the owners in $3 (JSON array of oids) and the
- * owners of the relations in $4 (made since the last read), with everything that belongs to them.
- * What it returns replaces those owners' rows of the last full read (see IncrementalSnapshots).
+ * What changed since the last read (its snapshot in $3, its row counts per owner in $4): the
+ * changed owners' relations with everything that belongs to them, and the schema-wide kinds when
+ * any of theirs changed (else null); `whole` when only a whole read is right. What it returns
+ * replaces those owners' rows of what was known (see IncrementalSnapshots).
  */
 export const CATALOG_DELTA_SQL = catalogQuery(true);

@@ -110,10 +110,13 @@ async function snapshotSchemaOwn(knex: Knex, options: SnapshotOptions = {}): Pro
   return buildSnapshot(await readCatalog(knex, options));
 }
 
-/** For an incremental read: the owner relations to re-read, and relations made since the last read, whose owners are re-read too (see CATALOG_SQL). */
+/**
+ * For a delta read: the last read's snapshot and its row counts per owner (see CATALOG_DELTA_SQL).
+ * `old` and `new` are transactions to count as seen by it, or not, whatever the snapshot says.
+ */
 export interface CatalogDelta {
-  owners: number[];
-  fresh: number[];
+  since: { xmax: number; xip: number[]; old: number[]; new: number[] };
+  totals: Record<string, number>;
 }
 
 /**
@@ -184,7 +187,7 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   const nested = Boolean(knex.isTransaction);
   const trx: Knex = nested ? knex : await knex.transaction();
   const executeOf = (query: PreparedCatalogQuery, args: unknown[]) => `execute ${query.name}(${args.map((arg) => sqlString(JSON.stringify(arg))).join(', ')})`;
-  const execute = delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.owners, delta.fresh]) : executeOf(FULL_QUERY, [schemas, excluded]);
+  const execute = delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.since, delta.totals]) : executeOf(FULL_QUERY, [schemas, excluded]);
   // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
   // in a savepoint the statements go together (check takes one after each migration).
   const undoSavepoint = 'rollback to savepoint knexsafe_snapshot; release savepoint knexsafe_snapshot';
@@ -385,6 +388,16 @@ export interface RawCatalog {
     with_check: string | null;
   }[];
   comments: { key: string; text: string; owner: Owner }[];
+  /** Catalog rows per owner (0: the schema-wide kinds), for the next delta read. */
+  totals: Record<string, number>;
+  /** This read's snapshot: `own`, the transactions of this session whose rows it saw. */
+  since: { xmax: number; xip: number[]; own: number[] };
+  /** A delta read's: the owners it re-read (dropped ones too; 0 for the schema-wide kinds, -1 for a whole read). */
+  changed?: number[];
+  /** A delta read's: the schema-wide kinds were read (else they are null). */
+  wide?: boolean;
+  /** A delta read's: only a whole read is right (a schema or a collation changed). */
+  whole?: boolean;
 }
 
 const TABLE_KINDS: Record<string, TableInfo['kind']> = { r: 'table', p: 'partitioned', f: 'foreign' };
