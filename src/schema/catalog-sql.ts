@@ -124,8 +124,9 @@ const TRACKED_ROWS = /* sql */ `
                     case when c.relkind = 'c' then 0 end, r.rel, 0) as owner,
            r.xmin::text::int8 as x
     from tracked_row r
-    left join pg_catalog.pg_index ix on r.rel > 0 and ix.indexrelid = r.rel::oid
-    left join pg_catalog.pg_class c on r.rel > 0 and c.oid = r.rel::oid
+    -- (-1 and 0 are no oid: the cast must not see them, whatever order the plan tests in.)
+    left join pg_catalog.pg_index ix on ix.indexrelid = (case when r.rel > 0 then r.rel end)::oid
+    left join pg_catalog.pg_class c on c.oid = (case when r.rel > 0 then r.rel end)::oid
   ),
   snap as (
     select pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::int8 % 4294967296 as xmax,
@@ -205,8 +206,8 @@ const CHANGED_OWNERS = /* sql */ `
     union
     select coalesce(ix.indrelid::int8, case when c.relkind = 'c' then 0 end, d.rel)
     from dependent_rel d
-    left join pg_catalog.pg_index ix on d.rel > 0 and ix.indexrelid = d.rel::oid
-    left join pg_catalog.pg_class c on d.rel > 0 and c.oid = d.rel::oid
+    left join pg_catalog.pg_index ix on ix.indexrelid = (case when d.rel > 0 then d.rel end)::oid
+    left join pg_catalog.pg_class c on c.oid = (case when d.rel > 0 then d.rel end)::oid
     where d.rel is not null
   ),
   flags as (
@@ -215,7 +216,7 @@ const CHANGED_OWNERS = /* sql */ `
   ),
   -- The changed owners, each with its indexes; composite types' relations go with the schema-wide kinds.
   delta_owner as (
-    select owner::oid as oid from changed where owner > 0
+    select (case when owner > 0 then owner end)::oid as oid from changed where owner > 0
     union
     select c.oid from pg_catalog.pg_class c where c.relkind = 'c' and c.oid >= 16384 and (select wide from flags)
   )`;
