@@ -476,8 +476,8 @@ interface SchemaTracker {
 function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], { whileReading, rideCommit }: { whileReading?: () => void; rideCommit: boolean }): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
-  // A snapshot after a migration re-reads only what it changed (catalog rows written or deleted
-  // since the last read): whole snapshots were most of check's cost.
+  // A snapshot after a migration re-reads only what it changed (the relations it locked, or the
+  // catalog rows written or deleted since): whole snapshots were most of check's cost.
   const snapshots = new IncrementalSnapshots({ excludeTables: exclude });
   // Between one migration's end and the next one's start knex only writes its own bookkeeping rows:
   // the schema after one is the schema before the next.
@@ -495,6 +495,7 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig, Increment
     const waiting = new Promise<void>((resolve) => (queued = resolve));
     const reading = snapshots.take(
       knex,
+      moment === 'after' ? session.recorder.lastFootprint() : undefined,
       relationsQuery ? { sql: relationsQuery, receive: (rows) => session.recorder.primeRelations(rows) } : undefined,
       moment === 'after' && rideCommit && knex.isTransaction ? { queued, root: session.knex } : undefined,
     );

@@ -82,23 +82,24 @@ const ALL_RELATIONS = /* sql */ `
  * its xmin: the owner relation (an index's table, else the relation itself), 0 for the schema-wide
  * kinds (types, routines, extensions, a composite type's relation), -1 for what only a whole read
  * handles (schemas, collations: every object prints their names). pg_depend rows of relations are
- * counted too: a sequence's OWNED BY lives only there. Each catalog is read from oid 16384 up, by
+ * counted too: a sequence's OWNED BY lives only there (system columns are not: they come and go
+ * with their relation's row). Each catalog is read from oid 16384 up, by
  * an index: the cost is the number of user objects, not of catalog rows.
  */
 const TRACKED_ROWS = /* sql */ `
   tracked_row as (
-    select c.oid::int8 as rel, c.xmin from pg_catalog.pg_class c where c.oid >= 16384
-    union all select a.attrelid::int8, a.xmin from pg_catalog.pg_attribute a where a.attrelid >= 16384
-    union all select ad.adrelid::int8, ad.xmin from pg_catalog.pg_attrdef ad where ad.adrelid >= 16384
-    union all select case when con.conrelid <> 0 then con.conrelid::int8 else 0 end, con.xmin
+    select c.oid::int8 as rel, c.xmin, null::oid as cls, null::oid as obj, null::int4 as sub from pg_catalog.pg_class c where c.oid >= 16384
+    union all select a.attrelid::int8, a.xmin, 'pg_catalog.pg_class'::regclass, a.attrelid, a.attnum from pg_catalog.pg_attribute a where a.attrelid >= 16384 and a.attnum > 0
+    union all select ad.adrelid::int8, ad.xmin, null, null, null from pg_catalog.pg_attrdef ad where ad.adrelid >= 16384
+    union all select case when con.conrelid <> 0 then con.conrelid::int8 else 0 end, con.xmin, null, null, null
       from pg_catalog.pg_constraint con where con.oid >= 16384
-    union all select ix.indrelid::int8, ix.xmin from pg_catalog.pg_index ix where ix.indexrelid >= 16384
-    union all select tg.tgrelid::int8, tg.xmin from pg_catalog.pg_trigger tg where tg.oid >= 16384
-    union all select po.polrelid::int8, po.xmin from pg_catalog.pg_policy po where po.oid >= 16384
-    union all select rw.ev_class::int8, rw.xmin from pg_catalog.pg_rewrite rw where rw.oid >= 16384
-    union all select sq.seqrelid::int8, sq.xmin from pg_catalog.pg_sequence sq where sq.seqrelid >= 16384
-    union all select ih.inhrelid::int8, ih.xmin from pg_catalog.pg_inherits ih where ih.inhrelid >= 16384
-    union all select d.objid::int8, d.xmin from pg_catalog.pg_depend d
+    union all select ix.indrelid::int8, ix.xmin, null, null, null from pg_catalog.pg_index ix where ix.indexrelid >= 16384
+    union all select tg.tgrelid::int8, tg.xmin, null, null, null from pg_catalog.pg_trigger tg where tg.oid >= 16384
+    union all select po.polrelid::int8, po.xmin, null, null, null from pg_catalog.pg_policy po where po.oid >= 16384
+    union all select rw.ev_class::int8, rw.xmin, null, null, null from pg_catalog.pg_rewrite rw where rw.oid >= 16384
+    union all select sq.seqrelid::int8, sq.xmin, null, null, null from pg_catalog.pg_sequence sq where sq.seqrelid >= 16384
+    union all select ih.inhrelid::int8, ih.xmin, null, null, null from pg_catalog.pg_inherits ih where ih.inhrelid >= 16384
+    union all select d.objid::int8, d.xmin, null, null, null from pg_catalog.pg_depend d
       where d.classid = 'pg_catalog.pg_class'::regclass and d.objid >= 16384
     union all select case ds.classoid
                when 'pg_catalog.pg_class'::regclass then ds.objoid::int8
@@ -106,23 +107,24 @@ const TRACKED_ROWS = /* sql */ `
                when 'pg_catalog.pg_trigger'::regclass then (select tg.tgrelid::int8 from pg_catalog.pg_trigger tg where tg.oid = ds.objoid)
                when 'pg_catalog.pg_policy'::regclass then (select po.polrelid::int8 from pg_catalog.pg_policy po where po.oid = ds.objoid)
                when 'pg_catalog.pg_namespace'::regclass then -1
-             end, ds.xmin
+             end, ds.xmin, null, null, null
       from pg_catalog.pg_description ds where ds.objoid >= 16384
+    -- A relation's row type and its array type count under the relation.
     union all select case when t.typrelid <> 0 then t.typrelid::int8
-                          when el.typrelid <> 0 then el.typrelid::int8 else 0 end, t.xmin
-      from pg_catalog.pg_type t left join pg_catalog.pg_type el on el.oid = t.typelem and t.typelem <> 0
-      where t.oid >= 16384
-    union all select 0, p.xmin from pg_catalog.pg_proc p where p.oid >= 16384
-    union all select 0, e.xmin from pg_catalog.pg_enum e where e.oid >= 16384
-    union all select 0, ag.xmin from pg_catalog.pg_aggregate ag where ag.aggfnoid >= 16384
-    union all select 0, x.xmin from pg_catalog.pg_extension x where x.oid >= 16384
-    union all select -1, n.xmin from pg_catalog.pg_namespace n where n.oid >= 16384
-    union all select -1, co.xmin from pg_catalog.pg_collation co where co.oid >= 16384
+                          when t.typelem <> 0 then coalesce((select nullif(el.typrelid, 0)::int8 from pg_catalog.pg_type el where el.oid = t.typelem), 0)
+                          else 0 end, t.xmin, 'pg_catalog.pg_type'::regclass, t.oid, 0
+      from pg_catalog.pg_type t where t.oid >= 16384
+    union all select 0, p.xmin, 'pg_catalog.pg_proc'::regclass, p.oid, 0 from pg_catalog.pg_proc p where p.oid >= 16384
+    union all select 0, e.xmin, 'pg_catalog.pg_type'::regclass, e.enumtypid, 0 from pg_catalog.pg_enum e where e.oid >= 16384
+    union all select 0, ag.xmin, null, null, null from pg_catalog.pg_aggregate ag where ag.aggfnoid >= 16384
+    union all select 0, x.xmin, null, null, null from pg_catalog.pg_extension x where x.oid >= 16384
+    union all select -1, n.xmin, null, null, null from pg_catalog.pg_namespace n where n.oid >= 16384
+    union all select -1, co.xmin, null, null, null from pg_catalog.pg_collation co where co.oid >= 16384
   ),
   tracked as (
     select coalesce(case when r.rel <= 0 then r.rel end, ix.indrelid::int8,
                     case when c.relkind = 'c' then 0 end, r.rel, 0) as owner,
-           r.xmin::text::int8 as x
+           r.xmin::text::int8 as x, r.cls, r.obj, r.sub
     from tracked_row r
     -- (-1 and 0 are no oid: the cast must not see them, whatever order the plan tests in.)
     left join pg_catalog.pg_index ix on ix.indexrelid = (case when r.rel > 0 then r.rel end)::oid
@@ -174,14 +176,7 @@ const CHANGED_OWNERS = /* sql */ `
     from tracked t group by t.owner
   ),
   written_ref as (
-    select 'pg_catalog.pg_type'::regclass::oid as cls, t.oid as obj, 0 as sub
-      from pg_catalog.pg_type t where t.oid >= 16384 and not ${SEEN('t.xmin::text::int8')}
-    union all select 'pg_catalog.pg_type'::regclass::oid, e.enumtypid, 0
-      from pg_catalog.pg_enum e where e.oid >= 16384 and not ${SEEN('e.xmin::text::int8')}
-    union all select 'pg_catalog.pg_proc'::regclass::oid, p.oid, 0
-      from pg_catalog.pg_proc p where p.oid >= 16384 and not ${SEEN('p.xmin::text::int8')}
-    union all select 'pg_catalog.pg_class'::regclass::oid, a.attrelid, a.attnum
-      from pg_catalog.pg_attribute a where a.attrelid >= 16384 and a.attnum > 0 and not ${SEEN('a.xmin::text::int8')}
+    select t.cls, t.obj, t.sub from tracked t where t.cls is not null and not ${SEEN('t.x')}
   ),
   dependent_rel as (
     select case d.classid
@@ -195,7 +190,11 @@ const CHANGED_OWNERS = /* sql */ `
              when 'pg_catalog.pg_proc'::regclass then 0
            end as rel
     from written_ref w
-    join pg_catalog.pg_depend d on d.refclassid = w.cls and d.refobjid = w.obj and d.refobjsubid = w.sub
+    -- OFFSET 0 keeps it a lookup by the index for each row written (few), not a scan of pg_depend.
+    cross join lateral (
+      select d.classid, d.objid from pg_catalog.pg_depend d
+      where d.refclassid = w.cls and d.refobjid = w.obj and d.refobjsubid = w.sub offset 0
+    ) d
   ),
   changed as (
     select c.owner from counted c
@@ -227,6 +226,49 @@ const CHANGED_OWNERS = /* sql */ `
  * read, tested one by one.
  */
 const CHANGED_RELATIONS = /* sql */ `
+  candidate_rel as (
+    select d.oid from delta_owner d
+    union all
+    select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
+  ),
+  rel as (
+    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
+           coalesce(ix.indrelid, c.oid) as owner
+    from candidate_rel cr
+    join pg_catalog.pg_class c on c.oid = cr.oid
+    join ns n on n.oid = c.relnamespace
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
+    where c.oid >= 16384
+      and not exists (select 1 from excluded_names x where x.name = c.relname or x.name = n.nspname || '.' || c.relname)
+      and not exists (
+        select 1
+        from pg_catalog.pg_depend d
+        join pg_catalog.pg_class t on t.oid = d.refobjid
+        join ns tn on tn.oid = t.relnamespace
+        where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
+          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
+          and exists (select 1 from excluded_names x where x.name = t.relname or x.name = tn.nspname || '.' || t.relname)
+      )
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
+      )
+  )`;
+
+/**
+ * The owners in $3 and the owners of the relations in $4 (made since the last read), each with
+ * its indexes: looked up by oid, so a delta read costs what a migration touched, not what the
+ * database holds. The same relations are left out as by the full read, tested one by one.
+ */
+const LOCKED_RELATIONS = /* sql */ `
+  delta_owner as (
+    select jsonb_array_elements_text($3::jsonb)::oid as oid
+    union
+    select coalesce(ix.indrelid, c.oid)
+    from (select jsonb_array_elements_text($4::jsonb)::oid as oid) fresh
+    join pg_catalog.pg_class c on c.oid = fresh.oid
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
+  ),
   candidate_rel as (
     select d.oid from delta_owner d
     union all
@@ -563,33 +605,51 @@ function gated(column: string): string {
   return `  case when (select wide from flags) then ${column.slice(0, at).trim()} end${column.slice(at)}`;
 }
 
-function catalogQuery(delta: boolean): string {
-  const ctes = delta ? [SCOPE, TRACKED_ROWS, CHANGED_OWNERS, CHANGED_RELATIONS, TABLES, SCHEMA_WIDE] : [SCOPE, ALL_RELATIONS, TABLES, SCHEMA_WIDE, TRACKED_ROWS];
+/**
+ * 'full': every object, and what the next 'changes' read compares with. 'owners': the owners named
+ * (a migration's locks). 'changes': what changed since a 'full' or 'changes' read.
+ */
+function catalogQuery(kind: 'full' | 'owners' | 'changes'): string {
+  const ctes =
+    kind === 'full' ? [SCOPE, ALL_RELATIONS, TABLES, SCHEMA_WIDE, TRACKED_ROWS]
+    : kind === 'owners' ? [SCOPE, LOCKED_RELATIONS, TABLES]
+    : [SCOPE, TRACKED_ROWS, CHANGED_OWNERS, CHANGED_RELATIONS, TABLES, SCHEMA_WIDE];
   const c = COMMENTS;
   const wideOnly = (branch: string) => `    select * from (\n${branch}\n    ) wide_comment where (select wide from flags)`;
-  const comments = delta
-    ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy, ...[c.domainConstraint, c.type, c.routine, c.schema].map(wideOnly)]
-    : [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema];
+  const comments =
+    kind === 'full' ? [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema]
+    : kind === 'owners' ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
+    : [c.relation, c.column, c.tableConstraint, c.trigger, c.policy, ...[c.domainConstraint, c.type, c.routine, c.schema].map(wideOnly)];
   // Comments are looked up object by object (an index probe each) rather than joined: the generic
   // plan cannot know how few objects a schema has and otherwise scans every comment of the system
   // catalogs once per object.
   const commentsColumn = `  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
-  const deltaColumns = [
+  const changesColumns = [
     `  (select coalesce(json_agg(owner), '[]'::json) from changed) as changed`,
     `  (select wide from flags) as wide`,
     `  (select whole from flags) as whole`,
   ];
-  const columns = [...PER_RELATION_COLUMNS, ...(delta ? SCHEMA_WIDE_COLUMNS.map(gated) : SCHEMA_WIDE_COLUMNS), commentsColumn, ...TRACKING_COLUMNS, ...(delta ? deltaColumns : [])];
+  const columns =
+    kind === 'full' ? [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS, commentsColumn, ...TRACKING_COLUMNS]
+    : kind === 'owners' ? [...PER_RELATION_COLUMNS, commentsColumn]
+    : [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS.map(gated), commentsColumn, ...TRACKING_COLUMNS, ...changesColumns];
   return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
 }
 
 /** Every object of the schema, with what the next delta read compares with. Parameters $1, $2. */
-export const CATALOG_SQL = catalogQuery(false);
+export const CATALOG_SQL = catalogQuery('full');
 
 /**
- * What changed since the last read (its snapshot in $3, its row counts per owner in $4): the
- * changed owners' relations with everything that belongs to them, and the schema-wide kinds when
- * any of theirs changed (else null); `whole` when only a whole read is right. What it returns
- * replaces those owners' rows of what was known (see IncrementalSnapshots).
+ * The relations a migration could have changed by its locks: the owners in $3 (JSON array of
+ * oids) and the owners of the relations in $4 (made since the last read), with everything that
+ * belongs to them. What it returns replaces those owners' rows (see IncrementalSnapshots).
  */
-export const CATALOG_DELTA_SQL = catalogQuery(true);
+export const CATALOG_DELTA_SQL = catalogQuery('owners');
+
+/**
+ * What changed since the last 'full' or 'changes' read (its snapshot in $3, its row counts per
+ * owner in $4): the changed owners' relations with everything that belongs to them, and the
+ * schema-wide kinds when any of theirs changed (else null); `whole` when only a whole read is
+ * right. What it returns replaces those owners' rows of what was known (see IncrementalSnapshots).
+ */
+export const CATALOG_CHANGES_SQL = catalogQuery('changes');

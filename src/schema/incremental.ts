@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import { diffSchemas } from './diff.js';
 import { formatDiff } from './format.js';
-import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type RideWithCommit, type SnapshotOptions } from './snapshot.js';
+import type { SchemaFootprint } from '../capture/types.js';
+import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type RiddenCatalog, type RideWithCommit, type SnapshotOptions } from './snapshot.js';
 import type { SchemaSnapshot } from './types.js';
 
 /** The per-relation kinds of the catalog query: their rows carry an owner and are replaced owner by owner. */
@@ -16,7 +17,7 @@ interface State {
   snapshot: SchemaSnapshot;
   /** oid → [owner oid, qualified name, relkind] of every relation in scope. */
   relations: Map<number, [number, string, string]>;
-  /** The read's transaction ended with it (no later statement of it): the rows it wrote are all seen. */
+  /** The transaction of the read that took `raw.since` ended with it: the rows it wrote are all seen. */
   final: boolean;
 }
 
@@ -44,16 +45,19 @@ export class IncrementalSnapshots {
   constructor(private readonly options: SnapshotOptions = {}) {}
 
   /**
-   * The schema now. `following` may ride along (see readCatalog). With `ride`, the read may wait
-   * for the transaction's COMMIT and go in its round trip; should it then turn out that only a
-   * whole read is right, that is read through `ride.root` once the transaction is over (nothing
-   * else runs on a shadow meanwhile). A read without `ride` inside a transaction is taken to be
-   * followed by more of that transaction's statements (a batch): its rows are re-read next time.
+   * The schema now. With a complete `footprint` (the recorder's: every relation the migration
+   * locked, nothing it could not watch), only the owners of those relations are re-read; otherwise
+   * what changed since the last read that took a snapshot (whole or 'changes'). `following` may
+   * ride along (see readCatalog). With `ride`, the read may wait for the transaction's COMMIT and
+   * go in its round trip; should it then turn out that only a whole read is right, that is read
+   * through `ride.root` once the transaction is over (nothing else runs on a shadow meanwhile). A
+   * read without `ride` inside a transaction is taken to be followed by more of that transaction's
+   * statements (a batch): the rows that transaction wrote count as unseen next time.
    */
-  async take(knex: Knex, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
-    if (!ride) return this.read(knex, following);
+  async take(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
+    if (!ride) return this.read(knex, footprint, following);
     try {
-      return await this.read(knex, following, ride);
+      return await this.read(knex, footprint, following, ride);
     } catch (error) {
       // The statements it was to execute are gone (the migration ran DEALLOCATE or DISCARD): the
       // COMMIT went without it, so the schema is read whole after it.
@@ -63,22 +67,39 @@ export class IncrementalSnapshots {
     }
   }
 
-  private async read(knex: Knex, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
+  private async read(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
     const state = this.state;
     const prove = process.env.KNEXSAFE_CHECK_INCREMENTAL === '1';
     const final = ride !== undefined || !knex.isTransaction;
+    const rideAlso = ride && { ...ride, withFullRead: prove };
     if (state) {
-      const { since, totals } = state.raw;
-      const delta = { since: { xmax: since.xmax, xip: since.xip, old: state.final ? since.own : [], new: state.final ? [] : since.own }, totals };
-      const read = await readCatalog(knex, this.options, delta, following, ride && { ...ride, withFullRead: prove });
-      const snapshot = read.whole ? undefined : this.merge(state, read, final);
+      let read: RiddenCatalog | undefined;
+      let snapshot: SchemaSnapshot | undefined;
+      // The cheapest read: the owners of what the migration locked. The snapshot and row counts
+      // stay those of the last read that took them: a later 'changes' read re-reads what changed since.
+      const owners = new Set<number>();
+      const fresh: number[] = [];
+      for (const oid of footprint?.relations ?? []) {
+        const known = state.relations.get(oid);
+        if (known) owners.add(known[0]);
+        else fresh.push(oid);
+      }
+      if (footprint?.complete && [...owners].every((owner) => OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) {
+        read = await readCatalog(knex, this.options, { owners: [...owners], fresh }, following, rideAlso);
+        snapshot = this.merge(state, read, owners, false, state.final);
+      } else {
+        const { since, totals } = state.raw;
+        const delta = { since: { xmax: since.xmax, xip: since.xip, old: state.final ? since.own : [], new: state.final ? [] : since.own }, totals };
+        read = await readCatalog(knex, this.options, delta, following, rideAlso);
+        snapshot = read.whole ? undefined : this.merge(state, read, new Set((read.changed ?? []).filter((owner) => owner > 0)), read.wide === true, final);
+      }
       if (snapshot) {
-        if (prove) await this.prove(read.full ?? knex, snapshot);
+        if (prove) await this.prove(read?.full ?? knex, snapshot);
         return snapshot;
       }
-      if (read.full) return this.remember(read.full, final, true);
+      if (read?.full) return this.remember(read.full, final, true);
       // The delta went with the COMMIT: the transaction is over, the whole schema is read after it.
-      if (read.ridden) return this.readAll(ride!.root, true);
+      if (read?.ridden) return this.readAll(ride!.root, true);
     }
     return this.readAll(knex, final, following, ride);
   }
@@ -95,13 +116,18 @@ export class IncrementalSnapshots {
     return snapshot;
   }
 
-  /** The delta read merged into what was known, or undefined when only a whole read is right. */
-  private merge(state: State, partial: RawCatalog, final: boolean): SchemaSnapshot | undefined {
-    const wide = partial.wide === true;
+  /**
+   * A delta read merged into what was known, or undefined when only a whole read is right:
+   * `owners` re-read (with `wide`, the schema-wide kinds too). `final` goes with the snapshot and
+   * row counts kept: the partial's when it took them, else the ones known.
+   */
+  private merge(state: State, partial: RawCatalog, owners: ReadonlySet<number>, wide: boolean, final: boolean): SchemaSnapshot | undefined {
     // Every owner read comes back with all its relations (none when it was dropped): its rows
     // replace the ones known. Composite types' relations are read with the schema-wide kinds.
-    const replaced = new Set((partial.changed ?? []).filter((owner) => owner > 0));
+    const replaced = new Set(owners);
     if (wide) for (const [oid, [, , kind]] of state.relations) if (kind === 'c') replaced.add(oid);
+    // An 'owners' read takes no snapshot: the last one stays.
+    const tracking = partial.since ? { totals: partial.totals, since: partial.since } : { totals: state.raw.totals, since: state.raw.since };
     const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
     for (const [oid, [owner, qname, kind]] of now) {
       const ownerKind = now.get(owner)?.[2] ?? kind;
@@ -114,14 +140,13 @@ export class IncrementalSnapshots {
     this.counts.incremental++;
     if (replaced.size === 0 && !wide) {
       // Nothing to re-read: what is known stands, compared next time with this read's snapshot.
-      this.state = { ...state, raw: { ...state.raw, totals: partial.totals, since: partial.since }, final };
+      this.state = { ...state, raw: { ...state.raw, ...tracking }, final };
       return state.snapshot;
     }
     const merged: RawCatalog = {
       ...state.raw,
       relations: [...state.raw.relations.filter(([, owner]) => !replaced.has(owner)), ...partial.relations],
-      totals: partial.totals,
-      since: partial.since,
+      ...tracking,
     };
     for (const kind of OWNED_KINDS) {
       // Rows of no owner (comments on types, routines, schemas) go with the schema-wide kinds.

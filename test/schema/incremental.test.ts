@@ -240,7 +240,7 @@ function incrementalSuite(label: string, describeFn: typeof describe, shadowUrl:
           return;
         }
         const fullBefore = snapshots.counts.full;
-        const incremental = await snapshots.take(knex);
+        const incremental = await snapshots.take(knex, session.recorder.lastFootprint());
         const full = await snapshotSchema(knex, options);
         results.push({ name: migration.name, read: snapshots.counts.full > fullBefore ? 'full' : 'incremental', incremental, full });
       };
