@@ -26,16 +26,17 @@ const OWNER_KINDS = new Set(['r', 'p', 'f', 'v', 'm', 'S']);
 
 /**
  * Schema snapshots of one database taken one after another (check: before and after each
- * migration), where each one after the first re-reads only what changed since the one before,
- * whatever the migration ran (DDL, a DO block, a function or procedure that runs DDL): every read
- * also counts the catalog rows of each owner relation (a table with its columns, constraints,
- * indexes, triggers…; 0 for types, routines and extensions) and keeps its MVCC snapshot. The next
- * read re-reads the owners with a row written since that snapshot (xmin) or with fewer rows left
- * from then (deleted), the objects that print the name of a type, routine or column written since
- * (pg_depend), and the schema-wide kinds when any of theirs changed. A renamed relation or a changed
- * schema or collation gets a whole read. The result is meant to equal `snapshotSchema` on the same
- * database; KNEXSAFE_CHECK_INCREMENTAL=1 (set in CI) makes every incremental snapshot prove it
- * against a whole one.
+ * migration), where each one after the first re-reads only what the last migration changed. With a
+ * complete footprint (the recorder's), that is the owner relations (a table with its indexes, a
+ * view, a sequence) it locked, created or dropped. Otherwise (a DO block, a function or procedure
+ * that runs DDL, types, functions…) it is what changed since the last read that took an MVCC
+ * snapshot: each whole or 'changes' read counts the catalog rows of every owner (0 for types,
+ * routines and extensions) and keeps its snapshot; the next re-reads the owners with a row written
+ * since (xmin) or with fewer rows left (deleted), the objects that print the name of a type,
+ * routine or column written since (pg_depend), and the schema-wide kinds when any of theirs
+ * changed. A renamed relation or a changed schema or collation gets a whole read. The result is
+ * meant to equal `snapshotSchema` on the same database; KNEXSAFE_CHECK_INCREMENTAL=1 (set in CI)
+ * makes every incremental snapshot prove it against a whole one.
  */
 export class IncrementalSnapshots {
   private state: State | undefined;
