@@ -40,8 +40,11 @@ const OWNER_KINDS = new Set(['r', 'p', 'f', 'v', 'm', 'S']);
  */
 export class IncrementalSnapshots {
   private state: State | undefined;
-  /** How many snapshots were read whole and how many incrementally (for tests and benchmarks). */
-  readonly counts = { full: 0, incremental: 0 };
+  /**
+   * How many snapshots were read whole and how many incrementally, of which how many by what
+   * changed since a snapshot, and how many of those read the schema-wide kinds too (for tests and benchmarks).
+   */
+  readonly counts = { full: 0, incremental: 0, changes: 0, wide: 0 };
 
   constructor(private readonly options: SnapshotOptions = {}) {}
 
@@ -92,6 +95,8 @@ export class IncrementalSnapshots {
         const { since, totals } = state.raw;
         const delta = { since: { xmax: since.xmax, xip: since.xip, old: state.final ? since.own : [], new: state.final ? [] : since.own }, totals };
         read = await readCatalog(knex, this.options, delta, following, rideAlso);
+        this.counts.changes++;
+        if (read.wide) this.counts.wide++;
         snapshot = read.whole ? undefined : this.merge(state, read, new Set((read.changed ?? []).filter((owner) => owner > 0)), read.wide === true, final);
       }
       if (snapshot) {
