@@ -85,7 +85,8 @@ for (let i = 0; i < repeat; i++) {
   } finally {
     psql(`drop database if exists ${db} with (force)`);
   }
-  const ks = (...a) => timed(process.execPath, [cli, ...a, '--cwd', chain], {});
+  // --no-cache: every run cold (the warm cache would answer the second and third from the first).
+  const ks = (...a) => timed(process.execPath, [cli, ...a, '--cwd', chain, '--no-cache'], {});
   const vServer = ks('verify', '--shadow-url', serverUrl, '--json');
   // Exit 1 = findings (the chain drops a table holding data on purpose); 2 = the tool failed.
   if (vServer.status !== 0 && vServer.status !== 1) throw new Error(`verify failed (${vServer.status}): ${vServer.err.slice(0, 500)}`);

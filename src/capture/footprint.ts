@@ -5,9 +5,10 @@ import { statementKind } from '../sql/parse.js';
  * Statements whose catalog changes stay within relations they lock (or create): an incremental
  * schema snapshot may re-read just those. Everything else — types, functions, schemas, extensions,
  * renames (other objects print the new name), DO blocks and procedure calls (they may do anything)
- * — asks for a full read. Data statements are listed: a function they call could run DDL, but
- * DDL on a relation locks it, which the footprint sees (a type or function such a call creates
- * would not be seen: a blind spot accepted for the cost of reading everything after every insert).
+ * — asks for a read of what changed since the last MVCC snapshot (CATALOG_CHANGES_SQL). Data
+ * statements are listed: a function they call could run DDL, but DDL on a relation locks it, which
+ * the footprint sees (a type or function such a call creates would not be seen: a blind spot
+ * accepted for the cost of counting every catalog row after every insert).
  */
 const RELATION_SCOPED = new Set([
   'SelectStmt',

@@ -466,8 +466,8 @@ interface SchemaTracker {
 function trackSchemas(session: CaptureSession, project: ProjectConfig, IncrementalSnapshots: Runner['IncrementalSnapshots'], { whileReading, rideCommit }: { whileReading?: () => void; rideCommit: boolean }): SchemaTracker {
   const tracker: SchemaTracker = { before: new Map(), after: new Map() };
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
-  // A snapshot after a migration re-reads only the relations it locked or created (the recorder's
-  // footprint): whole snapshots were most of check's cost.
+  // A snapshot after a migration re-reads only what it changed (the relations it locked, or the
+  // catalog rows written or deleted since): whole snapshots were most of check's cost.
   const snapshots = new IncrementalSnapshots({ excludeTables: exclude });
   // Between one migration's end and the next one's start knex only writes its own bookkeeping rows:
   // the schema after one is the schema before the next.

@@ -78,11 +78,189 @@ const ALL_RELATIONS = /* sql */ `
   )`;
 
 /**
+ * Every catalog row a snapshot's objects are printed from, with the owner it is counted under and
+ * its xmin: the owner relation (an index's table, else the relation itself), 0 for the schema-wide
+ * kinds (types, routines, extensions, a composite type's relation), -1 for what only a whole read
+ * handles (schemas, collations: every object prints their names). pg_depend rows of relations are
+ * counted too: a sequence's OWNED BY lives only there (system columns are not: they come and go
+ * with their relation's row). Each catalog is read from oid 16384 up, by
+ * an index: the cost is the number of user objects, not of catalog rows.
+ */
+const TRACKED_ROWS = /* sql */ `
+  tracked_row as (
+    select c.oid::int8 as rel, c.xmin, null::oid as cls, null::oid as obj, null::int4 as sub from pg_catalog.pg_class c where c.oid >= 16384
+    union all select a.attrelid::int8, a.xmin, 'pg_catalog.pg_class'::regclass, a.attrelid, a.attnum from pg_catalog.pg_attribute a where a.attrelid >= 16384 and a.attnum > 0
+    union all select ad.adrelid::int8, ad.xmin, null, null, null from pg_catalog.pg_attrdef ad where ad.adrelid >= 16384
+    union all select case when con.conrelid <> 0 then con.conrelid::int8 else 0 end, con.xmin, null, null, null
+      from pg_catalog.pg_constraint con where con.oid >= 16384
+    union all select ix.indrelid::int8, ix.xmin, null, null, null from pg_catalog.pg_index ix where ix.indexrelid >= 16384
+    union all select tg.tgrelid::int8, tg.xmin, null, null, null from pg_catalog.pg_trigger tg where tg.oid >= 16384
+    union all select po.polrelid::int8, po.xmin, null, null, null from pg_catalog.pg_policy po where po.oid >= 16384
+    union all select rw.ev_class::int8, rw.xmin, null, null, null from pg_catalog.pg_rewrite rw where rw.oid >= 16384
+    union all select sq.seqrelid::int8, sq.xmin, null, null, null from pg_catalog.pg_sequence sq where sq.seqrelid >= 16384
+    union all select ih.inhrelid::int8, ih.xmin, null, null, null from pg_catalog.pg_inherits ih where ih.inhrelid >= 16384
+    union all select d.objid::int8, d.xmin, null, null, null from pg_catalog.pg_depend d
+      where d.classid = 'pg_catalog.pg_class'::regclass and d.objid >= 16384
+    union all select case ds.classoid
+               when 'pg_catalog.pg_class'::regclass then ds.objoid::int8
+               when 'pg_catalog.pg_constraint'::regclass then (select nullif(con.conrelid, 0)::int8 from pg_catalog.pg_constraint con where con.oid = ds.objoid)
+               when 'pg_catalog.pg_trigger'::regclass then (select tg.tgrelid::int8 from pg_catalog.pg_trigger tg where tg.oid = ds.objoid)
+               when 'pg_catalog.pg_policy'::regclass then (select po.polrelid::int8 from pg_catalog.pg_policy po where po.oid = ds.objoid)
+               when 'pg_catalog.pg_namespace'::regclass then -1
+             end, ds.xmin, null, null, null
+      from pg_catalog.pg_description ds where ds.objoid >= 16384
+    -- A relation's row type and its array type count under the relation.
+    union all select case when t.typrelid <> 0 then t.typrelid::int8
+                          when t.typelem <> 0 then coalesce((select nullif(el.typrelid, 0)::int8 from pg_catalog.pg_type el where el.oid = t.typelem), 0)
+                          else 0 end, t.xmin, 'pg_catalog.pg_type'::regclass, t.oid, 0
+      from pg_catalog.pg_type t where t.oid >= 16384
+    union all select 0, p.xmin, 'pg_catalog.pg_proc'::regclass, p.oid, 0 from pg_catalog.pg_proc p where p.oid >= 16384
+    union all select 0, e.xmin, 'pg_catalog.pg_type'::regclass, e.enumtypid, 0 from pg_catalog.pg_enum e where e.oid >= 16384
+    union all select 0, ag.xmin, null, null, null from pg_catalog.pg_aggregate ag where ag.aggfnoid >= 16384
+    union all select 0, x.xmin, null, null, null from pg_catalog.pg_extension x where x.oid >= 16384
+    union all select -1, n.xmin, null, null, null from pg_catalog.pg_namespace n where n.oid >= 16384
+    union all select -1, co.xmin, null, null, null from pg_catalog.pg_collation co where co.oid >= 16384
+  ),
+  tracked as (
+    select coalesce(case when r.rel <= 0 then r.rel end, ix.indrelid::int8,
+                    case when c.relkind = 'c' then 0 end, r.rel, 0) as owner,
+           r.xmin::text::int8 as x, r.cls, r.obj, r.sub
+    from tracked_row r
+    -- (-1 and 0 are no oid: the cast must not see them, whatever order the plan tests in.)
+    left join pg_catalog.pg_index ix on ix.indexrelid = (case when r.rel > 0 then r.rel end)::oid
+    left join pg_catalog.pg_class c on c.oid = (case when r.rel > 0 then r.rel end)::oid
+  ),
+  snap as (
+    select pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::int8 % 4294967296 as xmax,
+           coalesce((select array_agg(x::text::int8 % 4294967296) from pg_catalog.pg_snapshot_xip(pg_catalog.pg_current_snapshot()) x), '{}') as xip,
+           pg_catalog.pg_current_xact_id_if_assigned()::text::int8 % 4294967296 as top
+  )`;
+
+/** Rows counted per owner, and this read's snapshot: what the next delta read compares with (see IncrementalSnapshots). */
+const TRACKING_COLUMNS = [
+  /* sql */ `  (select coalesce(json_object_agg(owner, n), '{}'::json) from (select owner, count(*) as n from tracked group by owner) x) as totals`,
+  /* sql */ `  -- Rows visible though their transaction had not ended when the snapshot was taken are this
+  -- session's transaction's own (the xmin of a row it wrote may be at or past the snapshot's xmax).
+  (select json_build_object('xmax', s.xmax, 'xip', s.xip,
+            'own', (select coalesce(json_agg(distinct o), '[]'::json) from (
+                      select t.x as o from tracked t where ((t.x - s.xmax + 4294967296) % 4294967296) < 2147483648
+                      union select s.top where s.top is not null) own))
+     from snap s) as since`,
+];
+
+/**
+ * Whether a row's transaction was already over when the last read's snapshot was taken (its xid
+ * precedes the snapshot's xmax, circularly, and was not running then), or is one of the given
+ * transactions counted as seen ($3 old: the last read's own, when its transaction ended with it)
+ * rather than not ($3 new: its own, when its transaction went on).
+ */
+const SEEN = (x: string) => /* sql */ `(${x} in (select v from seen_old) or (((${x} - (select xmax from since) + 4294967296) % 4294967296) >= 2147483648
+     and ${x} not in (select v from seen_xip) and ${x} not in (select v from seen_new)))`;
+
+/**
+ * The delta read: the owners whose rows differ from the last read's. Parameters: $3 the last
+ * read's snapshot ({xmax, xip, old, new}), $4 its row counts per owner. An owner changed when one
+ * of its rows was written since (an UPDATE writes a new row version), or fewer of its rows are left
+ * from then than it had (a row deleted). Written rows of types, routines and relation columns also
+ * change the objects that print their names (a view after RENAME COLUMN, a trigger after ALTER
+ * FUNCTION … RENAME, a column after ALTER TYPE … RENAME): pg_depend names them.
+ */
+const CHANGED_OWNERS = /* sql */ `
+  since as (select ($3::jsonb ->> 'xmax')::int8 as xmax),
+  seen_xip as (select jsonb_array_elements_text($3::jsonb -> 'xip')::int8 as v),
+  seen_old as (select jsonb_array_elements_text($3::jsonb -> 'old')::int8 as v),
+  seen_new as (select jsonb_array_elements_text($3::jsonb -> 'new')::int8 as v),
+  last_total as (select key::int8 as owner, value::int8 as n from jsonb_each_text($4::jsonb)),
+  counted as (
+    select t.owner, count(*) as n, count(*) filter (where ${SEEN('t.x')}) as kept
+    from tracked t group by t.owner
+  ),
+  written_ref as (
+    select t.cls, t.obj, t.sub from tracked t where t.cls is not null and not ${SEEN('t.x')}
+  ),
+  dependent_rel as (
+    select case d.classid
+             when 'pg_catalog.pg_class'::regclass then d.objid::int8
+             when 'pg_catalog.pg_attrdef'::regclass then (select ad.adrelid::int8 from pg_catalog.pg_attrdef ad where ad.oid = d.objid)
+             when 'pg_catalog.pg_constraint'::regclass then (select con.conrelid::int8 from pg_catalog.pg_constraint con where con.oid = d.objid)
+             when 'pg_catalog.pg_rewrite'::regclass then (select rw.ev_class::int8 from pg_catalog.pg_rewrite rw where rw.oid = d.objid)
+             when 'pg_catalog.pg_trigger'::regclass then (select tg.tgrelid::int8 from pg_catalog.pg_trigger tg where tg.oid = d.objid)
+             when 'pg_catalog.pg_policy'::regclass then (select po.polrelid::int8 from pg_catalog.pg_policy po where po.oid = d.objid)
+             when 'pg_catalog.pg_type'::regclass then 0
+             when 'pg_catalog.pg_proc'::regclass then 0
+           end as rel
+    from written_ref w
+    -- OFFSET 0 keeps it a lookup by the index for each row written (few), not a scan of pg_depend.
+    cross join lateral (
+      select d.classid, d.objid from pg_catalog.pg_depend d
+      where d.refclassid = w.cls and d.refobjid = w.obj and d.refobjsubid = w.sub offset 0
+    ) d
+  ),
+  changed as (
+    select c.owner from counted c
+    left join last_total l on l.owner = c.owner
+    where c.kept <> c.n or c.kept <> coalesce(l.n, 0)
+    union
+    select l.owner from last_total l where not exists (select 1 from counted c where c.owner = l.owner)
+    union
+    select coalesce(ix.indrelid::int8, case when c.relkind = 'c' then 0 end, d.rel)
+    from dependent_rel d
+    left join pg_catalog.pg_index ix on ix.indexrelid = (case when d.rel > 0 then d.rel end)::oid
+    left join pg_catalog.pg_class c on c.oid = (case when d.rel > 0 then d.rel end)::oid
+    where d.rel is not null
+  ),
+  flags as (
+    select exists (select 1 from changed where owner = 0) as wide,
+           exists (select 1 from changed where owner = -1) as whole
+  ),
+  -- The changed owners, each with its indexes; composite types' relations go with the schema-wide kinds.
+  delta_owner as (
+    select (case when owner > 0 then owner end)::oid as oid from changed where owner > 0
+    union
+    select c.oid from pg_catalog.pg_class c where c.relkind = 'c' and c.oid >= 16384 and (select wide from flags)
+  )`;
+
+/**
+ * The changed owners' relations (see CHANGED_OWNERS), looked up by oid, so a delta read costs what a
+ * migration changed, not what the database holds. The same relations are left out as by the full
+ * read, tested one by one.
+ */
+const CHANGED_RELATIONS = /* sql */ `
+  candidate_rel as (
+    select d.oid from delta_owner d
+    union all
+    select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
+  ),
+  rel as (
+    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
+           coalesce(ix.indrelid, c.oid) as owner
+    from candidate_rel cr
+    join pg_catalog.pg_class c on c.oid = cr.oid
+    join ns n on n.oid = c.relnamespace
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
+    where c.oid >= 16384
+      and not exists (select 1 from excluded_names x where x.name = c.relname or x.name = n.nspname || '.' || c.relname)
+      and not exists (
+        select 1
+        from pg_catalog.pg_depend d
+        join pg_catalog.pg_class t on t.oid = d.refobjid
+        join ns tn on tn.oid = t.relnamespace
+        where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
+          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
+          and exists (select 1 from excluded_names x where x.name = t.relname or x.name = tn.nspname || '.' || t.relname)
+      )
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
+      )
+  )`;
+
+/**
  * The owners in $3 and the owners of the relations in $4 (made since the last read), each with
  * its indexes: looked up by oid, so a delta read costs what a migration touched, not what the
  * database holds. The same relations are left out as by the full read, tested one by one.
  */
-const CHANGED_RELATIONS = /* sql */ `
+const LOCKED_RELATIONS = /* sql */ `
   delta_owner as (
     select jsonb_array_elements_text($3::jsonb)::oid as oid
     union
@@ -125,7 +303,7 @@ const TABLES = /* sql */ `
     select * from rel where relkind in ('r', 'p', 'f')
   )`;
 
-/** Types and routines: read whole, by the full read only. */
+/** Types and routines: read whole (by a delta read only when one of the schema-wide kinds changed). */
 const SCHEMA_WIDE = /* sql */ `
   typ as (
     select t.oid, t.typname, t.typtype, t.typrelid, n.nspname, n.nspname || '.' || t.typname as qname
@@ -299,7 +477,7 @@ const PER_RELATION_COLUMNS = [
   ) x) as policies`
 ];
 
-/** Schema-wide kinds: the full read's alone (a delta read keeps the ones it had). */
+/** Schema-wide kinds: read whole, by a delta read too when any of them changed (else it keeps the ones it had). */
 const SCHEMA_WIDE_COLUMNS = [
   /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
   /* sql */ `  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
@@ -383,7 +561,14 @@ const COMMENTS = {
     left join rel r on r.oid = con.conrelid
     left join typ t on t.oid = con.contypid
     where con.oid >= 16384 and (r.oid is not null or t.oid is not null)`,
-  /** On a table (the delta read has no domains). */
+  /** On a domain (the delta read, when the schema-wide kinds changed). */
+  domainConstraint: /* sql */ `    select 'constraint ' || t.qname || '.' || con.conname,
+           ${comment('con.oid', 'pg_constraint')},
+           null::int8
+    from pg_catalog.pg_constraint con
+    join typ t on t.oid = con.contypid
+    where con.oid >= 16384`,
+  /** On a table. */
   tableConstraint: /* sql */ `    select 'constraint ' || r.qname || '.' || con.conname,
            ${comment('con.oid', 'pg_constraint')},
            r.owner::int8
@@ -414,26 +599,57 @@ const COMMENTS = {
     from ns n`,
 };
 
-function catalogQuery(delta: boolean): string {
-  const ctes = [SCOPE, delta ? CHANGED_RELATIONS : ALL_RELATIONS, TABLES, ...(delta ? [] : [SCHEMA_WIDE])];
+/** A column of the whole read, left null by a delta read unless the schema-wide kinds changed. */
+function gated(column: string): string {
+  const at = column.lastIndexOf(' as ');
+  return `  case when (select wide from flags) then ${column.slice(0, at).trim()} end${column.slice(at)}`;
+}
+
+/**
+ * 'full': every object, and what the next 'changes' read compares with. 'owners': the owners named
+ * (a migration's locks). 'changes': what changed since a 'full' or 'changes' read.
+ */
+function catalogQuery(kind: 'full' | 'owners' | 'changes'): string {
+  const ctes =
+    kind === 'full' ? [SCOPE, ALL_RELATIONS, TABLES, SCHEMA_WIDE, TRACKED_ROWS]
+    : kind === 'owners' ? [SCOPE, LOCKED_RELATIONS, TABLES]
+    : [SCOPE, TRACKED_ROWS, CHANGED_OWNERS, CHANGED_RELATIONS, TABLES, SCHEMA_WIDE];
   const c = COMMENTS;
-  const comments = delta
-    ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
-    : [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema];
+  const wideOnly = (branch: string) => `    select * from (\n${branch}\n    ) wide_comment where (select wide from flags)`;
+  const comments =
+    kind === 'full' ? [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema]
+    : kind === 'owners' ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
+    : [c.relation, c.column, c.tableConstraint, c.trigger, c.policy, ...[c.domainConstraint, c.type, c.routine, c.schema].map(wideOnly)];
   // Comments are looked up object by object (an index probe each) rather than joined: the generic
   // plan cannot know how few objects a schema has and otherwise scans every comment of the system
   // catalogs once per object.
   const commentsColumn = `  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
-  const columns = [...PER_RELATION_COLUMNS, ...(delta ? [] : SCHEMA_WIDE_COLUMNS), commentsColumn];
+  const changesColumns = [
+    `  (select coalesce(json_agg(owner), '[]'::json) from changed) as changed`,
+    `  (select wide from flags) as wide`,
+    `  (select whole from flags) as whole`,
+  ];
+  const columns =
+    kind === 'full' ? [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS, commentsColumn, ...TRACKING_COLUMNS]
+    : kind === 'owners' ? [...PER_RELATION_COLUMNS, commentsColumn]
+    : [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS.map(gated), commentsColumn, ...TRACKING_COLUMNS, ...changesColumns];
   return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
 }
 
-/** Every object of the schema. Parameters $1, $2. */
-export const CATALOG_SQL = catalogQuery(false);
+/** Every object of the schema, with what the next delta read compares with. Parameters $1, $2. */
+export const CATALOG_SQL = catalogQuery('full');
 
 /**
- * The relations a migration could have changed: the owners in $3 (JSON array of oids) and the
- * owners of the relations in $4 (made since the last read), with everything that belongs to them.
- * What it returns replaces those owners' rows of the last full read (see IncrementalSnapshots).
+ * The relations a migration could have changed by its locks: the owners in $3 (JSON array of
+ * oids) and the owners of the relations in $4 (made since the last read), with everything that
+ * belongs to them. What it returns replaces those owners' rows (see IncrementalSnapshots).
  */
-export const CATALOG_DELTA_SQL = catalogQuery(true);
+export const CATALOG_DELTA_SQL = catalogQuery('owners');
+
+/**
+ * What changed since the last 'full' or 'changes' read (its snapshot in $3, its row counts per
+ * owner in $4): the changed owners' relations with everything that belongs to them, and the
+ * schema-wide kinds when any of theirs changed (else null); `whole` when only a whole read is
+ * right. What it returns replaces those owners' rows of what was known (see IncrementalSnapshots).
+ */
+export const CATALOG_CHANGES_SQL = catalogQuery('changes');

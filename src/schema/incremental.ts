@@ -1,25 +1,24 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
-import type { SchemaFootprint } from '../capture/types.js';
 import { diffSchemas } from './diff.js';
 import { formatDiff } from './format.js';
+import type { SchemaFootprint } from '../capture/types.js';
 import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type RiddenCatalog, type RideWithCommit, type SnapshotOptions } from './snapshot.js';
 import type { SchemaSnapshot } from './types.js';
 
 /** The per-relation kinds of the catalog query: their rows carry an owner and are replaced owner by owner. */
 const OWNED_KINDS = ['tables', 'columns', 'constraints', 'indexes', 'sequences', 'views', 'triggers', 'policies', 'comments'] as const;
 
+/** The schema-wide kinds: a delta read reads them whole, or not at all. */
+const WIDE_KINDS = ['schemas', 'extensions', 'enums', 'composites', 'domains', 'functions'] as const;
+
 interface State {
   raw: RawCatalog;
   snapshot: SchemaSnapshot;
   /** oid → [owner oid, qualified name, relkind] of every relation in scope. */
   relations: Map<number, [number, string, string]>;
-}
-
-/** A delta read and the owners it was asked for. */
-interface Delta {
-  owners: Set<number>;
-  read: RiddenCatalog;
+  /** The transaction of the read that took `raw.since` ended with it: the rows it wrote are all seen. */
+  final: boolean;
 }
 
 /** Owners read with their rows: tables, views, materialized views, sequences. A composite type's relation is read with the schema-wide kinds. */
@@ -27,25 +26,37 @@ const OWNER_KINDS = new Set(['r', 'p', 'f', 'v', 'm', 'S']);
 
 /**
  * Schema snapshots of one database taken one after another (check: before and after each
- * migration), where each one after the first re-reads only what the last migration could have
- * changed: the owner relations (a table with its indexes, a view, a sequence) it locked or created
- * or dropped. What a footprint cannot vouch for (types, functions, renames, statements not
- * watched…), a relation that changed its name, or a dropped relation whose table was not locked,
- * gets a full read. The result is meant to equal `snapshotSchema` on the same database;
- * KNEXSAFE_CHECK_INCREMENTAL=1 (set in CI) makes every incremental snapshot prove it against a full one.
+ * migration), where each one after the first re-reads only what the last migration changed. With a
+ * complete footprint (the recorder's), that is the owner relations (a table with its indexes, a
+ * view, a sequence) it locked, created or dropped. Otherwise (a DO block, a function or procedure
+ * that runs DDL, types, functions…) it is what changed since the last read that took an MVCC
+ * snapshot: each whole or 'changes' read counts the catalog rows of every owner (0 for types,
+ * routines and extensions) and keeps its snapshot; the next re-reads the owners with a row written
+ * since (xmin) or with fewer rows left (deleted), the objects that print the name of a type,
+ * routine or column written since (pg_depend), and the schema-wide kinds when any of theirs
+ * changed. A renamed relation or a changed schema or collation gets a whole read. The result is
+ * meant to equal `snapshotSchema` on the same database; KNEXSAFE_CHECK_INCREMENTAL=1 (set in CI)
+ * makes every incremental snapshot prove it against a whole one.
  */
 export class IncrementalSnapshots {
   private state: State | undefined;
-  /** How many snapshots were read whole and how many incrementally (for tests and benchmarks). */
-  readonly counts = { full: 0, incremental: 0 };
+  /**
+   * How many snapshots were read whole and how many incrementally, of which how many by what
+   * changed since a snapshot, and how many of those read the schema-wide kinds too (for tests and benchmarks).
+   */
+  readonly counts = { full: 0, incremental: 0, changes: 0, wide: 0 };
 
   constructor(private readonly options: SnapshotOptions = {}) {}
 
   /**
-   * The schema now. With no `footprint` (or an incomplete one) it is read whole. `following` may
+   * The schema now. With a complete `footprint` (the recorder's: every relation the migration
+   * locked, nothing it could not watch), only the owners of those relations are re-read; otherwise
+   * what changed since the last read that took a snapshot (whole or 'changes'). `following` may
    * ride along (see readCatalog). With `ride`, the read may wait for the transaction's COMMIT and
    * go in its round trip; should it then turn out that only a whole read is right, that is read
-   * through `ride.root` once the transaction is over (nothing else runs on a shadow meanwhile).
+   * through `ride.root` once the transaction is over (nothing else runs on a shadow meanwhile). A
+   * read without `ride` inside a transaction is taken to be followed by more of that transaction's
+   * statements (a batch): the rows that transaction wrote count as unseen next time.
    */
   async take(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
     if (!ride) return this.read(knex, footprint, following);
@@ -55,7 +66,7 @@ export class IncrementalSnapshots {
       // The statements it was to execute are gone (the migration ran DEALLOCATE or DISCARD): the
       // COMMIT went without it, so the schema is read whole after it.
       const failed = error as { code?: string; knexsafeRidden?: boolean };
-      if (failed.code === '26000' && failed.knexsafeRidden) return this.readAll(ride.root);
+      if (failed.code === '26000' && failed.knexsafeRidden) return this.readAll(ride.root, true);
       throw error;
     }
   }
@@ -63,75 +74,93 @@ export class IncrementalSnapshots {
   private async read(knex: Knex, footprint?: SchemaFootprint, following?: FollowingQuery, ride?: RideWithCommit & { root: Knex }): Promise<SchemaSnapshot> {
     const state = this.state;
     const prove = process.env.KNEXSAFE_CHECK_INCREMENTAL === '1';
-    if (state && footprint?.complete) {
-      const delta = await this.readDelta(knex, state, footprint.relations, following, ride && { ...ride, withFullRead: prove });
-      const snapshot = delta === 'whole' ? undefined : this.merge(state, delta);
-      const full = delta === 'whole' ? undefined : delta.read.full;
+    const final = ride !== undefined || !knex.isTransaction;
+    const rideAlso = ride && { ...ride, withFullRead: prove };
+    if (state) {
+      let read: RiddenCatalog | undefined;
+      let snapshot: SchemaSnapshot | undefined;
+      // The cheapest read: the owners of what the migration locked. The snapshot and row counts
+      // stay those of the last read that took them: a later 'changes' read re-reads what changed since.
+      const owners = new Set<number>();
+      const fresh: number[] = [];
+      for (const oid of footprint?.relations ?? []) {
+        const known = state.relations.get(oid);
+        if (known) owners.add(known[0]);
+        else fresh.push(oid);
+      }
+      if (footprint?.complete && [...owners].every((owner) => OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) {
+        read = await readCatalog(knex, this.options, { owners: [...owners], fresh }, following, rideAlso);
+        snapshot = this.merge(state, read, owners, false, state.final);
+      } else {
+        const { since, totals } = state.raw;
+        const delta = { since: { xmax: since.xmax, xip: since.xip, old: state.final ? since.own : [], new: state.final ? [] : since.own }, totals };
+        read = await readCatalog(knex, this.options, delta, following, rideAlso);
+        this.counts.changes++;
+        if (read.wide) this.counts.wide++;
+        snapshot = read.whole ? undefined : this.merge(state, read, new Set((read.changed ?? []).filter((owner) => owner > 0)), read.wide === true, final);
+      }
       if (snapshot) {
-        if (prove) await this.prove(full ?? knex, snapshot);
+        if (prove) await this.prove(read?.full ?? knex, snapshot);
         return snapshot;
       }
-      if (full) return this.remember(full, true);
+      if (read?.full) return this.remember(read.full, final, true);
       // The delta went with the COMMIT: the transaction is over, the whole schema is read after it.
-      if (delta !== 'whole' && delta.read.ridden) return this.readAll(ride!.root);
+      if (read?.ridden) return this.readAll(ride!.root, true);
     }
-    return this.readAll(knex, following, ride);
+    return this.readAll(knex, final, following, ride);
   }
 
-  private async readAll(knex: Knex, following?: FollowingQuery, ride?: RideWithCommit): Promise<SchemaSnapshot> {
+  private async readAll(knex: Knex, final: boolean, following?: FollowingQuery, ride?: RideWithCommit): Promise<SchemaSnapshot> {
     const raw = await readCatalog(knex, this.options, undefined, following, ride);
-    return this.remember(raw, true);
+    return this.remember(raw, final, true);
   }
 
-  private remember(raw: RawCatalog, whole = false): SchemaSnapshot {
+  private remember(raw: RawCatalog, final: boolean, whole = false): SchemaSnapshot {
     if (whole) this.counts.full++;
     const snapshot = buildSnapshot(raw);
-    this.state = { raw, snapshot, relations: new Map(raw.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind]])) };
+    this.state = { raw, snapshot, final, relations: new Map(raw.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind]])) };
     return snapshot;
   }
 
   /**
-   * The rows a migration could have changed, or 'whole' when only a full read is right. A complete
-   * footprint names every relation the migration made or dropped (PostgreSQL locks a relation it
-   * creates or drops until the transaction ends), so the owners of the relations it locked are all
-   * that can differ.
+   * A delta read merged into what was known, or undefined when only a whole read is right:
+   * `owners` re-read (with `wide`, the schema-wide kinds too). `final` goes with the snapshot and
+   * row counts kept: the partial's when it took them, else the ones known.
    */
-  private async readDelta(knex: Knex, state: State, locked: readonly number[], following?: FollowingQuery, ride?: RideWithCommit): Promise<Delta | 'whole'> {
-    const owners = new Set<number>();
-    const fresh: number[] = [];
-    for (const oid of locked) {
-      const known = state.relations.get(oid);
-      if (known) owners.add(known[0]);
-      else fresh.push(oid);
-    }
-    if ([...owners].some((owner) => !OWNER_KINDS.has(state.relations.get(owner)?.[2] ?? ''))) return 'whole';
-    return { owners, read: await readCatalog(knex, this.options, { owners: [...owners], fresh }, following, ride) };
-  }
-
-  /** The delta read merged into what was known, or undefined when only a full read is right. */
-  private merge(state: State, { owners, read: partial }: Delta): SchemaSnapshot | undefined {
-    const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
+  private merge(state: State, partial: RawCatalog, owners: ReadonlySet<number>, wide: boolean, final: boolean): SchemaSnapshot | undefined {
     // Every owner read comes back with all its relations (none when it was dropped): its rows
-    // replace the ones known.
+    // replace the ones known. Composite types' relations are read with the schema-wide kinds.
     const replaced = new Set(owners);
+    if (wide) for (const [oid, [, , kind]] of state.relations) if (kind === 'c') replaced.add(oid);
+    // An 'owners' read takes no snapshot: the last one stays.
+    const tracking = partial.since ? { totals: partial.totals, since: partial.since } : { totals: state.raw.totals, since: state.raw.since };
+    const now = new Map(partial.relations.map(([oid, owner, qname, kind]) => [oid, [owner, qname, kind] as [number, string, string]]));
     for (const [oid, [owner, qname, kind]] of now) {
-      if (!OWNER_KINDS.has(now.get(owner)?.[2] ?? kind)) return undefined;
+      const ownerKind = now.get(owner)?.[2] ?? kind;
+      if (!OWNER_KINDS.has(ownerKind) && !(wide && ownerKind === 'c')) return undefined;
       const before = state.relations.get(oid);
       // Renamed or moved: other objects (foreign keys, views, defaults) print the old name.
       if (before && (before[0] !== owner || before[1] !== qname)) return undefined;
       replaced.add(owner);
     }
-    if (replaced.size === 0) {
-      this.counts.incremental++;
+    this.counts.incremental++;
+    if (replaced.size === 0 && !wide) {
+      // Nothing to re-read: what is known stands, compared next time with this read's snapshot.
+      this.state = { ...state, raw: { ...state.raw, ...tracking }, final };
       return state.snapshot;
     }
-    const merged: RawCatalog = { ...state.raw, relations: [...state.raw.relations.filter(([, owner]) => !replaced.has(owner)), ...partial.relations] };
+    const merged: RawCatalog = {
+      ...state.raw,
+      relations: [...state.raw.relations.filter(([, owner]) => !replaced.has(owner)), ...partial.relations],
+      ...tracking,
+    };
     for (const kind of OWNED_KINDS) {
-      const kept = (state.raw[kind] as { owner: number | null }[]).filter((row) => row.owner === null || !replaced.has(row.owner));
-      (merged as unknown as Record<string, unknown[]>)[kind] = [...kept, ...(partial[kind] as { owner: number | null }[]).filter((row) => row.owner !== null)];
+      // Rows of no owner (comments on types, routines, schemas) go with the schema-wide kinds.
+      const kept = (state.raw[kind] as { owner: number | null }[]).filter((row) => (row.owner === null ? !wide : !replaced.has(row.owner)));
+      (merged as unknown as Record<string, unknown[]>)[kind] = [...kept, ...(partial[kind] as { owner: number | null }[]).filter((row) => wide || row.owner !== null)];
     }
-    this.counts.incremental++;
-    return this.remember(merged);
+    if (wide) for (const kind of WIDE_KINDS) (merged as unknown as Record<string, unknown>)[kind] = partial[kind];
+    return this.remember(merged, final);
   }
 
   /** Throws unless `incremental` equals the schema read whole (`source`: read now through it, or read already). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { CommitRider } from '../db/dialects.js';
-import { CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
+import { CATALOG_CHANGES_SQL, CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
 import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
 import { ensureViewParser, normalizeViewDefinition } from './view-definition.js';
@@ -71,12 +71,14 @@ function preparedQuery(prefix: string, sql: string, parameters: number): Prepare
 
 const FULL_QUERY = preparedQuery('knexsafe_schema_snapshot', CATALOG_SQL, 2);
 const DELTA_QUERY = preparedQuery('knexsafe_schema_delta', CATALOG_DELTA_SQL, 4);
+const CHANGES_QUERY = preparedQuery('knexsafe_schema_changes', CATALOG_CHANGES_SQL, 4);
+const QUERIES = [FULL_QUERY, DELTA_QUERY, CHANGES_QUERY];
 
 
 // The settings and the statement name are constants: written into the SQL, not sent as parameters.
 const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog.set_config(${sqlString(name)}, ${sqlString(value)}, true)`).join(', ');
-// Both are prepared together, the first time either is needed: check reads whole once, then deltas.
-const PREPARED_SQL = `(select coalesce(json_agg(name), '[]'::json) from pg_catalog.pg_prepared_statements where name in (${sqlString(FULL_QUERY.name)}, ${sqlString(DELTA_QUERY.name)}))`;
+// All are prepared together, the first time any is needed: check reads whole once, then deltas.
+const PREPARED_SQL = `(select coalesce(json_agg(name), '[]'::json) from pg_catalog.pg_prepared_statements where name in (${QUERIES.map((q) => sqlString(q.name)).join(', ')}))`;
 
 /** What knex.raw gives back: one result, or one per statement when the SQL held several. */
 type QueryResults = { rows: Record<string, unknown>[] } | { rows: Record<string, unknown>[] }[];
@@ -110,11 +112,15 @@ async function snapshotSchemaOwn(knex: Knex, options: SnapshotOptions = {}): Pro
   return buildSnapshot(await readCatalog(knex, options));
 }
 
-/** For an incremental read: the owner relations to re-read, and relations made since the last read, whose owners are re-read too (see CATALOG_SQL). */
-export interface CatalogDelta {
-  owners: number[];
-  fresh: number[];
-}
+/**
+ * For a delta read, either the owner relations to re-read and relations made since the last read,
+ * whose owners are re-read too (CATALOG_DELTA_SQL); or what changed since a read's snapshot, with
+ * its row counts per owner (CATALOG_CHANGES_SQL), where `old` and `new` are transactions to count
+ * as seen by it, or not, whatever the snapshot says.
+ */
+export type CatalogDelta =
+  | { owners: number[]; fresh: number[] }
+  | { since: { xmax: number; xip: number[]; old: number[]; new: number[] }; totals: Record<string, number> };
 
 /**
  * A read-only query of the caller's sent in the snapshot's round trip, after the catalog query and
@@ -160,7 +166,7 @@ async function sendOnConnection(trx: Knex, sql: string): Promise<unknown> {
   return (await client.executeStatement(connection, { sql, bindings: [] })).response;
 }
 
-/** Driver connections known to hold both prepared catalog queries (a round trip saved on the first read of a new one). */
+/** Driver connections known to hold the prepared catalog queries (a round trip saved on the first read of a new one). */
 const preparedOn = new WeakSet<object>();
 
 /** The transaction's connection, when knexsafe's client can tell it. */
@@ -184,7 +190,9 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   const nested = Boolean(knex.isTransaction);
   const trx: Knex = nested ? knex : await knex.transaction();
   const executeOf = (query: PreparedCatalogQuery, args: unknown[]) => `execute ${query.name}(${args.map((arg) => sqlString(JSON.stringify(arg))).join(', ')})`;
-  const execute = delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.owners, delta.fresh]) : executeOf(FULL_QUERY, [schemas, excluded]);
+  const execute = !delta ? executeOf(FULL_QUERY, [schemas, excluded])
+    : 'owners' in delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.owners, delta.fresh])
+    : executeOf(CHANGES_QUERY, [schemas, excluded, delta.since, delta.totals]);
   // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
   // in a savepoint the statements go together (check takes one after each migration).
   const undoSavepoint = 'rollback to savepoint knexsafe_snapshot; release savepoint knexsafe_snapshot';
@@ -241,7 +249,7 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
       undone = false;
       const state = lastRows<{ prepared: string[] }>(await trx.raw(`${nested ? 'savepoint knexsafe_snapshot; ' : ''}select ${SESSION_SETTINGS_SQL}, ${PREPARED_SQL} as prepared`));
       const held = new Set(state[0]?.prepared ?? []);
-      const missing = [FULL_QUERY, DELTA_QUERY].filter((q) => !held.has(q.name));
+      const missing = QUERIES.filter((q) => !held.has(q.name));
       // PREPARE is not transactional: the statements outlive the rollback below, for the session.
       const prepare = missing.map((q) => `${q.prepare};\n`).join('');
       const results = (await trx.raw(`${prepare}${execute}${nested ? `; ${undoSavepoint}` : ''}`)) as QueryResults;
@@ -385,6 +393,16 @@ export interface RawCatalog {
     with_check: string | null;
   }[];
   comments: { key: string; text: string; owner: Owner }[];
+  /** Catalog rows per owner (0: the schema-wide kinds), for a later 'changes' read (not from an 'owners' one). */
+  totals: Record<string, number>;
+  /** The read's snapshot: `own`, the transactions of this session whose rows it saw (not from an 'owners' read). */
+  since: { xmax: number; xip: number[]; own: number[] };
+  /** A delta read's: the owners it re-read (dropped ones too; 0 for the schema-wide kinds, -1 for a whole read). */
+  changed?: number[];
+  /** A delta read's: the schema-wide kinds were read (else they are null). */
+  wide?: boolean;
+  /** A delta read's: only a whole read is right (a schema or a collation changed). */
+  whole?: boolean;
 }
 
 const TABLE_KINDS: Record<string, TableInfo['kind']> = { r: 'table', p: 'partitioned', f: 'foreign' };
