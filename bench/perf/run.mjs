@@ -3,7 +3,7 @@
 // PostgreSQL server, in one run, and how fast a shadow database is ready. Two generated chains: the
 // schema-builder one (bench/chains/generate.mjs) and a function/trigger/DO-heavy one
 // (bench/chains/generate-procedural.mjs).
-// Usage: node bench/perf/run.mjs [--count 120] [--chains builder,procedural] [--url postgresql://postgres@127.0.0.1:5432/postgres] [--repeat 3] [--name <results file suffix, default the date>]
+// Usage: node bench/perf/run.mjs [--cli <other build>/dist/cli/main.js] [--count 120] [--chains builder,procedural] [--url postgresql://postgres@127.0.0.1:5432/postgres] [--repeat 3] [--name <results file suffix, default the date>]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,10 +20,11 @@ const flag = (name, fallback) => {
 const count = Number(flag('count', '120'));
 const serverUrl = flag('url', process.env.KNEXSAFE_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
 const repeat = Number(flag('repeat', '3'));
-const cli = path.join(root, 'dist/cli/main.js');
+// --cli: another build's dist/cli/main.js (e.g. a worktree of an earlier commit), for before/after figures.
+const cli = path.resolve(flag('cli', path.join(root, 'dist/cli/main.js')));
 const knexCli = path.join(root, 'node_modules/knex/bin/cli.js');
 if (!fs.existsSync(cli)) {
-  console.error('dist/cli/main.js is missing: run npm run build first');
+  console.error(`${cli} is missing: run npm run build first`);
   process.exit(2);
 }
 
@@ -106,7 +107,7 @@ perChain[chainName] = { results, peaks, verifySummary };
 }
 
 // Ready shadow: in process, as the commands see it.
-const { createShadow } = await import(path.join(root, 'dist/shadow/shadow.js'));
+const { createShadow } = await import(path.join(path.dirname(path.dirname(cli)), 'shadow/shadow.js'));
 const ready = { embedded: [], server: [] };
 for (let i = 0; i < 5; i++) {
   const e = await createShadow();
@@ -137,6 +138,7 @@ const lines = [
   '',
   `Chains: ${count} migrations each, from ${chainNames.map((n) => `${n} (${GENERATORS[n]})`).join(' and ')}. Server: ${version}. Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; load average at start ${loadAtStart}.`,
   `Each row is the median of ${repeat} runs of the whole command (process start included), measured in one run of this script.`,
+  `knexsafe: ${path.relative(root, cli) || cli}.`,
   '',
   ...chainNames.flatMap((name) => [
     `## ${name} chain`,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CheckOptions, CheckReport } from './run.js';
+import type { CheckOptions, CheckReport } from './types.js';
 import { KnexsafeError, errorMessage } from '../errors.js';
 import { DEFAULT_THRESHOLDS } from '../rules/thresholds.js';
 import type { Finding, MigrationUnit, Rule, Severity } from '../rules/types.js';
