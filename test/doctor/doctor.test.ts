@@ -121,19 +121,28 @@ describeServer('knexsafe doctor on the server', () => {
     await Promise.all(databases.map((d) => d.drop()));
     for (const role of roles) await sqlOn(SERVER_URL, `drop role if exists ${role}`);
   });
-  const newDatabase = async () => {
-    const db = await createTempDatabase('ks_doctor');
+  const newDatabase = async (template?: string) => {
+    const db = await createTempDatabase('ks_doctor', template);
     databases.push(db);
     return db;
+  };
+  // The example shop applied by `knexsafe latest` once; each test starting from it gets a copy of
+  // that database (CREATE DATABASE … TEMPLATE) instead of running the whole chain again.
+  let shopApplied: Promise<TempDatabase> | undefined;
+  const newShopDatabase = async () => {
+    shopApplied ??= newDatabase().then(async (db) => {
+      await latest(copyExample('shop'), db.url);
+      return db;
+    });
+    return newDatabase((await shopApplied).name);
   };
 
   describe('a healthy database', () => {
     let db: TempDatabase;
     let dir: string;
     beforeAll(async () => {
-      db = await newDatabase();
+      db = await newShopDatabase();
       dir = copyExample('shop');
-      await latest(dir, db.url);
     }, SLOW);
 
     it('reports every check ok and exits 0, on a server shadow and on the embedded one', async () => {
@@ -305,13 +314,12 @@ exports.config = { transaction: false };
     let dir: string;
     const phone = '20240104090000_add_phone_to_users.js';
     beforeAll(async () => {
-      db = await newDatabase();
+      db = await newShopDatabase();
       dir = copyExample('shop');
       const git = (cmd: string) => execSync(`git -c user.email=t@example.com -c user.name=t ${cmd}`, { cwd: dir, stdio: 'pipe' });
       git('init -q');
       git('add -A');
       git('commit -q -m "shop"');
-      await latest(dir, db.url);
       git(`rm -q migrations/${phone}`);
       git('commit -q -m "remove the phone migration"');
     }, SLOW);
@@ -355,9 +363,8 @@ exports.config = { transaction: false };
     let dir: string;
     const status = '20240107090000_add_status_to_orders';
     beforeAll(async () => {
-      db = await newDatabase();
+      db = await newShopDatabase();
       dir = copyExample('shop');
-      await latest(dir, db.url);
       const source = fs.readFileSync(path.join(dir, 'migrations', `${status}.ts`), 'utf8');
       const compiled = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
       fs.writeFileSync(path.join(dir, 'migrations', `${status}.js`), compiled);
@@ -397,9 +404,8 @@ exports.config = { transaction: false };
 
   describe("the target's schema changed by hand", () => {
     it('drift lists each difference and the SQL that reverts it; reverted, all is well', async () => {
-      const db = await newDatabase();
+      const db = await newShopDatabase();
       const dir = copyExample('shop');
-      await latest(dir, db.url);
       await sqlOn(db.url, 'alter table users add column hand_note text');
       await sqlOn(db.url, 'alter table products alter column title drop not null');
       await sqlOn(db.url, 'create index users_created_at_idx on users (created_at)');
@@ -425,9 +431,8 @@ exports.config = { transaction: false };
     let db: TempDatabase;
     let dir: string;
     beforeAll(async () => {
-      db = await newDatabase();
+      db = await newShopDatabase();
       dir = copyExample('shop');
-      await latest(dir, db.url);
     }, SLOW);
 
     it('out of order: says what knex will do and renames it with a fresh timestamp', async () => {

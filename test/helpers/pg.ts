@@ -57,10 +57,13 @@ export interface TempDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database on the server for one test file; dropped (forcefully) afterwards. */
-export async function createTempDatabase(prefix = 'ks_test'): Promise<TempDatabase> {
+/**
+ * A fresh database on the server for one test file; dropped (forcefully) afterwards. With
+ * `template`, a copy of that database (nobody may be connected to it).
+ */
+export async function createTempDatabase(prefix = 'ks_test', template?: string): Promise<TempDatabase> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await admin((c) => c.query(`create database "${name}"`));
+  await admin((c) => c.query(`create database "${name}"${template ? ` template "${template}"` : ''}`));
   return {
     name,
     url: urlFor(name),
