@@ -1,153 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { copyChain, expectSame, freshCacheDir, migrationFiles, run, scratch, shop, shopReference, touch } from './warm-helpers.js';
 
 /**
  * The warm cache of shadow states (src/cache/, issue 21 point 3) must never change what a run
- * reports: for every fixture chain, `check --all --json` and `verify --json` print the same JSON
- * (but for durations) and exit with the same code cold (--no-cache), while filling the cache, and
- * warm — also after the newest and a middle migration change, and with two runs sharing the cache.
+ * reports: `check --all --json` and `verify --json` print the same JSON (but for durations) and exit
+ * with the same code cold (--no-cache) and warm after the newest and a middle migration change,
+ * with what opening the shadow notes, and with two runs sharing the cache. Every fixture chain:
+ * warm-cache-fixtures.test.ts.
  */
-
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-warm-'));
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
-
-let copies = 0;
-/** A private copy of a chain: cache keys include the project's path, and the tests edit files. */
-function copyChain(from: string): string {
-  const dir = path.join(scratch, `chain-${copies++}`);
-  fs.cpSync(from, dir, { recursive: true });
-  return dir;
-}
-
-function freshCacheDir(): string {
-  return fs.mkdtempSync(path.join(scratch, 'cache-'));
-}
-
-type Command = 'check' | 'verify';
-const ARGS: Record<Command, string[]> = { check: ['check', '--all', '--json'], verify: ['verify', '--json'] };
-
-interface Run {
-  code: number;
-  /** The JSON result without what differs between any two runs (durations, timings). */
-  json: unknown;
-  /** Migrations the run took from the cache (KNEXSAFE_CACHE_TRACE), undefined when it did not use one. */
-  fromCache: number | undefined;
-  raw: CliResult;
-}
-
-/** Also the copy's folder as <project>: a cold run of one copy is the reference for another copy of the same chain. */
-function normalise(value: unknown, dir: string): unknown {
-  if (typeof value === 'string') return value.split(dir).join('<project>');
-  if (Array.isArray(value)) return value.map((v) => normalise(v, dir));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'durationMs' || k === 'shadowReadyMs' || k === 'timings') continue;
-      out[k] = normalise(v, dir);
-    }
-    return out;
-  }
-  return value;
-}
-
-async function run(command: Command, cwd: string, cacheDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Run> {
-  const raw = await runCli([...ARGS[command], '--cwd', cwd, ...extra], { env: { KNEXSAFE_STATE_CACHE_DIR: cacheDir, KNEXSAFE_CACHE_TRACE: '1', ...env } });
-  let json: unknown;
-  try {
-    json = normalise(JSON.parse(raw.stdout), cwd);
-  } catch {
-    throw new Error(`${command} in ${cwd} printed no JSON (exit ${raw.code}):\n${raw.stdout}\n${raw.stderr}`);
-  }
-  const traced = /knexsafe cache: (\d+) of \d+ migrations from the cache/.exec(raw.stderr);
-  return { code: raw.code, json, fromCache: traced ? Number(traced[1]) : undefined, raw };
-}
-
-function expectSame(actual: Run, expected: Run, what: string): void {
-  expect(actual.json, what).toEqual(expected.json);
-  expect(actual.code, what).toBe(expected.code);
-}
-
-function migrationFiles(dir: string): string[] {
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.name === 'node_modules') continue;
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (/migrations/.test(full) && /\.(c|m)?[jt]s$/.test(e.name)) found.push(full);
-    }
-  };
-  walk(dir);
-  return found.sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
-}
-
-/**
- * Changes a migration's bytes and nothing it does (a comment at the end keeps every line number).
- * The same comment every time: check's fix code quotes the file, and two copies edited alike must
- * print the same (the shared references below).
- */
-function touch(file: string): void {
-  fs.appendFileSync(file, '\n// edited\n');
-}
-
-const shop = path.join(REPO_ROOT, 'examples/shop');
-
-/**
- * Cold (--no-cache) runs of the example shop, as it is and with its newest migration edited, each
- * made once on a copy of its own and shared by the tests that compare a run of their copy with it:
- * a cold run costs a whole shadow, and the suite must stay bounded on 2 cores.
- */
-const references = new Map<string, Promise<Run>>();
-function shopReference(command: Command, edit: 'as is' | 'newest edited'): Promise<Run> {
-  const key = `${command} ${edit}`;
-  let made = references.get(key);
-  if (!made) {
-    const dir = copyChain(shop);
-    if (edit === 'newest edited') touch(migrationFiles(dir).at(-1)!);
-    made = run(command, dir, freshCacheDir(), ['--no-cache']);
-    references.set(key, made);
-  }
-  return made;
-}
-
-const realworld = path.join(REPO_ROOT, 'test/fixtures/realworld');
-const FIXTURES: [string, string][] = [
-  ['examples/shop', shop],
-  ['verify-broken', path.join(REPO_ROOT, 'test/fixtures/verify-broken')],
-  ...fs
-    .readdirSync(realworld, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e): [string, string] => [`realworld/${e.name}`, path.join(realworld, e.name)]),
-];
-
-describe('warm cache: cold and warm runs report the same', () => {
-  for (const fixture of FIXTURES) {
-    const [name, source] = fixture;
-    for (const command of ['check', 'verify'] as const) {
-      it(`${command}: ${name}`, async () => {
-        const dir = copyChain(source);
-        const cache = freshCacheDir();
-        // The run that fills the cache is a cold run too; a --no-cache run as well only for the first
-        // two fixtures (--no-cache has its own test below): the suite must stay bounded on 2 cores.
-        const filling = await run(command, dir, cache);
-        let cold = filling;
-        if (FIXTURES.indexOf(fixture) < 2) {
-          cold = source === shop ? await shopReference(command, 'as is') : await run(command, dir, cache, ['--no-cache']);
-          expect(cold.fromCache, '--no-cache uses no cache').toBeUndefined();
-          expectSame(filling, cold, 'filling the cache');
-        }
-        const warm = await run(command, dir, cache);
-        expectSame(warm, cold, 'warm');
-        // A chain the cache can hold (not a custom migrationSource) is taken from it whole.
-        if (warm.fromCache !== undefined) expect(warm.fromCache).toBeGreaterThan(0);
-      });
-    }
-  }
-});
 
 describe('warm cache: exact invalidation', () => {
   const generated = path.join(scratch, 'generated');
