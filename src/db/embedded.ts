@@ -337,6 +337,37 @@ function removeOrphans(root: string): void {
   }
 }
 
+/** Throwaway folders being removed in the background; what is left of them goes at exit. */
+const removing = new Set<string>();
+let removingAtExit = false;
+
+/**
+ * Removes a closed shadow's folder (~1,000 files) on libuv's threads while the command reports
+ * what it found: unlinking them took a warm run's last 0.1–0.4 s. Finished synchronously at exit
+ * if still under way, so no run leaves RAM behind in /dev/shm.
+ */
+function removeSoon(dir: string): void {
+  if (!removingAtExit) {
+    removingAtExit = true;
+    process.on('exit', removeLeftovers);
+  }
+  removing.add(dir);
+  fs.promises.rm(dir, { recursive: true, force: true }).then(
+    () => removing.delete(dir),
+    () => undefined,
+  );
+}
+
+function removeLeftovers(): void {
+  for (const dir of removing) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // The next run removes it as an orphan (removeOrphans).
+    }
+  }
+}
+
 export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
   const persistent = options.dataDir !== undefined;
   let dataDir: string;
@@ -394,7 +425,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
         if (!pglite.closed) await pglite.close();
       } finally {
         disarm();
-        if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
+        if (!persistent) removeSoon(dataDir);
       }
     },
   };
