@@ -1,5 +1,5 @@
 import type { ProjectConfig } from '../config/resolve.js';
-import { ensureTemplate, pgliteVersion } from '../db/embedded.js';
+import { currentTemplate, ensureTemplate, pgliteVersion, TEMPLATE_FORMAT } from '../db/embedded.js';
 import type { MigrationFile } from '../migrations/source.js';
 import { baseKey, hashText, prefixKeys, stableText } from './keys.js';
 import { cacheSettings, ShadowCache, type StateMeta } from './store.js';
@@ -35,7 +35,7 @@ export class CachePlan {
   static create(project: ProjectConfig, files: readonly MigrationFile[], mode: string, judgedBy: unknown, enabled: boolean | undefined): CachePlan | undefined {
     const settings = cacheSettings(project.knexsafe.cache, enabled === true ? undefined : false, project.baseDir);
     if (!settings.enabled || files.length === 0) return undefined;
-    const base = baseKey(project, files, mode, `pglite ${pgliteVersion()}`);
+    const base = baseKey(project, files, mode, `pglite ${pgliteVersion()} template ${TEMPLATE_FORMAT}`);
     if (!base) return undefined;
     const keys = prefixKeys(base, files);
     const judged = stableText(judgedBy);
@@ -74,7 +74,7 @@ export class CachePlan {
   static before(project: ProjectConfig, files: readonly MigrationFile[], mode: string, position: number, enabled: boolean | undefined): CachePlan | undefined {
     const settings = cacheSettings(project.knexsafe.cache, enabled === true ? undefined : false, project.baseDir);
     if (!settings.enabled || position < 1 || position > files.length) return undefined;
-    const base = baseKey(project, files, mode, `pglite ${pgliteVersion()}`);
+    const base = baseKey(project, files, mode, `pglite ${pgliteVersion()} template ${TEMPLATE_FORMAT}`);
     if (!base) return undefined;
     // Keys of the prefixes before it only: the migration itself (the unsaved buffer) is not hashed.
     const keys = prefixKeys(base, files.slice(0, position - 1));
@@ -94,11 +94,12 @@ export class CachePlan {
     return this.start > 0 ? this.keys[this.start - 1] : undefined;
   }
 
-  /** For the shadow's `seed`: the stored state at `start` over the template copy. */
+  /** For the shadow's `seed`: the stored state at `start`, from the template the shadow opened with. */
   seed(): ((dataDir: string) => boolean) | undefined {
     if (this.start === 0) return undefined;
     return (dataDir) => {
-      this.meta = this.cache.restoreState(this.keys[this.start - 1]!, dataDir);
+      const template = currentTemplate();
+      this.meta = template ? this.cache.restoreState(this.keys[this.start - 1]!, dataDir, template) : undefined;
       return this.meta !== undefined;
     };
   }

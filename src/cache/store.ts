@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { copyTemplate, templateManifest } from '../db/embedded.js';
 
 /**
  * The warm cache (issue 21): shadow states after migration prefixes, and what a run concluded about
@@ -136,7 +137,7 @@ export class ShadowCache {
       building = tempName(this.statesDir, '.tmp');
       const filesDir = path.join(building, 'files');
       fs.mkdirSync(filesDir, { recursive: true });
-      const templateFiles = new Set(walkFiles(template));
+      const templateFiles = new Set(templateManifest(template).files.map((f) => f.rel));
       const dirs = new Set<string>();
       let bytes = 0;
       for (const rel of walkFiles(dataDir)) {
@@ -168,18 +169,26 @@ export class ShadowCache {
   }
 
   /**
-   * Turns `dataDir`, a fresh copy of the template, into the stored state. Undefined when the entry
-   * is gone or could not be read whole (evicted meanwhile): `dataDir` is then unusable and the
-   * caller starts again from the template.
+   * Fills `dataDir`, an empty folder, with the stored state: the template's files it does not
+   * replace or remove, then its own (each byte copied once). Undefined when the entry is gone or
+   * could not be read whole (evicted meanwhile): `dataDir` is then unusable and the caller starts
+   * again from the template.
    */
-  restoreState(key: string, dataDir: string): StateMeta | undefined {
+  restoreState(key: string, dataDir: string, template: string): StateMeta | undefined {
     const entry = path.join(this.statesDir, key);
     try {
       const metaFile = path.join(entry, 'meta.json');
       const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StateMeta;
-      for (const rel of meta.removed) fs.rmSync(path.join(dataDir, rel), { force: true });
-      for (const rel of meta.dirs) fs.mkdirSync(path.join(dataDir, rel), { recursive: true });
-      fs.cpSync(path.join(entry, 'files'), dataDir, { recursive: true, force: true });
+      const filesDir = path.join(entry, 'files');
+      const stored = walkFiles(filesDir);
+      copyTemplate(template, dataDir, new Set([...meta.removed, ...stored]));
+      const made = new Set<string>();
+      for (const rel of [...meta.dirs, ...stored.map((f) => path.dirname(f))]) {
+        if (made.has(rel)) continue;
+        made.add(rel);
+        fs.mkdirSync(path.join(dataDir, rel), { recursive: true });
+      }
+      for (const rel of stored) fs.copyFileSync(path.join(filesDir, rel), path.join(dataDir, rel));
       // Renamed away during the copy (eviction): what was copied may be partial.
       if (!fs.existsSync(metaFile)) return undefined;
       touch(metaFile);

@@ -100,8 +100,9 @@ export interface EmbeddedOpenOptions {
   dataDir?: string;
   extensions?: ExtensionRequest;
   /**
-   * For a throwaway copy: turns the fresh copy of the template into a stored state before PGlite
-   * opens it (the warm cache, src/cache/). False when it could not: the copy is made again.
+   * For a throwaway copy: fills the empty data folder with a stored state before PGlite opens it
+   * (the warm cache, src/cache/; the template is currentTemplate()). False when it could not: the
+   * folder is emptied and gets the template.
    */
   seed?: (dataDir: string) => boolean;
 }
@@ -132,6 +133,28 @@ export function pgliteVersion(): string {
   return 'unknown';
 }
 
+/**
+ * How the template is initialised; part of its folder's name and of the warm cache's keys (a
+ * stored state is a difference from the template, so another template invalidates it).
+ * - 1 MB WAL segments instead of 16 MB: the segment in use is copied into every shadow and into
+ *   every stored state (it was 16 of a state's 23 MB), and a small min_wal_size keeps
+ *   checkpoints from keeping old segments around for reuse.
+ */
+const TEMPLATE_INITDB = ['--wal-segsize=1', '-c', 'min_wal_size=2MB'];
+export const TEMPLATE_FORMAT = 'wal1';
+
+/**
+ * Start parameters of a throwaway shadow, PGlite's own first. PGlite allocates shared_buffers (the
+ * template says 128 MB) inside the WebAssembly memory and touches all of it at start: it was the
+ * largest part of an embedded check's peak memory (315 MB). A shadow's catalog and a chain's few
+ * rows fit in 8 MB; evicted pages go to the data folder, which is in RAM (scratchRoot). An embedded
+ * database the user keeps (--db embedded:…) keeps the template's 128 MB.
+ */
+async function shadowStartParams(): Promise<string[]> {
+  const { PGlite } = await loadPglite();
+  return [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB'];
+}
+
 export function cacheDir(): string {
   const base = process.env.KNEXSAFE_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'knexsafe');
   return path.join(base, `pglite-${pgliteVersion()}`);
@@ -142,38 +165,121 @@ export function cacheDir(): string {
  * third of a cold `initdb`. Built in a private folder and renamed into place so that parallel
  * processes never see a half-written template.
  */
+let lastTemplate: string | undefined;
+
 export async function ensureTemplate(): Promise<string> {
+  lastTemplate = await findTemplate();
+  return lastTemplate;
+}
+
+async function findTemplate(): Promise<string> {
   const disk = await ensureDiskTemplate();
   // A RAM copy of the template next to the scratch directories: cloning tmpfs → tmpfs is ~5× faster.
   const root = scratchRoot();
-  const ram = path.join(root, `template-${pgliteVersion()}`);
-  if (fs.existsSync(path.join(ram, 'PG_VERSION'))) return ram;
+  const ram = path.join(root, `template-${pgliteVersion()}-${TEMPLATE_FORMAT}`);
+  if (fs.existsSync(path.join(ram, MANIFEST))) return ram;
   try {
     fs.mkdirSync(root, { recursive: true });
     const building = fs.mkdtempSync(path.join(root, `building-${process.pid}-`));
-    fs.cpSync(disk, building, { recursive: true });
+    const listed = walkTemplate(disk);
+    // Whole seconds: a copy made with the same times (copyTemplate) then has exactly the
+    // template's mtime, by which the warm cache tells the files PostgreSQL never wrote
+    // (src/cache/store.ts); a time with nanoseconds does not survive utimes.
+    const time = Math.floor(Date.now() / 1000);
+    const manifest: TemplateManifest = { dirs: listed.dirs, files: listed.files.map((rel) => ({ rel, time })) };
+    copyListed(disk, building, manifest);
+    fs.writeFileSync(path.join(building, MANIFEST), JSON.stringify(manifest));
     try {
       fs.renameSync(building, ram);
     } catch {
       fs.rmSync(building, { recursive: true, force: true });
     }
-    return fs.existsSync(path.join(ram, 'PG_VERSION')) ? ram : disk;
+    return fs.existsSync(path.join(ram, MANIFEST)) ? ram : disk;
   } catch {
     return disk;
   }
 }
 
+/** The RAM template's list of what it holds (not itself part of a data directory). */
+const MANIFEST = 'knexsafe-template.json';
+
+export interface TemplateManifest {
+  /** Folders, parents first, relative to the template. */
+  dirs: string[];
+  /** Files, relative, with the time (seconds) a copy gets as atime and mtime; none: a fresh time. */
+  files: { rel: string; time?: number }[];
+}
+
+const manifests = new Map<string, TemplateManifest>();
+
+/**
+ * What a template holds: its manifest, read once per process (the RAM template), else a walk
+ * (the disk template, when /dev/shm could not take a copy).
+ */
+export function templateManifest(template: string): TemplateManifest {
+  let manifest = manifests.get(template);
+  if (!manifest) {
+    try {
+      manifest = JSON.parse(fs.readFileSync(path.join(template, MANIFEST), 'utf8')) as TemplateManifest;
+    } catch {
+      const listed = walkTemplate(template);
+      manifest = { dirs: listed.dirs, files: listed.files.map((rel) => ({ rel })) };
+    }
+    manifests.set(template, manifest);
+  }
+  return manifest;
+}
+
+function walkTemplate(root: string, rel = '', into: { dirs: string[]; files: string[] } = { dirs: [], files: [] }): { dirs: string[]; files: string[] } {
+  for (const entry of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const name = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      into.dirs.push(name);
+      walkTemplate(root, name, into);
+    } else if (entry.isFile() && name !== MANIFEST) into.files.push(name);
+  }
+  return into;
+}
+
+function copyListed(from: string, to: string, manifest: TemplateManifest, skip?: ReadonlySet<string>): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const dir of manifest.dirs) fs.mkdirSync(path.join(to, dir), { recursive: true });
+  for (const { rel, time } of manifest.files) {
+    if (skip?.has(rel)) continue;
+    const target = path.join(to, rel);
+    fs.copyFileSync(path.join(from, rel), target);
+    if (time !== undefined) fs.utimesSync(target, time, time);
+  }
+}
+
+/**
+ * Copies the template into `dataDir` (made if missing), leaving out the files in `skip`. A plain
+ * loop over the manifest: fs.cpSync stats, checks and chmods every one of the ~1,000 files and
+ * took ~40 % longer.
+ */
+export function copyTemplate(template: string, dataDir: string, skip?: ReadonlySet<string>): void {
+  copyListed(template, dataDir, templateManifest(template), skip);
+}
+
+/** The template the last ensureTemplate() of this process returned (for a seed, which is synchronous). */
+export function currentTemplate(): string | undefined {
+  return lastTemplate;
+}
+
 async function ensureDiskTemplate(): Promise<string> {
   const dir = cacheDir();
-  const template = path.join(dir, 'template');
+  const template = path.join(dir, `template-${TEMPLATE_FORMAT}`);
   if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
   fs.mkdirSync(dir, { recursive: true });
   removeOrphans(dir);
   const building = fs.mkdtempSync(path.join(dir, `building-${process.pid}-`));
   const { PGlite } = await loadPglite();
-  const db = new PGlite(building);
+  const db = new PGlite(building, { initDbStartParams: TEMPLATE_INITDB, startParams: await shadowStartParams() });
   await db.waitReady;
+  await db.query('CHECKPOINT');
+  const current = (await db.query<{ name: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name')).rows[0]?.name;
   await db.close();
+  if (current) pruneFutureWal(building, current);
   try {
     fs.renameSync(building, template);
   } catch {
@@ -181,6 +287,17 @@ async function ensureDiskTemplate(): Promise<string> {
     fs.rmSync(building, { recursive: true, force: true });
   }
   return template;
+}
+
+/**
+ * initdb leaves WAL segments renamed ahead for reuse (6 of the template's 7); every shadow would
+ * copy them. Kept: the segment in use at the last checkpoint and the next one, in case the
+ * shutdown checkpoint's record crossed into it. PostgreSQL creates later segments when it needs them.
+ */
+function pruneFutureWal(dataDir: string, current: string): void {
+  const walDir = path.join(dataDir, 'pg_wal');
+  const ahead = fs.readdirSync(walDir).filter((name) => /^[0-9A-F]{24}$/.test(name) && name > current).sort();
+  for (const name of ahead.slice(1)) fs.rmSync(path.join(walDir, name));
 }
 
 /**
@@ -220,6 +337,37 @@ function removeOrphans(root: string): void {
   }
 }
 
+/** Throwaway folders being removed in the background; what is left of them goes at exit. */
+const removing = new Set<string>();
+let removingAtExit = false;
+
+/**
+ * Removes a closed shadow's folder (~1,000 files) on libuv's threads while the command reports
+ * what it found: unlinking them took a warm run's last 0.1–0.4 s. Finished synchronously at exit
+ * if still under way, so no run leaves RAM behind in /dev/shm.
+ */
+function removeSoon(dir: string): void {
+  if (!removingAtExit) {
+    removingAtExit = true;
+    process.on('exit', removeLeftovers);
+  }
+  removing.add(dir);
+  fs.promises.rm(dir, { recursive: true, force: true }).then(
+    () => removing.delete(dir),
+    () => undefined,
+  );
+}
+
+function removeLeftovers(): void {
+  for (const dir of removing) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // The next run removes it as an orphan (removeOrphans).
+    }
+  }
+}
+
 export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
   const persistent = options.dataDir !== undefined;
   let dataDir: string;
@@ -236,7 +384,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
           details: { dataDir },
         });
       }
-      fs.cpSync(await ensureTemplate(), dataDir, { recursive: true });
+      copyTemplate(await ensureTemplate(), dataDir);
     }
   } else {
     dataDir = makeTempDir();
@@ -244,16 +392,20 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
     const dir = dataDir;
     disarm = onInterrupt(async () => fs.rmSync(dir, { recursive: true, force: true }), 'removing the embedded shadow database', { atOnce: true });
     const template = await ensureTemplate();
-    // Times kept: the warm cache (src/cache/store.ts) tells the files PostgreSQL wrote by them.
-    fs.cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
-    if (options.seed && !options.seed(dataDir)) {
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      fs.cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
+    // A seed fills the empty folder itself: a stored state copies only the template files it does
+    // not replace. Times kept: the warm cache (src/cache/store.ts) tells the files PostgreSQL
+    // wrote by them.
+    if (!options.seed?.(dataDir)) {
+      if (options.seed) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        fs.mkdirSync(dataDir);
+      }
+      copyTemplate(template, dataDir);
     }
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
   const { PGlite } = await loadPglite();
-  const pglite = new PGlite(dataDir, { extensions });
+  const pglite = new PGlite(dataDir, { extensions, ...(persistent ? {} : { startParams: await shadowStartParams() }) });
   try {
     await pglite.waitReady;
   } catch (error) {
@@ -273,7 +425,7 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
         if (!pglite.closed) await pglite.close();
       } finally {
         disarm();
-        if (!persistent) fs.rmSync(dataDir, { recursive: true, force: true });
+        if (!persistent) removeSoon(dataDir);
       }
     },
   };
