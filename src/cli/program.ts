@@ -23,7 +23,7 @@ export function buildProgram(): Command {
     .option('--knexfile <path>', 'knexfile to use (default: found upward from the working directory)')
     .option('--cwd <dir>', 'working directory')
     .option('--env <name>', 'knexfile environment (default: NODE_ENV, else development)')
-    .option('--migrations-dir <dir>', 'migrations directory (overrides the knexfile)')
+    .option('--migrations-dir <dir>', 'migrations directory (overrides the knexfile; relative to its folder, as knex --migrations-directory is)')
     .option('--client <name>', 'knex client (pg, postgres, postgresql)')
     .option('--connection <url>', 'connection string (overrides the knexfile and DATABASE_URL; a password here is visible to other users: prefer DATABASE_URL)')
     .option('--db <target>', 'use an embedded database instead of a server: embedded or embedded:<dir>')

@@ -282,7 +282,8 @@ function resolveMigrations(env: KnexEnvironment, baseDir: string, override: stri
   const m = env.migrations ?? {};
   const dirs = override !== undefined ? [override] : toList(m.directory, './migrations');
   return {
-    directories: dirs.map((d) => path.resolve(override !== undefined ? process.cwd() : baseDir, d)),
+    // knex's CLI changes to the knexfile's folder first: --migrations-directory is relative to it too.
+    directories: dirs.map((d) => path.resolve(baseDir, d)),
     tableName: m.tableName ?? 'knex_migrations',
     ...(m.schemaName ? { schemaName: m.schemaName } : {}),
     loadExtensions: m.loadExtensions ?? DEFAULT_LOAD_EXTENSIONS,

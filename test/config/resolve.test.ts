@@ -63,6 +63,14 @@ describe('resolveProject', () => {
     }
   });
 
+  it('--migrations-dir is relative to the knexfile\'s folder, as knex\'s --migrations-directory is (knex changes to that folder first)', async () => {
+    // Checked with knex 3's CLI: from the project root, `--knexfile sub/knexfile.js
+    // --migrations-directory m` lists sub/m, and `… m2` fails with "scandir '<root>/sub/m2'".
+    const root = makeProject({ 'sub/knexfile.js': "module.exports = { client: 'pg' };\n", 'sub/m/001_a.js': '', 'm/002_b.js': '' });
+    const project = await resolveProject({ cwd: root, knexfile: 'sub/knexfile.js', migrationsDir: 'm' });
+    expect(project.migrations.directories).toEqual([path.join(fs.realpathSync(root), 'sub', 'm')]);
+  });
+
   it('falls back to DATABASE_URL without a knexfile, and --connection overrides everything', async () => {
     const dir = makeProject({ 'migrations/.keep': '' });
     process.env.DATABASE_URL = 'postgresql://u:pw@h/db';
