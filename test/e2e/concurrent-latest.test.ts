@@ -137,7 +137,7 @@ describeServer('knexsafe latest next to a plain knex migrate:latest', () => {
     // knex goes on once knexsafe waits for knex's lock row.
     await waitFor(async () => fs.existsSync(path.join(hold, 'holding')));
     const ksRun = runCli(['latest', '--no-check', '--json', '--cwd', dir]);
-    await waitFor(async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where application_name like 'knexsafe%' and wait_event_type = 'Lock'")).length > 0);
+    await waitFor(async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name like 'knexsafe%' and wait_event_type = 'Lock'")).length > 0);
     fs.writeFileSync(path.join(hold, 'release'), '');
     const [ks, plainResult] = await Promise.all([ksRun, plain]);
     expect(ks.code, ks.stdout + ks.stderr).toBe(1);

@@ -134,7 +134,9 @@ describeServer('interrupts and leftovers on a server', () => {
         "exports.config = { transaction: false };\nexports.up = async (knex) => { await knex.raw('create table slow (id int)'); await knex.raw('select pg_sleep(600)'); };\nexports.down = (knex) => knex.raw('drop table slow');\n",
     });
     const run = start(['latest', '--no-check', '--cwd', dir]);
-    await until(async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where application_name = 'knexsafe:20240101000001_slow.js' and query like '%pg_sleep(600)%'")).length > 0);
+    // This database's sessions only: pg_stat_activity is the whole server's, and timeouts.test.ts,
+    // running beside this file, sleeps in a migration of the same name (then SIGINT came too early).
+    await until(async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name = 'knexsafe:20240101000001_slow.js' and query like '%pg_sleep(600)%'")).length > 0);
     run.interrupt();
     const result = await run.done;
     console.log(`latest stopped ${result.stoppedInMs} ms after SIGINT`);
@@ -145,7 +147,7 @@ describeServer('interrupts and leftovers on a server', () => {
     const state = await sqlOn<{ locked: number; sleeping: number; advisory: number }>(
       db.url,
       `select (select coalesce(sum(is_locked), 0)::int from knex_migrations_lock) as locked,
-              (select count(*)::int from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()) as sleeping,
+              (select count(*)::int from pg_stat_activity where datname = current_database() and query like '%pg_sleep(600)%' and pid <> pg_backend_pid()) as sleeping,
               (select count(*)::int from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())) as advisory`,
     );
     expect(state[0]).toEqual({ locked: 0, sleeping: 0, advisory: 0 });

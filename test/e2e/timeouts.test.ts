@@ -91,7 +91,7 @@ describeServer('latest ends a migration that would never end', () => {
     expect(error.message).toMatch(/^Migration 20240101000001_slow\.js ran longer than --timeout 1 s, so knexsafe ended it \(cancelled its running statement, pid \d+\)\./);
     expect(error.message).toMatch(/Its transaction was rolled back/);
     expect(await tableExists(db.url, 'slow')).toBe(false);
-    const left = await sqlOn(db.url, "select pid from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()");
+    const left = await sqlOn(db.url, "select pid from pg_stat_activity where datname = current_database() and query like '%pg_sleep(600)%' and pid <> pg_backend_pid()");
     expect(left).toEqual([]);
     await expectLocksFree(db.url);
   });
@@ -122,10 +122,11 @@ describeServer('check ends a migration that would never end on the shadow', () =
     const embedded = await runCli(['check', '--cwd', hung, '--timeout', '2s']);
     expect(embedded.code, embedded.stderr).toBe(1);
     expect(embedded.stdout + embedded.stderr).toMatch(/20240101000001_hung\.js ran longer than --timeout 2 s on the shadow database/);
-    const sleeping = makeProject({ 'migrations/20240101000001_sleep.js': "exports.up = (knex) => knex.raw('select pg_sleep(600)');\nexports.down = async () => {};\n" });
+    // pg_sleep(599): a statement no other test file runs, so the server-wide look below sees only this one.
+    const sleeping = makeProject({ 'migrations/20240101000001_sleep.js': "exports.up = (knex) => knex.raw('select pg_sleep(599)');\nexports.down = async () => {};\n" });
     const server = await runCli(['check', '--cwd', sleeping, '--timeout', '2s', '--shadow-url', SERVER_URL]);
     expect(server.code, server.stderr).toBe(1);
     expect(server.stdout + server.stderr).toMatch(/1 failed on the shadow/);
-    expect(await sqlOn(SERVER_URL, "select 1 from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()")).toEqual([]);
+    expect(await sqlOn(SERVER_URL, "select 1 from pg_stat_activity where query like '%pg_sleep(599)%' and pid <> pg_backend_pid()")).toEqual([]);
   }, 120_000);
 });

@@ -86,7 +86,7 @@ describeServer('guarded latest: lock_timeout, retries, blocking sessions', () =>
     const waits: number[] = [];
     for (let i = 0; i < 3; i++) {
       // Each time knexsafe's ALTER is queued for its ACCESS EXCLUSIVE lock, a writer arrives behind it.
-      await waitFor('knexsafe to queue for its lock', async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where application_name like 'knexsafe:%' and wait_event_type = 'Lock'")).length > 0);
+      await waitFor('knexsafe to queue for its lock', async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name like 'knexsafe:%' and wait_event_type = 'Lock'")).length > 0);
       waits.push(await timedWrite(writer));
       const seen = retries.length;
       await waitFor('the retry', async () => retries.length > seen);
