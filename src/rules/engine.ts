@@ -1,7 +1,7 @@
 import { lockBlocks, lockModeSql, lockRank, waitsFor, type LockedObject } from '../sql/locks.js';
 import { heldBefore, lockedObject, shortName } from './helpers.js';
 import type { SeverityLevel } from '../config/schema.js';
-import { parseIgnores, REASON_PLACEHOLDER } from './suppression.js';
+import { parseIgnores } from './suppression.js';
 import { qualify } from './analyze.js';
 import type { AnalyzedStatement, EffectiveLock, Finding, FindingInput, MigrationUnit, Rule, RuleContext, Severity, TableAge, TableStats, Thresholds } from './types.js';
 import { fixForWholeMigration } from './fix-scope.js';
@@ -112,7 +112,7 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
     }
     for (const i of ignores) {
       if (!i.reason) {
-        const message = i.placeholder ? `knexsafe-ignore ${i.rules.join(', ')} still has the placeholder "${REASON_PLACEHOLDER}" as its reason: write why it is safe here; the finding stays.` : `knexsafe-ignore ${i.rules.join(', ')} has no reason; the finding stays.`;
+        const message = i.placeholder ? `knexsafe-ignore ${i.rules.join(', ')} still has the placeholder "${i.placeholder}" as its reason: write why it is safe here; the finding stays.` : `knexsafe-ignore ${i.rules.join(', ')} has no reason; the finding stays.`;
         unitFindings.push(meta('ignore-without-reason', 'error', unit, i.line, message, 'A suppression must say why the risk is acceptable, so reviewers can judge it: `// knexsafe-ignore <rule-id>: <reason>`.'));
       } else if (!i.used) {
         unitFindings.push(meta('unused-ignore', 'warning', unit, i.line, `knexsafe-ignore ${i.rules.join(', ')} silences nothing here.`, 'The call it was written for changed or moved; a stale ignore would silence a future real finding. Remove it.'));

@@ -15,8 +15,8 @@ export interface IgnoreComment {
   rules: string[];
   /** Empty when none was written, or only the placeholder. */
   reason: string;
-  /** The reason is REASON_PLACEHOLDER, not written yet. */
-  placeholder?: boolean;
+  /** The placeholder written instead of a reason (REASON_PLACEHOLDER, or a fix's `<…>`): not written yet. */
+  placeholder?: string;
   /** The code line it applies to (the next non-blank, non-comment line, or its own line). */
   appliesTo: number;
   used: boolean;
@@ -39,8 +39,9 @@ export function parseIgnores(source: string): IgnoreComment[] {
       appliesTo = j + 1;
     }
     const reason = (m[2] ?? '').trim();
-    const placeholder = reason === REASON_PLACEHOLDER;
-    out.push({ line: i + 1, rules: m[1].split(',').map((r) => r.trim()), reason: placeholder ? '' : reason, ...(placeholder ? { placeholder } : {}), appliesTo, used: false });
+    // A fix's own placeholder (`<why these rows are disposable>`) is a blank to fill, not a reason.
+    const placeholder = reason === REASON_PLACEHOLDER || /^<[^<>]*>$/.test(reason);
+    out.push({ line: i + 1, rules: m[1].split(',').map((r) => r.trim()), reason: placeholder ? '' : reason, ...(placeholder ? { placeholder: reason } : {}), appliesTo, used: false });
   });
   return out;
 }

@@ -84,6 +84,8 @@ export const truncateTable: Rule = {
       fix: {
         description: `Make sure the rows are disposable (a cache, a staging import) and back them up first (\`${backup}\`). To empty a table that is in use, delete in small batches instead (see unbatched-backfill), which keeps reads and writes going.`,
         code: truncateMigration(backup, `TRUNCATE ${existing.map(sqlName).join(', ')}${restart}`, '// knexsafe-ignore truncate-table: <why these rows are disposable>'),
+        // Its suppression's reason is a blank only a person can fill (and the backup is theirs to take).
+        byHand: 'is a backup to take and a reason only you can give',
       },
     });
   },
