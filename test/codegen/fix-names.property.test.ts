@@ -7,6 +7,7 @@ import { NEXT_MIGRATION } from '../../src/codegen/index.js';
 import { QUOTED_KEYWORDS } from '../../src/codegen/keywords.js';
 import { verify } from '../../src/verify/run.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
+import { fillFixBlanks } from '../helpers/rule-tester.js';
 
 /**
  * Fixes are valid for every name a migration can use. For each rule that offers a fix, its unsafe
@@ -238,7 +239,7 @@ async function fixesHold(shadowUrl: string | undefined): Promise<void> {
   list.forEach((c, i) => {
     const name = original.names.get(i)![0]!;
     const finding = report.findings.find((f) => f.rule === c.template.rule && f.migration === name && f.fix);
-    if (finding?.fix) fixes.set(i, finding.fix.code.split(NEXT_MIGRATION).map((s) => `${s.trim()}\n`));
+    if (finding?.fix) fixes.set(i, finding.fix.code.split(NEXT_MIGRATION).map((s) => `${fillFixBlanks(s.trim())}\n`));
     else missing.push(`${label(c, i)}: ${report.findings.filter((f) => f.migration === name).map((f) => `${f.rule}${f.fix ? ' (fix)' : ''}`).join(', ') || 'no finding'}`);
   });
   expect(missing, 'every case gets a fix from its rule').toEqual([]);

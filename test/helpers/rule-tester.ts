@@ -227,8 +227,7 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
         fixable.forEach((c, i) => {
           const name = layout.caseNames.get(cases.indexOf(c));
           const f = report.findings.find((x) => x.rule === ruleId && x.migration === name && x.fix);
-          // A blank the fix leaves for a person (a suppression's `<why …>`) filled as a person would.
-          if (f?.fix) fixes.set(i, f.fix.code.split(NEXT_MIGRATION).map((s) => `${s.trim().replace(/(knexsafe-ignore [\w-]+(?:, ?[\w-]+)*: )<[^<>]*>/g, '$1written by the person applying the fix')}\n`));
+          if (f?.fix) fixes.set(i, f.fix.code.split(NEXT_MIGRATION).map((s) => `${fillFixBlanks(s.trim())}\n`));
         });
         const withFix = [...fixes.keys()];
         if (withFix.length === 0) return;
@@ -245,4 +244,9 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
       }, options.fixTimeoutMs);
     }
   });
+}
+
+/** A fix's code with the blanks it leaves for a person (a suppression's `<why …>` reason) filled as a person would. */
+export function fillFixBlanks(code: string): string {
+  return code.replace(/(knexsafe-ignore [\w-]+(?:, ?[\w-]+)*: )<[^<>]*>/g, '$1written by the person applying the fix');
 }
