@@ -705,9 +705,11 @@ export function knexVariableOn(source: string, line: number): string {
   const param = /\b(?:exports\.up|export\s+const\s+up|up)\s*=\s*(?:async\s*)?(?:function\s*[\w$]*\s*)?\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1] ??
     /\bfunction\s+up\s*\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1];
   const method = /\bawait\s+([A-Za-z_$][\w$]*)\s*\./.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
-  // `await knex('t')…` is the knex instance called; `await addColumns(knex)` is a helper, not knex.
-  const called = /\bawait\s+([A-Za-z_$][\w$]*)\s*\(/.exec(text)?.[1];
-  const name = method?.[1] ?? (called !== undefined && (called === param || (!param && called === 'knex')) ? called : undefined);
+  // `await knex('t')…` / `await trx('t')…` call the knex instance; `await addColumns(knex)` passes it
+  // to a helper, which is not knex.
+  const call = /\bawait\s+([A-Za-z_$][\w$]*)\s*\(\s*([A-Za-z_$][\w$]*)?/.exec(text);
+  const passesKnex = call !== null && call[2] !== undefined && call[2] === (param ?? 'knex');
+  const name = method?.[1] ?? (call && !passesKnex ? call[1] : undefined);
   return name && !['Promise', 'console', 'this'].includes(name) ? name : (param ?? 'knex');
 }
 

@@ -6,6 +6,7 @@ import {
   findColumnDefinition,
   insertAfterStatement,
   isEmptyFunction,
+  knexVariableOn,
   methodCalls,
   migrationFunction,
   stringArg,
@@ -82,4 +83,15 @@ describe('migrationFunction', () => {
       else expect(isEmptyFunction(tokens, fn!)).toBe(empty);
     });
   }
+});
+
+describe('knexVariableOn: the knex instance a line uses', () => {
+  const source = (body: string) => `exports.up = async function (db) {\n${body}\n};\n`;
+  it('the object a method is called on, the instance called as a function, not a helper that is passed it', () => {
+    expect(knexVariableOn(source('  await db.schema.alterTable(\'t\', () => {});'), 2)).toBe('db');
+    expect(knexVariableOn(source("  await trx('users').update({ a: 1 });"), 2)).toBe('trx');
+    // kutt's shape: a helper module runs the DDL; the setting goes on up's own instance.
+    expect(knexVariableOn(source('  await addNickname(db);'), 2)).toBe('db');
+    expect(knexVariableOn(source('  await Promise.all([]);'), 2)).toBe('db');
+  });
 });
