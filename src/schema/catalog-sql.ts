@@ -221,9 +221,9 @@ const CHANGED_OWNERS = /* sql */ `
   )`;
 
 /**
- * The changed owners' relations (see CHANGED_OWNERS), looked up by oid, so a delta read costs what a
- * migration changed, not what the database holds. The same relations are left out as by the full
- * read, tested one by one.
+ * The relations of the owners in `delta_owner` (CHANGED_OWNERS', or LOCKED_RELATIONS' own), each with
+ * its indexes, looked up by oid, so a delta read costs what a migration changed, not what the
+ * database holds. The same relations are left out as by the full read, tested one by one.
  */
 const CHANGED_RELATIONS = /* sql */ `
   candidate_rel as (
@@ -255,11 +255,7 @@ const CHANGED_RELATIONS = /* sql */ `
       )
   )`;
 
-/**
- * The owners in $3 and the owners of the relations in $4 (made since the last read), each with
- * its indexes: looked up by oid, so a delta read costs what a migration touched, not what the
- * database holds. The same relations are left out as by the full read, tested one by one.
- */
+/** The owners in $3 and the owners of the relations in $4 (made since the last read), with their relations. */
 const LOCKED_RELATIONS = /* sql */ `
   delta_owner as (
     select jsonb_array_elements_text($3::jsonb)::oid as oid
@@ -268,35 +264,7 @@ const LOCKED_RELATIONS = /* sql */ `
     from (select jsonb_array_elements_text($4::jsonb)::oid as oid) fresh
     join pg_catalog.pg_class c on c.oid = fresh.oid
     left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
-  ),
-  candidate_rel as (
-    select d.oid from delta_owner d
-    union all
-    select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
-  ),
-  rel as (
-    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
-           coalesce(ix.indrelid, c.oid) as owner
-    from candidate_rel cr
-    join pg_catalog.pg_class c on c.oid = cr.oid
-    join ns n on n.oid = c.relnamespace
-    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
-    where c.oid >= 16384
-      and not exists (select 1 from excluded_names x where x.name = c.relname or x.name = n.nspname || '.' || c.relname)
-      and not exists (
-        select 1
-        from pg_catalog.pg_depend d
-        join pg_catalog.pg_class t on t.oid = d.refobjid
-        join ns tn on tn.oid = t.relnamespace
-        where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
-          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
-          and exists (select 1 from excluded_names x where x.name = t.relname or x.name = tn.nspname || '.' || t.relname)
-      )
-      and not exists (
-        select 1 from extension_members e
-        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
-      )
-  )`;
+  ),${CHANGED_RELATIONS}`;
 
 const TABLES = /* sql */ `
   tbl as (
