@@ -298,6 +298,8 @@ async function fixLoop(input: LoopInput) {
     if (rounds > MAX_ROUNDS) break;
 
     const byMigration = new Map<string, Finding[]>();
+    // Snippets placed in their file as it stands this round (by finding): written as they are if chosen.
+    const placedSnippets = new Map<string, string>();
     const appliedChanges = new Map<string, { change: ColumnTypeChange; finding: Finding }>();
     for (const f of last.findings) {
       if (f.suppressed || !f.fix || RANK[f.severity] < min) continue;
@@ -318,9 +320,13 @@ async function fixLoop(input: LoopInput) {
         continue;
       }
       // A snippet that says where it goes (lock_timeout first in up) is placed; the others are to adapt.
-      if (!isWholeFileFix(f.fix.code) && placeSnippet(f.fix.code, fs.readFileSync(path.join(scratch.dir, f.migration), 'utf8')) === undefined) {
-        skip(f, 'its fix is a snippet to adapt, not whole migration files: apply it by hand (knexsafe check shows it)');
-        continue;
+      if (!isWholeFileFix(f.fix.code)) {
+        const placed = placeSnippet(f.fix.code, fs.readFileSync(path.join(scratch.dir, f.migration), 'utf8'));
+        if (placed === undefined) {
+          skip(f, 'its fix is a snippet to adapt, not whole migration files: apply it by hand (knexsafe check shows it)');
+          continue;
+        }
+        placedSnippets.set(key, placed);
       }
       if (f.fix.replaysData) {
         skip(f, `its fix would write ${f.fix.replaysData} as constants the shadow computed, where the migration computes them when it runs: apply it by hand, keeping that code (knexsafe check shows it)`);
@@ -340,7 +346,7 @@ async function fixLoop(input: LoopInput) {
       // The user's file decides the style, also for steps of steps (whose text is generated).
       const style = styles.get(migration) ?? sourceStyle(original, migration);
       styles.set(migration, style);
-      const placed = isWholeFileFix(f.fix!.code) ? undefined : placeSnippet(f.fix!.code, original);
+      const placed = placedSnippets.get(keyOf(f));
       const written = placed !== undefined ? { text: placed, added: [] } : fixText(f.fix!.code, migration, original, style, taken);
       const edit: Edit = { key: keyOf(f), finding: f, before: new Map([[migration, original]]) };
       fs.writeFileSync(file, written.text);
