@@ -115,3 +115,16 @@ export async function startLsp(options: { cwd: string; args?: string[]; env?: Re
     },
   };
 }
+
+/** The first migration of the lsp tests' chains: a users table. */
+export const USERS = `exports.up = async function (knex) {
+  await knex.schema.createTable('users', (t) => {
+    t.bigIncrements('id');
+    t.text('email');
+  });
+};
+
+exports.down = async function (knex) {
+  await knex.schema.dropTable('users');
+};
+`;

@@ -13,7 +13,7 @@ import {
   type TextEdit,
 } from 'vscode-languageserver-protocol/node';
 import { makeProject } from '../helpers/cli.js';
-import { startLsp, type LspClient } from './client.js';
+import { type LspClient, startLsp, USERS } from './client.js';
 
 /**
  * `knexsafe lsp --stdio` over a chain, through the built CLI and the protocol client: the
@@ -25,17 +25,6 @@ import { startLsp, type LspClient } from './client.js';
 vi.setConfig({ testTimeout: 200_000, hookTimeout: 60_000 });
 
 const KNEXFILE = `module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n`;
-const USERS = `exports.up = async function (knex) {
-  await knex.schema.createTable('users', (t) => {
-    t.bigIncrements('id');
-    t.text('email');
-  });
-};
-
-exports.down = async function (knex) {
-  await knex.schema.dropTable('users');
-};
-`;
 // The migration being edited: with the column, or (the edit) without it.
 const WITH_NICKNAME = `exports.up = async function (knex) {
   await knex.raw("SET LOCAL lock_timeout = '5s'");

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { makeProject, runCli } from '../helpers/cli.js';
 import { describeServer, SERVER_URL, sqlOn, tempDatabases, type TempDatabase } from '../helpers/pg.js';
-import { startLsp } from './client.js';
+import { startLsp, USERS } from './client.js';
 
 /**
  * `knexsafe lsp --stdio` with its shadow on the PostgreSQL server, as `check --shadow-url` runs it:
@@ -14,17 +14,6 @@ import { startLsp } from './client.js';
 
 vi.setConfig({ testTimeout: 200_000, hookTimeout: 60_000 });
 
-const USERS = `exports.up = async function (knex) {
-  await knex.schema.createTable('users', (t) => {
-    t.bigIncrements('id');
-    t.text('email');
-  });
-};
-
-exports.down = async function (knex) {
-  await knex.schema.dropTable('users');
-};
-`;
 const INDEX = `exports.up = async function (knex) {
   await knex.raw("SET LOCAL lock_timeout = '5s'");
   await knex.schema.alterTable('users', (t) => {
