@@ -1,7 +1,10 @@
 import type { Node } from 'libpg-query';
+import { TRANSACTION_ACTIONS } from '../sql/facts/session.js';
+import type { TransactionFacts } from '../sql/facts/types.js';
 import { parseSqlSync, statementKind } from '../sql/parse.js';
 
-export type TransactionControl = 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback-to' | 'other';
+/** What a lone transaction-control statement does; 'other' for a kind the parser gives that is not listed. */
+export type TransactionControl = TransactionFacts['action'] | 'other';
 
 export interface StatementShape {
   /** Parsed top-level statements (empty when the text did not parse). */
@@ -19,16 +22,6 @@ export interface StatementShape {
   requiresTransactionBlock: boolean;
 }
 
-const TRANSACTION_KINDS: Record<string, TransactionControl> = {
-  TRANS_STMT_BEGIN: 'begin',
-  TRANS_STMT_START: 'begin',
-  TRANS_STMT_COMMIT: 'commit',
-  TRANS_STMT_ROLLBACK: 'rollback',
-  TRANS_STMT_SAVEPOINT: 'savepoint',
-  TRANS_STMT_RELEASE: 'release',
-  TRANS_STMT_ROLLBACK_TO: 'rollback-to',
-};
-
 /** Reads a statement with the real parser to decide how the capture engine may run it. */
 export function statementShape(sql: string): StatementShape {
   let asts: Node[];
@@ -41,7 +34,7 @@ export function statementShape(sql: string): StatementShape {
   let control: TransactionControl | undefined;
   if (asts.length === 1 && first && statementKind(first) === 'TransactionStmt') {
     const kind = (first as { TransactionStmt: { kind?: string } }).TransactionStmt.kind ?? '';
-    control = TRANSACTION_KINDS[kind] ?? 'other';
+    control = TRANSACTION_ACTIONS[kind] ?? 'other';
   }
   return {
     asts,

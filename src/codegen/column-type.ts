@@ -42,3 +42,37 @@ export function typeLabel(type: { name: string; schema?: string; modifiers: numb
   const base = type.schema ? `${ident(type.schema)}.${ident(type.name)}` : (names[type.name] ?? type.name);
   return `${base}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;
 }
+
+/**
+ * The empty value of a built-in type, as SQL: what existing rows can hold in a new NOT NULL column
+ * or a re-created one. Types whose empty value is a choice (clock values, uuid) are left to the caller.
+ */
+export function emptyValueFor(type: { name: string; array: boolean }): string | undefined {
+  if (type.array) return `'{}'`;
+  switch (type.name) {
+    case 'text':
+    case 'varchar':
+    case 'bpchar':
+    case 'citext':
+    case 'name':
+    case 'bytea':
+      return `''`;
+    case 'int2':
+    case 'int4':
+    case 'int8':
+    case 'numeric':
+    case 'float4':
+    case 'float8':
+    case 'money':
+      return '0';
+    case 'bool':
+      return 'false';
+    case 'json':
+    case 'jsonb':
+      return `'{}'`;
+    case 'interval':
+      return `'0'`;
+    default:
+      return undefined;
+  }
+}

@@ -17,39 +17,28 @@ export interface InitResult {
 
 /** A knexfile in the shape of the seed: per-environment, DATABASE_URL-aware, no password in the file. */
 export function renderKnexfile(style: 'cjs' | 'esm' | 'ts', databaseName: string): string {
-  const body = `{
-  development: {
+  // development and test differ only in the database name and the seeds folder.
+  const local = (database: string, seeds: string) => `{
     client: 'pg',
     connection: process.env.DATABASE_URL || {
       host: process.env.PGHOST || '127.0.0.1',
       port: Number(process.env.PGPORT || 5432),
       user: process.env.PGUSER || 'postgres',
       password: process.env.PGPASSWORD,
-      database: process.env.PGDATABASE || '${databaseName}_dev',
+      database: ${database},
     },
     migrations: {
       directory: './migrations',
       tableName: 'knex_migrations',
-    },
+    },${seeds}
+  }`;
+  const body = `{
+  development: ${local(`process.env.PGDATABASE || '${databaseName}_dev'`, `
     seeds: {
       directory: './seeds',
-    },
-  },
+    },`)},
 
-  test: {
-    client: 'pg',
-    connection: process.env.DATABASE_URL || {
-      host: process.env.PGHOST || '127.0.0.1',
-      port: Number(process.env.PGPORT || 5432),
-      user: process.env.PGUSER || 'postgres',
-      password: process.env.PGPASSWORD,
-      database: '${databaseName}_test',
-    },
-    migrations: {
-      directory: './migrations',
-      tableName: 'knex_migrations',
-    },
-  },
+  test: ${local(`'${databaseName}_test'`, '')},
 
   production: {
     client: 'pg',

@@ -1,6 +1,6 @@
 import type { ColumnInfo, TableInfo } from '../../schema/types.js';
 import { parseTypeText } from '../../sql/datatypes.js';
-import { ident, jsSql as sqlLiteral, jsString as js, sqlString } from '../../codegen/index.js';
+import { emptyValueFor, ident, jsSql as sqlLiteral, jsString as js, sqlString } from '../../codegen/index.js';
 import { identifierWithin63 } from '../naming.js';
 import { typeFromCatalog } from '../types.js';
 import { indent, raw, usage, type PlannedFile, type Writer } from './writer.js';
@@ -14,35 +14,15 @@ function placeholderFor(w: Writer, column: ColumnInfo): string | undefined {
   if (enumType) return sqlString(enumType.values[0] ?? '');
   const ref = parseTypeText(column.type);
   if (!ref) return undefined;
-  if (ref.array) return `'{}'`;
+  const empty = emptyValueFor(ref);
+  if (empty !== undefined) return empty;
   switch (ref.name) {
-    case 'text':
-    case 'varchar':
-    case 'bpchar':
-    case 'citext':
-    case 'bytea':
-      return `''`;
-    case 'int2':
-    case 'int4':
-    case 'int8':
-    case 'numeric':
-    case 'float4':
-    case 'float8':
-    case 'money':
-      return '0';
-    case 'bool':
-      return 'false';
-    case 'json':
-    case 'jsonb':
-      return `'{}'`;
     case 'uuid':
       return `'00000000-0000-0000-0000-000000000000'`;
     case 'date':
     case 'timestamp':
     case 'timestamptz':
       return `'1970-01-01'`;
-    case 'interval':
-      return `'0'`;
     default:
       return undefined;
   }

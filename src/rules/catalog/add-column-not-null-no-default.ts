@@ -1,32 +1,17 @@
 import type { ColumnFacts } from '../../sql/facts.js';
 import { primaryKeyColumn, shortName, tableName } from '../helpers.js';
 import type { Fix, Rule, RuleContext } from '../types.js';
-import { typeLabel } from '../../codegen/index.js';
+import { emptyValueFor, typeLabel } from '../../codegen/index.js';
 import { formatCount } from '../../util/format-count.js';
 import { LOCK_TIMEOUT, columnInSteps, guardedTransaction, ident, migrationCode, rawCall, sqlName } from '../../codegen/index.js';
 
 /** A value existing rows can take, per type: the placeholder the fix suggests. */
 function placeholder(column: ColumnFacts, context: RuleContext): { sql: string; constant: boolean } | undefined {
   const type = column.type;
-  if (type.array) return { sql: `'{}'`, constant: true };
   if (type.schema === undefined) {
+    const empty = emptyValueFor(type);
+    if (empty !== undefined) return { sql: empty, constant: true };
     switch (type.name) {
-      case 'text':
-      case 'varchar':
-      case 'bpchar':
-      case 'citext':
-      case 'name':
-        return { sql: `''`, constant: true };
-      case 'int2':
-      case 'int4':
-      case 'int8':
-      case 'numeric':
-      case 'float4':
-      case 'float8':
-      case 'money':
-        return { sql: '0', constant: true };
-      case 'bool':
-        return { sql: 'false', constant: true };
       case 'timestamptz':
       case 'timestamp':
       case 'date':
@@ -35,17 +20,12 @@ function placeholder(column: ColumnFacts, context: RuleContext): { sql: string; 
       case 'time':
       case 'timetz':
         return { sql: `'00:00'`, constant: true };
-      case 'interval':
-        return { sql: `'0'`, constant: true };
-      case 'json':
-      case 'jsonb':
-        return { sql: `'{}'`, constant: true };
       case 'uuid':
         return { sql: context.pgVersion >= 13 ? 'gen_random_uuid()' : 'uuid_generate_v4()', constant: false };
       default:
         break;
     }
-  }
+  } else if (type.array) return { sql: `'{}'`, constant: true };
   const enumType = Object.values(context.migration.schemaBefore?.enums ?? {}).find((e) => e.name === type.name && (!type.schema || e.schema === type.schema));
   if (enumType?.values[0] !== undefined) return { sql: `'${enumType.values[0].replace(/'/g, "''")}'`, constant: true };
   return undefined;

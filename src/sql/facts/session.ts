@@ -34,21 +34,23 @@ export function set(body: Record<string, unknown>): SetFacts {
   }
 }
 
+/** libpg-query's TransactionStmt kinds, by what they do (capture reads them too). */
+export const TRANSACTION_ACTIONS: Readonly<Record<string, TransactionFacts['action']>> = {
+  TRANS_STMT_BEGIN: 'begin',
+  TRANS_STMT_START: 'begin',
+  TRANS_STMT_COMMIT: 'commit',
+  TRANS_STMT_ROLLBACK: 'rollback',
+  TRANS_STMT_SAVEPOINT: 'savepoint',
+  TRANS_STMT_RELEASE: 'release',
+  TRANS_STMT_ROLLBACK_TO: 'rollback-to',
+  TRANS_STMT_PREPARE: 'prepare',
+  TRANS_STMT_COMMIT_PREPARED: 'commit-prepared',
+  TRANS_STMT_ROLLBACK_PREPARED: 'rollback-prepared',
+};
+
 export function transaction(body: Record<string, unknown>): TransactionFacts {
   const stmt = body as { kind?: string; savepoint_name?: string; options?: Node[]; gid?: string };
-  const actions: Record<string, TransactionFacts['action']> = {
-    TRANS_STMT_BEGIN: 'begin',
-    TRANS_STMT_START: 'begin',
-    TRANS_STMT_COMMIT: 'commit',
-    TRANS_STMT_ROLLBACK: 'rollback',
-    TRANS_STMT_SAVEPOINT: 'savepoint',
-    TRANS_STMT_RELEASE: 'release',
-    TRANS_STMT_ROLLBACK_TO: 'rollback-to',
-    TRANS_STMT_PREPARE: 'prepare',
-    TRANS_STMT_COMMIT_PREPARED: 'commit-prepared',
-    TRANS_STMT_ROLLBACK_PREPARED: 'rollback-prepared',
-  };
-  const facts: TransactionFacts = { kind: 'transaction', action: actions[stmt.kind ?? ''] ?? 'begin' };
+  const facts: TransactionFacts = { kind: 'transaction', action: TRANSACTION_ACTIONS[stmt.kind ?? ''] ?? 'begin' };
   if (stmt.savepoint_name) facts.savepoint = stmt.savepoint_name;
   const opts = defElems(stmt.options);
   const isolation = defElemText(opts.get('transaction_isolation'));
