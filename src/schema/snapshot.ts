@@ -173,7 +173,7 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
       const trip = trips.next();
       const read = readInSavepoint(trip, execute, ride.withFullRead ? fullExecute : undefined, following);
       const answered = trip.sendWithCommit(UNDO_SAVEPOINT);
-      if (answered) {
+      if (answered !== undefined) {
         undone = true;
         ride.queued();
         const ridden = await answered.then(
