@@ -168,19 +168,21 @@ function asResults(response: unknown): unknown[] {
 /** A query prepared once per session, named after its text: two versions of knexsafe sharing a session never mix them up. */
 export interface PreparedStatement {
   name: string;
-  /** `prepare <name>(text, …) as <sql>`: not transactional, it outlives a rollback, for the session. */
+  /** `prepare <name>(<types>) as <sql>`: not transactional, it outlives a rollback, for the session. */
   prepare: string;
-  /** `execute <name>(…)` with each argument as a JSON text literal. */
-  execute(args: readonly unknown[]): string;
+  /** `execute <name>(<literals>)`, each argument an SQL literal (see `jsonText`). */
+  execute(...literals: string[]): string;
 }
 
-export function preparedStatement(prefix: string, sql: string, parameters: number): PreparedStatement {
+export function preparedStatement(prefix: string, sql: string, parameterTypes: readonly string[] = []): PreparedStatement {
   const name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
-  return {
-    name,
-    prepare: `prepare ${name}(${Array(parameters).fill('text').join(', ')}) as ${sql}`,
-    execute: (args) => `execute ${name}(${args.map((arg) => sqlString(JSON.stringify(arg))).join(', ')})`,
-  };
+  const list = (items: readonly string[]) => (items.length > 0 ? `(${items.join(', ')})` : '');
+  return { name, prepare: `prepare ${name}${list(parameterTypes)} as ${sql}`, execute: (...literals) => `execute ${name}${list(literals)}` };
+}
+
+/** `value` as JSON in a text literal: a prepared statement's argument written into the SQL, no parameters sent. */
+export function jsonText(value: unknown): string {
+  return sqlString(JSON.stringify(value));
 }
 
 /** Sessions known to hold a set of prepared statements: a round trip saved on each read after the first. */
@@ -199,4 +201,12 @@ export class PreparedSessions {
   forget(session: object | undefined): void {
     if (session) this.sessions.delete(session);
   }
+}
+
+/**
+ * Fails the round trips waiting for a COMMIT of `knex` that no statement took (their transaction
+ * ended without COMMIT): nobody waits forever. Call once a transaction that may have had one is over.
+ */
+export function settleCommitRides(knex: Knex): void {
+  (knex.client as { settleRiders?(): void }).settleRiders?.();
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { CommitRideError, PreparedSessions, preparedStatement, RoundTrip, sqlStateOf, type Rows } from '../db/round-trip.js';
+import { CommitRideError, jsonText, PreparedSessions, preparedStatement, RoundTrip, sqlStateOf, type Rows } from '../db/round-trip.js';
 import { CATALOG_CHANGES_SQL, CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
 import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
@@ -57,9 +57,10 @@ export function setLocalSql(settings: readonly (readonly [string, string])[]): {
   return { sql: settings.map(() => 'pg_catalog.set_config(?, ?, true)').join(', '), bindings: settings.flat() };
 }
 
-const FULL_QUERY = preparedStatement('knexsafe_schema_snapshot', CATALOG_SQL, 2);
-const DELTA_QUERY = preparedStatement('knexsafe_schema_delta', CATALOG_DELTA_SQL, 4);
-const CHANGES_QUERY = preparedStatement('knexsafe_schema_changes', CATALOG_CHANGES_SQL, 4);
+// Every argument a JSON text (see jsonText).
+const FULL_QUERY = preparedStatement('knexsafe_schema_snapshot', CATALOG_SQL, ['text', 'text']);
+const DELTA_QUERY = preparedStatement('knexsafe_schema_delta', CATALOG_DELTA_SQL, ['text', 'text', 'text', 'text']);
+const CHANGES_QUERY = preparedStatement('knexsafe_schema_changes', CATALOG_CHANGES_SQL, ['text', 'text', 'text', 'text']);
 const QUERIES = [FULL_QUERY, DELTA_QUERY, CHANGES_QUERY];
 
 
@@ -160,10 +161,10 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   const nested = Boolean(knex.isTransaction);
   // A transaction of our own: its BEGIN goes with the first round trip on a shadow (deferred).
   const trx: Knex = nested ? knex : await knex.transaction();
-  const fullExecute = FULL_QUERY.execute([schemas, excluded]);
+  const fullExecute = FULL_QUERY.execute(jsonText(schemas), jsonText(excluded));
   const execute = !delta ? fullExecute
-    : 'owners' in delta ? DELTA_QUERY.execute([schemas, excluded, delta.owners, delta.fresh])
-    : CHANGES_QUERY.execute([schemas, excluded, delta.since, delta.totals]);
+    : 'owners' in delta ? DELTA_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.owners), jsonText(delta.fresh))
+    : CHANGES_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.since), jsonText(delta.totals));
   let raw: RawCatalog | undefined;
   let undone = false;
   try {
