@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Node } from 'libpg-query';
 import type { BuilderOrigin, ExecuteStatement, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
+import { PreparedSessions, preparedStatement } from '../db/round-trip.js';
 import { statementKind } from '../sql/parse.js';
 import type { Direction } from '../migrations/history.js';
 import { compareText } from '../util/compare-text.js';
@@ -82,7 +82,7 @@ export class Recorder implements QueryObserver {
   /** Sessions where the migration itself issued BEGIN (a raw transaction in a non-transactional migration). */
   private readonly manualTransaction = new WeakSet<object>();
   /** Sessions known to hold our prepared catalog queries (see PREPARED). */
-  private readonly preparedSessions = new WeakSet<object>();
+  private readonly preparedSessions = new PreparedSessions();
   /** The one session the running (or last) migration sent its statements on; null once it used several. */
   private migrationSession: object | null | undefined;
   /** A statement finished after its migration ended, unwatched: what the next snapshot re-reads cannot rely on locks. */
@@ -225,7 +225,7 @@ export class Recorder implements QueryObserver {
     let shape = plain ? undefined : statementShape(ctx.sql);
     // DEALLOCATE / DISCARD drop prepared statements, ours included.
     const dropsPrepared = shape?.asts.some(dropsPreparedStatements) ?? false;
-    if (dropsPrepared) this.preparedSessions.delete(session);
+    if (dropsPrepared) this.preparedSessions.forget(session);
     const control = shape?.control;
     const inManual = this.manualTransaction.has(session);
     const inTransaction = inKnexTransaction || inManual || control === 'commit' || control === 'rollback' || control === 'savepoint' || control === 'release' || control === 'rollback-to';
@@ -267,7 +267,7 @@ export class Recorder implements QueryObserver {
 
     if (wrap) await ctx.sideQuery('begin');
     const started = performance.now();
-    const executing = execute(withEffects ? PREPARED.effects.execute : undefined);
+    const executing = execute(withEffects ? PREPARED.effects.execute() : undefined);
     // Awaited below, after the bookkeeping that did not have to come first: it runs while the statement is on its way.
     executing.catch(() => undefined);
     shape ??= statementShape(ctx.sql);
@@ -332,9 +332,9 @@ export class Recorder implements QueryObserver {
         return undefined;
       }
       this.primeBase = known;
-      return `${PREPARED.relationsAmong.execute}('{${made.map((oid) => String(Math.trunc(oid))).join(',')}}')`;
+      return PREPARED.relationsAmong.execute(`'{${made.map((oid) => String(Math.trunc(oid))).join(',')}}'`);
     }
-    return PREPARED.relations.execute;
+    return PREPARED.relations.execute();
   }
 
   /** The relations now (rows of `relationsQuery`): the next migration starts with them if nothing but BEGIN and COMMIT runs first. */
@@ -355,7 +355,7 @@ export class Recorder implements QueryObserver {
     const primed = this.primed;
     this.primed = undefined;
     if (primed && primed.seen === this.statementsSeen) return 'relations' in primed ? primed.relations : this.relationMap(primed.rows);
-    let sql = PREPARED.relations.execute;
+    let sql = PREPARED.relations.execute();
     if (!this.preparedSessions.has(ctx.connection)) {
       // PGlite has one session for all its connections: prepare only what it does not hold yet.
       const held = new Set((await ctx.sideQuery(PREPARED_HELD_SQL)).map((r) => String(r.name)));
@@ -385,7 +385,7 @@ export class Recorder implements QueryObserver {
     const rows =
       sentWithStatement ??
       (await ctx.sideQuery(
-        !record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute : EFFECTS_SQL,
+        !record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute() : EFFECTS_SQL,
       ));
     const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
     const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
@@ -467,16 +467,11 @@ select json_build_object(
  * cost about as much as running them. Named after their text, so no other version's get used.
  */
 const PREPARED = {
-  effects: preparedQuery('knexsafe_effects', EFFECTS_SQL),
-  relations: preparedQuery('knexsafe_relations', RELATIONS_SQL),
+  effects: preparedStatement('knexsafe_effects', EFFECTS_SQL),
+  relations: preparedStatement('knexsafe_relations', RELATIONS_SQL),
   /** Some of them, by oid ($1): the ones a migration made. */
-  relationsAmong: preparedQuery('knexsafe_relations_among', `${RELATIONS_SQL}\n  and c.oid = any($1)`, '(oid[])'),
+  relationsAmong: preparedStatement('knexsafe_relations_among', `${RELATIONS_SQL}\n  and c.oid = any($1)`, ['oid[]']),
 };
-
-function preparedQuery(prefix: string, sql: string, parameters = ''): { name: string; prepare: string; execute: string } {
-  const name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
-  return { name, prepare: `prepare ${name}${parameters} as ${sql}`, execute: `execute ${name}` };
-}
 
 const PREPARED_HELD_SQL = `select name from pg_catalog.pg_prepared_statements where name in (${Object.values(PREPARED)
   .map((p) => `'${p.name}'`)

@@ -8,6 +8,7 @@ import { armExitTrap, trapped } from '../util/exit-trap.js';
 import { createShadow, type Shadow } from '../shadow/shadow.js';
 import { shadowSessionOf } from '../shadow/session-settings.js';
 import { asKnexsafe } from '../db/internal-queries.js';
+import { settleCommitRides } from '../db/round-trip.js';
 import { explainScopeFailure, prepareScope } from '../shadow/scope.js';
 import { KnexsafeError } from '../errors.js';
 import { humanDuration } from '../util/duration.js';
@@ -344,7 +345,7 @@ export class CaptureSession {
       return { traces, ran: [], error: { ...explainScopeFailure(toStatementError(error), this.project), migration: name, direction, ...(site ? { site } : {}) } };
     } finally {
       // A read meant to go with the COMMIT of a transaction that ended without one fails now, not never.
-      (this.knex.client as { settleRiders?(): void }).settleRiders?.();
+      settleCommitRides(this.knex);
     }
   }
 

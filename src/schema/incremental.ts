@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { diffSchemas } from './diff.js';
 import { formatDiff } from './format.js';
 import type { SchemaFootprint } from '../capture/types.js';
+import { CommitRideError } from '../db/round-trip.js';
 import { buildSnapshot, readCatalog, type FollowingQuery, type RawCatalog, type RiddenCatalog, type RideWithCommit, type SnapshotOptions } from './snapshot.js';
 import type { SchemaSnapshot } from './types.js';
 
@@ -65,8 +66,7 @@ export class IncrementalSnapshots {
     } catch (error) {
       // The statements it was to execute are gone (the migration ran DEALLOCATE or DISCARD): the
       // COMMIT went without it, so the schema is read whole after it.
-      const failed = error as { code?: string; knexsafeRidden?: boolean };
-      if (failed.code === '26000' && failed.knexsafeRidden) return this.readAll(ride.root, true);
+      if (error instanceof CommitRideError && error.sqlState === '26000') return this.readAll(ride.root, true);
       throw error;
     }
   }

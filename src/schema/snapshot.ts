@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { CommitRider } from '../db/dialects.js';
+import { CommitRideError, jsonText, PreparedSessions, preparedStatement, RoundTrip, sqlStateOf, type Rows } from '../db/round-trip.js';
 import { CATALOG_CHANGES_SQL, CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
 import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
@@ -58,20 +57,10 @@ export function setLocalSql(settings: readonly (readonly [string, string])[]): {
   return { sql: settings.map(() => 'pg_catalog.set_config(?, ?, true)').join(', '), bindings: settings.flat() };
 }
 
-interface PreparedCatalogQuery {
-  name: string;
-  prepare: string;
-}
-
-/** Named after the query text, so two versions of knexsafe sharing a session never mix them up. */
-function preparedQuery(prefix: string, sql: string, parameters: number): PreparedCatalogQuery {
-  const name = `${prefix}_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
-  return { name, prepare: `prepare ${name}(${Array(parameters).fill('text').join(', ')}) as ${sql}` };
-}
-
-const FULL_QUERY = preparedQuery('knexsafe_schema_snapshot', CATALOG_SQL, 2);
-const DELTA_QUERY = preparedQuery('knexsafe_schema_delta', CATALOG_DELTA_SQL, 4);
-const CHANGES_QUERY = preparedQuery('knexsafe_schema_changes', CATALOG_CHANGES_SQL, 4);
+// Every argument a JSON text (see jsonText).
+const FULL_QUERY = preparedStatement('knexsafe_schema_snapshot', CATALOG_SQL, ['text', 'text']);
+const DELTA_QUERY = preparedStatement('knexsafe_schema_delta', CATALOG_DELTA_SQL, ['text', 'text', 'text', 'text']);
+const CHANGES_QUERY = preparedStatement('knexsafe_schema_changes', CATALOG_CHANGES_SQL, ['text', 'text', 'text', 'text']);
 const QUERIES = [FULL_QUERY, DELTA_QUERY, CHANGES_QUERY];
 
 
@@ -80,19 +69,10 @@ const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog
 // All are prepared together, the first time any is needed: check reads whole once, then deltas.
 const PREPARED_SQL = `(select coalesce(json_agg(name), '[]'::json) from pg_catalog.pg_prepared_statements where name in (${QUERIES.map((q) => sqlString(q.name)).join(', ')}))`;
 
-/** What knex.raw gives back: one result, or one per statement when the SQL held several. */
-type QueryResults = { rows: Record<string, unknown>[] } | { rows: Record<string, unknown>[] }[];
-
-function catalogRow(result: { rows: Record<string, unknown>[] } | undefined): RawCatalog {
-  const row = result?.rows[0] as RawCatalog | undefined;
+function catalogRow(rows: Rows): RawCatalog {
+  const row = rows[0] as RawCatalog | undefined;
   if (!row) throw new Error('schema snapshot: the catalog query returned no row');
   return row;
-}
-
-function lastRows<T>(results: unknown): T[] {
-  const list = results as QueryResults;
-  const last = Array.isArray(list) ? list[list.length - 1] : list;
-  return (last?.rows ?? []) as T[];
 }
 
 /**
@@ -133,13 +113,6 @@ export interface FollowingQuery {
   receive(rows: Record<string, unknown>[]): void;
 }
 
-interface DirectClient {
-  acquireConnection(): Promise<unknown>;
-  /** knexsafe's clients (src/db/dialects.ts): one statement text to the driver, as knex would send it. */
-  executeStatement?(connection: unknown, query: { sql: string; bindings: unknown[] }): Promise<{ response?: unknown }>;
-  rideWithCommit?(connection: object, rider: CommitRider): boolean;
-}
-
 /**
  * A read inside a transaction that may wait for the transaction's COMMIT and go in its round trip
  * (check: after each migration, in the migration's own transaction). `queued` is called once it
@@ -154,26 +127,24 @@ export interface RideWithCommit {
 /** A catalog read; `ridden` when it went with a COMMIT, then with the whole schema if asked for. */
 export type RiddenCatalog = RawCatalog & { ridden?: true; full?: RawCatalog };
 
+/** Sessions known to hold the prepared catalog queries (a round trip saved on the first read of a new one). */
+const preparedOn = new PreparedSessions();
+
+const UNDO_SAVEPOINT = ['rollback to savepoint knexsafe_snapshot', 'release savepoint knexsafe_snapshot'];
+
 /**
- * Sends `sql` on the transaction's own connection through knexsafe's client, without knex's
- * query machinery around it: ~0.7 ms of a snapshot taken after every migration. Another knex
- * (not ours, or not in a transaction) gets `raw`.
+ * The catalog read (and a whole one, and the caller's query, when given) in a savepoint with the
+ * printing settings pinned, undone at the end: the caller's transaction is left as it was. One
+ * round trip, once the catalog queries are prepared on the session.
  */
-async function sendOnConnection(trx: Knex, sql: string): Promise<unknown> {
-  const client = trx.client as DirectClient;
-  if (!trx.isTransaction || typeof client.executeStatement !== 'function') return trx.raw(sql);
-  const connection = await client.acquireConnection();
-  return (await client.executeStatement(connection, { sql, bindings: [] })).response;
-}
-
-/** Driver connections known to hold the prepared catalog queries (a round trip saved on the first read of a new one). */
-const preparedOn = new WeakSet<object>();
-
-/** The transaction's connection, when knexsafe's client can tell it. */
-async function connectionOf(trx: Knex): Promise<object | undefined> {
-  const client = trx.client as DirectClient;
-  if (!trx.isTransaction || typeof client.executeStatement !== 'function') return undefined;
-  return (await client.acquireConnection()) as object;
+function readInSavepoint(trip: RoundTrip, execute: string, fullExecute: string | undefined, following: FollowingQuery | undefined) {
+  trip.command('savepoint knexsafe_snapshot').command(`select ${SESSION_SETTINGS_SQL}`);
+  const catalog = trip.query(execute, catalogRow);
+  const full = fullExecute === undefined ? undefined : trip.query(fullExecute, catalogRow);
+  // The caller's query goes inside the savepoint too: should it fail, the undo still applies.
+  const followed = following && trip.query(following.sql, (rows) => rows);
+  for (const undo of UNDO_SAVEPOINT) trip.command(undo);
+  return { catalog, full, followed };
 }
 
 /** The catalog query's rows, as PostgreSQL returned them (a partial set when `delta` is given). */
@@ -188,79 +159,80 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   // Inside a caller's transaction, a plain savepoint: knex's nested-transaction bookkeeping
   // breaks when several are opened and rolled back in one migration transaction.
   const nested = Boolean(knex.isTransaction);
+  // A transaction of our own: its BEGIN goes with the first round trip on a shadow (deferred).
   const trx: Knex = nested ? knex : await knex.transaction();
-  const executeOf = (query: PreparedCatalogQuery, args: unknown[]) => `execute ${query.name}(${args.map((arg) => sqlString(JSON.stringify(arg))).join(', ')})`;
-  const execute = !delta ? executeOf(FULL_QUERY, [schemas, excluded])
-    : 'owners' in delta ? executeOf(DELTA_QUERY, [schemas, excluded, delta.owners, delta.fresh])
-    : executeOf(CHANGES_QUERY, [schemas, excluded, delta.since, delta.totals]);
-  // Round trips are most of a small snapshot's cost: no parameters (so no extended protocol), and
-  // in a savepoint the statements go together (check takes one after each migration).
-  const undoSavepoint = 'rollback to savepoint knexsafe_snapshot; release savepoint knexsafe_snapshot';
-  // The settings' result first, then one per statement: `statements[i]` answers in results[i + 2].
-  const inSavepoint = (statements: string[]) => `savepoint knexsafe_snapshot; select ${SESSION_SETTINGS_SQL}; ${statements.map((sql) => `${sql};\n`).join('')}${undoSavepoint}`;
+  const fullExecute = FULL_QUERY.execute(jsonText(schemas), jsonText(excluded));
+  const execute = !delta ? fullExecute
+    : 'owners' in delta ? DELTA_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.owners), jsonText(delta.fresh))
+    : CHANGES_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.since), jsonText(delta.totals));
   let raw: RawCatalog | undefined;
   let undone = false;
   try {
-    const connection = nested ? await connectionOf(trx) : undefined;
-    if (ride && connection && preparedOn.has(connection)) {
-      const fullExecute = ride.withFullRead ? executeOf(FULL_QUERY, [schemas, excluded]) : undefined;
-      const ridden = rideCommit(trx, connection, inSavepoint([execute, ...(fullExecute ? [fullExecute] : []), ...(following ? [following.sql] : [])]), {
-        results: 5 + (fullExecute ? 1 : 0) + (following ? 1 : 0),
-        undo: undoSavepoint,
-        read: (results) => {
-          const read: RiddenCatalog = { ...catalogRow(results[2] as { rows: Record<string, unknown>[] }), ridden: true };
-          if (fullExecute) read.full = catalogRow(results[3] as { rows: Record<string, unknown>[] });
-          following?.receive((results[fullExecute ? 4 : 3] as { rows?: Record<string, unknown>[] } | undefined)?.rows ?? []);
-          return read;
-        },
-      });
-      if (ridden !== undefined) {
+    const trips = nested ? await RoundTrip.on(trx) : undefined;
+    const session = trips?.session;
+    if (ride && trips && preparedOn.has(session)) {
+      const trip = trips.next();
+      const read = readInSavepoint(trip, execute, ride.withFullRead ? fullExecute : undefined, following);
+      const answered = trip.sendWithCommit(UNDO_SAVEPOINT);
+      if (answered !== undefined) {
         undone = true;
         ride.queued();
-        raw = await ridden.catch((error: unknown) => {
-          // The migration dropped the prepared statements (DEALLOCATE, DISCARD): prepare again next time.
-          if ((error as { code?: string }).code === '26000') preparedOn.delete(connection);
-          // The transaction is over by now: the caller must not read through it again.
-          if (error && typeof error === 'object') (error as { knexsafeRidden?: boolean }).knexsafeRidden = true;
-          throw error;
-        });
-        if (raw.views.length > 0 || (raw as RiddenCatalog).full?.views.length) await ensureViewParser();
-        return raw;
+        const ridden = await answered.then(
+          (): RiddenCatalog => {
+            const catalog: RiddenCatalog = { ...read.catalog.value, ridden: true };
+            if (read.full) catalog.full = read.full.value;
+            if (read.followed) following?.receive(read.followed.value);
+            return catalog;
+          },
+          (error: unknown) => {
+            // The migration dropped the prepared statements (DEALLOCATE, DISCARD): prepare again next time.
+            if (error instanceof CommitRideError && error.sqlState === '26000') preparedOn.forget(session);
+            throw error;
+          },
+        );
+        if (ridden.views.length > 0 || ridden.full?.views.length) await ensureViewParser();
+        return ridden;
       }
     }
-    // Once the statements are prepared on this connection, all of it is one round trip. On a
-    // connection new to us they are not, unless another knexsafe prepared them (PGlite shares one session).
-    if (nested && !(connection && !preparedOn.has(connection))) {
+    // Once the statements are prepared on this session, all of it is one round trip. On a session
+    // new to us they are not, unless another knexsafe prepared them (PGlite shares one session).
+    if (trips && (session === undefined || preparedOn.has(session))) {
+      const trip = trips.next();
+      const read = readInSavepoint(trip, execute, undefined, following);
       try {
-        // The caller's query goes inside the savepoint too: should it fail, the undo below still applies.
-        const results = (await sendOnConnection(trx, inSavepoint([execute, ...(following ? [following.sql] : [])]))) as QueryResults;
+        await trip.send();
         undone = true;
-        raw = catalogRow(Array.isArray(results) ? results[2] : undefined);
-        if (connection) preparedOn.add(connection);
-        if (following && Array.isArray(results)) following.receive(results[3]?.rows ?? []);
+        raw = read.catalog.value;
+        preparedOn.add(session);
+        if (read.followed) following?.receive(read.followed.value);
       } catch (error) {
-        if ((error as { code?: string }).code !== '26000') throw error;
+        if (sqlStateOf(error) !== '26000') throw error;
         // Not prepared here (any more: DEALLOCATE, DISCARD): undo, prepare, run.
-        if (connection) preparedOn.delete(connection);
-        await trx.raw(undoSavepoint);
+        preparedOn.forget(session);
+        await trx.raw(UNDO_SAVEPOINT.join('; '));
       }
     }
     if (!raw) {
       undone = false;
-      const state = lastRows<{ prepared: string[] }>(await trx.raw(`${nested ? 'savepoint knexsafe_snapshot; ' : ''}select ${SESSION_SETTINGS_SQL}, ${PREPARED_SQL} as prepared`));
-      const held = new Set(state[0]?.prepared ?? []);
-      const missing = QUERIES.filter((q) => !held.has(q.name));
+      // Through knex, as the migration's own statements go (the capture counts them).
+      const look = trips?.next() ?? RoundTrip.viaKnex(trx);
+      if (nested) look.command('savepoint knexsafe_snapshot');
+      const held = look.query(`select ${SESSION_SETTINGS_SQL}, ${PREPARED_SQL} as prepared`, (rows) => new Set((rows[0]?.prepared as string[] | undefined) ?? []));
+      await look.send({ through: 'knex' });
+      const run = look.next();
       // PREPARE is not transactional: the statements outlive the rollback below, for the session.
-      const prepare = missing.map((q) => `${q.prepare};\n`).join('');
-      const results = (await trx.raw(`${prepare}${execute}${nested ? `; ${undoSavepoint}` : ''}`)) as QueryResults;
+      for (const query of QUERIES.filter((q) => !held.value.has(q.name))) run.command(query.prepare);
+      const catalog = run.query(execute, catalogRow);
+      if (nested) for (const undo of UNDO_SAVEPOINT) run.command(undo);
+      await run.send({ through: 'knex' });
       undone = nested;
-      raw = catalogRow(Array.isArray(results) ? results[missing.length] : results);
-      if (connection) preparedOn.add(connection);
+      raw = catalog.value;
+      preparedOn.add(session);
     }
   } finally {
     // After a failure the rollback's own error would hide the one that matters.
     if (!undone) {
-      const undo = nested ? trx.raw(undoSavepoint) : (trx as Knex.Transaction).rollback();
+      const undo = nested ? trx.raw(UNDO_SAVEPOINT.join('; ')) : (trx as Knex.Transaction).rollback();
       await Promise.resolve(undo).catch((error: unknown) => {
         if (raw) throw error;
       });
@@ -268,34 +240,6 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   }
   if (raw.views.length > 0) await ensureViewParser();
   return raw;
-}
-
-/** Queues `sql` to go with the transaction's COMMIT; undefined when the client cannot. */
-function rideCommit(
-  trx: Knex,
-  connection: object,
-  sql: string,
-  { results, undo, read }: { results: number; undo: string; read(results: unknown[]): RiddenCatalog },
-): Promise<RiddenCatalog> | undefined {
-  const client = trx.client as DirectClient;
-  if (typeof client.rideWithCommit !== 'function') return undefined;
-  let rider!: CommitRider;
-  const ridden = new Promise<RiddenCatalog>((resolve, reject) => {
-    rider = {
-      sql,
-      results,
-      undo,
-      receive: (r) => {
-        try {
-          resolve(read(r));
-        } catch (error) {
-          reject(error);
-        }
-      },
-      fail: reject,
-    };
-  });
-  return client.rideWithCommit(connection, rider) ? ridden : undefined;
 }
 
 /** The oid of the relation a row belongs to for incremental reads (an index's table, else the object's own relation); null for schema-wide rows. */
