@@ -18,12 +18,13 @@
  * whatever the session's search_path was.
  */
 
-const SCOPE = /* sql */ `
+/** The schemas asked for and the tables left out (SQL expressions of JSON array texts), user schemas, extension members. */
+const scope = (schemas: string, excluded: string) => /* sql */ `
   requested as (
-    select jsonb_array_elements_text($1::jsonb) as nspname
+    select jsonb_array_elements_text(${schemas}::jsonb) as nspname
   ),
   excluded_names as (
-    select jsonb_array_elements_text($2::jsonb) as name
+    select jsonb_array_elements_text(${excluded}::jsonb) as name
   ),
   extension_members as (
     select d.classid, d.objid from pg_catalog.pg_depend d
@@ -44,6 +45,27 @@ const SCOPE = /* sql */ `
       and (not exists (select 1 from requested) or n.nspname in (select nspname from requested))
   )`;
 
+const SCOPE = scope('$1', '$2');
+
+/**
+ * The `rel` CTE: the relations of `from` (aliased c) in user schemas that pass `conditions`, not
+ * extension members, each with the owner it is read under (an index's table, else itself).
+ */
+function relationsCte(from: string, conditions: string): string {
+  return /* sql */ `  rel as (
+    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
+           coalesce(ix.indrelid, c.oid) as owner
+    from ${from}
+    join ns n on n.oid = c.relnamespace
+    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
+    where c.oid >= 16384${conditions}
+      and not exists (
+        select 1 from extension_members e
+        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
+      )
+  )`;
+}
+
 /** Every relation in scope: the tables named in $2 and the sequences they own (knex_migrations_id_seq) left out. */
 const ALL_RELATIONS = /* sql */ `
   excluded_rel as (
@@ -62,20 +84,19 @@ const ALL_RELATIONS = /* sql */ `
       and d.deptype in ('a', 'i')
       and d.refobjid in (select oid from excluded_rel)
   ),
-  rel as (
-    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
-           coalesce(ix.indrelid, c.oid) as owner
-    from pg_catalog.pg_class c
-    join ns n on n.oid = c.relnamespace
-    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
-    where c.oid >= 16384
+${relationsCte('pg_catalog.pg_class c', `
       and c.oid not in (select oid from excluded_rel)
-      and c.oid not in (select oid from excluded_seq)
-      and not exists (
-        select 1 from extension_members e
-        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
-      )
-  )`;
+      and c.oid not in (select oid from excluded_seq)`)}`;
+
+/**
+ * The scope of a whole read as CTEs (`ns`: the user schemas; `rel`: the relations in scope, with
+ * their indexes), for the baseline's reads (catalog-model-sql.ts) to select from, so both reads
+ * agree on what belongs to the user's schema. `excluded`: an SQL expression of the tables left out,
+ * as JSON array text.
+ */
+export function scopeCtes(excluded: string): string {
+  return `${scope("'[]'", excluded)},${ALL_RELATIONS}`;
+}
 
 /**
  * Every catalog row a snapshot's objects are printed from, with the owner it is counted under and
@@ -231,14 +252,8 @@ const CHANGED_RELATIONS = /* sql */ `
     union all
     select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
   ),
-  rel as (
-    select c.oid, c.relname, c.relkind, n.nspname, n.nspname || '.' || c.relname as qname,
-           coalesce(ix.indrelid, c.oid) as owner
-    from candidate_rel cr
-    join pg_catalog.pg_class c on c.oid = cr.oid
-    join ns n on n.oid = c.relnamespace
-    left join pg_catalog.pg_index ix on ix.indexrelid = c.oid
-    where c.oid >= 16384
+${relationsCte(`candidate_rel cr
+    join pg_catalog.pg_class c on c.oid = cr.oid`, `
       and not exists (select 1 from excluded_names x where x.name = c.relname or x.name = n.nspname || '.' || c.relname)
       and not exists (
         select 1
@@ -248,12 +263,7 @@ const CHANGED_RELATIONS = /* sql */ `
         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
           and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
           and exists (select 1 from excluded_names x where x.name = t.relname or x.name = tn.nspname || '.' || t.relname)
-      )
-      and not exists (
-        select 1 from extension_members e
-        where e.classid = 'pg_catalog.pg_class'::regclass and e.objid = c.oid
-      )
-  )`;
+      )`)}`;
 
 /** The owners in $3 and the owners of the relations in $4 (made since the last read), with their relations. */
 const LOCKED_RELATIONS = /* sql */ `
