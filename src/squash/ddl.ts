@@ -1,5 +1,5 @@
 import { KnexsafeError } from '../errors.js';
-import { key, type CatalogColumn, type CatalogModel, type CatalogSequence, type CatalogTable } from './catalog.js';
+import { key, type CatalogColumn, type CatalogModel, type CatalogSequence, type CatalogTable } from '../schema/catalog-model.js';
 import { ident, sqlString } from '../codegen/sql.js';
 
 /**

@@ -14,7 +14,7 @@ import { displayPath } from '../util/paths.js';
 import { knexTimestamp } from '../util/timestamp.js';
 import { verifyMigrations, type VerifyFinding } from '../verify/verify.js';
 import { baselineFileName, renderBaseline } from './baseline-file.js';
-import { readCatalog, withCanonicalSession, type CatalogModel } from './catalog.js';
+import { readCatalog, withCanonicalSession, type CatalogModel } from '../schema/catalog-model.js';
 import { dataFingerprint, diffFingerprints, readBaselineData, type DataFingerprint, type TableRows } from './data.js';
 import { generateDdl } from './ddl.js';
 import { dumpDdl, findPgDump } from './pg-dump.js';

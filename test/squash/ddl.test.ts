@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedDatabase, openServer, type Database } from '../../src/db/connect.js';
 import { diffSchemas, formatDiff, snapshotSchema, type SchemaSnapshot } from '../../src/schema/index.js';
-import { readCatalog, type CatalogModel } from '../../src/squash/catalog.js';
+import { readCatalog, type CatalogModel } from '../../src/squash/index.js';
 import { dataFingerprint, diffFingerprints, readBaselineData } from '../../src/squash/data.js';
 import { generateDdl } from '../../src/squash/ddl.js';
 import { cleanDump, dumpDdl, findPgDump } from '../../src/squash/pg-dump.js';

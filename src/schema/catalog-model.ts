@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { PRINTING_SETTINGS, setLocalSql } from '../schema/snapshot.js';
+import { PRINTING_SETTINGS, setLocalSql } from './snapshot.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 import { sqlString } from '../codegen/sql.js';
 
