@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { KnexsafeError } from '../errors.js';
-import { withCanonicalSession, type CatalogModel, type CatalogTable } from '../schema/catalog-model.js';
+import { withCanonicalSession } from './catalog.js';
+import type { CatalogModel, CatalogTable } from '../schema/catalog-model.js';
 import { sqlString } from '../codegen/sql.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 

@@ -1,0 +1,278 @@
+import { scopeCtes } from './catalog-sql.js';
+
+/**
+ * The baseline's catalog reads (squash, through catalog-model.ts): what the baseline generator needs
+ * beyond a snapshot, printed with PostgreSQL's own deparsers (pg_get_*def, format_type,
+ * regclass/regprocedure text) while search_path is pg_catalog, so every user object comes out
+ * schema-qualified and quoted. Which schemas and relations are the user's is not decided here: it
+ * is the snapshot's own scope (`scopeCtes`, catalog-sql.ts).
+ *
+ * Runs on PostgreSQL 13+ servers and on PGlite's 18. Objects that belong to an extension are left
+ * out (the extension recreates them); so are the tables left out (knex's bookkeeping).
+ */
+
+/**
+ * The user schemas and the relations in scope, as the snapshot sees them: the schemas as a subquery
+ * of the shared scope, the relations kept in a temporary table for this read's statements.
+ */
+const USER_NS = `(with ${scopeCtes("'[]'")} select oid from ns)`;
+const REL = `(select oid from knexsafe_squash_rel)`;
+
+/** "Not an extension member", for an object of a catalog other than the scope's own. */
+const notExtensionMember = (catalog: string, oidExpr: string) =>
+  `not exists (select 1 from pg_catalog.pg_depend xd where xd.classid = '${catalog}'::regclass and xd.objid = ${oidExpr} and xd.deptype = 'e')`;
+
+/** A kind of object owned by a relation, for the dependency read: each row stands for its relation. */
+const ownedByRelation = (catalog: string, alias: string, relation: string, phase: 'pre' | 'post') =>
+  `select 'pg_catalog.${catalog}'::regclass, ${alias}.oid, 'pg_class:' || ${alias}.${relation}::int, '${phase}' from pg_catalog.${catalog} ${alias} where ${alias}.oid >= 16384`;
+
+export const MODEL_SQL = {
+  version: /* sql */ `select current_setting('server_version_num') as v`,
+  relationsTable: /* sql */ `create temporary table if not exists knexsafe_squash_rel (oid oid primary key) on commit drop`,
+  /** Binding: the tables left out, as JSON array text. */
+  relations: /* sql */ `insert into knexsafe_squash_rel
+  with ${scopeCtes('?')}
+  select oid from rel where relkind in ('r','p','v','m','S','f','c') on conflict do nothing`,
+  /** Reading a sequence's state takes a statement per sequence. */
+  sequenceState: (sequence: string) => /* sql */ `select last_value::text as last_value, is_called from ${sequence}`,
+  schemas: /* sql */ `select n.oid::int as oid, n.nspname as name, quote_ident(n.nspname) as ident,
+            pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
+     from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
+  extensions: /* sql */ `select e.oid::int as oid, e.extname as name, quote_ident(n.nspname) as schema
+     from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+     order by e.extname`,
+  enums: /* sql */ `select t.oid::int as oid, t.oid::regtype::text as ident,
+            array(select e.enumlabel::text from pg_catalog.pg_enum e where e.enumtypid = t.oid order by e.enumsortorder) as labels
+     from pg_catalog.pg_type t
+     where t.typtype = 'e' and t.typnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
+     order by 2`,
+  composites: /* sql */ `select t.oid::int as oid, t.typrelid::int as relid, t.oid::regtype::text as ident,
+              coalesce((select json_agg(json_build_object(
+                          'name', quote_ident(a.attname),
+                          'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                          'collation', case when a.attcollation <> ty.typcollation and a.attcollation <> 0
+                                            then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = a.attcollation) end)
+                        order by a.attnum)
+                        from pg_catalog.pg_attribute a join pg_catalog.pg_type ty on ty.oid = a.atttypid
+                        where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]'::json) as attributes
+       from pg_catalog.pg_type t join pg_catalog.pg_class c on c.oid = t.typrelid and c.relkind = 'c'
+       where t.typtype = 'c' and t.typnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
+       order by 3`,
+  domains: /* sql */ `select t.oid::int as oid, t.oid::regtype::text as ident,
+            pg_catalog.format_type(t.typbasetype, t.typtypmod) as "baseType",
+            case when t.typcollation <> bt.typcollation and t.typcollation <> 0
+                 then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = t.typcollation) end as collation,
+            t.typnotnull as "notNull",
+            pg_catalog.pg_get_expr(t.typdefaultbin, 0) as "default",
+            coalesce((select json_agg(json_build_object('name', quote_ident(con.conname), 'definition', pg_catalog.pg_get_constraintdef(con.oid)) order by con.conname)
+                        from pg_catalog.pg_constraint con where con.contypid = t.oid and con.contype = 'c'), '[]'::json) as constraints
+     from pg_catalog.pg_type t join pg_catalog.pg_type bt on bt.oid = t.typbasetype
+     where t.typtype = 'd' and t.typnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
+     order by 2`,
+  sequences: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, pg_catalog.format_type(s.seqtypid, null) as type,
+            s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min, s.seqmax::text as max,
+            s.seqcache::text as cache, s.seqcycle as cycle,
+            di.objid is not null as identity, di.refobjid::int as identity_table, ia.attname as identity_column,
+            o.oid::int as owner_oid, o.oid::regclass::text as owner_table, quote_ident(a.attname) as owner_column
+     from pg_catalog.pg_class c
+     join pg_catalog.pg_sequence s on s.seqrelid = c.oid
+     left join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
+          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjsubid > 0 and d.deptype = 'a'
+     left join pg_catalog.pg_class o on o.oid = d.refobjid
+     left join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+     left join pg_catalog.pg_depend di on di.classid = 'pg_catalog.pg_class'::regclass and di.objid = c.oid
+          and di.refclassid = 'pg_catalog.pg_class'::regclass and di.refobjsubid > 0 and di.deptype = 'i'
+     left join pg_catalog.pg_attribute ia on ia.attrelid = di.refobjid and ia.attnum = di.refobjsubid
+     where c.oid in ${REL} and c.relkind = 'S'
+     order by 2`,
+  functions: /* sql */ `select p.oid::int as oid, p.oid::regprocedure::text as signature, p.prokind::text as kind, l.lanname as language,
+            case when p.prokind in ('f','p','w') then pg_catalog.pg_get_functiondef(p.oid) end as definition,
+            case when p.prokind = 'a' then (
+              select json_build_object(
+                'args', pg_catalog.pg_get_function_arguments(p.oid),
+                'sfunc', a.aggtransfn::regproc::text,
+                'stype', pg_catalog.format_type(a.aggtranstype, null),
+                'finalfunc', case when a.aggfinalfn <> 0 then a.aggfinalfn::regproc::text end,
+                'combinefunc', case when a.aggcombinefn <> 0 then a.aggcombinefn::regproc::text end,
+                'initcond', a.agginitval,
+                'unsupported', (a.aggkind <> 'n' or a.aggmtransfn <> 0 or a.aggsortop <> 0 or a.aggserialfn <> 0)::text)
+              from pg_catalog.pg_aggregate a where a.aggfnoid = p.oid) end as agg
+     from pg_catalog.pg_proc p join pg_catalog.pg_language l on l.oid = p.prolang
+     where p.pronamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_proc', 'p.oid')}
+     order by 2`,
+  tables: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
+            c.relkind::text as kind, c.relpersistence = 'u' as unlogged, coalesce(c.reloptions, '{}') as options,
+            case when c.relispartition then (select i.inhparent::int from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent_oid,
+            case when c.relispartition then (select i.inhparent::regclass::text from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent,
+            case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as bound,
+            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as "partitionKey",
+            case when c.relispartition then '[]'::json else
+              coalesce((select json_agg(json_build_object('oid', i.inhparent::int, 'ident', i.inhparent::regclass::text) order by i.inhseqno)
+                          from pg_catalog.pg_inherits i where i.inhrelid = c.oid), '[]'::json) end as inherits,
+            c.relrowsecurity as "rowSecurity", c.relforcerowsecurity as "forceRowSecurity",
+            c.relreplident::text as "replicaIdentity",
+            (select array(select quote_ident(a.attname) from unnest(i.indkey) with ordinality k(attnum, ord)
+                          join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum order by k.ord)
+               from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as primary_key
+     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where c.oid in ${REL} and c.relkind in ('r','p')
+     order by 2`,
+  columns: /* sql */ `select a.attrelid::int as table_oid, a.attnum as num, a.attname as name, quote_ident(a.attname) as ident,
+            pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull",
+            case when a.attgenerated = '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as "default",
+            case when a.attgenerated <> '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as generated_expr,
+            a.attgenerated::text as generated_kind, a.attidentity::text as identity_kind,
+            case when a.attcollation <> ty.typcollation and a.attcollation <> 0
+                 then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = a.attcollation) end as collation,
+            a.attislocal as "isLocal", a.attinhcount as "inheritedCount"
+     from pg_catalog.pg_attribute a
+     join pg_catalog.pg_class c on c.oid = a.attrelid
+     join pg_catalog.pg_type ty on ty.oid = a.atttypid
+     left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+     where c.oid in ${REL} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped
+     order by a.attrelid, a.attnum`,
+  constraints: /* sql */ `select con.oid::int as oid, con.conrelid::int as "tableOid", con.conrelid::regclass::text as "table", con.conname as name,
+            quote_ident(con.conname) as ident, con.contype::text as type, pg_catalog.pg_get_constraintdef(con.oid) as definition,
+            con.convalidated as validated,
+            case when con.contype = 'f' then con.confrelid::int end as "referencedTableOid"
+     from pg_catalog.pg_constraint con
+     where con.conrelid in ${REL} and con.contype in ('p','u','f','c','x') and con.conparentid = 0 and con.conislocal
+     order by con.conrelid::regclass::text, con.conname`,
+  indexes: /* sql */ `select i.indexrelid::int as oid, i.indexrelid::regclass::text as ident, i.indrelid::int as "tableOid", i.indrelid::regclass::text as "table",
+            pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
+            case when ic.relispartition then (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) end as "parentIndex",
+            i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
+     from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+     where i.indrelid in ${REL}
+       and not exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))
+     order by 2`,
+  constraintIndexFlags: /* sql */ `select i.indrelid::regclass::text as "table", i.indexrelid::regclass::text as ident, i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
+     from pg_catalog.pg_index i
+     where i.indrelid in ${REL} and (i.indisclustered or i.indisreplident)
+       and exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
+  views: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, c.relkind = 'm' as materialized, c.relispopulated as populated,
+            coalesce(c.reloptions, '{}') as options, pg_catalog.pg_get_viewdef(c.oid) as definition
+     from pg_catalog.pg_class c where c.oid in ${REL} and c.relkind in ('v','m') order by 2`,
+  triggers: /* sql */ `select t.oid::int as oid, t.tgrelid::int as "tableOid", t.tgrelid::regclass::text as "table", quote_ident(t.tgname) as ident,
+            pg_catalog.pg_get_triggerdef(t.oid) as definition, t.tgenabled::text as enabled
+     from pg_catalog.pg_trigger t
+     where t.tgrelid in ${REL} and not t.tgisinternal and t.tgparentid = 0
+     order by 3, 4`,
+  rules: /* sql */ `select r.oid::int as oid, r.ev_class::int as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
+     from pg_catalog.pg_rewrite r where r.ev_class in ${REL} and r.rulename <> '_RETURN' order by r.ev_class::regclass::text, r.rulename`,
+  policies: /* sql */ `select p.polrelid::int as "tableOid", p.polrelid::regclass::text as "table", quote_ident(p.polname) as ident, p.polpermissive as permissive,
+            case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE' when 'd' then 'DELETE' else 'ALL' end as command,
+            array(select case when ro = 0 then 'PUBLIC' else quote_ident(pg_catalog.pg_get_userbyid(ro)) end from unnest(p.polroles) ro order by 1) as roles,
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid) as using,
+            pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) as "withCheck"
+     from pg_catalog.pg_policy p where p.polrelid in ${REL} order by 2, 3`,
+  statistics: /* sql */ `select s.oid::int as oid, pg_catalog.pg_get_statisticsobjdef(s.oid) as definition
+     from pg_catalog.pg_statistic_ext s where s.stxrelid in ${REL} order by 2`,
+  unsupported: /* sql */ `select 'foreign table' as kind, c.oid::regclass::text as name from pg_catalog.pg_class c where c.oid in ${REL} and c.relkind = 'f'
+     union all select case t.typtype when 'r' then 'range type' else 'base type' end, t.oid::regtype::text from pg_catalog.pg_type t
+       where t.typnamespace in ${USER_NS} and t.typtype in ('r','b') and t.typcategory <> 'A' and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
+     union all select 'collation', quote_ident(n.nspname) || '.' || quote_ident(c.collname) from pg_catalog.pg_collation c join pg_catalog.pg_namespace n on n.oid = c.collnamespace
+       where c.collnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_collation', 'c.oid')}
+     union all select 'operator', o.oid::regoperator::text from pg_catalog.pg_operator o where o.oprnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_operator', 'o.oid')}
+     union all select 'operator class', quote_ident(o.opcname) from pg_catalog.pg_opclass o where o.opcnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_opclass', 'o.oid')}
+     union all select 'cast', format_type(c.castsource, null) || ' -> ' || format_type(c.casttarget, null) from pg_catalog.pg_cast c where c.oid >= 16384 and ${notExtensionMember('pg_catalog.pg_cast', 'c.oid')}
+     union all select 'text search configuration', c.cfgname from pg_catalog.pg_ts_config c where c.cfgnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_ts_config', 'c.oid')}
+     union all select 'text search dictionary', d.dictname from pg_catalog.pg_ts_dict d where d.dictnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_ts_dict', 'd.oid')}
+     union all select 'event trigger', e.evtname from pg_catalog.pg_event_trigger e where ${notExtensionMember('pg_catalog.pg_event_trigger', 'e.oid')}
+     union all select 'publication', p.pubname from pg_catalog.pg_publication p
+     union all select 'foreign server', s.srvname from pg_catalog.pg_foreign_server s where ${notExtensionMember('pg_catalog.pg_foreign_server', 's.oid')}
+     union all select 'conversion', c.conname from pg_catalog.pg_conversion c where c.connamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_conversion', 'c.oid')}`,
+  privileges: /* sql */ `select c.oid::regclass::text as name from pg_catalog.pg_class c where c.oid in ${REL} and c.relacl is not null
+       union all select p.oid::regprocedure::text from pg_catalog.pg_proc p where p.pronamespace in ${USER_NS} and p.proacl is not null and ${notExtensionMember('pg_catalog.pg_proc', 'p.oid')}
+       union all select t.oid::regtype::text from pg_catalog.pg_type t where t.typnamespace in ${USER_NS} and t.typacl is not null and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
+       union all select 'schema ' || quote_ident(n.nspname) from pg_catalog.pg_namespace n where n.oid in ${USER_NS} and n.nspname <> 'public' and n.nspacl is not null`,
+  comments: /* sql */ `select o.type, o.identity, d.description as text
+     from pg_catalog.pg_description d
+     cross join lateral pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+     left join pg_catalog.pg_constraint con on d.classoid = 'pg_catalog.pg_constraint'::regclass and con.oid = d.objoid
+     left join pg_catalog.pg_trigger tg on d.classoid = 'pg_catalog.pg_trigger'::regclass and tg.oid = d.objoid
+     left join pg_catalog.pg_policy po on d.classoid = 'pg_catalog.pg_policy'::regclass and po.oid = d.objoid
+     left join pg_catalog.pg_rewrite rw on d.classoid = 'pg_catalog.pg_rewrite'::regclass and rw.oid = d.objoid
+     left join pg_catalog.pg_class ix on d.classoid = 'pg_catalog.pg_class'::regclass and ix.oid = d.objoid
+     left join pg_catalog.pg_index ii on ii.indexrelid = ix.oid
+     where d.objoid >= 16384
+       and not exists (select 1 from pg_catalog.pg_depend e where e.classid = d.classoid and e.objid = d.objoid and e.deptype = 'e')
+       and (
+         (d.classoid = 'pg_catalog.pg_class'::regclass and (d.objoid in ${REL} or ii.indrelid in ${REL}))
+         or (d.classoid = 'pg_catalog.pg_constraint'::regclass and (con.conrelid in ${REL} or (con.contypid <> 0 and con.contypid in (select t.oid from pg_catalog.pg_type t where t.typnamespace in ${USER_NS}))))
+         or (d.classoid = 'pg_catalog.pg_trigger'::regclass and tg.tgrelid in ${REL})
+         or (d.classoid = 'pg_catalog.pg_policy'::regclass and po.polrelid in ${REL})
+         or (d.classoid = 'pg_catalog.pg_rewrite'::regclass and rw.ev_class in ${REL})
+         or (d.classoid = 'pg_catalog.pg_type'::regclass and d.objoid in (select t.oid from pg_catalog.pg_type t where t.typnamespace in ${USER_NS}))
+         or (d.classoid = 'pg_catalog.pg_proc'::regclass and d.objoid in (select p.oid from pg_catalog.pg_proc p where p.pronamespace in ${USER_NS}))
+         or (d.classoid = 'pg_catalog.pg_namespace'::regclass and d.objoid in ${USER_NS})
+         or (d.classoid = 'pg_catalog.pg_extension'::regclass)
+       )
+     order by 1, 2`,
+  dependencies: /* sql */ `with owner as (
+       -- Maps (catalog, oid) of any object to the top-level object it belongs to, and whether it
+       -- is created before the data ('pre') or after it ('post').
+       select 'pg_catalog.pg_class'::regclass as classid, c.oid as objid,
+              case when c.relkind = 'c' then 'pg_type:' || c.reltype::int
+                   when c.relkind in ('i','I') then 'pg_class:' || (select i.indrelid::int from pg_catalog.pg_index i where i.indexrelid = c.oid)
+                   else 'pg_class:' || c.oid::int end as key,
+              case when c.relkind in ('i','I') then 'post' else 'pre' end as phase
+         from pg_catalog.pg_class c where c.oid >= 16384
+       union all
+       select 'pg_catalog.pg_type'::regclass, t.oid,
+              case when t.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = t.typrelid) <> 'c' then 'pg_class:' || t.typrelid::int
+                   when t.typelem <> 0 and t.typcategory = 'A' then
+                     (select case when e.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = e.typrelid) <> 'c' then 'pg_class:' || e.typrelid::int
+                                  else 'pg_type:' || e.oid::int end from pg_catalog.pg_type e where e.oid = t.typelem)
+                   else 'pg_type:' || t.oid::int end, 'pre'
+         from pg_catalog.pg_type t where t.oid >= 16384
+       union all
+       select 'pg_catalog.pg_proc'::regclass, p.oid, 'pg_proc:' || p.oid::int, 'pre' from pg_catalog.pg_proc p where p.oid >= 16384
+       union all
+       ${ownedByRelation('pg_attrdef', 'a', 'adrelid', 'pre')}
+       union all
+       select 'pg_catalog.pg_rewrite'::regclass, r.oid, 'pg_class:' || r.ev_class::int, case when r.rulename = '_RETURN' then 'pre' else 'post' end
+         from pg_catalog.pg_rewrite r where r.oid >= 16384
+       union all
+       -- Primary keys, unique and exclusion constraints and validated checks are created with their
+       -- table (a view may depend on a primary key); foreign keys and NOT VALID checks after the rows.
+       select 'pg_catalog.pg_constraint'::regclass, con.oid,
+              case when con.contypid <> 0 then 'pg_type:' || con.contypid::int else 'pg_class:' || con.conrelid::int end,
+              case when con.contypid <> 0 or con.contype in ('p','u','x') or (con.contype = 'c' and con.convalidated) then 'pre' else 'post' end
+         from pg_catalog.pg_constraint con where con.oid >= 16384
+       union all
+       ${ownedByRelation('pg_trigger', 'tg', 'tgrelid', 'post')}
+       union all
+       ${ownedByRelation('pg_policy', 'po', 'polrelid', 'post')}
+       union all
+       ${ownedByRelation('pg_statistic_ext', 'st', 'stxrelid', 'post')}
+       union all
+       select 'pg_catalog.pg_namespace'::regclass, n.oid, 'pg_namespace:' || n.oid::int, 'pre' from pg_catalog.pg_namespace n where n.oid >= 16384
+       union all
+       select 'pg_catalog.pg_extension'::regclass, e.oid, 'pg_extension:' || e.oid::int, 'pre' from pg_catalog.pg_extension e
+     ),
+     member as (
+       -- Extension members stand for their extension.
+       select d.classid, d.objid, 'pg_extension:' || d.refobjid::int as key
+       from pg_catalog.pg_depend d where d.deptype = 'e'
+     ),
+     edges as (
+       select coalesce(fm.key, fo.key) as "from", coalesce(tm.key, t_o.key) as "to",
+              case when fm.key is null and fo.phase = 'post' then 'post' else 'pre' end as kind
+       from pg_catalog.pg_depend d
+       left join member fm on fm.classid = d.classid and fm.objid = d.objid
+       left join owner fo on fo.classid = d.classid and fo.objid = d.objid
+       left join member tm on tm.classid = d.refclassid and tm.objid = d.refobjid
+       left join owner t_o on t_o.classid = d.refclassid and t_o.objid = d.refobjid
+       where d.objid >= 16384 and d.deptype in ('n', 'a')
+         -- Serial ownership points from the sequence to its column: the sequence must exist first.
+         and not (d.classid = 'pg_catalog.pg_class'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype = 'a'
+                  and (select relkind from pg_catalog.pg_class where oid = d.objid) = 'S')
+     )
+     select distinct "from", "to", kind from edges
+     where "from" is not null and "to" is not null and "from" <> "to"
+     union
+     select 'pg_class:' || con.conrelid::int, 'pg_class:' || con.confrelid::int, 'fk'
+     from pg_catalog.pg_constraint con
+     where con.contype = 'f' and con.conrelid in ${REL} and con.confrelid in ${REL} and con.conrelid <> con.confrelid`,
+};
