@@ -38,14 +38,6 @@ export const MODEL_SQL = {
   schemas: /* sql */ `select n.oid::int as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  extensions: /* sql */ `select e.oid::int as oid, e.extname as name, quote_ident(n.nspname) as schema
-     from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
-     order by e.extname`,
-  enums: /* sql */ `select t.oid::int as oid, t.oid::regtype::text as ident,
-            array(select e.enumlabel::text from pg_catalog.pg_enum e where e.enumtypid = t.oid order by e.enumsortorder) as labels
-     from pg_catalog.pg_type t
-     where t.typtype = 'e' and t.typnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
-     order by 2`,
   composites: /* sql */ `select t.oid::int as oid, t.typrelid::int as relid, t.oid::regtype::text as ident,
               coalesce((select json_agg(json_build_object(
                           'name', quote_ident(a.attname),
@@ -153,11 +145,6 @@ export const MODEL_SQL = {
   views: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, c.relkind = 'm' as materialized, c.relispopulated as populated,
             coalesce(c.reloptions, '{}') as options, pg_catalog.pg_get_viewdef(c.oid) as definition
      from pg_catalog.pg_class c where c.oid in ${REL} and c.relkind in ('v','m') order by 2`,
-  triggers: /* sql */ `select t.oid::int as oid, t.tgrelid::int as "tableOid", t.tgrelid::regclass::text as "table", quote_ident(t.tgname) as ident,
-            pg_catalog.pg_get_triggerdef(t.oid) as definition, t.tgenabled::text as enabled
-     from pg_catalog.pg_trigger t
-     where t.tgrelid in ${REL} and not t.tgisinternal and t.tgparentid = 0
-     order by 3, 4`,
   rules: /* sql */ `select r.oid::int as oid, r.ev_class::int as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
      from pg_catalog.pg_rewrite r where r.ev_class in ${REL} and r.rulename <> '_RETURN' order by r.ev_class::regclass::text, r.rulename`,
   policies: /* sql */ `select p.polrelid::int as "tableOid", p.polrelid::regclass::text as "table", quote_ident(p.polname) as ident, p.polpermissive as permissive,

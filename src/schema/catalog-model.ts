@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { MODEL_SQL } from './catalog-model-sql.js';
-import { sqlString } from '../codegen/sql.js';
+import { readCatalog, type RawCatalog } from './snapshot.js';
+import { compareText } from '../util/compare-text.js';
+import { ident, sqlString } from '../codegen/sql.js';
 
 /**
  * What the baseline generator needs to know about a database, read from the catalogs with
@@ -149,7 +151,6 @@ export interface CatalogView {
 }
 
 export interface CatalogTrigger {
-  oid: number;
   tableOid: number;
   table: string;
   ident: string;
@@ -253,6 +254,8 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   const excluded = JSON.stringify(options.excludeTables);
   const versionRow = await rows<{ v: string }>(trx, MODEL_SQL.version);
   const serverVersionNum = Number(versionRow[0]?.v ?? 0);
+  // The snapshot's read: the kinds it has whole are taken from it, not read a second time.
+  const shared = await readCatalog(trx, { excludeTables: options.excludeTables });
 
   // The user's schemas and relations, as the snapshot's scope has them: not extension members, not
   // the tables left out (nor what they own).
@@ -261,9 +264,9 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const schemas = await rows<{ oid: number; name: string; ident: string; comment: string | null }>(trx, MODEL_SQL.schemas);
 
-  const extensions = await rows<CatalogExtension>(trx, MODEL_SQL.extensions);
+  const extensions = shared.extensions.map((e): CatalogExtension => ({ oid: e.oid, name: e.name, schema: ident(e.schema) }));
 
-  const enums = await rows<CatalogEnum>(trx, MODEL_SQL.enums);
+  const enums = sortedBy(shared.enums.map((e): CatalogEnum => ({ oid: e.oid, ident: qualified(e.schema, e.name), labels: e.values })), (e) => [e.ident]);
 
   const composites = (
     await rows<{ oid: number; relid: number; ident: string; attributes: CatalogComposite['attributes'] }>(trx, MODEL_SQL.composites)
@@ -370,7 +373,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const views = await rows<CatalogView>(trx, MODEL_SQL.views);
 
-  const triggers = await rows<CatalogTrigger>(trx, MODEL_SQL.triggers);
+  const triggers = triggersOf(shared);
 
   const rules = await rows<CatalogRule>(trx, MODEL_SQL.rules);
 
@@ -412,6 +415,36 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     unsupported,
     privileges,
   };
+}
+
+/** A relation or type name as regclass / regtype text prints it under search_path = pg_catalog. */
+function qualified(schema: string, name: string): string {
+  return `${ident(schema)}.${ident(name)}`;
+}
+
+/** `items` in code-point order of `keys` (the order ORDER BY gives under the C collation). */
+function sortedBy<T>(items: T[], keys: (item: T) => string[]): T[] {
+  return items.sort((a, b) => {
+    const ka = keys(a);
+    const kb = keys(b);
+    for (let i = 0; i < ka.length; i++) {
+      const c = compareText(ka[i] ?? '', kb[i] ?? '');
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+}
+
+/** The snapshot's triggers, named as the baseline writes them: by table, then name. */
+function triggersOf(shared: RawCatalog): CatalogTrigger[] {
+  const relations = new Map<number | null, string>();
+  for (const r of [...shared.tables, ...shared.views]) relations.set(r.owner, qualified(r.schema, r.name));
+  const triggers = shared.triggers.map((t): CatalogTrigger => {
+    const table = relations.get(t.owner);
+    if (table === undefined || t.owner === null) throw new Error(`catalog model: trigger ${t.name} on ${t.qtable}, a relation the snapshot did not read`);
+    return { tableOid: t.owner, table, ident: ident(t.name), definition: t.definition, enabled: t.enabled };
+  });
+  return sortedBy(triggers, (t) => [t.table, t.ident]);
 }
 
 /** COMMENT ON targets from pg_identify_object, for every commented user object. */

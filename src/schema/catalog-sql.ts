@@ -435,10 +435,11 @@ const PER_RELATION_COLUMNS = [
     from rel r where r.relkind in ('v', 'm')
   ) x) as views`,
   /* sql */ `  -- Internal triggers implement foreign keys; clones on partitions are implied by the parent's.
+  -- enabled: pg_trigger.tgenabled (O, D, R or A): the baseline writes each back.
   (select coalesce(json_agg(x order by x.qtable, x.name), '[]'::json) from (
     select r.owner::int8 as owner, r.qname as qtable, tg.tgname as name,
            pg_catalog.pg_get_triggerdef(tg.oid) as definition,
-           tg.tgenabled <> 'D' as enabled
+           tg.tgenabled::text as enabled
     from pg_catalog.pg_trigger tg
     join rel r on r.oid = tg.tgrelid
     where not tg.tgisinternal and tg.tgparentid = 0
@@ -458,13 +459,14 @@ const PER_RELATION_COLUMNS = [
 /** Schema-wide kinds: read whole, by a delta read too when any of them changed (else it keeps the ones it had). */
 const SCHEMA_WIDE_COLUMNS = [
   /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
-  /* sql */ `  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
-    select e.extname as name, n.nspname as schema, e.extversion as version
+  /* sql */ `  -- Oids of extensions and enums: the baseline's model (catalog-model.ts) names its dependencies by them.
+  (select coalesce(json_agg(x order by x.name), '[]'::json) from (
+    select e.oid::int8 as oid, e.extname as name, n.nspname as schema, e.extversion as version
     from pg_catalog.pg_extension e
     join pg_catalog.pg_namespace n on n.oid = e.extnamespace
   ) x) as extensions`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select t.qname, t.nspname as schema, t.typname as name,
+    select t.oid::int8 as oid, t.qname, t.nspname as schema, t.typname as name,
            coalesce((select json_agg(e.enumlabel order by e.enumsortorder)
                        from pg_catalog.pg_enum e where e.enumtypid = t.oid), '[]'::json) as "values"
     from typ t where t.typtype = 'e'

@@ -249,7 +249,7 @@ export interface RawCatalog {
   schemas: string[];
   /** The relations read (every one in scope for a full read): [oid, owner oid, qualified name, relkind]. */
   relations: [number, number, string, string][];
-  extensions: ExtensionInfo[];
+  extensions: (ExtensionInfo & { oid: number })[];
   tables: {
     owner: Owner;
     qname: string;
@@ -312,7 +312,7 @@ export interface RawCatalog {
     columns: string[] | null;
   }[];
   sequences: { owner: Owner; qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
-  enums: { qname: string; schema: string; name: string; values: string[] }[];
+  enums: { oid: number; qname: string; schema: string; name: string; values: string[] }[];
   composites: { qname: string; schema: string; name: string; attributes: { name: string; type: string }[] }[];
   domains: { qname: string; schema: string; name: string; type: string; not_null: boolean; default: string | null; checks: string[] }[];
   views: { owner: Owner; qname: string; schema: string; name: string; materialized: boolean; definition: string }[];
@@ -325,7 +325,8 @@ export interface RawCatalog {
     language: string;
     definition: string | null;
   }[];
-  triggers: { owner: Owner; qtable: string; name: string; definition: string; enabled: boolean }[];
+  /** enabled: pg_trigger.tgenabled, 'O' (on origin), 'D' (disabled), 'R' (replica), 'A' (always). */
+  triggers: { owner: Owner; qtable: string; name: string; definition: string; enabled: 'O' | 'D' | 'R' | 'A' }[];
   policies: {
     owner: Owner;
     qtable: string;
@@ -485,7 +486,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
     triggers: byKey(
       raw.triggers.map((row): [string, TriggerInfo] => [
         `${row.qtable}.${row.name}`,
-        built(row, (t) => ({ table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled })),
+        built(row, (t) => ({ table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled !== 'D' })),
       ]),
     ),
     policies: byKey(
