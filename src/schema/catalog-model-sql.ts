@@ -123,13 +123,6 @@ export const MODEL_SQL = {
      left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
      where c.oid in ${REL} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped
      order by a.attrelid, a.attnum`,
-  constraints: /* sql */ `select con.oid::int as oid, con.conrelid::int as "tableOid", con.conrelid::regclass::text as "table", con.conname as name,
-            quote_ident(con.conname) as ident, con.contype::text as type, pg_catalog.pg_get_constraintdef(con.oid) as definition,
-            con.convalidated as validated,
-            case when con.contype = 'f' then con.confrelid::int end as "referencedTableOid"
-     from pg_catalog.pg_constraint con
-     where con.conrelid in ${REL} and con.contype in ('p','u','f','c','x') and con.conparentid = 0 and con.conislocal
-     order by con.conrelid::regclass::text, con.conname`,
   indexes: /* sql */ `select i.indexrelid::int as oid, i.indexrelid::regclass::text as ident, i.indrelid::int as "tableOid", i.indrelid::regclass::text as "table",
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
             case when ic.relispartition then (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) end as "parentIndex",
@@ -142,17 +135,8 @@ export const MODEL_SQL = {
      from pg_catalog.pg_index i
      where i.indrelid in ${REL} and (i.indisclustered or i.indisreplident)
        and exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
-  views: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, c.relkind = 'm' as materialized, c.relispopulated as populated,
-            coalesce(c.reloptions, '{}') as options, pg_catalog.pg_get_viewdef(c.oid) as definition
-     from pg_catalog.pg_class c where c.oid in ${REL} and c.relkind in ('v','m') order by 2`,
   rules: /* sql */ `select r.oid::int as oid, r.ev_class::int as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
      from pg_catalog.pg_rewrite r where r.ev_class in ${REL} and r.rulename <> '_RETURN' order by r.ev_class::regclass::text, r.rulename`,
-  policies: /* sql */ `select p.polrelid::int as "tableOid", p.polrelid::regclass::text as "table", quote_ident(p.polname) as ident, p.polpermissive as permissive,
-            case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE' when 'd' then 'DELETE' else 'ALL' end as command,
-            array(select case when ro = 0 then 'PUBLIC' else quote_ident(pg_catalog.pg_get_userbyid(ro)) end from unnest(p.polroles) ro order by 1) as roles,
-            pg_catalog.pg_get_expr(p.polqual, p.polrelid) as using,
-            pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) as "withCheck"
-     from pg_catalog.pg_policy p where p.polrelid in ${REL} order by 2, 3`,
   statistics: /* sql */ `select s.oid::int as oid, pg_catalog.pg_get_statisticsobjdef(s.oid) as definition
      from pg_catalog.pg_statistic_ext s where s.stxrelid in ${REL} order by 2`,
   unsupported: /* sql */ `select 'foreign table' as kind, c.oid::regclass::text as name from pg_catalog.pg_class c where c.oid in ${REL} and c.relkind = 'f'

@@ -117,7 +117,6 @@ export interface CatalogTable {
 }
 
 export interface CatalogConstraint {
-  oid: number;
   tableOid: number;
   table: string;
   name: string;
@@ -125,7 +124,6 @@ export interface CatalogConstraint {
   type: 'p' | 'u' | 'f' | 'c' | 'x';
   definition: string;
   validated: boolean;
-  referencedTableOid: number | null;
 }
 
 export interface CatalogIndex {
@@ -362,7 +360,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     columns: columnsByTable.get(t.oid) ?? [],
   }));
 
-  const constraints = await rows<CatalogConstraint>(trx, MODEL_SQL.constraints);
+  const constraints = constraintsOf(shared);
 
   const indexes = await rows<CatalogIndex>(trx, MODEL_SQL.indexes);
   // Constraint-backed indexes still matter for CLUSTER ON and REPLICA IDENTITY USING INDEX.
@@ -371,13 +369,13 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     indexes.push({ oid: 0, ident: f.ident, tableOid: 0, table: f.table, definition: '', valid: true, parentIndex: null, clustered: f.clustered, replicaIdentity: f.replicaIdentity });
   }
 
-  const views = await rows<CatalogView>(trx, MODEL_SQL.views);
+  const views = viewsOf(shared);
 
   const triggers = triggersOf(shared);
 
   const rules = await rows<CatalogRule>(trx, MODEL_SQL.rules);
 
-  const policies = await rows<CatalogPolicy>(trx, MODEL_SQL.policies);
+  const policies = policiesOf(shared);
 
   const statistics = await rows<CatalogStatistics>(trx, MODEL_SQL.statistics);
 
@@ -435,16 +433,79 @@ function sortedBy<T>(items: T[], keys: (item: T) => string[]): T[] {
   });
 }
 
+/** The baseline's names (regclass text) of the relations the snapshot read, by oid. */
+function relationNames(shared: RawCatalog): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const r of [...shared.tables, ...shared.views]) if (r.owner !== null) names.set(r.owner, qualified(r.schema, r.name));
+  return names;
+}
+
+function relationOf(names: ReadonlyMap<number, string>, owner: number | null, what: string): { oid: number; ident: string } {
+  const ident = owner === null ? undefined : names.get(owner);
+  if (owner === null || ident === undefined) throw new Error(`catalog model: ${what}, on a relation the snapshot did not read`);
+  return { oid: owner, ident };
+}
+
 /** The snapshot's triggers, named as the baseline writes them: by table, then name. */
 function triggersOf(shared: RawCatalog): CatalogTrigger[] {
-  const relations = new Map<number | null, string>();
-  for (const r of [...shared.tables, ...shared.views]) relations.set(r.owner, qualified(r.schema, r.name));
+  const names = relationNames(shared);
   const triggers = shared.triggers.map((t): CatalogTrigger => {
-    const table = relations.get(t.owner);
-    if (table === undefined || t.owner === null) throw new Error(`catalog model: trigger ${t.name} on ${t.qtable}, a relation the snapshot did not read`);
-    return { tableOid: t.owner, table, ident: ident(t.name), definition: t.definition, enabled: t.enabled };
+    const table = relationOf(names, t.owner, `trigger ${t.qtable}.${t.name}`);
+    return { tableOid: table.oid, table: table.ident, ident: ident(t.name), definition: t.definition, enabled: t.enabled };
   });
   return sortedBy(triggers, (t) => [t.table, t.ident]);
+}
+
+/** The snapshot's constraints of tables, but those a table inherits (INHERITS recreates them): by table, then name. */
+function constraintsOf(shared: RawCatalog): CatalogConstraint[] {
+  const names = relationNames(shared);
+  const constraints = shared.constraints
+    .filter((c) => c.local)
+    .map((c) => {
+      const table = relationOf(names, c.owner, `constraint ${c.qtable}.${c.name}`);
+      const constraint: CatalogConstraint = {
+        tableOid: table.oid,
+        table: table.ident,
+        name: c.name,
+        ident: ident(c.name),
+        type: c.type as CatalogConstraint['type'],
+        definition: c.definition,
+        validated: c.validated,
+      };
+      return constraint;
+    });
+  return sortedBy(constraints, (c) => [c.table, c.name]);
+}
+
+function viewsOf(shared: RawCatalog): CatalogView[] {
+  const views = shared.views.map((v): CatalogView => {
+    if (v.owner === null) throw new Error(`catalog model: view ${v.qname} without its oid`);
+    return { oid: v.owner, ident: qualified(v.schema, v.name), materialized: v.materialized, populated: v.populated, options: v.options ?? [], definition: v.definition };
+  });
+  return sortedBy(views, (v) => [v.ident]);
+}
+
+const POLICY_COMMANDS: Record<string, string> = { r: 'SELECT', a: 'INSERT', w: 'UPDATE', d: 'DELETE', '*': 'ALL' };
+
+/** The snapshot's policies as CREATE POLICY writes them (roles quoted, PUBLIC for every role): by table, then name. */
+function policiesOf(shared: RawCatalog): CatalogPolicy[] {
+  const names = relationNames(shared);
+  const policies = shared.policies.map((p): CatalogPolicy => {
+    const table = relationOf(names, p.owner, `policy ${p.qtable}.${p.name}`);
+    // The snapshot writes role 0 (every role) as 'public': no role can have that name.
+    const roles = sortedBy(p.roles.map((r) => (r === 'public' ? 'PUBLIC' : ident(r))), (r) => [r]);
+    return {
+      tableOid: table.oid,
+      table: table.ident,
+      ident: ident(p.name),
+      permissive: p.permissive,
+      command: POLICY_COMMANDS[p.command] ?? 'ALL',
+      roles,
+      using: p.using,
+      withCheck: p.with_check,
+    };
+  });
+  return sortedBy(policies, (p) => [p.table, p.ident]);
 }
 
 /** COMMENT ON targets from pg_identify_object, for every commented user object. */

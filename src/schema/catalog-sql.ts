@@ -376,6 +376,8 @@ const PER_RELATION_COLUMNS = [
            -- Column numbers: named from the columns list, which is read anyway.
            to_json(coalesce(con.conkey, '{}')) as column_numbers,
            con.convalidated as validated,
+           -- Inherited by a child table (not its own): the baseline leaves it to INHERITS.
+           con.conislocal as local,
            con.condeferrable as deferrable,
            case when con.contype = 'f' then fn.nspname || '.' || fc.relname end as ref_table,
            case when con.contype = 'f' then
@@ -431,8 +433,12 @@ const PER_RELATION_COLUMNS = [
   ) x) as sequences`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
-           pg_catalog.pg_get_viewdef(r.oid) as definition
-    from rel r where r.relkind in ('v', 'm')
+           pg_catalog.pg_get_viewdef(r.oid) as definition,
+           -- For the baseline (WITH (…), REFRESH MATERIALIZED VIEW): not part of a snapshot.
+           c.relispopulated as populated, c.reloptions as options
+    from rel r
+    join pg_catalog.pg_class c on c.oid = r.oid
+    where r.relkind in ('v', 'm')
   ) x) as views`,
   /* sql */ `  -- Internal triggers implement foreign keys; clones on partitions are implied by the parent's.
   -- enabled: pg_trigger.tgenabled (O, D, R or A): the baseline writes each back.

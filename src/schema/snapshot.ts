@@ -293,6 +293,7 @@ export interface RawCatalog {
     definition: string;
     column_numbers: number[];
     validated: boolean;
+    local: boolean;
     deferrable: boolean;
     ref_table: string | null;
     ref_columns: string[] | null;
@@ -315,7 +316,7 @@ export interface RawCatalog {
   enums: { oid: number; qname: string; schema: string; name: string; values: string[] }[];
   composites: { qname: string; schema: string; name: string; attributes: { name: string; type: string }[] }[];
   domains: { qname: string; schema: string; name: string; type: string; not_null: boolean; default: string | null; checks: string[] }[];
-  views: { owner: Owner; qname: string; schema: string; name: string; materialized: boolean; definition: string }[];
+  views: { owner: Owner; qname: string; schema: string; name: string; materialized: boolean; definition: string; populated: boolean; options: string[] | null }[];
   functions: {
     qsignature: string;
     schema: string;
