@@ -38,29 +38,6 @@ export const MODEL_SQL = {
   schemas: /* sql */ `select n.oid::int as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  composites: /* sql */ `select t.oid::int as oid, t.typrelid::int as relid, t.oid::regtype::text as ident,
-              coalesce((select json_agg(json_build_object(
-                          'name', quote_ident(a.attname),
-                          'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
-                          'collation', case when a.attcollation <> ty.typcollation and a.attcollation <> 0
-                                            then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = a.attcollation) end)
-                        order by a.attnum)
-                        from pg_catalog.pg_attribute a join pg_catalog.pg_type ty on ty.oid = a.atttypid
-                        where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]'::json) as attributes
-       from pg_catalog.pg_type t join pg_catalog.pg_class c on c.oid = t.typrelid and c.relkind = 'c'
-       where t.typtype = 'c' and t.typnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
-       order by 3`,
-  domains: /* sql */ `select t.oid::int as oid, t.oid::regtype::text as ident,
-            pg_catalog.format_type(t.typbasetype, t.typtypmod) as "baseType",
-            case when t.typcollation <> bt.typcollation and t.typcollation <> 0
-                 then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = t.typcollation) end as collation,
-            t.typnotnull as "notNull",
-            pg_catalog.pg_get_expr(t.typdefaultbin, 0) as "default",
-            coalesce((select json_agg(json_build_object('name', quote_ident(con.conname), 'definition', pg_catalog.pg_get_constraintdef(con.oid)) order by con.conname)
-                        from pg_catalog.pg_constraint con where con.contypid = t.oid and con.contype = 'c'), '[]'::json) as constraints
-     from pg_catalog.pg_type t join pg_catalog.pg_type bt on bt.oid = t.typbasetype
-     where t.typtype = 'd' and t.typnamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_type', 't.oid')}
-     order by 2`,
   sequences: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, pg_catalog.format_type(s.seqtypid, null) as type,
             s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min, s.seqmax::text as max,
             s.seqcache::text as cache, s.seqcycle as cycle,

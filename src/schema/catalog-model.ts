@@ -270,11 +270,27 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const enums = sortedBy(shared.enums.map((e): CatalogEnum => ({ oid: e.oid, ident: qualified(e.schema, e.name), labels: e.values })), (e) => [e.ident]);
 
-  const composites = (
-    await rows<{ oid: number; relid: number; ident: string; attributes: CatalogComposite['attributes'] }>(trx, MODEL_SQL.composites)
-  ).map((c) => ({ ...c }));
-
-  const domains = await rows<CatalogDomain>(trx, MODEL_SQL.domains);
+  const composites = sortedBy(
+    shared.composites.map((c): CatalogComposite => ({
+      oid: c.oid,
+      relid: c.relid,
+      ident: qualified(c.schema, c.name),
+      attributes: c.attributes.map((a) => ({ name: ident(a.name), type: a.type, collation: collationName(a.collation) })),
+    })),
+    (c) => [c.ident],
+  );
+  const domains = sortedBy(
+    shared.domains.map((d): CatalogDomain => ({
+      oid: d.oid,
+      ident: qualified(d.schema, d.name),
+      baseType: d.type,
+      collation: collationName(d.collation),
+      notNull: d.not_null,
+      default: d.default,
+      constraints: d.named_checks.map((c) => ({ name: ident(c.name), definition: c.definition })),
+    })),
+    (d) => [d.ident],
+  );
 
   const sequenceRows = await rows<
     Omit<CatalogSequence, 'ownedBy' | 'lastValue' | 'isCalled' | 'identityOf'> & {
@@ -422,6 +438,10 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 /** A relation or type name as regclass / regtype text prints it under search_path = pg_catalog. */
 function qualified(schema: string, name: string): string {
   return `${ident(schema)}.${ident(name)}`;
+}
+
+function collationName(collation: [string, string] | null): string | null {
+  return collation === null ? null : qualified(collation[0], collation[1]);
 }
 
 /** `items` in code-point order of `keys` (the order ORDER BY gives under the C collation). */

@@ -462,6 +462,16 @@ const PER_RELATION_COLUMNS = [
   ) x) as policies`
 ];
 
+/**
+ * A collation set on a composite type's attribute or a domain, when it is not its type's own: its
+ * schema and name as a JSON pair (the baseline writes COLLATE with it; a snapshot does not read it).
+ */
+function collationOf(collation: string, typeCollation: string): string {
+  return /* sql */ `case when ${collation} <> ${typeCollation} and ${collation} <> 0 then
+             (select json_build_array(cn.nspname, co.collname) from pg_catalog.pg_collation co
+                join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = ${collation}) end`;
+}
+
 /** Schema-wide kinds: read whole, by a delta read too when any of them changed (else it keeps the ones it had). */
 const SCHEMA_WIDE_COLUMNS = [
   /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
@@ -478,9 +488,11 @@ const SCHEMA_WIDE_COLUMNS = [
     from typ t where t.typtype = 'e'
   ) x) as enums`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select t.qname, t.nspname as schema, t.typname as name,
-           coalesce((select json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod)) order by a.attnum)
+    select t.oid::int8 as oid, t.typrelid::int8 as relid, t.qname, t.nspname as schema, t.typname as name,
+           coalesce((select json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                                                       'collation', ${collationOf('a.attcollation', 'aty.typcollation')}) order by a.attnum)
                        from pg_catalog.pg_attribute a
+                       join pg_catalog.pg_type aty on aty.oid = a.atttypid
                       where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]'::json) as attributes
     from typ t
     join pg_catalog.pg_class c on c.oid = t.typrelid and c.relkind = 'c'
@@ -488,15 +500,21 @@ const SCHEMA_WIDE_COLUMNS = [
   ) x) as composites`,
   /* sql */ `  -- Domain NOT NULL is read from typnotnull: PostgreSQL 17+ also stores it as a contype 'n' row.
   (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
-    select t.qname, t.nspname as schema, t.typname as name,
+    select t.oid::int8 as oid, t.qname, t.nspname as schema, t.typname as name,
            pg_catalog.format_type(ty.typbasetype, ty.typtypmod) as type,
+           ${collationOf('ty.typcollation', 'bt.typcollation')} as collation,
            ty.typnotnull as not_null,
            pg_catalog.pg_get_expr(ty.typdefaultbin, 0) as "default",
            coalesce((select json_agg(pg_catalog.pg_get_constraintdef(con.oid) order by pg_catalog.pg_get_constraintdef(con.oid))
                        from pg_catalog.pg_constraint con
-                      where con.contypid = t.oid and con.contype = 'c'), '[]'::json) as checks
+                      where con.contypid = t.oid and con.contype = 'c'), '[]'::json) as checks,
+           -- The checks again with their names, for the baseline (CONSTRAINT name CHECK …).
+           coalesce((select json_agg(json_build_object('name', con.conname, 'definition', pg_catalog.pg_get_constraintdef(con.oid)) order by con.conname)
+                       from pg_catalog.pg_constraint con
+                      where con.contypid = t.oid and con.contype = 'c'), '[]'::json) as named_checks
     from typ t
     join pg_catalog.pg_type ty on ty.oid = t.oid
+    join pg_catalog.pg_type bt on bt.oid = ty.typbasetype
     where t.typtype = 'd'
   ) x) as domains`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qsignature), '[]'::json) from (

@@ -314,8 +314,20 @@ export interface RawCatalog {
   }[];
   sequences: { owner: Owner; qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
   enums: { oid: number; qname: string; schema: string; name: string; values: string[] }[];
-  composites: { qname: string; schema: string; name: string; attributes: { name: string; type: string }[] }[];
-  domains: { qname: string; schema: string; name: string; type: string; not_null: boolean; default: string | null; checks: string[] }[];
+  /** collation: [schema, name] when not the type's own (for the baseline's model). */
+  composites: { oid: number; relid: number; qname: string; schema: string; name: string; attributes: { name: string; type: string; collation: [string, string] | null }[] }[];
+  domains: {
+    oid: number;
+    qname: string;
+    schema: string;
+    name: string;
+    type: string;
+    collation: [string, string] | null;
+    not_null: boolean;
+    default: string | null;
+    checks: string[];
+    named_checks: { name: string; definition: string }[];
+  }[];
   views: { owner: Owner; qname: string; schema: string; name: string; materialized: boolean; definition: string; populated: boolean; options: string[] | null }[];
   functions: {
     qsignature: string;
