@@ -49,14 +49,23 @@ export function hashText(...parts: string[]): string {
 
 let buildPrint: string | undefined;
 
-/** knexsafe's version plus the names, sizes and times of its built files: any rebuild is another knexsafe. */
+/**
+ * knexsafe's version plus the names, sizes and times of the files it runs from: any rebuild is
+ * another knexsafe. Only the tree this module was loaded from (dist/ when built, src/ under a test
+ * runner) and only code: the other tree and the type declarations and source maps beside the
+ * code do not change what a run concludes, and stating them was half of a warm run's ~1,200 stats.
+ */
 export function knexsafeFingerprint(): string {
   if (buildPrint !== undefined) return buildPrint;
   const parts = [knexsafeVersion()];
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  // The package root (dist/… or src/… below it).
-  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  for (const sub of ['dist', 'src']) {
+  // The package root (dist/… or src/… below it), and which of the two this module is in.
+  let tree = '';
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) {
+    tree = path.basename(dir);
+    dir = path.dirname(dir);
+  }
+  for (const sub of tree === 'dist' || tree === 'src' ? [tree] : ['dist', 'src']) {
     const root = path.join(dir, sub);
     if (!fs.existsSync(root)) continue;
     const stack = [root];
@@ -65,7 +74,7 @@ export function knexsafeFingerprint(): string {
       for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
         const full = path.join(current, entry.name);
         if (entry.isDirectory()) stack.push(full);
-        else if (entry.isFile()) {
+        else if (entry.isFile() && isCode(entry.name)) {
           const stat = fs.statSync(full);
           parts.push(`${path.relative(dir, full)}:${stat.size}:${stat.mtimeMs}`);
         }
@@ -73,6 +82,10 @@ export function knexsafeFingerprint(): string {
     }
   }
   return (buildPrint = hashText(...parts.sort()));
+}
+
+function isCode(name: string): boolean {
+  return !name.endsWith('.map') && !/\.d\.[cm]?ts$/.test(name);
 }
 
 const SOURCE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts', '.jsx', '.tsx', '.json', '.sql']);

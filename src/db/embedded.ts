@@ -1,4 +1,4 @@
-import type { Extension, PGlite } from '@electric-sql/pglite';
+import type { Extension, PGlite, PGliteOptions } from '@electric-sql/pglite';
 import fs from 'node:fs';
 import { onInterrupt } from '../shadow/interrupt.js';
 import { createRequire } from 'node:module';
@@ -64,6 +64,31 @@ export type ExtensionRequest = readonly string[] | 'all';
 /** Loaded on first use: a run against a server shadow never needs the WASM build. */
 function loadPglite(): Promise<typeof import('@electric-sql/pglite')> {
   return import('@electric-sql/pglite');
+}
+
+type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+// The project's TypeScript libraries do not declare WebAssembly (no DOM); Node has it.
+const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
+
+let compiledPglite: Promise<WasmModule | undefined> | undefined;
+
+/**
+ * PGlite's WebAssembly module (9 MB), compiled once per process. Started before the data folder is
+ * copied, so that V8 compiles it on its own threads while this one copies: PGlite would only read
+ * and compile it once constructed, after the copy (~0.1 s of every embedded run in sequence).
+ * Undefined when it cannot be found: PGlite then loads it itself.
+ */
+function compilePglite(): Promise<WasmModule | undefined> {
+  compiledPglite ??= (async () => {
+    try {
+      const require = createRequire(import.meta.url);
+      const file = path.join(path.dirname(require.resolve('@electric-sql/pglite')), 'pglite.wasm');
+      return await wasm.compile(await fs.promises.readFile(file));
+    } catch {
+      return undefined;
+    }
+  })();
+  return compiledPglite;
 }
 
 async function loadExtensionModules(request: ExtensionRequest): Promise<Record<string, Extension>> {
@@ -369,6 +394,7 @@ function removeLeftovers(): void {
 }
 
 export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<EmbeddedDatabase> {
+  const compiling = compilePglite();
   const persistent = options.dataDir !== undefined;
   let dataDir: string;
   let disarm = () => {};
@@ -405,7 +431,8 @@ export async function openEmbedded(options: EmbeddedOpenOptions = {}): Promise<E
   }
   const extensions = await loadExtensionModules(options.extensions ?? []);
   const { PGlite } = await loadPglite();
-  const pglite = new PGlite(dataDir, { extensions, ...(persistent ? {} : { startParams: await shadowStartParams() }) });
+  const pgliteWasmModule = await compiling;
+  const pglite = new PGlite(dataDir, { extensions, ...(pgliteWasmModule ? { pgliteWasmModule } : {}), ...(persistent ? {} : { startParams: await shadowStartParams() }) });
   try {
     await pglite.waitReady;
   } catch (error) {
