@@ -80,7 +80,12 @@ export function formatText(report: CheckReport, c: Colors, options: TextOptions 
   const lines: string[] = [];
   const findings = activeFindings(report);
   const byMigration = new Map<string, Finding[]>();
-  for (const f of findings) byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);
+  for (const f of findings) {
+    // Pushed, not copied: a SQL file's hundreds of findings share one migration.
+    const list = byMigration.get(f.migration);
+    if (list) list.push(f);
+    else byMigration.set(f.migration, [f]);
+  }
   const paint = (s: Severity, text: string) => (s === 'error' ? c.red(text) : s === 'warning' ? c.yellow(text) : c.cyan(text));
   const cut = (text: string) => (options.width && text.length > options.width ? `${text.slice(0, Math.max(10, options.width - 1))}…` : text);
   let hidden = 0;
