@@ -14,7 +14,7 @@ import { colorWanted, Output } from './output.js';
 async function main(argv: string[]): Promise<number> {
   quitWhenOutputCloses();
   preloadSqlJudge(argv);
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const debug = argv.includes('--debug');
   const out = new Output(json, debug, colorWanted(!argv.includes('--no-color')));

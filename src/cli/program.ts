@@ -1,20 +1,61 @@
 import { Command, Option } from 'commander';
-import { registerDoctorCommand } from './commands/doctor.js';
-import { registerFileCommands } from './commands/files.js';
-import { registerMakeCommand } from './commands/make.js';
-import { registerSquashCommand } from './commands/squash.js';
-import { registerCheckCommand } from './commands/check.js';
-import { registerHistoryCommands } from './commands/history.js';
-import { registerVerifyCommand } from './commands/verify.js';
-import { registerBackupCommand } from './commands/backup.js';
-import { registerFixCommand } from './commands/fix.js';
-import { registerExplainCommand } from './commands/explain.js';
-import { registerLspCommand } from './commands/lsp.js';
-import { registerMcpCommand } from './commands/mcp.js';
 import { knexsafeVersion } from '../util/package-version.js';
 
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+/**
+ * Each command's module, by the names and aliases it registers, in the order `--help` lists them.
+ * Loaded on use: a command line that names one command loads that module alone (and what it
+ * imports), not every command's (tens of modules and ~0.03 s of CPU at every start).
+ * test/e2e/cli-commands.test.ts checks this table against what each module registers.
+ */
+export const COMMAND_MODULES: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['check'], load: () => import('./commands/check.js').then((m) => m.registerCheckCommand) },
+  { names: ['verify'], load: () => import('./commands/verify.js').then((m) => m.registerVerifyCommand) },
+  { names: ['explain'], load: () => import('./commands/explain.js').then((m) => m.registerExplainCommand) },
+  {
+    names: ['latest', 'migrate:latest', 'rollback', 'migrate:rollback', 'up', 'migrate:up', 'down', 'migrate:down', 'status', 'migrate:status', 'list', 'migrate:list', 'unlock', 'migrate:unlock'],
+    load: () => import('./commands/history.js').then((m) => m.registerHistoryCommands),
+  },
+  { names: ['make', 'migrate:make'], load: () => import('./commands/make.js').then((m) => m.registerMakeCommand) },
+  { names: ['init', 'seed:make', 'seed:run'], load: () => import('./commands/files.js').then((m) => m.registerFileCommands) },
+  { names: ['doctor', 'history'], load: () => import('./commands/doctor.js').then((m) => m.registerDoctorCommand) },
+  { names: ['squash'], load: () => import('./commands/squash.js').then((m) => m.registerSquashCommand) },
+  { names: ['backup'], load: () => import('./commands/backup.js').then((m) => m.registerBackupCommand) },
+  { names: ['fix'], load: () => import('./commands/fix.js').then((m) => m.registerFixCommand) },
+  { names: ['lsp'], load: () => import('./commands/lsp.js').then((m) => m.registerLspCommand) },
+  { names: ['mcp'], load: () => import('./commands/mcp.js').then((m) => m.registerMcpCommand) },
+];
+
+/**
+ * The program for this command line: with the command it names only, when it names one (its
+ * `--help` is the same), with none for a bare `--version`, and otherwise (`--help`, `help`, no
+ * command, a mistyped one: commander then lists or suggests them) with every command.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const program = baseProgram();
+  const named = argv ? commandNamed(argv, program) : undefined;
+  const module = named === undefined ? undefined : COMMAND_MODULES.find((m) => m.names.includes(named));
+  if (module) (await module.load())(program);
+  else if (!(argv && named === undefined && argv.some((a) => a === '-v' || a === '--version') && !argv.some((a) => a === '-h' || a === '--help'))) {
+    for (const register of await Promise.all(COMMAND_MODULES.map((m) => m.load()))) register(program);
+  }
+  return program;
+}
+
+/** The first operand of the command line (the command's name), past the global options and their values. */
+export function commandNamed(argv: readonly string[], program: Command): string | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((x): x is string => x !== undefined)));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('-') || arg === '-') return arg;
+    if (takesValue.has(arg)) i++;
+  }
+  return undefined;
+}
+
+function baseProgram(): Command {
   const program = new Command();
   program
     .name('knexsafe')
@@ -46,17 +87,5 @@ Examples:
 
 Exit codes: 0 ok, 1 findings or failures, 2 usage or configuration error.`,
     );
-  registerCheckCommand(program);
-  registerVerifyCommand(program);
-  registerExplainCommand(program);
-  registerHistoryCommands(program);
-  registerMakeCommand(program);
-  registerFileCommands(program);
-  registerDoctorCommand(program);
-  registerSquashCommand(program);
-  registerBackupCommand(program);
-  registerFixCommand(program);
-  registerLspCommand(program);
-  registerMcpCommand(program);
   return program;
 }

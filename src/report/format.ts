@@ -80,7 +80,12 @@ export function formatText(report: CheckReport, c: Colors, options: TextOptions 
   const lines: string[] = [];
   const findings = activeFindings(report);
   const byMigration = new Map<string, Finding[]>();
-  for (const f of findings) byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);
+  for (const f of findings) {
+    // Pushed, not copied: a SQL file's hundreds of findings share one migration.
+    const list = byMigration.get(f.migration);
+    if (list) list.push(f);
+    else byMigration.set(f.migration, [f]);
+  }
   const paint = (s: Severity, text: string) => (s === 'error' ? c.red(text) : s === 'warning' ? c.yellow(text) : c.cyan(text));
   const cut = (text: string) => (options.width && text.length > options.width ? `${text.slice(0, Math.max(10, options.width - 1))}…` : text);
   let hidden = 0;
@@ -146,10 +151,17 @@ function position(f: Finding): string {
 /** The first sentence of a why, for the one-line view: up to the first ". " outside code spans. */
 function firstSentence(text: string): string {
   let inCode = false;
-  for (let i = 0; i < text.length - 1; i++) {
-    if (text[i] === '`') inCode = !inCode;
+  // From one full stop or backquote to the next, not character by character: the default output
+  // reads the why of every error.
+  const marks = /[.`]/g;
+  for (let mark = marks.exec(text); mark && mark.index < text.length - 1; mark = marks.exec(text)) {
+    const i = mark.index;
+    if (text[i] === '`') {
+      inCode = !inCode;
+      continue;
+    }
     // A full stop, not an ellipsis ("ALTER COLUMN ... TYPE") or an abbreviation, before a capital.
-    if (!inCode && text[i] === '.' && text[i - 1] !== '.' && /^ [A-Z`]/.test(text.slice(i + 1, i + 3)) && !/\b(e\.g|i\.e|etc|vs)$/.test(text.slice(Math.max(0, i - 4), i))) return text.slice(0, i + 1);
+    if (!inCode && text[i - 1] !== '.' && /^ [A-Z`]/.test(text.slice(i + 1, i + 3)) && !/\b(e\.g|i\.e|etc|vs)$/.test(text.slice(Math.max(0, i - 4), i))) return text.slice(0, i + 1);
   }
   return text;
 }

@@ -39,12 +39,23 @@ export function strongest(modes: Iterable<LockMode>): LockMode | undefined {
   return best;
 }
 
+// lockModeSql, lockBlocks and waitsFor are asked the same few questions (eight modes, a few kinds
+// of object) for every finding and rule: hundreds of times on a long SQL file. Answered once each.
+const lockModeSqls = new Map<string, string>();
+const lockImpacts = new Map<string, LockImpact>();
+const waits = new Map<string, string>();
+
 /** `AccessExclusiveLock` → `ACCESS EXCLUSIVE`, as `LOCK TABLE ... IN ... MODE` and the documentation spell it. */
 export function lockModeSql(mode: LockMode): string {
-  return mode
-    .replace(/Lock$/, '')
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toUpperCase();
+  let sql = lockModeSqls.get(mode);
+  if (sql === undefined) {
+    sql = mode
+      .replace(/Lock$/, '')
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toUpperCase();
+    lockModeSqls.set(mode, sql);
+  }
+  return sql;
 }
 
 /** Reads `AccessExclusiveLock`, `ACCESS EXCLUSIVE`, `access exclusive mode`, `access_exclusive`. */
@@ -89,6 +100,14 @@ function list(items: readonly string[]): string {
 
 /** What a lock held in `mode` on `object` blocks for other sessions, from the conflict table. */
 export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): LockImpact {
+  const key = `${mode} ${object}`;
+  let impact = lockImpacts.get(key);
+  if (!impact) lockImpacts.set(key, (impact = impactOf(mode, object)));
+  // A copy: findings carry it, and what one finding's reader does to it stays with that finding.
+  return { ...impact };
+}
+
+function impactOf(mode: LockMode, object: LockedObject): LockImpact {
   const can = requestable(object);
   // In words, grouped: reads, row locks, writes, then every schema change and maintenance mode as one.
   const groups: { label: string; modes: LockMode[] }[] = [
@@ -124,6 +143,13 @@ export function lockBlocks(mode: LockMode, object: LockedObject = 'table'): Lock
  * waits makes every later conflicting request queue behind it.
  */
 export function waitsFor(mode: LockMode, object: LockedObject = 'table'): string {
+  const key = `${mode} ${object}`;
+  let words = waits.get(key);
+  if (words === undefined) waits.set(key, (words = waitsForUncached(mode, object)));
+  return words;
+}
+
+function waitsForUncached(mode: LockMode, object: LockedObject): string {
   const held = requestable(object).filter((other) => conflicts(mode, other));
   if (held.includes('AccessShareLock')) return `any open transaction that touched it, even one that only read it (a long report, a session idle in transaction)`;
   const words = [

@@ -17,18 +17,28 @@ export function registerSecret(secret: unknown): void {
   if (typeof secret === 'string' && secret.length >= 3) knownSecrets.add(secret);
 }
 
+// What every pattern above needs somewhere in the text: `://` and `@` (a URL with credentials), or
+// the start of a password key (`passw`, `pwd`, `sslkey`). A text with neither (most of a report:
+// SQL, messages, fix code) skips the four passes.
+const MAY_HOLD_KEY = /passw|pwd|sslkey/i;
+
 export function redactSecrets(text: string): string {
-  let out = text
+  let out = text;
+  if ((text.includes('@') && text.includes('://')) || MAY_HOLD_KEY.test(text)) out = redactPatterns(text);
+  for (const secret of knownSecrets) {
+    if (out.includes(secret)) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+function redactPatterns(text: string): string {
+  return text
     .replace(URL_WITH_CREDENTIALS, (_m, scheme: string, user: string, password: string | undefined) =>
       password === undefined ? `${scheme}${user}@` : `${scheme}${user}:***@`,
     )
     .replace(KEY_VALUE_PASSWORD, (_m, key: string, sep: string) => `${key}${sep}***`)
     .replace(KEY_COLON_PASSWORD, (_m, key: string, sep: string) => `${key}${sep}'***'`)
     .replace(QUERY_PASSWORD, (_m, key: string) => `${key}***`);
-  for (const secret of knownSecrets) {
-    if (out.includes(secret)) out = out.split(secret).join('***');
-  }
-  return out;
 }
 
 /** A connection (string or knex connection object) described for humans, without its password. */

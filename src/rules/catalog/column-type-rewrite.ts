@@ -96,27 +96,9 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
   const plainUsing = isPlainConversion(command);
   const customUsing = plainUsing ? undefined : usingSource(statement, column);
   if (!plainUsing && !customUsing) return undefined;
-  const t = sqlName(table);
   const bare = shortName(table).split('.').pop()!;
-  const col = ident(column);
   const next = limitName(`${column}_${newType.replace(/\(.*$/, '').replace(/[^a-z0-9]+/gi, '_').replace(/_+$/, '')}`);
-  const nextCol = ident(next);
-  const trigger = limitName(`${bare}_${next}_sync`);
-  const check = limitName(`${bare}_${next}_not_null`);
   const notNull = after ? !after.nullable : before ? !before.nullable : false;
-  const targetDefault = after ? after.default : (before?.default ?? null);
-  const conversion = customUsing ?? `${col}::${newType}`;
-  const triggerValue = plainUsing ? `NEW.${col}::${newType}` : `(SELECT ${conversion} FROM (SELECT NEW.*) AS ${ident(bare)})`;
-  const execute = context.pgVersion >= 11 ? 'EXECUTE FUNCTION' : 'EXECUTE PROCEDURE';
-  const createFunction = [
-    `CREATE FUNCTION ${ident(trigger)}() RETURNS trigger LANGUAGE plpgsql AS $$`,
-    `BEGIN`,
-    `  NEW.${nextCol} := ${triggerValue};`,
-    `  RETURN NEW;`,
-    `END`,
-    `$$`,
-  ].join('\n');
-  const createTrigger = `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE OF ${col} ON ${t} FOR EACH ROW ${execute} ${ident(trigger)}()`;
   const key = primaryKeyColumn(context, table);
   const blocked = dependents(context, table, column);
   // The swap's down converts back with a plain cast: only right when the conversion is the plain cast.
@@ -124,8 +106,26 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
   const total = (notNull ? 3 : 2) + (swap ? 1 : 0);
   const pgVersion = context.pgVersion;
 
-  // Written when shown (lazy-fix.ts).
+  // Written when shown (lazy-fix.ts), with the names and statements only the code uses.
   const code = () => {
+    const t = sqlName(table);
+    const col = ident(column);
+    const nextCol = ident(next);
+    const trigger = limitName(`${bare}_${next}_sync`);
+    const check = limitName(`${bare}_${next}_not_null`);
+    const targetDefault = after ? after.default : (before?.default ?? null);
+    const conversion = customUsing ?? `${col}::${newType}`;
+    const triggerValue = plainUsing ? `NEW.${col}::${newType}` : `(SELECT ${conversion} FROM (SELECT NEW.*) AS ${ident(bare)})`;
+    const execute = pgVersion >= 11 ? 'EXECUTE FUNCTION' : 'EXECUTE PROCEDURE';
+    const createFunction = [
+      `CREATE FUNCTION ${ident(trigger)}() RETURNS trigger LANGUAGE plpgsql AS $$`,
+      `BEGIN`,
+      `  NEW.${nextCol} := ${triggerValue};`,
+      `  RETURN NEW;`,
+      `END`,
+      `$$`,
+    ].join('\n');
+    const createTrigger = `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE OF ${col} ON ${t} FOR EACH ROW ${execute} ${ident(trigger)}()`;
     const steps: string[] = [];
     steps.push(
       migrationCode({

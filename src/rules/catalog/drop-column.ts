@@ -17,6 +17,9 @@ export const dropColumn: Rule = {
     const table = tableName(context, f.table);
     if (context.tableAge(table) === 'new') return;
     const dropped = f.commands.flatMap((c) => (c.action === 'drop-column' ? [c.column] : []));
+    // Most ALTER TABLEs drop nothing: the down below (the statement's inverse, which follows the
+    // renames before it) is not worth writing for them.
+    if (dropped.length === 0) return;
     const columns = context.migration.schemaBefore?.tables[table]?.columns ?? {};
     // The down re-creates every column the statement drops, in their order.
     const recreate = dropped.map((name) => {

@@ -33,7 +33,6 @@ export const foreignKeyNotValid: Rule = {
 function report(statement: AnalyzedStatement, context: RuleContext, table: string, constraint: ConstraintFacts): void {
   const stored = constraintAfter(context, table, 'foreign', constraint);
   const name = constraint.name ?? stored?.name ?? defaultConstraintName(table, constraint.columns, 'fkey');
-  const definition = stored ? withoutNotValid(stored.definition) : foreignKeyDefinition(constraint);
   const referenced = constraint.references ? tableName(context, constraint.references.table) : stored?.references?.table;
   if (referenced && partitionKeysValidated(context, table, constraint.columns, referenced)) return;
   const both = referenced && referenced !== table ? `${shortName(table)} and ${shortName(referenced)}` : shortName(table);
@@ -56,18 +55,22 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
           : ''
       }`,
       },
-      () => migrations(
-        partitioned && added.length === 0
-          ? partitionedForeignKeyMigrations(table, name, definition, schemaBefore)
-          : notValidThenValidate({
-              table,
-              name,
-              definition,
-              ...(added.length ? { addedColumns: added } : {}),
-              step1Lock: `SHARE ROW EXCLUSIVE lock on ${both}`,
-              step2Lock: `SHARE UPDATE EXCLUSIVE on ${shortName(table)}${referenced && referenced !== table ? ` and ROW SHARE on ${shortName(referenced)}` : ''}`,
-            }),
-      ),
+      () => {
+        // Written with the code: only --json, --verbose and fix show it.
+        const definition = stored ? withoutNotValid(stored.definition) : foreignKeyDefinition(constraint);
+        return migrations(
+          partitioned && added.length === 0
+            ? partitionedForeignKeyMigrations(table, name, definition, schemaBefore)
+            : notValidThenValidate({
+                table,
+                name,
+                definition,
+                ...(added.length ? { addedColumns: added } : {}),
+                step1Lock: `SHARE ROW EXCLUSIVE lock on ${both}`,
+                step2Lock: `SHARE UPDATE EXCLUSIVE on ${shortName(table)}${referenced && referenced !== table ? ` and ROW SHARE on ${shortName(referenced)}` : ''}`,
+              }),
+        );
+      },
     ),
   });
 }

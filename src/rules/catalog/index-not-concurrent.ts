@@ -28,7 +28,7 @@ export const indexNotConcurrent: Rule = {
     if (partitioned && f.only) return;
     const lock = strongestLock(statement, table);
     const name = limitName(f.name ?? `${f.table.name}_${f.columns.map((c) => c.column ?? 'expr').join('_')}_idx`);
-    const columns = f.columns.map((c) => (c.column ? ident(c.column) : (c.expression?.text ?? '?'))).join(', ');
+    const columnList = () => f.columns.map((c) => (c.column ? ident(c.column) : (c.expression?.text ?? '?'))).join(', ');
     const unique = f.unique ? 'UNIQUE ' : '';
     // An earlier statement of the transaction may hold a stronger lock (ACCESS EXCLUSIVE after an ALTER): then reads wait too.
     const held = heldBefore(statement, context.migration, context.batch, table);
@@ -50,7 +50,7 @@ export const indexNotConcurrent: Rule = {
             parent: table,
             name,
             unique: f.unique,
-            definitionTail: `${using} (${columns})${where}`,
+            definitionTail: `${using} (${columnList()})${where}`,
             schema: context.migration.schemaBefore,
           }),
         },
@@ -70,7 +70,7 @@ export const indexNotConcurrent: Rule = {
           migrationCode({
             comment: ['CONCURRENTLY cannot run inside a transaction.'],
             noTransaction: true,
-            up: concurrentIndexLines(table, name, `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${sqlName(table)}${using} (${columns})${where}`),
+            up: concurrentIndexLines(table, name, `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${ident(name)} ON ${sqlName(table)}${using} (${columnList()})${where}`),
             down: [rawCall(`DROP INDEX CONCURRENTLY IF EXISTS ${sqlNameBeside(table, name)}`)],
           }),
       ),
