@@ -9,31 +9,22 @@ import { timeSettingMilliseconds } from './session.js';
 export function update(body: Record<string, unknown>): UpdateFacts {
   const stmt = body as { relation?: RangeVar; targetList?: Node[]; whereClause?: Node; fromClause?: Node[]; returningClause?: unknown; returningList?: Node[]; withClause?: unknown };
   const columns = (stmt.targetList ?? []).map((node) => nodeOf<{ name?: string }>(node, 'ResTarget')?.name ?? '').filter(Boolean);
-  const facts: UpdateFacts = {
-    kind: 'update',
-    table: relationName(stmt.relation),
-    columns: [...new Set(columns)],
-    hasWhere: stmt.whereClause !== undefined,
-    readsFrom: relationsRead(body),
-    returning: hasReturning(stmt),
-  };
-  const batch = batchOf(stmt.whereClause, [stmt.fromClause, stmt.withClause]);
-  if (batch) facts.batch = batch;
-  return facts;
+  return { kind: 'update', table: relationName(stmt.relation), columns: [...new Set(columns)], ...rowsWritten(body, stmt, [stmt.fromClause, stmt.withClause]) };
 }
 
 export function deleteFrom(body: Record<string, unknown>): DeleteFacts {
   const stmt = body as { relation?: RangeVar; whereClause?: Node; usingClause?: Node[]; withClause?: unknown; returningClause?: unknown; returningList?: Node[] };
-  const facts: DeleteFacts = {
-    kind: 'delete',
-    table: relationName(stmt.relation),
-    hasWhere: stmt.whereClause !== undefined,
-    readsFrom: relationsRead(body),
-    returning: hasReturning(stmt),
-  };
-  const batch = batchOf(stmt.whereClause, [stmt.usingClause, stmt.withClause]);
-  if (batch) facts.batch = batch;
-  return facts;
+  return { kind: 'delete', table: relationName(stmt.relation), ...rowsWritten(body, stmt, [stmt.usingClause, stmt.withClause]) };
+}
+
+/** What UPDATE and DELETE share: which rows (WHERE, and whether in batches), what else they read, RETURNING. */
+function rowsWritten(
+  body: Record<string, unknown>,
+  stmt: { whereClause?: Node; returningClause?: unknown; returningList?: Node[] },
+  joined: unknown[],
+): Pick<UpdateFacts, 'hasWhere' | 'readsFrom' | 'returning' | 'batch'> {
+  const batch = batchOf(stmt.whereClause, joined);
+  return { hasWhere: stmt.whereClause !== undefined, readsFrom: relationsRead(body), returning: hasReturning(stmt), ...(batch ? { batch } : {}) };
 }
 
 export function insert(body: Record<string, unknown>): InsertFacts {
