@@ -6,7 +6,7 @@ import type { CapturedStatement, MigrationTrace, SchemaFootprint, StatementError
 import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
 import { KnexsafeError } from '../errors.js';
 import { refusedMigration, type MigrationFile } from '../migrations/source.js';
-import { diffSchemas, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
+import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
 import { IncrementalSnapshots } from '../schema/incremental.js';
 import { compareProbeRows, fillProbeRows, refreshProbeRows, removeProbeRows, type DataLoss, type ProbeRead } from './probe.js';
 
@@ -63,6 +63,13 @@ export interface VerifyOptions {
    * embedded shadow, unless the config or KNEXSAFE_NO_CACHE turns it off.
    */
   cache?: boolean;
+  /**
+   * false: read the schema and the probe rows whole every time, as before incremental reads (for
+   * tests that prove both give the same verdicts).
+   */
+  incremental?: boolean;
+  /** Filled in as the run goes (for tests and benchmarks): how many snapshots were read whole and how many incrementally. */
+  snapshotCounts?: { full: number; incremental: number };
 }
 
 /** One migration's result in the warm cache, with what the report says after it (a run with every result cached opens no shadow). */
@@ -121,7 +128,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
-  const openSession = (seed?: (dataDir: string) => boolean) => CaptureSession.open({ project: options.project, files, observeEffects: false, footprintAtEnd: true, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(seed ? { seed } : {}) });
+  const openSession = (seed?: (dataDir: string) => boolean) => CaptureSession.open({ project: options.project, files, observeEffects: false, footprintAtEnd: options.incremental !== false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(seed ? { seed } : {}) });
   // The warm cache: the whole chain, from the first migration, on the embedded shadow. The probe
   // rows change the state, so --no-data is another mode.
   const plan =
@@ -165,7 +172,16 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   // whole reads were most of verify's cost). A rebuilt shadow is another database: a fresh start.
   const newSnapshots = () => new IncrementalSnapshots({ excludeTables: knexTables });
   let snapshots = newSnapshots();
-  const snapshot = (footprint?: SchemaFootprint) => snapshots.take(session.knex, footprint);
+  const snapshot = async (footprint?: SchemaFootprint) => {
+    if (options.incremental === false) return snapshotSchema(session.knex, { excludeTables: knexTables });
+    const { full, incremental } = snapshots.counts;
+    const taken = await snapshots.take(session.knex, footprint);
+    if (options.snapshotCounts) {
+      options.snapshotCounts.full += snapshots.counts.full - full;
+      options.snapshotCounts.incremental += snapshots.counts.incremental - incremental;
+    }
+    return taken;
+  };
   const probe = { filled: new Set<string>(), unfilled: new Map<string, string>(), inserted: new Map<string, Record<string, unknown>[]>() };
   // The probe rows after the last migration verified, for the next one to start from.
   let rowsKnown: ProbeRowsKnown | undefined;
@@ -244,7 +260,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       }
       const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], (schema) => dropProbe(schema ?? s0), undefined, previous, rowsKnown);
       s0 = verdict.next;
-      rowsKnown = verdict.rowsAfter;
+      if (options.incremental !== false) rowsKnown = verdict.rowsAfter;
       previous = verdict.added ? { name: file.name, columns: verdict.added } : undefined;
       // Tables that lost their probe rows (re-created empty) get new ones.
       for (const t of verdict.emptied) probe.filled.delete(t);
@@ -414,6 +430,19 @@ export async function verifyOne(
   const d0 = d0Read?.rows;
   // Emptying tables for a retry may cascade anywhere: the probe rows after are read whole.
   let emptiedForRetry = false;
+  /**
+   * Removes the probe rows and runs `direction` again (added to `ran`). When it passes, the rows
+   * read before in the emptied tables are gone on purpose (compared no more); `shown` names those tables.
+   */
+  const retryEmptied = async (direction: 'up' | 'down', ran: RunOutcome[], schema?: SchemaSnapshot): Promise<{ outcome: RunOutcome; shown: string } | undefined> => {
+    emptiedForRetry = true;
+    const removed = await dropProbe(schema);
+    const outcome = await session.runMigration(file.name, direction);
+    ran.push(outcome);
+    if (outcome.error) return undefined;
+    for (const t of removed) d0?.delete(t);
+    return { outcome, shown: emptiedTables(removed) };
+  };
   const probeRead = new Date();
 
   let up = ranUp ?? (await session.up(file.name));
@@ -428,16 +457,10 @@ export async function verifyOne(
     // rows are not that. Say so, and verify on empty tables instead — what `knex migrate:latest` on a
     // fresh database does.
     const first = up.error;
-    emptiedForRetry = true;
-    const removed = await dropProbe();
-    const retry = await session.up(file.name);
-    ranUps.push(retry);
-    if (!retry.error) {
-      const shown = emptiedTables(removed);
-      verdict.notes.push(`up fails when ${shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
-      up = retry;
-      // Rows read before up in the emptied tables are gone on purpose: compare the rest only.
-      for (const t of removed) d0.delete(t);
+    const retried = await retryEmptied('up', ranUps);
+    if (retried) {
+      verdict.notes.push(`up fails when ${retried.shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
+      up = retried.outcome;
     }
   }
   verdict.timings.upMs = duration(up);
@@ -464,16 +487,11 @@ export async function verifyOne(
     // a rollback in production would fail the same way. Say that precisely, and go on verifying
     // with the tables empty, so the rest of the chain is still checked.
     const first = errorFinding('down-failed', 'down', down);
-    emptiedForRetry = true;
-    const removed = await dropProbe(s1);
-    const retry = await session.down(file.name);
-    ranDowns.push(retry);
-    if (!retry.error) {
-      const shown = emptiedTables(removed);
+    const retried = await retryEmptied('down', ranDowns, s1);
+    if (retried) {
       verdict.status = 'not-reversible';
-      verdict.findings.push({ ...first, message: `${first.message} — down fails whenever ${shown} hold rows (it runs on empty tables), so a rollback in production would fail` });
-      down = retry;
-      for (const t of removed) d0.delete(t);
+      verdict.findings.push({ ...first, message: `${first.message} — down fails whenever ${retried.shown} hold rows (it runs on empty tables), so a rollback in production would fail` });
+      down = retried.outcome;
     }
   }
   verdict.timings.downMs = duration(down);
