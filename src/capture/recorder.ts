@@ -58,6 +58,12 @@ export interface RecorderOptions {
    * statements, their call sites and errors, and turns this off.
    */
   observeEffects?: boolean;
+  /**
+   * Without effects observed: still vouch for the footprint of a migration that runs in one
+   * transaction on one session, read once at its end (`completeFootprint`) from the locks that
+   * transaction holds, which are all it took. verify's snapshots and probe re-read just those.
+   */
+  footprintAtEnd?: boolean;
 }
 
 /**
@@ -141,8 +147,8 @@ export class Recorder implements QueryObserver {
       locked: new Set(),
       aborted: new Map(),
       transactions: new Map(),
-      // Without effects observed there are no locks to go by.
-      footprintComplete: this.options.observeEffects !== false && !this.lateStatement,
+      // Without effects observed there are no locks to go by, but the ones a transaction holds at its end.
+      footprintComplete: (this.options.observeEffects !== false || (this.options.footprintAtEnd === true && transactional)) && !this.lateStatement,
     };
     this.lateStatement = false;
     this.migrationSession = undefined;
@@ -186,6 +192,23 @@ export class Recorder implements QueryObserver {
    */
   abortedTransaction(): StatementError | undefined {
     return this.active?.aborted.values().next().value;
+  }
+
+  /**
+   * Fills the footprint of `trace` (just ended, its transaction still open) from the relation locks
+   * that transaction holds, read through `query` on its session (footprintAtEnd). Should the read
+   * fail, the footprint is not vouched for.
+   */
+  async completeFootprint(trace: MigrationTrace, query: (sql: string) => Promise<Record<string, unknown>[]>): Promise<void> {
+    const footprint = trace.footprint;
+    if (!footprint?.complete || this.options.observeEffects !== false || !this.options.footprintAtEnd) return;
+    try {
+      const rows = (await query(LOCKED_AT_END_SQL)) as { oid: number | string; name: string | null }[];
+      footprint.relations = rows.map((r) => Number(r.oid));
+      footprint.names = rows.flatMap((r) => (r.name === null ? [] : [r.name]));
+    } catch {
+      footprint.complete = false;
+    }
   }
 
   /** The footprint of the migration that ended last (what an incremental snapshot after it re-reads). */
@@ -249,7 +272,11 @@ export class Recorder implements QueryObserver {
       rewrites: [],
     };
     a.statements.push(record);
-    if (!record.control && !record.locksObserved) a.footprintComplete = false;
+    // Read at the end, the transaction's locks are those of its statements on its session while
+    // nothing ended the transaction (a savepoint rolled back to undoes what its locks were for).
+    const lockedAtEnd = !observe && this.options.footprintAtEnd === true && inKnexTransaction && !inManual && this.migrationSession !== null && control !== 'commit' && control !== 'rollback';
+    if (!lockedAtEnd && !record.control && !record.locksObserved) a.footprintComplete = false;
+    if (!observe && !lockedAtEnd) a.footprintComplete = false;
 
     // The effects query rides with the statement when both can go as one simple query: a round
     // trip per statement saved. Only for one plain statement that may run in a transaction block.
@@ -443,6 +470,14 @@ const HELD_LOCKS = `held as materialized (
     and l.database = (select oid from pg_catalog.pg_database where datname = current_database())
     and l.relation >= 16384
 )`;
+
+/** The relations the session's transaction holds locks on, each with its name now (none once dropped). */
+const LOCKED_AT_END_SQL = `
+with ${HELD_LOCKS}
+select distinct h.relation::int8 as oid, n.nspname || '.' || c.relname as name
+from held h
+left join pg_catalog.pg_class c on c.oid = h.relation
+left join pg_catalog.pg_namespace n on n.oid = c.relnamespace`;
 
 const LOCKS_JSON = `'locks', coalesce((select json_agg(json_build_object('oid', h.relation::int8, 'mode', h.mode)) from held h), '[]'::json)`;
 

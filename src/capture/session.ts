@@ -31,6 +31,8 @@ export interface CaptureSessionOptions {
   extensions?: ExtensionRequest;
   /** Record locks and rewrites per statement (default true; verify does not need them). */
   observeEffects?: boolean;
+  /** Without effects observed: a footprint per transactional migration all the same, read at its end (RecorderOptions.footprintAtEnd). */
+  footprintAtEnd?: boolean;
   /** Migrations that will run one by one (`up` / `down`): loaded while the shadow is being created. */
   preload?: MigrationFile[];
   /** Longest a migration, and on a server shadow a statement, may run (default ANALYSIS_TIMEOUT_MS). */
@@ -139,6 +141,7 @@ export class CaptureSession {
       migrationFiles: files.map((f) => f.file),
       migrationDirectories: m.directories,
       ...(options.observeEffects === false ? { observeEffects: false } : {}),
+      ...(options.footprintAtEnd ? { footprintAtEnd: true } : {}),
     });
     // While the shadow is being created (a round trip to the server, or PGlite starting), the
     // parser compiles and the migration modules load.
@@ -248,7 +251,9 @@ export class CaptureSession {
           );
           const aborted = this.recorder.abortedTransaction();
           if (aborted) throw abortedTransactionError(aborted);
-          this.recorder.endMigration();
+          const trace = this.recorder.endMigration();
+          // In the migration's transaction, before its COMMIT releases the locks.
+          if (trace && transactional) await this.recorder.completeFootprint(trace, (sql) => asKnexsafe(async () => ((await knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows));
         } catch (error) {
           this.recorder.endMigration(error);
           throw error;

@@ -92,4 +92,10 @@ export interface MigrationTrace {
 export interface SchemaFootprint {
   relations: number[];
   complete: boolean;
+  /**
+   * Read at the migration's end only (RecorderOptions.footprintAtEnd): the qualified names
+   * (`schema.name`) the locked relations had then, those not dropped. No row of a relation changes
+   * without a lock on it, so verify's probe re-reads only the tables named here.
+   */
+  names?: string[];
 }

@@ -23,6 +23,12 @@ export interface ProbeFill {
 
 export type TableRows = Map<string, Record<string, unknown>[]>;
 
+/** Probe rows as read, with the session settings their JSON text depends on (a migration may SET them). */
+export interface ProbeRead {
+  rows: TableRows;
+  settings: string;
+}
+
 export interface DataLoss {
   table: string;
   /** Column names that lost values; empty when whole rows (or the table) are gone. */
@@ -241,25 +247,54 @@ export function readProbeRows(...args: Parameters<typeof readProbeRowsOwn>): Ret
   return asKnexsafe(() => readProbeRowsOwn(...args));
 }
 
-async function readProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<TableRows> {
+async function readProbeRowsOwn(knex: Knex, schema: SchemaSnapshot, tables: string[]): Promise<ProbeRead> {
   const out: TableRows = new Map();
+  let settings = '';
   const present = tables.map((k) => schema.tables[k]).filter((t): t is TableInfo => t !== undefined);
   // A few round trips for all tables (this runs twice per migration), each a row per table: no
   // function gets more than a few arguments however many tables there are (PostgreSQL takes 100).
-  for (let start = 0; start < present.length; start += TABLES_PER_READ) {
+  // The first also reads the settings (with no table, alone).
+  for (let start = 0; start === 0 || start < present.length; start += TABLES_PER_READ) {
     const chunk = present.slice(start, start + TABLES_PER_READ);
     const parts = chunk.map((t, n) => {
       const pk = primaryKey(t);
       const order = pk?.length ? pk.map(quote).join(', ') : '1';
       return `select ${n} as n, (select coalesce(json_agg(${BOUNDED_ROW}), '[]'::json) from (select * from ${qualified(t)} order by ${order} limit ${READ_LIMIT}) r) as data`;
     });
+    if (start === 0) parts.push(`select -1 as n, ${READ_SETTINGS} as data`);
     const result = (await knex.raw(parts.join('\nunion all\n'))) as { rows: { n: number; data: Record<string, unknown>[] | string }[] };
     for (const row of result.rows) {
+      const data = typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>[]) : row.data;
+      if (Number(row.n) === -1) settings = JSON.stringify(data);
       const table = chunk[Number(row.n)];
-      if (table) out.set(tableKey(table), typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>[]) : row.data);
+      if (table) out.set(tableKey(table), data);
     }
   }
-  return out;
+  return { rows: out, settings };
+}
+
+/** What a row's JSON text depends on besides its values (and whose rows row security shows). */
+const READ_SETTINGS = `json_build_array(current_user, ${['TimeZone', 'IntervalStyle', 'extra_float_digits', 'bytea_output', 'lc_monetary', 'row_security'].map((name) => `current_setting('${name}')`).join(', ')})`;
+
+/**
+ * The rows of `tables` as readProbeRows reads them, where `known` holds rows read earlier and
+ * `touched` names the tables whose rows may have changed since (a row changes only under a lock on
+ * its table, and the locks name them): only those, and tables not known, are read again. Without
+ * `touched`, all are read.
+ */
+export async function refreshProbeRows(knex: Knex, schema: SchemaSnapshot, tables: string[], known?: ProbeRead, touched?: ReadonlySet<string>): Promise<ProbeRead> {
+  if (!known || !touched) return readProbeRows(knex, schema, tables);
+  const present = tables.filter((t) => schema.tables[t] !== undefined);
+  const stale = new Set(present.filter((t) => touched.has(t) || !known.rows.has(t)));
+  const read = await readProbeRows(knex, schema, [...stale]);
+  // Rows known print otherwise now (a migration SET TimeZone, say): all are read again.
+  if (read.settings !== known.settings) return readProbeRows(knex, schema, tables);
+  // In the order a whole read gives (losses are reported in it).
+  const rows: TableRows = new Map(present.flatMap((t) => {
+    const table = stale.has(t) ? read.rows.get(t) : known.rows.get(t);
+    return table ? [[t, table] as const] : [];
+  }));
+  return { rows, settings: read.settings };
 }
 
 /** Tables read per query. */

@@ -2,12 +2,13 @@ import { confirmedNote, runUnderProjectKnex, type ProjectKnexRun } from '../chec
 import { knexVersionNote } from '../config/knex-version.js';
 import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
-import type { CapturedStatement, MigrationTrace, StatementError } from '../capture/types.js';
+import type { CapturedStatement, MigrationTrace, SchemaFootprint, StatementError } from '../capture/types.js';
 import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
 import { KnexsafeError } from '../errors.js';
 import { refusedMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
-import { compareProbeRows, fillProbeRows, readProbeRows, removeProbeRows, type DataLoss } from './probe.js';
+import { IncrementalSnapshots } from '../schema/incremental.js';
+import { compareProbeRows, fillProbeRows, refreshProbeRows, removeProbeRows, type DataLoss, type ProbeRead } from './probe.js';
 
 export type VerifyRuleId = 'down-missing' | 'down-not-inverse' | 'down-destroys-data' | 'down-failed' | 'up-failed' | 'up-not-rerunnable';
 
@@ -62,6 +63,13 @@ export interface VerifyOptions {
    * embedded shadow, unless the config or KNEXSAFE_NO_CACHE turns it off.
    */
   cache?: boolean;
+  /**
+   * false: read the schema and the probe rows whole every time, as before incremental reads (for
+   * tests that prove both give the same verdicts).
+   */
+  incremental?: boolean;
+  /** Filled in as the run goes (for tests and benchmarks): how many snapshots were read whole and how many incrementally. */
+  snapshotCounts?: { full: number; incremental: number };
 }
 
 /** One migration's result in the warm cache, with what the report says after it (a run with every result cached opens no shadow). */
@@ -81,6 +89,12 @@ interface CachedVerdict {
 interface AddedColumns {
   name: string;
   columns: Map<string, string[]>;
+}
+
+/** The probe rows last read (or known unchanged since), and the tables whose rows may have changed since: undefined when any may have. */
+interface ProbeRowsKnown {
+  read: ProbeRead;
+  touched?: ReadonlySet<string>;
 }
 
 /** What a run resumed from a stored state needs to go on as the run that stored it did: the probe's bookkeeping. */
@@ -114,7 +128,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
-  const openSession = (seed?: (dataDir: string) => boolean) => CaptureSession.open({ project: options.project, files, observeEffects: false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(seed ? { seed } : {}) });
+  const openSession = (seed?: (dataDir: string) => boolean) => CaptureSession.open({ project: options.project, files, observeEffects: false, footprintAtEnd: options.incremental !== false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(seed ? { seed } : {}) });
   // The warm cache: the whole chain, from the first migration, on the embedded shadow. The probe
   // rows change the state, so --no-data is another mode.
   const plan =
@@ -154,13 +168,30 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   const resumed = plan?.meta?.resume as VerifyResume | undefined;
   const shadowInfo = { description: session.shadow.description, readyMs: session.shadow.readyMs };
   const knexTables = [options.project.migrations.tableName, `${options.project.migrations.tableName}_lock`];
-  const snapshot = () => snapshotSchema(session.knex, { excludeTables: knexTables });
+  // Each snapshot after the first re-reads only what changed since the last (four per migration:
+  // whole reads were most of verify's cost). A rebuilt shadow is another database: a fresh start.
+  const newSnapshots = () => new IncrementalSnapshots({ excludeTables: knexTables });
+  let snapshots = newSnapshots();
+  const snapshot = async (footprint?: SchemaFootprint) => {
+    if (options.incremental === false) return snapshotSchema(session.knex, { excludeTables: knexTables });
+    const { full, incremental } = snapshots.counts;
+    const taken = await snapshots.take(session.knex, footprint);
+    if (options.snapshotCounts) {
+      options.snapshotCounts.full += snapshots.counts.full - full;
+      options.snapshotCounts.incremental += snapshots.counts.incremental - incremental;
+    }
+    return taken;
+  };
   const probe = { filled: new Set<string>(), unfilled: new Map<string, string>(), inserted: new Map<string, Record<string, unknown>[]>() };
+  // The probe rows after the last migration verified, for the next one to start from.
+  let rowsKnown: ProbeRowsKnown | undefined;
   const fill = async (schema: SchemaSnapshot) => {
     if (options.noData) return;
     const todo = Object.keys(schema.tables).filter((t) => !probe.filled.has(t));
     if (todo.length === 0) return;
     const result = await fillProbeRows(session.knex, schema, todo);
+    // Its inserts may fire triggers that write elsewhere: no table's rows are known any more.
+    if (result.inserted.size > 0) rowsKnown = undefined;
     for (const t of result.filled) {
       probe.filled.add(t);
       probe.unfilled.delete(t);
@@ -221,13 +252,15 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         if (replayed.has(file.name)) continue;
         const applied = await session.up(file.name);
         if (applied.error) throw replayFailed(applied);
-        s0 = await snapshot();
+        s0 = await snapshot(footprintOf(applied));
+        rowsKnown = undefined;
         await fill(s0);
         previous = undefined;
         continue;
       }
-      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], (schema) => dropProbe(schema ?? s0), undefined, previous);
+      const verdict = await verifyOne(session, file, s0, snapshot, options.noData === true, [...probe.filled], (schema) => dropProbe(schema ?? s0), undefined, previous, rowsKnown);
       s0 = verdict.next;
+      if (options.incremental !== false) rowsKnown = verdict.rowsAfter;
       previous = verdict.added ? { name: file.name, columns: verdict.added } : undefined;
       // Tables that lost their probe rows (re-created empty) get new ones.
       for (const t of verdict.emptied) probe.filled.delete(t);
@@ -246,6 +279,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         if (fresh) {
           const stale = session;
           session = fresh;
+          snapshots = newSnapshots();
+          rowsKnown = undefined;
           await stale.close();
           probe.filled.clear();
           probe.unfilled.clear();
@@ -370,13 +405,16 @@ export async function verifyOne(
   session: CaptureSession,
   file: MigrationFile,
   s0: SchemaSnapshot,
-  snapshot: () => Promise<SchemaSnapshot>,
+  /** The schema now; `footprint`: what ran since the last call could have changed (see IncrementalSnapshots). */
+  snapshot: (footprint?: SchemaFootprint) => Promise<SchemaSnapshot>,
   noData: boolean,
   probed: string[],
   dropProbe: (schema?: SchemaSnapshot) => Promise<string[]>,
   ranUp?: RunOutcome,
   previous?: AddedColumns,
-): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean; added?: Map<string, string[]> }> {
+  /** The probe rows now, as far as known (see ProbeRowsKnown): only the rest is read. */
+  rowsBefore?: ProbeRowsKnown,
+): Promise<{ verdict: MigrationVerdict; next: SchemaSnapshot; emptied: string[]; diverged: boolean; added?: Map<string, string[]>; rowsAfter?: ProbeRowsKnown }> {
   const verdict: MigrationVerdict = {
     name: file.name,
     file: file.file,
@@ -388,10 +426,28 @@ export async function verifyOne(
     changedSchema: false,
     timings: { upMs: 0, downMs: 0, reUpMs: 0 },
   };
-  const d0 = noData ? undefined : await readProbeRows(session.knex, s0, probed);
+  const d0Read = noData ? undefined : await refreshProbeRows(session.knex, s0, probed, rowsBefore?.read, rowsBefore?.touched);
+  const d0 = d0Read?.rows;
+  // Emptying tables for a retry may cascade anywhere: the probe rows after are read whole.
+  let emptiedForRetry = false;
+  /**
+   * Removes the probe rows and runs `direction` again (added to `ran`). When it passes, the rows
+   * read before in the emptied tables are gone on purpose (compared no more); `shown` names those tables.
+   */
+  const retryEmptied = async (direction: 'up' | 'down', ran: RunOutcome[], schema?: SchemaSnapshot): Promise<{ outcome: RunOutcome; shown: string } | undefined> => {
+    emptiedForRetry = true;
+    const removed = await dropProbe(schema);
+    const outcome = await session.runMigration(file.name, direction);
+    ran.push(outcome);
+    if (outcome.error) return undefined;
+    for (const t of removed) d0?.delete(t);
+    return { outcome, shown: emptiedTables(removed) };
+  };
   const probeRead = new Date();
 
   let up = ranUp ?? (await session.up(file.name));
+  // Every run since the last snapshot, for the footprint of the next one.
+  const ranUps = [up];
   const rolledBack = up.traces.every((t) => t.transactional);
   // A migration without a transaction (a batched backfill) that failed having changed only rows
   // left the schema as it was: emptying the probed tables undoes what its batches did to them.
@@ -401,14 +457,10 @@ export async function verifyOne(
     // rows are not that. Say so, and verify on empty tables instead — what `knex migrate:latest` on a
     // fresh database does.
     const first = up.error;
-    const removed = await dropProbe();
-    const retry = await session.up(file.name);
-    if (!retry.error) {
-      const shown = emptiedTables(removed);
-      verdict.notes.push(`up fails when ${shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
-      up = retry;
-      // Rows read before up in the emptied tables are gone on purpose: compare the rest only.
-      for (const t of removed) d0.delete(t);
+    const retried = await retryEmptied('up', ranUps);
+    if (retried) {
+      verdict.notes.push(`up fails when ${retried.shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
+      up = retried.outcome;
     }
   }
   verdict.timings.upMs = duration(up);
@@ -416,9 +468,9 @@ export async function verifyOne(
     verdict.status = 'failed';
     verdict.findings.push(errorFinding('up-failed', 'up', up));
     // A database running the chain stops here too: there is no "after this migration" to rebuild.
-    return { verdict, next: await snapshot(), emptied: [], diverged: false };
+    return { verdict, next: await snapshot(footprintOf(...ranUps)), emptied: [], diverged: false };
   }
-  const s1 = await snapshot();
+  const s1 = await snapshot(footprintOf(...ranUps));
   verdict.changedSchema = !diffSchemas(s0, s1).equal;
   // Guarded migrations (hasTable/hasColumn, feature flags) may do nothing on a fresh chain: say so,
   // rather than let "reversible" read as proven.
@@ -429,19 +481,17 @@ export async function verifyOne(
   // The module the session ran (loading it again would run its top-level code again).
   const hasDown = (await session.migration(file)).down !== undefined;
   let down = await session.down(file.name);
+  const ranDowns = [down];
   if (down.error && d0 && probed.length > 0 && down.traces.every((t) => t.transactional)) {
     // A down that adds back a NOT NULL column or a constraint fails on any table holding rows:
     // a rollback in production would fail the same way. Say that precisely, and go on verifying
     // with the tables empty, so the rest of the chain is still checked.
     const first = errorFinding('down-failed', 'down', down);
-    const removed = await dropProbe(s1);
-    const retry = await session.down(file.name);
-    if (!retry.error) {
-      const shown = emptiedTables(removed);
+    const retried = await retryEmptied('down', ranDowns, s1);
+    if (retried) {
       verdict.status = 'not-reversible';
-      verdict.findings.push({ ...first, message: `${first.message} — down fails whenever ${shown} hold rows (it runs on empty tables), so a rollback in production would fail` });
-      down = retry;
-      for (const t of removed) d0.delete(t);
+      verdict.findings.push({ ...first, message: `${first.message} — down fails whenever ${retried.shown} hold rows (it runs on empty tables), so a rollback in production would fail` });
+      down = retried.outcome;
     }
   }
   verdict.timings.downMs = duration(down);
@@ -449,10 +499,10 @@ export async function verifyOne(
     verdict.status = 'not-reversible';
     verdict.findings.push(errorFinding('down-failed', 'down', down));
     // A down that ran in a transaction rolled back to S1; one without may have stopped half-way.
-    const after = await snapshot();
+    const after = await snapshot(footprintOf(...ranDowns));
     return { verdict, next: after, emptied: [], diverged: !diffSchemas(s1, after).equal };
   }
-  const s2 = await snapshot();
+  const s2 = await snapshot(footprintOf(...ranDowns));
   const diff = diffSchemas(s0, s2);
   verdict.diff = diff.changes;
   verdict.notes.push(...diff.notes);
@@ -471,8 +521,10 @@ export async function verifyOne(
   }
 
   const emptied: string[] = [];
+  let rowsAfterDown: ProbeRead | undefined;
   if (d0) {
-    const d2 = await readProbeRows(session.knex, s2, probed);
+    rowsAfterDown = await refreshProbeRows(session.knex, s2, probed, { rows: d0, settings: d0Read!.settings }, emptiedForRetry ? undefined : rowsTouched(footprintOf(...ranUps, ...ranDowns), s0, s2));
+    const d2 = rowsAfterDown.rows;
     const losses = compareProbeRows(d0, d2, s0, s2, { stampedSince: probeRead, notes: verdict.notes }).filter((loss) => {
       const added = previous?.columns.get(loss.table);
       if (!previous || !added || loss.missingRows > 0 || !loss.columns.every((c) => added.includes(c))) return true;
@@ -499,13 +551,55 @@ export async function verifyOne(
     const rolledBack = reUp.traces.length > 0 && reUp.traces.every((t) => t.transactional);
     return { verdict, next: s2, emptied, diverged: !(rolledBack && diffSchemas(s1, s2).equal) };
   }
-  const s3 = await snapshot();
+  const s3 = await snapshot(footprintOf(reUp));
   const rerun = diffSchemas(s1, s3);
   if (!rerun.equal) {
     verdict.status = 'not-reversible';
     verdict.findings.push({ rule: 'up-not-rerunnable', message: 'up gives a different schema when run again after down', changes: rerun.changes });
   }
-  return { verdict, next: s3, emptied, diverged: !rerun.equal, ...(verdict.status === 'reversible' ? { added: addedColumns(s0, s3) } : {}) };
+  return {
+    verdict,
+    next: s3,
+    emptied,
+    diverged: !rerun.equal,
+    ...(verdict.status === 'reversible' ? { added: addedColumns(s0, s3) } : {}),
+    ...(rowsAfterDown ? { rowsAfter: { read: rowsAfterDown, ...withTouched(rowsTouched(footprintOf(reUp), s2, s3)) } } : {}),
+  };
+}
+
+/**
+ * What `outcomes` (the runs since the last snapshot) could have changed: their footprints
+ * together, complete only when each migration's is and none failed.
+ */
+function footprintOf(...outcomes: RunOutcome[]): SchemaFootprint {
+  const traces = outcomes.flatMap((o) => o.traces);
+  const complete = traces.length > 0 && outcomes.every((o) => !o.error) && traces.every((t) => t.footprint?.complete === true);
+  return {
+    relations: [...new Set(traces.flatMap((t) => t.footprint?.relations ?? []))],
+    complete,
+    ...(complete && traces.every((t) => t.footprint?.names) ? { names: [...new Set(traces.flatMap((t) => t.footprint!.names!))] } : {}),
+  };
+}
+
+/**
+ * The tables (keys) whose probe rows the runs of `footprint` may have changed, or undefined when
+ * any may have: those locked, and the partitioned or inheritance parents of those (their rows are
+ * read with their children's). `schemas`: the schemas before and after.
+ */
+function rowsTouched(footprint: SchemaFootprint, ...schemas: SchemaSnapshot[]): Set<string> | undefined {
+  if (!footprint.complete || !footprint.names) return undefined;
+  const touched = new Set(footprint.names);
+  for (const table of touched) {
+    for (const schema of schemas) {
+      const info = schema.tables[table];
+      for (const parent of [...(info?.partitionOf ? [info.partitionOf.parent] : []), ...(info?.inherits ?? [])]) touched.add(parent);
+    }
+  }
+  return touched;
+}
+
+function withTouched(touched: Set<string> | undefined): { touched?: Set<string> } {
+  return touched ? { touched } : {};
 }
 
 /** The columns of `after` (per table key) that `before` does not have. */
