@@ -58,7 +58,8 @@ export type ExecuteStatement = (followedBy?: string) => Promise<QueryResultSumma
 /**
  * Queries sent in the round trip of knex's COMMIT, ahead of it, inside the transaction (the schema
  * read after a migration). `undo` brings the transaction back to where the rider found it should
- * the rider fail, so that the COMMIT can still go.
+ * the rider fail, so that the COMMIT can still go. Made by `RoundTrip.sendWithCommit`
+ * (src/db/round-trip.ts), the one way in.
  */
 export interface CommitRider {
   sql: string;

@@ -167,8 +167,8 @@ export class RoundTrip {
    * Waits for the transaction's COMMIT and goes in its round trip, ahead of it, inside the
    * transaction; when another statement comes first, it goes alone ahead of that one. `undo`
    * brings the transaction back to where the round trip found it should it fail, so that the
-   * COMMIT still goes. Undefined when it cannot wait (not knexsafe's client on a server, or a
-   * round trip waits already): send it yourself. The promise settles once the COMMIT is answered;
+   * COMMIT still goes. Undefined when it cannot wait (not knexsafe's client on a server, a
+   * round trip beside an observed statement, or a round trip waits already): send it yourself. The promise settles once the COMMIT is answered;
    * a failure is a CommitRideError.
    */
   sendWithCommit(undo: readonly string[]): Promise<void> | undefined {
