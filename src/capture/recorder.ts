@@ -391,12 +391,12 @@ export class Recorder implements QueryObserver {
       // A statement that ran on its own (VACUUM FULL, CONCURRENTLY…) has released its locks by now:
       // then every relation's file is compared.
       const trip = RoundTrip.beside(ctx);
-      const effects = trip.query(
+      const answer = trip.query(
         !record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute() : EFFECTS_SQL,
         (rows) => rows,
       );
       await trip.send();
-      rows = effects.value;
+      rows = answer.value;
     }
     const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
     const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
