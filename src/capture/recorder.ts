@@ -1,6 +1,6 @@
 import type { Node } from 'libpg-query';
 import type { BuilderOrigin, ExecuteStatement, QueryContext, QueryObserver, QueryResultSummary } from '../db/dialects.js';
-import { PreparedSessions, preparedStatement } from '../db/round-trip.js';
+import { PreparedSessions, preparedStatement, RoundTrip, type Answer, type Rows } from '../db/round-trip.js';
 import { statementKind } from '../sql/parse.js';
 import type { Direction } from '../migrations/history.js';
 import { compareText } from '../util/compare-text.js';
@@ -244,7 +244,7 @@ export class Recorder implements QueryObserver {
     const inKnexTransaction = txId !== undefined;
     // knex's everyday statements in a migration's transaction go out first and are parsed while
     // PostgreSQL runs them: their effects query can ride along without a parse (see PLAIN_STATEMENT).
-    const plain = observe && inKnexTransaction && ctx.appendable && this.preparedSessions.has(session) && isPlainStatement(ctx.sql);
+    const plain = observe && inKnexTransaction && RoundTrip.canGoAfter(ctx) && this.preparedSessions.has(session) && isPlainStatement(ctx.sql);
     let shape = plain ? undefined : statementShape(ctx.sql);
     // DEALLOCATE / DISCARD drop prepared statements, ours included.
     const dropsPrepared = shape?.asts.some(dropsPreparedStatements) ?? false;
@@ -285,16 +285,18 @@ export class Recorder implements QueryObserver {
       (shape !== undefined &&
         observe &&
         record.locksObserved &&
-        ctx.appendable &&
+        RoundTrip.canGoAfter(ctx) &&
         !dropsPrepared &&
         shape.asts.length === 1 &&
         shape.allowedInTransactionBlock &&
         statementKind(shape.asts[0]!) !== 'CopyStmt' &&
         this.preparedSessions.has(session));
 
-    if (wrap) await ctx.sideQuery('begin');
+    if (wrap) await RoundTrip.beside(ctx).command('begin').send();
+    const effectsAfter = withEffects ? RoundTrip.beside(ctx) : undefined;
+    const effectsWithStatement = effectsAfter?.query(PREPARED.effects.execute(), (rows) => rows);
     const started = performance.now();
-    const executing = execute(withEffects ? PREPARED.effects.execute() : undefined);
+    const executing = effectsAfter ? effectsAfter.sendAfter(execute) : execute();
     // Awaited below, after the bookkeeping that did not have to come first: it runs while the statement is on its way.
     executing.catch(() => undefined);
     shape ??= statementShape(ctx.sql);
@@ -309,7 +311,7 @@ export class Recorder implements QueryObserver {
       record.error = toStatementError(error);
       a.footprintComplete = false;
       if ((inKnexTransaction || inManual) && !a.aborted.has(session)) a.aborted.set(session, record.error);
-      if (wrap) await ctx.sideQuery('rollback').catch(() => undefined);
+      if (wrap) await RoundTrip.beside(ctx).command('rollback').send().catch(() => undefined);
       throw error;
     }
     record.durationMs = performance.now() - started;
@@ -325,13 +327,13 @@ export class Recorder implements QueryObserver {
 
     // A query the migration did not await may finish after the migration ended (knex may have
     // committed already): a read of its locks would come too late, and could fail on a closed session.
-    if (observe && this.active !== a && !summary.followingRows) {
+    if (observe && this.active !== a && !effectsWithStatement) {
       record.locksObserved = false;
       if (this.active) this.active.footprintComplete = false;
       else this.lateStatement = true;
-    } else if (observe) await this.observeEffects(ctx, a, record, session, summary.followingRows);
+    } else if (observe) await this.observeEffects(ctx, a, record, session, effectsWithStatement);
     if (wrap) {
-      await ctx.sideQuery('commit');
+      await RoundTrip.beside(ctx).command('commit').send();
       this.heldLocks.set(session, new Set());
     }
     return summary;
@@ -382,14 +384,18 @@ export class Recorder implements QueryObserver {
     const primed = this.primed;
     this.primed = undefined;
     if (primed && primed.seen === this.statementsSeen) return 'relations' in primed ? primed.relations : this.relationMap(primed.rows);
-    let sql = PREPARED.relations.execute();
+    const trip = RoundTrip.beside(ctx);
     if (!this.preparedSessions.has(ctx.connection)) {
       // PGlite has one session for all its connections: prepare only what it does not hold yet.
-      const held = new Set((await ctx.sideQuery(PREPARED_HELD_SQL)).map((r) => String(r.name)));
-      sql = [...Object.values(PREPARED).filter((p) => !held.has(p.name)).map((p) => p.prepare), sql].join(';\n');
+      const heldTrip = RoundTrip.beside(ctx);
+      const held = heldTrip.query(PREPARED_HELD_SQL, (rows) => new Set(rows.map((r) => String(r.name))));
+      await heldTrip.send();
+      for (const p of Object.values(PREPARED)) if (!held.value.has(p.name)) trip.command(p.prepare);
       this.preparedSessions.add(ctx.connection);
     }
-    return this.relationMap((await ctx.sideQuery(sql)) as unknown as RelationRow[]);
+    const rows = trip.query(PREPARED.relations.execute(), (rows) => rows as unknown as RelationRow[]);
+    await trip.send();
+    return this.relationMap(rows.value);
   }
 
   private relationMap(rows: readonly RelationRow[]): Map<number, RelationRef> {
@@ -404,16 +410,21 @@ export class Recorder implements QueryObserver {
     return map;
   }
 
-  private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object, sentWithStatement: Record<string, unknown>[] | undefined): Promise<void> {
+  private async observeEffects(ctx: QueryContext, a: ActiveMigration, record: CapturedStatement, session: object, sentWithStatement: Answer<Rows> | undefined): Promise<void> {
     const relations = a.relations;
     if (!relations) return;
-    // A statement that ran on its own (VACUUM FULL, CONCURRENTLY…) has released its locks by now:
-    // then every relation's file is compared.
-    const rows =
-      sentWithStatement ??
-      (await ctx.sideQuery(
+    let rows = sentWithStatement?.value;
+    if (!rows) {
+      // A statement that ran on its own (VACUUM FULL, CONCURRENTLY…) has released its locks by now:
+      // then every relation's file is compared.
+      const trip = RoundTrip.beside(ctx);
+      const answer = trip.query(
         !record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute() : EFFECTS_SQL,
-      ));
+        (rows) => rows,
+      );
+      await trip.send();
+      rows = answer.value;
+    }
     const effects = (rows[0]?.r ?? { locks: [], files: [] }) as { locks: { oid: number | string; mode: string }[]; files: { oid: number | string; f: number | string }[] } | string;
     const parsed = typeof effects === 'string' ? (JSON.parse(effects) as Exclude<typeof effects, string>) : effects;
 

@@ -27,11 +27,15 @@ export interface QueryContext {
   txId: string | undefined;
   /** The driver connection: one database session, stable across knex's nested transactions. */
   connection: object;
-  /** A query on the same connection (so, the same transaction) that is not itself observed. Placeholders are $1, $2 (the driver's), not knex's `?`. */
-  sideQuery(sql: string, bindings?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /**
+   * Sends `sql` on the same connection (so, in the same transaction), unobserved: the driver's
+   * results, one per statement of the text. Placeholders are $1, $2 (the driver's), not knex's `?`.
+   * For the capture, through `RoundTrip.beside` (src/db/round-trip.ts).
+   */
+  sideQuery(sql: string, bindings?: readonly unknown[]): Promise<unknown[]>;
   /**
    * The statement goes out as one simple query (no parameters or driver options), so `execute`
-   * can append a query of the observer's own to it: one round trip instead of two.
+   * can append a text of the observer's own to it: one round trip instead of two.
    */
   appendable: boolean;
 }
@@ -39,21 +43,23 @@ export interface QueryContext {
 export interface QueryResultSummary {
   rowCount: number | undefined;
   command: string | undefined;
-  /** The rows of the query appended with `execute(followedBy)`. */
-  followingRows?: Record<string, unknown>[];
+  /** The driver's results of the text appended with `execute(followedBy)`, one per statement. */
+  following?: unknown[];
 }
 
 /**
  * Runs the statement. With `followedBy` (only when `appendable`, for a text holding exactly one
- * statement), that query is sent after it in the same simple query: PostgreSQL runs it only if the
- * statement succeeded, and knex still sees the statement's own result.
+ * statement), that text is sent after it in the same simple query: PostgreSQL runs it only if the
+ * statement succeeded, and knex still sees the statement's own result. The capture appends
+ * through `RoundTrip.sendAfter` (src/db/round-trip.ts).
  */
 export type ExecuteStatement = (followedBy?: string) => Promise<QueryResultSummary>;
 
 /**
  * Queries sent in the round trip of knex's COMMIT, ahead of it, inside the transaction (the schema
  * read after a migration). `undo` brings the transaction back to where the rider found it should
- * the rider fail, so that the COMMIT can still go.
+ * the rider fail, so that the COMMIT can still go. Made by `RoundTrip.sendWithCommit`
+ * (src/db/round-trip.ts), the one way in.
  */
 export interface CommitRider {
   sql: string;
@@ -172,10 +178,7 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
         origin: obj[ORIGIN as unknown as string] as BuilderOrigin | undefined,
         txId: (connection as { __knexTxId?: string }).__knexTxId,
         connection: connection as object,
-        sideQuery: async (sql, bindings = []) => {
-          const side = await this.executeStatement(connection, { sql, bindings: [...bindings] });
-          return rowsOf(side.response);
-        },
+        sideQuery: async (sql, bindings = []) => asResults((await this.executeStatement(connection, { sql, bindings: [...bindings] })).response),
         appendable: this.appendsQueries && (obj.bindings?.length ?? 0) === 0 && hasNoOptions(obj.options),
       };
       let result: KnexQueryObject = obj;
@@ -188,10 +191,10 @@ function withObserver<TBase extends AnyCtor>(Base: TBase) {
         // A new line first: the statement may end in a -- comment.
         const done = await this.executeStatement(connection, { ...obj, sql: `${obj.sql}\n;${followedBy}` });
         const responses = done.response as unknown;
-        if (!Array.isArray(responses) || responses.length !== 2) throw new Error('knexsafe: a statement sent with a query appended did not come back as two results');
+        if (!Array.isArray(responses) || responses.length < 2) throw new Error('knexsafe: a statement sent with a text appended did not come back as several results');
         obj.response = responses[0];
         result = obj;
-        return { ...summarize(obj.response), followingRows: rowsOf(responses[1]) };
+        return { ...summarize(obj.response), following: responses.slice(1) };
       });
       return result;
     }
@@ -335,12 +338,6 @@ function stamp<T>(builder: T, observer: QueryObserver | undefined): T {
 
 function hasNoOptions(options: unknown): boolean {
   return options === undefined || options === null || (typeof options === 'object' && Object.keys(options).length === 0);
-}
-
-function rowsOf(response: unknown): Record<string, unknown>[] {
-  if (Array.isArray(response)) return rowsOf(response[response.length - 1]);
-  const rows = (response as { rows?: unknown } | undefined)?.rows;
-  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
 }
 
 function summarize(response: unknown): QueryResultSummary {

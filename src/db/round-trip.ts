@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { sqlString } from '../codegen/sql.js';
-import type { CommitRider } from './dialects.js';
+import type { CommitRider, ExecuteStatement, QueryContext, QueryResultSummary } from './dialects.js';
 
 /**
  * knexsafe's own queries as round trips: statements queued together, sent as one simple query (no
@@ -12,6 +12,8 @@ import type { CommitRider } from './dialects.js';
  * - `send()` goes straight to the driver on the transaction's session (none of knex's query
  *   machinery, unseen by the capture's observer) when knexsafe's client runs the transaction;
  * - `sendWithCommit()` waits for the transaction's COMMIT and goes in its round trip, ahead of it;
+ * - `RoundTrip.beside(statement)` goes on the session of a statement the capture's observer is
+ *   watching, unobserved: alone (`send()`), or appended to the statement itself (`sendAfter()`);
  * - a round trip in a transaction just opened (`knex.transaction()`) carries its BEGIN: a shadow's
  *   knex defers it to the next statement (`knexsafeDeferBegin`);
  * - `preparedStatement` names a query prepared once per session, and `PreparedSessions` remembers
@@ -60,8 +62,9 @@ export class RoundTrip {
   private results: unknown[] | undefined;
 
   private constructor(
-    private readonly knex: Knex,
-    /** The driver connection of the transaction, when knexsafe's client runs it. */
+    /** What sends it: a knex, or the observed statement it goes beside. */
+    private readonly via: { knex: Knex } | { statement: QueryContext },
+    /** The driver connection of the transaction, when knexsafe's client runs it (the observed statement's). */
     readonly session: object | undefined,
   ) {}
 
@@ -73,17 +76,31 @@ export class RoundTrip {
   static async on(knex: Knex): Promise<RoundTrip> {
     const client = knex.client as KnexsafeClient;
     const direct = Boolean(knex.isTransaction) && typeof client.executeStatement === 'function';
-    return new RoundTrip(knex, direct ? ((await client.acquireConnection()) as object) : undefined);
+    return new RoundTrip({ knex }, direct ? ((await client.acquireConnection()) as object) : undefined);
   }
 
   /** A round trip through `knex.raw`, whatever runs the transaction. */
   static viaKnex(knex: Knex): RoundTrip {
-    return new RoundTrip(knex, undefined);
+    return new RoundTrip({ knex }, undefined);
   }
 
-  /** Another round trip on the same knex and session. */
+  /**
+   * A round trip on the connection (so, in the transaction) of `statement`, which the capture's
+   * observer is watching: the observer does not see it. `send()` sends it alone, `sendAfter()` with
+   * the statement.
+   */
+  static beside(statement: QueryContext): RoundTrip {
+    return new RoundTrip({ statement }, statement.connection);
+  }
+
+  /** Whether a round trip can go appended to `statement` (`sendAfter`): it goes out as one simple query. */
+  static canGoAfter(statement: QueryContext): boolean {
+    return statement.appendable;
+  }
+
+  /** Another round trip on the same knex (or beside the same statement) and session. */
   next(): RoundTrip {
-    return new RoundTrip(this.knex, this.session);
+    return new RoundTrip(this.via, this.session);
   }
 
   /** One statement whose result nobody reads (a savepoint, a PREPARE, a rollback). */
@@ -119,24 +136,44 @@ export class RoundTrip {
    * migration's own statements.
    */
   async send({ through = 'driver' }: { through?: 'driver' | 'knex' } = {}): Promise<void> {
-    const client = this.knex.client as KnexsafeClient;
+    if ('statement' in this.via) {
+      this.receive(await this.via.statement.sideQuery(this.sql));
+      return;
+    }
+    const knex = this.via.knex;
+    const client = knex.client as KnexsafeClient;
     const response =
       through === 'driver' && this.session && client.executeStatement
         ? (await client.executeStatement(this.session, { sql: this.sql, bindings: [] })).response
-        : await this.knex.raw(this.sql);
+        : await knex.raw(this.sql);
     this.receive(asResults(response));
+  }
+
+  /**
+   * Sends it appended to the observed statement it goes beside, which `execute` runs (only when
+   * `canGoAfter` it, and the statement's text holds exactly one statement): one round trip.
+   * PostgreSQL runs it only if the statement succeeded. The statement's own result is returned.
+   */
+  async sendAfter(execute: ExecuteStatement): Promise<QueryResultSummary> {
+    if (!('statement' in this.via)) throw new Error('knexsafe: only a round trip beside an observed statement can go after it');
+    const summary = await execute(this.sql);
+    const results = summary.following ?? [];
+    if (results.length !== this.statements.length) throw new Error(`knexsafe: ${this.statements.length} queries sent after a statement came back with ${results.length} results`);
+    this.receive(results);
+    return summary;
   }
 
   /**
    * Waits for the transaction's COMMIT and goes in its round trip, ahead of it, inside the
    * transaction; when another statement comes first, it goes alone ahead of that one. `undo`
    * brings the transaction back to where the round trip found it should it fail, so that the
-   * COMMIT still goes. Undefined when it cannot wait (not knexsafe's client on a server, or a
-   * round trip waits already): send it yourself. The promise settles once the COMMIT is answered;
+   * COMMIT still goes. Undefined when it cannot wait (not knexsafe's client on a server, a
+   * round trip beside an observed statement, or a round trip waits already): send it yourself. The promise settles once the COMMIT is answered;
    * a failure is a CommitRideError.
    */
   sendWithCommit(undo: readonly string[]): Promise<void> | undefined {
-    const client = this.knex.client as KnexsafeClient;
+    if (!('knex' in this.via)) return undefined;
+    const client = this.via.knex.client as KnexsafeClient;
     if (!this.session || typeof client.rideWithCommit !== 'function') return undefined;
     let rider!: CommitRider;
     const answered = new Promise<void>((resolve, reject) => {

@@ -1,6 +1,8 @@
 import { beforeAll, expect, it } from 'vitest';
-import { CommitRideError, PreparedSessions, preparedStatement, RoundTrip, jsonText, settleCommitRides } from '../../src/db/round-trip.js';
-import { describeServer, openedAsShadow, sqlOn } from '../helpers/pg.js';
+import { openServer } from '../../src/db/connect.js';
+import type { QueryObserver } from '../../src/db/dialects.js';
+import { CommitRideError, PreparedSessions, preparedStatement, RoundTrip, jsonText, settleCommitRides, type Answer } from '../../src/db/round-trip.js';
+import { createTempDatabase, describeServer, openedAsShadow, sqlOn } from '../helpers/pg.js';
 
 /**
  * knexsafe's own round trips (src/db/round-trip.ts): statements queued together, sent now or
@@ -86,6 +88,47 @@ describeServer('round trips (shadow connections)', () => {
     const n = trip.query('select 3 as n', (rows) => rows[0]?.n);
     await trip.send();
     expect(n.value).toBe(3);
+  });
+});
+
+describeServer('round trips beside a statement the observer watches', () => {
+  it('go alone or appended to the statement, unobserved; appended, only after a statement that succeeded', async () => {
+    const temp = await createTempDatabase('ks_beside');
+    const seen: string[] = [];
+    const appended: { sql: string; xact: Answer<unknown> }[] = [];
+    let alone: Answer<unknown> | undefined;
+    const observer: QueryObserver = {
+      async onQuery(ctx, execute) {
+        seen.push(ctx.sql);
+        if (!ctx.sql.startsWith('insert')) return execute();
+        const aloneTrip = RoundTrip.beside(ctx);
+        alone = aloneTrip.query('select count(*)::int as n from t', (rows) => rows[0]?.n);
+        await aloneTrip.send();
+        expect(RoundTrip.canGoAfter(ctx)).toBe(true);
+        const after = RoundTrip.beside(ctx);
+        appended.push({ sql: ctx.sql, xact: after.query('select count(*)::int as n from t', (rows) => rows[0]?.n) });
+        return after.sendAfter(execute);
+      },
+    };
+    const db = await openServer(temp.url, { deferBegin: true, observer });
+    try {
+      await db.knex.raw('create table t (id int primary key)');
+      // The statement's own result still reaches knex.
+      const inserted = await db.knex.transaction(async (trx) => (await trx.raw('insert into t values (1), (2)')) as { rowCount: number });
+      expect(inserted.rowCount).toBe(2);
+      // Sent ahead of the statement, then with it: the rows before and after.
+      expect(alone?.value).toBe(0);
+      expect(appended[0]?.xact.value).toBe(2);
+      // A statement that fails: what went after it did not run.
+      const failure = await db.knex.raw('insert into t values (1)').catch((e: unknown) => e);
+      expect(failure).toMatchObject({ code: '23505' });
+      expect(() => appended[1]?.xact.value).toThrow(/before its round trip came back/);
+      // The observer saw knex's statements only, not its own round trips.
+      expect(seen.filter((sql) => sql.includes('count(*)'))).toEqual([]);
+    } finally {
+      await db.close();
+      await temp.drop();
+    }
   });
 });
 
