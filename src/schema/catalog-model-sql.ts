@@ -38,22 +38,6 @@ export const MODEL_SQL = {
   schemas: /* sql */ `select n.oid::int as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  sequences: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, pg_catalog.format_type(s.seqtypid, null) as type,
-            s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min, s.seqmax::text as max,
-            s.seqcache::text as cache, s.seqcycle as cycle,
-            di.objid is not null as identity, di.refobjid::int as identity_table, ia.attname as identity_column,
-            o.oid::int as owner_oid, o.oid::regclass::text as owner_table, quote_ident(a.attname) as owner_column
-     from pg_catalog.pg_class c
-     join pg_catalog.pg_sequence s on s.seqrelid = c.oid
-     left join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
-          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjsubid > 0 and d.deptype = 'a'
-     left join pg_catalog.pg_class o on o.oid = d.refobjid
-     left join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
-     left join pg_catalog.pg_depend di on di.classid = 'pg_catalog.pg_class'::regclass and di.objid = c.oid
-          and di.refclassid = 'pg_catalog.pg_class'::regclass and di.refobjsubid > 0 and di.deptype = 'i'
-     left join pg_catalog.pg_attribute ia on ia.attrelid = di.refobjid and ia.attnum = di.refobjsubid
-     where c.oid in ${REL} and c.relkind = 'S'
-     order by 2`,
   functions: /* sql */ `select p.oid::int as oid, p.oid::regprocedure::text as signature, p.prokind::text as kind, l.lanname as language,
             case when p.prokind in ('f','p','w') then pg_catalog.pg_get_functiondef(p.oid) end as definition,
             case when p.prokind = 'a' then (

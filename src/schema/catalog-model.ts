@@ -292,35 +292,11 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     (d) => [d.ident],
   );
 
-  const sequenceRows = await rows<
-    Omit<CatalogSequence, 'ownedBy' | 'lastValue' | 'isCalled' | 'identityOf'> & {
-      owner_oid: number | null;
-      owner_table: string | null;
-      owner_column: string | null;
-      identity_table: number | null;
-      identity_column: string | null;
-    }
-  >(trx, MODEL_SQL.sequences);
   const sequences: CatalogSequence[] = [];
-  for (const s of sequenceRows) {
+  for (const s of sequencesOf(shared)) {
     // Reading a sequence's state takes a statement per sequence; there are few.
     const state = await rows<{ last_value: string; is_called: boolean }>(trx, MODEL_SQL.sequenceState(s.ident));
-    sequences.push({
-      oid: s.oid,
-      ident: s.ident,
-      type: s.type,
-      start: s.start,
-      increment: s.increment,
-      min: s.min,
-      max: s.max,
-      cache: s.cache,
-      cycle: s.cycle,
-      identity: s.identity,
-      identityOf: s.identity_table !== null && s.identity_column ? { tableOid: s.identity_table, column: s.identity_column } : null,
-      ownedBy: s.owner_oid !== null && s.owner_table && s.owner_column ? { tableOid: s.owner_oid, table: s.owner_table, column: s.owner_column } : null,
-      lastValue: state[0]?.last_value ?? null,
-      isCalled: state[0]?.is_called ?? false,
-    });
+    sequences.push({ ...s, lastValue: state[0]?.last_value ?? null, isCalled: state[0]?.is_called ?? false });
   }
 
   const functionRows = await rows<{ oid: number; signature: string; kind: CatalogFunction['kind']; language: string; definition: string | null; agg: Record<string, string | null> | null }>(trx, MODEL_SQL.functions);
@@ -468,6 +444,30 @@ function relationOf(names: ReadonlyMap<number, string>, owner: number | null, wh
   const ident = owner === null ? undefined : names.get(owner);
   if (owner === null || ident === undefined) throw new Error(`catalog model: ${what}, on a relation the snapshot did not read`);
   return { oid: owner, ident };
+}
+
+/** The snapshot's sequences with their options and column (a serial's OWNED BY, an identity's), by name; their values are read apart. */
+function sequencesOf(shared: RawCatalog): Omit<CatalogSequence, 'lastValue' | 'isCalled'>[] {
+  const sequences = shared.sequences.map((s) => {
+    if (s.owner === null) throw new Error(`catalog model: sequence ${s.qname} without its oid`);
+    const [tableOid, tableSchema, tableName, column, deptype] = s.owned_by_ref ?? [];
+    const owned = tableOid !== undefined && tableSchema !== undefined && tableName !== undefined && column !== undefined;
+    return {
+      oid: s.owner,
+      ident: qualified(s.schema, s.name),
+      type: s.type,
+      start: s.start,
+      increment: s.increment,
+      min: s.min,
+      max: s.max,
+      cache: s.cache,
+      cycle: s.cycle,
+      identity: owned && deptype === 'i',
+      identityOf: owned && deptype === 'i' ? { tableOid, column } : null,
+      ownedBy: owned && deptype === 'a' ? { tableOid, table: qualified(tableSchema, tableName), column: ident(column) } : null,
+    };
+  });
+  return sortedBy(sequences, (s) => [s.ident]);
 }
 
 /** The snapshot's triggers, named as the baseline writes them: by table, then name. */

@@ -312,7 +312,23 @@ export interface RawCatalog {
     valid: boolean;
     columns: string[] | null;
   }[];
-  sequences: { owner: Owner; qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
+  sequences: {
+    owner: Owner;
+    qname: string;
+    schema: string;
+    name: string;
+    type: string;
+    increment: string;
+    start: string;
+    owned_by: string | null;
+    /** For the baseline's model: the options a snapshot does not compare. */
+    min: string;
+    max: string;
+    cache: string;
+    cycle: boolean;
+    /** For the baseline's model: the column it belongs to, [table oid, schema, table, column, 'a' (OWNED BY) or 'i' (identity)]. */
+    owned_by_ref: [number, string, string, string, 'a' | 'i'] | null;
+  }[];
   enums: { oid: number; qname: string; schema: string; name: string; values: string[] }[];
   /** collation: [schema, name] when not the type's own (for the baseline's model). */
   composites: { oid: number; relid: number; qname: string; schema: string; name: string; attributes: { name: string; type: string; collation: [string, string] | null }[] }[];
