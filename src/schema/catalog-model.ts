@@ -299,23 +299,8 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     sequences.push({ ...s, lastValue: state[0]?.last_value ?? null, isCalled: state[0]?.is_called ?? false });
   }
 
-  const functionRows = await rows<{ oid: number; signature: string; kind: CatalogFunction['kind']; language: string; definition: string | null; agg: Record<string, string | null> | null }>(trx, MODEL_SQL.functions);
   const unsupported: Unsupported[] = [];
-  const functions: CatalogFunction[] = [];
-  for (const f of functionRows) {
-    if (f.kind === 'a') {
-      const a = f.agg ?? {};
-      if (a.unsupported === 'true') unsupported.push({ kind: 'aggregate (moving/ordered-set/serial options)', name: f.signature });
-      const name = f.signature.slice(0, f.signature.indexOf('('));
-      const parts = [`SFUNC = ${a.sfunc}`, `STYPE = ${a.stype}`];
-      if (a.finalfunc) parts.push(`FINALFUNC = ${a.finalfunc}`);
-      if (a.combinefunc) parts.push(`COMBINEFUNC = ${a.combinefunc}`);
-      if (a.initcond !== null && a.initcond !== undefined) parts.push(`INITCOND = ${sqlString(a.initcond)}`);
-      functions.push({ ...f, definition: `CREATE AGGREGATE ${name}(${a.args ?? ''}) (\n    ${parts.join(',\n    ')}\n)` });
-    } else {
-      functions.push({ oid: f.oid, signature: f.signature, kind: f.kind, language: f.language, definition: (f.definition ?? '').trim().replace(/;$/, '') });
-    }
-  }
+  const functions = functionsOf(shared, unsupported);
 
   const tableRows = await rows<Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
     primary_key: string[] | null; parent_oid: number | null; parent: string | null; bound: string | null; inherits: { oid: number; ident: string }[] }>(trx, MODEL_SQL.tables);
@@ -468,6 +453,49 @@ function sequencesOf(shared: RawCatalog): Omit<CatalogSequence, 'lastValue' | 'i
     };
   });
   return sortedBy(sequences, (s) => [s.ident]);
+}
+
+/**
+ * The snapshot's routines, named by regprocedure text as the baseline writes them (`public.f(integer,text)`:
+ * the snapshot's signature lists the argument types as oidvectortypes does, with ", " between them),
+ * aggregates written as CREATE AGGREGATE; those with options the baseline cannot write go to `unsupported`.
+ */
+function functionsOf(shared: RawCatalog, unsupported: Unsupported[]): CatalogFunction[] {
+  const functions = shared.functions.map((f): CatalogFunction => {
+    const name = qualified(f.schema, f.name);
+    const prefix = `${f.schema}.${f.name}(`;
+    if (!f.qsignature.startsWith(prefix) || !f.qsignature.endsWith(')')) throw new Error(`catalog model: routine ${f.qsignature}, its signature not as read`);
+    const signature = `${name}(${argumentTypes(f.qsignature.slice(prefix.length, -1)).join(',')})`;
+    const kind = f.kind as CatalogFunction['kind'];
+    if (kind !== 'a') return { oid: f.oid, signature, kind, language: f.language, definition: (f.definition ?? '').trim().replace(/;$/, '') };
+    const a = f.aggregate;
+    if (a === null) throw new Error(`catalog model: aggregate ${f.qsignature} without its pg_aggregate row`);
+    if (a.unsupported) unsupported.push({ kind: 'aggregate (moving/ordered-set/serial options)', name: signature });
+    const parts = [`SFUNC = ${a.sfunc}`, `STYPE = ${a.stype}`];
+    if (a.finalfunc) parts.push(`FINALFUNC = ${a.finalfunc}`);
+    if (a.combinefunc) parts.push(`COMBINEFUNC = ${a.combinefunc}`);
+    if (a.initcond !== null) parts.push(`INITCOND = ${sqlString(a.initcond)}`);
+    return { oid: f.oid, signature, kind, language: f.language, definition: `CREATE AGGREGATE ${name}(${a.args}) (\n    ${parts.join(',\n    ')}\n)` };
+  });
+  return sortedBy(functions, (f) => [f.signature]);
+}
+
+/** The types of an oidvectortypes list (`integer, "a, b"[]`): separated by ", " outside double quotes. */
+function argumentTypes(list: string): string[] {
+  if (list === '') return [];
+  const types: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] === '"') quoted = !quoted;
+    else if (!quoted && list.startsWith(', ', i)) {
+      types.push(list.slice(start, i));
+      start = i + 2;
+      i++;
+    }
+  }
+  types.push(list.slice(start));
+  return types;
 }
 
 /** The snapshot's triggers, named as the baseline writes them: by table, then name. */

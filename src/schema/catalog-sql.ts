@@ -529,16 +529,28 @@ const SCHEMA_WIDE_COLUMNS = [
            case when p.prokind <> 'p' then pg_catalog.pg_get_function_result(p.oid) end as returns,
            l.lanname as language,
            case when p.prokind = 'a' then
-             (select concat_ws(', ',
+             concat_ws(', ',
                        'sfunc = ' || a.aggtransfn::regproc::text,
                        'stype = ' || pg_catalog.format_type(a.aggtranstype, null),
                        case when a.aggfinalfn <> 0 then 'finalfunc = ' || a.aggfinalfn::regproc::text end,
                        case when a.aggcombinefn <> 0 then 'combinefunc = ' || a.aggcombinefn::regproc::text end,
                        case when a.agginitval is not null then 'initcond = ' || quote_literal(a.agginitval) end)
-                from pg_catalog.pg_aggregate a where a.aggfnoid = p.oid)
-           else pg_catalog.pg_get_functiondef(p.oid) end as definition
+           else pg_catalog.pg_get_functiondef(p.oid) end as definition,
+           -- For the baseline's model (its dependencies name routines by oid; CREATE AGGREGATE): not part of a snapshot.
+           p.oid::int8 as oid,
+           case when p.prokind = 'a' then
+             json_build_object(
+               'args', pg_catalog.pg_get_function_arguments(p.oid),
+               'sfunc', a.aggtransfn::regproc::text,
+               'stype', pg_catalog.format_type(a.aggtranstype, null),
+               'finalfunc', case when a.aggfinalfn <> 0 then a.aggfinalfn::regproc::text end,
+               'combinefunc', case when a.aggcombinefn <> 0 then a.aggcombinefn::regproc::text end,
+               'initcond', a.agginitval,
+               'unsupported', a.aggkind <> 'n' or a.aggmtransfn <> 0 or a.aggsortop <> 0 or a.aggserialfn <> 0)
+           end as aggregate
     from proc p
     join pg_catalog.pg_language l on l.oid = p.prolang
+    left join pg_catalog.pg_aggregate a on p.prokind = 'a' and a.aggfnoid = p.oid
   ) x) as functions`
 ];
 

@@ -353,6 +353,18 @@ export interface RawCatalog {
     returns: string | null;
     language: string;
     definition: string | null;
+    /** For the baseline's model: the routine's oid, and an aggregate's parts (CREATE AGGREGATE). */
+    oid: number;
+    aggregate: {
+      args: string;
+      sfunc: string;
+      stype: string;
+      finalfunc: string | null;
+      combinefunc: string | null;
+      initcond: string | null;
+      /** Moving-aggregate, ordered-set, sort-operator or serial options: the baseline does not write them. */
+      unsupported: boolean;
+    } | null;
   }[];
   /** enabled: pg_trigger.tgenabled, 'O' (on origin), 'D' (disabled), 'R' (replica), 'A' (always). */
   triggers: { owner: Owner; qtable: string; name: string; definition: string; enabled: 'O' | 'D' | 'R' | 'A' }[];
