@@ -10,9 +10,10 @@ import { ident, sqlString } from '../codegen/sql.js';
  * search_path is pg_catalog: every user object comes out schema-qualified and quoted, so the
  * generated DDL does not depend on the search_path it later runs with.
  *
- * The kinds a snapshot holds whole (extensions, enums, composites, domains, constraints, views,
- * triggers, policies) come from the snapshot's own read (CATALOG_SQL, run here in the same
- * session); the rest from the statements of catalog-model-sql.ts, over the snapshot's scope.
+ * The kinds a snapshot holds whole (extensions, enums, composites, domains, sequences, routines,
+ * constraints, views, triggers, policies) come from the snapshot's own read (CATALOG_SQL, run here
+ * in the same session); the rest, and sequences' values, from the statements of
+ * catalog-model-sql.ts, over the snapshot's scope.
  *
  * Runs on PostgreSQL 13+ servers and on PGlite's 18. Objects that belong to an extension are left
  * out (the extension recreates them); so are knex's bookkeeping tables.
