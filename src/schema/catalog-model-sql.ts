@@ -38,37 +38,6 @@ export const MODEL_SQL = {
   schemas: /* sql */ `select n.oid::int as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  sequences: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, pg_catalog.format_type(s.seqtypid, null) as type,
-            s.seqstart::text as start, s.seqincrement::text as increment, s.seqmin::text as min, s.seqmax::text as max,
-            s.seqcache::text as cache, s.seqcycle as cycle,
-            di.objid is not null as identity, di.refobjid::int as identity_table, ia.attname as identity_column,
-            o.oid::int as owner_oid, o.oid::regclass::text as owner_table, quote_ident(a.attname) as owner_column
-     from pg_catalog.pg_class c
-     join pg_catalog.pg_sequence s on s.seqrelid = c.oid
-     left join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
-          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjsubid > 0 and d.deptype = 'a'
-     left join pg_catalog.pg_class o on o.oid = d.refobjid
-     left join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
-     left join pg_catalog.pg_depend di on di.classid = 'pg_catalog.pg_class'::regclass and di.objid = c.oid
-          and di.refclassid = 'pg_catalog.pg_class'::regclass and di.refobjsubid > 0 and di.deptype = 'i'
-     left join pg_catalog.pg_attribute ia on ia.attrelid = di.refobjid and ia.attnum = di.refobjsubid
-     where c.oid in ${REL} and c.relkind = 'S'
-     order by 2`,
-  functions: /* sql */ `select p.oid::int as oid, p.oid::regprocedure::text as signature, p.prokind::text as kind, l.lanname as language,
-            case when p.prokind in ('f','p','w') then pg_catalog.pg_get_functiondef(p.oid) end as definition,
-            case when p.prokind = 'a' then (
-              select json_build_object(
-                'args', pg_catalog.pg_get_function_arguments(p.oid),
-                'sfunc', a.aggtransfn::regproc::text,
-                'stype', pg_catalog.format_type(a.aggtranstype, null),
-                'finalfunc', case when a.aggfinalfn <> 0 then a.aggfinalfn::regproc::text end,
-                'combinefunc', case when a.aggcombinefn <> 0 then a.aggcombinefn::regproc::text end,
-                'initcond', a.agginitval,
-                'unsupported', (a.aggkind <> 'n' or a.aggmtransfn <> 0 or a.aggsortop <> 0 or a.aggserialfn <> 0)::text)
-              from pg_catalog.pg_aggregate a where a.aggfnoid = p.oid) end as agg
-     from pg_catalog.pg_proc p join pg_catalog.pg_language l on l.oid = p.prolang
-     where p.pronamespace in ${USER_NS} and ${notExtensionMember('pg_catalog.pg_proc', 'p.oid')}
-     order by 2`,
   tables: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
             c.relkind::text as kind, c.relpersistence = 'u' as unlogged, coalesce(c.reloptions, '{}') as options,
             case when c.relispartition then (select i.inhparent::int from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent_oid,

@@ -10,9 +10,10 @@ import { ident, sqlString } from '../codegen/sql.js';
  * search_path is pg_catalog: every user object comes out schema-qualified and quoted, so the
  * generated DDL does not depend on the search_path it later runs with.
  *
- * The kinds a snapshot holds whole (extensions, enums, composites, domains, constraints, views,
- * triggers, policies) come from the snapshot's own read (CATALOG_SQL, run here in the same
- * session); the rest from the statements of catalog-model-sql.ts, over the snapshot's scope.
+ * The kinds a snapshot holds whole (extensions, enums, composites, domains, sequences, routines,
+ * constraints, views, triggers, policies) come from the snapshot's own read (CATALOG_SQL, run here
+ * in the same session); the rest, and sequences' values, from the statements of
+ * catalog-model-sql.ts, over the snapshot's scope.
  *
  * Runs on PostgreSQL 13+ servers and on PGlite's 18. Objects that belong to an extension are left
  * out (the extension recreates them); so are knex's bookkeeping tables.
@@ -292,54 +293,15 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     (d) => [d.ident],
   );
 
-  const sequenceRows = await rows<
-    Omit<CatalogSequence, 'ownedBy' | 'lastValue' | 'isCalled' | 'identityOf'> & {
-      owner_oid: number | null;
-      owner_table: string | null;
-      owner_column: string | null;
-      identity_table: number | null;
-      identity_column: string | null;
-    }
-  >(trx, MODEL_SQL.sequences);
   const sequences: CatalogSequence[] = [];
-  for (const s of sequenceRows) {
+  for (const s of sequencesOf(shared)) {
     // Reading a sequence's state takes a statement per sequence; there are few.
     const state = await rows<{ last_value: string; is_called: boolean }>(trx, MODEL_SQL.sequenceState(s.ident));
-    sequences.push({
-      oid: s.oid,
-      ident: s.ident,
-      type: s.type,
-      start: s.start,
-      increment: s.increment,
-      min: s.min,
-      max: s.max,
-      cache: s.cache,
-      cycle: s.cycle,
-      identity: s.identity,
-      identityOf: s.identity_table !== null && s.identity_column ? { tableOid: s.identity_table, column: s.identity_column } : null,
-      ownedBy: s.owner_oid !== null && s.owner_table && s.owner_column ? { tableOid: s.owner_oid, table: s.owner_table, column: s.owner_column } : null,
-      lastValue: state[0]?.last_value ?? null,
-      isCalled: state[0]?.is_called ?? false,
-    });
+    sequences.push({ ...s, lastValue: state[0]?.last_value ?? null, isCalled: state[0]?.is_called ?? false });
   }
 
-  const functionRows = await rows<{ oid: number; signature: string; kind: CatalogFunction['kind']; language: string; definition: string | null; agg: Record<string, string | null> | null }>(trx, MODEL_SQL.functions);
   const unsupported: Unsupported[] = [];
-  const functions: CatalogFunction[] = [];
-  for (const f of functionRows) {
-    if (f.kind === 'a') {
-      const a = f.agg ?? {};
-      if (a.unsupported === 'true') unsupported.push({ kind: 'aggregate (moving/ordered-set/serial options)', name: f.signature });
-      const name = f.signature.slice(0, f.signature.indexOf('('));
-      const parts = [`SFUNC = ${a.sfunc}`, `STYPE = ${a.stype}`];
-      if (a.finalfunc) parts.push(`FINALFUNC = ${a.finalfunc}`);
-      if (a.combinefunc) parts.push(`COMBINEFUNC = ${a.combinefunc}`);
-      if (a.initcond !== null && a.initcond !== undefined) parts.push(`INITCOND = ${sqlString(a.initcond)}`);
-      functions.push({ ...f, definition: `CREATE AGGREGATE ${name}(${a.args ?? ''}) (\n    ${parts.join(',\n    ')}\n)` });
-    } else {
-      functions.push({ oid: f.oid, signature: f.signature, kind: f.kind, language: f.language, definition: (f.definition ?? '').trim().replace(/;$/, '') });
-    }
-  }
+  const functions = functionsOf(shared, unsupported);
 
   const tableRows = await rows<Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
     primary_key: string[] | null; parent_oid: number | null; parent: string | null; bound: string | null; inherits: { oid: number; ident: string }[] }>(trx, MODEL_SQL.tables);
@@ -468,6 +430,73 @@ function relationOf(names: ReadonlyMap<number, string>, owner: number | null, wh
   const ident = owner === null ? undefined : names.get(owner);
   if (owner === null || ident === undefined) throw new Error(`catalog model: ${what}, on a relation the snapshot did not read`);
   return { oid: owner, ident };
+}
+
+/** The snapshot's sequences with their options and column (a serial's OWNED BY, an identity's), by name; their values are read apart. */
+function sequencesOf(shared: RawCatalog): Omit<CatalogSequence, 'lastValue' | 'isCalled'>[] {
+  const sequences = shared.sequences.map((s) => {
+    if (s.owner === null) throw new Error(`catalog model: sequence ${s.qname} without its oid`);
+    const [tableOid, tableSchema, tableName, column, deptype] = s.owned_by_ref ?? [];
+    const owned = tableOid !== undefined && tableSchema !== undefined && tableName !== undefined && column !== undefined;
+    return {
+      oid: s.owner,
+      ident: qualified(s.schema, s.name),
+      type: s.type,
+      start: s.start,
+      increment: s.increment,
+      min: s.min,
+      max: s.max,
+      cache: s.cache,
+      cycle: s.cycle,
+      identity: owned && deptype === 'i',
+      identityOf: owned && deptype === 'i' ? { tableOid, column } : null,
+      ownedBy: owned && deptype === 'a' ? { tableOid, table: qualified(tableSchema, tableName), column: ident(column) } : null,
+    };
+  });
+  return sortedBy(sequences, (s) => [s.ident]);
+}
+
+/**
+ * The snapshot's routines, named by regprocedure text as the baseline writes them (`public.f(integer,text)`:
+ * the snapshot's signature lists the argument types as oidvectortypes does, with ", " between them),
+ * aggregates written as CREATE AGGREGATE; those with options the baseline cannot write go to `unsupported`.
+ */
+function functionsOf(shared: RawCatalog, unsupported: Unsupported[]): CatalogFunction[] {
+  const functions = shared.functions.map((f): CatalogFunction => {
+    const name = qualified(f.schema, f.name);
+    const prefix = `${f.schema}.${f.name}(`;
+    if (!f.qsignature.startsWith(prefix) || !f.qsignature.endsWith(')')) throw new Error(`catalog model: routine ${f.qsignature}, its signature not as read`);
+    const signature = `${name}(${argumentTypes(f.qsignature.slice(prefix.length, -1)).join(',')})`;
+    const kind = f.kind as CatalogFunction['kind'];
+    if (kind !== 'a') return { oid: f.oid, signature, kind, language: f.language, definition: (f.definition ?? '').trim().replace(/;$/, '') };
+    const a = f.aggregate;
+    if (a === null) throw new Error(`catalog model: aggregate ${f.qsignature} without its pg_aggregate row`);
+    if (a.unsupported) unsupported.push({ kind: 'aggregate (moving/ordered-set/serial options)', name: signature });
+    const parts = [`SFUNC = ${a.sfunc}`, `STYPE = ${a.stype}`];
+    if (a.finalfunc) parts.push(`FINALFUNC = ${a.finalfunc}`);
+    if (a.combinefunc) parts.push(`COMBINEFUNC = ${a.combinefunc}`);
+    if (a.initcond !== null) parts.push(`INITCOND = ${sqlString(a.initcond)}`);
+    return { oid: f.oid, signature, kind, language: f.language, definition: `CREATE AGGREGATE ${name}(${a.args}) (\n    ${parts.join(',\n    ')}\n)` };
+  });
+  return sortedBy(functions, (f) => [f.signature]);
+}
+
+/** The types of an oidvectortypes list (`integer, "a, b"[]`): separated by ", " outside double quotes. */
+function argumentTypes(list: string): string[] {
+  if (list === '') return [];
+  const types: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] === '"') quoted = !quoted;
+    else if (!quoted && list.startsWith(', ', i)) {
+      types.push(list.slice(start, i));
+      start = i + 2;
+      i++;
+    }
+  }
+  types.push(list.slice(start));
+  return types;
 }
 
 /** The snapshot's triggers, named as the baseline writes them: by table, then name. */

@@ -419,17 +419,24 @@ const PER_RELATION_COLUMNS = [
            pg_catalog.format_type(s.seqtypid, null) as type,
            s.seqincrement::text as increment,
            s.seqstart::text as start,
-           (select on_.nspname || '.' || oc.relname || '.' || a.attname
-              from pg_catalog.pg_depend d
-              join pg_catalog.pg_class oc on oc.oid = d.refobjid
-              join pg_catalog.pg_namespace on_ on on_.oid = oc.relnamespace
-              join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
-             where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = r.oid
-               and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjsubid > 0
-               and d.deptype in ('a', 'i')
-             order by 1 limit 1) as owned_by
+           o.nspname || '.' || o.relname || '.' || o.attname as owned_by,
+           -- For the baseline (CREATE SEQUENCE, OWNED BY, identity options): not part of a snapshot.
+           s.seqmin::text as min, s.seqmax::text as max, s.seqcache::text as cache, s.seqcycle as cycle,
+           case when o.deptype is not null then json_build_array(o.refobjid::int8, o.nspname, o.relname, o.attname, o.deptype::text) end as owned_by_ref
     from rel r
     join pg_catalog.pg_sequence s on s.seqrelid = r.oid
+    -- Its column: a serial's ('a', OWNED BY) or an identity column's ('i').
+    left join lateral (
+      select d.refobjid, d.deptype, on_.nspname, oc.relname, a.attname
+        from pg_catalog.pg_depend d
+        join pg_catalog.pg_class oc on oc.oid = d.refobjid
+        join pg_catalog.pg_namespace on_ on on_.oid = oc.relnamespace
+        join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+       where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = r.oid
+         and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjsubid > 0
+         and d.deptype in ('a', 'i')
+       order by on_.nspname || '.' || oc.relname || '.' || a.attname limit 1
+    ) o on true
   ) x) as sequences`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select r.owner::int8 as owner, r.qname, r.nspname as schema, r.relname as name, r.relkind = 'm' as materialized,
@@ -522,16 +529,28 @@ const SCHEMA_WIDE_COLUMNS = [
            case when p.prokind <> 'p' then pg_catalog.pg_get_function_result(p.oid) end as returns,
            l.lanname as language,
            case when p.prokind = 'a' then
-             (select concat_ws(', ',
+             concat_ws(', ',
                        'sfunc = ' || a.aggtransfn::regproc::text,
                        'stype = ' || pg_catalog.format_type(a.aggtranstype, null),
                        case when a.aggfinalfn <> 0 then 'finalfunc = ' || a.aggfinalfn::regproc::text end,
                        case when a.aggcombinefn <> 0 then 'combinefunc = ' || a.aggcombinefn::regproc::text end,
                        case when a.agginitval is not null then 'initcond = ' || quote_literal(a.agginitval) end)
-                from pg_catalog.pg_aggregate a where a.aggfnoid = p.oid)
-           else pg_catalog.pg_get_functiondef(p.oid) end as definition
+           else pg_catalog.pg_get_functiondef(p.oid) end as definition,
+           -- For the baseline's model (its dependencies name routines by oid; CREATE AGGREGATE): not part of a snapshot.
+           p.oid::int8 as oid,
+           case when p.prokind = 'a' then
+             json_build_object(
+               'args', pg_catalog.pg_get_function_arguments(p.oid),
+               'sfunc', a.aggtransfn::regproc::text,
+               'stype', pg_catalog.format_type(a.aggtranstype, null),
+               'finalfunc', case when a.aggfinalfn <> 0 then a.aggfinalfn::regproc::text end,
+               'combinefunc', case when a.aggcombinefn <> 0 then a.aggcombinefn::regproc::text end,
+               'initcond', a.agginitval,
+               'unsupported', a.aggkind <> 'n' or a.aggmtransfn <> 0 or a.aggsortop <> 0 or a.aggserialfn <> 0)
+           end as aggregate
     from proc p
     join pg_catalog.pg_language l on l.oid = p.prolang
+    left join pg_catalog.pg_aggregate a on p.prokind = 'a' and a.aggfnoid = p.oid
   ) x) as functions`
 ];
 

@@ -312,7 +312,23 @@ export interface RawCatalog {
     valid: boolean;
     columns: string[] | null;
   }[];
-  sequences: { owner: Owner; qname: string; schema: string; name: string; type: string; increment: string; start: string; owned_by: string | null }[];
+  sequences: {
+    owner: Owner;
+    qname: string;
+    schema: string;
+    name: string;
+    type: string;
+    increment: string;
+    start: string;
+    owned_by: string | null;
+    /** For the baseline's model: the options a snapshot does not compare. */
+    min: string;
+    max: string;
+    cache: string;
+    cycle: boolean;
+    /** For the baseline's model: the column it belongs to, [table oid, schema, table, column, 'a' (OWNED BY) or 'i' (identity)]. */
+    owned_by_ref: [number, string, string, string, 'a' | 'i'] | null;
+  }[];
   enums: { oid: number; qname: string; schema: string; name: string; values: string[] }[];
   /** collation: [schema, name] when not the type's own (for the baseline's model). */
   composites: { oid: number; relid: number; qname: string; schema: string; name: string; attributes: { name: string; type: string; collation: [string, string] | null }[] }[];
@@ -337,6 +353,18 @@ export interface RawCatalog {
     returns: string | null;
     language: string;
     definition: string | null;
+    /** For the baseline's model: the routine's oid, and an aggregate's parts (CREATE AGGREGATE). */
+    oid: number;
+    aggregate: {
+      args: string;
+      sfunc: string;
+      stype: string;
+      finalfunc: string | null;
+      combinefunc: string | null;
+      initcond: string | null;
+      /** Moving-aggregate, ordered-set, sort-operator or serial options: the baseline does not write them. */
+      unsupported: boolean;
+    } | null;
   }[];
   /** enabled: pg_trigger.tgenabled, 'O' (on origin), 'D' (disabled), 'R' (replica), 'A' (always). */
   triggers: { owner: Owner; qtable: string; name: string; definition: string; enabled: 'O' | 'D' | 'R' | 'A' }[];
