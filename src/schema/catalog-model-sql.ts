@@ -9,6 +9,10 @@ import { scopeCtes } from './catalog-sql.js';
  *
  * Runs on PostgreSQL 13+ servers and on PGlite's 18. Objects that belong to an extension are left
  * out (the extension recreates them); so are the tables left out (knex's bookkeeping).
+ *
+ * Oids are unsigned 32-bit: `::int` would wrap past 2^31 (a long-lived cluster's counter gets
+ * there) and no longer match the snapshot's. Keys take `::int8`; columns read as JS numbers take
+ * `::int8::float8` (node-pg gives int8 as a string, float8 as a number, exact far beyond 2^32).
  */
 
 /**
@@ -24,7 +28,7 @@ const notExtensionMember = (catalog: string, oidExpr: string) =>
 
 /** A kind of object owned by a relation, for the dependency read: each row stands for its relation. */
 const ownedByRelation = (catalog: string, alias: string, relation: string, phase: 'pre' | 'post') =>
-  `select 'pg_catalog.${catalog}'::regclass, ${alias}.oid, 'pg_class:' || ${alias}.${relation}::int, '${phase}' from pg_catalog.${catalog} ${alias} where ${alias}.oid >= 16384`;
+  `select 'pg_catalog.${catalog}'::regclass, ${alias}.oid, 'pg_class:' || ${alias}.${relation}::int8, '${phase}' from pg_catalog.${catalog} ${alias} where ${alias}.oid >= 16384`;
 
 export const MODEL_SQL = {
   version: /* sql */ `select current_setting('server_version_num') as v`,
@@ -35,17 +39,17 @@ export const MODEL_SQL = {
   select oid from rel where relkind in ('r','p','v','m','S','f','c') on conflict do nothing`,
   /** Reading a sequence's state takes a statement per sequence. */
   sequenceState: (sequence: string) => /* sql */ `select last_value::text as last_value, is_called from ${sequence}`,
-  schemas: /* sql */ `select n.oid::int as oid, n.nspname as name, quote_ident(n.nspname) as ident,
+  schemas: /* sql */ `select n.oid::int8::float8 as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  tables: /* sql */ `select c.oid::int as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
+  tables: /* sql */ `select c.oid::int8::float8 as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
             c.relkind::text as kind, c.relpersistence = 'u' as unlogged, coalesce(c.reloptions, '{}') as options,
-            case when c.relispartition then (select i.inhparent::int from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent_oid,
+            case when c.relispartition then (select i.inhparent::int8::float8 from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent_oid,
             case when c.relispartition then (select i.inhparent::regclass::text from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent,
             case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as bound,
             case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as "partitionKey",
             case when c.relispartition then '[]'::json else
-              coalesce((select json_agg(json_build_object('oid', i.inhparent::int, 'ident', i.inhparent::regclass::text) order by i.inhseqno)
+              coalesce((select json_agg(json_build_object('oid', i.inhparent::int8, 'ident', i.inhparent::regclass::text) order by i.inhseqno)
                           from pg_catalog.pg_inherits i where i.inhrelid = c.oid), '[]'::json) end as inherits,
             c.relrowsecurity as "rowSecurity", c.relforcerowsecurity as "forceRowSecurity",
             c.relreplident::text as "replicaIdentity",
@@ -55,7 +59,7 @@ export const MODEL_SQL = {
      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where c.oid in ${REL} and c.relkind in ('r','p')
      order by 2`,
-  columns: /* sql */ `select a.attrelid::int as table_oid, a.attnum as num, a.attname as name, quote_ident(a.attname) as ident,
+  columns: /* sql */ `select a.attrelid::int8::float8 as table_oid, a.attnum as num, a.attname as name, quote_ident(a.attname) as ident,
             pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull",
             case when a.attgenerated = '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as "default",
             case when a.attgenerated <> '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as generated_expr,
@@ -69,7 +73,7 @@ export const MODEL_SQL = {
      left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
      where c.oid in ${REL} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped
      order by a.attrelid, a.attnum`,
-  indexes: /* sql */ `select i.indexrelid::int as oid, i.indexrelid::regclass::text as ident, i.indrelid::int as "tableOid", i.indrelid::regclass::text as "table",
+  indexes: /* sql */ `select i.indexrelid::int8::float8 as oid, i.indexrelid::regclass::text as ident, i.indrelid::int8::float8 as "tableOid", i.indrelid::regclass::text as "table",
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
             case when ic.relispartition then (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) end as "parentIndex",
             i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
@@ -81,9 +85,9 @@ export const MODEL_SQL = {
      from pg_catalog.pg_index i
      where i.indrelid in ${REL} and (i.indisclustered or i.indisreplident)
        and exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
-  rules: /* sql */ `select r.oid::int as oid, r.ev_class::int as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
+  rules: /* sql */ `select r.oid::int8::float8 as oid, r.ev_class::int8::float8 as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
      from pg_catalog.pg_rewrite r where r.ev_class in ${REL} and r.rulename <> '_RETURN' order by r.ev_class::regclass::text, r.rulename`,
-  statistics: /* sql */ `select s.oid::int as oid, pg_catalog.pg_get_statisticsobjdef(s.oid) as definition
+  statistics: /* sql */ `select s.oid::int8::float8 as oid, pg_catalog.pg_get_statisticsobjdef(s.oid) as definition
      from pg_catalog.pg_statistic_ext s where s.stxrelid in ${REL} order by 2`,
   unsupported: /* sql */ `select 'foreign table' as kind, c.oid::regclass::text as name from pg_catalog.pg_class c where c.oid in ${REL} and c.relkind = 'f'
      union all select case t.typtype when 'r' then 'range type' else 'base type' end, t.oid::regtype::text from pg_catalog.pg_type t
@@ -130,31 +134,31 @@ export const MODEL_SQL = {
        -- Maps (catalog, oid) of any object to the top-level object it belongs to, and whether it
        -- is created before the data ('pre') or after it ('post').
        select 'pg_catalog.pg_class'::regclass as classid, c.oid as objid,
-              case when c.relkind = 'c' then 'pg_type:' || c.reltype::int
-                   when c.relkind in ('i','I') then 'pg_class:' || (select i.indrelid::int from pg_catalog.pg_index i where i.indexrelid = c.oid)
-                   else 'pg_class:' || c.oid::int end as key,
+              case when c.relkind = 'c' then 'pg_type:' || c.reltype::int8
+                   when c.relkind in ('i','I') then 'pg_class:' || (select i.indrelid::int8 from pg_catalog.pg_index i where i.indexrelid = c.oid)
+                   else 'pg_class:' || c.oid::int8 end as key,
               case when c.relkind in ('i','I') then 'post' else 'pre' end as phase
          from pg_catalog.pg_class c where c.oid >= 16384
        union all
        select 'pg_catalog.pg_type'::regclass, t.oid,
-              case when t.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = t.typrelid) <> 'c' then 'pg_class:' || t.typrelid::int
+              case when t.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = t.typrelid) <> 'c' then 'pg_class:' || t.typrelid::int8
                    when t.typelem <> 0 and t.typcategory = 'A' then
-                     (select case when e.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = e.typrelid) <> 'c' then 'pg_class:' || e.typrelid::int
-                                  else 'pg_type:' || e.oid::int end from pg_catalog.pg_type e where e.oid = t.typelem)
-                   else 'pg_type:' || t.oid::int end, 'pre'
+                     (select case when e.typrelid <> 0 and (select relkind from pg_catalog.pg_class where oid = e.typrelid) <> 'c' then 'pg_class:' || e.typrelid::int8
+                                  else 'pg_type:' || e.oid::int8 end from pg_catalog.pg_type e where e.oid = t.typelem)
+                   else 'pg_type:' || t.oid::int8 end, 'pre'
          from pg_catalog.pg_type t where t.oid >= 16384
        union all
-       select 'pg_catalog.pg_proc'::regclass, p.oid, 'pg_proc:' || p.oid::int, 'pre' from pg_catalog.pg_proc p where p.oid >= 16384
+       select 'pg_catalog.pg_proc'::regclass, p.oid, 'pg_proc:' || p.oid::int8, 'pre' from pg_catalog.pg_proc p where p.oid >= 16384
        union all
        ${ownedByRelation('pg_attrdef', 'a', 'adrelid', 'pre')}
        union all
-       select 'pg_catalog.pg_rewrite'::regclass, r.oid, 'pg_class:' || r.ev_class::int, case when r.rulename = '_RETURN' then 'pre' else 'post' end
+       select 'pg_catalog.pg_rewrite'::regclass, r.oid, 'pg_class:' || r.ev_class::int8, case when r.rulename = '_RETURN' then 'pre' else 'post' end
          from pg_catalog.pg_rewrite r where r.oid >= 16384
        union all
        -- Primary keys, unique and exclusion constraints and validated checks are created with their
        -- table (a view may depend on a primary key); foreign keys and NOT VALID checks after the rows.
        select 'pg_catalog.pg_constraint'::regclass, con.oid,
-              case when con.contypid <> 0 then 'pg_type:' || con.contypid::int else 'pg_class:' || con.conrelid::int end,
+              case when con.contypid <> 0 then 'pg_type:' || con.contypid::int8 else 'pg_class:' || con.conrelid::int8 end,
               case when con.contypid <> 0 or con.contype in ('p','u','x') or (con.contype = 'c' and con.convalidated) then 'pre' else 'post' end
          from pg_catalog.pg_constraint con where con.oid >= 16384
        union all
@@ -164,13 +168,13 @@ export const MODEL_SQL = {
        union all
        ${ownedByRelation('pg_statistic_ext', 'st', 'stxrelid', 'post')}
        union all
-       select 'pg_catalog.pg_namespace'::regclass, n.oid, 'pg_namespace:' || n.oid::int, 'pre' from pg_catalog.pg_namespace n where n.oid >= 16384
+       select 'pg_catalog.pg_namespace'::regclass, n.oid, 'pg_namespace:' || n.oid::int8, 'pre' from pg_catalog.pg_namespace n where n.oid >= 16384
        union all
-       select 'pg_catalog.pg_extension'::regclass, e.oid, 'pg_extension:' || e.oid::int, 'pre' from pg_catalog.pg_extension e
+       select 'pg_catalog.pg_extension'::regclass, e.oid, 'pg_extension:' || e.oid::int8, 'pre' from pg_catalog.pg_extension e
      ),
      member as (
        -- Extension members stand for their extension.
-       select d.classid, d.objid, 'pg_extension:' || d.refobjid::int as key
+       select d.classid, d.objid, 'pg_extension:' || d.refobjid::int8 as key
        from pg_catalog.pg_depend d where d.deptype = 'e'
      ),
      edges as (
@@ -189,7 +193,7 @@ export const MODEL_SQL = {
      select distinct "from", "to", kind from edges
      where "from" is not null and "to" is not null and "from" <> "to"
      union
-     select 'pg_class:' || con.conrelid::int, 'pg_class:' || con.confrelid::int, 'fk'
+     select 'pg_class:' || con.conrelid::int8, 'pg_class:' || con.confrelid::int8, 'fk'
      from pg_catalog.pg_constraint con
      where con.contype = 'f' and con.conrelid in ${REL} and con.confrelid in ${REL} and con.conrelid <> con.confrelid`,
 };

@@ -116,7 +116,16 @@ export async function sqlOn<T extends pg.QueryResultRow = Record<string, unknown
  * A throwaway PostgreSQL cluster that demands a password (scram-sha-256), for testing what users
  * see with a wrong password. The shared server trusts everyone, so it cannot show that.
  */
-export async function startPasswordCluster(password: string): Promise<{ url: (pw: string) => string; stop(): Promise<void> }> {
+export function startPasswordCluster(password: string): Promise<{ url: (pw: string) => string; stop(): Promise<void> }> {
+  return startThrowawayCluster({ password });
+}
+
+/**
+ * A throwaway PostgreSQL cluster of the installed server binaries: with `password`, one that demands
+ * it (scram-sha-256), else trust; with `firstOid`, its oid counter moved there (pg_resetwal -o), as
+ * on a long-lived cluster, before it starts.
+ */
+export async function startThrowawayCluster(options: { password?: string; firstOid?: number }): Promise<{ url: (pw?: string) => string; stop(): Promise<void> }> {
   const { execFileSync } = await import('node:child_process');
   const fs = await import('node:fs');
   const os = await import('node:os');
@@ -124,19 +133,24 @@ export async function startPasswordCluster(password: string): Promise<{ url: (pw
   const versions = fs.existsSync('/usr/lib/postgresql') ? fs.readdirSync('/usr/lib/postgresql').sort() : [];
   const bin = versions.length ? `/usr/lib/postgresql/${versions[versions.length - 1]}/bin` : undefined;
   if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-pwcluster-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-cluster-'));
   const asRoot = process.getuid?.() === 0;
   const run = (cmd: string, args: string[]) =>
     asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
   if (asRoot) execFileSync('chown', ['postgres', dir]);
-  const pwfile = path.join(dir, 'pw');
-  fs.writeFileSync(pwfile, password);
-  if (asRoot) execFileSync('chown', ['postgres', pwfile]);
-  run(`${bin}/initdb`, ['-D', `${dir}/data`, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`]);
+  const auth = ['--auth=trust'];
+  if (options.password !== undefined) {
+    const pwfile = path.join(dir, 'pw');
+    fs.writeFileSync(pwfile, options.password);
+    if (asRoot) execFileSync('chown', ['postgres', pwfile]);
+    auth.splice(0, 1, '--auth=scram-sha-256', `--pwfile=${pwfile}`);
+  }
+  run(`${bin}/initdb`, ['-D', `${dir}/data`, '-U', 'postgres', ...auth]);
+  if (options.firstOid !== undefined) run(`${bin}/pg_resetwal`, ['-o', String(options.firstOid), `${dir}/data`]);
   const port = 20000 + Math.floor(Math.random() * 20000);
   run(`${bin}/pg_ctl`, ['-D', `${dir}/data`, '-l', `${dir}/log`, '-w', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}`, 'start']);
   return {
-    url: (pw: string) => `postgresql://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/postgres`,
+    url: (pw?: string) => `postgresql://postgres${pw === undefined ? '' : `:${encodeURIComponent(pw)}`}@127.0.0.1:${port}/postgres`,
     async stop() {
       try {
         run(`${bin}/pg_ctl`, ['-D', `${dir}/data`, '-m', 'immediate', 'stop']);
