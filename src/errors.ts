@@ -130,11 +130,7 @@ export class KnexsafeError extends Error {
   readonly hint: string | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { exitCode?: ExitCode; hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { exitCode?: ExitCode; hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KnexsafeError';
     this.code = code;

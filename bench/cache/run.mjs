@@ -26,7 +26,12 @@ const newest = path.join(migrationsDir, fs.readdirSync(migrationsDir).sort().at(
 const ARGS = { check: ['check', '--all', '--json', '--max-severity', 'none'], verify: ['verify', '--json'] };
 function timed(command, extra, env) {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [cli, ...ARGS[command], ...extra], { encoding: 'utf8', cwd: chain, env: { ...process.env, NO_COLOR: '1', KNEXSAFE_CACHE_TRACE: '1', ...env }, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [cli, ...ARGS[command], ...extra], {
+    encoding: 'utf8',
+    cwd: chain,
+    env: { ...process.env, NO_COLOR: '1', KNEXSAFE_CACHE_TRACE: '1', ...env },
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0 && r.status !== 1) throw new Error(`${command} exited ${r.status}: ${r.stderr}`);
   const json = JSON.parse(r.stdout);

@@ -19,7 +19,10 @@ const base = flag('base', undefined);
 const commands = flag('commands', 'check,verify').split(',');
 const name = flag('name', new Date().toISOString().slice(0, 10));
 const builds = { this: builtCli(), ...(base ? { base: path.join(path.resolve(base), 'dist/cli/main.js') } : {}) };
-const loadAtStart = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+const loadAtStart = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-embedded-bench-'));
 const generate = (dir, n) => spawnSync(process.execPath, [path.join(root, 'bench/chains/generate.mjs'), dir, '--count', String(n)], { stdio: 'ignore' });
 const cold = path.join(work, 'cold');
@@ -66,7 +69,10 @@ for (let i = 0; i < repeat; i++) {
   try {
     const url = new URL(serverUrl);
     url.pathname = `/${db}`;
-    const r = timed([path.join(root, 'node_modules/knex/bin/cli.js'), 'migrate:latest', '--knexfile', path.join(cold, 'knexfile.js')], cold, { DATABASE_URL: url.toString(), KNEX_PATH: path.join(root, 'node_modules/knex') });
+    const r = timed([path.join(root, 'node_modules/knex/bin/cli.js'), 'migrate:latest', '--knexfile', path.join(cold, 'knexfile.js')], cold, {
+      DATABASE_URL: url.toString(),
+      KNEX_PATH: path.join(root, 'node_modules/knex'),
+    });
     if (r.status !== 0) throw new Error(`knex failed: ${r.err}`);
     record('knex migrate:latest (server)', r);
   } finally {
@@ -81,7 +87,10 @@ for (let i = 0; i < repeat; i++) {
   }
   if (outputs.base !== undefined && outputs.base !== outputs.this) problems.push(`repeat ${i + 1}: the two builds' check output differs`);
   fs.appendFileSync(newest, `\n// edit ${++edits}\n`);
-  for (const [command, args] of [['check', CHECK], ['verify', ['verify', '--json']]].filter(([c]) => commands.includes(c))) {
+  for (const [command, args] of [
+    ['check', CHECK],
+    ['verify', ['verify', '--json']],
+  ].filter(([c]) => commands.includes(c))) {
     for (const [b, cli] of Object.entries(builds)) {
       const env = { KNEXSAFE_STATE_CACHE_DIR: caches[b] };
       const r = timed([cli, ...args], warm, env);
@@ -99,10 +108,18 @@ const knexMs = median(results['knex migrate:latest (server)'].ms);
 const lines = [
   `| what | wall (median) | × knex latest | CPU user+sys | peak RSS | wall, each run |`,
   '|---|--:|--:|--:|--:|---|',
-  ...Object.entries(results).map(([what, r]) => `| ${what} | ${(median(r.ms) / 1000).toFixed(2)} s | ${(median(r.ms) / knexMs).toFixed(2)}× | ${(median(r.cpuMs) / 1000).toFixed(2)} s | ${median(r.rssMb).toFixed(0)} MB | ${r.ms.map((x) => (x / 1000).toFixed(2)).join(', ')} |`),
+  ...Object.entries(results).map(
+    ([what, r]) =>
+      `| ${what} | ${(median(r.ms) / 1000).toFixed(2)} s | ${(median(r.ms) / knexMs).toFixed(2)}× | ${(median(r.cpuMs) / 1000).toFixed(2)} s | ${median(r.rssMb).toFixed(0)} MB | ${r.ms.map((x) => (x / 1000).toFixed(2)).join(', ')} |`,
+  ),
 ];
 const text = [
-  `Chains: bench/chains/generate.mjs --count ${count} (cold) and --count ${warmCount} (warm). Builds: ${Object.entries(builds).map(([b, cli]) => `${b} = ${path.relative(process.cwd(), cli) || cli}`).join(', ')}. ${repeat} repeats, interleaved. Load average at start ${loadAtStart}, at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`,
+  `Chains: bench/chains/generate.mjs --count ${count} (cold) and --count ${warmCount} (warm). Builds: ${Object.entries(builds)
+    .map(([b, cli]) => `${b} = ${path.relative(process.cwd(), cli) || cli}`)
+    .join(', ')}. ${repeat} repeats, interleaved. Load average at start ${loadAtStart}, at the end ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')}.`,
   '',
   ...lines,
   '',

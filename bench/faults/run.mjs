@@ -235,14 +235,16 @@ const lines = [
   '',
   '| where the kill left the database | rounds |',
   '|---|--:|',
-  ...Array.from({ length: EXPECTED.migrations + 1 }, (_, n) => [n, results.filter((r) => r.appliedAtKill === n).length]).filter(([, c]) => c).map(([n, c]) => `| ${n} of ${EXPECTED.migrations} migrations recorded | ${c} |`),
+  ...Array.from({ length: EXPECTED.migrations + 1 }, (_, n) => [n, results.filter((r) => r.appliedAtKill === n).length])
+    .filter(([, c]) => c)
+    .map(([n, c]) => `| ${n} of ${EXPECTED.migrations} migrations recorded | ${c} |`),
   `| knex_migrations_lock left set | ${results.filter((r) => r.lockSetAtKill).length} |`,
   '',
   '| what `knexsafe doctor` found after the kill | rounds |',
   '|---|--:|',
   ...[...byFindings].sort((a, b) => b[1] - a[1]).map(([k, c]) => `| ${k} | ${c} |`),
   '',
-  '| after doctor\'s fix and `knexsafe latest` | rounds |',
+  "| after doctor's fix and `knexsafe latest` | rounds |",
   '|---|--:|',
   `| final \`knexsafe doctor\` healthy | ${results.filter((r) => r.finalDoctor.ok === true).length} |`,
   `| all ${EXPECTED.migrations} migrations applied exactly once | ${results.filter((r) => r.applied === EXPECTED.migrations).length} |`,
@@ -251,7 +253,20 @@ const lines = [
   `| a fix command failed | ${results.filter((r) => r.fix.some((f) => f.code)).length} |`,
   `| a fix command left for a person | ${results.filter((r) => r.fix.some((f) => f.skipped)).length} |`,
   '',
-  ...(results.some((r) => !r.healthy) ? ['Rounds that did not end healthy:', '', '```json', JSON.stringify(results.filter((r) => !r.healthy), null, 2), '```', ''] : []),
+  ...(results.some((r) => !r.healthy)
+    ? [
+        'Rounds that did not end healthy:',
+        '',
+        '```json',
+        JSON.stringify(
+          results.filter((r) => !r.healthy),
+          null,
+          2,
+        ),
+        '```',
+        '',
+      ]
+    : []),
   `Every round is in ${name}.json.`,
   '',
 ];
@@ -259,5 +274,8 @@ const text = lines.join('\n');
 console.log(`\n${text}`);
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(root, 'bench/results', `${name}.md`), text);
-fs.writeFileSync(path.join(root, 'bench/results', `${name}.json`), `${JSON.stringify({ date: new Date().toISOString(), postgres: version, rounds: results.length, healthy, calibrationMs, results }, null, 2)}\n`);
+fs.writeFileSync(
+  path.join(root, 'bench/results', `${name}.json`),
+  `${JSON.stringify({ date: new Date().toISOString(), postgres: version, rounds: results.length, healthy, calibrationMs, results }, null, 2)}\n`,
+);
 process.exitCode = healthy === results.length ? 0 : 1;

@@ -49,7 +49,10 @@ const newest = path.join(migrationsDir, fs.readdirSync(migrationsDir).sort().at(
 const uri = pathToFileURL(newest).href;
 const original = fs.readFileSync(newest, 'utf8');
 
-const child = spawn(process.execPath, [cli, 'lsp', '--stdio'], { cwd: chain, env: (({ DATABASE_URL: _url, NODE_ENV: _env, ...rest }) => ({ ...rest, KNEXSAFE_STATE_CACHE_DIR: cacheDir }))(process.env) });
+const child = spawn(process.execPath, [cli, 'lsp', '--stdio'], {
+  cwd: chain,
+  env: (({ DATABASE_URL: _url, NODE_ENV: _env, ...rest }) => ({ ...rest, KNEXSAFE_STATE_CACHE_DIR: cacheDir }))(process.env),
+});
 let stderr = '';
 child.stderr.on('data', (d) => (stderr += d.toString()));
 const client = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
@@ -114,7 +117,7 @@ const lines = [
   `| didSave → all diagnostics (with up → down → up), median | **${Math.round(median(runs.map((r) => r.ms)))}** |`,
   `| each save, first / all | ${runs.map((r) => `${Math.round(r.first)} / ${Math.round(r.ms)}`).join(', ')} |`,
   '',
-  'The server\'s breakdown (window/logMessage) of the first analysis and of each save:',
+  "The server's breakdown (window/logMessage) of the first analysis and of each save:",
   '',
   '```',
   openLog ?? '',

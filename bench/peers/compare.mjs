@@ -88,16 +88,27 @@ function fail(message) {
 // exactly these), plus the knexsafe rules squawk has nothing for. `scope`: where a finding is compared —
 // the statement (default) or the whole file (timeouts are reported once per file, on different lines).
 
-const SAME_LOCK_TIMEOUT = 'knexsafe reports only locks that queue reads or writes on a table that existed before (ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE); squawk asks for a lock_timeout before any DDL.';
+const SAME_LOCK_TIMEOUT =
+  'knexsafe reports only locks that queue reads or writes on a table that existed before (ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE); squawk asks for a lock_timeout before any DDL.';
 
 /** @type {{ squawk?: string, knexsafe: string[], pgfence: string[], scope?: 'statement'|'file', note?: string, why?: string }[]} */
 const CONCEPTS = [
   // ---- overlapping: knexsafe has an equivalent
-  { squawk: 'adding-field-with-default', knexsafe: ['add-column-volatile-default', 'table-rewrite'], pgfence: ['add-column-non-constant-default', 'add-column-default-pre-pg11', 'add-column-stored-generated', 'add-column-serial'], note: 'ADD COLUMN that rewrites the table: volatile default, identity, generated STORED, any default before PostgreSQL 11.' },
+  {
+    squawk: 'adding-field-with-default',
+    knexsafe: ['add-column-volatile-default', 'table-rewrite'],
+    pgfence: ['add-column-non-constant-default', 'add-column-default-pre-pg11', 'add-column-stored-generated', 'add-column-serial'],
+    note: 'ADD COLUMN that rewrites the table: volatile default, identity, generated STORED, any default before PostgreSQL 11.',
+  },
   { squawk: 'adding-foreign-key-constraint', knexsafe: ['foreign-key-not-valid'], pgfence: ['add-constraint-fk-no-not-valid'] },
   { squawk: 'adding-not-nullable-field', knexsafe: ['set-not-null-scan'], pgfence: ['alter-column-set-not-null'] },
   { squawk: 'adding-required-field', knexsafe: ['add-column-not-null-no-default'], pgfence: ['add-column-not-null-no-default'] },
-  { squawk: 'adding-serial-primary-key-field', knexsafe: ['add-primary-key-locks', 'add-column-volatile-default'], pgfence: ['add-pk-without-using-index', 'add-column-serial'], note: 'ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; for ADD COLUMN serial PRIMARY KEY knexsafe reports the rewrite (add-column-volatile-default), which holds the same lock.' },
+  {
+    squawk: 'adding-serial-primary-key-field',
+    knexsafe: ['add-primary-key-locks', 'add-column-volatile-default'],
+    pgfence: ['add-pk-without-using-index', 'add-column-serial'],
+    note: 'ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE; for ADD COLUMN serial PRIMARY KEY knexsafe reports the rewrite (add-column-volatile-default), which holds the same lock.',
+  },
   { squawk: 'ban-char-field', knexsafe: ['prefer-text-over-varchar'], pgfence: [] },
   { squawk: 'ban-concurrent-index-creation-in-transaction', knexsafe: ['concurrently-in-transaction'], pgfence: ['concurrent-in-transaction'] },
   { squawk: 'ban-drop-column', knexsafe: ['drop-column'], pgfence: ['drop-column'] },
@@ -114,7 +125,12 @@ const CONCEPTS = [
   { squawk: 'prefer-bigint-over-int', knexsafe: ['prefer-bigint-ids'], pgfence: ['prefer-bigint-over-int'], note: 'knexsafe judges keys only (serial, identity, primary key).' },
   { squawk: 'prefer-bigint-over-smallint', knexsafe: ['prefer-bigint-ids'], pgfence: ['prefer-bigint-over-int'], note: 'knexsafe judges keys only.' },
   { squawk: 'prefer-identity', knexsafe: ['prefer-identity'], pgfence: [] },
-  { squawk: 'prefer-repack', knexsafe: ['table-rewrite'], pgfence: ['vacuum-full'], note: 'squawk only from --pg-version 19 (REPACK); knexsafe reports VACUUM FULL / CLUSTER as table rewrites on every version.' },
+  {
+    squawk: 'prefer-repack',
+    knexsafe: ['table-rewrite'],
+    pgfence: ['vacuum-full'],
+    note: 'squawk only from --pg-version 19 (REPACK); knexsafe reports VACUUM FULL / CLUSTER as table rewrites on every version.',
+  },
   { squawk: 'prefer-text-field', knexsafe: ['prefer-text-over-varchar'], pgfence: ['prefer-text-field'], note: 'knexsafe judges new columns only.' },
   { squawk: 'prefer-timestamp-tz', knexsafe: ['prefer-timestamptz'], pgfence: ['prefer-timestamptz'] },
   { squawk: 'renaming-column', knexsafe: ['rename-column'], pgfence: ['rename-column'] },
@@ -153,27 +169,57 @@ const CONCEPTS = [
     squawk: 'transaction-nesting',
     knexsafe: [],
     pgfence: [],
-    why: 'Not covered. knex owns the transaction of a migration; a knex.raw(\'BEGIN\')/(\'COMMIT\') inside it commits knex’s transaction half-way. knexsafe’s analysis drops transaction-control statements before the rules run (src/rules/analyze.ts), so a rule needs a change there first — a follow-up, not a catalog-only change.',
+    why: "Not covered. knex owns the transaction of a migration; a knex.raw('BEGIN')/('COMMIT') inside it commits knex’s transaction half-way. knexsafe’s analysis drops transaction-control statements before the rules run (src/rules/analyze.ts), so a rule needs a change there first — a follow-up, not a catalog-only change.",
   },
-  { squawk: 'ban-uncommitted-transaction', knexsafe: [], pgfence: [], why: 'Plain-SQL only: knex opens and closes the migration transaction itself. (In a .sql file psql would roll back the unfinished transaction at the end.)' },
+  {
+    squawk: 'ban-uncommitted-transaction',
+    knexsafe: [],
+    pgfence: [],
+    why: 'Plain-SQL only: knex opens and closes the migration transaction itself. (In a .sql file psql would roll back the unfinished transaction at the end.)',
+  },
   {
     squawk: 'require-concurrent-partition-detach',
     knexsafe: [],
     pgfence: [],
     why: 'No dedicated rule: DETACH PARTITION is rare in knex migrations; its ACCESS EXCLUSIVE lock on the parent is reported by missing-lock-timeout. (DETACH … CONCURRENTLY needs PostgreSQL 14 and cannot run in a transaction.)',
   },
-  { squawk: 'require-concurrent-reindex', knexsafe: [], pgfence: [], why: 'No dedicated rule: REINDEX is maintenance, rare in migrations; its locks (ACCESS EXCLUSIVE on the index, SHARE on the table) are reported by missing-lock-timeout.' },
-  { squawk: 'require-enum-value-ordering', knexsafe: [], pgfence: [], why: 'Style, not safety: ADD VALUE without BEFORE/AFTER appends; the order only matters to ORDER BY on the enum. (knexsafe’s verify does report that an enum value cannot be removed by down.)' },
+  {
+    squawk: 'require-concurrent-reindex',
+    knexsafe: [],
+    pgfence: [],
+    why: 'No dedicated rule: REINDEX is maintenance, rare in migrations; its locks (ACCESS EXCLUSIVE on the index, SHARE on the table) are reported by missing-lock-timeout.',
+  },
+  {
+    squawk: 'require-enum-value-ordering',
+    knexsafe: [],
+    pgfence: [],
+    why: 'Style, not safety: ADD VALUE without BEFORE/AFTER appends; the order only matters to ORDER BY on the enum. (knexsafe’s verify does report that an enum value cannot be removed by down.)',
+  },
   { squawk: 'ban-create-domain-with-constraint', knexsafe: [], pgfence: [], why: 'Not covered: domains are rare in knex projects (no builder for them), and CREATE DOMAIN locks nothing.' },
-  { squawk: 'ban-alter-domain-with-add-constraint', knexsafe: [], pgfence: [], why: 'Not covered: ALTER DOMAIN … ADD CONSTRAINT checks every column of that domain; knexsafe’s lock model does not follow a domain to the tables that use it. Rare in knex projects.' },
+  {
+    squawk: 'ban-alter-domain-with-add-constraint',
+    knexsafe: [],
+    pgfence: [],
+    why: 'Not covered: ALTER DOMAIN … ADD CONSTRAINT checks every column of that domain; knexsafe’s lock model does not follow a domain to the tables that use it. Rare in knex projects.',
+  },
   {
     squawk: 'identifier-too-long',
     knexsafe: [],
     pgfence: [],
     why: 'Not a rule: PostgreSQL cuts every identifier to 63 bytes the same way in CREATE and DROP, so knex’s long generated names still work; a collision of two cut names makes the migration fail, which `knexsafe check` reports from the shadow.',
   },
-  { squawk: 'ban-duplicate-column-assignments', knexsafe: [], pgfence: [], why: 'An error PostgreSQL raises itself (42601 "multiple assignments to same column"); on a knex project `knexsafe check` reports the failing migration from the shadow.' },
-  { squawk: 'require-table-schema', knexsafe: [], pgfence: [], why: 'Opt-in in squawk (not run here). knex qualifies with withSchema(); knexsafe resolves unqualified names the way the database does.' },
+  {
+    squawk: 'ban-duplicate-column-assignments',
+    knexsafe: [],
+    pgfence: [],
+    why: 'An error PostgreSQL raises itself (42601 "multiple assignments to same column"); on a knex project `knexsafe check` reports the failing migration from the shadow.',
+  },
+  {
+    squawk: 'require-table-schema',
+    knexsafe: [],
+    pgfence: [],
+    why: 'Opt-in in squawk (not run here). knex qualifies with withSchema(); knexsafe resolves unqualified names the way the database does.',
+  },
   // ---- knexsafe rules squawk has nothing for (the ones the SQL cases exercise)
   { knexsafe: ['unbatched-backfill'], pgfence: ['update-in-migration', 'delete-without-where'], why: 'squawk has no rule for data changes (UPDATE / DELETE) in a migration.' },
   { knexsafe: ['prefer-jsonb'], pgfence: ['add-column-json'], why: 'squawk has no json → jsonb rule.' },
@@ -249,7 +295,13 @@ function readCase(file) {
     headers.push([m[1], m[2].trim()]);
   }
   const get = (key) => headers.find(([k]) => k === key)?.[1];
-  const split = (value) => (!value || value === 'none' ? [] : value.split(',').map((s) => s.trim()).filter(Boolean));
+  const split = (value) =>
+    !value || value === 'none'
+      ? []
+      : value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   const reasons = (key) =>
     headers
       .filter(([k]) => k === key)
@@ -271,7 +323,11 @@ function readCase(file) {
   };
 }
 
-const caseFiles = fs.readdirSync(opts.cases).filter((f) => f.endsWith('.sql')).sort().map((f) => path.join(opts.cases, f));
+const caseFiles = fs
+  .readdirSync(opts.cases)
+  .filter((f) => f.endsWith('.sql'))
+  .sort()
+  .map((f) => path.join(opts.cases, f));
 if (caseFiles.length === 0) fail(`No .sql cases in ${opts.cases}.`);
 const cases = caseFiles.map(readCase);
 
@@ -337,11 +393,7 @@ function parseJson(result, tool) {
 
 const versions = {};
 {
-  const [s, p, g] = await Promise.all([
-    run(opts.squawk, ['--version']),
-    havePgfence ? run(opts.pgfence, ['--version']) : Promise.resolve(undefined),
-    run('git', ['rev-parse', '--short', 'HEAD']),
-  ]);
+  const [s, p, g] = await Promise.all([run(opts.squawk, ['--version']), havePgfence ? run(opts.pgfence, ['--version']) : Promise.resolve(undefined), run('git', ['rev-parse', '--short', 'HEAD'])]);
   const dirty = (await run('git', ['status', '--porcelain', '--', 'src'])).stdout.trim() ? ', with uncommitted changes in src/' : '';
   versions.squawk = s.stdout.trim().replace(/^squawk\s+/, '');
   versions.pgfence = p?.stdout.trim();
@@ -423,7 +475,8 @@ const tasks = [
     : []),
 ];
 const results = await pool(tasks, Math.max(2, os.availableParallelism?.() ?? os.cpus().length));
-if (process.env.PEERS_TIMING) for (const r of results) for (const x of r.runs ?? [r]) console.error(`${r.kind} ${r.pg ?? path.basename(r.dir ?? '')} ${x.files?.length ?? ''} ${(x.result.ms / 1000).toFixed(1)} s`);
+if (process.env.PEERS_TIMING)
+  for (const r of results) for (const x of r.runs ?? [r]) console.error(`${r.kind} ${r.pg ?? path.basename(r.dir ?? '')} ${x.files?.length ?? ''} ${(x.result.ms / 1000).toFixed(1)} s`);
 
 // ---------------------------------------------------------------------------------------------
 // Findings per case
@@ -536,7 +589,9 @@ for (const c of cases) {
         differences.push({ case: c, direction: 'squawk-only', rule: r.concept.squawk, reason: explained.reason });
       } else {
         r.verdict = 'MISSED';
-        problems.push(`${c.name}: squawk ${r.concept.squawk} on ${r.statement === undefined ? 'the file' : `statement ${r.statement + 1}`} has no knexsafe finding (${r.concept.knexsafe.join(' / ')}) and no "-- squawk-only: ${r.concept.squawk}:" explanation`);
+        problems.push(
+          `${c.name}: squawk ${r.concept.squawk} on ${r.statement === undefined ? 'the file' : `statement ${r.statement + 1}`} has no knexsafe finding (${r.concept.knexsafe.join(' / ')}) and no "-- squawk-only: ${r.concept.squawk}:" explanation`,
+        );
       }
     } else if (r.knexsafe.length) {
       const explained = r.knexsafe.map((rule) => c.knexsafeOnly.find((e) => e.rule === rule)).find(Boolean);
@@ -645,7 +700,7 @@ const stmt = (s) => (s === undefined ? 'file' : `stmt ${s + 1}`);
 const lines = [];
 const say = (s = '') => lines.push(s);
 say(`knexsafe ${versions.knexsafe} vs squawk ${versions.squawk}${havePgfence ? ` vs pgfence ${versions.pgfence}` : ''} on ${cases.length} SQL cases (${path.relative(REPO, opts.cases)})`);
-say(opts.verbose ? '' : '(cases where the tools agree, and squawk\'s prefer-robust-stmts / require-statement-timeout, are left out; --verbose prints them)');
+say(opts.verbose ? '' : "(cases where the tools agree, and squawk's prefer-robust-stmts / require-statement-timeout, are left out; --verbose prints them)");
 say('');
 // squawk asks for these on nearly every file; knexsafe has no such rule by design (see the report).
 const EVERYWHERE = new Set(['prefer-robust-stmts', 'require-statement-timeout']);
@@ -655,14 +710,18 @@ for (const c of cases) {
   if (!opts.verbose && !interesting) continue;
   say(`${c.name} (pg ${c.pg}) — ${c.description}`);
   for (const r of c.rows.filter(shown)) {
-    say(`  ${stmt(r.statement).padEnd(7)} ${r.label.padEnd(44)} knexsafe ${mark(r.knexsafe.length).padEnd(3)} squawk ${mark(r.squawk).padEnd(3)} pgfence ${mark(r.pgfence.length).padEnd(3)} ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`);
+    say(
+      `  ${stmt(r.statement).padEnd(7)} ${r.label.padEnd(44)} knexsafe ${mark(r.knexsafe.length).padEnd(3)} squawk ${mark(r.squawk).padEnd(3)} pgfence ${mark(r.pgfence.length).padEnd(3)} ${r.verdict}${r.reason ? `: ${r.reason}` : ''}`,
+    );
   }
 }
 say('');
 say('Per squawk rule (cases flagged by each tool):');
 say(`  ${'squawk rule'.padEnd(45)} cases squawk knexsafe pgfence same squawk-only knexsafe-only missed`);
 for (const row of summary.filter((r) => r.concept.squawk && r.concept.knexsafe.length)) {
-  say(`  ${row.concept.squawk.padEnd(45)} ${String(row.cases).padStart(5)} ${String(row.squawk).padStart(6)} ${String(row.knexsafe).padStart(8)} ${String(row.pgfence).padStart(7)} ${String(row.same).padStart(4)} ${String(row.squawkOnly).padStart(11)} ${String(row.knexsafeOnly).padStart(13)} ${String(row.missed).padStart(6)}`);
+  say(
+    `  ${row.concept.squawk.padEnd(45)} ${String(row.cases).padStart(5)} ${String(row.squawk).padStart(6)} ${String(row.knexsafe).padStart(8)} ${String(row.pgfence).padStart(7)} ${String(row.same).padStart(4)} ${String(row.squawkOnly).padStart(11)} ${String(row.knexsafeOnly).padStart(13)} ${String(row.missed).padStart(6)}`,
+  );
 }
 say('');
 say('squawk rules without a knexsafe equivalent (cases squawk flags them in):');
@@ -672,7 +731,11 @@ if (projects.length) {
   for (const p of projects) {
     say(`knex project ${p.dir} (${p.scope}; knexsafe ${(p.ms / 1000).toFixed(1)} s):`);
     for (const m of p.migrations) {
-      const pg = m.pgfence ? (m.pgfence.error ? `error: ${m.pgfence.error}` : `${list(m.pgfence.checks)} (${m.pgfence.statements} raw statement(s) read, ${m.pgfence.skipped} builder call(s) skipped)`) : 'n/a';
+      const pg = m.pgfence
+        ? m.pgfence.error
+          ? `error: ${m.pgfence.error}`
+          : `${list(m.pgfence.checks)} (${m.pgfence.statements} raw statement(s) read, ${m.pgfence.skipped} builder call(s) skipped)`
+        : 'n/a';
       say(`  ${m.name}${m.failed ? ` [failed: ${m.failed}]` : ''}`);
       say(`    knexsafe: ${list(m.knexsafe)}`);
       say(`    pgfence:  ${pg}`);
@@ -681,8 +744,14 @@ if (projects.length) {
   }
 }
 say('');
-say(`Acceptance: squawk flags ${squawkOverlapping} statements (lock_timeout: files) on rules knexsafe has an equivalent for; knexsafe flags ${same} of them, ${explainedSquawk} are explained differences, ${misses} are missed.`);
-say(misses === 0 && problems.length === 0 ? 'knexsafe misses nothing squawk catches on these cases; every difference is explained.' : `FAILED: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+say(
+  `Acceptance: squawk flags ${squawkOverlapping} statements (lock_timeout: files) on rules knexsafe has an equivalent for; knexsafe flags ${same} of them, ${explainedSquawk} are explained differences, ${misses} are missed.`,
+);
+say(
+  misses === 0 && problems.length === 0
+    ? 'knexsafe misses nothing squawk catches on these cases; every difference is explained.'
+    : `FAILED: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+);
 say(`Runtime: ${(runtimeMs / 1000).toFixed(1)} s.`);
 console.log(lines.join('\n'));
 
@@ -694,34 +763,49 @@ if (opts.report) {
   const name = opts.name ?? `peers-${date}`;
   const md = [];
   const p = (s = '') => md.push(s);
-  const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cell = (s) =>
+    String(s ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\n/g, ' ');
   p(`# knexsafe vs squawk vs pgfence — ${date}`);
   p();
   p(`Generated by \`node bench/peers/compare.mjs\` (${(runtimeMs / 1000).toFixed(1)} s on this machine, ${os.cpus().length} CPUs).`);
   p();
   p('| tool | version | reads |');
   p('|---|---|---|');
-  p(`| knexsafe | ${versions.knexsafe} | the SQL cases statically (\`knexsafe check <file> --json --pg-version <v>\`); knex projects by running them on a shadow (\`knexsafe check --cwd <project> --all --json${shadowUrl ? ' --shadow-url …' : ''}\`: ${shadowUrl ? 'temporary databases on the PostgreSQL server' : 'embedded PGlite'}) |`);
+  p(
+    `| knexsafe | ${versions.knexsafe} | the SQL cases statically (\`knexsafe check <file> --json --pg-version <v>\`); knex projects by running them on a shadow (\`knexsafe check --cwd <project> --all --json${shadowUrl ? ' --shadow-url …' : ''}\`: ${shadowUrl ? 'temporary databases on the PostgreSQL server' : 'embedded PGlite'}) |`,
+  );
   p(`| squawk (squawk-cli) | ${versions.squawk} | SQL files (\`squawk <file> --reporter json --pg-version <v>\`), default rule set |`);
   p(`| pgfence (@flvmnt/pgfence) | ${versions.pgfence ?? 'not installed'} | SQL files (\`pgfence analyze --format sql\`); knex files (\`--format knex\`: the strings of \`knex.raw()\` only) |`);
   p(`| Node.js | ${versions.node} | |`);
   p();
-  p(`Cases: ${cases.length} files in \`test/fixtures/sql-cases/\` (one statement pattern each, safe and unsafe variants, many of them the exact SQL knex 3 emits), checked for PostgreSQL ${groups.map(([v]) => v).join(', ')} (a \`-- pg:\` header; 15 otherwise). Findings are compared per statement (squawk's line → the statement containing it); lock_timeout findings per file, since both tools report them once per file, on different lines.`);
+  p(
+    `Cases: ${cases.length} files in \`test/fixtures/sql-cases/\` (one statement pattern each, safe and unsafe variants, many of them the exact SQL knex 3 emits), checked for PostgreSQL ${groups.map(([v]) => v).join(', ')} (a \`-- pg:\` header; 15 otherwise). Findings are compared per statement (squawk's line → the statement containing it); lock_timeout findings per file, since both tools report them once per file, on different lines.`,
+  );
   p();
   p('## Acceptance');
   p();
-  p(`- squawk flags ${squawkOverlapping} statements (for lock_timeout: files) on rules knexsafe has an equivalent for. **knexsafe flags ${same} of them with an equivalent rule on the same statement; ${explainedSquawk} are deliberate differences, explained below; ${misses} are missed.**`);
-  p(`- ${problems.length === 0 ? '**knexsafe misses nothing squawk catches on these cases, and every difference — in either direction — is explained.**' : `**FAILED**: ${problems.length} problem(s): ${problems.map(cell).join('; ')}`}`);
+  p(
+    `- squawk flags ${squawkOverlapping} statements (for lock_timeout: files) on rules knexsafe has an equivalent for. **knexsafe flags ${same} of them with an equivalent rule on the same statement; ${explainedSquawk} are deliberate differences, explained below; ${misses} are missed.**`,
+  );
+  p(
+    `- ${problems.length === 0 ? '**knexsafe misses nothing squawk catches on these cases, and every difference — in either direction — is explained.**' : `**FAILED**: ${problems.length} problem(s): ${problems.map(cell).join('; ')}`}`,
+  );
   p(`- Each case's header lists the knexsafe rules it must produce (\`-- expect:\`); \`test/peers/sql-cases.test.ts\` asserts them in \`npm test\`, without squawk.`);
   p();
   p('## Per overlapping rule');
   p();
-  p('Cases flagged by each tool (a case counts once per rule). *same*: knexsafe flags the statement squawk flags, with an equivalent rule; *squawk only*: squawk flags, knexsafe deliberately does not (every one explained below); *knexsafe only*: knexsafe flags, squawk does not (explained below); *missed*: squawk flags, knexsafe does not, unexplained — the acceptance requires 0.');
+  p(
+    'Cases flagged by each tool (a case counts once per rule). *same*: knexsafe flags the statement squawk flags, with an equivalent rule; *squawk only*: squawk flags, knexsafe deliberately does not (every one explained below); *knexsafe only*: knexsafe flags, squawk does not (explained below); *missed*: squawk flags, knexsafe does not, unexplained — the acceptance requires 0.',
+  );
   p();
   p('| squawk rule | knexsafe rule(s) | pgfence rule(s) | cases | squawk | knexsafe | pgfence | same | squawk only | knexsafe only | missed |');
   p('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of summary.filter((r) => r.concept.squawk && r.concept.knexsafe.length)) {
-    p(`| \`${row.concept.squawk}\` | ${row.concept.knexsafe.map((x) => `\`${x}\``).join(', ')} | ${row.concept.pgfence.map((x) => `\`${x}\``).join(', ') || '—'} | ${row.cases} | ${row.squawk} | ${row.knexsafe} | ${row.pgfence} | ${row.same} | ${row.squawkOnly} | ${row.knexsafeOnly} | ${row.missed} |`);
+    p(
+      `| \`${row.concept.squawk}\` | ${row.concept.knexsafe.map((x) => `\`${x}\``).join(', ')} | ${row.concept.pgfence.map((x) => `\`${x}\``).join(', ') || '—'} | ${row.cases} | ${row.squawk} | ${row.knexsafe} | ${row.pgfence} | ${row.same} | ${row.squawkOnly} | ${row.knexsafeOnly} | ${row.missed} |`,
+    );
   }
   p();
   const notes = OVERLAPPING.filter((c) => c.note);
@@ -771,12 +855,21 @@ if (opts.report) {
       p(`| \`${rule}\` | ${scope === 'file' ? 'the file (new tables only, or data changes)' : 'statement'} | ${where.join(', ')} |`);
     }
     p();
-    p(`pgfence rules left out of the rows (advice on every file or informational notes on safe statements), with the number of findings: ${[...PGFENCE_IGNORED.entries()].sort().map(([k, v]) => `\`${k}\` ${v}`).join(', ') || 'none'}.`);
+    p(
+      `pgfence rules left out of the rows (advice on every file or informational notes on safe statements), with the number of findings: ${
+        [...PGFENCE_IGNORED.entries()]
+          .sort()
+          .map(([k, v]) => `\`${k}\` ${v}`)
+          .join(', ') || 'none'
+      }.`,
+    );
     p();
   }
   p('## Per case');
   p();
-  p('Rules each tool reports on the case (squawk without `prefer-robust-stmts` and `require-statement-timeout`, pgfence without its file-level policies, which fire on nearly every file; see the tables above).');
+  p(
+    'Rules each tool reports on the case (squawk without `prefer-robust-stmts` and `require-statement-timeout`, pgfence without its file-level policies, which fire on nearly every file; see the tables above).',
+  );
   p();
   p('| case | pg | what it is | knexsafe | squawk | pgfence |');
   p('|---|---:|---|---|---|---|');
@@ -791,7 +884,9 @@ if (opts.report) {
   if (projects.length) {
     p('## knex migration projects');
     p();
-    p('knexsafe runs each migration on a shadow database (a temporary database on the server below; embedded PGlite without one — same findings) through knex and sees every statement knex emits — schema builder and `knex.raw` alike — with the schema before and after. pgfence reads the migration file and analyses only string literals passed to `knex.raw()` (schema builder calls are skipped with a warning; query-builder calls such as `knex(\'t\').truncate()` are not seen at all). squawk reads SQL only: the last column is squawk on the SQL case holding the statements that migration makes knex emit.');
+    p(
+      "knexsafe runs each migration on a shadow database (a temporary database on the server below; embedded PGlite without one — same findings) through knex and sees every statement knex emits — schema builder and `knex.raw` alike — with the schema before and after. pgfence reads the migration file and analyses only string literals passed to `knex.raw()` (schema builder calls are skipped with a warning; query-builder calls such as `knex('t').truncate()` are not seen at all). squawk reads SQL only: the last column is squawk on the SQL case holding the statements that migration makes knex emit.",
+    );
     p();
     for (const proj of projects) {
       p(`### \`${proj.dir}\``);
@@ -801,8 +896,14 @@ if (opts.report) {
       p('| migration | knexsafe (shadow) | pgfence (knex file) | squawk on the emitted SQL | knexsafe static on that SQL |');
       p('|---|---|---|---|---|');
       for (const m of proj.migrations) {
-        const pg = m.pgfence ? (m.pgfence.error ? `error: ${cell(m.pgfence.error)}` : `${list(m.pgfence.checks)} (${m.pgfence.statements} raw statement${m.pgfence.statements === 1 ? '' : 's'} read, ${m.pgfence.skipped} builder call${m.pgfence.skipped === 1 ? '' : 's'} skipped)`) : 'n/a';
-        p(`| \`${m.name}\`${m.failed ? ` (failed: ${cell(m.failed)})` : ''} | ${list(m.knexsafe)} | ${pg} | ${m.sqlCase ? `${list((m.squawkOnSql ?? []).filter((r) => !quiet.has(r)))} (\`${m.sqlCase}.sql\`)` : '—'} | ${m.sqlCase ? list(m.knexsafeOnSql) : '—'} |`);
+        const pg = m.pgfence
+          ? m.pgfence.error
+            ? `error: ${cell(m.pgfence.error)}`
+            : `${list(m.pgfence.checks)} (${m.pgfence.statements} raw statement${m.pgfence.statements === 1 ? '' : 's'} read, ${m.pgfence.skipped} builder call${m.pgfence.skipped === 1 ? '' : 's'} skipped)`
+          : 'n/a';
+        p(
+          `| \`${m.name}\`${m.failed ? ` (failed: ${cell(m.failed)})` : ''} | ${list(m.knexsafe)} | ${pg} | ${m.sqlCase ? `${list((m.squawkOnSql ?? []).filter((r) => !quiet.has(r)))} (\`${m.sqlCase}.sql\`)` : '—'} | ${m.sqlCase ? list(m.knexsafeOnSql) : '—'} |`,
+        );
       }
       p();
     }

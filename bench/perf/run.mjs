@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const loadAtStart = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+const loadAtStart = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ');
 const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : args[i + 1];
@@ -67,43 +70,47 @@ function record(name, ms) {
 }
 
 for (const chainName of chainNames) {
-chain = path.join(work, chainName);
-spawnSync(process.execPath, [path.join(root, GENERATORS[chainName]), chain, '--count', String(count)], { stdio: 'ignore' });
-results = {};
-peaks = {};
-for (let i = 0; i < repeat; i++) {
-  const db = `ks_perf_${process.pid}_${i}`;
-  psql(`create database ${db}`);
-  try {
-    const url = dbUrl(db);
-    const knex = (...a) => timed(process.execPath, [knexCli, ...a, '--knexfile', path.join(chain, 'knexfile.js')], knexEnv(url));
-    const l1 = knex('migrate:latest');
-    const rb = knex('migrate:rollback', '--all');
-    const l2 = knex('migrate:latest');
-    for (const r of [l1, rb, l2]) if (r.status !== 0) throw new Error(`knex failed: ${r.err || r.out}`);
-    record('knex latest', l1.ms);
-    record('knex latest + rollback --all + latest', l1.ms + rb.ms + l2.ms);
-  } finally {
-    psql(`drop database if exists ${db} with (force)`);
+  chain = path.join(work, chainName);
+  spawnSync(process.execPath, [path.join(root, GENERATORS[chainName]), chain, '--count', String(count)], { stdio: 'ignore' });
+  results = {};
+  peaks = {};
+  for (let i = 0; i < repeat; i++) {
+    const db = `ks_perf_${process.pid}_${i}`;
+    psql(`create database ${db}`);
+    try {
+      const url = dbUrl(db);
+      const knex = (...a) => timed(process.execPath, [knexCli, ...a, '--knexfile', path.join(chain, 'knexfile.js')], knexEnv(url));
+      const l1 = knex('migrate:latest');
+      const rb = knex('migrate:rollback', '--all');
+      const l2 = knex('migrate:latest');
+      for (const r of [l1, rb, l2]) if (r.status !== 0) throw new Error(`knex failed: ${r.err || r.out}`);
+      record('knex latest', l1.ms);
+      record('knex latest + rollback --all + latest', l1.ms + rb.ms + l2.ms);
+    } finally {
+      psql(`drop database if exists ${db} with (force)`);
+    }
+    // --no-cache: every run cold (the warm cache would answer the second and third from the first).
+    const ks = (...a) => timed(process.execPath, [cli, ...a, '--cwd', chain, '--no-cache'], {});
+    const vServer = ks('verify', '--shadow-url', serverUrl, '--json');
+    // Exit 1 = findings (the chain drops a table holding data on purpose); 2 = the tool failed.
+    if (vServer.status !== 0 && vServer.status !== 1) throw new Error(`verify failed (${vServer.status}): ${vServer.err.slice(0, 500)}`);
+    const verdicts = JSON.parse(vServer.out).migrations ?? [];
+    verifySummary = `${verdicts.length} migrations, ${verdicts.filter((m) => m.reversible).length} reversible`;
+    record('knexsafe verify (server shadow)', vServer.ms);
+    const cServer = ks('check', '--all', '--shadow-url', serverUrl, '--json', '--max-severity', 'none');
+    if (cServer.status !== 0) throw new Error(`check failed: ${cServer.err}`);
+    record('knexsafe check --all (server shadow)', cServer.ms);
+    const vEmbedded = ks('verify', '--json');
+    record('knexsafe verify (embedded shadow)', vEmbedded.ms);
+    const cEmbedded = ks('check', '--all', '--json', '--max-severity', 'none');
+    record('knexsafe check --all (embedded shadow)', cEmbedded.ms);
+    for (const [what, r] of [
+      ['check --all (embedded shadow)', cEmbedded],
+      ['verify (embedded shadow)', vEmbedded],
+    ])
+      if (r.rssMb !== undefined) (peaks[what] ??= []).push(r.rssMb);
   }
-  // --no-cache: every run cold (the warm cache would answer the second and third from the first).
-  const ks = (...a) => timed(process.execPath, [cli, ...a, '--cwd', chain, '--no-cache'], {});
-  const vServer = ks('verify', '--shadow-url', serverUrl, '--json');
-  // Exit 1 = findings (the chain drops a table holding data on purpose); 2 = the tool failed.
-  if (vServer.status !== 0 && vServer.status !== 1) throw new Error(`verify failed (${vServer.status}): ${vServer.err.slice(0, 500)}`);
-  const verdicts = JSON.parse(vServer.out).migrations ?? [];
-  verifySummary = `${verdicts.length} migrations, ${verdicts.filter((m) => m.reversible).length} reversible`;
-  record('knexsafe verify (server shadow)', vServer.ms);
-  const cServer = ks('check', '--all', '--shadow-url', serverUrl, '--json', '--max-severity', 'none');
-  if (cServer.status !== 0) throw new Error(`check failed: ${cServer.err}`);
-  record('knexsafe check --all (server shadow)', cServer.ms);
-  const vEmbedded = ks('verify', '--json');
-  record('knexsafe verify (embedded shadow)', vEmbedded.ms);
-  const cEmbedded = ks('check', '--all', '--json', '--max-severity', 'none');
-  record('knexsafe check --all (embedded shadow)', cEmbedded.ms);
-  for (const [what, r] of [['check --all (embedded shadow)', cEmbedded], ['verify (embedded shadow)', vEmbedded]]) if (r.rssMb !== undefined) (peaks[what] ??= []).push(r.rssMb);
-}
-perChain[chainName] = { results, peaks, verifySummary };
+  perChain[chainName] = { results, peaks, verifySummary };
 }
 
 // Ready shadow: in process, as the commands see it.
@@ -143,7 +150,13 @@ const lines = [
   ...chainNames.flatMap((name) => [
     `## ${name} chain`,
     '',
-    `verify's verdict: ${perChain[name].verifySummary}.${Object.keys(perChain[name].peaks).length ? ` Peak memory (max RSS, median): ${Object.entries(perChain[name].peaks).map(([k, v]) => `${k} ${median(v).toFixed(0)} MB`).join(', ')} (target ≤ 200 MB for check).` : ''}`,
+    `verify's verdict: ${perChain[name].verifySummary}.${
+      Object.keys(perChain[name].peaks).length
+        ? ` Peak memory (max RSS, median): ${Object.entries(perChain[name].peaks)
+            .map(([k, v]) => `${k} ${median(v).toFixed(0)} MB`)
+            .join(', ')} (target ≤ 200 MB for check).`
+        : ''
+    }`,
     '',
     '| what | median wall time | ratio |',
     '|---|---:|---|',

@@ -68,7 +68,9 @@ try {
     const locked = results.filter((r) => r.code === 1 && /Another knexsafe run is migrating this database/.test(r.stderr));
     const [applied, isLocked, advisory] = psql(
       `select (select count(*) from knex_migrations), (select coalesce(sum(is_locked), 0) from knex_migrations_lock), (select count(*) from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database()))`,
-    ).split('|').map(Number);
+    )
+      .split('|')
+      .map(Number);
     if (ok.length === 1) tally.oneApplied++;
     else if (ok.length === 2 || applied > 1) tally.doubleApply++;
     else tally.noneApplied++;

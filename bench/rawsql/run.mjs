@@ -39,11 +39,20 @@ export function generate(count) {
     const t = `t${i % 50}`;
     const c = `c${i % 7}`;
     switch (i % 5) {
-      case 0: lines.push(`CREATE INDEX idx_${i} ON ${t} (${c});`); break;
-      case 1: lines.push(`ALTER TABLE ${t} ADD COLUMN col_${i} integer NOT NULL DEFAULT 0;`); break;
-      case 2: lines.push(`ALTER TABLE ${t} ALTER COLUMN ${c} TYPE bigint;`); break;
-      case 3: lines.push(`ALTER TABLE ${t} ADD CONSTRAINT fk_${i} FOREIGN KEY (${c}) REFERENCES t${(i + 1) % 50} (id);`); break;
-      default: lines.push(`ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT 1;`);
+      case 0:
+        lines.push(`CREATE INDEX idx_${i} ON ${t} (${c});`);
+        break;
+      case 1:
+        lines.push(`ALTER TABLE ${t} ADD COLUMN col_${i} integer NOT NULL DEFAULT 0;`);
+        break;
+      case 2:
+        lines.push(`ALTER TABLE ${t} ALTER COLUMN ${c} TYPE bigint;`);
+        break;
+      case 3:
+        lines.push(`ALTER TABLE ${t} ADD CONSTRAINT fk_${i} FOREIGN KEY (${c}) REFERENCES t${(i + 1) % 50} (id);`);
+        break;
+      default:
+        lines.push(`ALTER TABLE ${t} ALTER COLUMN ${c} SET DEFAULT 1;`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -67,7 +76,15 @@ function time(command, argv) {
   const started = performance.now();
   const run = spawnSync(cmd, cmdArgv, { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1' } });
   const ms = performance.now() - started;
-  const cpu = gnuTime ? fs.readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1).split(' ').reduce((a, b) => a + Number(b) * 1000, 0) : undefined;
+  const cpu = gnuTime
+    ? fs
+        .readFileSync(cpuFile, 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1)
+        .split(' ')
+        .reduce((a, b) => a + Number(b) * 1000, 0)
+    : undefined;
   return { ms, cpu, status: run.status, bytes: run.stdout.length };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -137,5 +154,8 @@ console.log(report);
 if (!args['no-report']) {
   const out = path.join(root, 'bench/results');
   fs.writeFileSync(path.join(out, `rawsql-${args.name}.md`), report);
-  fs.writeFileSync(path.join(out, `rawsql-${args.name}.json`), `${JSON.stringify({ statements: Number(args.statements), findings, squawk: squawkVersion, loadavg: { before: loadBefore, after: loadAfter }, runs, cpus }, null, 1)}\n`);
+  fs.writeFileSync(
+    path.join(out, `rawsql-${args.name}.json`),
+    `${JSON.stringify({ statements: Number(args.statements), findings, squawk: squawkVersion, loadavg: { before: loadBefore, after: loadAfter }, runs, cpus }, null, 1)}\n`,
+  );
 }

@@ -123,12 +123,17 @@ function knexBin(chain) {
 
 // `knex migrate:list`: "Found N Completed Migration file/files." names… "Found M Pending Migration file/files." names…
 function parseList(out) {
-  const lines = stripAnsi(out).split('\n').map((l) => l.trim());
+  const lines = stripAnsi(out)
+    .split('\n')
+    .map((l) => l.trim());
   const res = { completed: [], pending: [] };
   let into = null;
   for (const l of lines) {
     const m = /^Found (\d+) (Completed|Pending) Migration/.exec(l);
-    if (m) { into = m[2] === 'Completed' ? res.completed : res.pending; continue; }
+    if (m) {
+      into = m[2] === 'Completed' ? res.completed : res.pending;
+      continue;
+    }
     if (!l || /^(Using environment|Working directory|Requiring external module|No (Completed|Pending))/i.test(l)) continue;
     if (into && !/\s/.test(l)) into.push(l);
   }
@@ -144,13 +149,22 @@ function parseFailure(stdout, stderr = '') {
   let error = m?.[1]?.replace(/\s+/g, ' ').trim() ?? null;
   if (!error) {
     // knex's CLI prints the error itself (its message or stack) when it exits 1
-    const lines = s.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Using environment|Working directory|Requiring external module|at )/.test(l));
+    const lines = s
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^(Using environment|Working directory|Requiring external module|at )/.test(l));
     error = lines.at(-1) ?? null;
   }
   return { file, error };
 }
 
-const countTables = (db) => Number(psql(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`, db));
+const countTables = (db) =>
+  Number(
+    psql(
+      `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
+      db,
+    ),
+  );
 
 async function plainKnex(chain, env, db) {
   const bin = knexBin(chain);
@@ -187,7 +201,10 @@ async function plainKnex(chain, env, db) {
   const down = {};
   reached = true;
   for (const n of [...all].reverse()) {
-    if (!afterLatest.includes(n)) { down[n] = { outcome: 'not-run' }; continue; }
+    if (!afterLatest.includes(n)) {
+      down[n] = { outcome: 'not-run' };
+      continue;
+    }
     if (rbFail && (rbFail.file === n || (!rbFail.file && afterRollback.includes(n) && reached))) {
       down[n] = { outcome: 'failed', error: rbFail.error };
       reached = false;
@@ -264,15 +281,21 @@ async function knexsafe(chain, env, command, shadow) {
     res.error = `no JSON (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${(r.stderr || r.stdout).trim().split('\n').slice(-6).join(' | ').slice(0, 800)}`;
     return res;
   }
-  if (json.error) res.error = typeof json.error === 'string' ? json.error : json.error.message ?? JSON.stringify(json.error);
+  if (json.error) res.error = typeof json.error === 'string' ? json.error : (json.error.message ?? JSON.stringify(json.error));
   for (const m of json.migrations ?? []) {
     res.listed.push(m.name);
     if (command === 'check') {
-      res.up[m.name] = m.failed ? { outcome: 'failed', error: m.failed.message, sqlState: m.failed.sqlState, knexVersionNote: m.failed.knexVersionNote, underProjectKnex: m.failed.underProjectKnex } : m.skipped ? { outcome: 'not-reached' } : { outcome: 'ok' };
+      res.up[m.name] = m.failed
+        ? { outcome: 'failed', error: m.failed.message, sqlState: m.failed.sqlState, knexVersionNote: m.failed.knexVersionNote, underProjectKnex: m.failed.underProjectKnex }
+        : m.skipped
+          ? { outcome: 'not-reached' }
+          : { outcome: 'ok' };
     } else {
       const upF = m.findings?.find((f) => f.rule === 'up-failed');
       const downF = m.findings?.find((f) => f.rule === 'down-failed');
-      res.up[m.name] = upF ? { outcome: 'failed', error: upF.error?.message ?? upF.message, sqlState: upF.error?.sqlState, knexVersionNote: upF.knexVersionNote, underProjectKnex: upF.underProjectKnex } : { outcome: 'ok' };
+      res.up[m.name] = upF
+        ? { outcome: 'failed', error: upF.error?.message ?? upF.message, sqlState: upF.error?.sqlState, knexVersionNote: upF.knexVersionNote, underProjectKnex: upF.underProjectKnex }
+        : { outcome: 'ok' };
       res.down[m.name] = upF ? { outcome: 'not-run' } : downF ? { outcome: 'failed', error: downF.error?.message ?? downF.message, sqlState: downF.error?.sqlState } : { outcome: 'ok' };
       res.status ??= {};
       res.status[m.name] = m.status;
@@ -283,7 +306,14 @@ async function knexsafe(chain, env, command, shadow) {
     const name = typeof n === 'string' ? n : n.name;
     res.up[name] ??= { outcome: 'not-reached' };
   }
-  res.summary = command === 'check' ? json.summary : { reversible: Object.values(res.status ?? {}).filter((s) => s === 'reversible').length, notReversible: Object.values(res.status ?? {}).filter((s) => s === 'not-reversible').length, failed: Object.values(res.status ?? {}).filter((s) => s === 'failed').length };
+  res.summary =
+    command === 'check'
+      ? json.summary
+      : {
+          reversible: Object.values(res.status ?? {}).filter((s) => s === 'reversible').length,
+          notReversible: Object.values(res.status ?? {}).filter((s) => s === 'not-reversible').length,
+          failed: Object.values(res.status ?? {}).filter((s) => s === 'failed').length,
+        };
   res.knexVersionNote = json.knexVersion ?? json.knex ?? null;
   return res;
 }
@@ -335,7 +365,8 @@ function compare(knex, ks, explained = {}) {
         if (!label && dir === 'down' && k.outcome === 'failed' && s.outcome === 'ok') {
           const later = knex.migrations.slice(knex.migrations.indexOf(n) + 1);
           const culprits = (ks.notReversible ?? []).filter((x) => later.includes(x.name) && x.rules.some((r) => r === 'down-missing' || r === 'down-not-inverse' || r === 'down-failed'));
-          if (culprits.length) label = `order: verify runs this down right after its up and it succeeds; under rollback --all it runs after the downs of later migrations, and verify reports ${culprits.length} of them not reversible (${culprits.map((x) => `${x.name}: ${x.rules.join(', ')}`).join('; ')}), so what they leave behind makes this down fail`;
+          if (culprits.length)
+            label = `order: verify runs this down right after its up and it succeeds; under rollback --all it runs after the downs of later migrations, and verify reports ${culprits.length} of them not reversible (${culprits.map((x) => `${x.name}: ${x.rules.join(', ')}`).join('; ')}), so what they leave behind makes this down fail`;
         }
         const why = explained[`${n}:${dir}`] ?? explained[n] ?? label;
         diffs.push({ migration: n, what, ...(why ? { explained: why } : {}) });
@@ -383,17 +414,39 @@ async function runChain(chain) {
         psql(`DROP DATABASE IF EXISTS ${sdb} WITH (FORCE)`);
       }
       const f = Object.entries(knex.stepwise.down).filter(([, v]) => v.outcome === 'failed');
-      console.error(`  knex up→down→up, migration by migration: ${Object.keys(knex.stepwise.down).length} downs run, ${f.length} fail${f.length ? ` (${f.map(([k]) => k).join(', ')})` : ''} (${knex.stepwise.ms} ms)`);
+      console.error(
+        `  knex up→down→up, migration by migration: ${Object.keys(knex.stepwise.down).length} downs run, ${f.length} fail${f.length ? ` (${f.map(([k]) => k).join(', ')})` : ''} (${knex.stepwise.ms} ms)`,
+      );
     }
-    console.error(`  knex ${knex.knexVersion}: ${knex.migrations.length} migrations, ${knex.tables} tables after latest; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`);
+    console.error(
+      `  knex ${knex.knexVersion}: ${knex.migrations.length} migrations, ${knex.tables} tables after latest; latest ${knex.latest.ok ? 'ok' : `FAILED at ${knex.latest.failedFile}: ${knex.latest.error}`} (${knex.latest.ms} ms); rollback --all ${knex.rollback.ok ? 'ok' : `FAILED at ${knex.rollback.failedFile}: ${knex.rollback.error}`} (${knex.rollback.ms} ms)`,
+    );
     for (const shadow of opts.shadows.split(',')) {
       for (const command of opts.commands.split(',')) {
         const ks = await knexsafe(chain, env, command, shadow);
         const cmp = compare(knex, ks, chain.explained);
-        const failed = Object.entries(ks.up).filter(([, v]) => v.outcome === 'failed').map(([k]) => k);
-        const downFailed = Object.entries(ks.down).filter(([, v]) => v.outcome === 'failed').map(([k]) => k);
-        out.runs.push({ command, shadow, ms: ks.ms, code: ks.code, error: ks.error, summary: ks.summary, upFailed: failed, downFailed, notReversible: ks.notReversible, ...cmp, failures: Object.fromEntries([...failed.map((n) => [`${n}:up`, ks.up[n].error]), ...downFailed.map((n) => [`${n}:down`, ks.down[n].error])]) });
-        console.error(`  knexsafe ${command} on ${shadow}: ${(ks.ms / 1000).toFixed(1)} s, exit ${ks.code}, ${cmp.compared} outcomes compared${cmp.notReachedByKnexsafe ? `, ${cmp.notReachedByKnexsafe} not reached after its failure` : ''}, ${cmp.agree ? 'AGREE' : 'DISAGREE'}${cmp.diffs.length ? `\n    ${cmp.diffs.map((d) => `${d.migration}: ${d.what}${d.explained ? ` [explained: ${d.explained}]` : ''}`).join('\n    ')}` : ''}`);
+        const failed = Object.entries(ks.up)
+          .filter(([, v]) => v.outcome === 'failed')
+          .map(([k]) => k);
+        const downFailed = Object.entries(ks.down)
+          .filter(([, v]) => v.outcome === 'failed')
+          .map(([k]) => k);
+        out.runs.push({
+          command,
+          shadow,
+          ms: ks.ms,
+          code: ks.code,
+          error: ks.error,
+          summary: ks.summary,
+          upFailed: failed,
+          downFailed,
+          notReversible: ks.notReversible,
+          ...cmp,
+          failures: Object.fromEntries([...failed.map((n) => [`${n}:up`, ks.up[n].error]), ...downFailed.map((n) => [`${n}:down`, ks.down[n].error])]),
+        });
+        console.error(
+          `  knexsafe ${command} on ${shadow}: ${(ks.ms / 1000).toFixed(1)} s, exit ${ks.code}, ${cmp.compared} outcomes compared${cmp.notReachedByKnexsafe ? `, ${cmp.notReachedByKnexsafe} not reached after its failure` : ''}, ${cmp.agree ? 'AGREE' : 'DISAGREE'}${cmp.diffs.length ? `\n    ${cmp.diffs.map((d) => `${d.migration}: ${d.what}${d.explained ? ` [explained: ${d.explained}]` : ''}`).join('\n    ')}` : ''}`,
+        );
       }
     }
   } finally {
@@ -418,29 +471,36 @@ function knexOutcome(c, short = false) {
 }
 
 function render(all) {
-  const esc = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const esc = (s) =>
+    String(s ?? '')
+      .replace(/\|/g, '\\|')
+      .replace(/\n/g, ' ');
   const sec = (ms) => (ms == null ? '' : `${(ms / 1000).toFixed(1)} s`);
   const cell = (c, command, shadow) => {
     const r = c.runs?.find((x) => x.command === command && x.shadow === shadow);
     if (!r) return '—';
     const expl = r.diffs.filter((d) => d.explained).length;
-    const verdict = (r.agree ? (expl ? `agree (${expl} explained)` : 'agree') : `**${r.diffs.filter((d) => !d.explained).length} differ**`) + ` (${r.compared} compared${r.notReachedByKnexsafe ? `, ${r.notReachedByKnexsafe} not reached` : ''})`;
+    const verdict =
+      (r.agree ? (expl ? `agree (${expl} explained)` : 'agree') : `**${r.diffs.filter((d) => !d.explained).length} differ**`) +
+      ` (${r.compared} compared${r.notReachedByKnexsafe ? `, ${r.notReachedByKnexsafe} not reached` : ''})`;
     return `${verdict}, ${sec(r.ms)}`;
   };
   const lines = [
     `# knexsafe on real knex chains — ${path.basename(outName)}`,
     '',
     `Generated by \`node bench/real-chains/compare.mjs\` (see [bench/real-chains/README.md](../real-chains/README.md)). Machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; server ${psql('SHOW server_version')}; Node ${process.version}.`,
-    'Plain knex = the project\'s own knex CLI on a fresh server database: `migrate:latest`, then `migrate:rollback --all`.',
+    "Plain knex = the project's own knex CLI on a fresh server database: `migrate:latest`, then `migrate:rollback --all`.",
     'Times are wall times of whole CLI runs (process start, knexfile and shadow included) on a shared machine with other work running: they vary by up to 3× between runs.',
-    'Tables: relations (tables, partitioned tables, in every user schema, knex\'s two bookkeeping tables included) after `migrate:latest`.',
-    'Each knexsafe cell: agreement of every migration\'s outcome (up for check; up and down for verify) with plain knex, and wall time. Where the chain\'s section lists "plain knex migration by migration" (`--stepwise`), verify\'s downs were also compared with knex running each down right after its up.',
+    "Tables: relations (tables, partitioned tables, in every user schema, knex's two bookkeeping tables included) after `migrate:latest`.",
+    "Each knexsafe cell: agreement of every migration's outcome (up for check; up and down for verify) with plain knex, and wall time. Where the chain's section lists \"plain knex migration by migration\" (`--stepwise`), verify's downs were also compared with knex running each down right after its up.",
     '',
     '| chain | shape | knex | migrations | tables | plain knex (latest / rollback --all, time) | check embedded | check server | verify embedded | verify server |',
     '|---|---|---|---:|---:|---|---|---|---|---|',
   ];
   for (const c of all) {
-    lines.push(`| ${esc(c.name)} | ${esc(c.shape)} | ${esc(c.knex?.knexVersion)} | ${c.migrations ?? ''} | ${c.tables ?? ''} | ${esc(knexOutcome(c, true))} (${sec(c.knex?.latest?.ms)} / ${sec(c.knex?.rollback?.ms)}) | ${cell(c, 'check', 'embedded')} | ${cell(c, 'check', 'server')} | ${cell(c, 'verify', 'embedded')} | ${cell(c, 'verify', 'server')} |`);
+    lines.push(
+      `| ${esc(c.name)} | ${esc(c.shape)} | ${esc(c.knex?.knexVersion)} | ${c.migrations ?? ''} | ${c.tables ?? ''} | ${esc(knexOutcome(c, true))} (${sec(c.knex?.latest?.ms)} / ${sec(c.knex?.rollback?.ms)}) | ${cell(c, 'check', 'embedded')} | ${cell(c, 'check', 'server')} | ${cell(c, 'verify', 'embedded')} | ${cell(c, 'verify', 'server')} |`,
+    );
   }
   lines.push('', '## Chains', '');
   for (const c of all) {
@@ -448,12 +508,20 @@ function render(all) {
     lines.push(`- plain knex ${c.knex?.knexVersion ?? ''}: ${esc(knexOutcome(c))}`);
     if (c.knex?.stepwise) {
       const f = Object.entries(c.knex.stepwise.down).filter(([, v]) => v.outcome === 'failed');
-      lines.push(`- plain knex migration by migration (up, down, up: verify's order), ${sec(c.knex.stepwise.ms)}: ${Object.keys(c.knex.stepwise.down).length} downs run, ${f.length ? `${f.length} fail: ${f.map(([k, v]) => `${k} (${esc(v.error)})`).join('; ')}` : 'none fails'}`);
+      lines.push(
+        `- plain knex migration by migration (up, down, up: verify's order), ${sec(c.knex.stepwise.ms)}: ${Object.keys(c.knex.stepwise.down).length} downs run, ${f.length ? `${f.length} fail: ${f.map(([k, v]) => `${k} (${esc(v.error)})`).join('; ')}` : 'none fails'}`,
+      );
     }
     for (const r of c.runs ?? []) {
       const fails = Object.entries(r.failures ?? {});
-      const sum = r.summary ? (r.command === 'check' ? `${r.summary.error} errors, ${r.summary.warning} warnings, ${r.summary.info} info` : `${r.summary.reversible} reversible, ${r.summary.notReversible} not reversible, ${r.summary.failed} failed`) : '';
-      lines.push(`- knexsafe ${r.command} (${r.shadow}): exit ${r.code}, ${sec(r.ms)}, ${sum}; ${r.compared} outcomes compared${r.notReachedByKnexsafe ? ` (${r.notReachedByKnexsafe} migrations after its failure not reached)` : ''}, ${r.agree ? 'agree' : 'DISAGREE'}${r.error ? `; error: ${esc(r.error)}` : ''}${fails.length ? `; reports failing: ${fails.map(([k, v]) => `${k} (${esc(v)})`).join('; ')}` : ''}`);
+      const sum = r.summary
+        ? r.command === 'check'
+          ? `${r.summary.error} errors, ${r.summary.warning} warnings, ${r.summary.info} info`
+          : `${r.summary.reversible} reversible, ${r.summary.notReversible} not reversible, ${r.summary.failed} failed`
+        : '';
+      lines.push(
+        `- knexsafe ${r.command} (${r.shadow}): exit ${r.code}, ${sec(r.ms)}, ${sum}; ${r.compared} outcomes compared${r.notReachedByKnexsafe ? ` (${r.notReachedByKnexsafe} migrations after its failure not reached)` : ''}, ${r.agree ? 'agree' : 'DISAGREE'}${r.error ? `; error: ${esc(r.error)}` : ''}${fails.length ? `; reports failing: ${fails.map(([k, v]) => `${k} (${esc(v)})`).join('; ')}` : ''}`,
+      );
       for (const d of r.diffs) lines.push(`  - ${esc(d.migration)}: ${esc(d.what)}${d.explained ? ` — explained: ${esc(d.explained)}` : ''}`);
     }
     if (c.notes) lines.push('', c.notes);

@@ -202,10 +202,7 @@ const INTENDED = {
   },
 };
 
-const isWholeFile = (finding) =>
-  finding.category !== 'style' &&
-  finding.fix?.wholeMigration === true &&
-  finding.fix.code.split(NEXT_MIGRATION).every((part) => /\bup\b/.test(part));
+const isWholeFile = (finding) => finding.category !== 'style' && finding.fix?.wholeMigration === true && finding.fix.code.split(NEXT_MIGRATION).every((part) => /\bup\b/.test(part));
 
 const results = [];
 for (const chain of chains) {
@@ -292,14 +289,22 @@ for (const chain of chains) {
 }
 await admin.destroy();
 
-const item = (f, kind) => [`- \`${f.migration}\` ${f.rule} (${f.parts} file${f.parts > 1 ? 's' : ''}): ${kind}`, '', '```diff', ...f.detail.slice(0, 20), ...(f.detail.length > 20 ? [`… ${f.detail.length - 20} more lines`] : []), '```', ''];
+const item = (f, kind) => [
+  `- \`${f.migration}\` ${f.rule} (${f.parts} file${f.parts > 1 ? 's' : ''}): ${kind}`,
+  '',
+  '```diff',
+  ...f.detail.slice(0, 20),
+  ...(f.detail.length > 20 ? [`… ${f.detail.length - 20} more lines`] : []),
+  '```',
+  '',
+];
 const md = [
   `# Fix equivalence on real chains — ${new Date().toISOString().slice(0, 10)}`,
   '',
   'Every non-style finding of `check --all` whose fix stands for the whole migration (`fix.wholeMigration`),',
   'substituted for its migration (extra parts as new migrations right after it), run with plain knex',
-  '`migrate.latest()` on a fresh PostgreSQL database; `pg_dump --schema-only` compared with the original chain\'s',
-  '(comments and SET lines dropped), and the knex_migrations names (the original\'s plus the extra parts\').',
+  "`migrate.latest()` on a fresh PostgreSQL database; `pg_dump --schema-only` compared with the original chain's",
+  "(comments and SET lines dropped), and the knex_migrations names (the original's plus the extra parts').",
   '"Column order" = the same schema but for the order of columns in a table (expand / contract adds the new column',
   'last); "intended" = the difference is what the fix is for (knex-unsigned-ignored enforcing `>= 0` with a CHECK).',
   `Script: \`bench/real-chains/fix-equivalence.mjs\`; knexsafe ${knexsafeAt} (dist/), ${execFileSync(PG_DUMP, ['--version'], { encoding: 'utf8' }).trim()}.`,
@@ -319,7 +324,9 @@ const md = [
     ...(r.error ? [r.error, ''] : []),
     ...(r.fixes !== undefined && !r.error
       ? [
-          r.failures.length ? `Not equivalent: ${r.failures.length} of ${r.fixes}.` : `No fix failed: ${r.equivalent} of ${r.fixes} equivalent${r.columnOrder.length ? `, ${r.columnOrder.length} but for column order` : ''}${r.intended.length ? `, ${r.intended.length} with the intended change` : ''}.`,
+          r.failures.length
+            ? `Not equivalent: ${r.failures.length} of ${r.fixes}.`
+            : `No fix failed: ${r.equivalent} of ${r.fixes} equivalent${r.columnOrder.length ? `, ${r.columnOrder.length} but for column order` : ''}${r.intended.length ? `, ${r.intended.length} with the intended change` : ''}.`,
           '',
           ...r.failures.flatMap((f) => item(f, f.kind)),
           ...r.columnOrder.flatMap((f) => item(f, 'column order only')),

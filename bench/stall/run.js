@@ -215,9 +215,7 @@ async function buildTemplate(opts, name) {
     // Frozen, hinted, analyzed: every clone starts like a settled production table.
     await c.query('VACUUM (FREEZE, ANALYZE) accounts');
     await c.query('VACUUM (FREEZE, ANALYZE) users');
-    const { rows } = await c.query(
-      `SELECT pg_table_size('users') AS heap, pg_total_relation_size('users') AS total, pg_size_pretty(pg_table_size('users')) AS pretty`,
-    );
+    const { rows } = await c.query(`SELECT pg_table_size('users') AS heap, pg_total_relation_size('users') AS total, pg_size_pretty(pg_table_size('users')) AS pretty`);
     await c.query('CHECKPOINT');
     return { seconds: (now() - t0) / 1000, heapBytes: Number(rows[0].heap), totalBytes: Number(rows[0].total), pretty: rows[0].pretty };
   } finally {
@@ -239,8 +237,7 @@ function resolveRunner(opts) {
       args: (dir, url) => [knexsafeCli, 'latest', '--cwd', dir, '--connection', url, ...unsafe],
     };
   }
-  const why =
-    opts.runner === 'knexsafe' ? `knexsafe CLI not built yet (${path.relative(REPO, knexsafeCli)} missing), ` : '';
+  const why = opts.runner === 'knexsafe' ? `knexsafe CLI not built yet (${path.relative(REPO, knexsafeCli)} missing), ` : '';
   return {
     name: 'knex',
     note: why ? `${why}fell back to knex's CLI` : undefined,
@@ -251,7 +248,9 @@ function resolveRunner(opts) {
 
 function writeProject(dir, caseId, variant, url) {
   const src = path.join(HERE, 'cases', caseId, variant);
-  const files = readdirSync(src).filter((f) => f.endsWith('.js')).sort();
+  const files = readdirSync(src)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
   mkdirSync(path.join(dir, 'migrations'), { recursive: true });
   for (const f of files) cpSync(path.join(src, f), path.join(dir, 'migrations', f));
   writeFileSync(

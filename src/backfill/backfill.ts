@@ -117,10 +117,7 @@ export async function backfill(knex: Knex, options: BackfillOptions): Promise<Ba
   const state = (await knex(BACKFILL_STATE_TABLE).where({ name }).first()) as StateRow | undefined;
   const resumed = state !== undefined && state.last_key !== null;
   if (!state) {
-    await knex(BACKFILL_STATE_TABLE)
-      .insert({ name, table_name: options.table, last_key: null, rows_done: 0, batches: 0 })
-      .onConflict('name')
-      .ignore();
+    await knex(BACKFILL_STATE_TABLE).insert({ name, table_name: options.table, last_key: null, rows_done: 0, batches: 0 }).onConflict('name').ignore();
   }
   let lastKey: string | null = state?.last_key ?? null;
   let done = Number(state?.rows_done ?? 0);
@@ -182,7 +179,9 @@ function isRaw(value: unknown): value is Knex.Raw {
 }
 
 async function ensureStateTable(knex: Knex): Promise<void> {
-  await knex.raw(`create table if not exists ?? (
+  await knex
+    .raw(
+      `create table if not exists ?? (
     name text primary key,
     table_name text not null,
     last_key text,
@@ -190,10 +189,13 @@ async function ensureStateTable(knex: Knex): Promise<void> {
     batches integer not null default 0,
     started_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
-  )`, [BACKFILL_STATE_TABLE]).catch(async (error: unknown) => {
-    // Two backfills creating it at once: the loser sees a unique violation on pg_type; it exists now.
-    if (sqlState(error) !== '23505' && sqlState(error) !== '42P07') throw error;
-  });
+  )`,
+      [BACKFILL_STATE_TABLE],
+    )
+    .catch(async (error: unknown) => {
+      // Two backfills creating it at once: the loser sees a unique violation on pg_type; it exists now.
+      if (sqlState(error) !== '23505' && sqlState(error) !== '42P07') throw error;
+    });
 }
 
 interface KeyInfo {
@@ -266,7 +268,11 @@ async function runBatch(
         const picked = (await keys) as Record<string, unknown>[];
         if (picked.length === 0) return { count: 0, scanned: 0, lastKey };
         const ids = picked.map((r) => r[key.column]);
-        const count = Number(await trx(options.table).whereIn(key.column, ids as Knex.Value[]).update(options.set));
+        const count = Number(
+          await trx(options.table)
+            .whereIn(key.column, ids as Knex.Value[])
+            .update(options.set),
+        );
         const last = String(ids[ids.length - 1]);
         await trx(BACKFILL_STATE_TABLE)
           .where({ name })

@@ -83,7 +83,10 @@ const lit = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const CSV = 'FORMAT csv, HEADER true';
 
 export function backupTimestamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -319,10 +322,7 @@ function restoreSteps(entry: BackupEntry, index: number, state: { tableExists: b
   const tempColumns = entry.columns.map((c) => `${q(c.name)} ${c.type}`).join(', ');
   const temp = tempName(index);
   if (entry.kind === 'columns') {
-    const steps: RestoreStep[] = [
-      { sql: `CREATE TEMP TABLE ${temp} (${tempColumns}) ON COMMIT DROP` },
-      { copy: { into: `${temp} (${list})`, file: entry.file } },
-    ];
+    const steps: RestoreStep[] = [{ sql: `CREATE TEMP TABLE ${temp} (${tempColumns}) ON COMMIT DROP` }, { copy: { into: `${temp} (${list})`, file: entry.file } }];
     for (const name of entry.targetColumns) {
       const c = entry.columns.find((x) => x.name === name)!;
       steps.push({ sql: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${q(c.name)} ${c.type}` });
@@ -455,7 +455,14 @@ export async function restoreBackup(db: Database, dir: string, options: { tables
           else await channel.query(step.sql);
         } else inBackup = await channel.copyIn(step.copy.into, CSV, path.join(dir, step.copy.file));
       }
-      restored.push({ table: `${entry.schema}.${entry.name}`, kind: entry.kind, columns: entry.targetColumns, rows: changed ?? inBackup, inBackup, into: entry.note ? `${entry.schema}.${entry.name}_knexsafe_restore` : `${entry.schema}.${entry.name}` });
+      restored.push({
+        table: `${entry.schema}.${entry.name}`,
+        kind: entry.kind,
+        columns: entry.targetColumns,
+        rows: changed ?? inBackup,
+        inBackup,
+        into: entry.note ? `${entry.schema}.${entry.name}_knexsafe_restore` : `${entry.schema}.${entry.name}`,
+      });
     }
     await channel.query('commit');
   } catch (error) {

@@ -48,7 +48,7 @@ export async function openCopyChannel(db: Database): Promise<CopyChannel> {
   const client = db.knex.client as { acquireConnection(): Promise<PgRawClient>; releaseConnection(c: unknown): Promise<void> };
   const conn = await client.acquireConnection();
   return {
-    query: async (sql, params = []) => ((await (conn.query(sql, params) as Promise<{ rows: Record<string, unknown>[] }>)).rows ?? []),
+    query: async (sql, params = []) => (await (conn.query(sql, params) as Promise<{ rows: Record<string, unknown>[] }>)).rows ?? [],
     execute: async (sql) => (await (conn.query(sql) as Promise<{ rowCount: number | null }>)).rowCount ?? 0,
     copyOut: (source, options, file) => copyToFile(conn, `COPY ${source} TO STDOUT WITH (${options})`, file),
     copyIn: (target, options, file) => copyFromFile(conn, `COPY ${target} FROM STDIN WITH (${options})`, file),

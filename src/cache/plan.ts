@@ -39,7 +39,11 @@ export class CachePlan {
     if (!base) return undefined;
     const keys = prefixKeys(base, files);
     const judged = stableText(judgedBy);
-    const plan = new CachePlan(new ShadowCache(settings), keys, keys.map((k) => hashText(k, judged)));
+    const plan = new CachePlan(
+      new ShadowCache(settings),
+      keys,
+      keys.map((k) => hashText(k, judged)),
+    );
     // Read now, not when needed: an entry another run evicts meanwhile cannot fail this one.
     let results = 0;
     for (; results < files.length; results++) {

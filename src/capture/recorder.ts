@@ -311,7 +311,11 @@ export class Recorder implements QueryObserver {
       record.error = toStatementError(error);
       a.footprintComplete = false;
       if ((inKnexTransaction || inManual) && !a.aborted.has(session)) a.aborted.set(session, record.error);
-      if (wrap) await RoundTrip.beside(ctx).command('rollback').send().catch(() => undefined);
+      if (wrap)
+        await RoundTrip.beside(ctx)
+          .command('rollback')
+          .send()
+          .catch(() => undefined);
       throw error;
     }
     record.durationMs = performance.now() - started;
@@ -418,10 +422,7 @@ export class Recorder implements QueryObserver {
       // A statement that ran on its own (VACUUM FULL, CONCURRENTLY…) has released its locks by now:
       // then every relation's file is compared.
       const trip = RoundTrip.beside(ctx);
-      const answer = trip.query(
-        !record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute() : EFFECTS_SQL,
-        (rows) => rows,
-      );
+      const answer = trip.query(!record.locksObserved ? effectsOfUnwatchedSql([...relations.keys()]) : this.preparedSessions.has(session) ? PREPARED.effects.execute() : EFFECTS_SQL, (rows) => rows);
       await trip.send();
       rows = answer.value;
     }

@@ -78,7 +78,15 @@ function duplicates(unit: MigrationUnit, statement: AnalyzedStatement, kind: 'un
   ];
   if (kind === 'primary-key') {
     const anyNull = columns.map((c) => `${ident(c)} IS NULL`).join(' OR ');
-    planned.push({ unit, statement, kind, table, what: `rows with NULL in (${columns.join(', ')})`, count: `SELECT count(*)::int8 AS n FROM ${rel(table)} WHERE ${anyNull}`, find: `SELECT * FROM ${rel(table)} WHERE ${anyNull}` });
+    planned.push({
+      unit,
+      statement,
+      kind,
+      table,
+      what: `rows with NULL in (${columns.join(', ')})`,
+      count: `SELECT count(*)::int8 AS n FROM ${rel(table)} WHERE ${anyNull}`,
+      find: `SELECT * FROM ${rel(table)} WHERE ${anyNull}`,
+    });
   }
   return planned;
 }
@@ -132,7 +140,14 @@ function plan(unit: MigrationUnit, statement: AnalyzedStatement, existing: (tabl
   if (f.kind === 'create-index' && f.unique) {
     const t = table(f.table);
     if (!existing(t) || f.columns.some((c) => !c.column) || f.nullsNotDistinct) return [];
-    return duplicates(unit, statement, 'unique', t, f.columns.map((c) => c.column!), f.where?.text);
+    return duplicates(
+      unit,
+      statement,
+      'unique',
+      t,
+      f.columns.map((c) => c.column!),
+      f.where?.text,
+    );
   }
   if (f.kind !== 'alter-table' || f.objectType !== 'table') return [];
   const t = table(f.table);
@@ -247,7 +262,10 @@ export function dataCheckFindings(results: readonly DataCheckResult[], where: st
       rule: 'data-check',
       severity: 'error' as const,
       category: 'breaking' as const,
-      message: r.rows !== undefined ? `will fail: ${r.rows} ${r.rows === 1 ? r.what.replace(/\brows\b/, 'row') : r.what} in ${r.table.replace(/^public\./, '')}` : `will fail: ${r.what} in ${r.table.replace(/^public\./, '')} (${r.detail ?? 'the cast fails'})`,
+      message:
+        r.rows !== undefined
+          ? `will fail: ${r.rows} ${r.rows === 1 ? r.what.replace(/\brows\b/, 'row') : r.what} in ${r.table.replace(/^public\./, '')}`
+          : `will fail: ${r.what} in ${r.table.replace(/^public\./, '')} (${r.detail ?? 'the cast fails'})`,
       why: `Counted on ${where}, read-only: the shadow starts empty, so only the target's rows show that this statement fails there — and with it the migration (and, under knex migrate:latest, the whole batch).`,
       migration: r.migration,
       file: r.file,

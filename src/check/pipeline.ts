@@ -201,7 +201,14 @@ function trackSchemas(session: CaptureSession, project: ProjectConfig, { whileRe
 /** A run's traces as checked migrations and the units the rules judge. */
 async function analyzeOutcome(
   outcome: RunOutcome,
-  { session, files, schemas, pgVersion, batchMode, judgeReady }: { session: CaptureSession; files: MigrationFile[]; schemas: SchemaTracker; pgVersion: number; batchMode: boolean; judgeReady: Promise<Judge> },
+  {
+    session,
+    files,
+    schemas,
+    pgVersion,
+    batchMode,
+    judgeReady,
+  }: { session: CaptureSession; files: MigrationFile[]; schemas: SchemaTracker; pgVersion: number; batchMode: boolean; judgeReady: Promise<Judge> },
 ): Promise<Analyzed> {
   const { analyzeTrace } = await judgeReady;
   const analyzed: Analyzed = { units: [], migrations: [] };

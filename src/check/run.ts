@@ -144,9 +144,13 @@ async function selectWork(options: CheckOptions, project: ProjectConfig, { expli
   // what the advice says (CONCURRENTLY on 14+, defaults without rewrite, ...). Read while the
   // engine loads; an unreachable target only costs the default.
   const versionKnown = options.pgVersion !== undefined || project.knexsafe.pgVersion !== undefined;
-  const versionRead = !readsTarget && !versionKnown && project.target.kind === 'server'
-    ? readTargetVersion(project).then((v) => ({ v }), (error: unknown) => ({ error }))
-    : undefined;
+  const versionRead =
+    !readsTarget && !versionKnown && project.target.kind === 'server'
+      ? readTargetVersion(project).then(
+          (v) => ({ v }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
   if (target) {
     const files = listMigrationFiles(project.migrations);
     const applied = new Set(target.applied);
@@ -171,10 +175,13 @@ async function adviceVersion(options: CheckOptions, project: ProjectConfig, { ta
   const targetVersion = target?.pgVersion ?? (read && 'v' in read ? read.v : undefined);
   const pgVersion = options.pgVersion ?? project.knexsafe.pgVersion ?? targetVersion ?? DEFAULT_PG_VERSION;
   const pgVersionSource: PgVersionSource =
-    options.pgVersion !== undefined ? { from: 'option' }
-    : project.knexsafe.pgVersion !== undefined ? { from: 'config' }
-    : targetVersion !== undefined ? { from: 'target', database: target?.description ?? describeTarget(project) }
-    : { from: 'default', reason: project.target.kind === 'none' ? 'no-target' : project.target.kind === 'server' ? 'target-unreachable' : 'target-not-read' };
+    options.pgVersion !== undefined
+      ? { from: 'option' }
+      : project.knexsafe.pgVersion !== undefined
+        ? { from: 'config' }
+        : targetVersion !== undefined
+          ? { from: 'target', database: target?.description ?? describeTarget(project) }
+          : { from: 'default', reason: project.target.kind === 'none' ? 'no-target' : project.target.kind === 'server' ? 'target-unreachable' : 'target-not-read' };
   return { pgVersion, pgVersionSource };
 }
 
@@ -197,7 +204,16 @@ function takeCached(plan: CachePlan, selected: MigrationFile[], upTo: number, ju
 async function runOnShadow(
   options: CheckOptions,
   project: ProjectConfig,
-  { work, runner, plan, shadowDatabase, pgVersion, engineOptions, judged, warnings }: {
+  {
+    work,
+    runner,
+    plan,
+    shadowDatabase,
+    pgVersion,
+    engineOptions,
+    judged,
+    warnings,
+  }: {
     work: Work;
     runner: Runner;
     plan: CachePlan | undefined;
@@ -255,7 +271,14 @@ async function runOnShadow(
 }
 
 /** --data-checks: rows on the target (or a replica) the pending migrations could fail on. */
-async function checkData(options: CheckOptions, project: ProjectConfig, target: TargetInfo | undefined, units: MigrationUnit[], findings: Finding[], warnings: string[]): Promise<DataCheckResult[] | undefined> {
+async function checkData(
+  options: CheckOptions,
+  project: ProjectConfig,
+  target: TargetInfo | undefined,
+  units: MigrationUnit[],
+  findings: Finding[],
+  warnings: string[],
+): Promise<DataCheckResult[] | undefined> {
   if (!target) {
     warnings.push('--data-checks needs the target database (the knexfile’s connection, checking its pending migrations): skipped.');
     return undefined;
@@ -303,7 +326,13 @@ function engineOptionsFor(project: ProjectConfig, pgVersion: number, pgVersionSo
 async function warmCachePlan(
   options: CheckOptions,
   project: ProjectConfig,
-  { work, explicit, shadowDatabase, engineOptions, pgVersionSource }: { work: Work; explicit: boolean; shadowDatabase: ShadowDatabaseReservation | undefined; engineOptions: Omit<EngineOptions, 'batches'>; pgVersionSource: PgVersionSource },
+  {
+    work,
+    explicit,
+    shadowDatabase,
+    engineOptions,
+    pgVersionSource,
+  }: { work: Work; explicit: boolean; shadowDatabase: ShadowDatabaseReservation | undefined; engineOptions: Omit<EngineOptions, 'batches'>; pgVersionSource: PgVersionSource },
 ): Promise<CachePlan | undefined> {
   const { files, selected, replay, batchMode } = work;
   if (!options.cache || batchMode || explicit || shadowDatabase || replay.length !== 0 || selected.length !== files.length) return undefined;

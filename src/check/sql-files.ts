@@ -20,9 +20,7 @@ export async function loadJudge() {
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export function sortFindings(findings: Finding[]): Finding[] {
-  return [...findings].sort(
-    (a, b) => compareText(a.migration, b.migration) || (a.line ?? 0) - (b.line ?? 0) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || compareText(a.rule, b.rule),
-  );
+  return [...findings].sort((a, b) => compareText(a.migration, b.migration) || (a.line ?? 0) - (b.line ?? 0) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || compareText(a.rule, b.rule));
 }
 
 /**
@@ -54,7 +52,12 @@ export async function checkSqlFiles(options: CheckOptions, started: number = per
       });
     }
   }
-  const findings = runRules(rules, units, { pgVersion, pgVersionKnown: options.pgVersion !== undefined, thresholds: DEFAULT_THRESHOLDS, tableAge: (unit, table) => (createdIn(unit).has(table) ? 'new' : 'existing') });
+  const findings = runRules(rules, units, {
+    pgVersion,
+    pgVersionKnown: options.pgVersion !== undefined,
+    thresholds: DEFAULT_THRESHOLDS,
+    tableAge: (unit, table) => (createdIn(unit).has(table) ? 'new' : 'existing'),
+  });
   return {
     findings: sortFindings(findings),
     migrations: units.map((u) => ({ name: u.name, file: u.file, statements: u.statements.length, transactional: false })),
@@ -79,7 +82,9 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
 function readSqlFile(file: string): string {
   if (!fs.existsSync(file)) throw new KnexsafeError('FILE_NOT_FOUND', `${file} does not exist.`);
   if (fs.statSync(file).isDirectory()) {
-    throw new KnexsafeError('NOT_A_FILE', `${file} is a folder: check reads .sql files given one by one.`, { hint: 'Name the files (knexsafe check db/*.sql), or use --migrations-dir for a folder of knex migrations.' });
+    throw new KnexsafeError('NOT_A_FILE', `${file} is a folder: check reads .sql files given one by one.`, {
+      hint: 'Name the files (knexsafe check db/*.sql), or use --migrations-dir for a folder of knex migrations.',
+    });
   }
   return fs.readFileSync(file, 'utf8');
 }

@@ -10,11 +10,7 @@ import type { ProjectKnexRun } from './project-knex.js';
  * Where the advice's PostgreSQL version came from: --pg-version, the knexsafe config's pgVersion,
  * the target server (`database`: its description), or the default (`reason`: why nothing better).
  */
-export type PgVersionSource =
-  | { from: 'option' }
-  | { from: 'config' }
-  | { from: 'target'; database: string }
-  | { from: 'default'; reason: 'no-target' | 'target-unreachable' | 'target-not-read' };
+export type PgVersionSource = { from: 'option' } | { from: 'config' } | { from: 'target'; database: string } | { from: 'default'; reason: 'no-target' | 'target-unreachable' | 'target-not-read' };
 
 export interface CheckOptions extends ProjectOptions, SelectionOptions {
   shadowUrl?: string;

@@ -77,15 +77,17 @@ function watchUnhandledRejections(): { rejection: Promise<never>; stop(): void }
     // A failure that came after a migration had finished (a timer it left, say): the run stops with it.
     setStrayHandler((error) =>
       // A server (knexsafe lsp) reports it and goes on serving.
-      escapedFailureHandler() ? escapedFailureHandler()?.(error) : reject(
-        new EscapedRejection(
-          new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
-            exitCode: ExitCode.failure,
-            cause: error,
-            hint: 'Whatever a migration starts must end before it returns: await it. Run again with --debug for the stack.',
-          }),
-        ),
-      ),
+      escapedFailureHandler()
+        ? escapedFailureHandler()?.(error)
+        : reject(
+            new EscapedRejection(
+              new KnexsafeError('MIGRATION_ESCAPED', `${error.migration ? `After ${error.migration} had run, ` : ''}${error.message}`, {
+                exitCode: ExitCode.failure,
+                cause: error,
+                hint: 'Whatever a migration starts must end before it returns: await it. Run again with --debug for the stack.',
+              }),
+            ),
+          ),
     );
     listener = (reason) => {
       // Taken by the exit trap as the failure of the migration running then (src/util/exit-trap.ts).

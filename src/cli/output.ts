@@ -76,7 +76,12 @@ export function table(headers: string[], rows: string[][], c: Colors): string {
   const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
   const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - visible(s)));
   const head = headers.map((h, i) => c.bold(pad(h, widths[i] ?? 0))).join('  ');
-  const body = rows.map((r) => r.map((cell, i) => pad(cell, widths[i] ?? 0)).join('  ').trimEnd());
+  const body = rows.map((r) =>
+    r
+      .map((cell, i) => pad(cell, widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
   return [head.trimEnd(), ...body].join('\n');
 }
 

@@ -36,8 +36,18 @@ export function columnTypeMigration(changes: ColumnTypeChange[]): string {
 /** Readable SQL spelling of a type as facts give it: `int8` → `bigint`, `varchar(100)`, `numeric(10,2)`. */
 export function typeLabel(type: { name: string; schema?: string; modifiers: number[]; array: boolean }): string {
   const names: Record<string, string> = {
-    int2: 'smallint', int4: 'integer', int8: 'bigint', float4: 'real', float8: 'double precision', bool: 'boolean',
-    bpchar: 'char', varchar: 'varchar', timestamptz: 'timestamptz', timestamp: 'timestamp', timetz: 'timetz', varbit: 'varbit',
+    int2: 'smallint',
+    int4: 'integer',
+    int8: 'bigint',
+    float4: 'real',
+    float8: 'double precision',
+    bool: 'boolean',
+    bpchar: 'char',
+    varchar: 'varchar',
+    timestamptz: 'timestamptz',
+    timestamp: 'timestamp',
+    timetz: 'timetz',
+    varbit: 'varbit',
   };
   const base = type.schema ? `${ident(type.schema)}.${ident(type.name)}` : (names[type.name] ?? type.name);
   return `${base}${type.modifiers.length ? `(${type.modifiers.join(',')})` : ''}${type.array ? '[]' : ''}`;

@@ -172,10 +172,7 @@ export function notValidThenValidate(c: NotValidThenValidate): string[] {
   const drop = `ALTER TABLE ${t} ${[`DROP CONSTRAINT IF EXISTS ${name}`, ...columns.map((x) => `DROP COLUMN IF EXISTS ${ident(x.name)}`)].join(', ')}`;
   return [
     migrationFile({
-      comment: [
-        `Step 1 of 2: add the constraint without checking existing rows (brief ${c.step1Lock}).`,
-        `New and updated rows are checked from now on.`,
-      ],
+      comment: [`Step 1 of 2: add the constraint without checking existing rows (brief ${c.step1Lock}).`, `New and updated rows are checked from now on.`],
       up: transactionLines([...(c.droppedConstraints ?? []).map((d) => `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${ident(d)}`), add]),
       down: transactionLines([drop]),
       noTransaction: 'Its own short transaction with a lock timeout (above), never shared with step 2.',
@@ -198,10 +195,7 @@ export function notValidThenValidate(c: NotValidThenValidate): string[] {
 export const BATCH_SIZE = 1000;
 export const PAUSE_MS = 50;
 
-export const BATCH_PREAMBLE = [
-  `const BATCH_SIZE = ${BATCH_SIZE};`,
-  `const PAUSE_MS = ${PAUSE_MS}; // between batches: lets replicas, WAL archiving and autovacuum keep up`,
-];
+export const BATCH_PREAMBLE = [`const BATCH_SIZE = ${BATCH_SIZE};`, `const PAUSE_MS = ${PAUSE_MS}; // between batches: lets replicas, WAL archiving and autovacuum keep up`];
 
 export interface KeysetLoop {
   /** Qualified table name. */
@@ -292,10 +286,7 @@ export function notNullSteps(table: string, column: string, pgVersion: number, f
   };
   if (pgVersion >= 12) {
     steps.set = {
-      comment: [
-        `${step(2)}: SET NOT NULL skips the table scan because the validated check already proves it (PostgreSQL 12+);`,
-        `then the check is redundant. Brief ACCESS EXCLUSIVE lock.`,
-      ],
+      comment: [`${step(2)}: SET NOT NULL skips the table scan because the validated check already proves it (PostgreSQL 12+);`, `then the check is redundant. Brief ACCESS EXCLUSIVE lock.`],
       noTransaction: true,
       up: guardedTransaction([`ALTER TABLE ${t} ALTER COLUMN ${c} SET NOT NULL`, `ALTER TABLE ${t} DROP CONSTRAINT ${check}`]),
       down: [
@@ -393,7 +384,6 @@ export function columnInSteps(options: ColumnInSteps): { description: string; co
     code: migrations(files.map(migrationCode)),
   };
 }
-
 
 /**
  * A `knex.raw(...)` body line replaying a statement knex sent: its `$1` placeholders become `?`

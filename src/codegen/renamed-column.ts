@@ -80,7 +80,9 @@ function parseOne(sql: string): JsonObject | undefined {
 
 function deparse(stmt: JsonObject): string | undefined {
   try {
-    return deparseSync(stmt as never, { pretty: false }).trim().replace(/;$/, '');
+    return deparseSync(stmt as never, { pretty: false })
+      .trim()
+      .replace(/;$/, '');
   } catch {
     return undefined;
   }

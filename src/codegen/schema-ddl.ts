@@ -12,11 +12,15 @@ import { ident, sqlName, sqlString } from './sql.js';
  * the same schema.
  */
 
-
-
 export function columnSql(column: ColumnInfo): string {
   const parts = [ident(column.name), column.type];
-  if (column.collation) parts.push(`COLLATE ${column.collation.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.')}`);
+  if (column.collation)
+    parts.push(
+      `COLLATE ${column.collation
+        .split('.')
+        .map((p) => `"${p.replace(/"/g, '""')}"`)
+        .join('.')}`,
+    );
   if (column.generated) {
     parts.push(`GENERATED ALWAYS AS ${column.generated}`);
   } else if (column.identity) {
@@ -65,7 +69,11 @@ export function createTableSql(snapshot: SchemaSnapshot, table: string, options:
   const target = options.as ?? table;
   const name = sqlName(target);
   const out: string[] = [];
-  const identityColumns = new Set(Object.values(info.columns).filter((c) => c.identity).map((c) => `${table}.${c.name}`));
+  const identityColumns = new Set(
+    Object.values(info.columns)
+      .filter((c) => c.identity)
+      .map((c) => `${table}.${c.name}`),
+  );
   const owned = Object.values(snapshot.sequences).filter((s) => s.ownedBy?.startsWith(`${table}.`) && !identityColumns.has(s.ownedBy));
   for (const s of owned) out.push(`CREATE SEQUENCE ${sqlName(`${s.schema}.${s.name}`)} AS ${s.type} INCREMENT BY ${s.increment} START WITH ${s.start}`);
 
@@ -190,7 +198,8 @@ export function defaultToJs(expression: string, knexName = 'knex'): string {
     if (constant.isnull) return 'null';
     if (constant.boolval) return String(constant.boolval.boolval ?? false);
     if (constant.ival) return String(constant.ival.ival ?? 0);
-    if (constant.fval?.fval !== undefined) return Number.isFinite(Number(constant.fval.fval)) && String(Number(constant.fval.fval)) === constant.fval.fval ? constant.fval.fval : jsString(constant.fval.fval);
+    if (constant.fval?.fval !== undefined)
+      return Number.isFinite(Number(constant.fval.fval)) && String(Number(constant.fval.fval)) === constant.fval.fval ? constant.fval.fval : jsString(constant.fval.fval);
     const text = constant.sval?.sval;
     if (text !== undefined) {
       if (cast === undefined || TEXT_TYPES.has(cast)) return jsString(text);

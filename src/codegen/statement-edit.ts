@@ -30,7 +30,9 @@ export function alterTableWithoutAddedColumns(ast: unknown, columns: readonly st
   if (kept.length === 0) return null;
   alter['cmds'] = kept;
   try {
-    return deparseSync(stmt as never, { pretty: false }).trim().replace(/;$/, '');
+    return deparseSync(stmt as never, { pretty: false })
+      .trim()
+      .replace(/;$/, '');
   } catch {
     return undefined;
   }

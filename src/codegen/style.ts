@@ -47,10 +47,11 @@ export function sourceStyle(source: string, file: string): SourceStyle {
   const scan = scanLines(text.split('\n'));
   let single = 0;
   let double = 0;
-  for (const line of scan) for (const s of line.strings) {
-    if (s.quote === "'") single++;
-    else if (s.quote === '"') double++;
-  }
+  for (const line of scan)
+    for (const s of line.strings) {
+      if (s.quote === "'") single++;
+      else if (s.quote === '"') double++;
+    }
   const indents = text
     .split('\n')
     .filter((l, i) => !scan[i]!.startsInLiteral && /^\s+\S/.test(l))
@@ -188,9 +189,7 @@ function withExportsObject(file: string, style: SourceStyle): string {
   if (/^(exports\.config|const config) = /m.test(file) && !/\bconfig\b/.test(block)) {
     // As the block lists its names: one a line (`  down,`) or all on one line.
     const multi = /\n([ \t]+)\w+,?[ \t]*\n\}/.exec(block);
-    out = multi
-      ? block.replace(/(,?)([ \t]*)\n\}/, (_m, comma: string, space: string) => `${comma || ','}${space}\n${multi[1]}config,\n}`)
-      : block.replace(/\s*\}/, ', config }');
+    out = multi ? block.replace(/(,?)([ \t]*)\n\}/, (_m, comma: string, space: string) => `${comma || ','}${space}\n${multi[1]}config,\n}`) : block.replace(/\s*\}/, ', config }');
   }
   return `${file.replace(/\n+$/, '')}\n\n${out}\n`;
 }

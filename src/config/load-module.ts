@@ -100,8 +100,7 @@ function moduleLoadError(file: string, what: string, error: unknown): KnexsafeEr
   const location = errorLocation(file, error);
   const raw = error instanceof Error ? error.message : String(error);
   const firstLine = raw.split('\n').find((l) => l.trim().length > 0) ?? raw;
-  const isSyntax =
-    (error instanceof Error && error.name === 'SyntaxError') || /^(ParseError|SyntaxError)\b/.test(raw.trim());
+  const isSyntax = (error instanceof Error && error.name === 'SyntaxError') || /^(ParseError|SyntaxError)\b/.test(raw.trim());
   const rel = displayPath(location.file);
   const where = location.line ? `${rel}:${location.line}${location.column ? `:${location.column}` : ''}` : rel;
   if (isSyntax) {
@@ -116,9 +115,7 @@ function moduleLoadError(file: string, what: string, error: unknown): KnexsafeEr
   const scope = /^(\w+) is not defined in ES module scope/.exec(firstLine);
   return new KnexsafeError('MODULE_LOAD_FAILED', `Loading the ${what} ${where} failed: ${cleanMessage(firstLine)}`, {
     cause: error,
-    ...(scope
-      ? { hint: `Node, and so knex, loads ${rel} as an ES module: the nearest package.json says "type": "module". Write it with export/import (no ${scope[1]}), or rename it to .cjs.` }
-      : {}),
+    ...(scope ? { hint: `Node, and so knex, loads ${rel} as an ES module: the nearest package.json says "type": "module". Write it with export/import (no ${scope[1]}), or rename it to .cjs.` } : {}),
     details: { file: location.file, line: location.line },
   });
 }
@@ -178,7 +175,12 @@ function specifierLocation(file: string, specifier: string): { line: number; col
 
 function cleanMessage(message: string): string {
   // jiti/babel prefix messages with the absolute path; the location is already in our text.
-  return message.replace(/^(ParseError|SyntaxError):\s*/, '').replace(/\s*\(\d+:\d+\)\s*$/, '').trim() || 'unexpected token';
+  return (
+    message
+      .replace(/^(ParseError|SyntaxError):\s*/, '')
+      .replace(/\s*\(\d+:\d+\)\s*$/, '')
+      .trim() || 'unexpected token'
+  );
 }
 
 interface Location {

@@ -9,13 +9,7 @@ import { skippedFileWarnings, type CustomMigrationSource, type MigrationSettings
 import { findUp, KNEXFILE_NAMES } from './find-up.js';
 import { defaultExport, importUserModule } from './load-module.js';
 import { setProjectDir } from './project-modules.js';
-import {
-  knexEnvironmentSchema,
-  knexsafeSettingsSchema,
-  POSTGRES_CLIENTS,
-  type KnexEnvironment,
-  type KnexsafeSettings,
-} from './schema.js';
+import { knexEnvironmentSchema, knexsafeSettingsSchema, POSTGRES_CLIENTS, type KnexEnvironment, type KnexsafeSettings } from './schema.js';
 
 export type MigrationExtension = 'js' | 'ts' | 'mjs' | 'cjs';
 
@@ -162,11 +156,9 @@ function locateKnexfile(cwd: string, explicit: string | undefined): string | und
 export function knexfileNotFound(cwd: string): KnexsafeError {
   const { searched } = findUp(cwd, KNEXFILE_NAMES);
   const shown = searched.length > 4 ? [...searched.slice(0, 3), '…', searched[searched.length - 1]] : searched;
-  return new KnexsafeError(
-    'KNEXFILE_NOT_FOUND',
-    `No knexfile found: looked for ${KNEXFILE_NAMES.join(', ')} in ${shown.join(', ')}, and DATABASE_URL is not set.`,
-    { hint: 'Run knexsafe in your project folder, pass --knexfile <path>, set DATABASE_URL, or use --db embedded[:<dir>]. `knexsafe init` creates a knexfile.' },
-  );
+  return new KnexsafeError('KNEXFILE_NOT_FOUND', `No knexfile found: looked for ${KNEXFILE_NAMES.join(', ')} in ${shown.join(', ')}, and DATABASE_URL is not set.`, {
+    hint: 'Run knexsafe in your project folder, pass --knexfile <path>, set DATABASE_URL, or use --db embedded[:<dir>]. `knexsafe init` creates a knexfile.',
+  });
 }
 
 async function loadKnexfile(file: string): Promise<unknown> {
@@ -191,12 +183,7 @@ async function loadKnexfile(file: string): Promise<unknown> {
 
 const FLAT_KEYS = ['client', 'connection', 'migrations', 'seeds', 'pool', 'searchPath'];
 
-function selectEnvironment(
-  exported: unknown,
-  envName: string,
-  file: string,
-  envWasExplicit: boolean,
-): { config: unknown; environments: string[]; label: string } {
+function selectEnvironment(exported: unknown, envName: string, file: string, envWasExplicit: boolean): { config: unknown; environments: string[]; label: string } {
   const obj = exported as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => k !== 'default' && k !== 'knexsafe' && k !== '__esModule');
   const isFlat = keys.some((k) => FLAT_KEYS.includes(k));
@@ -208,11 +195,10 @@ function selectEnvironment(
     return { config: obj[envName], environments, label: `environment "${envName}"` };
   }
   const source = envWasExplicit ? '--env' : process.env.NODE_ENV ? 'NODE_ENV' : 'the default environment';
-  throw new KnexsafeError(
-    'UNKNOWN_ENV',
-    `The knexfile ${file} has no environment "${envName}" (from ${source}). Known environments: ${environments.length ? environments.join(', ') : '(none)'}.`,
-    { hint: `Pass --env with one of them${environments[0] ? `, e.g. --env ${environments[0]}` : ''}.`, details: { environments } },
-  );
+  throw new KnexsafeError('UNKNOWN_ENV', `The knexfile ${file} has no environment "${envName}" (from ${source}). Known environments: ${environments.length ? environments.join(', ') : '(none)'}.`, {
+    hint: `Pass --env with one of them${environments[0] ? `, e.g. --env ${environments[0]}` : ''}.`,
+    details: { environments },
+  });
 }
 
 function validateEnvironment(config: unknown, file: string, label: string): KnexEnvironment {
@@ -239,11 +225,9 @@ function passwordOfUrl(url: string): string | undefined {
 }
 
 function clientNotPostgres(client: string, knexfile: string | undefined): KnexsafeError {
-  return new KnexsafeError(
-    'CLIENT_NOT_POSTGRES',
-    `knexsafe works with PostgreSQL only, but ${knexfile ? `the knexfile ${knexfile}` : '--client'} names the client "${client}".`,
-    { hint: `Use client "pg" (aliases: ${POSTGRES_CLIENTS.join(', ')}).` },
-  );
+  return new KnexsafeError('CLIENT_NOT_POSTGRES', `knexsafe works with PostgreSQL only, but ${knexfile ? `the knexfile ${knexfile}` : '--client'} names the client "${client}".`, {
+    hint: `Use client "pg" (aliases: ${POSTGRES_CLIENTS.join(', ')}).`,
+  });
 }
 
 function resolveTarget(options: ProjectOptions, env: KnexEnvironment): TargetSpec {

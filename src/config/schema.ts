@@ -38,9 +38,7 @@ export const seedsSchema = z
 /** One fleet target: a connection URL, or an object naming a database or schema of the configured connection. */
 export const fleetTargetSchema = z.union([
   z.string().min(1),
-  z
-    .object({ name: z.string().min(1).optional(), connection: z.string().min(1).optional(), database: z.string().min(1).optional(), schema: z.string().min(1).optional() })
-    .strict(),
+  z.object({ name: z.string().min(1).optional(), connection: z.string().min(1).optional(), database: z.string().min(1).optional(), schema: z.string().min(1).optional() }).strict(),
 ]);
 export type FleetTargetSpec = z.infer<typeof fleetTargetSchema>;
 
@@ -77,9 +75,7 @@ export const knexsafeSettingsSchema = z
       ])
       .optional(),
     /** The warm cache of shadow states (src/cache/): false turns it off. */
-    cache: z
-      .union([z.boolean(), z.object({ enabled: z.boolean().optional(), dir: z.string().optional(), maxSizeMb: z.number().positive().optional() }).strict()])
-      .optional(),
+    cache: z.union([z.boolean(), z.object({ enabled: z.boolean().optional(), dir: z.string().optional(), maxSizeMb: z.number().positive().optional() }).strict()]).optional(),
   })
   .strict();
 export type KnexsafeSettings = z.infer<typeof knexsafeSettingsSchema>;

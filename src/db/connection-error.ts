@@ -8,8 +8,7 @@ export function explainConnectionError(error: unknown, description: string, sett
   const code = sqlState(error) ?? (error as { code?: string } | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
   const base = `Cannot connect to ${description}`;
-  const make = (text: string, hint: string) =>
-    new KnexsafeError('CONNECTION_FAILED', `${base}: ${text}`, { exitCode: 1, hint, cause: error, details: { code } });
+  const make = (text: string, hint: string) => new KnexsafeError('CONNECTION_FAILED', `${base}: ${text}`, { exitCode: 1, hint, cause: error, details: { code } });
   switch (code) {
     case 'ECONNREFUSED':
       return make('nothing is listening there (connection refused).', `Start the PostgreSQL server or fix host/port in ${settings}.`);

@@ -360,7 +360,9 @@ export class KnexsafePgClient extends withObserver(PgClientBase) {
     const QueryStream = requireFromProject('pg-query-stream') as (new (sql: string, values: unknown[] | undefined, options: unknown) => NodeJS.ReadableStream) | undefined;
     if (!QueryStream) {
       // knex throws here and never ends the stream: `npx knex` hangs. The error goes on the stream.
-      const error = new Error("knex PostgreSQL query streaming requires the 'pg-query-stream' package. Please install it in the project (e.g. `npm i pg-query-stream`); without it, `npx knex` would wait forever on this migration.");
+      const error = new Error(
+        "knex PostgreSQL query streaming requires the 'pg-query-stream' package. Please install it in the project (e.g. `npm i pg-query-stream`); without it, `npx knex` would wait forever on this migration.",
+      );
       stream.emit('error', error);
       return Promise.reject(error);
     }
@@ -527,10 +529,7 @@ function definePgliteClient(PgliteClientBase: typeof Client_PG) {
  * PGlite's per-query serializer table, saying "send as is" for every type: node-pg's prepared text
  * goes out as text and its Buffers as binary parameters, as node-pg's protocol writer sends them.
  */
-const SEND_AS_PREPARED: Record<number | string, (value: unknown) => unknown> = new Proxy(
-  {},
-  { get: () => (value: unknown) => value },
-);
+const SEND_AS_PREPARED: Record<number | string, (value: unknown) => unknown> = new Proxy({}, { get: () => (value: unknown) => value });
 
 function mayHoldSeveralStatements(sql: string): boolean {
   const i = sql.indexOf(';');

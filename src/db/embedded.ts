@@ -321,7 +321,10 @@ async function ensureDiskTemplate(): Promise<string> {
  */
 function pruneFutureWal(dataDir: string, current: string): void {
   const walDir = path.join(dataDir, 'pg_wal');
-  const ahead = fs.readdirSync(walDir).filter((name) => /^[0-9A-F]{24}$/.test(name) && name > current).sort();
+  const ahead = fs
+    .readdirSync(walDir)
+    .filter((name) => /^[0-9A-F]{24}$/.test(name) && name > current)
+    .sort();
   for (const name of ahead.slice(1)) fs.rmSync(path.join(walDir, name));
 }
 

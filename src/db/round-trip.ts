@@ -143,9 +143,7 @@ export class RoundTrip {
     const knex = this.via.knex;
     const client = knex.client as KnexsafeClient;
     const response =
-      through === 'driver' && this.session && client.executeStatement
-        ? (await client.executeStatement(this.session, { sql: this.sql, bindings: [] })).response
-        : await knex.raw(this.sql);
+      through === 'driver' && this.session && client.executeStatement ? (await client.executeStatement(this.session, { sql: this.sql, bindings: [] })).response : await knex.raw(this.sql);
     this.receive(asResults(response));
   }
 

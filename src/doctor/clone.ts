@@ -68,11 +68,11 @@ export async function dumpTargetSchema(project: ProjectConfig, serverMajor: numb
   const tool = await findPgDump(serverMajor);
   if (!('path' in tool)) return { ok: false, reason: tool.reason };
   try {
-    const { stdout } = await run(
-      tool.path,
-      ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', '--no-security-labels', '--no-tablespaces'],
-      { env: { PGCONNECT_TIMEOUT: '10', ...conn.env }, timeout: 120_000, maxBuffer: 512 * 1024 * 1024 },
-    );
+    const { stdout } = await run(tool.path, ['--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions', '--no-security-labels', '--no-tablespaces'], {
+      env: { PGCONNECT_TIMEOUT: '10', ...conn.env },
+      timeout: 120_000,
+      maxBuffer: 512 * 1024 * 1024,
+    });
     return { ok: true, sql: stdout, tool };
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();

@@ -81,10 +81,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     pendingCount = pending.length;
 
     if (history === undefined) {
-      const tables = ((await db.knex.raw(
-        `select n.nspname || '.' || c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      const tables = (
+        (await db.knex.raw(
+          `select n.nspname || '.' || c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
           where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%' order by 1`,
-      )) as { rows: { name: string }[] }).rows.map((r) => r.name);
+        )) as { rows: { name: string }[] }
+      ).rows.map((r) => r.name);
       findings.push({
         id: 'no-history',
         severity: tables.length ? 'warning' : 'info',

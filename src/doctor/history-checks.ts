@@ -12,7 +12,14 @@ import type { DoctorFinding } from './types.js';
 const stem = (name: string) => name.slice(0, name.length - path.extname(name).length);
 
 function appliedLine(a: AppliedMigration): string {
-  return `${a.name}: batch ${a.batch}${a.appliedAt ? `, applied ${a.appliedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : ''}`;
+  return `${a.name}: batch ${a.batch}${
+    a.appliedAt
+      ? `, applied ${a.appliedAt
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, 'Z')}`
+      : ''
+  }`;
 }
 
 /** Idle-in-transaction this long while holding knex's tables means the migration is stuck, not slow. */
@@ -25,9 +32,7 @@ export async function checkLock(db: Database, project: ProjectConfig, lock: Lock
   const activity = db.kind === 'server' ? await readMigrationActivity(db.knex, project.migrations) : undefined;
   const running = activity ? runningMigrationSessions(activity) : [];
   const last = applied[applied.length - 1];
-  const hidden = activity?.queriesHidden
-    ? ["pg_stat_activity hides other users' statements from this user; `GRANT pg_read_all_stats TO <user>` lets doctor see them"]
-    : [];
+  const hidden = activity?.queriesHidden ? ["pg_stat_activity hides other users' statements from this user; `GRANT pg_read_all_stats TO <user>` lets doctor see them"] : [];
 
   if (running.length > 0) {
     const stuck = running.filter((s) => s.state?.startsWith('idle in transaction') && (s.transactionSeconds ?? 0) > STUCK_SECONDS);
@@ -41,9 +46,7 @@ export async function checkLock(db: Database, project: ProjectConfig, lock: Lock
             ? `A migration session holds knex's tables but has been idle in its transaction for ${Math.max(...stuck.map((s) => s.transactionSeconds ?? 0))} s`
             : `A migration is running now (pid ${running.map((s) => s.pid).join(', ')})`,
           evidence: [
-            lock.isLocked
-              ? `${lockTable}.is_locked = 1`
-              : `${lockTable}.is_locked reads 0: the running batch set it to 1 inside its own, not yet committed, transaction`,
+            lock.isLocked ? `${lockTable}.is_locked = 1` : `${lockTable}.is_locked reads 0: the running batch set it to 1 inside its own, not yet committed, transaction`,
             ...running.map(describeSession),
             ...hidden,
           ],
@@ -86,9 +89,7 @@ export async function checkLock(db: Database, project: ProjectConfig, lock: Lock
           ...hidden,
         ],
         fix:
-          (busy.some((s) => s.state === 'active')
-            ? "If a busy session above is the crashed run's statement, stop it first (pg_terminate_backend). "
-            : '') +
+          (busy.some((s) => s.state === 'active') ? "If a busy session above is the crashed run's statement, stop it first (pg_terminate_backend). " : '') +
           "Free the lock with `knexsafe unlock` (what `npx knex migrate:unlock` does; the seed's manual fix is `DELETE FROM knex_migrations_lock WHERE is_locked = 1;`), then run `knexsafe doctor` again: the crashed run may have left a migration half applied.",
         commands: [...busy.filter((s) => s.state === 'active').map((s) => `SELECT pg_terminate_backend(${s.pid});`), 'knexsafe unlock', 'knexsafe doctor'],
         data: { busy },
@@ -217,7 +218,7 @@ export function checkFiles(project: ProjectConfig, files: MigrationFile[], appli
         ...group.map((f) => `${displayPath(f.file)}: ${appliedNames.has(f.name) ? 'applied' : 'pending'}`),
         'knex treats each file name as its own migration: it would run the same change twice, and the second run fails (relation already exists) or, worse, repeats a data change',
       ],
-      fix: 'Keep one form in the migrations folder: compile TypeScript migrations to a separate output folder, or limit the knexfile\'s migrations.loadExtensions to one extension.',
+      fix: "Keep one form in the migrations folder: compile TypeScript migrations to a separate output folder, or limit the knexfile's migrations.loadExtensions to one extension.",
       commands: extras.map((f) => `rm ${displayPath(f.file)}`),
       migration: extras[0]!.name,
       file: extras[0]!.file,

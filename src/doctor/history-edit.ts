@@ -170,7 +170,13 @@ export async function renameMigration(ctx: EditContext, given: string, to: strin
       `UPDATE ${table} SET name = ${sqlString(row.name)} WHERE id = ${Number(row.id)} AND name = ${sqlString(target)};`,
     ]);
     await trx.raw(`update ${table} set name = ? where id = ?`, [target, row.id]);
-    await followHistoryEdit(trx, project.migrations, row.name, target, files.find((f) => f.name === target));
+    await followHistoryEdit(
+      trx,
+      project.migrations,
+      row.name,
+      target,
+      files.find((f) => f.name === target),
+    );
     return { action: 'rename' as const, database: db.description, row, to: target, backup };
   });
 }

@@ -142,15 +142,18 @@ export async function runSchemaChecks(input: SchemaCheckInput): Promise<SchemaCh
       try {
         const loaded = await loadSchemaDump(clone.shadow, dump.sql);
         result.clone = `pg_dump ${dump.tool.major} --schema-only of the target, loaded into ${clone.shadow.description}${loaded.failed.length ? ` (${loaded.failed.length} statement(s) not loaded)` : ''}`;
-        if (loaded.failed.length) cloneNote = `the copy misses ${loaded.failed.length} statement(s) the shadow refused, e.g. ${loaded.failed[0]!.statement.split('\n')[0]} (${loaded.failed[0]!.error})`;
+        if (loaded.failed.length)
+          cloneNote = `the copy misses ${loaded.failed.length} statement(s) the shadow refused, e.g. ${loaded.failed[0]!.statement.split('\n')[0]} (${loaded.failed[0]!.error})`;
         const historyTable = project.migrations.schemaName ? `${project.migrations.schemaName}.${project.migrations.tableName}` : project.migrations.tableName;
         // The dump has knex's tables but not their rows: the copy gets the target's history.
         if (applied.length) {
           const lastBatch = Math.max(...applied.map((a) => a.batch));
-          await clone.knex(historyTable).insert([
-            ...applied.map((a) => ({ name: aliases.get(a.name)?.name ?? a.name, batch: a.batch, migration_time: a.appliedAt ?? new Date() })),
-            ...[...twins].map((name) => ({ name, batch: lastBatch, migration_time: new Date() })),
-          ]);
+          await clone
+            .knex(historyTable)
+            .insert([
+              ...applied.map((a) => ({ name: aliases.get(a.name)?.name ?? a.name, batch: a.batch, migration_time: a.appliedAt ?? new Date() })),
+              ...[...twins].map((name) => ({ name, batch: lastBatch, migration_time: new Date() })),
+            ]);
         }
         const outcome = await clone.latest(files);
         if (outcome.error) {
@@ -273,10 +276,7 @@ export async function runSchemaChecks(input: SchemaCheckInput): Promise<SchemaCh
       id: 'pending',
       severity: 'info',
       title: `${pending.length} pending migration${pending.length === 1 ? '' : 's'}: \`knexsafe latest\` applies ${pending.length === 1 ? 'it' : 'them'}`,
-      evidence: [
-        ...pending.map((f) => `${f.name}: pending`),
-        ...(cloneClean ? ["they run cleanly on a copy of the target's schema (pg_dump --schema-only)"] : []),
-      ],
+      evidence: [...pending.map((f) => `${f.name}: pending`), ...(cloneClean ? ["they run cleanly on a copy of the target's schema (pg_dump --schema-only)"] : [])],
       fix: 'Review them with `knexsafe check --pending`, then run `knexsafe latest`.',
       commands: ['knexsafe check --pending', 'knexsafe latest'],
       data: { pending: pending.map((f) => f.name) },

@@ -16,10 +16,21 @@ export interface FixText {
  */
 export function fixText(code: string, migration: string, original: string, style: SourceStyle, taken: Set<string>): FixText {
   const parts = code.split(NEXT_MIGRATION).map((p) => `${p.trim()}\n`);
-  const next = [...taken].filter((n) => n !== migration).sort().find((n) => n > migration);
-  const names = namesAfter(migration, next, parts.slice(1).map((p) => slugForPart(p, migration)), taken);
+  const next = [...taken]
+    .filter((n) => n !== migration)
+    .sort()
+    .find((n) => n > migration);
+  const names = namesAfter(
+    migration,
+    next,
+    parts.slice(1).map((p) => slugForPart(p, migration)),
+    taken,
+  );
   for (const name of names) taken.add(name);
-  return { text: fitToOriginal(original, parts[0]!, migration, style), added: names.map((name, i) => ({ name, text: withHeaderOf(original, inSourceStyle(parts[i + 1]!, style)).replace(/\r?\n/g, style.eol) })) };
+  return {
+    text: fitToOriginal(original, parts[0]!, migration, style),
+    added: names.map((name, i) => ({ name, text: withHeaderOf(original, inSourceStyle(parts[i + 1]!, style)).replace(/\r?\n/g, style.eol) })),
+  };
 }
 
 /** The first line of a snippet fix that says where it goes: the start of `up`'s body. */

@@ -93,7 +93,11 @@ export async function fix(options: FixOptions): Promise<FixResult> {
   const project = await resolveProject(options);
   if (!project.knexfile && options.migrationsDir === undefined) throw knexfileNotFound(path.resolve(options.cwd ?? process.cwd()));
   if (project.migrations.custom) {
-    throw usage('FIX_CUSTOM_SOURCE', 'fix rewrites migration files, and this knexfile lists its migrations through its own migrationSource, so knexsafe cannot tell which file holds each one.', 'Run `knexsafe check` and apply its fixes by hand, or point --migrations-dir at the folder.');
+    throw usage(
+      'FIX_CUSTOM_SOURCE',
+      'fix rewrites migration files, and this knexfile lists its migrations through its own migrationSource, so knexsafe cannot tell which file holds each one.',
+      'Run `knexsafe check` and apply its fixes by hand, or point --migrations-dir at the folder.',
+    );
   }
   if (project.migrations.directories.length !== 1) {
     throw usage('FIX_SEVERAL_DIRECTORIES', `fix works on one migrations folder, and this knexfile names ${project.migrations.directories.length}.`, 'Pass --migrations-dir <dir> to fix one of them.');
@@ -101,7 +105,12 @@ export async function fix(options: FixOptions): Promise<FixResult> {
   const directory = path.resolve(project.baseDir, project.migrations.directories[0]!);
   if (!fs.existsSync(directory)) throw usage('NO_MIGRATIONS_DIR', `The migrations folder ${displayPath(directory)} does not exist.`);
   const files = listMigrationFiles(project.migrations);
-  const names = (options.names ?? []).map((given) => matchName(files.map((f) => f.name), given));
+  const names = (options.names ?? []).map((given) =>
+    matchName(
+      files.map((f) => f.name),
+      given,
+    ),
+  );
   if (!options.dryRun) {
     // Said before the shadow runs, not after: the files are known to be needed.
     for (const target of [directory, ...names.map((n) => path.join(directory, n))]) {
@@ -138,7 +147,9 @@ export async function fix(options: FixOptions): Promise<FixResult> {
     result.written = true;
     progress('Checking the result');
     const common = { ...projectOptions(options), ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
-    result.after = leftOver(await check({ ...common, ...(loop.wanted.size ? { names: [...loop.wanted] } : { all: true }), ...(options.pgVersion !== undefined ? { pgVersion: options.pgVersion } : {}) }));
+    result.after = leftOver(
+      await check({ ...common, ...(loop.wanted.size ? { names: [...loop.wanted] } : { all: true }), ...(options.pgVersion !== undefined ? { pgVersion: options.pgVersion } : {}) }),
+    );
     progress('Verifying the rewritten and added migrations');
     const verified = await verify({ ...common, names: changes.map((c) => c.name) });
     result.verify = {
@@ -178,7 +189,15 @@ function renewScratch(scratch: Scratch): void {
 
 function projectOptions(options: FixOptions): ProjectOptions {
   const { cwd, knexfile, env, migrationsDir, client, connection, db } = options;
-  return { ...(cwd !== undefined ? { cwd } : {}), ...(knexfile !== undefined ? { knexfile } : {}), ...(env !== undefined ? { env } : {}), ...(migrationsDir !== undefined ? { migrationsDir } : {}), ...(client !== undefined ? { client } : {}), ...(connection !== undefined ? { connection } : {}), ...(db !== undefined ? { db } : {}) };
+  return {
+    ...(cwd !== undefined ? { cwd } : {}),
+    ...(knexfile !== undefined ? { knexfile } : {}),
+    ...(env !== undefined ? { env } : {}),
+    ...(migrationsDir !== undefined ? { migrationsDir } : {}),
+    ...(client !== undefined ? { client } : {}),
+    ...(connection !== undefined ? { connection } : {}),
+    ...(db !== undefined ? { db } : {}),
+  };
 }
 
 function matchName(names: string[], given: string): string {
@@ -329,7 +348,10 @@ async function fixLoop(input: LoopInput) {
         placedSnippets.set(key, placed);
       }
       if (f.fix.replaysData) {
-        skip(f, `its fix would write ${f.fix.replaysData} as constants the shadow computed, where the migration computes them when it runs: apply it by hand, keeping that code (knexsafe check shows it)`);
+        skip(
+          f,
+          `its fix would write ${f.fix.replaysData} as constants the shadow computed, where the migration computes them when it runs: apply it by hand, keeping that code (knexsafe check shows it)`,
+        );
         continue;
       }
       byMigration.set(f.migration, [...(byMigration.get(f.migration) ?? []), f]);
@@ -457,7 +479,11 @@ function writeAll(directory: string, changes: FileChange[]): void {
       try {
         fs.accessSync(c.file, fs.constants.W_OK);
       } catch {
-        throw usage('FIX_NOT_WRITABLE', `${displayPath(c.file)} is not writable, so fix changed nothing (it needs to rewrite that migration).`, 'Make the file writable (chmod u+w), or leave it out: knexsafe fix <other migrations…>.');
+        throw usage(
+          'FIX_NOT_WRITABLE',
+          `${displayPath(c.file)} is not writable, so fix changed nothing (it needs to rewrite that migration).`,
+          'Make the file writable (chmod u+w), or leave it out: knexsafe fix <other migrations…>.',
+        );
       }
     }
   }

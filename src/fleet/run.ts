@@ -164,7 +164,16 @@ async function fleetOn(options: FleetOptions, base: ProjectConfig, targets: Flee
       } catch (error) {
         const failure = asError(error);
         reports.set(key, failure);
-        checks.push({ state: last, targets: group.length, pending, errors: 1, warnings: 0, representative: rep.name, durationMs: Math.round(performance.now() - checkStarted), failed: failure.message });
+        checks.push({
+          state: last,
+          targets: group.length,
+          pending,
+          errors: 1,
+          warnings: 0,
+          representative: rep.name,
+          durationMs: Math.round(performance.now() - checkStarted),
+          failed: failure.message,
+        });
       }
       for (const t of group) events.state?.(t.name, 'waiting');
     }
@@ -229,7 +238,15 @@ async function fleetOn(options: FleetOptions, base: ProjectConfig, targets: Flee
     if (o) return o;
     events.state?.(t.name, 'not started');
     const names = seen.get(t.name) ?? [];
-    return { ...identity(t), result: 'not started', applied: names.length, pending: seen.has(t.name) ? Math.max(0, fileCount - names.length) : 0, version: lastOf(names), migrations: [], durationMs: 0 };
+    return {
+      ...identity(t),
+      result: 'not started',
+      applied: names.length,
+      pending: seen.has(t.name) ? Math.max(0, fileCount - names.length) : 0,
+      version: lastOf(names),
+      migrations: [],
+      durationMs: 0,
+    };
   });
   const versions = new Map<string | null, number>();
   for (const o of list) if (o.result !== 'not started' && o.result !== 'failed') versions.set(o.version, (versions.get(o.version) ?? 0) + 1);
@@ -427,7 +444,14 @@ export class Readers {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.shared.values()].map((p) => p.then((db) => db.close(), () => undefined)));
+    await Promise.all(
+      [...this.shared.values()].map((p) =>
+        p.then(
+          (db) => db.close(),
+          () => undefined,
+        ),
+      ),
+    );
     this.shared.clear();
   }
 }

@@ -57,9 +57,16 @@ export async function loadTargets(project: ProjectConfig, selection: TargetSelec
   const except = patterns(selection.except);
   const kept = targets.filter((t) => (only.length === 0 || only.some((p) => p.test(t.name))) && !except.some((p) => p.test(t.name)));
   if (kept.length === 0) {
-    throw new KnexsafeError('NO_TARGETS', `No target is left after --only/--except (${targets.length} listed, e.g. ${targets.slice(0, 3).map((t) => t.name).join(', ')}).`, {
-      hint: 'Patterns match target names as shown in the summary; `*` matches any text, `?` one character.',
-    });
+    throw new KnexsafeError(
+      'NO_TARGETS',
+      `No target is left after --only/--except (${targets.length} listed, e.g. ${targets
+        .slice(0, 3)
+        .map((t) => t.name)
+        .join(', ')}).`,
+      {
+        hint: 'Patterns match target names as shown in the summary; `*` matches any text, `?` one character.',
+      },
+    );
   }
   return kept;
 }
@@ -139,9 +146,17 @@ async function configTargets(project: ProjectConfig): Promise<RawTarget[]> {
 }
 
 const COLUMN_KINDS: Record<string, Kind> = {
-  url: 'url', connection: 'url', connection_string: 'url',
-  database: 'database', datname: 'database', db: 'database', database_name: 'database',
-  schema: 'schema', schema_name: 'schema', nspname: 'schema', tenant_schema: 'schema',
+  url: 'url',
+  connection: 'url',
+  connection_string: 'url',
+  database: 'database',
+  datname: 'database',
+  db: 'database',
+  database_name: 'database',
+  schema: 'schema',
+  schema_name: 'schema',
+  nspname: 'schema',
+  tenant_schema: 'schema',
 };
 
 /** Runs a listing query on the configured connection (read-only); its first column names the targets. */
@@ -160,7 +175,9 @@ async function queryTargets(project: ProjectConfig, sql: string, where: string):
     rows = result.rows;
     column = result.fields?.[0]?.name;
   } catch (error) {
-    throw new KnexsafeError('TARGETS_QUERY', `${where} failed on ${db.description}: ${errorMessage(error)}`, { hint: 'Run the query by hand (psql) to check it; it must return one column of URLs, database names or schema names.' });
+    throw new KnexsafeError('TARGETS_QUERY', `${where} failed on ${db.description}: ${errorMessage(error)}`, {
+      hint: 'Run the query by hand (psql) to check it; it must return one column of URLs, database names or schema names.',
+    });
   } finally {
     await db.close();
   }
@@ -259,7 +276,15 @@ function patterns(list: string[] | undefined): RegExp[] {
     .flatMap((p) => p.split(','))
     .map((p) => p.trim())
     .filter(Boolean)
-    .map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`));
+    .map(
+      (p) =>
+        new RegExp(
+          `^${p
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+        ),
+    );
 }
 
 /** The project as it applies to one target: its connection, and for a schema its searchPath and knex's schemaName. */

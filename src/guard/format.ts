@@ -45,7 +45,9 @@ export function formatPlan(plan: RunPlan, c: Colors): string {
   });
   lines.push('');
   if (plan.check) {
-    lines.push(`check: ${plan.check.errors} error(s), ${plan.check.warnings} warning(s), ${plan.check.info} info${plan.check.suppressed ? `, ${plan.check.suppressed} suppressed` : ''} (${(plan.check.durationMs / 1000).toFixed(1)} s${plan.check.shadow ? `, ${plan.check.shadow}` : ''})`);
+    lines.push(
+      `check: ${plan.check.errors} error(s), ${plan.check.warnings} warning(s), ${plan.check.info} info${plan.check.suppressed ? `, ${plan.check.suppressed} suppressed` : ''} (${(plan.check.durationMs / 1000).toFixed(1)} s${plan.check.shadow ? `, ${plan.check.shadow}` : ''})`,
+    );
   } else if (plan.checkSkipped) {
     lines.push(`check: skipped (${plan.checkSkipped})`);
   }
@@ -82,7 +84,15 @@ export function summaryJson(result: GuardedRunResult): Record<string, unknown> {
     attempts: result.attempts,
     check: result.plan.check,
     ...(result.plan.checkSkipped ? { checkSkipped: result.plan.checkSkipped } : {}),
-    ...(result.backup ? { backup: { dir: result.backup.dir, entries: result.backup.manifest.entries.map((e) => ({ table: `${e.schema}.${e.name}`, kind: e.kind, columns: e.targetColumns, rows: e.rows, file: e.file })), restore: result.backup.manifest.restore } } : {}),
+    ...(result.backup
+      ? {
+          backup: {
+            dir: result.backup.dir,
+            entries: result.backup.manifest.entries.map((e) => ({ table: `${e.schema}.${e.name}`, kind: e.kind, columns: e.targetColumns, rows: e.rows, file: e.file })),
+            restore: result.backup.manifest.restore,
+          },
+        }
+      : {}),
     warnings: result.warnings,
   };
 }

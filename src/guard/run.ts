@@ -227,9 +227,10 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     const plan = buildPlan(command, db.description, pending, modes, report, settings, backupWanted);
     const knex = db.knex;
     plan.backupTargets = await existingTargets(plan.backupTargets, async (table, column) => {
-      const sql = column === undefined
-        ? 'select pg_catalog.to_regclass(?) is not null as e'
-        : 'select exists (select 1 from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass(?) and attname = ? and attnum > 0 and not attisdropped) as e';
+      const sql =
+        column === undefined
+          ? 'select pg_catalog.to_regclass(?) is not null as e'
+          : 'select exists (select 1 from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass(?) and attname = ? and attnum > 0 and not attisdropped) as e';
       const rows = (await knex.raw(sql, column === undefined ? [table] : [table, column])) as { rows: { e: boolean }[] };
       return rows.rows[0]?.e === true;
     });
@@ -272,7 +273,17 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
         warnings.push(message);
         events.warning?.(message);
       });
-      running = runWithRetries(command, db, project, observer, settings, options, events, pending.map((p) => p.name), recorder);
+      running = runWithRetries(
+        command,
+        db,
+        project,
+        observer,
+        settings,
+        options,
+        events,
+        pending.map((p) => p.name),
+        recorder,
+      );
       run = (await running) as RunOutcome;
     } finally {
       disarm();
@@ -385,7 +396,13 @@ function buildPlan(
   });
   const blocking = findings.filter((f) => !f.suppressed && f.severity === RULES_BLOCKING_SEVERITY);
   for (const m of report?.migrations ?? []) {
-    if (m.failed && names.has(m.name)) blocking.push({ rule: 'fails-on-shadow', severity: 'error', migration: m.name, message: `fails on the shadow database${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}${m.failed.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}` });
+    if (m.failed && names.has(m.name))
+      blocking.push({
+        rule: 'fails-on-shadow',
+        severity: 'error',
+        migration: m.name,
+        message: `fails on the shadow database${m.failed.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed.message}${m.failed.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}`,
+      });
   }
   const active = findings.filter((f) => !f.suppressed);
   return {
@@ -532,12 +549,16 @@ async function endedError(ended: MigrationEnded, db: Database, project: ProjectC
     if (notDone.length) parts.push(`Not applied: ${notDone.join(', ')}.`);
     if (!transactional) {
       const kept = active?.completed.length ?? 0;
-      parts.push(`${ended.migration} ran without a transaction: ${kept ? `the ${kept} statement${kept === 1 ? '' : 's'} it finished before it was ended stay${kept === 1 ? 's' : ''} applied — check the schema before running it again` : 'it had finished no statement'}.`);
+      parts.push(
+        `${ended.migration} ran without a transaction: ${kept ? `the ${kept} statement${kept === 1 ? '' : 's'} it finished before it was ended stay${kept === 1 ? 's' : ''} applied — check the schema before running it again` : 'it had finished no statement'}.`,
+      );
     } else {
       parts.push(`Its transaction was rolled back${active?.completed.length ? ` (${active.completed.length} statement${active.completed.length === 1 ? '' : 's'} undone)` : ''}.`);
     }
     const lock = await readLockState(db.knex, project.migrations);
-    lockText = lock.isLocked ? ` knex's lock (${project.migrations.tableName}_lock) is still set: \`knexsafe doctor\` shows whether anyone holds it, \`knexsafe unlock\` frees it.` : ` knex's lock is released.`;
+    lockText = lock.isLocked
+      ? ` knex's lock (${project.migrations.tableName}_lock) is still set: \`knexsafe doctor\` shows whether anyone holds it, \`knexsafe unlock\` frees it.`
+      : ` knex's lock is released.`;
   } catch (error) {
     parts.push(`What is applied now could not be read back (${errorMessage(error)}): run \`knexsafe status\`.`);
   }
@@ -547,8 +568,8 @@ async function endedError(ended: MigrationEnded, db: Database, project: ProjectC
       : ended.reason === 'interrupted'
         ? 'Run `knexsafe status` (or `knexsafe doctor`) to see where it stopped, then `knexsafe latest` to go on.'
         : ended.reason === 'idle' || sqlState(ended.sessionError) === '25P03'
-        ? 'Make sure the migration awaits or returns every promise it starts and that each one settles; raise --idle-timeout if it is expected to wait between statements.'
-        : 'Someone or something ended the session (pg_terminate_backend, idle_in_transaction_session_timeout, a server restart or a proxy): find out who, then run again.';
+          ? 'Make sure the migration awaits or returns every promise it starts and that each one settles; raise --idle-timeout if it is expected to wait between statements.'
+          : 'Someone or something ended the session (pg_terminate_backend, idle_in_transaction_session_timeout, a server restart or a proxy): find out who, then run again.';
   return migrationEndedError(ended, `${parts.join(' ')}${lockText}`, hint);
 }
 
@@ -595,9 +616,7 @@ function blockersText(blockers: BlockingSession[], db: Database): string {
 
 function gaveUpError(command: GuardedCommand, record: AttemptRecord, attempts: AttemptRecord[], settings: GuardSettings, db: Database): KnexsafeError {
   const what = record.sqlState === '40P01' ? 'deadlocked' : `could not get a lock within lock_timeout ${humanDuration(settings.lockTimeoutMs)}`;
-  const outcome = record.transactional
-    ? 'Its transaction was rolled back each time, so nothing from it is applied.'
-    : 'Migrations that finished before it stay applied (see `knexsafe status`).';
+  const outcome = record.transactional ? 'Its transaction was rolled back each time, so nothing from it is applied.' : 'Migrations that finished before it stay applied (see `knexsafe status`).';
   const pids = [...new Set(attempts.flatMap((a) => a.blockers.map((b) => b.pid)))];
   return new KnexsafeError(
     'LOCK_TIMEOUT',
@@ -623,18 +642,17 @@ function notRetryableError(error: unknown, record: AttemptRecord, reason: string
 function runLockedError(command: GuardedCommand, project: ProjectConfig, holders: LockHolder[]): KnexsafeError {
   const who = holders.length
     ? holders
-        .map((h) => `pid ${h.pid} (application ${h.application ? `"${h.application}"` : '(none)'}${h.clientAddress ? `, from ${h.clientAddress}` : ''}${h.backendStart ? `, connected ${h.backendStart}` : ''})`)
+        .map(
+          (h) =>
+            `pid ${h.pid} (application ${h.application ? `"${h.application}"` : '(none)'}${h.clientAddress ? `, from ${h.clientAddress}` : ''}${h.backendStart ? `, connected ${h.backendStart}` : ''})`,
+        )
         .join('; ')
     : 'a session that has just ended';
-  return new KnexsafeError(
-    'MIGRATION_LOCKED',
-    `Another knexsafe run is migrating this database (${project.migrations.tableName}): ${who}. This ${command} ran nothing.`,
-    {
-      exitCode: 1,
-      hint: 'Wait for it to finish and run again (it will find nothing or only what is still pending). The run lock is a session advisory lock: it disappears by itself if that process dies.',
-      details: { holders },
-    },
-  );
+  return new KnexsafeError('MIGRATION_LOCKED', `Another knexsafe run is migrating this database (${project.migrations.tableName}): ${who}. This ${command} ran nothing.`, {
+    exitCode: 1,
+    hint: 'Wait for it to finish and run again (it will find nothing or only what is still pending). The run lock is a session advisory lock: it disappears by itself if that process dies.',
+    details: { holders },
+  });
 }
 
 /**
@@ -647,7 +665,11 @@ function createdConcurrently(error: unknown, project: ProjectConfig): boolean {
   if (state !== '42P07' && state !== '23505') return false;
   const message = errorMessage(error);
   const table = project.migrations.tableName;
-  return message.includes(`create table "${table}`) || message.includes(`"${table}_lock"`) || new RegExp(`relation "${table}(_lock)?" already exists|Key \\(typname, typnamespace\\)=\\(${table}`).test(message);
+  return (
+    message.includes(`create table "${table}`) ||
+    message.includes(`"${table}_lock"`) ||
+    new RegExp(`relation "${table}(_lock)?" already exists|Key \\(typname, typnamespace\\)=\\(${table}`).test(message)
+  );
 }
 
 function knexLockError(error: unknown, project: ProjectConfig, db: Database, how: 'held' | 'created' = 'held'): KnexsafeError {
@@ -656,15 +678,11 @@ function knexLockError(error: unknown, project: ProjectConfig, db: Database, how
     how === 'created'
       ? `it created knex's tables (${project.migrations.tableName}, ${lockTable}) at the same moment as this run`
       : `${lockTable} is held (is_locked = 1, or its row is locked by a batch transaction that is still running)`;
-  return new KnexsafeError(
-    'MIGRATION_LOCKED',
-    `another process is migrating: ${why} on ${db.description} — probably a plain \`knex migrate:latest\` — so this run applied nothing.`,
-    {
-      exitCode: 1,
-      cause: error,
-      hint: 'Wait for it to finish, then run again: it finds nothing or only what is still pending. `knexsafe doctor` shows the session; if no process is migrating, the lock was left by a crash and `knexsafe unlock` frees it.',
-    },
-  );
+  return new KnexsafeError('MIGRATION_LOCKED', `another process is migrating: ${why} on ${db.description} — probably a plain \`knex migrate:latest\` — so this run applied nothing.`, {
+    exitCode: 1,
+    cause: error,
+    hint: 'Wait for it to finish, then run again: it finds nothing or only what is still pending. `knexsafe doctor` shows the session; if no process is migrating, the lock was left by a crash and `knexsafe unlock` frees it.',
+  });
 }
 
 function appliedElsewhereError(command: GuardedCommand, rows: AppliedMigration[], project: ProjectConfig): KnexsafeError {
@@ -682,7 +700,17 @@ function appliedElsewhereError(command: GuardedCommand, rows: AppliedMigration[]
 
 function changedMigrationsError(command: GuardedCommand, changed: ChecksumVerdict[], project: ProjectConfig): KnexsafeError {
   const list = changed
-    .map((c) => `${c.name} (applied${c.recorded?.recordedAt ? ` ${c.recorded.recordedAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : ''}${c.recorded?.git ? ` from commit ${c.recorded.git.commit.slice(0, 12)}` : ''}, sha256 ${c.recorded?.sha256.slice(0, 12)} then, ${c.current?.slice(0, 12)} now)`)
+    .map(
+      (c) =>
+        `${c.name} (applied${
+          c.recorded?.recordedAt
+            ? ` ${c.recorded.recordedAt
+                .toISOString()
+                .replace('T', ' ')
+                .replace(/\.\d+Z$/, 'Z')}`
+            : ''
+        }${c.recorded?.git ? ` from commit ${c.recorded.git.commit.slice(0, 12)}` : ''}, sha256 ${c.recorded?.sha256.slice(0, 12)} then, ${c.current?.slice(0, 12)} now)`,
+    )
     .join('; ');
   return new KnexsafeError(
     'MIGRATION_CHANGED',

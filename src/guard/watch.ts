@@ -24,11 +24,7 @@ export class MigrationEnded extends Error {
  * the server killed the session of its transaction. `ended` rejects with a MigrationEnded then;
  * the guard races the migration against it, so knex rolls back and frees its lock.
  */
-export function watchMigration(
-  observer: GuardObserver,
-  migration: string,
-  limits: { timeoutMs: number; idleMs: number },
-): { ended: Promise<never>; stop(): void } {
+export function watchMigration(observer: GuardObserver, migration: string, limits: { timeoutMs: number; idleMs: number }): { ended: Promise<never>; stop(): void } {
   let stopped = false;
   let fail: (error: MigrationEnded) => void = () => undefined;
   const ended = new Promise<never>((_, reject) => (fail = reject));
@@ -81,7 +77,14 @@ export function watchMigration(
   }
   observer.onInterrupt = () => {
     const pids = [...observer.inFlight.values()].filter((p): p is number => p !== undefined);
-    end(new MigrationEnded('interrupted', migration, `Interrupted (Ctrl-C or SIGTERM) while migration ${migration} ran, so knexsafe ended it${pids.length ? ` (cancelled its running statement, pid ${pids.join(', ')})` : ''}.`, pids));
+    end(
+      new MigrationEnded(
+        'interrupted',
+        migration,
+        `Interrupted (Ctrl-C or SIGTERM) while migration ${migration} ran, so knexsafe ended it${pids.length ? ` (cancelled its running statement, pid ${pids.join(', ')})` : ''}.`,
+        pids,
+      ),
+    );
     return observer.cancel(pids);
   };
   observer.onSessionLost = (error) => {

@@ -33,10 +33,13 @@ export function renderKnexfile(style: 'cjs' | 'esm' | 'ts', databaseName: string
     },${seeds}
   }`;
   const body = `{
-  development: ${local(`process.env.PGDATABASE || '${databaseName}_dev'`, `
+  development: ${local(
+    `process.env.PGDATABASE || '${databaseName}_dev'`,
+    `
     seeds: {
       directory: './seeds',
-    },`)},
+    },`,
+  )},
 
   test: ${local(`'${databaseName}_test'`, '')},
 
@@ -70,7 +73,11 @@ export function initProject(options: InitOptions = {}): InitResult {
   }
   const extension = parseExtension(options.extension) ?? 'js';
   const knexfile = path.join(cwd, `knexfile.${extension}`);
-  const databaseName = path.basename(cwd).toLowerCase().replace(/[^a-z0-9_]+/g, '_') || 'app';
+  const databaseName =
+    path
+      .basename(cwd)
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_') || 'app';
   fs.mkdirSync(cwd, { recursive: true });
   fs.writeFileSync(knexfile, renderKnexfile(moduleStyle(extension, cwd), databaseName), { flag: 'wx' });
   const created = [knexfile];

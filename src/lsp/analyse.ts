@@ -170,7 +170,17 @@ export class MigrationAnalyser {
     const { project, files, index } = found;
     const target = files[index]!;
     const pgVersion = this.options.pgVersion ?? project.knexsafe.pgVersion ?? DEFAULT_PG_VERSION;
-    const result: FileAnalysis = { file: target.file, migration: target.name, after: files.length - index - 1, findings: [], fromCache: 0, ran: 0, durationMs: 0, standby: false, timings: { standby: 0, shadow: 0, earlier: 0, check: 0, reversibility: 0, following: 0 } };
+    const result: FileAnalysis = {
+      file: target.file,
+      migration: target.name,
+      after: files.length - index - 1,
+      findings: [],
+      fromCache: 0,
+      ran: 0,
+      durationMs: 0,
+      standby: false,
+      timings: { standby: 0, shadow: 0, earlier: 0, check: 0, reversibility: 0, following: 0 },
+    };
     let lap = performance.now();
     const timed = (what: keyof FileAnalysis['timings']) => {
       const now = performance.now();
@@ -340,10 +350,7 @@ export class MigrationAnalyser {
     const { files, index } = found;
     const plan = this.planFor(found);
     const same =
-      prepared.target === files[index]!.file &&
-      prepared.names === files.map((f) => f.file).join('\n') &&
-      prepared.start === (plan?.start ?? 0) &&
-      prepared.plan?.startKey === plan?.startKey;
+      prepared.target === files[index]!.file && prepared.names === files.map((f) => f.file).join('\n') && prepared.start === (plan?.start ?? 0) && prepared.plan?.startKey === plan?.startKey;
     if (same) return prepared;
     await release(prepared);
     return undefined;

@@ -127,7 +127,7 @@ export function startServer(connection: Connection, options: ServerOptions): { c
   process.on('uncaughtException', (error) => connection.console.error(`knexsafe: uncaught exception: ${errorMessage(error)}`));
 
   connection.onInitialize((params) => {
-    const root = params.rootUri ? fileURLToPath(params.rootUri) : (params.workspaceFolders?.[0] ? fileURLToPath(params.workspaceFolders[0].uri) : undefined);
+    const root = params.rootUri ? fileURLToPath(params.rootUri) : params.workspaceFolders?.[0] ? fileURLToPath(params.workspaceFolders[0].uri) : undefined;
     const init = (params.initializationOptions ?? {}) as { debounceMs?: number; analyzeFollowing?: boolean };
     if (typeof init.debounceMs === 'number' && init.debounceMs >= 0) debounceMs = init.debounceMs;
     if (typeof init.analyzeFollowing === 'boolean') analyzeFollowing = init.analyzeFollowing;
@@ -201,7 +201,14 @@ export function startServer(connection: Connection, options: ServerOptions): { c
       latest.set(doc.uri, { version, text, analysis: full, complete: true });
       await connection.sendDiagnostics({ uri: doc.uri, version, diagnostics: diagnosticsOf(full, text) });
       if (lensRefresh && !analyzeFollowing && full.after > 0) void connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
-      connection.console.log(`knexsafe: ${full.migration} version ${version} analysed in ${Math.round(full.durationMs)} ms (${full.fromCache} earlier migrations from the cache, ${full.ran} run; shadow${full.shadow ? ` (${full.shadow})` : ''} ${full.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(full.timings).filter(([k, v]) => k !== 'following' || v > 0).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms)`);
+      connection.console.log(
+        `knexsafe: ${full.migration} version ${version} analysed in ${Math.round(full.durationMs)} ms (${full.fromCache} earlier migrations from the cache, ${full.ran} run; shadow${full.shadow ? ` (${full.shadow})` : ''} ${full.standby ? 'opened ahead' : 'opened now'}; ${Object.entries(
+          full.timings,
+        )
+          .filter(([k, v]) => k !== 'following' || v > 0)
+          .map(([k, v]) => `${k} ${Math.round(v)}`)
+          .join(', ')} ms)`,
+      );
     };
     try {
       // check's findings first; the reversibility proof's come with the full set; the migrations after it last.
@@ -291,7 +298,12 @@ export function startServer(connection: Connection, options: ServerOptions): { c
     const analysed = latest.get(params.textDocument.uri);
     if (!analysed?.complete || analyzeFollowing || !analysed.analysis.after) return [];
     const n = analysed.analysis.after;
-    return [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, command: { title: `knexsafe: check the ${n} migration${n === 1 ? '' : 's'} after this one`, command: CHECK_FOLLOWING_COMMAND, arguments: [params.textDocument.uri] } }];
+    return [
+      {
+        range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+        command: { title: `knexsafe: check the ${n} migration${n === 1 ? '' : 's'} after this one`, command: CHECK_FOLLOWING_COMMAND, arguments: [params.textDocument.uri] },
+      },
+    ];
   });
 
   connection.onHover((params): Hover | null => {
@@ -315,8 +327,20 @@ export function startServer(connection: Connection, options: ServerOptions): { c
       const edit = fixEdit(params.textDocument.uri, analysed, finding);
       if (edit) actions.push({ title: `Fix: ${finding.fix!.description}`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit, isPreferred: true });
       const snippet = snippetEdit(params.textDocument.uri, analysed, finding);
-      if (snippet) actions.push({ title: `Fix: insert the fix's code (${snippet.where}): ${finding.fix!.description}`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: snippet.edit, isPreferred: !edit });
-      actions.push({ title: `Suppress ${finding.rule} here (knexsafe-ignore, with a reason)`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: suppressionEdit(params.textDocument.uri, analysed, finding) });
+      if (snippet)
+        actions.push({
+          title: `Fix: insert the fix's code (${snippet.where}): ${finding.fix!.description}`,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [diagnostic],
+          edit: snippet.edit,
+          isPreferred: !edit,
+        });
+      actions.push({
+        title: `Suppress ${finding.rule} here (knexsafe-ignore, with a reason)`,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [diagnostic],
+        edit: suppressionEdit(params.textDocument.uri, analysed, finding),
+      });
     }
     return actions;
   });
@@ -409,7 +433,14 @@ export function diagnosticsOf(analysis: Judged, text: string): Diagnostic[] {
         source: SOURCE,
         code: f.rule,
         ...(documented ? { codeDescription: { href: docsUrl(docs) } } : {}),
-        message: `Not reversible (up → down → up): ${f.message}${f.changes?.length ? ` — ${f.changes.slice(0, 3).map((c) => c.message).join('; ')}` : ''}`,
+        message: `Not reversible (up → down → up): ${f.message}${
+          f.changes?.length
+            ? ` — ${f.changes
+                .slice(0, 3)
+                .map((c) => c.message)
+                .join('; ')}`
+            : ''
+        }`,
       });
     }
   }

@@ -1,7 +1,10 @@
 /** One line saying what `knexsafe make` understood from a name, for people. */
 export function describeIntent(intent: { kind: string; [key: string]: unknown }): string {
   const s = (key: string) => String(intent[key] ?? '');
-  const list = (key: string) => ((intent[key] as unknown[] | undefined) ?? []).map((v) => (typeof v === 'object' && v !== null && 'name' in v ? `${(v as { name: string }).name}${'type' in v ? ` ${(v as { type: string }).type}` : ''}` : String(v))).join(', ');
+  const list = (key: string) =>
+    ((intent[key] as unknown[] | undefined) ?? [])
+      .map((v) => (typeof v === 'object' && v !== null && 'name' in v ? `${(v as { name: string }).name}${'type' in v ? ` ${(v as { type: string }).type}` : ''}` : String(v)))
+      .join(', ');
   const simple = intent.simple === true ? ' (simple form)' : '';
   switch (intent.kind) {
     case 'create-table':

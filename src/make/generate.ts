@@ -14,4 +14,3 @@ export function generate(intent: Intent, schema: SchemaView, options: GenerateOp
   const files = (INTENT_GENERATORS[intent.kind] as IntentGenerator)(w, intent as never);
   return { files, warnings: w.warnings, details: w.details };
 }
-

@@ -137,10 +137,7 @@ function resolveRename(words: string[], table: TableInfo, name: string): { from:
     }
   }
   const guess = cuts(words, 'to')[0];
-  throw unresolved(
-    `"${name}": ${table.name} has no column ${guess ? guess[0].join('_') : words.join('_')} to rename.`,
-    `Columns of ${table.name}: ${columnsOf(table)}.`,
-  );
+  throw unresolved(`"${name}": ${table.name} has no column ${guess ? guess[0].join('_') : words.join('_')} to rename.`, `Columns of ${table.name}: ${columnsOf(table)}.`);
 }
 
 /** The right-hand `_in_<table>` (or `_on_<table>`) of a name, resolved against the schema. */
@@ -151,10 +148,7 @@ function inTable(words: string[], schema: SchemaView, name: string, separators =
     if (table) return { left, table };
   }
   const last = options[0];
-  throw unresolved(
-    last ? `"${name}" names the table ${last[1].join('_')}, which the project's migrations do not create.` : `"${name}" does not say which table (…_in_<table>).`,
-    knownTables(schema),
-  );
+  throw unresolved(last ? `"${name}" names the table ${last[1].join('_')}, which the project's migrations do not create.` : `"${name}" does not say which table (…_in_<table>).`, knownTables(schema));
 }
 
 function existingColumn(table: TableInfo, column: string, name: string, verb: string): string {
@@ -463,7 +457,10 @@ function resolveForeignKey(words: string[], schema: SchemaView, warnings: string
   if (!found) {
     const plain = tableThenColumns(words, schema)[0];
     if (plain) {
-      throw unresolved(`"${name}": knexsafe cannot tell which table ${plain.table.name}.${plain.columns.join(', ')} should refer to.`, `Say it: add_foreign_key_on_${plain.table.name}_${plain.columns.join('_')}_to_<table>. ${knownTables(schema)}`);
+      throw unresolved(
+        `"${name}": knexsafe cannot tell which table ${plain.table.name}.${plain.columns.join(', ')} should refer to.`,
+        `Say it: add_foreign_key_on_${plain.table.name}_${plain.columns.join('_')}_to_<table>. ${knownTables(schema)}`,
+      );
     }
     throw unresolvedTableColumns(cuts(words, 'to')[0]?.[0] ?? words, schema, name);
   }

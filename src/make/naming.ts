@@ -20,10 +20,51 @@ export function isSnakeCase(name: string): boolean {
 
 /** Words that say a change happened without saying which. */
 const VAGUE_WORDS = new Set([
-  'update', 'updates', 'fix', 'fixes', 'change', 'changes', 'misc', 'stuff', 'temp', 'tmp', 'test', 'wip', 'migration',
-  'migrations', 'new', 'patch', 'tweak', 'tweaks', 'cleanup', 'modify', 'modifications', 'edit', 'edits', 'schema', 'db',
-  'database', 'refactor', 'more', 'various', 'another', 'final', 'todo', 'init', 'initial', 'stuff', 'things', 'alter',
-  'tables', 'table', 'columns', 'column', 'v2', 'v3', 'again', 'work',
+  'update',
+  'updates',
+  'fix',
+  'fixes',
+  'change',
+  'changes',
+  'misc',
+  'stuff',
+  'temp',
+  'tmp',
+  'test',
+  'wip',
+  'migration',
+  'migrations',
+  'new',
+  'patch',
+  'tweak',
+  'tweaks',
+  'cleanup',
+  'modify',
+  'modifications',
+  'edit',
+  'edits',
+  'schema',
+  'db',
+  'database',
+  'refactor',
+  'more',
+  'various',
+  'another',
+  'final',
+  'todo',
+  'init',
+  'initial',
+  'stuff',
+  'things',
+  'alter',
+  'tables',
+  'table',
+  'columns',
+  'column',
+  'v2',
+  'v3',
+  'again',
+  'work',
 ]);
 
 /**
@@ -36,7 +77,7 @@ export function vagueNameWarning(words: string[], tables: string[] = []): string
   const vague = meaningful.filter((w) => VAGUE_WORDS.has(w));
   const rest = meaningful.filter((w) => !VAGUE_WORDS.has(w));
   if (vague.length === meaningful.length || (VAGUE_WORDS.has(meaningful[0]!) && rest.length <= 1)) {
-    const table = rest.length === 1 ? tables.find((t) => t === rest[0]) ?? rest[0] : undefined;
+    const table = rest.length === 1 ? (tables.find((t) => t === rest[0]) ?? rest[0]) : undefined;
     return `"${words.join('_')}" is vague: a name should say what changes, so that the history reads as a changelog and the down can be written from it. ${suggestion(table)}`;
   }
   return undefined;

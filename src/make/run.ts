@@ -102,14 +102,14 @@ export async function makeMigration(options: MakeOptions): Promise<MakeResult> {
     const vague = vagueNameWarning(words);
     if (vague) warnings.push(vague);
     else if (!options.stub && words[0] === 'drop' && words[words.length - 1] === 'table' && words.length > 2) {
-      warnings.push(`knexsafe does not write ${stem} for you: its down would have to re-create the table with its data. Write it by hand, back the table up first (knexsafe backup), and let knexsafe verify check the down.`);
-    }
-    else if (!options.stub) {
+      warnings.push(
+        `knexsafe does not write ${stem} for you: its down would have to re-create the table with its data. Write it by hand, back the table up first (knexsafe backup), and let knexsafe verify check the down.`,
+      );
+    } else if (!options.stub) {
       warnings.push(`knexsafe does not know the shape of "${stem}", so this is knex's plain stub: write up and down by hand. Shapes it writes for you: ${grammarLines().join('; ')}.`);
     }
     const [file] = consecutivePaths(directory, project.migrations.directories, [stem], extension, options.now);
-    const content =
-      project.migrations.stub && fs.existsSync(project.migrations.stub) ? fs.readFileSync(project.migrations.stub, 'utf8') : renderMigration(style, { up: [], down: [] });
+    const content = project.migrations.stub && fs.existsSync(project.migrations.stub) ? fs.readFileSync(project.migrations.stub, 'utf8') : renderMigration(style, { up: [], down: [] });
     if (!options.print) writeNewFile(file!, content);
     return {
       path: file!,
@@ -185,4 +185,3 @@ export async function makeSeed(options: SeedMakeOptions): Promise<MakeResult> {
   if (!options.print) writeNewFile(file, content);
   return { path: file, paths: [file], files: [{ path: file, content, role: 'seed' }], extension, content, written: !options.print, intent: { kind: 'seed' }, warnings: [] };
 }
-

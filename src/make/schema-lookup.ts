@@ -18,7 +18,21 @@ export class SchemaView {
   ) {}
 
   static empty(): SchemaView {
-    return new SchemaView({ schemas: [], extensions: {}, tables: {}, indexes: {}, sequences: {}, enums: {}, composites: {}, domains: {}, views: {}, functions: {}, triggers: {}, policies: {}, comments: {} });
+    return new SchemaView({
+      schemas: [],
+      extensions: {},
+      tables: {},
+      indexes: {},
+      sequences: {},
+      enums: {},
+      composites: {},
+      domains: {},
+      views: {},
+      functions: {},
+      triggers: {},
+      policies: {},
+      comments: {},
+    });
   }
 
   private resolve<T extends { schema: string; name: string }>(items: Record<string, T>, name: string): T | undefined {
@@ -77,8 +91,10 @@ export class SchemaView {
   /** A relation (table, index, sequence, view, type) with this name already exists. */
   nameTaken(name: string): boolean {
     const s = this.snapshot;
-    return [s.tables, s.indexes, s.sequences, s.views, s.enums, s.composites, s.domains].some((items) => this.resolve(items as Record<string, { schema: string; name: string }>, name) !== undefined) ||
-      Object.values(s.tables).some((t) => Object.values(t.constraints).some((c) => c.name === name));
+    return (
+      [s.tables, s.indexes, s.sequences, s.views, s.enums, s.composites, s.domains].some((items) => this.resolve(items as Record<string, { schema: string; name: string }>, name) !== undefined) ||
+      Object.values(s.tables).some((t) => Object.values(t.constraints).some((c) => c.name === name))
+    );
   }
 
   comment(key: string): string | undefined {

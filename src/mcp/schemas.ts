@@ -11,7 +11,11 @@ const severity = z.enum(['error', 'warning', 'info']);
 const names = z.array(z.string()).describe('Migration names, with or without extension (e.g. 20240108090000_add_index_on_orders_user_id)');
 
 export const makeInput = {
-  name: z.string().describe('snake_case migration name knexsafe writes up and down from, e.g. add_email_to_users, add_index_on_orders_user_id, create_posts_table, change_price_to_decimal_12_2_in_products, add_foreign_key_on_orders_user_id, backfill_users_display_name'),
+  name: z
+    .string()
+    .describe(
+      'snake_case migration name knexsafe writes up and down from, e.g. add_email_to_users, add_index_on_orders_user_id, create_posts_table, change_price_to_decimal_12_2_in_products, add_foreign_key_on_orders_user_id, backfill_users_display_name',
+    ),
   write: z.boolean().optional().describe('Create the file(s) in the migrations folder. Default false: only return path and content'),
   extension: z.enum(['js', 'ts', 'mjs', 'cjs']).optional().describe('File type (default: what the project uses)'),
   stub: z.boolean().optional().describe('knex’s plain stub, whatever the name says'),

@@ -10,19 +10,7 @@ import { knexsafeRoot, knexsafeVersion } from '../util/package-version.js';
 import { redactObject, redactSecrets } from '../util/redact.js';
 import * as schemas from './schemas.js';
 import { reserveStdout } from './stdout-guard.js';
-import {
-  checkTool,
-  doctorTool,
-  explainTool,
-  fixTool,
-  latestTool,
-  makeMigrationTool,
-  ruleUri,
-  schemaTool,
-  statusTool,
-  verifyTool,
-  type ToolContext,
-} from './tools.js';
+import { checkTool, doctorTool, explainTool, fixTool, latestTool, makeMigrationTool, ruleUri, schemaTool, statusTool, verifyTool, type ToolContext } from './tools.js';
 
 export interface McpServerOptions {
   /** The project's options (cwd absolute): every tool works on this project. */
@@ -91,9 +79,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
           const returned = 'output' in result && typeof result.output === 'object' ? (result as { output: O; failure?: string }) : { output: result as O, failure: undefined };
           const { output } = returned;
           const escaped = escapedFailures.splice(0);
-          const failure = escaped.length
-            ? [returned.failure, ...escaped, 'hint: Whatever a migration starts must end before it returns: await it.'].filter(Boolean).join('\n')
-            : returned.failure;
+          const failure = escaped.length ? [returned.failure, ...escaped, 'hint: Whatever a migration starts must end before it returns: await it.'].filter(Boolean).join('\n') : returned.failure;
           const structured = redactObject(output) as Record<string, unknown>;
           return {
             content: [{ type: 'text', text: failure ? redactSecrets(failure) : JSON.stringify(structured, null, 2) }],
@@ -136,8 +122,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     'verify_migrations',
     {
       title: 'Verify migrations',
-      description:
-        "Prove each migration's down undoes its up: up → down → up on a shadow database, schema and data compared. Returns reversible, or what down failed to restore and the data it lost.",
+      description: "Prove each migration's down undoes its up: up → down → up on a shadow database, schema and data compared. Returns reversible, or what down failed to restore and the data it lost.",
       inputSchema: schemas.verifyInput,
       outputSchema: schemas.verifyOutput,
       annotations: readOnly,
@@ -222,7 +207,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
 function registerRuleResources(server: McpServer): void {
   const dir = path.join(knexsafeRoot() ?? '.', 'docs', 'rules');
   if (!fs.existsSync(dir)) return;
-  for (const entry of fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort()) {
+  for (const entry of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()) {
     const file = path.join(dir, entry);
     const id = entry.replace(/\.md$/, '');
     const index = id === 'README';
@@ -231,7 +219,11 @@ function registerRuleResources(server: McpServer): void {
     server.registerResource(
       index ? 'rules' : id,
       uri,
-      { title: index ? 'knexsafe rules' : (heading ?? id), description: index ? 'Every rule knexsafe checks, with links to their pages' : `knexsafe rule ${id}: what it catches and the safe pattern`, mimeType: 'text/markdown' },
+      {
+        title: index ? 'knexsafe rules' : (heading ?? id),
+        description: index ? 'Every rule knexsafe checks, with links to their pages' : `knexsafe rule ${id}: what it catches and the safe pattern`,
+        mimeType: 'text/markdown',
+      },
       async () => ({ contents: [{ uri, mimeType: 'text/markdown', text: fs.readFileSync(file, 'utf8') }] }),
     );
   }

@@ -233,9 +233,13 @@ export async function schemaTool(input: SchemaInput, ctx: ToolContext): Promise<
     try {
       const outcome = await session.replay(files);
       if (outcome.error) {
-        throw new KnexsafeError('SCHEMA_UNAVAILABLE', `Replaying the migrations on a shadow database failed${outcome.error.migration ? ` at ${outcome.error.migration}` : ''}: ${outcome.error.message}`, {
-          hint: 'Fix that migration (check_migrations shows the details), then ask for the schema again.',
-        });
+        throw new KnexsafeError(
+          'SCHEMA_UNAVAILABLE',
+          `Replaying the migrations on a shadow database failed${outcome.error.migration ? ` at ${outcome.error.migration}` : ''}: ${outcome.error.message}`,
+          {
+            hint: 'Fix that migration (check_migrations shows the details), then ask for the schema again.',
+          },
+        );
       }
       snapshot = await snapshotSchema(session.knex, { excludeTables: [project.migrations.tableName, `${project.migrations.tableName}_lock`] });
     } finally {
@@ -249,14 +253,16 @@ export async function schemaTool(input: SchemaInput, ctx: ToolContext): Promise<
     migrations: files.length,
     tables: tables.map((t) => ({
       name: t.schema === 'public' ? t.name : `${t.schema}.${t.name}`,
-      columns: t.columnOrder.map((c) => t.columns[c]!).map((c) => ({
-        name: c.name,
-        type: c.type,
-        nullable: c.nullable,
-        default: c.default,
-        ...(c.identity ? { identity: c.identity } : {}),
-        ...(c.generated ? { generated: c.generated } : {}),
-      })),
+      columns: t.columnOrder
+        .map((c) => t.columns[c]!)
+        .map((c) => ({
+          name: c.name,
+          type: c.type,
+          nullable: c.nullable,
+          default: c.default,
+          ...(c.identity ? { identity: c.identity } : {}),
+          ...(c.generated ? { generated: c.generated } : {}),
+        })),
       constraints: Object.values(t.constraints).map((c) => ({ name: c.name, kind: c.kind, definition: c.definition, ...(c.validated ? {} : { validated: false }) })),
       indexes: Object.values(snapshot?.indexes ?? {})
         .filter((i) => i.table === `${t.schema}.${t.name}`)

@@ -46,7 +46,6 @@ export async function selectHistoryRows(knex: Knex, table: string): Promise<{ id
   }));
 }
 
-
 /** knexsafe's own read (see asKnexsafe): the knexfile's identifier and response hooks stay out of it. */
 export function readLockState(...args: Parameters<typeof readLockStateOwn>): ReturnType<typeof readLockStateOwn> {
   return asKnexsafe(() => readLockStateOwn(...args));
@@ -67,9 +66,7 @@ export function tableExists(...args: Parameters<typeof tableExistsOwn>): ReturnT
 
 async function tableExistsOwn(knex: Knex, table: string, schema: string | undefined): Promise<boolean> {
   const result = (await knex.raw(
-    schema
-      ? 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = ?'
-      : 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = any (current_schemas(false))',
+    schema ? 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = ?' : 'select 1 from pg_catalog.pg_tables where tablename = ? and schemaname = any (current_schemas(false))',
     schema ? [table, schema] : [table],
   )) as { rows: unknown[] };
   return result.rows.length > 0;

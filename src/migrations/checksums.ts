@@ -173,11 +173,15 @@ export function readChecksums(knex: Knex, settings: Settings): Promise<Map<strin
     try {
       rows = ((await knex.raw(`select name, sha256, knex_id, git_commit, git_blob, git_path, recorded_at, recorded_by from ${checksumTableRef(settings)}`)) as { rows: RawRow[] }).rows;
     } catch (error) {
-      throw new KnexsafeError('CHECKSUMS_UNREADABLE', `${checksumTableName(settings)} exists but is not knexsafe's checksum table (${errorMessage(error).replace(/^.* - /s, '')}), so applied migrations cannot be compared with their files.`, {
-        exitCode: 1,
-        cause: error,
-        hint: `If another tool owns a table of that name, rename it; knexsafe creates its own when the name is free. \`knexsafe history rehash\` then records the current files.`,
-      });
+      throw new KnexsafeError(
+        'CHECKSUMS_UNREADABLE',
+        `${checksumTableName(settings)} exists but is not knexsafe's checksum table (${errorMessage(error).replace(/^.* - /s, '')}), so applied migrations cannot be compared with their files.`,
+        {
+          exitCode: 1,
+          cause: error,
+          hint: `If another tool owns a table of that name, rename it; knexsafe creates its own when the name is free. \`knexsafe history rehash\` then records the current files.`,
+        },
+      );
     }
     return new Map(
       rows.map((r) => [
@@ -241,7 +245,11 @@ export function followHistoryEdit(knex: Knex, settings: Settings, from: string, 
       const moved = (await knex.raw(`update ${checksumTableRef(settings)} set name = ? where name = ?`, [to, from])) as { rowCount?: number };
       const sha256 = renamedFile && path.extname(from) !== path.extname(to) ? hashMigrationFile(renamedFile) : undefined;
       if (moved.rowCount && sha256) {
-        await knex.raw(`update ${checksumTableRef(settings)} set sha256 = ?, git_commit = null, git_blob = null, git_path = null, recorded_at = now(), recorded_by = ? where name = ?`, [sha256, 'history rename', to]);
+        await knex.raw(`update ${checksumTableRef(settings)} set sha256 = ?, git_commit = null, git_blob = null, git_path = null, recorded_at = now(), recorded_by = ? where name = ?`, [
+          sha256,
+          'history rename',
+          to,
+        ]);
       }
     }
   });
@@ -348,7 +356,9 @@ export class ChecksumRecorder {
       await ensureChecksumTable(knex, this.settings);
     } catch (error) {
       this.unavailable = errorMessage(error);
-      this.warn(`Checksums are not recorded for this run: knexsafe could not create its table ${checksumTableName(this.settings)} (${this.unavailable}). \`knexsafe status\` will report the migrations it applies as unknown; \`knexsafe history rehash\` records them once the table can be created.`);
+      this.warn(
+        `Checksums are not recorded for this run: knexsafe could not create its table ${checksumTableName(this.settings)} (${this.unavailable}). \`knexsafe status\` will report the migrations it applies as unknown; \`knexsafe history rehash\` records them once the table can be created.`,
+      );
     }
   }
 
@@ -379,7 +389,9 @@ export class ChecksumRecorder {
       else await writeChecksums(knex, this.settings, entries, this.recordedBy);
       for (const n of applied) this.recorded.add(n);
     } catch (error) {
-      this.warn(`The checksums of ${todo.join(', ')} could not be recorded in ${checksumTableName(this.settings)} (${errorMessage(error)}): the migrations are applied, but \`knexsafe status\` will call them unknown until \`knexsafe history rehash\` records them.`);
+      this.warn(
+        `The checksums of ${todo.join(', ')} could not be recorded in ${checksumTableName(this.settings)} (${errorMessage(error)}): the migrations are applied, but \`knexsafe status\` will call them unknown until \`knexsafe history rehash\` records them.`,
+      );
     }
   }
 }

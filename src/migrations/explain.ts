@@ -68,9 +68,7 @@ interface Names {
 const q = (name: string | undefined) => (name === undefined ? '…' : ident(name));
 
 function guardHint(kind: 'column' | 'table', n: Names): string {
-  return kind === 'column'
-    ? `\`if (!(await knex.schema.hasColumn('${n.table ?? '…'}', '${n.column ?? '…'}'))) { … }\``
-    : `\`if (!(await knex.schema.hasTable('${n.first ?? '…'}'))) { … }\``;
+  return kind === 'column' ? `\`if (!(await knex.schema.hasColumn('${n.table ?? '…'}', '${n.column ?? '…'}'))) { … }\`` : `\`if (!(await knex.schema.hasTable('${n.first ?? '…'}'))) { … }\``;
 }
 
 const rerun = 'then re-run `knexsafe latest` (after `knexsafe unlock` if a crashed run left the lock set)';
@@ -333,7 +331,7 @@ function namesOf(f: FailureFacts): Names {
   return {
     quoted,
     ...(table !== undefined ? { table } : {}),
-    ...(f.column ?? columnInMessage ? { column: (f.column ?? columnInMessage)! } : {}),
+    ...((f.column ?? columnInMessage) ? { column: (f.column ?? columnInMessage)! } : {}),
     ...(f.constraint !== undefined ? { constraint: f.constraint } : {}),
     ...(quoted[0] !== undefined ? { first: quoted[0] } : {}),
   };
@@ -350,7 +348,10 @@ export function explainFailure(f: FailureFacts): SqlStateExplanation | undefined
   if (!entry) return undefined;
   const names = namesOf(f);
   const { cause, fix } = entry.explain(f, names);
-  const keyColumns = (/Key \(([^)]*)\)=/.exec(f.detail ?? '')?.[1] ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const keyColumns = (/Key \(([^)]*)\)=/.exec(f.detail ?? '')?.[1] ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   const inDetail = quotedNames(f.detail ?? '');
   const subject = names.column ?? keyColumns[0] ?? names.first ?? inDetail[0];
   const objects = [...new Set([subject, ...keyColumns, names.constraint, ...names.quoted, ...inDetail, names.table].filter((n): n is string => Boolean(n)))];

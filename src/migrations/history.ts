@@ -93,11 +93,7 @@ export function migratorConfig(project: ProjectConfig, source: Knex.MigrationSou
   };
 }
 
-async function runWithKnex(
-  ctx: HistoryContext,
-  options: RunOptions,
-  action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>,
-): Promise<BatchResult> {
+async function runWithKnex(ctx: HistoryContext, options: RunOptions, action: (migrate: Knex.Migrator, config: Knex.MigratorConfig) => Promise<unknown>): Promise<BatchResult> {
   const files = listMigrationFiles(ctx.project.migrations);
   const runs: MigrationRun[] = [];
   const source = new KnexsafeMigrationSource(files, timingWrapper(ctx, runs));
@@ -388,27 +384,19 @@ export async function explainMigratorError(error: unknown, ctx: HistoryContext, 
   const message = errorMessage(error);
   const name = (error as { name?: string } | undefined)?.name;
   if (name === 'LockError' || /Migration table is already locked/i.test(message)) {
-    return new KnexsafeError(
-      'MIGRATION_LOCKED',
-      `Another migration holds knex's lock (${ctx.project.migrations.tableName}_lock.is_locked = 1), so nothing was run.`,
-      {
-        exitCode: 1,
-        cause: error,
-        hint: 'If a migration is running elsewhere, wait for it. If a previous run crashed, `knexsafe doctor` shows whether anyone still holds it and `knexsafe unlock` frees it.',
-      },
-    );
+    return new KnexsafeError('MIGRATION_LOCKED', `Another migration holds knex's lock (${ctx.project.migrations.tableName}_lock.is_locked = 1), so nothing was run.`, {
+      exitCode: 1,
+      cause: error,
+      hint: 'If a migration is running elsewhere, wait for it. If a previous run crashed, `knexsafe doctor` shows whether anyone still holds it and `knexsafe unlock` frees it.',
+    });
   }
   const corrupt = /The migration directory is corrupt, the following files are missing: (.*)/.exec(message);
   if (corrupt) {
-    return new KnexsafeError(
-      'MISSING_MIGRATION_FILES',
-      `The database has applied migrations whose files are missing: ${corrupt[1]}. knex refuses to run until they are back.`,
-      {
-        exitCode: 1,
-        cause: error,
-        hint: 'Restore the files (git checkout), check that the .ts/.js extension matches what was applied, or run `knexsafe doctor` for the fix.',
-      },
-    );
+    return new KnexsafeError('MISSING_MIGRATION_FILES', `The database has applied migrations whose files are missing: ${corrupt[1]}. knex refuses to run until they are back.`, {
+      exitCode: 1,
+      cause: error,
+      hint: 'Restore the files (git checkout), check that the .ts/.js extension matches what was applied, or run `knexsafe doctor` for the fix.',
+    });
   }
   if (/must have both an up and down function/.test(message)) {
     // A failure of the migration, as check and verify report it (exit 1): knex ran nothing of the batch.

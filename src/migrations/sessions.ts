@@ -83,7 +83,33 @@ const ACTIVITY_SQL = `
 const MIGRATION_APPLICATION = /^knexsafe[^:]*:(.+\.(?:[cm]?[jt]s|coffee))$/;
 
 /** Statement kinds that only read or write rows: anything else run by another session is a schema change. */
-const ROW_STATEMENTS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt', 'VariableSetStmt', 'VariableShowStmt', 'TransactionStmt', 'ExplainStmt', 'CopyStmt', 'PrepareStmt', 'ExecuteStmt', 'DeallocateStmt', 'ListenStmt', 'NotifyStmt', 'UnlistenStmt', 'LockStmt', 'DeclareCursorStmt', 'FetchStmt', 'ClosePortalStmt', 'DiscardStmt', 'CallStmt', 'DoStmt', 'CheckPointStmt', 'VacuumStmt']);
+const ROW_STATEMENTS = new Set([
+  'SelectStmt',
+  'InsertStmt',
+  'UpdateStmt',
+  'DeleteStmt',
+  'MergeStmt',
+  'VariableSetStmt',
+  'VariableShowStmt',
+  'TransactionStmt',
+  'ExplainStmt',
+  'CopyStmt',
+  'PrepareStmt',
+  'ExecuteStmt',
+  'DeallocateStmt',
+  'ListenStmt',
+  'NotifyStmt',
+  'UnlistenStmt',
+  'LockStmt',
+  'DeclareCursorStmt',
+  'FetchStmt',
+  'ClosePortalStmt',
+  'DiscardStmt',
+  'CallStmt',
+  'DoStmt',
+  'CheckPointStmt',
+  'VacuumStmt',
+]);
 
 /**
  * Who is migrating right now, read-only: pg_locks on knex's two tables (a batch running in one
@@ -155,9 +181,7 @@ function readStatement(sql: string, knexTables: string[]): { touchesKnexTables: 
 
 /** One line per session, for evidence. */
 export function describeSession(s: SessionInfo): string {
-  const who = [s.user ? `user ${s.user}` : undefined, s.application ? `application "${s.application}"` : undefined, s.client ? `from ${s.client}` : undefined]
-    .filter(Boolean)
-    .join(', ');
+  const who = [s.user ? `user ${s.user}` : undefined, s.application ? `application "${s.application}"` : undefined, s.client ? `from ${s.client}` : undefined].filter(Boolean).join(', ');
   const doing =
     s.state === 'active'
       ? `running \`${oneLine(s.query)}\`${s.querySeconds !== null ? ` for ${s.querySeconds} s` : ''}${s.waitEvent ? ` (waiting on ${s.waitEvent})` : ''}`

@@ -19,7 +19,7 @@ export interface LoadedMigration {
 }
 
 export async function loadMigration(entry: MigrationFile): Promise<LoadedMigration> {
-  const e = entry.custom ? ((await entry.custom.load()) as Record<string, unknown>) ?? {} : (await importUserModule(entry.file, 'migration')).exports;
+  const e = entry.custom ? (((await entry.custom.load()) as Record<string, unknown>) ?? {}) : (await importUserModule(entry.file, 'migration')).exports;
   // CJS files come back as { default: module.exports }; ESM/TS as their named exports.
   const body = (typeof e.up === 'function' || typeof e.down === 'function' ? e : (e.default as Record<string, unknown> | undefined)) ?? e;
   const up = typeof body.up === 'function' ? (body.up as MigrationFn) : undefined;

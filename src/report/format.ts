@@ -51,7 +51,9 @@ function blocksText(f: Finding): string | undefined {
     return `${lock}, ${held.sql} already held${held.since.line !== undefined ? ` since line ${held.since.line}` : ''} — blocks ${heldBlocked.join(', ') || 'nothing'}`;
   }
   const later = f.lock.later;
-  const laterText = later ? `; later ${later.sql}${later.since.line !== undefined ? ` from line ${later.since.line}` : ''} — blocks ${[later.blocks.reads ? 'reads' : '', later.blocks.writes ? 'writes' : '', later.blocks.ddl ? 'DDL' : ''].filter(Boolean).join(', ') || 'nothing'} until commit` : '';
+  const laterText = later
+    ? `; later ${later.sql}${later.since.line !== undefined ? ` from line ${later.since.line}` : ''} — blocks ${[later.blocks.reads ? 'reads' : '', later.blocks.writes ? 'writes' : '', later.blocks.ddl ? 'DDL' : ''].filter(Boolean).join(', ') || 'nothing'} until commit`
+    : '';
   return `${lock} — blocks ${blocked.join(', ') || 'nothing'}${open.length ? ` (${open.join(' and ')} continue)` : ''}${laterText}`;
 }
 
@@ -136,9 +138,11 @@ export function formatText(report: CheckReport, c: Colors, options: TextOptions 
   );
   const notReached = report.notReached ?? [];
   if (notReached.length) {
-    lines.push(`Not checked: ${notReached.length} later migration${notReached.length === 1 ? '' : 's'} (${notReached.slice(0, 3).join(', ')}${notReached.length > 3 ? ', …' : ''}): knex stops at the migration that failed, so they would not run either.`);
+    lines.push(
+      `Not checked: ${notReached.length} later migration${notReached.length === 1 ? '' : 's'} (${notReached.slice(0, 3).join(', ')}${notReached.length > 3 ? ', …' : ''}): knex stops at the migration that failed, so they would not run either.`,
+    );
   }
-  if (hidden) lines.push(c.dim('  --verbose shows each finding\'s SQL, locks, why and fix code; knexsafe explain <rule|file:line> shows one'));
+  if (hidden) lines.push(c.dim("  --verbose shows each finding's SQL, locks, why and fix code; knexsafe explain <rule|file:line> shows one"));
   for (const w of report.warnings) lines.push(c.yellow(`warning: ${w}`));
   return lines.join('\n');
 }
@@ -181,9 +185,11 @@ export function describePgVersionSource(source: PgVersionSource): string {
     case 'target':
       return "the target's";
     case 'default':
-      return source.reason === 'no-target' ? 'default: no target; pass --pg-version'
-        : source.reason === 'target-unreachable' ? 'default: target unreachable; pass --pg-version'
-        : 'default; pass --pg-version';
+      return source.reason === 'no-target'
+        ? 'default: no target; pass --pg-version'
+        : source.reason === 'target-unreachable'
+          ? 'default: target unreachable; pass --pg-version'
+          : 'default; pass --pg-version';
   }
 }
 
@@ -233,7 +239,16 @@ export function formatSarif(report: CheckReport, version: string): unknown {
     properties: { category: r.meta.category },
   }));
   for (const id of used) {
-    if (!rules.some((r) => r.id === id)) rules.push({ id, name: id, shortDescription: { text: id }, helpUri: 'https://www.npmjs.com/package/knexsafe', help: { text: id }, defaultConfiguration: { level: 'warning' }, properties: { category: 'knex' } });
+    if (!rules.some((r) => r.id === id))
+      rules.push({
+        id,
+        name: id,
+        shortDescription: { text: id },
+        helpUri: 'https://www.npmjs.com/package/knexsafe',
+        help: { text: id },
+        defaultConfiguration: { level: 'warning' },
+        properties: { category: 'knex' },
+      });
   }
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -278,7 +293,9 @@ export function formatGithub(report: CheckReport): string {
     return `::${level[f.severity]} ${props}::${escapeData(body)}`;
   });
   for (const m of report.migrations.filter((x) => x.failed)) {
-    lines.push(`::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}`)}`);
+    lines.push(
+      `::error file=${escapeProp(displayPath(m.file))},title=${escapeProp('knexsafe migration fails')}::${escapeData(`Fails on the shadow database${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` (note: ${m.failed.knexVersionNote})` : ''}`)}`,
+    );
   }
   const counts = countBySeverity(activeFindings(report));
   lines.push(`knexsafe: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info — ${report.scope}`);
@@ -301,9 +318,11 @@ export interface MarkdownOptions {
 export function formatMarkdown(report: CheckReport, options: MarkdownOptions = {}): string {
   const body = markdownFindings(report);
   const timeline = markdownTimeline(report, options);
-  return timeline ? `${body}
+  return timeline
+    ? `${body}
 
-${timeline}` : body;
+${timeline}`
+    : body;
 }
 
 function markdownTimeline(report: CheckReport, options: MarkdownOptions): string | undefined {
@@ -312,7 +331,11 @@ function markdownTimeline(report: CheckReport, options: MarkdownOptions): string
   const drawn = new Set(groups.flatMap((g) => g.migrations.map((m) => m.name)));
   const missing = report.migrations.filter((m) => !drawn.has(m.name) && !m.failed).length;
   const out = ['<details><summary>Lock timeline: which tables each statement locks, and for how long</summary>', '', timelineMarkdown(groups)];
-  if (missing) out.push('', `_${missing} migration${missing === 1 ? '' : 's'} taken from the warm cache ${missing === 1 ? 'is' : 'are'} not in the table (\`--no-cache\` runs ${missing === 1 ? 'it' : 'them'} again)._`);
+  if (missing)
+    out.push(
+      '',
+      `_${missing} migration${missing === 1 ? '' : 's'} taken from the warm cache ${missing === 1 ? 'is' : 'are'} not in the table (\`--no-cache\` runs ${missing === 1 ? 'it' : 'them'} again)._`,
+    );
   if (options.timelineSvg) out.push('', `The same timeline as a picture: \`${options.timelineSvg}\`.`);
   out.push('', '</details>');
   return out.join('\n');
@@ -328,7 +351,10 @@ function markdownFindings(report: CheckReport): string {
   out.push(`_${report.scope}; advice for PostgreSQL ${report.pgVersion} (${describePgVersionSource(report.pgVersionSource)})._`);
   out.push('');
   const failed = report.migrations.filter((m) => m.failed);
-  for (const m of failed) out.push(`- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` _(note: ${m.failed.knexVersionNote})_` : ''}`);
+  for (const m of failed)
+    out.push(
+      `- 🛑 \`${m.name}\` **fails** on the shadow${m.failed?.sqlState ? ` (SQLSTATE ${m.failed.sqlState})` : ''}: ${m.failed?.message ?? ''}${m.failed?.knexVersionNote ? ` _(note: ${m.failed.knexVersionNote})_` : ''}`,
+    );
   if (findings.length === 0 && failed.length === 0) {
     out.push('No findings. ✅');
     return out.join('\n');
@@ -341,7 +367,10 @@ function markdownFindings(report: CheckReport): string {
     out.push(`<details><summary>${icon[f.severity]} <code>${f.rule}</code> in <code>${location(f)}</code>: safe alternative</summary>`);
     out.push('');
     out.push(`${f.why}`);
-    if (f.lock) out.push(`\nLock: **${f.lock.sql}** on \`${f.lock.relation}\` (blocks ${[f.lock.blocks.reads ? 'reads' : '', f.lock.blocks.writes ? 'writes' : ''].filter(Boolean).join(' and ') || 'DDL only'}).`);
+    if (f.lock)
+      out.push(
+        `\nLock: **${f.lock.sql}** on \`${f.lock.relation}\` (blocks ${[f.lock.blocks.reads ? 'reads' : '', f.lock.blocks.writes ? 'writes' : ''].filter(Boolean).join(' and ') || 'DDL only'}).`,
+      );
     out.push('');
     out.push(f.fix!.description);
     out.push('');

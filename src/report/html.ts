@@ -5,7 +5,19 @@ import type { Finding, MigrationUnit, Severity } from '../rules/types.js';
 import { LOCK_MODES, lockBlocks, lockModeSql, type LockMode } from '../sql/locks.js';
 import { displayPath } from '../util/paths.js';
 import { activeFindings, countBySeverity, describePgVersionSource, formatBytes, formatRows } from './format.js';
-import { BLOCK_CLASS_TEXT, blockClass, buildTimelines, escapeXml, formatMs, renderTimelineSvg, shortMode, statementOfFinding, TIMELINE_SVG_STYLE, type BlockClass, type TimelineGroup } from './timeline.js';
+import {
+  BLOCK_CLASS_TEXT,
+  blockClass,
+  buildTimelines,
+  escapeXml,
+  formatMs,
+  renderTimelineSvg,
+  shortMode,
+  statementOfFinding,
+  TIMELINE_SVG_STYLE,
+  type BlockClass,
+  type TimelineGroup,
+} from './timeline.js';
 
 /**
  * The HTML report: one self-contained file — inline CSS and SVG, a few lines of script for
@@ -142,7 +154,10 @@ function findingHtml(f: Finding): string {
   const lock = f.lock
     ? `<div><b>${esc(f.lock.sql)}</b> on <code>${esc(f.lock.relation.replace(/^public\./, ''))}</code> — ${esc(f.lock.blocks.description)}${f.lock.held ? `; <b>${esc(f.lock.held.sql)}</b> already held${f.lock.held.since.line !== undefined ? ` since line ${f.lock.held.since.line}${f.lock.held.since.migration !== f.migration ? ` of ${esc(f.lock.held.since.migration)}` : ''}` : ''}` : ''}${f.lock.later ? `; later <b>${esc(f.lock.later.sql)}</b>${f.lock.later.since.line !== undefined ? ` from line ${f.lock.later.since.line}` : ''} until commit` : ''}</div>`
     : '';
-  const table = f.table && (f.table.rows !== undefined || f.table.bytes !== undefined) ? `<div class="muted">table ${esc(f.table.name.replace(/^public\./, ''))} on the target: ${[f.table.rows !== undefined ? formatRows(f.table.rows) : '', f.table.bytes !== undefined ? formatBytes(f.table.bytes) : ''].filter(Boolean).join(', ')}</div>` : '';
+  const table =
+    f.table && (f.table.rows !== undefined || f.table.bytes !== undefined)
+      ? `<div class="muted">table ${esc(f.table.name.replace(/^public\./, ''))} on the target: ${[f.table.rows !== undefined ? formatRows(f.table.rows) : '', f.table.bytes !== undefined ? formatBytes(f.table.bytes) : ''].filter(Boolean).join(', ')}</div>`
+      : '';
   const fix = f.fix ? `<div class="fix"><b>Fix:</b> ${esc(f.fix.description)}<pre class="fix-code"><code>${esc(f.fix.code)}</code></pre></div>` : '';
   return `<div class="finding" data-rule="${esc(f.rule)}" data-severity="${f.severity}">${severityBadge(f.severity)} <span class="rule">${esc(f.rule)}</span> ${esc(f.message)}${f.line ? ` <span class="muted">line ${f.line}</span>` : ''}${lock}${table}<div class="why">${esc(f.why)}</div>${fix}<div class="muted">docs: ${esc(f.docs)}</div></div>`;
 }
@@ -213,7 +228,9 @@ export function renderCheckHtml(report: CheckReport, options: HtmlCheckOptions =
   const used = new Set<LockMode>(groups.flatMap((g) => g.rows.flatMap((r) => r.bars.map((b) => b.mode))));
 
   const body: string[] = [];
-  body.push(`<header><h1>knexsafe ${esc(command)}</h1><div class="muted">${esc(report.scope)}; advice for PostgreSQL ${report.pgVersion} (${esc(describePgVersionSource(report.pgVersionSource))})${report.shadow ? `; ${esc(report.shadow)}` : ''}${report.target ? `; target ${esc(report.target)}` : ''}</div></header>`);
+  body.push(
+    `<header><h1>knexsafe ${esc(command)}</h1><div class="muted">${esc(report.scope)}; advice for PostgreSQL ${report.pgVersion} (${esc(describePgVersionSource(report.pgVersionSource))})${report.shadow ? `; ${esc(report.shadow)}` : ''}${report.target ? `; target ${esc(report.target)}` : ''}</div></header>`,
+  );
 
   body.push('<section id="summary"><h2>Summary</h2>');
   const verdict = counts.error || failed.length ? 'bad' : '';
@@ -222,7 +239,9 @@ export function renderCheckHtml(report: CheckReport, options: HtmlCheckOptions =
   );
   if (groups.some((g) => g.batch)) {
     const batch = groups.find((g) => g.batch)!;
-    body.push(`<div class="callout ${verdict}"><b>One knex batch transaction</b> runs ${plural(batch.migrations.length, 'migration')}: a lock one file takes is held until the whole batch commits. See <a href="#${batch.id}">the batch timeline</a>.</div>`);
+    body.push(
+      `<div class="callout ${verdict}"><b>One knex batch transaction</b> runs ${plural(batch.migrations.length, 'migration')}: a lock one file takes is held until the whole batch commits. See <a href="#${batch.id}">the batch timeline</a>.</div>`,
+    );
   }
   const rows = report.migrations.map((m) => {
     const g = groupOf.get(m.name);
@@ -230,10 +249,17 @@ export function renderCheckHtml(report: CheckReport, options: HtmlCheckOptions =
     const own = countBySeverity(findings.filter((f) => f.migration === m.name));
     const tx = !m.transactional ? 'none' : g?.batch ? 'batch' : 'own';
     const time = g ? formatMs(g.statements.filter((s) => s.migration === m.name).reduce((s, x) => s + x.durationMs, 0)) : '';
-    return `<tr><td><a href="#m-${esc(m.name)}">${esc(m.name)}</a>${m.failed ? ' <span class="sev sev-error">fails</span>' : ''}</td><td>${tx}</td><td>${m.statements}</td><td>${time}</td><td>${strongest ? `${lockModeSql(strongest.mode)} on <code>${esc(strongest.table)}</code>${strongest.earlier ? ' <span class="muted">(held from an earlier file)</span>' : ''}` : '<span class="muted">—</span>'}</td><td>${SEVERITY_ORDER.filter((s) => own[s]).map((s) => `${severityBadge(s)} ${own[s]}`).join(' ') || '<span class="muted">none</span>'}</td></tr>`;
+    return `<tr><td><a href="#m-${esc(m.name)}">${esc(m.name)}</a>${m.failed ? ' <span class="sev sev-error">fails</span>' : ''}</td><td>${tx}</td><td>${m.statements}</td><td>${time}</td><td>${strongest ? `${lockModeSql(strongest.mode)} on <code>${esc(strongest.table)}</code>${strongest.earlier ? ' <span class="muted">(held from an earlier file)</span>' : ''}` : '<span class="muted">—</span>'}</td><td>${
+      SEVERITY_ORDER.filter((s) => own[s])
+        .map((s) => `${severityBadge(s)} ${own[s]}`)
+        .join(' ') || '<span class="muted">none</span>'
+    }</td></tr>`;
   });
-  body.push(`<table class="migrations"><thead><tr><th>migration</th><th>transaction</th><th>statements</th><th>time</th><th>strongest lock held on an existing table</th><th>findings</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
-  if (report.notReached?.length) body.push(`<p>Not checked: ${plural(report.notReached.length, 'later migration')} (${esc(report.notReached.join(', '))}): knex stops at the migration that failed.</p>`);
+  body.push(
+    `<table class="migrations"><thead><tr><th>migration</th><th>transaction</th><th>statements</th><th>time</th><th>strongest lock held on an existing table</th><th>findings</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
+  );
+  if (report.notReached?.length)
+    body.push(`<p>Not checked: ${plural(report.notReached.length, 'later migration')} (${esc(report.notReached.join(', '))}): knex stops at the migration that failed.</p>`);
   for (const w of report.warnings) body.push(`<div class="callout">warning: ${esc(w)}</div>`);
   body.push('</section>');
 
@@ -246,7 +272,9 @@ export function renderCheckHtml(report: CheckReport, options: HtmlCheckOptions =
     const caption = g.batch
       ? `${plural(names.length, 'migration')} in one knex batch transaction: bars that cross a dashed boundary are locks a later file still holds.`
       : `${names[0]}: ${g.migrations[0]?.transactional ? 'its own transaction, committed at its end' : 'no transaction: each statement commits on its own'}.`;
-    body.push(`<section class="group" id="${g.id}">${g.batch ? `<h3>Batch: ${esc(names[0]!)} … ${esc(names[names.length - 1]!)}</h3>` : ''}<figure class="timeline" data-migrations="${esc(names.join(' '))}">${renderTimelineSvg(g, { idPrefix: g.id, links: true })}<figcaption>${esc(caption)}</figcaption></figure>`);
+    body.push(
+      `<section class="group" id="${g.id}">${g.batch ? `<h3>Batch: ${esc(names[0]!)} … ${esc(names[names.length - 1]!)}</h3>` : ''}<figure class="timeline" data-migrations="${esc(names.join(' '))}">${renderTimelineSvg(g, { idPrefix: g.id, links: true })}<figcaption>${esc(caption)}</figcaption></figure>`,
+    );
     for (const m of g.migrations) {
       const unit = units.find((u) => u.name === m.name)!;
       const checked = report.migrations.find((x) => x.name === m.name);
@@ -257,16 +285,20 @@ export function renderCheckHtml(report: CheckReport, options: HtmlCheckOptions =
   // Migrations with no statements to draw: failed before any SQL, or taken from elsewhere.
   for (const m of report.migrations.filter((x) => !groupOf.has(x.name))) {
     const own = findings.filter((f) => f.migration === m.name);
-    body.push(`<article id="m-${esc(m.name)}" class="migration"><h3>${esc(m.name)}</h3><div class="muted">${esc(pathText(m.file))}</div>${m.failed ? `<div class="callout bad"><b>Fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${esc(m.failed.sqlState)})` : ''}:</b> ${esc(m.failed.message)}</div>` : ''}${findingsList(own)}</article>`);
+    body.push(
+      `<article id="m-${esc(m.name)}" class="migration"><h3>${esc(m.name)}</h3><div class="muted">${esc(pathText(m.file))}</div>${m.failed ? `<div class="callout bad"><b>Fails on the shadow${m.failed.sqlState ? ` (SQLSTATE ${esc(m.failed.sqlState)})` : ''}:</b> ${esc(m.failed.message)}</div>` : ''}${findingsList(own)}</article>`,
+    );
   }
   body.push('</section>');
 
   body.push(`<section id="legend"><h2>Lock modes</h2>${legend(used)}</section>`);
 
   if (report.dataChecks?.length) {
-    body.push(`<section id="data-checks"><h2>Data checks on the target</h2><table><thead><tr><th>migration</th><th>table</th><th>what</th><th>status</th><th>detail</th></tr></thead><tbody>${report.dataChecks
-      .map((d) => `<tr><td>${esc(d.migration)}</td><td>${esc(d.table)}</td><td>${esc(d.what)}</td><td>${esc(d.status)}</td><td>${esc(d.detail ?? '')}</td></tr>`)
-      .join('')}</tbody></table></section>`);
+    body.push(
+      `<section id="data-checks"><h2>Data checks on the target</h2><table><thead><tr><th>migration</th><th>table</th><th>what</th><th>status</th><th>detail</th></tr></thead><tbody>${report.dataChecks
+        .map((d) => `<tr><td>${esc(d.migration)}</td><td>${esc(d.table)}</td><td>${esc(d.what)}</td><td>${esc(d.status)}</td><td>${esc(d.detail ?? '')}</td></tr>`)
+        .join('')}</tbody></table></section>`,
+    );
   }
   return page(`knexsafe ${command}: ${counts.error} errors, ${counts.warning} warnings`, body.join('\n'));
 }
@@ -278,9 +310,14 @@ function planSection(plan: RunPlan): string {
   out.push(`<section id="plan"><h2>Plan</h2><p>${esc(plan.command)} on <b>${esc(plan.database)}</b>: ${plural(plan.pending.length, 'migration')}, ${esc(plan.layout)}.</p>`);
   out.push(`<p class="muted">lock_timeout ${plan.settings.lockTimeoutMs} ms · ${plan.settings.retries} retries after a lock timeout · dry run: nothing was changed.</p>`);
   if (plan.pending.length) {
-    out.push(`<table><thead><tr><th>#</th><th>migration</th><th>transaction</th><th>backups</th></tr></thead><tbody>${plan.pending
-      .map((m, i) => `<tr><td>${i + 1}</td><td>${esc(m.name)}</td><td>${MODE_TEXT[m.transaction]}</td><td>${m.backups.map((b) => esc(`${b.table.schema ? `${b.table.schema}.` : ''}${b.table.name}${b.columns ? ` (${b.columns.join(', ')})` : ''}: ${b.reasons.join('; ')}`)).join('<br>') || '<span class="muted">—</span>'}</td></tr>`)
-      .join('')}</tbody></table>`);
+    out.push(
+      `<table><thead><tr><th>#</th><th>migration</th><th>transaction</th><th>backups</th></tr></thead><tbody>${plan.pending
+        .map(
+          (m, i) =>
+            `<tr><td>${i + 1}</td><td>${esc(m.name)}</td><td>${MODE_TEXT[m.transaction]}</td><td>${m.backups.map((b) => esc(`${b.table.schema ? `${b.table.schema}.` : ''}${b.table.name}${b.columns ? ` (${b.columns.join(', ')})` : ''}: ${b.reasons.join('; ')}`)).join('<br>') || '<span class="muted">—</span>'}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    );
   }
   if (plan.checkSkipped) out.push(`<p>check: skipped (${esc(plan.checkSkipped)})</p>`);
   if (plan.blocking.length) out.push(`<div class="callout bad">${plural(plan.blocking.length, 'blocking finding')}: ${esc(plan.command)} would stop here (--unsafe runs anyway).</div>`);
@@ -318,9 +355,12 @@ export function renderVerifyHtml(report: VerifyCommandResult): string {
         (v) =>
           `<tr data-status="${v.status}"><td><a href="#v-${esc(v.name)}">${esc(v.name)}</a></td><td>${v.status === 'reversible' ? '<span class="sev sev-ok">reversible</span>' : `<span class="sev sev-error">${esc(v.status)}</span>`}</td><td>${bar('up', v.timings.upMs, 'up')}${bar('down', v.timings.downMs, 'down')}${bar('reup', v.timings.reUpMs, 'up again')}</td><td class="muted">${formatMs(v.timings.upMs)} · ${formatMs(v.timings.downMs)} · ${formatMs(v.timings.reUpMs)}</td></tr>`,
       )
-      .join('')}</tbody></table><p class="muted">Bars: <span class="phase phase-up" style="width:20px"></span> up (plain), <span class="phase phase-down" style="width:20px"></span> down (striped), <span class="phase phase-reup" style="width:20px"></span> up again (dotted).</p>`,
+      .join(
+        '',
+      )}</tbody></table><p class="muted">Bars: <span class="phase phase-up" style="width:20px"></span> up (plain), <span class="phase phase-down" style="width:20px"></span> down (striped), <span class="phase phase-reup" style="width:20px"></span> up again (dotted).</p>`,
   );
-  if (report.notReached.length) body.push(`<p>Not verified: ${plural(report.notReached.length, 'later migration')} (${esc(report.notReached.join(', '))}): knex stops at the migration that failed.</p>`);
+  if (report.notReached.length)
+    body.push(`<p>Not verified: ${plural(report.notReached.length, 'later migration')} (${esc(report.notReached.join(', '))}): knex stops at the migration that failed.</p>`);
   for (const w of report.warnings) body.push(`<div class="callout">warning: ${esc(w)}</div>`);
   if (report.probe.unfilled.length) body.push(`<p class="muted">Data probe could not fill: ${esc(report.probe.unfilled.map((u) => `${u.table} (${u.reason})`).join('; '))}</p>`);
   body.push('</section><section id="migrations"><h2>Migrations</h2>');
@@ -332,14 +372,20 @@ export function renderVerifyHtml(report: VerifyCommandResult): string {
       );
     }
     if (v.diff.length) {
-      parts.push(`<h4>Schema down did not restore</h4><table class="diffs"><thead><tr><th>object</th><th>kind</th><th>change</th><th>detail</th></tr></thead><tbody>${v.diff.map((c) => `<tr><td><code>${esc(c.object)}</code></td><td>${esc(c.kind)}</td><td>${esc(c.change)}${c.attribute ? ` (${esc(c.attribute)})` : ''}</td><td>${esc(c.message)}</td></tr>`).join('')}</tbody></table>`);
+      parts.push(
+        `<h4>Schema down did not restore</h4><table class="diffs"><thead><tr><th>object</th><th>kind</th><th>change</th><th>detail</th></tr></thead><tbody>${v.diff.map((c) => `<tr><td><code>${esc(c.object)}</code></td><td>${esc(c.kind)}</td><td>${esc(c.change)}${c.attribute ? ` (${esc(c.attribute)})` : ''}</td><td>${esc(c.message)}</td></tr>`).join('')}</tbody></table>`,
+      );
     }
     if (v.dataLoss.length) {
-      parts.push(`<h4>Data lost by down</h4><ul class="data-loss">${v.dataLoss.map((d) => `<li><code>${esc(d.table)}</code>${d.columns.length ? ` columns ${esc(d.columns.join(', '))}` : ''}${d.missingRows ? `, ${d.missingRows} rows missing` : ''}: ${esc(d.message)}</li>`).join('')}</ul>`);
+      parts.push(
+        `<h4>Data lost by down</h4><ul class="data-loss">${v.dataLoss.map((d) => `<li><code>${esc(d.table)}</code>${d.columns.length ? ` columns ${esc(d.columns.join(', '))}` : ''}${d.missingRows ? `, ${d.missingRows} rows missing` : ''}: ${esc(d.message)}</li>`).join('')}</ul>`,
+      );
     }
     if (v.notes.length) parts.push(`<ul class="notes muted">${v.notes.map((n) => `<li>note: ${esc(n)}</li>`).join('')}</ul>`);
     if (!parts.length) parts.push(`<p class="muted">down restored the schema${v.changedSchema ? '' : ' (up did not change it)'} and the probe's data; up ran again.</p>`);
-    body.push(`<article id="v-${esc(v.name)}" class="verdict" data-status="${v.status}"><h3>${esc(v.name)} ${v.status === 'reversible' ? '<span class="sev sev-ok">reversible</span>' : `<span class="sev sev-error">${esc(v.status)}</span>`}</h3><div class="muted">${esc(pathText(v.file))}</div>${parts.join('')}</article>`);
+    body.push(
+      `<article id="v-${esc(v.name)}" class="verdict" data-status="${v.status}"><h3>${esc(v.name)} ${v.status === 'reversible' ? '<span class="sev sev-ok">reversible</span>' : `<span class="sev sev-error">${esc(v.status)}</span>`}</h3><div class="muted">${esc(pathText(v.file))}</div>${parts.join('')}</article>`,
+    );
   }
   body.push('</section>');
   return page(`knexsafe verify: ${report.verdicts.length - bad.length} of ${report.verdicts.length} reversible`, body.join('\n'));

@@ -345,7 +345,9 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
     const numbered = multi ? `${number}. ${bare}` : bare;
     // One migration: its whole name. Several: `2. rename_name_to_full_name_in_users`, cut to fit, else `2`.
     const label = (multi ? [numbered] : [m.name, numbered]).find((t) => fitText(t, room) === t) ?? (room >= 7 * CHAR_W ? fitText(numbered, room) : fitText(`${number}`, room));
-    out.push(`<g><title>${escapeXml(`${m.name}${m.transactional ? '' : ' (no transaction)'}${m.failed ? ` — fails: ${m.failed}` : ''}`)}</title><rect class="ks-mig" x="${r(a.x0)}" y="${migTop}" width="${r(b.x1 - a.x0)}" height="${migH}"/>${label ? `<text x="${r(a.x0 + 3)}" y="${migTop + 15}">${escapeXml(label)}</text>` : ''}</g>`);
+    out.push(
+      `<g><title>${escapeXml(`${m.name}${m.transactional ? '' : ' (no transaction)'}${m.failed ? ` — fails: ${m.failed}` : ''}`)}</title><rect class="ks-mig" x="${r(a.x0)}" y="${migTop}" width="${r(b.x1 - a.x0)}" height="${migH}"/>${label ? `<text x="${r(a.x0 + 3)}" y="${migTop + 15}">${escapeXml(label)}</text>` : ''}</g>`,
+    );
   }
   out.push(`<text class="ks-muted" x="${LABEL_W}" y="${migTop + 15}" text-anchor="end">${multi ? 'migrations' : 'migration'}</text>`);
   y += migH + 6;
@@ -357,9 +359,10 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
     const { x0, x1 } = xs[s.number - 1]!;
     const cls = ['ks-stmt', s.severity && s.severity !== 'info' ? `ks-sev-${s.severity}` : '', s.failed ? 'ks-failed' : ''].filter(Boolean).join(' ');
     const label = fitText(`#${s.number}`, x1 - x0 - 2);
-    const badge = s.severity && s.severity !== 'info' && x1 - x0 >= 14
-      ? `<rect class="ks-badge-${s.severity}" x="${r(x1 - 12)}" y="${stmtTop - 5}" width="11" height="11" rx="2"/><text class="ks-badgetext" x="${r(x1 - 6.5)}" y="${stmtTop + 3}" text-anchor="middle">${s.severity === 'error' ? 'E' : 'W'}</text>`
-      : '';
+    const badge =
+      s.severity && s.severity !== 'info' && x1 - x0 >= 14
+        ? `<rect class="ks-badge-${s.severity}" x="${r(x1 - 12)}" y="${stmtTop - 5}" width="11" height="11" rx="2"/><text class="ks-badgetext" x="${r(x1 - 6.5)}" y="${stmtTop + 3}" text-anchor="middle">${s.severity === 'error' ? 'E' : 'W'}</text>`
+        : '';
     const tip = `#${s.number} ${s.migration}${s.line ? `:${s.line}` : ''} — ${formatMs(s.durationMs)}${s.failed ? ' — FAILED' : ''}${s.findings ? ` — ${s.findings} finding${s.findings === 1 ? '' : 's'}` : ''}\n${oneLine(s.sql, 200)}`;
     const box = `<rect class="${cls}" x="${r(x0 + 0.5)}" y="${stmtTop}" width="${r(Math.max(1, x1 - x0 - 1))}" height="${stmtH}" rx="2"/>${label ? `<text x="${r((x0 + x1) / 2)}" y="${stmtTop + 15}" text-anchor="middle">${label}</text>` : ''}${badge}`;
     const inner = `<title>${escapeXml(tip)}</title>${box}`;
@@ -394,7 +397,10 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
           `<rect class="ks-outline${bar.observed ? '' : ' ks-inferred'}" x="${r(x0 + 0.5)}" y="${r(by + 0.5)}" width="${r(w - 1)}" height="${BAR_H - 1}"/>` +
           '</g>',
       );
-      if (text) labels.push(`<g class="ks-barlabel-box" data-stmt="${p}-s${bar.takenBy}"><rect class="ks-labelbg" x="${r(x0 + 3)}" y="${r(by + 3)}" width="${r(text.length * BOLD_W + 6)}" height="${BAR_H - 6}" rx="2"/><text class="ks-barlabel" data-table="${escapeXml(row.relation)}" x="${r(x0 + 6)}" y="${r(by + 13)}">${text}</text></g>`);
+      if (text)
+        labels.push(
+          `<g class="ks-barlabel-box" data-stmt="${p}-s${bar.takenBy}"><rect class="ks-labelbg" x="${r(x0 + 3)}" y="${r(by + 3)}" width="${r(text.length * BOLD_W + 6)}" height="${BAR_H - 6}" rx="2"/><text class="ks-barlabel" data-table="${escapeXml(row.relation)}" x="${r(x0 + 6)}" y="${r(by + 13)}">${text}</text></g>`,
+        );
     }
     y += ROW_H;
   }
@@ -447,7 +453,9 @@ export function renderTimelineSvg(group: TimelineGroup, options: SvgOptions = {}
   let kx = PLOT_X;
   for (const cls of ['reads', 'writes', 'ddl', 'light'] as BlockClass[]) {
     const text = KEY_TEXT[cls];
-    out.push(`<rect class="ks-bar-${cls}" x="${kx}" y="${y}" width="26" height="12"/><rect fill="url(#${p}-p-${cls})" x="${kx}" y="${y}" width="26" height="12"/><rect class="ks-outline" x="${kx + 0.5}" y="${y + 0.5}" width="25" height="11"/><text x="${kx + 31}" y="${y + 10}">${escapeXml(text)}</text>`);
+    out.push(
+      `<rect class="ks-bar-${cls}" x="${kx}" y="${y}" width="26" height="12"/><rect fill="url(#${p}-p-${cls})" x="${kx}" y="${y}" width="26" height="12"/><rect class="ks-outline" x="${kx + 0.5}" y="${y + 0.5}" width="25" height="11"/><text x="${kx + 31}" y="${y + 10}">${escapeXml(text)}</text>`,
+    );
     kx += 31 + text.length * CHAR_W * 0.93 + 16;
   }
   y += 20;
@@ -492,7 +500,11 @@ export function timelineMarkdown(groups: TimelineGroup[]): string {
   for (const g of groups) {
     if (g.statements.length === 0) continue;
     const names = g.migrations.map((m) => m.name);
-    out.push(g.batch ? `**${names.length} migrations in one knex batch transaction** (${esc(names[0]!)} … ${esc(names[names.length - 1]!)}): a lock taken in one file is held until the batch commits.` : `**${esc(names[0]!)}**${g.migrations[0]?.transactional ? '' : ' (no transaction)'}`);
+    out.push(
+      g.batch
+        ? `**${names.length} migrations in one knex batch transaction** (${esc(names[0]!)} … ${esc(names[names.length - 1]!)}): a lock taken in one file is held until the batch commits.`
+        : `**${esc(names[0]!)}**${g.migrations[0]?.transactional ? '' : ' (no transaction)'}`,
+    );
     out.push('');
     if (g.rows.length === 0) {
       out.push('No lock on a table that existed before.');
@@ -514,6 +526,10 @@ export function timelineMarkdown(groups: TimelineGroup[]): string {
     }
     out.push('');
   }
-  out.push(`Modes: ${LOCK_MODES.filter((m) => groups.some((g) => g.rows.some((row) => row.bars.some((b) => b.mode === m)))).map((m) => `${lockModeSql(m)} ${lockBlocks(m).description}`).join('; ')}.`);
+  out.push(
+    `Modes: ${LOCK_MODES.filter((m) => groups.some((g) => g.rows.some((row) => row.bars.some((b) => b.mode === m))))
+      .map((m) => `${lockModeSql(m)} ${lockBlocks(m).description}`)
+      .join('; ')}.`,
+  );
   return out.join('\n');
 }

@@ -102,7 +102,8 @@ export function inferredLocks(facts: StatementFacts, pgVersion: number, schema: 
   });
   return locks.map((l) => {
     const relation = qualify(l.relation, schema);
-    const kind: EffectiveLock['relationKind'] = l.role === 'index' ? 'index' : l.role === 'sequence' ? 'sequence' : l.role === 'view' ? 'view' : l.role === 'materialized-view' ? 'materialized-view' : 'table';
+    const kind: EffectiveLock['relationKind'] =
+      l.role === 'index' ? 'index' : l.role === 'sequence' ? 'sequence' : l.role === 'view' ? 'view' : l.role === 'materialized-view' ? 'materialized-view' : 'table';
     return { relation, relationKind: kind, mode: l.mode, observed: false, age: age(relation) };
   });
 }
@@ -115,9 +116,7 @@ function hasValidNotNullCheck(schema: SchemaSnapshot | undefined) {
   return (table: QualifiedName, column: string) => {
     const t = schema?.tables[qualify(table, schema)];
     if (!t) return false;
-    return Object.values(t.constraints).some(
-      (c) => c.kind === 'check' && c.validated && new RegExp(`^CHECK \\(\\(?"?${column}"? IS NOT NULL\\)?\\)$`).test(c.definition),
-    );
+    return Object.values(t.constraints).some((c) => c.kind === 'check' && c.validated && new RegExp(`^CHECK \\(\\(?"?${column}"? IS NOT NULL\\)?\\)$`).test(c.definition));
   };
 }
 
@@ -143,7 +142,9 @@ export function analyzeTrace(trace: MigrationTrace, options: AnalyzeOptions): Mi
       const locks = single && captured.locksObserved ? observedLocks(captured, options.earlierMigrations) : inferredLocks(facts, options.pgVersion, before, ageOf).filter((l) => l.age !== 'new');
       const prediction = predictsRewrite(facts, { pgVersion: options.pgVersion, columnTypes: columnType(before), hasValidNotNullCheck: hasValidNotNullCheck(before) });
       const rewrites = single
-        ? captured.rewrites.filter((r) => r.kind === 'r' || r.kind === 'm' || r.kind === 'p').map((r) => ({ table: `${r.schema}.${r.name}`, observed: true, ...(prediction?.reason ? { reason: prediction.reason } : {}) }))
+        ? captured.rewrites
+            .filter((r) => r.kind === 'r' || r.kind === 'm' || r.kind === 'p')
+            .map((r) => ({ table: `${r.schema}.${r.name}`, observed: true, ...(prediction?.reason ? { reason: prediction.reason } : {}) }))
         : [];
       statements.push({
         sql: p.sql,

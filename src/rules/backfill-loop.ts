@@ -106,4 +106,3 @@ export function batchedLoop(statement: AnalyzedStatement, context: RuleContext, 
     }),
   ];
 }
-

@@ -112,10 +112,23 @@ export function runRules(rules: readonly Rule[], units: MigrationUnit[], options
     }
     for (const i of ignores) {
       if (!i.reason) {
-        const message = i.placeholder ? `knexsafe-ignore ${i.rules.join(', ')} still has the placeholder "${i.placeholder}" as its reason: write why it is safe here; the finding stays.` : `knexsafe-ignore ${i.rules.join(', ')} has no reason; the finding stays.`;
-        unitFindings.push(meta('ignore-without-reason', 'error', unit, i.line, message, 'A suppression must say why the risk is acceptable, so reviewers can judge it: `// knexsafe-ignore <rule-id>: <reason>`.'));
+        const message = i.placeholder
+          ? `knexsafe-ignore ${i.rules.join(', ')} still has the placeholder "${i.placeholder}" as its reason: write why it is safe here; the finding stays.`
+          : `knexsafe-ignore ${i.rules.join(', ')} has no reason; the finding stays.`;
+        unitFindings.push(
+          meta('ignore-without-reason', 'error', unit, i.line, message, 'A suppression must say why the risk is acceptable, so reviewers can judge it: `// knexsafe-ignore <rule-id>: <reason>`.'),
+        );
       } else if (!i.used) {
-        unitFindings.push(meta('unused-ignore', 'warning', unit, i.line, `knexsafe-ignore ${i.rules.join(', ')} silences nothing here.`, 'The call it was written for changed or moved; a stale ignore would silence a future real finding. Remove it.'));
+        unitFindings.push(
+          meta(
+            'unused-ignore',
+            'warning',
+            unit,
+            i.line,
+            `knexsafe-ignore ${i.rules.join(', ')} silences nothing here.`,
+            'The call it was written for changed or moved; a stale ignore would silence a future real finding. Remove it.',
+          ),
+        );
       }
     }
     findings.push(...unitFindings);

@@ -25,7 +25,8 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
   for (const { statement: s, columns } of coversAddedColumns) {
     const rest = remainderOf(s, columns);
     if (rest === null) covers.push(s);
-    else if (rest === undefined) return styled(fix); // cannot be split: a snippet, not whole files
+    else if (rest === undefined)
+      return styled(fix); // cannot be split: a snippet, not whole files
     else remainders.set(s, rest);
   }
   const files = fix.code.split(NEXT_MIGRATION);
@@ -88,9 +89,7 @@ export function fixForWholeMigration(unit: MigrationUnit, statement: AnalyzedSta
  */
 function rowReadingSelect(unit: MigrationUnit): AnalyzedStatement | undefined {
   const catalog = new Set(['pg_catalog', 'information_schema']);
-  return unit.statements.find(
-    (s) => s.facts.kind === 'select' && s.captured !== undefined && s.facts.readsFrom.some((t) => !catalog.has(t.schema ?? '') && !/^pg_/.test(t.name)),
-  );
+  return unit.statements.find((s) => s.facts.kind === 'select' && s.captured !== undefined && s.facts.readsFrom.some((t) => !catalog.has(t.schema ?? '') && !/^pg_/.test(t.name)));
 }
 
 /** The fix without what it stands for (never reported), its properties copied as they are: a getter stays one. */

@@ -53,7 +53,6 @@ export function typeRewriteHazards(statement: AnalyzedStatement, context: RuleCo
   });
 }
 
-
 export type VolatileDefaultKind =
   /** DEFAULT calls a volatile function (gen_random_uuid(), random(), clock_timestamp(), nextval() ...). */
   | 'volatile'
@@ -106,4 +105,3 @@ export function volatileDefaultHazards(statement: AnalyzedStatement, context: Ru
   }
   return out;
 }
-

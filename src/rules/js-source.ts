@@ -24,8 +24,39 @@ export interface JsToken {
 }
 
 const PUNCTUATORS = [
-  '>>>=', '...', '===', '!==', '**=', '<<=', '>>=', '>>>', '&&=', '||=', '??=',
-  '=>', '==', '!=', '<=', '>=', '&&', '||', '??', '?.', '++', '--', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '**', '<<', '>>',
+  '>>>=',
+  '...',
+  '===',
+  '!==',
+  '**=',
+  '<<=',
+  '>>=',
+  '>>>',
+  '&&=',
+  '||=',
+  '??=',
+  '=>',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '??',
+  '?.',
+  '++',
+  '--',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '%=',
+  '&=',
+  '|=',
+  '^=',
+  '**',
+  '<<',
+  '>>',
 ];
 
 /** After these, a `/` starts a regular expression rather than a division. */
@@ -45,17 +76,25 @@ function decodeEscapes(raw: string): string {
     if (e.length === 5 && e[0] === 'u') return String.fromCharCode(parseInt(e.slice(1), 16));
     if (e.length === 3 && e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
     switch (e) {
-      case 'n': return '\n';
-      case 't': return '\t';
-      case 'r': return '\r';
-      case 'b': return '\b';
-      case 'f': return '\f';
-      case 'v': return '\v';
-      case '0': return '\0';
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'v':
+        return '\v';
+      case '0':
+        return '\0';
       case '\n':
       case '\r\n':
         return '';
-      default: return e;
+      default:
+        return e;
     }
   });
 }
@@ -545,9 +584,7 @@ function objectMember(tokens: JsToken[], open: number, name: string): JsFunction
 
 /** A function that does nothing: `{}`, `{ ; }`, `{ return; }`, `{ return Promise.resolve(); }`, `() => undefined`. */
 export function isEmptyFunction(tokens: JsToken[], fn: JsFunction): boolean {
-  const texts = fn.body
-    ? tokens.slice(fn.body[0] + 1, fn.body[1]).map((t) => t.text)
-    : tokens.slice(fn.expression![0], fn.expression![1] + 1).map((t) => t.text);
+  const texts = fn.body ? tokens.slice(fn.body[0] + 1, fn.body[1]).map((t) => t.text) : tokens.slice(fn.expression![0], fn.expression![1] + 1).map((t) => t.text);
   const code = texts.filter((t) => t !== ';').join(' ');
   if (fn.body) return code === '' || code === 'return' || code === 'return Promise . resolve ( )' || code === 'return null' || code === 'return undefined';
   return code === 'undefined' || code === 'null' || code === 'Promise . resolve ( )' || code === '{ }';
@@ -558,11 +595,60 @@ export function isEmptyFunction(tokens: JsToken[], fn: JsFunction): boolean {
 
 /** knex TableBuilder methods that define a column (`table.string('email')`). */
 export const KNEX_COLUMN_METHODS: ReadonlySet<string> = new Set([
-  'tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'decimal', 'float', 'double', 'real', 'bit', 'boolean', 'serial',
-  'date', 'datetime', 'timestamp', 'time', 'year', 'geometry', 'geography', 'point', 'char', 'varchar', 'tinytext',
-  'tinyText', 'text', 'mediumtext', 'mediumText', 'longtext', 'longText', 'binary', 'varbinary', 'tinyblob', 'tinyBlob',
-  'mediumblob', 'mediumBlob', 'blob', 'longblob', 'longBlob', 'enum', 'set', 'bool', 'dateTime', 'increments',
-  'bigincrements', 'bigIncrements', 'integer', 'biginteger', 'bigInteger', 'string', 'json', 'jsonb', 'uuid', 'enu', 'specificType',
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'bigint',
+  'decimal',
+  'float',
+  'double',
+  'real',
+  'bit',
+  'boolean',
+  'serial',
+  'date',
+  'datetime',
+  'timestamp',
+  'time',
+  'year',
+  'geometry',
+  'geography',
+  'point',
+  'char',
+  'varchar',
+  'tinytext',
+  'tinyText',
+  'text',
+  'mediumtext',
+  'mediumText',
+  'longtext',
+  'longText',
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'tinyBlob',
+  'mediumblob',
+  'mediumBlob',
+  'blob',
+  'longblob',
+  'longBlob',
+  'enum',
+  'set',
+  'bool',
+  'dateTime',
+  'increments',
+  'bigincrements',
+  'bigIncrements',
+  'integer',
+  'biginteger',
+  'bigInteger',
+  'string',
+  'json',
+  'jsonb',
+  'uuid',
+  'enu',
+  'specificType',
 ]);
 
 export interface ColumnDefinition {
@@ -702,8 +788,8 @@ export const tokensOf: (source: string) => JsToken[] = rememberLast(8, tokenizeJ
 export function knexVariableOn(source: string, line: number): string {
   const text = source.split('\n')[line - 1] ?? '';
   // up's own parameter: what a call like `await addColumns(knex)` passes the knex instance as.
-  const param = /\b(?:exports\.up|export\s+const\s+up|up)\s*=\s*(?:async\s*)?(?:function\s*[\w$]*\s*)?\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1] ??
-    /\bfunction\s+up\s*\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1];
+  const param =
+    /\b(?:exports\.up|export\s+const\s+up|up)\s*=\s*(?:async\s*)?(?:function\s*[\w$]*\s*)?\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1] ?? /\bfunction\s+up\s*\(\s*([A-Za-z_$][\w$]*)/.exec(source)?.[1];
   const method = /\bawait\s+([A-Za-z_$][\w$]*)\s*\./.exec(text) ?? /^\s*(?:return\s+)?([A-Za-z_$][\w$]*)\s*\./.exec(text);
   // `await knex('t')…` / `await trx('t')…` call the knex instance; `await addColumns(knex)` passes it
   // to a helper, which is not knex.
@@ -720,7 +806,6 @@ export function insertLines(source: string, line: number, lines: string[]): stri
   all.splice(line - 1, 0, ...lines.map((l) => `${indent}${l}`));
   return all.join('\n');
 }
-
 
 const NOT_METHODS = new Set(['if', 'for', 'while', 'switch', 'catch', 'with', 'function', 'return', 'await', 'typeof']);
 
@@ -759,4 +844,3 @@ export function awaitable(source: string, line: number): string | undefined {
   const first = tokens[fn.start]!;
   return `${source.slice(0, first.start)}async ${source.slice(first.start)}`;
 }
-

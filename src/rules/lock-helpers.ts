@@ -83,10 +83,8 @@ function settingsOf(unit: MigrationUnit): [AnalyzedStatement, { active: boolean;
   return settings;
 }
 
-
 /** Whether the statement rewrote `table` (qualified): observed on the shadow, or predicted in static mode. */
 export function rewroteTable(statement: AnalyzedStatement, table: string): boolean {
   if (statement.rewrites.some((r) => r.table === table)) return true;
   return (statement.captured?.rewrites ?? []).some((r) => `${r.schema}.${r.name}` === table && (r.kind === 'r' || r.kind === 'p' || r.kind === 'm'));
 }
-

@@ -74,4 +74,3 @@ export function objectValueIndex(n: NewColumn, i: number, key: string): number |
   for (let k = arg[0] + 1; k < arg[1]; k++) if (isIdent(n.tokens[k], key) && isPunct(n.tokens[k + 1], ':')) return k + 2;
   return undefined;
 }
-

@@ -101,7 +101,10 @@ export function partitionedIndexMigration(index: PartitionedIndex): string {
       `index CONCURRENTLY and attach it. Re-runnable after a failure.`,
     ],
     up,
-    down: [`  // Dropping the parent's index drops the partitions' attached indexes (CONCURRENTLY is refused on a partitioned index).`, rawLine(`DROP INDEX IF EXISTS ${sqlName(`${index.parent.split('.')[0]}.${index.name}`)}`)],
+    down: [
+      `  // Dropping the parent's index drops the partitions' attached indexes (CONCURRENTLY is refused on a partitioned index).`,
+      rawLine(`DROP INDEX IF EXISTS ${sqlName(`${index.parent.split('.')[0]}.${index.name}`)}`),
+    ],
     noTransaction: 'CREATE INDEX CONCURRENTLY cannot run inside a transaction block.',
   });
 }
@@ -197,10 +200,7 @@ export function partitionedForeignKeyMigrations(parent: string, name: string, de
     migrationFile({
       comment: [`Step 3 of 3: the key on ${shortName(parent)} attaches the validated partition keys: no row is checked again.`],
       up: transactionLines([...partitioned, parent].map((t) => add(t, false))),
-      down: [
-        `  // Dropping the parent's key drops the partitions' keys attached to it: they are added back, validated.`,
-        ...transactionLines([drop(parent), ...leaves.map((t) => add(t, false))]),
-      ],
+      down: [`  // Dropping the parent's key drops the partitions' keys attached to it: they are added back, validated.`, ...transactionLines([drop(parent), ...leaves.map((t) => add(t, false))])],
       noTransaction: 'Its own short transaction with a lock timeout (above).',
     }),
   ];

@@ -323,7 +323,11 @@ export function withoutNotValid(definition: string): string {
  * the constraint is on): a fix that adds those columns itself stands for them (see coverAddedColumns).
  */
 export function statementsAddingColumns(context: RuleContext, table: string, columns: ColumnInfo[]): Pick<Fix, 'covers' | 'coversAddedColumns'> {
-  return coverAddedColumns(context, table, columns.map((c) => c.name));
+  return coverAddedColumns(
+    context,
+    table,
+    columns.map((c) => c.name),
+  );
 }
 
 /**

@@ -30,7 +30,10 @@ export function parseIgnores(source: string): IgnoreComment[] {
   lines.forEach((text, i) => {
     const m = IGNORE.exec(text);
     if (!m?.[1]) return;
-    const before = text.slice(0, text.indexOf('knexsafe-ignore')).replace(/(\/\/|--|\/\*|\*)\s*$/, '').trim();
+    const before = text
+      .slice(0, text.indexOf('knexsafe-ignore'))
+      .replace(/(\/\/|--|\/\*|\*)\s*$/, '')
+      .trim();
     let appliesTo = i + 1;
     if (before.length === 0) {
       // A comment on its own line applies to the next line of code.

@@ -269,27 +269,34 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const extensions = shared.extensions.map((e): CatalogExtension => ({ oid: e.oid, name: e.name, schema: ident(e.schema) }));
 
-  const enums = sortedBy(shared.enums.map((e): CatalogEnum => ({ oid: e.oid, ident: qualified(e.schema, e.name), labels: e.values })), (e) => [e.ident]);
+  const enums = sortedBy(
+    shared.enums.map((e): CatalogEnum => ({ oid: e.oid, ident: qualified(e.schema, e.name), labels: e.values })),
+    (e) => [e.ident],
+  );
 
   const composites = sortedBy(
-    shared.composites.map((c): CatalogComposite => ({
-      oid: c.oid,
-      relid: c.relid,
-      ident: qualified(c.schema, c.name),
-      attributes: c.attributes.map((a) => ({ name: ident(a.name), type: a.type, collation: collationName(a.collation) })),
-    })),
+    shared.composites.map(
+      (c): CatalogComposite => ({
+        oid: c.oid,
+        relid: c.relid,
+        ident: qualified(c.schema, c.name),
+        attributes: c.attributes.map((a) => ({ name: ident(a.name), type: a.type, collation: collationName(a.collation) })),
+      }),
+    ),
     (c) => [c.ident],
   );
   const domains = sortedBy(
-    shared.domains.map((d): CatalogDomain => ({
-      oid: d.oid,
-      ident: qualified(d.schema, d.name),
-      baseType: d.type,
-      collation: collationName(d.collation),
-      notNull: d.not_null,
-      default: d.default,
-      constraints: d.named_checks.map((c) => ({ name: ident(c.name), definition: c.definition })),
-    })),
+    shared.domains.map(
+      (d): CatalogDomain => ({
+        oid: d.oid,
+        ident: qualified(d.schema, d.name),
+        baseType: d.type,
+        collation: collationName(d.collation),
+        notNull: d.not_null,
+        default: d.default,
+        constraints: d.named_checks.map((c) => ({ name: ident(c.name), definition: c.definition })),
+      }),
+    ),
     (d) => [d.ident],
   );
 
@@ -303,8 +310,15 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   const unsupported: Unsupported[] = [];
   const functions = functionsOf(shared, unsupported);
 
-  const tableRows = await rows<Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
-    primary_key: string[] | null; parent_oid: number | null; parent: string | null; bound: string | null; inherits: { oid: number; ident: string }[] }>(trx, MODEL_SQL.tables);
+  const tableRows = await rows<
+    Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
+      primary_key: string[] | null;
+      parent_oid: number | null;
+      parent: string | null;
+      bound: string | null;
+      inherits: { oid: number; ident: string }[];
+    }
+  >(trx, MODEL_SQL.tables);
   const columnRows = await rows<CatalogColumn & { table_oid: number; generated_expr: string | null; generated_kind: string; identity_kind: string }>(trx, MODEL_SQL.columns);
   const columnsByTable = new Map<number, CatalogColumn[]>();
   for (const c of columnRows) {
@@ -369,9 +383,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   const unsupportedRows = await rows<Unsupported>(trx, MODEL_SQL.unsupported);
   unsupported.push(...unsupportedRows);
 
-  const privileges = (
-    await rows<{ name: string }>(trx, MODEL_SQL.privileges)
-  ).map((r) => r.name);
+  const privileges = (await rows<{ name: string }>(trx, MODEL_SQL.privileges)).map((r) => r.name);
 
   return {
     serverVersionNum,
@@ -546,7 +558,10 @@ function policiesOf(shared: RawCatalog): CatalogPolicy[] {
   const policies = shared.policies.map((p): CatalogPolicy => {
     const table = relationOf(names, p.owner, `policy ${p.qtable}.${p.name}`);
     // The snapshot writes role 0 (every role) as 'public': no role can have that name.
-    const roles = sortedBy(p.roles.map((r) => (r === 'public' ? 'PUBLIC' : ident(r))), (r) => [r]);
+    const roles = sortedBy(
+      p.roles.map((r) => (r === 'public' ? 'PUBLIC' : ident(r))),
+      (r) => [r],
+    );
     return {
       tableOid: table.oid,
       table: table.ident,
@@ -618,5 +633,3 @@ function commentTarget(type: string, identity: string): string | undefined {
 async function readDependencies(trx: Knex.Transaction): Promise<CatalogDependency[]> {
   return rows<CatalogDependency>(trx, MODEL_SQL.dependencies);
 }
-
-

@@ -84,9 +84,12 @@ const ALL_RELATIONS = /* sql */ `
       and d.deptype in ('a', 'i')
       and d.refobjid in (select oid from excluded_rel)
   ),
-${relationsCte('pg_catalog.pg_class c', `
+${relationsCte(
+  'pg_catalog.pg_class c',
+  `
       and c.oid not in (select oid from excluded_rel)
-      and c.oid not in (select oid from excluded_seq)`)}`;
+      and c.oid not in (select oid from excluded_seq)`,
+)}`;
 
 /**
  * The scope of a whole read as CTEs (`ns`: the user schemas; `rel`: the relations in scope, with
@@ -252,8 +255,10 @@ const CHANGED_RELATIONS = /* sql */ `
     union all
     select ix.indexrelid from delta_owner d join pg_catalog.pg_index ix on ix.indrelid = d.oid
   ),
-${relationsCte(`candidate_rel cr
-    join pg_catalog.pg_class c on c.oid = cr.oid`, `
+${relationsCte(
+  `candidate_rel cr
+    join pg_catalog.pg_class c on c.oid = cr.oid`,
+  `
       and not exists (select 1 from excluded_names x where x.name = c.relname or x.name = n.nspname || '.' || c.relname)
       and not exists (
         select 1
@@ -263,7 +268,8 @@ ${relationsCte(`candidate_rel cr
         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
           and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
           and exists (select 1 from excluded_names x where x.name = t.relname or x.name = tn.nspname || '.' || t.relname)
-      )`)}`;
+      )`,
+)}`;
 
 /** The owners in $3 and the owners of the relations in $4 (made since the last read), with their relations. */
 const LOCKED_RELATIONS = /* sql */ `
@@ -466,7 +472,7 @@ const PER_RELATION_COLUMNS = [
            pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) as with_check
     from pg_catalog.pg_policy po
     join rel r on r.oid = po.polrelid
-  ) x) as policies`
+  ) x) as policies`,
 ];
 
 /**
@@ -551,7 +557,7 @@ const SCHEMA_WIDE_COLUMNS = [
     from proc p
     join pg_catalog.pg_language l on l.oid = p.prolang
     left join pg_catalog.pg_aggregate a on p.prokind = 'a' and a.aggfnoid = p.oid
-  ) x) as functions`
+  ) x) as functions`,
 ];
 
 /** An object's comment, looked up by its catalog, oid and sub-id (a column's number). */
@@ -634,28 +640,30 @@ function gated(column: string): string {
  */
 function catalogQuery(kind: 'full' | 'owners' | 'changes'): string {
   const ctes =
-    kind === 'full' ? [SCOPE, ALL_RELATIONS, TABLES, SCHEMA_WIDE, TRACKED_ROWS]
-    : kind === 'owners' ? [SCOPE, LOCKED_RELATIONS, TABLES]
-    : [SCOPE, TRACKED_ROWS, CHANGED_OWNERS, CHANGED_RELATIONS, TABLES, SCHEMA_WIDE];
+    kind === 'full'
+      ? [SCOPE, ALL_RELATIONS, TABLES, SCHEMA_WIDE, TRACKED_ROWS]
+      : kind === 'owners'
+        ? [SCOPE, LOCKED_RELATIONS, TABLES]
+        : [SCOPE, TRACKED_ROWS, CHANGED_OWNERS, CHANGED_RELATIONS, TABLES, SCHEMA_WIDE];
   const c = COMMENTS;
   const wideOnly = (branch: string) => `    select * from (\n${branch}\n    ) wide_comment where (select wide from flags)`;
   const comments =
-    kind === 'full' ? [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema]
-    : kind === 'owners' ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
-    : [c.relation, c.column, c.tableConstraint, c.trigger, c.policy, ...[c.domainConstraint, c.type, c.routine, c.schema].map(wideOnly)];
+    kind === 'full'
+      ? [c.relation, c.column, c.constraint, c.type, c.routine, c.trigger, c.policy, c.schema]
+      : kind === 'owners'
+        ? [c.relation, c.column, c.tableConstraint, c.trigger, c.policy]
+        : [c.relation, c.column, c.tableConstraint, c.trigger, c.policy, ...[c.domainConstraint, c.type, c.routine, c.schema].map(wideOnly)];
   // Comments are looked up object by object (an index probe each) rather than joined: the generic
   // plan cannot know how few objects a schema has and otherwise scans every comment of the system
   // catalogs once per object.
   const commentsColumn = `  (select coalesce(json_agg(x), '[]'::json) from (\n${comments.join('\n    union all\n')}\n  ) x where x.text is not null) as comments`;
-  const changesColumns = [
-    `  (select coalesce(json_agg(owner), '[]'::json) from changed) as changed`,
-    `  (select wide from flags) as wide`,
-    `  (select whole from flags) as whole`,
-  ];
+  const changesColumns = [`  (select coalesce(json_agg(owner), '[]'::json) from changed) as changed`, `  (select wide from flags) as wide`, `  (select whole from flags) as whole`];
   const columns =
-    kind === 'full' ? [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS, commentsColumn, ...TRACKING_COLUMNS]
-    : kind === 'owners' ? [...PER_RELATION_COLUMNS, commentsColumn]
-    : [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS.map(gated), commentsColumn, ...TRACKING_COLUMNS, ...changesColumns];
+    kind === 'full'
+      ? [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS, commentsColumn, ...TRACKING_COLUMNS]
+      : kind === 'owners'
+        ? [...PER_RELATION_COLUMNS, commentsColumn]
+        : [...PER_RELATION_COLUMNS, ...SCHEMA_WIDE_COLUMNS.map(gated), commentsColumn, ...TRACKING_COLUMNS, ...changesColumns];
   return `\nwith${ctes.join(',')}\nselect\n${columns.join(',\n\n')}\n`;
 }
 

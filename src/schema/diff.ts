@@ -1,16 +1,6 @@
 import { displayMember, displayName, displaySql } from './names.js';
 import { compareText } from '../util/compare-text.js';
-import type {
-  ColumnInfo,
-  ConstraintInfo,
-  FunctionInfo,
-  IndexInfo,
-  SchemaChange,
-  SchemaDiff,
-  SchemaObjectKind,
-  SchemaSnapshot,
-  TableInfo,
-} from './types.js';
+import type { ColumnInfo, ConstraintInfo, FunctionInfo, IndexInfo, SchemaChange, SchemaDiff, SchemaObjectKind, SchemaSnapshot, TableInfo } from './types.js';
 import { sqlString } from '../codegen/sql.js';
 
 /**
@@ -54,21 +44,7 @@ export function diffSchemas(expected: SchemaSnapshot, actual: SchemaSnapshot, op
 }
 
 /** Output order: containers first, then tables and what hangs off them, then code, then comments. */
-const SECTION_ORDER: readonly SchemaObjectKind[] = [
-  'schema',
-  'extension',
-  'enum',
-  'composite',
-  'domain',
-  'sequence',
-  'table',
-  'index',
-  'view',
-  'function',
-  'trigger',
-  'policy',
-  'comment',
-];
+const SECTION_ORDER: readonly SchemaObjectKind[] = ['schema', 'extension', 'enum', 'composite', 'domain', 'sequence', 'table', 'index', 'view', 'function', 'trigger', 'policy', 'comment'];
 
 class DiffContext {
   readonly sections = new Map<SchemaObjectKind, SchemaChange[]>();
@@ -95,15 +71,7 @@ class DiffContext {
     this.add(section, { kind, object, change: 'extra', actual, message: `${label}: left behind` });
   }
 
-  changed(
-    section: SchemaObjectKind,
-    kind: SchemaObjectKind,
-    object: string,
-    attribute: string,
-    expected: unknown,
-    actual: unknown,
-    message: string,
-  ): void {
+  changed(section: SchemaObjectKind, kind: SchemaObjectKind, object: string, attribute: string, expected: unknown, actual: unknown, message: string): void {
     this.add(section, { kind, object, change: 'changed', attribute, expected, actual, message });
   }
 }
@@ -117,11 +85,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** Walks the union of two keyed collections, calling back for missing, extra and common entries. */
-function walk<T>(
-  expected: Record<string, T>,
-  actual: Record<string, T>,
-  handlers: { missing(key: string, e: T): void; extra(key: string, a: T): void; both(key: string, e: T, a: T): void },
-): void {
+function walk<T>(expected: Record<string, T>, actual: Record<string, T>, handlers: { missing(key: string, e: T): void; extra(key: string, a: T): void; both(key: string, e: T, a: T): void }): void {
   for (const key of unionKeys(expected, actual)) {
     const e = expected[key];
     const a = actual[key];
@@ -202,8 +166,7 @@ function partitionText(info: TableInfo['partitionOf']): string {
 
 function diffTable(context: DiffContext, key: string, e: TableInfo, a: TableInfo): void {
   const name = displayName(key);
-  const tableChange = (attribute: string, ev: unknown, av: unknown, text: string) =>
-    context.changed('table', 'table', key, attribute, ev, av, `table ${name}: ${text}`);
+  const tableChange = (attribute: string, ev: unknown, av: unknown, text: string) => context.changed('table', 'table', key, attribute, ev, av, `table ${name}: ${text}`);
 
   if (e.kind !== a.kind) tableChange('kind', e.kind, a.kind, `kind ${e.kind} → ${a.kind}`);
   if (!same(e.partitionOf ?? null, a.partitionOf ?? null)) {
@@ -224,12 +187,7 @@ function diffTable(context: DiffContext, key: string, e: TableInfo, a: TableInfo
     tableChange('rowSecurity', e.rowSecurity, a.rowSecurity, `row level security ${onOff(e.rowSecurity)} → ${onOff(a.rowSecurity)}`);
   }
   if (e.forceRowSecurity !== a.forceRowSecurity) {
-    tableChange(
-      'forceRowSecurity',
-      e.forceRowSecurity,
-      a.forceRowSecurity,
-      `forced row level security ${onOff(e.forceRowSecurity)} → ${onOff(a.forceRowSecurity)}`,
-    );
+    tableChange('forceRowSecurity', e.forceRowSecurity, a.forceRowSecurity, `forced row level security ${onOff(e.forceRowSecurity)} → ${onOff(a.forceRowSecurity)}`);
   }
 
   if ((e.replicaIdentity ?? 'default') !== (a.replicaIdentity ?? 'default')) {
@@ -284,8 +242,7 @@ function nullability(nullable: boolean): string {
 }
 
 function diffColumn(context: DiffContext, object: string, label: string, e: ColumnInfo, a: ColumnInfo): void {
-  const change = (attribute: string, ev: unknown, av: unknown, text: string) =>
-    context.changed('table', 'column', object, attribute, ev, av, `${label}: ${text}`);
+  const change = (attribute: string, ev: unknown, av: unknown, text: string) => context.changed('table', 'column', object, attribute, ev, av, `${label}: ${text}`);
   if (e.type !== a.type) change('type', e.type, a.type, `type ${displayName(e.type)} → ${displayName(a.type)}`);
   if (e.nullable !== a.nullable) change('nullable', e.nullable, a.nullable, `${nullability(e.nullable)} → ${nullability(a.nullable)}`);
   if (e.default !== a.default) change('default', e.default, a.default, `default ${displaySql(e.default)} → ${displaySql(a.default)}`);
@@ -317,12 +274,7 @@ function definitionWithoutValidation(constraint: ConstraintInfo): string {
   return constraint.definition.replace(/ NOT VALID$/, '');
 }
 
-function diffConstraints(
-  context: DiffContext,
-  tableKey: string,
-  expected: Record<string, ConstraintInfo>,
-  actual: Record<string, ConstraintInfo>,
-): void {
+function diffConstraints(context: DiffContext, tableKey: string, expected: Record<string, ConstraintInfo>, actual: Record<string, ConstraintInfo>): void {
   const missing: ConstraintInfo[] = [];
   const extra: ConstraintInfo[] = [];
   walk(expected, actual, {
@@ -410,15 +362,7 @@ function diffComposites(context: DiffContext, expected: SchemaSnapshot, actual: 
     },
     both: (key, e, a) => {
       if (!same(e.attributes, a.attributes)) {
-        context.changed(
-          'composite',
-          'composite',
-          key,
-          'attributes',
-          e.attributes,
-          a.attributes,
-          `type ${displayName(key)}: attributes ${attributes(e.attributes)} → ${attributes(a.attributes)}`,
-        );
+        context.changed('composite', 'composite', key, 'attributes', e.attributes, a.attributes, `type ${displayName(key)}: attributes ${attributes(e.attributes)} → ${attributes(a.attributes)}`);
       }
     },
   });

@@ -63,7 +63,6 @@ const DELTA_QUERY = preparedStatement('knexsafe_schema_delta', CATALOG_DELTA_SQL
 const CHANGES_QUERY = preparedStatement('knexsafe_schema_changes', CATALOG_CHANGES_SQL, ['text', 'text', 'text', 'text']);
 const QUERIES = [FULL_QUERY, DELTA_QUERY, CHANGES_QUERY];
 
-
 // The settings and the statement name are constants: written into the SQL, not sent as parameters.
 const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `pg_catalog.set_config(${sqlString(name)}, ${sqlString(value)}, true)`).join(', ');
 // All are prepared together, the first time any is needed: check reads whole once, then deltas.
@@ -98,9 +97,7 @@ async function snapshotSchemaOwn(knex: Knex, options: SnapshotOptions = {}): Pro
  * its row counts per owner (CATALOG_CHANGES_SQL), where `old` and `new` are transactions to count
  * as seen by it, or not, whatever the snapshot says.
  */
-export type CatalogDelta =
-  | { owners: number[]; fresh: number[] }
-  | { since: { xmax: number; xip: number[]; old: number[]; new: number[] }; totals: Record<string, number> };
+export type CatalogDelta = { owners: number[]; fresh: number[] } | { since: { xmax: number; xip: number[]; old: number[]; new: number[] }; totals: Record<string, number> };
 
 /**
  * A read-only query of the caller's sent in the snapshot's round trip, after the catalog query and
@@ -162,9 +159,11 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   // A transaction of our own: its BEGIN goes with the first round trip on a shadow (deferred).
   const trx: Knex = nested ? knex : await knex.transaction();
   const fullExecute = FULL_QUERY.execute(jsonText(schemas), jsonText(excluded));
-  const execute = !delta ? fullExecute
-    : 'owners' in delta ? DELTA_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.owners), jsonText(delta.fresh))
-    : CHANGES_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.since), jsonText(delta.totals));
+  const execute = !delta
+    ? fullExecute
+    : 'owners' in delta
+      ? DELTA_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.owners), jsonText(delta.fresh))
+      : CHANGES_QUERY.execute(jsonText(schemas), jsonText(excluded), jsonText(delta.since), jsonText(delta.totals));
   let raw: RawCatalog | undefined;
   let undone = false;
   try {
@@ -441,29 +440,32 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
   const byTable = () => (grouped ??= { columns: groupBy(raw.columns, (c) => c.qtable), constraints: groupBy(raw.constraints, (c) => c.qtable) });
 
   const tables = byKey(
-    raw.tables.map((row): [string, TableInfo] => [row.qname, built(row, (t) => {
-      const { columns: columnsByTable, constraints: constraintsByTable } = byTable();
-      const columns = (columnsByTable.get(t.qname) ?? []).sort((a, b) => a.num - b.num);
-      const columnNames = new Map(columns.map((c) => [c.num, c.name]));
-      const info: TableInfo = {
-        schema: t.schema,
-        name: t.name,
-        kind: lookup(TABLE_KINDS, t.relkind, 'relation kind'),
-        ...(t.partition_parent !== null ? { partitionOf: { parent: t.partition_parent, bound: t.partition_bound ?? '' } } : {}),
-        ...(t.partition_key !== null ? { partitionKey: t.partition_key } : {}),
-        ...(t.inherits !== null && t.inherits.length > 0 ? { inherits: t.inherits } : {}),
-        ...(t.unlogged ? { unlogged: true as const } : {}),
-        rowSecurity: t.row_security,
-        forceRowSecurity: t.force_row_security,
-        ...replicaIdentity(t.replica_identity, t.replica_index),
-        ...(t.cluster_on !== null ? { clusterOn: t.cluster_on } : {}),
-        ...(t.options !== null && t.options.length > 0 ? { options: t.options } : {}),
-        columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
-        columnOrder: columns.map((c) => c.name),
-        constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
-      };
-      return info;
-    })]),
+    raw.tables.map((row): [string, TableInfo] => [
+      row.qname,
+      built(row, (t) => {
+        const { columns: columnsByTable, constraints: constraintsByTable } = byTable();
+        const columns = (columnsByTable.get(t.qname) ?? []).sort((a, b) => a.num - b.num);
+        const columnNames = new Map(columns.map((c) => [c.num, c.name]));
+        const info: TableInfo = {
+          schema: t.schema,
+          name: t.name,
+          kind: lookup(TABLE_KINDS, t.relkind, 'relation kind'),
+          ...(t.partition_parent !== null ? { partitionOf: { parent: t.partition_parent, bound: t.partition_bound ?? '' } } : {}),
+          ...(t.partition_key !== null ? { partitionKey: t.partition_key } : {}),
+          ...(t.inherits !== null && t.inherits.length > 0 ? { inherits: t.inherits } : {}),
+          ...(t.unlogged ? { unlogged: true as const } : {}),
+          rowSecurity: t.row_security,
+          forceRowSecurity: t.force_row_security,
+          ...replicaIdentity(t.replica_identity, t.replica_index),
+          ...(t.cluster_on !== null ? { clusterOn: t.cluster_on } : {}),
+          ...(t.options !== null && t.options.length > 0 ? { options: t.options } : {}),
+          columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
+          columnOrder: columns.map((c) => c.name),
+          constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
+        };
+        return info;
+      }),
+    ]),
   );
 
   return {
@@ -485,30 +487,12 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
         })),
       ]),
     ),
-    sequences: byKey(
-      raw.sequences.map((s): [string, SequenceInfo] => [
-        s.qname,
-        { schema: s.schema, name: s.name, type: s.type, ownedBy: s.owned_by, increment: s.increment, start: s.start },
-      ]),
-    ),
+    sequences: byKey(raw.sequences.map((s): [string, SequenceInfo] => [s.qname, { schema: s.schema, name: s.name, type: s.type, ownedBy: s.owned_by, increment: s.increment, start: s.start }])),
     enums: byKey(raw.enums.map((e): [string, EnumInfo] => [e.qname, { schema: e.schema, name: e.name, values: e.values }])),
-    composites: byKey(
-      raw.composites.map((c): [string, CompositeInfo] => [
-        c.qname,
-        { schema: c.schema, name: c.name, attributes: c.attributes.map((a) => ({ name: a.name, type: a.type })) },
-      ]),
-    ),
-    domains: byKey(
-      raw.domains.map((d): [string, DomainInfo] => [
-        d.qname,
-        { schema: d.schema, name: d.name, type: d.type, nullable: !d.not_null, default: d.default, checks: sortedText(d.checks) },
-      ]),
-    ),
+    composites: byKey(raw.composites.map((c): [string, CompositeInfo] => [c.qname, { schema: c.schema, name: c.name, attributes: c.attributes.map((a) => ({ name: a.name, type: a.type })) }])),
+    domains: byKey(raw.domains.map((d): [string, DomainInfo] => [d.qname, { schema: d.schema, name: d.name, type: d.type, nullable: !d.not_null, default: d.default, checks: sortedText(d.checks) }])),
     views: byKey(
-      raw.views.map((row): [string, ViewInfo] => [
-        row.qname,
-        built(row, (v) => ({ schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizedView(v.definition.trim()) })),
-      ]),
+      raw.views.map((row): [string, ViewInfo] => [row.qname, built(row, (v) => ({ schema: v.schema, name: v.name, materialized: v.materialized, definition: normalizedView(v.definition.trim()) }))]),
     ),
     functions: byKey(
       raw.functions.map((f): [string, FunctionInfo] => [
@@ -525,10 +509,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
       ]),
     ),
     triggers: byKey(
-      raw.triggers.map((row): [string, TriggerInfo] => [
-        `${row.qtable}.${row.name}`,
-        built(row, (t) => ({ table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled !== 'D' })),
-      ]),
+      raw.triggers.map((row): [string, TriggerInfo] => [`${row.qtable}.${row.name}`, built(row, (t) => ({ table: t.qtable, name: t.name, definition: t.definition, enabled: t.enabled !== 'D' }))]),
     ),
     policies: byKey(
       raw.policies.map((p): [string, PolicyInfo] => [

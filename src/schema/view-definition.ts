@@ -81,12 +81,7 @@ function collectQualifiedColumnRefs(node: Json | undefined, out: number[]): void
       const ref = asObject(value);
       const fields = ref?.['fields'];
       const location = ref?.['location'];
-      if (
-        Array.isArray(fields) &&
-        fields.length === 2 &&
-        fields.every((f) => asObject(f)?.['String'] !== undefined) &&
-        typeof location === 'number'
-      ) {
+      if (Array.isArray(fields) && fields.length === 2 && fields.every((f) => asObject(f)?.['String'] !== undefined) && typeof location === 'number') {
         out.push(location);
       }
       continue;

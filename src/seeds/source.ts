@@ -4,7 +4,11 @@ import { importUserModule } from '../config/load-module.js';
 const require = createRequire(import.meta.url);
 
 interface FsSeedsCtor {
-  new (directories: string[], sortDirsSeparately: boolean, loadExtensions: string[]): {
+  new (
+    directories: string[],
+    sortDirsSeparately: boolean,
+    loadExtensions: string[],
+  ): {
     loadExtensions: string[];
     getSeeds(config: Record<string, unknown>): Promise<string[]>;
     getSeed(file: string): Promise<unknown>;

@@ -103,11 +103,7 @@ function ownerComment(): string {
  * pid that no longer runs; a database of another host, or of a live process, is never touched.
  */
 async function removeOrphanShadows(admin: { query(sql: string, params?: unknown[]): Promise<{ rows: { datname: string; owner: string | null }[] }> }): Promise<string[]> {
-  const rows = (
-    await admin.query(
-      "select datname, pg_catalog.shobj_description(oid, 'pg_database') as owner from pg_catalog.pg_database where datname like 'knexsafe\\_shadow\\_%'",
-    )
-  ).rows;
+  const rows = (await admin.query("select datname, pg_catalog.shobj_description(oid, 'pg_database') as owner from pg_catalog.pg_database where datname like 'knexsafe\\_shadow\\_%'")).rows;
   const dropped: string[] = [];
   for (const row of rows) {
     const owner = /^knexsafe shadow: pid (\d+) on host (.*)$/.exec(row.owner ?? '');

@@ -2,15 +2,6 @@
 // takes), so neither imports the other for them.
 
 /** Table-level lock modes, weakest to strongest, spelled as `pg_locks.mode` spells them. */
-export const LOCK_MODES = [
-  'AccessShareLock',
-  'RowShareLock',
-  'RowExclusiveLock',
-  'ShareUpdateExclusiveLock',
-  'ShareLock',
-  'ShareRowExclusiveLock',
-  'ExclusiveLock',
-  'AccessExclusiveLock',
-] as const;
+export const LOCK_MODES = ['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'] as const;
 
 export type LockMode = (typeof LOCK_MODES)[number];

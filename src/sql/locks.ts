@@ -60,7 +60,11 @@ export function lockModeSql(mode: LockMode): string {
 
 /** Reads `AccessExclusiveLock`, `ACCESS EXCLUSIVE`, `access exclusive mode`, `access_exclusive`. */
 export function parseLockMode(text: string): LockMode | undefined {
-  const key = text.replace(/\bmode\b/i, '').replace(/lock$/i, '').replace(/[\s_-]+/g, '').toLowerCase();
+  const key = text
+    .replace(/\bmode\b/i, '')
+    .replace(/lock$/i, '')
+    .replace(/[\s_-]+/g, '')
+    .toLowerCase();
   return LOCK_MODES.find((mode) => mode.replace(/Lock$/, '').toLowerCase() === key);
 }
 
@@ -155,7 +159,11 @@ function waitsForUncached(mode: LockMode, object: LockedObject): string {
   const words = [
     held.includes('RowShareLock') ? 'locked rows of it (SELECT ... FOR UPDATE/SHARE)' : '',
     held.includes('RowExclusiveLock') ? 'wrote to it (INSERT/UPDATE/DELETE)' : '',
-    held.includes('ShareUpdateExclusiveLock') ? 'ran VACUUM, ANALYZE or a schema change on it' : held.some((m) => lockRank(m) >= lockRank('ShareLock')) ? 'ran CREATE INDEX or a schema change on it' : '',
+    held.includes('ShareUpdateExclusiveLock')
+      ? 'ran VACUUM, ANALYZE or a schema change on it'
+      : held.some((m) => lockRank(m) >= lockRank('ShareLock'))
+        ? 'ran CREATE INDEX or a schema change on it'
+        : '',
   ].filter(Boolean);
   const either = words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
   return `open transactions that ${either} (a session idle in transaction after a write, autovacuum); plain reads do not hold it up`;
@@ -185,15 +193,7 @@ export interface LockContext {
 
 // Storage parameters that ALTER TABLE / ALTER INDEX ... SET (...) changes under SHARE UPDATE EXCLUSIVE
 // (AlterTableGetRelOptionsLockLevel); any other parameter takes ACCESS EXCLUSIVE.
-const LIGHT_RELOPTIONS = new Set([
-  'fillfactor',
-  'toast_tuple_target',
-  'parallel_workers',
-  'vacuum_index_cleanup',
-  'vacuum_truncate',
-  'log_autovacuum_min_duration',
-  'autovacuum_enabled',
-]);
+const LIGHT_RELOPTIONS = new Set(['fillfactor', 'toast_tuple_target', 'parallel_workers', 'vacuum_index_cleanup', 'vacuum_truncate', 'log_autovacuum_min_duration', 'autovacuum_enabled']);
 
 function lightReloption(name: string): boolean {
   const bare = name.startsWith('toast.') ? name.slice('toast.'.length) : name;
@@ -498,7 +498,11 @@ export function inferLocks(facts: StatementFacts, pgVersionOrContext?: number | 
       if (facts.target === 'index') {
         const mode: LockMode = concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock';
         add(facts.name, mode, concurrent ? 'REINDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE' : 'REINDEX INDEX takes ACCESS EXCLUSIVE on the index', 'index');
-        indexTable(facts.name, concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock', concurrent ? 'REINDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on the table' : 'REINDEX INDEX takes SHARE on the table: writes wait');
+        indexTable(
+          facts.name,
+          concurrent ? 'ShareUpdateExclusiveLock' : 'ShareLock',
+          concurrent ? 'REINDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on the table' : 'REINDEX INDEX takes SHARE on the table: writes wait',
+        );
       } else if (facts.target === 'table') {
         if (concurrent) add(facts.name, 'ShareUpdateExclusiveLock', 'REINDEX TABLE CONCURRENTLY takes SHARE UPDATE EXCLUSIVE', 'table');
         else add(facts.name, 'ShareLock', 'REINDEX TABLE takes SHARE on the table (and ACCESS EXCLUSIVE on each index): writes wait', 'table');

@@ -102,9 +102,7 @@ function commandOutcome(command: AlterTableCommand, table: QualifiedName, contex
         case 'not-null':
           if (c.notValid) return none(`ADD ${label} NOT VALID: existing rows are not checked`);
           return scan(
-            c.kind === 'foreign'
-              ? `ADD ${label} checks every row against ${c.references ? formatName(c.references.table) : 'the referenced table'}`
-              : `ADD ${label} checks every existing row`,
+            c.kind === 'foreign' ? `ADD ${label} checks every row against ${c.references ? formatName(c.references.table) : 'the referenced table'}` : `ADD ${label} checks every existing row`,
           );
         case 'primary':
         case 'unique':
@@ -158,7 +156,8 @@ function addColumnOutcome(column: ColumnFacts, version: number): Outcome {
     else if (def.volatility === 'volatile') outcome = rewrite(`ADD COLUMN ${name} DEFAULT ${text}: a volatile default is evaluated for every row, so the table is rewritten`);
     else if (def.volatility === 'unknown') {
       outcome = rewrite(`ADD COLUMN ${name} DEFAULT ${text}: knexsafe does not know whether ${def.functions.join(', ') || 'the expression'} is volatile; a volatile default rewrites the table`, false);
-    } else outcome = none(`ADD COLUMN ${name} DEFAULT ${text}: ${def.volatility === 'immutable' ? 'an' : 'a'} ${def.volatility} default is stored once in the catalog (no rewrite since PostgreSQL 11)`);
+    } else
+      outcome = none(`ADD COLUMN ${name} DEFAULT ${text}: ${def.volatility === 'immutable' ? 'an' : 'a'} ${def.volatility} default is stored once in the catalog (no rewrite since PostgreSQL 11)`);
   } else {
     outcome = none(`ADD COLUMN ${name} without a default changes only the catalog`);
   }

@@ -80,11 +80,9 @@ export function baselineFileName(lastSquashed: string, kept: readonly string[], 
   const name = `${stem.replace(/\.(js|ts|mjs|cjs)$/, '')}.${extension}`;
   const after = kept.filter((k) => !(name < k));
   if (after.length) {
-    throw new KnexsafeError(
-      'SQUASH_BAD_NAME',
-      `The baseline ${name} would sort after ${after[0]}, a migration that is kept: knex would run them in the wrong order.`,
-      { hint: 'Pass --name with a name that sorts before every kept migration (knex orders files by name).' },
-    );
+    throw new KnexsafeError('SQUASH_BAD_NAME', `The baseline ${name} would sort after ${after[0]}, a migration that is kept: knex would run them in the wrong order.`, {
+      hint: 'Pass --name with a name that sorts before every kept migration (knex orders files by name).',
+    });
   }
   return name;
 }

@@ -97,9 +97,11 @@ async function dataFingerprintOwn(knex: Knex, model: CatalogModel): Promise<Data
   return withCanonicalSession(knex, async (trx) => {
     const out: DataFingerprint = {};
     for (const t of storageTables(model)) {
-      const row = ((await trx.raw(`select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as h from only ${t.ident} t`)) as {
-        rows: { n: number; h: string }[];
-      }).rows[0];
+      const row = (
+        (await trx.raw(`select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as h from only ${t.ident} t`)) as {
+          rows: { n: number; h: string }[];
+        }
+      ).rows[0];
       out[`table ${t.ident}`] = `${row?.n ?? 0} rows, md5 ${row?.h ?? ''}`;
     }
     for (const s of model.sequences) {

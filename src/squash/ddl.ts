@@ -125,9 +125,7 @@ export function generateDdl(model: CatalogModel, fresh: CatalogModel | undefined
     const k = collapse(n.key);
     if (!downNodes.has(k)) downNodes.set(k, { key: k, kind: n.kind, name: k === TABLES ? '' : n.name });
   }
-  const downEdges = [...model.dependencies, ...extraEdges]
-    .map((d) => ({ from: collapse(d.from), to: collapse(d.to) }))
-    .filter((d) => d.from !== d.to);
+  const downEdges = [...model.dependencies, ...extraEdges].map((d) => ({ from: collapse(d.from), to: collapse(d.to) })).filter((d) => d.from !== d.to);
   const downOrder = topologicalOrder([...downNodes.values()], downEdges, (n) => n.key).reverse();
   const down: string[] = [];
   let group: { what: string; names: string[] } | undefined;
@@ -207,7 +205,12 @@ function createTable(t: CatalogTable, tables: ReadonlyMap<number, CatalogTable>,
     const body = local.map((c) => `    ${columnDefinition(c, sequences, t)}`).join(',\n');
     const inherits = t.inherits.length ? ` INHERITS (${t.inherits.map((p) => p.ident).join(', ')})` : '';
     statements.push(`CREATE ${unlogged}TABLE ${t.ident} (${body ? `\n${body}\n` : ''})${inherits}${partitionBy}${options}`);
-    statements.push(...inheritedColumnFixes(t, t.inherits.map((p) => tables.get(p.oid))));
+    statements.push(
+      ...inheritedColumnFixes(
+        t,
+        t.inherits.map((p) => tables.get(p.oid)),
+      ),
+    );
   }
   return statements.join(';\n');
 }

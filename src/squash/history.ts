@@ -96,9 +96,13 @@ export async function applySquashHistory(options: ApplyHistoryOptions): Promise<
   const project = await resolveProject(options);
   const found = findManifests(project.migrations.directories, options.manifests ?? []);
   if (found.length === 0) {
-    throw new KnexsafeError('SQUASH_NO_MANIFEST', `No squash to apply: there is no ${project.migrations.directories.map((d) => displayPath(path.join(d, '_squashed', '*', 'squash.json'))).join(' or ')}.`, {
-      hint: 'Run `knexsafe squash --to <migration>` first (and commit it), or pass --manifest <squash.json>.',
-    });
+    throw new KnexsafeError(
+      'SQUASH_NO_MANIFEST',
+      `No squash to apply: there is no ${project.migrations.directories.map((d) => displayPath(path.join(d, '_squashed', '*', 'squash.json'))).join(' or ')}.`,
+      {
+        hint: 'Run `knexsafe squash --to <migration>` first (and commit it), or pass --manifest <squash.json>.',
+      },
+    );
   }
   const fileNames = new Set(listMigrationFiles(project.migrations).map((f) => f.name));
   const db = await openTarget(project);
@@ -119,7 +123,10 @@ export async function applySquashHistory(options: ApplyHistoryOptions): Promise<
       };
     }
     const current = await readRows(knex, project);
-    const states = classify(found, current.map((r) => r.name));
+    const states = classify(
+      found,
+      current.map((r) => r.name),
+    );
     const refused = states.filter((s) => s.state === 'partial' || s.state === 'conflict');
     if (refused.length) throw refusal(refused, db.description, project);
     const todo = states.filter((s) => s.state === 'apply');
@@ -130,9 +137,7 @@ export async function applySquashHistory(options: ApplyHistoryOptions): Promise<
     if (todo.length === 0) {
       const fresh = states.every((s) => s.state === 'fresh');
       warnings.push(
-        fresh
-          ? `${db.description} ran none of the squashed migrations: nothing to replace; \`knexsafe latest\` runs the baseline.`
-          : `${db.description} already records the baseline: nothing to do.`,
+        fresh ? `${db.description} ran none of the squashed migrations: nothing to replace; \`knexsafe latest\` runs the baseline.` : `${db.description} already records the baseline: nothing to do.`,
       );
       return { target: db.description, dryRun: options.dryRun === true, changed: false, manifests: states, removed: [], inserted: [], warnings };
     }
@@ -150,10 +155,17 @@ export async function applySquashHistory(options: ApplyHistoryOptions): Promise<
       await takeKnexLock(trx, project, lockTable);
       // Read again under the lock: nobody migrates between the check and the change.
       const locked = await readRows(trx, project);
-      const again = classify(found, locked.map((r) => r.name));
+      const again = classify(
+        found,
+        locked.map((r) => r.name),
+      );
       const stillRefused = again.filter((s) => s.state === 'partial' || s.state === 'conflict');
       if (stillRefused.length) throw refusal(stillRefused, db.description, project);
-      const planNow = planRows(found, again.filter((s) => s.state === 'apply'), locked);
+      const planNow = planRows(
+        found,
+        again.filter((s) => s.state === 'apply'),
+        locked,
+      );
       writeBackup(json, sql, project, locked, planNow);
       const names = planNow.removed.map((r) => r.name);
       await trx(knexTableName(project, table)).whereIn('name', names).delete();
@@ -218,7 +230,10 @@ function planRows(found: FoundManifest[], todo: ManifestState[], current: Histor
   for (const state of todo) {
     const manifest = found.find((f) => f.file === state.manifest)!.manifest;
     const rows = manifest.replaces.map((n) => byName.get(n) ?? inserted.find((i) => i.name === n)).filter((r): r is HistoryRow => r !== undefined);
-    const times = rows.map((r) => r.migration_time).filter((t): t is string => t !== null).sort();
+    const times = rows
+      .map((r) => r.migration_time)
+      .filter((t): t is string => t !== null)
+      .sort();
     const row: HistoryRow = {
       id: Math.min(...rows.map((r) => r.id)),
       name: manifest.baseline,
@@ -243,7 +258,9 @@ function batchWarnings(plan: RowPlan, current: HistoryRow[]): string[] {
     const sharing = current.filter((r) => r.batch === row.batch && !removedNames.has(r.name)).map((r) => r.name);
     if (sharing.length) {
       const shown = sharing.length > 3 ? `${sharing.slice(0, 3).join(', ')} and ${sharing.length - 3} more` : sharing.join(', ');
-      out.push(`The baseline is recorded in batch ${row.batch}, which also holds ${shown}: as before the squash, rolling back that batch runs all their downs — now including the baseline's, which drops the whole squashed schema at once.`);
+      out.push(
+        `The baseline is recorded in batch ${row.batch}, which also holds ${shown}: as before the squash, rolling back that batch runs all their downs — now including the baseline's, which drops the whole squashed schema at once.`,
+      );
     }
   }
   return out;
@@ -354,9 +371,21 @@ export async function restoreSquashHistory(options: ProjectOptions & { backup: s
       const names = new Set(current.map((r) => r.name));
       const back = backup.removed.filter((r) => names.has(r.name));
       if (back.length) {
-        throw new KnexsafeError('SQUASH_RESTORE_CONFLICT', `${db.description} already records ${back.map((r) => r.name).slice(0, 3).join(', ')}${back.length > 3 ? ', …' : ''}: the backup was restored already, or the history changed since. Nothing was changed.`, { exitCode: 1 });
+        throw new KnexsafeError(
+          'SQUASH_RESTORE_CONFLICT',
+          `${db.description} already records ${back
+            .map((r) => r.name)
+            .slice(0, 3)
+            .join(', ')}${back.length > 3 ? ', …' : ''}: the backup was restored already, or the history changed since. Nothing was changed.`,
+          { exitCode: 1 },
+        );
       }
-      await trx(knexTableName(project, table)).whereIn('name', backup.inserted.map((r) => r.name)).delete();
+      await trx(knexTableName(project, table))
+        .whereIn(
+          'name',
+          backup.inserted.map((r) => r.name),
+        )
+        .delete();
       for (const r of backup.removed) await trx(knexTableName(project, table)).insert({ id: r.id, name: r.name, batch: r.batch, migration_time: r.migration_time });
       await trx(knexTableName(project, `${table}_lock`)).update({ is_locked: 0 });
     });

@@ -70,7 +70,11 @@ export interface DumpedDdl {
  */
 export async function dumpDdl(binary: PgDumpBinary, url: string, excludeRelations: string[]): Promise<DumpedDdl> {
   const connection = await libpqEnvironment(url);
-  if (!connection.ok) throw new KnexsafeError('PG_DUMP_FAILED', `pg_dump cannot be pointed at the shadow database: ${connection.reason}.`, { exitCode: 1, hint: 'Use --ddl catalog to generate the baseline without pg_dump.' });
+  if (!connection.ok)
+    throw new KnexsafeError('PG_DUMP_FAILED', `pg_dump cannot be pointed at the shadow database: ${connection.reason}.`, {
+      exitCode: 1,
+      hint: 'Use --ddl catalog to generate the baseline without pg_dump.',
+    });
   const env = connection.env;
   const base = ['--schema-only', '--no-owner', '--no-privileges', '--no-tablespaces'];
   for (const r of excludeRelations) base.push(`--exclude-table=${r}`);

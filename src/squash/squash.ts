@@ -108,7 +108,7 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
   if (project.migrations.custom && !options.dryRun) {
     throw new KnexsafeError(
       'SQUASH_CUSTOM_SOURCE',
-      "The knexfile lists migrations with its own migrationSource, so knexsafe cannot know how that source would name, find and order a baseline file; it will not move files it did not list.",
+      'The knexfile lists migrations with its own migrationSource, so knexsafe cannot know how that source would name, find and order a baseline file; it will not move files it did not list.',
       { hint: 'Run with --dry-run --print to get the proven baseline, then add it the way your migrationSource expects.' },
     );
   }
@@ -181,11 +181,10 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
       // pg_dump's script turns body checks off (SET check_function_bodies = false): keep that, transaction-local.
       uncheckedBodies = model.functions.some((f) => f.language === 'sql');
     } else if (model.unsupported.length) {
-      throw new KnexsafeError(
-        'SQUASH_UNSUPPORTED',
-        `The squashed schema has objects the baseline generator does not rebuild: ${model.unsupported.map((u) => `${u.kind} ${u.name}`).join(', ')}.`,
-        { exitCode: 1, hint: 'Use a server shadow with pg_dump (--shadow-url postgres://… --ddl pg_dump), or squash up to a migration before these objects appear.' },
-      );
+      throw new KnexsafeError('SQUASH_UNSUPPORTED', `The squashed schema has objects the baseline generator does not rebuild: ${model.unsupported.map((u) => `${u.kind} ${u.name}`).join(', ')}.`, {
+        exitCode: 1,
+        hint: 'Use a server shadow with pg_dump (--shadow-url postgres://… --ddl pg_dump), or squash up to a migration before these objects appear.',
+      });
     }
     if (model.privileges.length) {
       warnings.push(`GRANTs on ${model.privileges.join(', ')} are not part of the baseline (as with pg_dump --no-privileges): keep them in a migration after it if you need them.`);
@@ -257,30 +256,33 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
   }
   const proofMs = performance.now() - proofStarted - verifyMs;
 
-  const ok =
-    proof.schemaEqual &&
-    proof.dataEqual &&
-    proof.keptEqual !== false &&
-    !proof.baselineError &&
-    (proof.verify.status === 'reversible' || proof.verify.status === 'skipped');
+  const ok = proof.schemaEqual && proof.dataEqual && proof.keptEqual !== false && !proof.baselineError && (proof.verify.status === 'reversible' || proof.verify.status === 'skipped');
 
   const manifestPath = path.join(archive, MANIFEST_FILE);
   let written = false;
   if (ok && !options.dryRun) {
-    writeSquash({ project, squashed, archive, baselinePath, content, manifestPath, manifest: {
-      knexsafe: 'squash',
-      version: 1,
-      createdAt: (options.now ?? new Date()).toISOString(),
-      baseline: name,
-      replaces: squashed.map((s) => s.name),
-      tableName: project.migrations.tableName,
-      ...(project.migrations.schemaName ? { schemaName: project.migrations.schemaName } : {}),
-      ddlSource,
-      shadow: `${shadowDescription} (PostgreSQL ${serverVersion})`,
-      proof: { schemaEqual: proof.schemaEqual, dataEqual: proof.dataEqual, keptEqual: proof.keptEqual, verify: proof.verify.status },
-      data: { included: includeData, tables: dataTables },
-      files: squashed.map((s) => ({ name: s.name, from: path.relative(project.baseDir, s.file), to: path.relative(project.baseDir, path.join(archive, s.name)) })),
-    } });
+    writeSquash({
+      project,
+      squashed,
+      archive,
+      baselinePath,
+      content,
+      manifestPath,
+      manifest: {
+        knexsafe: 'squash',
+        version: 1,
+        createdAt: (options.now ?? new Date()).toISOString(),
+        baseline: name,
+        replaces: squashed.map((s) => s.name),
+        tableName: project.migrations.tableName,
+        ...(project.migrations.schemaName ? { schemaName: project.migrations.schemaName } : {}),
+        ddlSource,
+        shadow: `${shadowDescription} (PostgreSQL ${serverVersion})`,
+        proof: { schemaEqual: proof.schemaEqual, dataEqual: proof.dataEqual, keptEqual: proof.keptEqual, verify: proof.verify.status },
+        data: { included: includeData, tables: dataTables },
+        files: squashed.map((s) => ({ name: s.name, from: path.relative(project.baseDir, s.file), to: path.relative(project.baseDir, path.join(archive, s.name)) })),
+      },
+    });
     written = true;
   }
 
@@ -461,14 +463,16 @@ async function pickDdlSource(wanted: DdlSource, chain: CaptureSession, shadowUrl
 /** knex's history tables and the sequences they own, as pg_dump exclusion patterns. */
 async function knexRelations(chain: CaptureSession, knexTables: string[]): Promise<string[]> {
   return withCanonicalSession(chain.knex, async (trx) => {
-    const rows = ((await trx.raw(
-      `select c.oid::regclass::text as name from pg_catalog.pg_class c where c.relkind = 'r' and c.relname = any(?)
+    const rows = (
+      (await trx.raw(
+        `select c.oid::regclass::text as name from pg_catalog.pg_class c where c.relkind = 'r' and c.relname = any(?)
        union
        select s.oid::regclass::text from pg_catalog.pg_depend d join pg_catalog.pg_class s on s.oid = d.objid and s.relkind = 'S'
        join pg_catalog.pg_class t on t.oid = d.refobjid
        where d.classid = 'pg_catalog.pg_class'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a','i') and t.relname = any(?)`,
-      [knexTables, knexTables],
-    )) as { rows: { name: string }[] }).rows;
+        [knexTables, knexTables],
+      )) as { rows: { name: string }[] }
+    ).rows;
     return rows.map((r) => r.name);
   });
 }

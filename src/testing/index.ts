@@ -101,7 +101,9 @@ function where(file: string, line: number | undefined, cwd: string): string {
 function assertKind<K extends 'check' | 'verify'>(result: unknown, kind: K, what: string): asserts result is K extends 'check' ? MigrationCheckResult : MigrationVerifyResult {
   const got = (result as { kind?: unknown } | null | undefined)?.kind;
   if (got !== kind) {
-    throw new TypeError(`${what} expects the result of ${kind === 'check' ? 'checkMigrations()' : 'verifyMigrations()'}${got === 'check' || got === 'verify' ? `, got the result of ${got}Migrations()` : ''}.`);
+    throw new TypeError(
+      `${what} expects the result of ${kind === 'check' ? 'checkMigrations()' : 'verifyMigrations()'}${got === 'check' || got === 'verify' ? `, got the result of ${got}Migrations()` : ''}.`,
+    );
   }
 }
 

@@ -68,7 +68,7 @@ let strayHandler: ((error: MigrationEscapeError) => void) | undefined;
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   try {
-    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   } catch {
     return String(value);
   }

@@ -33,9 +33,7 @@ export function redactSecrets(text: string): string {
 
 function redactPatterns(text: string): string {
   return text
-    .replace(URL_WITH_CREDENTIALS, (_m, scheme: string, user: string, password: string | undefined) =>
-      password === undefined ? `${scheme}${user}@` : `${scheme}${user}:***@`,
-    )
+    .replace(URL_WITH_CREDENTIALS, (_m, scheme: string, user: string, password: string | undefined) => (password === undefined ? `${scheme}${user}@` : `${scheme}${user}:***@`))
     .replace(KEY_VALUE_PASSWORD, (_m, key: string, sep: string) => `${key}${sep}***`)
     .replace(KEY_COLON_PASSWORD, (_m, key: string, sep: string) => `${key}${sep}'***'`)
     .replace(QUERY_PASSWORD, (_m, key: string) => `${key}***`);

@@ -128,7 +128,10 @@ function generateRow(schema: SchemaSnapshot, table: TableInfo, i: number, parent
   const row: Record<string, unknown> = {};
   const fkColumns = new Map<string, { constraint: string; index: number }>();
   for (const c of Object.values(table.constraints)) {
-    if (c.kind === 'foreign' && c.references) c.columns.forEach((col, index) => { fkColumns.set(col, { constraint: c.name, index }); });
+    if (c.kind === 'foreign' && c.references)
+      c.columns.forEach((col, index) => {
+        fkColumns.set(col, { constraint: c.name, index });
+      });
   }
   for (const column of Object.values(table.columns)) {
     if (column.generated || column.identity === 'always') continue;
@@ -180,7 +183,7 @@ function listValues(node: unknown, column: string): string[] | undefined {
   if (!node || typeof node !== 'object') return undefined;
   const expr = (node as { A_Expr?: { kind?: string; lexpr?: unknown; rexpr?: unknown } }).A_Expr;
   if (expr && (expr.kind === 'AEXPR_OP_ANY' || expr.kind === 'AEXPR_IN') && columnName(expr.lexpr) === column) {
-    const items = (expr.rexpr as { A_ArrayExpr?: { elements?: unknown[] }; List?: { items?: unknown[] } } | undefined);
+    const items = expr.rexpr as { A_ArrayExpr?: { elements?: unknown[] }; List?: { items?: unknown[] } } | undefined;
     const elements = items?.A_ArrayExpr?.elements ?? items?.List?.items ?? (Array.isArray(expr.rexpr) ? (expr.rexpr as unknown[]) : undefined);
     const values = elements?.map(constantText).filter((v): v is string => v !== undefined);
     if (values?.length) return values;
@@ -290,10 +293,12 @@ export async function refreshProbeRows(knex: Knex, schema: SchemaSnapshot, table
   // Rows known print otherwise now (a migration SET TimeZone, say): all are read again.
   if (read.settings !== known.settings) return readProbeRows(knex, schema, tables);
   // In the order a whole read gives (losses are reported in it).
-  const rows: TableRows = new Map(present.flatMap((t) => {
-    const table = stale.has(t) ? read.rows.get(t) : known.rows.get(t);
-    return table ? [[t, table] as const] : [];
-  }));
+  const rows: TableRows = new Map(
+    present.flatMap((t) => {
+      const table = stale.has(t) ? read.rows.get(t) : known.rows.get(t);
+      return table ? [[t, table] as const] : [];
+    }),
+  );
   return { rows, settings: read.settings };
 }
 
@@ -312,13 +317,7 @@ const BOUNDED_ROW = `(select json_object_agg(c.key, case when length(c.value::te
  * Rows of `before` that are gone or changed in `after`, for columns that exist in both schemas.
  * A table present before and missing after is the schema diff's business, but its rows count too.
  */
-export function compareProbeRows(
-  before: TableRows,
-  after: TableRows,
-  schemaBefore: SchemaSnapshot,
-  schemaAfter: SchemaSnapshot,
-  options: { stampedSince?: Date; notes?: string[] } = {},
-): DataLoss[] {
+export function compareProbeRows(before: TableRows, after: TableRows, schemaBefore: SchemaSnapshot, schemaAfter: SchemaSnapshot, options: { stampedSince?: Date; notes?: string[] } = {}): DataLoss[] {
   const losses: DataLoss[] = [];
   for (const [key, rowsBefore] of before) {
     if (rowsBefore.length === 0) continue;
@@ -373,9 +372,7 @@ function stampedColumns(schema: SchemaSnapshot, key: string, since: Date | undef
   const out = new Map<string, (value: unknown) => boolean>();
   const table = schema.tables[key];
   if (!since || !table) return out;
-  const hasUpdateTrigger = Object.values(schema.triggers).some(
-    (t) => t.enabled && (t.table === key || t.table === key.replace(/^public\./, '')) && /\bBEFORE\b[\s\S]*\bUPDATE\b/i.test(t.definition),
-  );
+  const hasUpdateTrigger = Object.values(schema.triggers).some((t) => t.enabled && (t.table === key || t.table === key.replace(/^public\./, '')) && /\bBEFORE\b[\s\S]*\bUPDATE\b/i.test(t.definition));
   if (!hasUpdateTrigger) return out;
   const from = since.getTime() - 60_000;
   for (const [name, column] of Object.entries(table.columns)) {

@@ -128,7 +128,16 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
-  const openSession = (seed?: (dataDir: string) => boolean) => CaptureSession.open({ project: options.project, files, observeEffects: false, footprintAtEnd: options.incremental !== false, ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(seed ? { seed } : {}) });
+  const openSession = (seed?: (dataDir: string) => boolean) =>
+    CaptureSession.open({
+      project: options.project,
+      files,
+      observeEffects: false,
+      footprintAtEnd: options.incremental !== false,
+      ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(seed ? { seed } : {}),
+    });
   // The warm cache: the whole chain, from the first migration, on the embedded shadow. The probe
   // rows change the state, so --no-data is another mode.
   const plan =
@@ -274,7 +283,9 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         try {
           fresh = await rebuildShadow(() => openSession(), options.replay, chain);
         } catch (error) {
-          verdict.verdict.notes.push(`verifying this migration left the shadow unlike a database that ran the chain up to here, and it could not be rebuilt (${(error as Error).message}); the later migrations were verified on the shadow as this migration left it`);
+          verdict.verdict.notes.push(
+            `verifying this migration left the shadow unlike a database that ran the chain up to here, and it could not be rebuilt (${(error as Error).message}); the later migrations were verified on the shadow as this migration left it`,
+          );
         }
         if (fresh) {
           const stale = session;
@@ -286,7 +297,9 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
           probe.unfilled.clear();
           probe.inserted.clear();
           s0 = await snapshot();
-          verdict.verdict.notes.push('verifying this migration left the shadow unlike a database that ran the chain up to here, so the later migrations were verified on a rebuilt shadow (the chain applied again up to this migration, up only)');
+          verdict.verdict.notes.push(
+            'verifying this migration left the shadow unlike a database that ran the chain up to here, so the later migrations were verified on a rebuilt shadow (the chain applied again up to this migration, up only)',
+          );
         }
       }
       for (const f of verdict.verdict.findings) {
@@ -311,7 +324,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         // knex stops at a failing up: later migrations never run, and verifying them on a schema
         // without this one would report its consequences as their own failures. (A migration knex
         // refuses to load ran nothing: the others are still worth proving.)
-        notReached.push(...files.slice(at + 1, last + 1).filter((f) => selectedNames.has(f.name)).map((f) => f.name));
+        notReached.push(
+          ...files
+            .slice(at + 1, last + 1)
+            .filter((f) => selectedNames.has(f.name))
+            .map((f) => f.name),
+        );
         break;
       }
       await fill(s0);
@@ -366,11 +384,10 @@ function whatFailed(outcome: RunOutcome): string {
 }
 
 function replayFailed(outcome: RunOutcome): KnexsafeError {
-  return new KnexsafeError(
-    'REPLAY_FAILED',
-    `Could not bring the shadow to the starting point: ${whatFailed(outcome)}`,
-    { exitCode: 1, hint: 'Fix that migration first, or verify from an earlier one with --from.' },
-  );
+  return new KnexsafeError('REPLAY_FAILED', `Could not bring the shadow to the starting point: ${whatFailed(outcome)}`, {
+    exitCode: 1,
+    hint: 'Fix that migration first, or verify from an earlier one with --from.',
+  });
 }
 
 function failedStatement(traces: MigrationTrace[]): CapturedStatement | undefined {
@@ -459,7 +476,9 @@ export async function verifyOne(
     const first = up.error;
     const retried = await retryEmptied('up', ranUps);
     if (retried) {
-      verdict.notes.push(`up fails when ${retried.shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`);
+      verdict.notes.push(
+        `up fails when ${retried.shown} hold rows (${first.sqlState ? `SQLSTATE ${first.sqlState}: ` : ''}${first.message}); verified with them empty. Check this migration against production-like data.`,
+      );
       up = retried.outcome;
     }
   }
@@ -516,7 +535,11 @@ export async function verifyOne(
         changes: diff.changes,
       });
     } else {
-      verdict.findings.push({ rule: 'down-not-inverse', message: `after down, the schema differs from before up (${diff.changes.length} difference${diff.changes.length === 1 ? '' : 's'})`, changes: diff.changes });
+      verdict.findings.push({
+        rule: 'down-not-inverse',
+        message: `after down, the schema differs from before up (${diff.changes.length} difference${diff.changes.length === 1 ? '' : 's'})`,
+        changes: diff.changes,
+      });
     }
   }
 
@@ -536,7 +559,11 @@ export async function verifyOne(
     if (losses.length) {
       verdict.status = 'not-reversible';
       verdict.dataLoss = losses;
-      verdict.findings.push({ rule: 'down-destroys-data', message: `after up and down, data that existed before is gone: ${losses.map((l) => `${l.message}${whereLost(l, s0, s1)}`).join('; ')}`, dataLoss: losses });
+      verdict.findings.push({
+        rule: 'down-destroys-data',
+        message: `after up and down, data that existed before is gone: ${losses.map((l) => `${l.message}${whereLost(l, s0, s1)}`).join('; ')}`,
+        dataLoss: losses,
+      });
       emptied.push(...losses.filter((l) => l.missingRows > 0).map((l) => l.table));
     }
   }

@@ -85,7 +85,7 @@ describeServer('backups before destructive migrations (server)', () => {
     expect(await sqlOn(db.url, "select indexname from pg_indexes where tablename = 'events' order by 1")).toEqual([{ indexname: 'events_pkey' }, { indexname: 'events_user_id_idx' }]);
     expect(await sqlOn(db.url, "select conname from pg_constraint where conrelid = 'events'::regclass and contype = 'f'")).toHaveLength(1);
     // The identity sequence continues after the restored rows.
-    expect(await sqlOn(db.url, "insert into events (user_id) values (1) returning id")).toEqual([{ id: '301' }]);
+    expect(await sqlOn(db.url, 'insert into events (user_id) values (1) returning id')).toEqual([{ id: '301' }]);
   });
 
   it('a type change backs up the column with its old type; --no-backup skips it; the plan lists it', async () => {
@@ -149,7 +149,7 @@ describeServer('COPY through the driver under back-pressure', () => {
 
   it('a 200k-row table (about 25 MB of CSV) round-trips: same rows, same checksum, and the connection keeps working', async () => {
     await sqlOn(db.url, `create table big (id bigint primary key, body text); insert into big select g, repeat(md5(g::text), 3) from generate_series(1, 200000) g`);
-    const checksum = 'select count(*)::int as n, md5(string_agg(body, \',\' order by id)) as sum from big';
+    const checksum = "select count(*)::int as n, md5(string_agg(body, ',' order by id)) as sum from big";
     const before = await sqlOn(db.url, checksum);
     const target = await openServer(db.url, { knexOptions: { pool: { min: 0, max: 1 } } });
     try {

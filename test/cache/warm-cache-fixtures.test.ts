@@ -43,4 +43,3 @@ describe('warm cache: cold and warm runs report the same', () => {
     }
   }
 });
-

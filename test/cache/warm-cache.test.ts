@@ -17,7 +17,10 @@ describe('warm cache: exact invalidation', () => {
   const generated = path.join(scratch, 'generated');
   execFileSync(process.execPath, [path.join(REPO_ROOT, 'bench/chains/generate.mjs'), generated, '--count', '24'], { stdio: 'ignore' });
 
-  for (const [name, source] of [['examples/shop', shop], ['generated chain of 24', generated]] as const) {
+  for (const [name, source] of [
+    ['examples/shop', shop],
+    ['generated chain of 24', generated],
+  ] as const) {
     for (const command of ['check', 'verify'] as const) {
       it(`${command}: ${name}, after editing the newest and then a middle migration`, async () => {
         const dir = copyChain(source);

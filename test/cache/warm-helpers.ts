@@ -111,4 +111,3 @@ export function shopReference(command: Command, edit: 'as is' | 'newest edited')
   }
   return made;
 }
-

@@ -110,7 +110,14 @@ function captureSuite(label: string, describeFn: typeof describe, shadowUrl: () 
       const outcome = await session.latest();
       traces = outcome.traces;
       error = outcome.error;
-      if (process.env.KS_DEBUG) for (const t of traces) console.log(t.name, t.transactional, t.error, t.statements.map((s) => `${s.sql.slice(0, 60)} [${s.locks.map((l) => l.relation.name + ':' + l.mode).join(',')}] ${s.error?.message ?? ''}`));
+      if (process.env.KS_DEBUG)
+        for (const t of traces)
+          console.log(
+            t.name,
+            t.transactional,
+            t.error,
+            t.statements.map((s) => `${s.sql.slice(0, 60)} [${s.locks.map((l) => l.relation.name + ':' + l.mode).join(',')}] ${s.error?.message ?? ''}`),
+          );
     });
     afterAll(async () => {
       await session?.close();

@@ -87,10 +87,14 @@ const suite = (label: string, describeFn: typeof describe, shadowUrl: string | u
         ...(shadowUrl ? { shadowUrl } : {}),
       });
       const [timeout] = report.findings.filter((f) => f.migration.startsWith('20240101000002') && f.rule === 'missing-lock-timeout');
-      expect(timeout?.message).toBe('acd_roles is locked in SHARE ROW EXCLUSIVE mode without a lock_timeout (later statements lock acd_old_mappings in ACCESS EXCLUSIVE mode, acd_roles in ACCESS EXCLUSIVE mode)');
+      expect(timeout?.message).toBe(
+        'acd_roles is locked in SHARE ROW EXCLUSIVE mode without a lock_timeout (later statements lock acd_old_mappings in ACCESS EXCLUSIVE mode, acd_roles in ACCESS EXCLUSIVE mode)',
+      );
       expect(timeout?.lock).toMatchObject({ mode: 'ShareRowExclusiveLock', relation: 'public.acd_roles', later: { mode: 'AccessExclusiveLock', since: { line: 3 } } });
       expect(timeout?.lock?.later?.blocks.reads).toBe(true);
-      expect(timeout?.why).toMatch(/Later in the same transaction, `drop table "acd_old_mappings"` \(line 3\) takes ACCESS EXCLUSIVE on acd_roles too: from then until the migration commits it blocks reads/);
+      expect(timeout?.why).toMatch(
+        /Later in the same transaction, `drop table "acd_old_mappings"` \(line 3\) takes ACCESS EXCLUSIVE on acd_roles too: from then until the migration commits it blocks reads/,
+      );
     }, 120_000);
   });
 

@@ -41,10 +41,13 @@ describeServer('check --data-checks (server target)', () => {
 
   beforeAll(async () => {
     db = await createTempDatabase('prec_part_dc');
-    cwd = makeProject({
-      'knexfile.js': `module.exports = { client: 'pg', connection: ${JSON.stringify(db.url)} };\n`,
-      'migrations/20240101000000_applied.js': APPLIED,
-    }, 'ks-data-checks-');
+    cwd = makeProject(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', connection: ${JSON.stringify(db.url)} };\n`,
+        'migrations/20240101000000_applied.js': APPLIED,
+      },
+      'ks-data-checks-',
+    );
     const project = await resolveProject({ cwd });
     const target = await openTarget(project);
     try {

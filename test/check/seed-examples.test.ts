@@ -246,12 +246,23 @@ describe('the seed examples, checked as they would run', () => {
       for (const id of verdict.reports) {
         (registered(id) ? it : it.todo)(`reports ${id}`, () => {
           const ids = findingsOf(example).map((f) => f.rule);
-          expect(ids, JSON.stringify(findingsOf(example).map((f) => `${f.rule}: ${f.message}`), null, 1)).toContain(id);
+          expect(
+            ids,
+            JSON.stringify(
+              findingsOf(example).map((f) => `${f.rule}: ${f.message}`),
+              null,
+              1,
+            ),
+          ).toContain(id);
         });
       }
       for (const id of verdict.silent ?? []) {
         (registered(id) ? it : it.todo)(`does not report ${id}`, () => {
-          expect(findingsOf(example).filter((f) => f.rule === id).map((f) => f.message)).toEqual([]);
+          expect(
+            findingsOf(example)
+              .filter((f) => f.rule === id)
+              .map((f) => f.message),
+          ).toEqual([]);
         });
       }
       it(verdict.errors.length ? `has no errors other than ${verdict.errors.join(', ')}` : 'has no errors', () => {

@@ -34,13 +34,22 @@ function gitCommitAll(dir: string): string {
 
 /** Plain knex's own CLI, as `npx knex` runs it. */
 function knexCli(dir: string, ...args: string[]): { code: number; out: string } {
-  const r = spawnSync(process.execPath, [KNEX_CLI, ...args, '--knexfile', path.join(dir, 'knexfile.js')], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', KNEX_PATH: path.join(REPO_ROOT, 'node_modules/knex') } });
+  const r = spawnSync(process.execPath, [KNEX_CLI, ...args, '--knexfile', path.join(dir, 'knexfile.js')], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', KNEX_PATH: path.join(REPO_ROOT, 'node_modules/knex') },
+  });
   return { code: r.status ?? -1, out: r.stdout + r.stderr };
 }
 
 interface StatusJson {
   migrations: { name: string; state: string; checksum?: string | null }[];
-  checksums?: { exists: boolean; changed: { name: string; diff?: string; appliedFrom: { commit: string } | null }[]; unknown: { name: string; reason: string }[]; renamed: { from: string; to: string }[] };
+  checksums?: {
+    exists: boolean;
+    changed: { name: string; diff?: string; appliedFrom: { commit: string } | null }[];
+    unknown: { name: string; reason: string }[];
+    renamed: { from: string; to: string }[];
+  };
 }
 
 interface DoctorJson {
@@ -63,7 +72,10 @@ describeServer('checksums of applied migrations', () => {
   it('latest records a sha256 of each file in knex_migrations_knexsafe, with the git commit it was applied from; knex tables untouched', async () => {
     const r = await runCli(['latest', '--no-check'], { cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const rows = await sqlOn<{ name: string; sha256: string; git_commit: string | null; knex_id: number; recorded_by: string }>(db.url, 'select name, sha256, git_commit, knex_id, recorded_by from knex_migrations_knexsafe order by name');
+    const rows = await sqlOn<{ name: string; sha256: string; git_commit: string | null; knex_id: number; recorded_by: string }>(
+      db.url,
+      'select name, sha256, git_commit, knex_id, recorded_by from knex_migrations_knexsafe order by name',
+    );
     const ids = await sqlOn<{ id: number; name: string }>(db.url, 'select id, name from knex_migrations order by id');
     expect(rows.map((row) => [row.name, row.sha256, row.git_commit, row.recorded_by])).toEqual([
       [M1, sha(m1), commit, 'latest'],
@@ -209,5 +221,4 @@ describeServer('checksums of applied migrations', () => {
       fs.rmSync(path.join(dir, '.knexsafe'), { recursive: true, force: true });
     }
   });
-
 });

@@ -54,7 +54,10 @@ describeServer('checksums: failures and TypeScript', () => {
     const tsDb = await newDatabase();
     const name = '20240101000000_create_things.ts';
     const source = `import type { Knex } from 'knex';\nexport async function up(knex: Knex): Promise<void> { await knex.schema.createTable('things', (t) => { t.increments('id'); }); }\nexport async function down(knex: Knex): Promise<void> { await knex.schema.dropTable('things'); }\n`;
-    const ts = makeProject({ 'knexfile.ts': `export default { client: 'pg', connection: ${JSON.stringify(tsDb.url)}, migrations: { extension: 'ts', loadExtensions: ['.ts'] } };\n`, [`migrations/${name}`]: source }, 'ks-checksum-ts-');
+    const ts = makeProject(
+      { 'knexfile.ts': `export default { client: 'pg', connection: ${JSON.stringify(tsDb.url)}, migrations: { extension: 'ts', loadExtensions: ['.ts'] } };\n`, [`migrations/${name}`]: source },
+      'ks-checksum-ts-',
+    );
     const r = await runCli(['latest', '--no-check'], { cwd: ts });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await sqlOn(tsDb.url, 'select name, sha256 from knex_migrations_knexsafe')).toEqual([{ name, sha256: sha(source) }]);

@@ -236,7 +236,10 @@ describeServer('fixes are equivalent to the migrations they replace', () => {
       const fixes = report.findings.filter((f) => f.category !== 'style' && f.fix?.wholeMigration);
       for (const f of fixes) {
         const parts = f.fix!.code.split(NEXT_MIGRATION);
-        expect(parts.every((part) => /^\s*(exports\.up|module\.exports)\s*=|^export (async )?function up\b/m.test(part)), `${f.migration} ${f.rule}: a whole-migration fix of files`).toBe(true);
+        expect(
+          parts.every((part) => /^\s*(exports\.up|module\.exports)\s*=|^export (async )?function up\b/m.test(part)),
+          `${f.migration} ${f.rule}: a whole-migration fix of files`,
+        ).toBe(true);
       }
       expect(fixes.length, 'the chain gets whole-file fixes').toBeGreaterThanOrEqual(chain.minFixes ?? 4);
       const problems: string[] = [];

@@ -212,7 +212,9 @@ function writeProject(list: Case[], files: (c: Case, i: number) => string[]): { 
   fs.writeFileSync(path.join(dir, 'migrations', `${stamp()}_schema.js`), body(`await knex.raw('CREATE SCHEMA IF NOT EXISTS app');`));
   const names = new Map<number, string[]>();
   list.forEach((c, i) => {
-    c.template.setup(c.names).forEach((s, j) => { fs.writeFileSync(path.join(dir, 'migrations', `${stamp()}_c${i}_setup_${j}.js`), body(s)); });
+    c.template.setup(c.names).forEach((s, j) => {
+      fs.writeFileSync(path.join(dir, 'migrations', `${stamp()}_c${i}_setup_${j}.js`), body(s));
+    });
     const own: string[] = [];
     files(c, i).forEach((content, j) => {
       const name = `${stamp()}_c${i}_case${j === 0 ? '' : `_${j}`}.js`;
@@ -233,14 +235,29 @@ async function fixesHold(shadowUrl: string | undefined): Promise<void> {
   // 1. The unsafe cases: each must be flagged by its rule, with a fix.
   const original = writeProject(list, (c) => [body(c.template.up(c.names), c.template.down?.(c.names) ?? '')]);
   const report: CheckReport = await check({ cwd: original.dir, all: true, ...withShadow });
-  expect(report.migrations.filter((m) => m.failed).map((m) => `${m.name}: ${m.failed?.message}`), 'the unsafe cases must run').toEqual([]);
+  expect(
+    report.migrations.filter((m) => m.failed).map((m) => `${m.name}: ${m.failed?.message}`),
+    'the unsafe cases must run',
+  ).toEqual([]);
   const fixes = new Map<number, string[]>();
   const missing: string[] = [];
   list.forEach((c, i) => {
     const name = original.names.get(i)![0]!;
     const finding = report.findings.find((f) => f.rule === c.template.rule && f.migration === name && f.fix);
-    if (finding?.fix) fixes.set(i, finding.fix.code.split(NEXT_MIGRATION).map((s) => `${fillFixBlanks(s.trim())}\n`));
-    else missing.push(`${label(c, i)}: ${report.findings.filter((f) => f.migration === name).map((f) => `${f.rule}${f.fix ? ' (fix)' : ''}`).join(', ') || 'no finding'}`);
+    if (finding?.fix)
+      fixes.set(
+        i,
+        finding.fix.code.split(NEXT_MIGRATION).map((s) => `${fillFixBlanks(s.trim())}\n`),
+      );
+    else
+      missing.push(
+        `${label(c, i)}: ${
+          report.findings
+            .filter((f) => f.migration === name)
+            .map((f) => `${f.rule}${f.fix ? ' (fix)' : ''}`)
+            .join(', ') || 'no finding'
+        }`,
+      );
   });
   expect(missing, 'every case gets a fix from its rule').toEqual([]);
 
@@ -253,9 +270,15 @@ async function fixesHold(shadowUrl: string | undefined): Promise<void> {
     const i = caseOf.get(migration);
     return i === undefined ? migration : `${label(list[i]!, i)} ${migration}`;
   };
-  expect(fixedReport.migrations.filter((m) => m.failed).map((m) => `${where(m.name)}: ${m.failed?.message}`), 'fixes must run').toEqual([]);
+  expect(
+    fixedReport.migrations.filter((m) => m.failed).map((m) => `${where(m.name)}: ${m.failed?.message}`),
+    'fixes must run',
+  ).toEqual([]);
   const errors = fixedReport.findings.filter((f) => caseOf.has(f.migration) && f.severity === 'error');
-  expect(errors.map((f) => `${where(f.migration)}: ${f.rule}: ${f.message}`), 'fixes must not raise errors').toEqual([]);
+  expect(
+    errors.map((f) => `${where(f.migration)}: ${f.rule}: ${f.message}`),
+    'fixes must not raise errors',
+  ).toEqual([]);
 
   const verified = await verify({ cwd: fixed.dir, names: [...caseOf.keys()], ...withShadow });
   const problems = verified.verdicts.flatMap((v) => {

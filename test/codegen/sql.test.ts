@@ -6,10 +6,31 @@ import { QUOTED_KEYWORDS } from '../../src/codegen/keywords.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 
 const NAMES = [
-  'users', 'order', 'user', 'UserAccounts', 'select', 'Order', 'a b', 'we"ird', "it's", 'café', 'ünïcødé_表', 'x$y', '_private', '1abc',
-  'left', 'between', 'name', 'value', 'type', 'position', 'a'.repeat(70), `${'é'.repeat(31)}x`, 'é'.repeat(40),
+  'users',
+  'order',
+  'user',
+  'UserAccounts',
+  'select',
+  'Order',
+  'a b',
+  'we"ird',
+  "it's",
+  'café',
+  'ünïcødé_表',
+  'x$y',
+  '_private',
+  '1abc',
+  'left',
+  'between',
+  'name',
+  'value',
+  'type',
+  'position',
+  'a'.repeat(70),
+  `${'é'.repeat(31)}x`,
+  'é'.repeat(40),
 ];
-const TEXTS = ["plain", "it's", 'back\\slash', "both ' and \\", 'new\nline', 'tab\there', '', 'ünïcødé 表', '`tick` ${x}', '"quoted"', '\u2028sep'];
+const TEXTS = ['plain', "it's", 'back\\slash', "both ' and \\", 'new\nline', 'tab\there', '', 'ünïcødé 表', '`tick` ${x}', '"quoted"', '\u2028sep'];
 
 /** What PostgreSQL itself says: quote_ident, quote_literal, and the name a CREATE TABLE stores. */
 async function checkAgainst(query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>): Promise<void> {
@@ -33,11 +54,18 @@ async function checkAgainst(query: (sql: string, params?: unknown[]) => Promise<
     await query(`drop table ${qualified}`);
   }
   // The names PostgreSQL picks itself for constraints, long or short.
-  for (const [table, column] of [['users', 'email'], ['t'.repeat(63), 'email'], ['t'.repeat(40), 'c'.repeat(40)], ['é'.repeat(31), 'ü'.repeat(20)]] as const) {
+  for (const [table, column] of [
+    ['users', 'email'],
+    ['t'.repeat(63), 'email'],
+    ['t'.repeat(40), 'c'.repeat(40)],
+    ['é'.repeat(31), 'ü'.repeat(20)],
+  ] as const) {
     const qualified = sqlName({ schema: 'codegen test', name: table });
     await query(`create table ${qualified} (${ident(column)} int primary key, other int unique, check (${ident(column)} > 0))`);
     const rows = await query(`select conname::text as name from pg_catalog.pg_constraint where conrelid = to_regclass(${sqlString(qualified)}) and contype in ('p', 'u', 'c') order by 1`);
-    expect(rows.map((r) => r.name).sort(), table).toEqual([pgObjectName(limitName(table), column, 'check'), pgObjectName(limitName(table), 'other', 'key'), pgObjectName(limitName(table), undefined, 'pkey')].sort());
+    expect(rows.map((r) => r.name).sort(), table).toEqual(
+      [pgObjectName(limitName(table), column, 'check'), pgObjectName(limitName(table), 'other', 'key'), pgObjectName(limitName(table), undefined, 'pkey')].sort(),
+    );
     await query(`drop table ${qualified}`);
   }
   await query('drop schema "codegen test"');

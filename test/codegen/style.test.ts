@@ -76,7 +76,8 @@ exports.down = async function (knex) {
   });
 
   it('tabs, arrows and ES modules; template literal lines keep their text', () => {
-    const original = 'export const up = async (knex) => {\n\tawait knex.schema.createTable("a", (t) => {\n\t\tt.increments("id");\n\t});\n};\n\nexport const down = async (knex) => {\n\tawait knex.schema.dropTable("a");\n};\n';
+    const original =
+      'export const up = async (knex) => {\n\tawait knex.schema.createTable("a", (t) => {\n\t\tt.increments("id");\n\t});\n};\n\nexport const down = async (knex) => {\n\tawait knex.schema.dropTable("a");\n};\n';
     const out = inSourceStyle(GENERATED, sourceStyle(original, 'a.mjs'));
     expect(out).toContain('export const config = { transaction: false };');
     expect(out).toContain('export const up = async (knex) => {\n\tawait knex.raw("CREATE INDEX');
@@ -84,7 +85,8 @@ exports.down = async function (knex) {
   });
 
   it('TypeScript with CRLF line endings: typed functions and the import the generated code needs', () => {
-    const original = "import type { Knex } from 'knex';\r\n\r\nexport async function up(knex: Knex): Promise<void> {\r\n  await knex.schema.dropTable('a');\r\n}\r\n\r\nexport async function down(knex: Knex): Promise<void> {\r\n  await knex.schema.createTable('a', (t) => t.increments('id'));\r\n}\r\n";
+    const original =
+      "import type { Knex } from 'knex';\r\n\r\nexport async function up(knex: Knex): Promise<void> {\r\n  await knex.schema.dropTable('a');\r\n}\r\n\r\nexport async function down(knex: Knex): Promise<void> {\r\n  await knex.schema.createTable('a', (t) => t.increments('id'));\r\n}\r\n";
     const out = inSourceStyle(GENERATED, sourceStyle(original, 'a.ts'));
     expect(out.startsWith("// CONCURRENTLY cannot run inside a transaction.\r\nimport type { Knex } from 'knex';\r\n")).toBe(true);
     expect(out).toContain('export async function up(knex: Knex): Promise<void> {\r\n');

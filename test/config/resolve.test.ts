@@ -63,7 +63,7 @@ describe('resolveProject', () => {
     }
   });
 
-  it('--migrations-dir is relative to the knexfile\'s folder, as knex\'s --migrations-directory is (knex changes to that folder first)', async () => {
+  it("--migrations-dir is relative to the knexfile's folder, as knex's --migrations-directory is (knex changes to that folder first)", async () => {
     // Checked with knex 3's CLI: from the project root, `--knexfile sub/knexfile.js
     // --migrations-directory m` lists sub/m, and `… m2` fails with "scandir '<root>/sub/m2'".
     const root = makeProject({ 'sub/knexfile.js': "module.exports = { client: 'pg' };\n", 'sub/m/001_a.js': '', 'm/002_b.js': '' });
@@ -101,11 +101,7 @@ describe('resolveProject', () => {
       'CLIENT_NOT_POSTGRES',
       /PostgreSQL only.*"sqlite3"/,
     );
-    await expectError(
-      resolveProject({ cwd: makeProject({ 'knexfile.js': `module.exports = { client: 'pg', migrations: { directory: 42 } };` }) }),
-      'INVALID_KNEXFILE',
-      /migrations\.directory/,
-    );
+    await expectError(resolveProject({ cwd: makeProject({ 'knexfile.js': `module.exports = { client: 'pg', migrations: { directory: 42 } };` }) }), 'INVALID_KNEXFILE', /migrations\.directory/);
   });
 
   it('reports a syntax error in the knexfile with file:line', async () => {

@@ -62,11 +62,19 @@ async function scenario(db: Database): Promise<Record<string, Outcome>> {
       return (await k.raw(`select conditions::text as text from perm where id = 102`)).rows;
     }),
     textArray: await attempt(async () => read(await insert({ tags: ['a', 'b "q"', 'back\\slash', null, ''] }), 'tags::text as text, array_length(tags, 1) as n')),
-    nestedArray: await attempt(async () => read(await insert({ grid: [[1, 2], [3, 4]] }), 'grid::text as text')),
-    jsonFromArray: await attempt(async () => read(await insert({ doc: ['x'] }), 'doc::text as text')),
-    dates: await attempt(async () =>
-      read(await insert({ at_tz: WHEN, at_local: WHEN, day: WHEN }), `extract(epoch from at_tz)::text as epoch, at_local::text as local, day::text as day`),
+    nestedArray: await attempt(async () =>
+      read(
+        await insert({
+          grid: [
+            [1, 2],
+            [3, 4],
+          ],
+        }),
+        'grid::text as text',
+      ),
     ),
+    jsonFromArray: await attempt(async () => read(await insert({ doc: ['x'] }), 'doc::text as text')),
+    dates: await attempt(async () => read(await insert({ at_tz: WHEN, at_local: WHEN, day: WHEN }), `extract(epoch from at_tz)::text as epoch, at_local::text as local, day::text as day`)),
     bytea: await attempt(async () => read(await insert({ data: BYTES }), `encode(data, 'hex') as hex`)),
     booleans: await attempt(async () => {
       const yes = await insert({ flag: true, note: true as unknown as string });
@@ -74,7 +82,15 @@ async function scenario(db: Database): Promise<Record<string, Outcome>> {
       return [...(await read(yes, 'flag::text as flag, note')), ...(await read(no, 'flag::text as flag, note'))];
     }),
     nulls: await attempt(async () => read(await insert({ note: null, tags: undefined, flag: null }), 'note, tags, flag')),
-    rawArrayParam: await attempt(async () => (await k.raw(`select ?::text[] as arr, array_length(?::int[], 1) as n`, [['x', 'y'], [1, 2, 3]])).rows),
+    rawArrayParam: await attempt(
+      async () =>
+        (
+          await k.raw(`select ?::text[] as arr, array_length(?::int[], 1) as n`, [
+            ['x', 'y'],
+            [1, 2, 3],
+          ])
+        ).rows,
+    ),
     rawArrayIntoJsonb: await attempt(async () => (await k.raw(`select ?::jsonb as j`, [['x']])).rows),
   };
 }
@@ -89,7 +105,13 @@ const EXPECTED: Record<string, Outcome> = {
   nestedArray: { ok: true, rows: [{ text: '{{1,2},{3,4}}' }] },
   jsonFromArray: { ok: false, sqlState: '22P02' },
   bytea: { ok: true, rows: [{ hex: BYTES.toString('hex') }] },
-  booleans: { ok: true, rows: [{ flag: 'true', note: 'true' }, { flag: 'false', note: 'false' }] },
+  booleans: {
+    ok: true,
+    rows: [
+      { flag: 'true', note: 'true' },
+      { flag: 'false', note: 'false' },
+    ],
+  },
   nulls: { ok: true, rows: [{ note: null, tags: null, flag: null }] },
   rawArrayParam: { ok: true, rows: [{ arr: ['x', 'y'], n: 3 }] },
   rawArrayIntoJsonb: { ok: false, sqlState: '22P02' },

@@ -96,7 +96,13 @@ describeServer('round trips that ride with knex’s COMMIT (shadow connections)'
     const other = await openServer(shadow.temp.url, { deferBegin: true });
     try {
       settleCommitRides(other.knex);
-      const state = await Promise.race([orphan!.then(() => 'settled', () => 'settled'), new Promise((resolve) => setTimeout(() => resolve('pending'), 50))]);
+      const state = await Promise.race([
+        orphan!.then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('pending'), 50)),
+      ]);
       expect(state).toBe('pending');
     } finally {
       await other.close();

@@ -13,7 +13,8 @@ describeServer('knex BEGIN sent with the next statement (shadow connections)', (
     shadow.db.knex.on('query', (q: { sql: string }) => sent.push(q.sql));
   });
 
-  const inTransaction = async () => (await sqlOn<{ n: number }>(shadow.temp.url, 'select count(*)::int as n from pg_stat_activity where datname = current_database() and xact_start is not null and pid <> pg_backend_pid()'))[0]!.n;
+  const inTransaction = async () =>
+    (await sqlOn<{ n: number }>(shadow.temp.url, 'select count(*)::int as n from pg_stat_activity where datname = current_database() and xact_start is not null and pid <> pg_backend_pid()'))[0]!.n;
 
   it('rolls back a plain statement and one with parameters when the transaction fails', async () => {
     await shadow.db.knex.raw('create table t (id int primary key)');

@@ -54,7 +54,10 @@ describeServer('round trips (shadow connections)', () => {
       failed = trip.sendWithCommit(['rollback to savepoint s', 'release savepoint s']);
       failed?.catch(() => undefined);
     });
-    const error = await failed?.then(() => undefined, (e: unknown) => e);
+    const error = await failed?.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CommitRideError);
     expect((error as CommitRideError).sqlState).toBe('42P01');
     expect(await ids()).toEqual([1, 2]);

@@ -80,7 +80,9 @@ describeServer('check gives advice for the target server’s version', () => {
     expect(json.pgVersion).toBe(13);
     expect(json.pgVersionSource).toEqual({ from: 'default', reason: 'target-unreachable' });
     expect(json.warnings).toHaveLength(1);
-    expect(json.warnings[0]).toMatch(/^Could not read the target's PostgreSQL version \(Cannot connect to postgresql:\/\/postgres@127\.0\.0\.1:1\/advice_version: nothing is listening there.*\); advice is for PostgreSQL 13, pass --pg-version to choose\.$/);
+    expect(json.warnings[0]).toMatch(
+      /^Could not read the target's PostgreSQL version \(Cannot connect to postgresql:\/\/postgres@127\.0\.0\.1:1\/advice_version: nothing is listening there.*\); advice is for PostgreSQL 13, pass --pg-version to choose\.$/,
+    );
     expect(detachMessage(json)).not.toMatch(/CONCURRENTLY/);
 
     const text = await runCli(['check', '--all', '--cwd', dir], { env: { DATABASE_URL: closedPort } });

@@ -32,7 +32,9 @@ describe('knexsafe check (CLI)', () => {
     expect(r.code, r.stderr).toBe(1);
     const lines = r.stdout.trimEnd().split('\n');
     const finding = lines.findIndex((l) => /index-not-concurrent/.test(l));
-    expect(lines[finding]).toMatch(/^\S*migrations\/20240102000000_add_index_on_users_email\.js:2:\d+\s+error\s+index-not-concurrent\s+Index users_email_index on users is built without CONCURRENTLY$/);
+    expect(lines[finding]).toMatch(
+      /^\S*migrations\/20240102000000_add_index_on_users_email\.js:2:\d+\s+error\s+index-not-concurrent\s+Index users_email_index on users is built without CONCURRENTLY$/,
+    );
     expect(lines[finding + 1]).toMatch(/^ {4}SHARE lock on users — blocks writes, DDL \(reads continue\) · \S.*\.$/);
     // The fix code and the full explanation wait for --verbose or explain.
     expect(r.stdout).not.toMatch(/CREATE INDEX CONCURRENTLY|exports\.up|why:|docs:/);
@@ -120,7 +122,12 @@ describe('knexsafe check (CLI)', () => {
     const sqlDir = makeProject({ 'a.sql': 'CREATE INDEX users_email_idx ON users (email);\nALTER TABLE users DROP COLUMN phone;\n' });
     const r = await runCli(['check', path.join(sqlDir, 'a.sql'), '--json']);
     const json = parseJson<CheckJson>(r.stdout);
-    expect(json.findings.map((f) => [f.rule, f.line])).toEqual(expect.arrayContaining([['index-not-concurrent', 1], ['drop-column', 2]]));
+    expect(json.findings.map((f) => [f.rule, f.line])).toEqual(
+      expect.arrayContaining([
+        ['index-not-concurrent', 1],
+        ['drop-column', 2],
+      ]),
+    );
     const stdin = await runCli(['check', '-', '--json'], { input: 'create index on t (a);' });
     expect(parseJson<CheckJson>(stdin.stdout).findings.map((f) => f.rule)).toContain('index-not-concurrent');
     const bad = await runCli(['check', '-'], { input: 'create index on' });
@@ -139,7 +146,11 @@ describe('knexsafe check (CLI)', () => {
     const noisy = makeProject({
       'migrations/20240101000000_a.js': `console.log('loading');\nexports.up = async (knex) => { console.log('in up'); await knex.schema.createTable('t', (t) => { t.bigIncrements('id'); }); };\nexports.down = async (knex) => { console.info('in down'); await knex.schema.dropTable('t'); };\n`,
     });
-    for (const args of [['check', '--json'], ['check', '--format', 'sarif'], ['verify', '--json']]) {
+    for (const args of [
+      ['check', '--json'],
+      ['check', '--format', 'sarif'],
+      ['verify', '--json'],
+    ]) {
       // --no-cache: a warm run takes the migration's results from the cache without running it (nothing printed).
       const r = await runCli([...args, '--cwd', noisy, '--no-cache']);
       expect(r.code, r.stderr).toBe(0);
@@ -182,8 +193,11 @@ describeServer('knexsafe check against a target database', () => {
   });
 
   it('checks only pending migrations, with the target table size, and never writes to the target', async () => {
-    const before = await sqlOn(db.url, `select (select count(*)::int from users) as users, (select json_agg(name order by id) from knex_migrations) as applied,
-      (select count(*)::int from pg_indexes where tablename = 'users') as indexes`);
+    const before = await sqlOn(
+      db.url,
+      `select (select count(*)::int from users) as users, (select json_agg(name order by id) from knex_migrations) as applied,
+      (select count(*)::int from pg_indexes where tablename = 'users') as indexes`,
+    );
     const readonlyUrl = db.url.replace('postgres@', 'ks_readonly@');
     const r = await runCli(['check', '--cwd', dir, '--connection', readonlyUrl, '--json']);
     const json = parseJson<CheckJson & { scope: string; target: string }>(r.stdout);
@@ -194,8 +208,11 @@ describeServer('knexsafe check against a target database', () => {
     expect(f.table.bytes).toBeGreaterThan(0);
     // 2000 rows is under the large-table threshold: a warning, not an error.
     expect(f.severity).toBe('warning');
-    const after = await sqlOn(db.url, `select (select count(*)::int from users) as users, (select json_agg(name order by id) from knex_migrations) as applied,
-      (select count(*)::int from pg_indexes where tablename = 'users') as indexes`);
+    const after = await sqlOn(
+      db.url,
+      `select (select count(*)::int from users) as users, (select json_agg(name order by id) from knex_migrations) as applied,
+      (select count(*)::int from pg_indexes where tablename = 'users') as indexes`,
+    );
     expect(after).toEqual(before);
   });
 });

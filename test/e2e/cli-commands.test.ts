@@ -52,7 +52,10 @@ describe('the CLI loads the command in hand alone', () => {
     expect((await buildProgram(['--version'])).commands).toHaveLength(0);
     const all = COMMAND_MODULES.flatMap((m) => m.names).length;
     for (const argv of [['--help'], ['lates'], [], ['help', 'check'], ['--version', '--help']]) {
-      expect((await buildProgram(argv)).commands.flatMap((c) => [c.name(), ...c.aliases()]), argv.join(' ')).toHaveLength(all);
+      expect(
+        (await buildProgram(argv)).commands.flatMap((c) => [c.name(), ...c.aliases()]),
+        argv.join(' '),
+      ).toHaveLength(all);
     }
   });
 

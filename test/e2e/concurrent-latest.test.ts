@@ -82,7 +82,10 @@ async function history(url: string): Promise<HistoryRow[]> {
 
 async function reset(url: string, keepKnexTables: boolean): Promise<void> {
   const drops = Array.from({ length: CHAIN }, (_, i) => `drop table if exists step${i + 1};`).join(' ');
-  await sqlOn(url, keepKnexTables ? `${drops} delete from knex_migrations; update knex_migrations_lock set is_locked = 0` : `${drops} drop table if exists knex_migrations; drop table if exists knex_migrations_lock`);
+  await sqlOn(
+    url,
+    keepKnexTables ? `${drops} delete from knex_migrations; update knex_migrations_lock set is_locked = 0` : `${drops} drop table if exists knex_migrations; drop table if exists knex_migrations_lock`,
+  );
 }
 
 async function waitFor(what: () => Promise<boolean>, ms = 30_000): Promise<void> {
@@ -106,7 +109,10 @@ async function expectTruthfulRound(url: string, ks: CliResult, plain: CliResult,
     const report = parseJson<{ migrations: { name: string }[]; batches: number[] }>(ks.stdout);
     const claimed = report.migrations.map((m) => m.name);
     // Nothing knexsafe claims was applied by plain knex, and each claim is a row of knexsafe's batch.
-    expect(claimed.filter((n) => plainApplied.has(n)), context).toEqual([]);
+    expect(
+      claimed.filter((n) => plainApplied.has(n)),
+      context,
+    ).toEqual([]);
     for (const name of claimed) expect(report.batches, context).toContain(rows.find((r) => r.name === name)?.batch);
     expect(claimed.length + plainApplied.size, context).toBe(CHAIN);
   } else {

@@ -73,4 +73,3 @@ module.exports = {
     expect(findings.find((f) => f.rule === 'prefer-text-over-varchar')?.line).toBe(1);
   });
 });
-

@@ -123,7 +123,10 @@ const FILE_CASES: Case[] = [
   },
   {
     name: 'a missing file required by a module the knexfile loads: names that module',
-    files: { 'knexfile.js': `module.exports = require('./config/db.js');\n`, 'config/db.js': `const secrets = require('./secrets.json');\nmodule.exports = { client: 'pg', connection: secrets.url };\n` },
+    files: {
+      'knexfile.js': `module.exports = require('./config/db.js');\n`,
+      'config/db.js': `const secrets = require('./secrets.json');\nmodule.exports = { client: 'pg', connection: secrets.url };\n`,
+    },
     args: () => ['status'],
     code: 2,
     message: /config\/db\.js:1:25 \(loaded by the knexfile knexfile\.js\) requires '\.\/secrets\.json', and config\/secrets\.json does not exist/,
@@ -464,7 +467,10 @@ const SERVER_CASES: Case[] = [
     code: 1,
     message: /second migration fails/,
     after: async (ctx) => {
-      const tables = await sqlOn<{ name: string }>(ctx.server!.db.url, `select table_name as name from information_schema.tables where table_schema = 'public' and table_name in ('t', 'u') order by 1`);
+      const tables = await sqlOn<{ name: string }>(
+        ctx.server!.db.url,
+        `select table_name as name from information_schema.tables where table_schema = 'public' and table_name in ('t', 'u') order by 1`,
+      );
       expect(tables).toEqual([]);
       expect(await sqlOn(ctx.server!.db.url, 'select is_locked from knex_migrations_lock')).toEqual([{ is_locked: 0 }]);
       expect(await sqlOn(ctx.server!.db.url, 'select count(*)::int as n from knex_migrations')).toEqual([{ n: 0 }]);

@@ -23,7 +23,11 @@ export const SHOP = [
 ];
 
 /** The same scenario on both kinds of database: every history command, as a user runs them. */
-export function historySuite(label: string, describeFn: typeof describe, targetArgs: () => Promise<{ args: string[]; query?: (sql: string) => Promise<Record<string, unknown>[]>; cleanup(): Promise<void> }>) {
+export function historySuite(
+  label: string,
+  describeFn: typeof describe,
+  targetArgs: () => Promise<{ args: string[]; query?: (sql: string) => Promise<Record<string, unknown>[]>; cleanup(): Promise<void> }>,
+) {
   describeFn(`history commands on ${label}`, () => {
     let dir: string;
     let target: Awaited<ReturnType<typeof targetArgs>>;
@@ -118,4 +122,3 @@ export function historySuite(label: string, describeFn: typeof describe, targetA
     });
   });
 }
-

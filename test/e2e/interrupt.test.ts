@@ -136,7 +136,10 @@ describeServer('interrupts and leftovers on a server', () => {
     const run = start(['latest', '--no-check', '--cwd', dir]);
     // This database's sessions only: pg_stat_activity is the whole server's, and timeouts.test.ts,
     // running beside this file, sleeps in a migration of the same name (then SIGINT came too early).
-    await until(async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name = 'knexsafe:20240101000001_slow.js' and query like '%pg_sleep(600)%'")).length > 0);
+    await until(
+      async () =>
+        (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name = 'knexsafe:20240101000001_slow.js' and query like '%pg_sleep(600)%'")).length > 0,
+    );
     run.interrupt();
     const result = await run.done;
     console.log(`latest stopped ${result.stoppedInMs} ms after SIGINT`);

@@ -96,7 +96,9 @@ describeServer('a failure under knexsafe’s knex, in a project on another knex 
       const args = ['verify', '--cwd', dir, '--json', ...(shadow === 'server' ? ['--shadow-url', SERVER_URL] : [])];
       const r = await runCli(args);
       expect(r.code, r.stderr).toBe(1);
-      const migrations = parseJson<{ migrations: { name: string; findings: { rule: string; knexVersionNote?: string; underProjectKnex?: { version: string; runs: boolean } }[] }[] }>(r.stdout).migrations;
+      const migrations = parseJson<{ migrations: { name: string; findings: { rule: string; knexVersionNote?: string; underProjectKnex?: { version: string; runs: boolean } }[] }[] }>(
+        r.stdout,
+      ).migrations;
       expect(migrations[0]?.findings).toEqual([]);
       const upFailed = migrations[1]?.findings.find((f) => f.rule === 'up-failed');
       if (shadow === 'embedded') expect(upFailed?.knexVersionNote).toMatch(note);

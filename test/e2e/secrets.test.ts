@@ -32,11 +32,7 @@ function pgDumpWrapper(realPgDump: string): { bin: string; log: string; calls():
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-pgdump-wrap-'));
   const log = path.join(dir, 'calls.log');
   const bin = path.join(dir, 'pg_dump');
-  fs.writeFileSync(
-    bin,
-    `#!/bin/sh\n{ printf 'ARGV %s\\n' "$*"; env | grep '^PG' | sed 's/^/ENV /'; echo END; } >> "${log}"\nexec "${realPgDump}" "$@"\n`,
-    { mode: 0o755 },
-  );
+  fs.writeFileSync(bin, `#!/bin/sh\n{ printf 'ARGV %s\\n' "$*"; env | grep '^PG' | sed 's/^/ENV /'; echo END; } >> "${log}"\nexec "${realPgDump}" "$@"\n`, { mode: 0o755 });
   return {
     bin,
     log,
@@ -129,91 +125,111 @@ describeServer('secrets: pg_dump gets the connection through its environment, ne
     return dir;
   }
 
-  it.concurrent('doctor with a password in DATABASE_URL: pg_dump copies the schema, the password only in its environment', async () => {
-    const db = await database();
-    const dir = await projectWithPendingDrop(`module.exports = { client: 'pg', connection: process.env.DATABASE_URL };\n`, db);
-    const wrap = pgDumpWrapper(realPgDump);
-    const env = { DATABASE_URL: roleUrl(db.name), KNEXSAFE_PG_DUMP: wrap.bin };
-    const r = await runCli(['doctor', '--cwd', dir], { env });
-    expect(r.stdout, r.stderr).toMatch(/pg_dump \d+ --schema-only of the target/);
-    const calls = wrap.calls();
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.argv).not.toMatch(/postgres(ql)?:\/\/|--dbname|-d /);
-    expect(calls[0]!.env).toContain(`ENV PGPASSWORD=${PASSWORD}`);
-    expect(calls[0]!.env).toContain(`ENV PGDATABASE=${db.name}`);
-    expectNoPassword(...calls.map((c) => c.argv), r.stdout, r.stderr);
-    const json = await runCli(['doctor', '--json', '--cwd', dir], { env });
-    expectNoPassword(json.stdout, json.stderr);
-    expect(parseJson(json.stdout)).toBeTypeOf('object');
-  }, SLOW);
+  it.concurrent(
+    'doctor with a password in DATABASE_URL: pg_dump copies the schema, the password only in its environment',
+    async () => {
+      const db = await database();
+      const dir = await projectWithPendingDrop(`module.exports = { client: 'pg', connection: process.env.DATABASE_URL };\n`, db);
+      const wrap = pgDumpWrapper(realPgDump);
+      const env = { DATABASE_URL: roleUrl(db.name), KNEXSAFE_PG_DUMP: wrap.bin };
+      const r = await runCli(['doctor', '--cwd', dir], { env });
+      expect(r.stdout, r.stderr).toMatch(/pg_dump \d+ --schema-only of the target/);
+      const calls = wrap.calls();
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.argv).not.toMatch(/postgres(ql)?:\/\/|--dbname|-d /);
+      expect(calls[0]!.env).toContain(`ENV PGPASSWORD=${PASSWORD}`);
+      expect(calls[0]!.env).toContain(`ENV PGDATABASE=${db.name}`);
+      expectNoPassword(...calls.map((c) => c.argv), r.stdout, r.stderr);
+      const json = await runCli(['doctor', '--json', '--cwd', dir], { env });
+      expectNoPassword(json.stdout, json.stderr);
+      expect(parseJson(json.stdout)).toBeTypeOf('object');
+    },
+    SLOW,
+  );
 
-  it.concurrent('doctor with a knexfile connection object: the same, from host/user/password/database', async () => {
-    const db = await database();
-    const knexfile = `module.exports = { client: 'pg', connection: { host: '${server.hostname}', port: ${server.port || 5432}, user: '${ROLE}', password: '${PASSWORD}', database: '${db.name}' } };\n`;
-    const dir = await projectWithPendingDrop(knexfile, db);
-    const wrap = pgDumpWrapper(realPgDump);
-    const r = await runCli(['doctor', '--cwd', dir], { env: { KNEXSAFE_PG_DUMP: wrap.bin } });
-    expect(r.stdout, r.stderr).toMatch(/pg_dump \d+ --schema-only of the target/);
-    const calls = wrap.calls();
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.env).toContain(`ENV PGUSER=${ROLE}`);
-    expectNoPassword(calls[0]!.argv, r.stdout, r.stderr);
-  }, SLOW);
+  it.concurrent(
+    'doctor with a knexfile connection object: the same, from host/user/password/database',
+    async () => {
+      const db = await database();
+      const knexfile = `module.exports = { client: 'pg', connection: { host: '${server.hostname}', port: ${server.port || 5432}, user: '${ROLE}', password: '${PASSWORD}', database: '${db.name}' } };\n`;
+      const dir = await projectWithPendingDrop(knexfile, db);
+      const wrap = pgDumpWrapper(realPgDump);
+      const r = await runCli(['doctor', '--cwd', dir], { env: { KNEXSAFE_PG_DUMP: wrap.bin } });
+      expect(r.stdout, r.stderr).toMatch(/pg_dump \d+ --schema-only of the target/);
+      const calls = wrap.calls();
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.env).toContain(`ENV PGUSER=${ROLE}`);
+      expectNoPassword(calls[0]!.argv, r.stdout, r.stderr);
+    },
+    SLOW,
+  );
 
-  it.concurrent('latest before a drop: the backup has its pg_dump archive for a URL connection, files 0600, folder 0700, no password anywhere', async () => {
-    const db = await database();
-    const dir = await projectWithPendingDrop(`module.exports = { client: 'pg', connection: process.env.DATABASE_URL };\n`, db);
-    const wrap = pgDumpWrapper(realPgDump);
-    const env = { DATABASE_URL: roleUrl(db.name), KNEXSAFE_PG_DUMP: wrap.bin };
-    const r = await runCli(['latest', '--json', '--cwd', dir], { env });
-    expect(r.code, r.stderr).toBe(0);
-    const out = parseJson<{ backup: { dir: string; entries: { table: string; rows: number }[] } }>(r.stdout);
-    expect(out.backup.entries).toEqual([expect.objectContaining({ table: 'public.things', rows: 200 })]);
-    const backupDir = out.backup.dir;
-    expect(fs.statSync(backupDir).mode & 0o777).toBe(0o700);
-    const files = fs.readdirSync(backupDir).sort();
-    expect(files).toEqual(['manifest.json', 'public.things.csv', 'public.things.pgdump', 'restore.sql']);
-    for (const f of files) expect(fs.statSync(path.join(backupDir, f)).mode & 0o777, f).toBe(0o600);
-    const archive = path.join(backupDir, 'public.things.pgdump');
-    expect(fs.statSync(archive).size).toBeGreaterThan(0);
-    const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8')) as { entries: { pgDump?: string }[]; pgDumpSkipped?: string };
-    expect(manifest.pgDumpSkipped).toBeUndefined();
-    expect(manifest.entries[0]!.pgDump).toBe('public.things.pgdump');
-    // The archive is a real pg_dump archive of the table.
-    const listing = execFileSync(path.join(path.dirname(realPgDump), 'pg_restore'), ['--list', archive], { encoding: 'utf8' });
-    expect(listing).toMatch(/TABLE DATA public things/);
-    const calls = wrap.calls();
-    expect(calls.length).toBeGreaterThanOrEqual(1);
-    for (const c of calls) expect(c.argv).not.toMatch(/postgres(ql)?:\/\//);
-    expectNoPassword(...calls.map((c) => c.argv), r.stdout, r.stderr);
-    for (const f of files.filter((f) => !f.endsWith('.pgdump'))) expectNoPassword(fs.readFileSync(path.join(backupDir, f), 'utf8'));
+  it.concurrent(
+    'latest before a drop: the backup has its pg_dump archive for a URL connection, files 0600, folder 0700, no password anywhere',
+    async () => {
+      const db = await database();
+      const dir = await projectWithPendingDrop(`module.exports = { client: 'pg', connection: process.env.DATABASE_URL };\n`, db);
+      const wrap = pgDumpWrapper(realPgDump);
+      const env = { DATABASE_URL: roleUrl(db.name), KNEXSAFE_PG_DUMP: wrap.bin };
+      const r = await runCli(['latest', '--json', '--cwd', dir], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const out = parseJson<{ backup: { dir: string; entries: { table: string; rows: number }[] } }>(r.stdout);
+      expect(out.backup.entries).toEqual([expect.objectContaining({ table: 'public.things', rows: 200 })]);
+      const backupDir = out.backup.dir;
+      expect(fs.statSync(backupDir).mode & 0o777).toBe(0o700);
+      const files = fs.readdirSync(backupDir).sort();
+      expect(files).toEqual(['manifest.json', 'public.things.csv', 'public.things.pgdump', 'restore.sql']);
+      for (const f of files) expect(fs.statSync(path.join(backupDir, f)).mode & 0o777, f).toBe(0o600);
+      const archive = path.join(backupDir, 'public.things.pgdump');
+      expect(fs.statSync(archive).size).toBeGreaterThan(0);
+      const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8')) as { entries: { pgDump?: string }[]; pgDumpSkipped?: string };
+      expect(manifest.pgDumpSkipped).toBeUndefined();
+      expect(manifest.entries[0]!.pgDump).toBe('public.things.pgdump');
+      // The archive is a real pg_dump archive of the table.
+      const listing = execFileSync(path.join(path.dirname(realPgDump), 'pg_restore'), ['--list', archive], { encoding: 'utf8' });
+      expect(listing).toMatch(/TABLE DATA public things/);
+      const calls = wrap.calls();
+      expect(calls.length).toBeGreaterThanOrEqual(1);
+      for (const c of calls) expect(c.argv).not.toMatch(/postgres(ql)?:\/\//);
+      expectNoPassword(...calls.map((c) => c.argv), r.stdout, r.stderr);
+      for (const f of files.filter((f) => !f.endsWith('.pgdump'))) expectNoPassword(fs.readFileSync(path.join(backupDir, f), 'utf8'));
 
-    // Restored once: the 200 rows come back. Restored again: nothing is inserted, and it says so.
-    const first = await runCli(['backup', 'restore', backupDir, '--cwd', dir], { env });
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/Restored public\.things: 200 rows/);
-    const second = await runCli(['backup', 'restore', backupDir, '--json', '--cwd', dir], { env });
-    expect(second.code, second.stderr).toBe(0);
-    expect(parseJson<{ restored: unknown[] }>(second.stdout).restored).toEqual([expect.objectContaining({ table: 'public.things', rows: 0, inBackup: 200 })]);
-    const secondText = await runCli(['backup', 'restore', backupDir, '--cwd', dir], { env });
-    expect(secondText.stdout).toMatch(/Nothing to restore in public\.things .*all 200 rows of the backup were already there/);
-    expect(secondText.stdout).not.toMatch(/Restored public\.things: 200 rows/);
-    expect(await sqlOn(db.url, 'select count(*)::int as n from things')).toEqual([{ n: 200 }]);
-    expectNoPassword(first.stdout, first.stderr, second.stdout, secondText.stdout);
-  }, SLOW);
+      // Restored once: the 200 rows come back. Restored again: nothing is inserted, and it says so.
+      const first = await runCli(['backup', 'restore', backupDir, '--cwd', dir], { env });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/Restored public\.things: 200 rows/);
+      const second = await runCli(['backup', 'restore', backupDir, '--json', '--cwd', dir], { env });
+      expect(second.code, second.stderr).toBe(0);
+      expect(parseJson<{ restored: unknown[] }>(second.stdout).restored).toEqual([expect.objectContaining({ table: 'public.things', rows: 0, inBackup: 200 })]);
+      const secondText = await runCli(['backup', 'restore', backupDir, '--cwd', dir], { env });
+      expect(secondText.stdout).toMatch(/Nothing to restore in public\.things .*all 200 rows of the backup were already there/);
+      expect(secondText.stdout).not.toMatch(/Restored public\.things: 200 rows/);
+      expect(await sqlOn(db.url, 'select count(*)::int as n from things')).toEqual([{ n: 200 }]);
+      expectNoPassword(first.stdout, first.stderr, second.stdout, secondText.stdout);
+    },
+    SLOW,
+  );
 
-  it.concurrent('a pg_dump that fails leaves no empty archive: the manifest says why, without the password', async () => {
-    const db = await database();
-    const dir = await projectWithPendingDrop(`module.exports = { client: 'pg', connection: process.env.DATABASE_URL };\n`, db);
-    const failing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ks-pgdump-fail-')), 'pg_dump');
-    // Answers --version like the real one, then fails as pg_dump does on a refused password.
-    fs.writeFileSync(failing, `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${realPgDump}" --version; fi\necho "pg_dump: error: connection failed: password authentication failed for user \\"$PGUSER\\" (password $PGPASSWORD)" >&2\nexit 1\n`, { mode: 0o755 });
-    const r = await runCli(['latest', '--json', '--cwd', dir], { env: { DATABASE_URL: roleUrl(db.name), KNEXSAFE_PG_DUMP: failing } });
-    expect(r.code, r.stderr).toBe(0);
-    const backupDir = parseJson<{ backup: { dir: string } }>(r.stdout).backup.dir;
-    expect(fs.readdirSync(backupDir).sort()).toEqual(['manifest.json', 'public.things.csv', 'restore.sql']);
-    const manifest = fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8');
-    expect(JSON.parse(manifest)).toMatchObject({ pgDumpSkipped: expect.stringMatching(/pg_dump failed: .*password authentication failed/) });
-    expectNoPassword(manifest, r.stdout, r.stderr);
-  }, SLOW);
+  it.concurrent(
+    'a pg_dump that fails leaves no empty archive: the manifest says why, without the password',
+    async () => {
+      const db = await database();
+      const dir = await projectWithPendingDrop(`module.exports = { client: 'pg', connection: process.env.DATABASE_URL };\n`, db);
+      const failing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ks-pgdump-fail-')), 'pg_dump');
+      // Answers --version like the real one, then fails as pg_dump does on a refused password.
+      fs.writeFileSync(
+        failing,
+        `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${realPgDump}" --version; fi\necho "pg_dump: error: connection failed: password authentication failed for user \\"$PGUSER\\" (password $PGPASSWORD)" >&2\nexit 1\n`,
+        { mode: 0o755 },
+      );
+      const r = await runCli(['latest', '--json', '--cwd', dir], { env: { DATABASE_URL: roleUrl(db.name), KNEXSAFE_PG_DUMP: failing } });
+      expect(r.code, r.stderr).toBe(0);
+      const backupDir = parseJson<{ backup: { dir: string } }>(r.stdout).backup.dir;
+      expect(fs.readdirSync(backupDir).sort()).toEqual(['manifest.json', 'public.things.csv', 'restore.sql']);
+      const manifest = fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8');
+      expect(JSON.parse(manifest)).toMatchObject({ pgDumpSkipped: expect.stringMatching(/pg_dump failed: .*password authentication failed/) });
+      expectNoPassword(manifest, r.stdout, r.stderr);
+    },
+    SLOW,
+  );
 });

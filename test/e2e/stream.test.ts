@@ -20,7 +20,7 @@ exports.down = (knex) => knex.schema.dropTable('items');
 `;
 
 describeServer('knex .stream() in a migration', () => {
-  it('runs with the project\'s pg-query-stream on a server shadow, and says what is missing without it', { timeout: 60_000 }, async () => {
+  it("runs with the project's pg-query-stream on a server shadow, and says what is missing without it", { timeout: 60_000 }, async () => {
     const withPackage = makeProject({ 'migrations/001_items.js': migration });
     // The project's own copy, under the name the project requires (knexsafe's tree has it only under an alias).
     fs.mkdirSync(path.join(withPackage, 'node_modules'));

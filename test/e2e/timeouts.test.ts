@@ -76,7 +76,9 @@ describeServer('latest ends a migration that would never end', () => {
     const { error } = await latest(dir, '--idle-timeout', '1s');
     expect(error.code).toBe('MIGRATION_IDLE');
     expect(error.message).toMatch(/^Migration 20240101000002_hung\.js sent no statement for 1 s \(--idle-timeout\)/);
-    expect(error.message).toMatch(/Applied \(in knex_migrations\): 20240101000001_first\.js\. Not applied: 20240101000002_hung\.js\. 20240101000002_hung\.js ran without a transaction: the 1 statement it finished before it was ended stays applied/);
+    expect(error.message).toMatch(
+      /Applied \(in knex_migrations\): 20240101000001_first\.js\. Not applied: 20240101000002_hung\.js\. 20240101000002_hung\.js ran without a transaction: the 1 statement it finished before it was ended stays applied/,
+    );
     expect(await tableExists(db.url, 'hung')).toBe(true);
     await expectLocksFree(db.url);
   });
@@ -118,7 +120,9 @@ describeServer('latest ends a migration that would never end', () => {
 
 describeServer('check ends a migration that would never end on the shadow', () => {
   it('--timeout: a promise that never settles (embedded shadow) and a statement that never ends (server shadow) fail that migration, exit 1', async () => {
-    const hung = makeProject({ 'migrations/20240101000001_hung.js': "exports.up = async (knex) => { await knex.raw('create table h (id int)'); await new Promise(() => {}); };\nexports.down = async () => {};\n" });
+    const hung = makeProject({
+      'migrations/20240101000001_hung.js': "exports.up = async (knex) => { await knex.raw('create table h (id int)'); await new Promise(() => {}); };\nexports.down = async () => {};\n",
+    });
     const embedded = await runCli(['check', '--cwd', hung, '--timeout', '2s']);
     expect(embedded.code, embedded.stderr).toBe(1);
     expect(embedded.stdout + embedded.stderr).toMatch(/20240101000001_hung\.js ran longer than --timeout 2 s on the shadow database/);

@@ -18,7 +18,12 @@ vi.setConfig({ testTimeout: 300_000 });
 const KNEXFILE = "module.exports = { client: 'pg', migrations: { directory: './migrations' } };\n";
 
 function files(dir: string): Record<string, string> {
-  return Object.fromEntries(fs.readdirSync(dir).sort().map((n) => [n, fs.readFileSync(path.join(dir, n), 'utf8')]));
+  return Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((n) => [n, fs.readFileSync(path.join(dir, n), 'utf8')]),
+  );
 }
 
 describe('fix on migrations that read rows', () => {
@@ -58,7 +63,9 @@ exports.down = async (knex) => {
     const before = files(dir);
     const result = await fix({ cwd: project, rules: ['index-not-concurrent'] });
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.migration, s.reason]));
-    expect(reasons['20240102000000_copy_and_index.js']).toMatch(/after `select \* from "users" where "email" is not null…`: what it does with the rows it reads \(a loop, a batchInsert\) would be lost/);
+    expect(reasons['20240102000000_copy_and_index.js']).toMatch(
+      /after `select \* from "users" where "email" is not null…`: what it does with the rows it reads \(a loop, a batchInsert\) would be lost/,
+    );
     expect(files(dir)['20240102000000_copy_and_index.js']).toBe(before['20240102000000_copy_and_index.js']);
     expect(result.changes.map((c) => c.name)).toContain('20240103000000_guarded_index.js');
     expect(reasons['20240103000000_guarded_index.js']).toBeUndefined();

@@ -33,7 +33,10 @@ function expectWrittenFilesLoad(dir: string, result: FixResult): void {
     } else {
       const source = ts.createSourceFile(c.name, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
       const parse = (source as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics;
-      expect(parse.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), c.name).toEqual([]);
+      expect(
+        parse.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+        c.name,
+      ).toEqual([]);
     }
   }
 }
@@ -89,7 +92,7 @@ describe('knexsafe fix', () => {
     expect(again.written).toBe(false);
   });
 
-  it('ES modules in the file\'s own style: arrow functions, double quotes, four spaces, no semicolons', async () => {
+  it("ES modules in the file's own style: arrow functions, double quotes, four spaces, no semicolons", async () => {
     const project = makeProject({
       'package.json': '{ "type": "module" }\n',
       'knexfile.js': 'export default { client: "pg", connection: process.env.DATABASE_URL, migrations: { directory: "./migrations" } }\n',
@@ -144,8 +147,14 @@ export const down = async (knex) => {
       expect(c.after, c.name).toMatch(/^ {4}await knex\.(raw|transaction)\(/m);
       // Outside template literals: double quotes, no semicolons at line ends.
       const code = c.after.split('\n').filter((l) => !l.trimStart().startsWith('//') && !l.includes('`'));
-      expect(code.filter((l) => /'/.test(l)), c.name).toEqual([]);
-      expect(code.filter((l) => /;\s*$/.test(l)), c.name).toEqual([]);
+      expect(
+        code.filter((l) => /'/.test(l)),
+        c.name,
+      ).toEqual([]);
+      expect(
+        code.filter((l) => /;\s*$/.test(l)),
+        c.name,
+      ).toEqual([]);
     }
     expect(fs.readFileSync(path.join(dir, '20240102000000_index_accounts_email.js'), 'utf8')).toContain(
       '    await knex.raw("CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_email_index ON accounts (email)")\n',
@@ -156,7 +165,10 @@ export const down = async (knex) => {
   it('TypeScript: the file keeps its own import of Knex, and the result compiles (tsc --noEmit)', async () => {
     const project = makeProject({
       'knexfile.js': "module.exports = { client: 'pg', connection: process.env.DATABASE_URL, migrations: { directory: './migrations', extension: 'ts' } };\n",
-      'tsconfig.json': JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: true, types: [] }, include: ['migrations/*.ts'] }),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: true, types: [] },
+        include: ['migrations/*.ts'],
+      }),
       'migrations/20240101000000_create_orders.ts': `import { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
@@ -287,7 +299,9 @@ exports.down = async function (knex) {
     expect(result.changes).toEqual([]);
     expect(snapshot(dir)).toEqual(before);
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.migration, s.reason]));
-    expect(reasons['20240102000000_index_email.js']).toMatch(/after `select \* from "users" limit \$1…`: what it does with the rows it reads \(a loop, a batchInsert\) would be lost: apply it yourself/);
+    expect(reasons['20240102000000_index_email.js']).toMatch(
+      /after `select \* from "users" limit \$1…`: what it does with the rows it reads \(a loop, a batchInsert\) would be lost: apply it yourself/,
+    );
     expect(reasons['20240103000000_stamp.js']).toMatch(/update "users" set "seen_at".*\(the time it ran\)/);
   });
 });
@@ -316,7 +330,9 @@ exports.down = function (knex) { return knex('removal_pilot').del(); };
     const rest = result.changes.find((c) => c.kind === 'added' && /insert into "removal_pilot"/.test(c.after ?? ''));
     // knex sorts an insert's columns; the rows are deleted last first.
     expect(rest?.after).toContain(`await knex.raw('DELETE FROM removal_pilot WHERE (enrolled_users, id, meta, name) IS NOT DISTINCT FROM (?, ?, ?, ?)', [5,2,null,null]);`);
-    expect(rest?.after).toContain(`await knex.raw('DELETE FROM removal_pilot WHERE (enrolled_users, id, meta, name) IS NOT DISTINCT FROM (?, ?, ?, ?)', [0,1,"{\\"note\\":\\"it's ?\\"}",'round_01']);`);
+    expect(rest?.after).toContain(
+      `await knex.raw('DELETE FROM removal_pilot WHERE (enrolled_users, id, meta, name) IS NOT DISTINCT FROM (?, ?, ?, ?)', [0,1,"{\\"note\\":\\"it's ?\\"}",'round_01']);`,
+    );
     // The batched DELETE destroys the rows it deletes, as the original did; the seed is undone.
     expect(result.verify?.verdicts.map((v) => `${v.name} ${v.status}`)).toEqual(['20240102000000_seed_pilot.js not-reversible', '20240102000001_seed_pilot_rest.js reversible']);
     expectWrittenFilesLoad(path.join(project, 'migrations'), result);

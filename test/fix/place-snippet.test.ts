@@ -8,12 +8,16 @@ const SNIPPET = "// First statement of exports.up:\nawait knex.raw(`SET LOCAL lo
 describe('placeSnippet', () => {
   it('puts a "first statement of exports.up" snippet first in up, making a plain function async', () => {
     const source = "exports.up = function (knex) {\n  return Promise.all([knex.raw('select 1')]);\n};\nexports.down = function () {};\n";
-    expect(placeSnippet(SNIPPET, source)).toBe("exports.up = async function (knex) {\n  await knex.raw(`SET LOCAL lock_timeout = '5s'`);\n  return Promise.all([knex.raw('select 1')]);\n};\nexports.down = function () {};\n");
+    expect(placeSnippet(SNIPPET, source)).toBe(
+      "exports.up = async function (knex) {\n  await knex.raw(`SET LOCAL lock_timeout = '5s'`);\n  return Promise.all([knex.raw('select 1')]);\n};\nexports.down = function () {};\n",
+    );
   });
 
   it('leaves an async up as it is, and finds export function up too', () => {
     const source = "export async function up(knex) {\n    await knex.raw('select 1');\n}\nexport async function down() {}\n";
-    expect(placeSnippet(SNIPPET, source)).toBe("export async function up(knex) {\n    await knex.raw(`SET LOCAL lock_timeout = '5s'`);\n    await knex.raw('select 1');\n}\nexport async function down() {}\n");
+    expect(placeSnippet(SNIPPET, source)).toBe(
+      "export async function up(knex) {\n    await knex.raw(`SET LOCAL lock_timeout = '5s'`);\n    await knex.raw('select 1');\n}\nexport async function down() {}\n",
+    );
   });
 
   it('offers nothing for a snippet that does not say where it goes, or a place that is not there', () => {

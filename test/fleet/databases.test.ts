@@ -28,10 +28,13 @@ describeServer('fleet of 50 databases', () => {
 
   beforeAll(async () => {
     await limited(names, 6, (n) => admin(`create database "${n}"`));
-    dir = makeProject({
-      'knexfile.js': `module.exports = { client: 'pg', connection: ${JSON.stringify(urlFor('postgres'))}, migrations: { directory: './migrations' } };\n`,
-      'targets.txt': `# the fleet\n${names.map((n, i) => `${withPassword(n)}${i % 10 === 0 ? '   # every tenth has a comment' : ''}`).join('\n')}\n`,
-    }, 'ks-fleet-');
+    dir = makeProject(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', connection: ${JSON.stringify(urlFor('postgres'))}, migrations: { directory: './migrations' } };\n`,
+        'targets.txt': `# the fleet\n${names.map((n, i) => `${withPassword(n)}${i % 10 === 0 ? '   # every tenth has a comment' : ''}`).join('\n')}\n`,
+      },
+      'ks-fleet-',
+    );
     fs.mkdirSync(path.join(dir, 'migrations'));
     addMigrations(dir, ['20240101000000_create_items.js']);
   });
@@ -72,7 +75,12 @@ describeServer('fleet of 50 databases', () => {
     expect(failing.code).toBe(1);
     const report = parseJson<FleetJson>(failing.stdout);
     // One check per distinct applied state (first migration applied / nothing applied), not one per database.
-    expect(report.checks.map((c) => [c.state, c.targets])).toEqual(expect.arrayContaining([[null, COUNT - 1], ['20240101000000_create_items.js', 1]]));
+    expect(report.checks.map((c) => [c.state, c.targets])).toEqual(
+      expect.arrayContaining([
+        [null, COUNT - 1],
+        ['20240101000000_create_items.js', 1],
+      ]),
+    );
     expect(report.checks).toHaveLength(2);
     expect(report.stopped).toBe(true);
     const failed = report.targets.filter((t) => t.result === 'failed');

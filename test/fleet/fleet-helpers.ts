@@ -23,9 +23,11 @@ export function addMigrations(dir: string, names: string[]): void {
 /** Runs `fn` over items, `limit` at a time. */
 export async function limited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 export async function admin(sql: string): Promise<void> {

@@ -21,9 +21,12 @@ describeServer('fleet of 200 schemas in one database (schema per tenant)', () =>
   beforeAll(async () => {
     temp = await createTempDatabase('ks_fleet_schemas');
     await sqlOn(temp.url, tenants.map((t) => `create schema ${t};`).join('\n'));
-    dir = makeProject({
-      'knexfile.js': `module.exports = { client: 'pg', connection: ${JSON.stringify(temp.url)}, migrations: { directory: './migrations' } };\n`,
-    }, 'ks-fleet-schemas-');
+    dir = makeProject(
+      {
+        'knexfile.js': `module.exports = { client: 'pg', connection: ${JSON.stringify(temp.url)}, migrations: { directory: './migrations' } };\n`,
+      },
+      'ks-fleet-schemas-',
+    );
     fs.mkdirSync(path.join(dir, 'migrations'));
     addMigrations(dir, ['20240101000000_create_items.js']);
   });
@@ -54,7 +57,12 @@ describeServer('fleet of 200 schemas in one database (schema per tenant)', () =>
     expect(failing.code).toBe(1);
     const report = parseJson<FleetJson>(failing.stdout);
     // Two applied states (one tenant at the first migration, 199 with nothing): two checks, not 200.
-    expect(report.checks.map((c) => [c.state, c.targets])).toEqual(expect.arrayContaining([[null, COUNT - 1], ['20240101000000_create_items.js', 1]]));
+    expect(report.checks.map((c) => [c.state, c.targets])).toEqual(
+      expect.arrayContaining([
+        [null, COUNT - 1],
+        ['20240101000000_create_items.js', 1],
+      ]),
+    );
     expect(report.checks).toHaveLength(2);
     expect(report.targets.filter((t) => t.result === 'failed').map((t) => t.target)).toEqual([tenants[0]]);
     expect(await appliedIn(tenants[0]!)).toEqual(['20240101000000_create_items.js']);
@@ -70,7 +78,10 @@ describeServer('fleet of 200 schemas in one database (schema per tenant)', () =>
     const rerun = await cli('latest', '--targets-query', QUERY, '--concurrency', '8');
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
     expect(await appliedIn(tenants[0]!)).toEqual(['20240101000000_create_items.js', '20240102000000_add_price.js', LAST]);
-    const notes = await sqlOn<{ n: string }>(temp.url, `select count(*)::int as n from information_schema.columns where table_name = 'items' and column_name = 'note' and table_schema like 'tenant\\_%'`);
+    const notes = await sqlOn<{ n: string }>(
+      temp.url,
+      `select count(*)::int as n from information_schema.columns where table_name = 'items' and column_name = 'note' and table_schema like 'tenant\\_%'`,
+    );
     expect(Number(notes[0]!.n)).toBe(COUNT);
   });
 

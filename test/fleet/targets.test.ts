@@ -16,8 +16,7 @@ async function projectWith(files: Record<string, string>) {
   return { dir, project: await resolveProject({ cwd: dir }) };
 }
 
-const KNEXFILE = (extra = '') =>
-  `module.exports = { client: 'pg', connection: 'postgresql://app:Hunter2-Secret@db.internal:6432/main', migrations: { directory: './migrations' }${extra} };\n`;
+const KNEXFILE = (extra = '') => `module.exports = { client: 'pg', connection: 'postgresql://app:Hunter2-Secret@db.internal:6432/main', migrations: { directory: './migrations' }${extra} };\n`;
 
 describe('fleet targets', () => {
   it('reads a targets file: URLs, comments, names without passwords', async () => {
@@ -58,7 +57,10 @@ describe('fleet targets', () => {
       'knexfile.js': KNEXFILE(`, searchPath: ['shared', 'public'], knexsafe: { targets: async () => [{ schema: 'tenant_a' }, { schema: 'tenant_b', name: 'Bee' }] }`),
     });
     const targets = await loadTargets(project, { fromConfig: true });
-    expect(targets.map((t) => [t.name, t.schema, t.database])).toEqual([['tenant_a', 'tenant_a', 'main'], ['Bee', 'tenant_b', 'main']]);
+    expect(targets.map((t) => [t.name, t.schema, t.database])).toEqual([
+      ['tenant_a', 'tenant_a', 'main'],
+      ['Bee', 'tenant_b', 'main'],
+    ]);
     const scoped = projectForTarget(project, targets[0]!);
     expect(scoped.searchPath).toEqual(['tenant_a', 'public']);
     expect(scoped.knexOptions.searchPath).toEqual(['tenant_a', 'public']);

@@ -35,13 +35,18 @@ describeServer('latest runs the check first: errors stop it unless suppressed or
     fs.writeFileSync(path.join(dir, 'migrations', INDEX_MIGRATION), indexMigration());
     const blocked = await runCli(['latest', '--cwd', dir]);
     expect(blocked.code).toBe(1);
-    expect(blocked.stderr).toMatch(/latest stopped before changing anything: the check found 1 error in the pending migrations — 20240102000000_add_index_on_orders_user_id\.js:2 index-not-concurrent/);
+    expect(blocked.stderr).toMatch(
+      /latest stopped before changing anything: the check found 1 error in the pending migrations — 20240102000000_add_index_on_orders_user_id\.js:2 index-not-concurrent/,
+    );
     expect(blocked.stderr).toMatch(/--unsafe/);
     expect(await applied()).toEqual(['20240101000000_create_orders_table.js']);
 
     const dry = await runCli(['latest', '--cwd', dir, '--dry-run', '--json']);
     expect(dry.code).toBe(1);
-    const plan = parseJson<{ dryRun: boolean; plan: { layout: string; pending: { name: string; transaction: string; statements: string[]; findings: { rule: string; severity: string }[] }[]; blocking: unknown[] } }>(dry.stdout);
+    const plan = parseJson<{
+      dryRun: boolean;
+      plan: { layout: string; pending: { name: string; transaction: string; statements: string[]; findings: { rule: string; severity: string }[] }[]; blocking: unknown[] };
+    }>(dry.stdout);
     expect(plan.dryRun).toBe(true);
     expect(plan.plan.pending).toEqual([
       expect.objectContaining({

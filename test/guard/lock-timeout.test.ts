@@ -86,7 +86,10 @@ describeServer('guarded latest: lock_timeout, retries, blocking sessions', () =>
     const waits: number[] = [];
     for (let i = 0; i < 3; i++) {
       // Each time knexsafe's ALTER is queued for its ACCESS EXCLUSIVE lock, a writer arrives behind it.
-      await waitFor('knexsafe to queue for its lock', async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name like 'knexsafe:%' and wait_event_type = 'Lock'")).length > 0);
+      await waitFor(
+        'knexsafe to queue for its lock',
+        async () => (await sqlOn(db.url, "select 1 from pg_stat_activity where datname = current_database() and application_name like 'knexsafe:%' and wait_event_type = 'Lock'")).length > 0,
+      );
       waits.push(await timedWrite(writer));
       const seen = retries.length;
       await waitFor('the retry', async () => retries.length > seen);
@@ -99,7 +102,9 @@ describeServer('guarded latest: lock_timeout, retries, blocking sessions', () =>
     expect(result.migrations.map((m) => m.name)).toEqual(['20240101000000_add_note_to_accounts.js']);
     expect(result.attempts.length).toBeGreaterThanOrEqual(3);
     expect(result.attempts[0]).toMatchObject({ sqlState: '55P03', transactional: true, migration: '20240101000000_add_note_to_accounts.js' });
-    expect(result.attempts[0]!.blockers).toEqual(expect.arrayContaining([expect.objectContaining({ pid: blockerPid, application: 'test-blocker', relation: 'accounts', wantedMode: 'AccessExclusiveLock', heldModes: 'AccessShareLock' })]));
+    expect(result.attempts[0]!.blockers).toEqual(
+      expect.arrayContaining([expect.objectContaining({ pid: blockerPid, application: 'test-blocker', relation: 'accounts', wantedMode: 'AccessExclusiveLock', heldModes: 'AccessShareLock' })]),
+    );
     expect(await sqlOn(db.url, "select 1 from information_schema.columns where table_name = 'accounts' and column_name = 'note'")).toHaveLength(1);
     expect(await sqlOn(db.url, 'select is_locked from knex_migrations_lock')).toEqual([{ is_locked: 0 }]);
   });
@@ -178,7 +183,9 @@ describeServer('guarded latest: lock_timeout, retries, blocking sessions', () =>
     await blocker.end();
     expect(error).toBeInstanceOf(KnexsafeError);
     expect((error as KnexsafeError).code).toBe('LOCK_TIMEOUT');
-    expect((error as KnexsafeError).message).toMatch(/did not retry: it runs without a transaction and had already applied 1 statement that cannot safely run twice \(first: insert into audit values \(1\)\)/);
+    expect((error as KnexsafeError).message).toMatch(
+      /did not retry: it runs without a transaction and had already applied 1 statement that cannot safely run twice \(first: insert into audit values \(1\)\)/,
+    );
     expect((error as KnexsafeError).details).toMatchObject({ retried: false });
     expect(await sqlOn(db.url, 'select count(*)::int as n from audit')).toEqual([{ n: 1 }]);
     expect(await sqlOn(db.url, 'select is_locked from knex_migrations_lock')).toEqual([{ is_locked: 0 }]);

@@ -135,8 +135,7 @@ export async function startThrowawayCluster(options: { password?: string; firstO
   if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-cluster-'));
   const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
+  const run = (cmd: string, args: string[]) => (asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' }));
   if (asRoot) execFileSync('chown', ['postgres', dir]);
   const auth = ['--auth=trust'];
   if (options.password !== undefined) {

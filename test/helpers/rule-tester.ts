@@ -147,7 +147,9 @@ async function checkAsBatch(c: RuleCase, i: number, shadowUrl: string | undefine
   }
   const files = [migrationFile(c), ...(c.batchWith ?? []).map((up) => migrationFile({ name: c.name, up }))];
   const names = files.map((_, j) => `20250101${String(j).padStart(6, '0')}_c${i}_case${j === 0 ? '' : `_${j}`}.js`);
-  files.forEach((content, j) => { fs.writeFileSync(path.join(layout.dir, 'migrations', names[j]!), content); });
+  files.forEach((content, j) => {
+    fs.writeFileSync(path.join(layout.dir, 'migrations', names[j]!), content);
+  });
   const report = await check({ cwd: layout.dir, db, ...(shadowUrl ? { shadowUrl } : {}) });
   return { report, name: names[0]! };
 }
@@ -188,7 +190,11 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
         let layout: Layout;
         beforeAll(async () => {
           if (shared.length === 0) return;
-          layout = writeProject(cases, shared.map((x) => x.i), (c) => [migrationFile(c)]);
+          layout = writeProject(
+            cases,
+            shared.map((x) => x.i),
+            (c) => [migrationFile(c)],
+          );
           report = await check({ cwd: layout.dir, all: true, ...(shadowUrl ? { shadowUrl } : {}) });
           if (!shadowUrl) embeddedRun = { report, layout };
         });
@@ -197,19 +203,34 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
             const name = layout.caseNames.get(i)!;
             const ran = report.migrations.find((m) => m.name === name);
             expect(ran, `case "${c.name}" did not run (an earlier case failed?): ${JSON.stringify(report.migrations.filter((m) => m.failed))}`).toBeDefined();
-            assertFindings(ruleId, c, report.findings.filter((f) => f.migration === name), expected);
+            assertFindings(
+              ruleId,
+              c,
+              report.findings.filter((f) => f.migration === name),
+              expected,
+            );
           });
         }
         for (const { c, expected, i } of separate) {
           it(`${expected.length ? 'flags' : 'accepts'}: ${c.name}`, async () => {
             if (c.batchWith) {
               const batch = await checkAsBatch(c, i, shadowUrl);
-              assertFindings(ruleId, c, batch.report.findings.filter((f) => f.migration === batch.name), expected);
+              assertFindings(
+                ruleId,
+                c,
+                batch.report.findings.filter((f) => f.migration === batch.name),
+                expected,
+              );
               return;
             }
             const own = writeProject(cases, [i], (x) => [migrationFile(x)]);
             const r = await check({ cwd: own.dir, all: true, ...(shadowUrl ? { shadowUrl } : {}), ...(c.pgVersion ? { pgVersion: c.pgVersion } : {}) });
-            assertFindings(ruleId, c, r.findings.filter((f) => f.migration === own.caseNames.get(i)), expected);
+            assertFindings(
+              ruleId,
+              c,
+              r.findings.filter((f) => f.migration === own.caseNames.get(i)),
+              expected,
+            );
           });
         }
       });
@@ -219,29 +240,43 @@ export function ruleTester(ruleId: string, tests: RuleTests, options: RuleTester
 
     const fixable = tests.invalid.filter((c) => c.ext !== 'sql' && !c.isolated && !c.pgVersion && !c.batchWith);
     if (options.fixes !== false && fixable.length > 0) {
-      it('its suggested fixes pass check (no errors) and verify (reversible)', async () => {
-        // Find the fix of each invalid case, then run the setups with the fixes instead of the cases.
-        expect(embeddedRun, 'the embedded run of the cases did not happen').toBeDefined();
-        const { report, layout } = embeddedRun!;
-        const fixes = new Map<number, string[]>();
-        fixable.forEach((c, i) => {
-          const name = layout.caseNames.get(cases.indexOf(c));
-          const f = report.findings.find((x) => x.rule === ruleId && x.migration === name && x.fix);
-          if (f?.fix) fixes.set(i, f.fix.code.split(NEXT_MIGRATION).map((s) => `${fillFixBlanks(s.trim())}\n`));
-        });
-        const withFix = [...fixes.keys()];
-        if (withFix.length === 0) return;
-        const fixed = writeProject(fixable, withFix, (c) => fixes.get(fixable.indexOf(c)) ?? []);
-        const fixedReport = await check({ cwd: fixed.dir, all: true });
-        const caseMigrations = new Set(fs.readdirSync(path.join(fixed.dir, 'migrations')).filter((n) => /_case/.test(n)));
-        const errors = fixedReport.findings.filter((f) => caseMigrations.has(f.migration) && f.severity === 'error');
-        expect(errors.map((f) => `${f.migration}: ${f.rule}: ${f.message}`), 'fixes must not raise errors').toEqual([]);
-        expect(fixedReport.migrations.filter((m) => m.failed).map((m) => `${m.name}: ${m.failed?.message}`), 'fixes must run').toEqual([]);
-        const verified = await verify({ cwd: fixed.dir, names: [...caseMigrations] });
-        const acceptable = (rule: string) => options.fixDestroysData === true && rule === 'down-destroys-data';
-        const problems = verified.verdicts.flatMap((v) => v.findings.filter((f) => !acceptable(f.rule)).map((f) => `${v.name}: ${f.rule}: ${f.message}`));
-        expect(problems, 'fixes must be reversible').toEqual([]);
-      }, options.fixTimeoutMs);
+      it(
+        'its suggested fixes pass check (no errors) and verify (reversible)',
+        async () => {
+          // Find the fix of each invalid case, then run the setups with the fixes instead of the cases.
+          expect(embeddedRun, 'the embedded run of the cases did not happen').toBeDefined();
+          const { report, layout } = embeddedRun!;
+          const fixes = new Map<number, string[]>();
+          fixable.forEach((c, i) => {
+            const name = layout.caseNames.get(cases.indexOf(c));
+            const f = report.findings.find((x) => x.rule === ruleId && x.migration === name && x.fix);
+            if (f?.fix)
+              fixes.set(
+                i,
+                f.fix.code.split(NEXT_MIGRATION).map((s) => `${fillFixBlanks(s.trim())}\n`),
+              );
+          });
+          const withFix = [...fixes.keys()];
+          if (withFix.length === 0) return;
+          const fixed = writeProject(fixable, withFix, (c) => fixes.get(fixable.indexOf(c)) ?? []);
+          const fixedReport = await check({ cwd: fixed.dir, all: true });
+          const caseMigrations = new Set(fs.readdirSync(path.join(fixed.dir, 'migrations')).filter((n) => /_case/.test(n)));
+          const errors = fixedReport.findings.filter((f) => caseMigrations.has(f.migration) && f.severity === 'error');
+          expect(
+            errors.map((f) => `${f.migration}: ${f.rule}: ${f.message}`),
+            'fixes must not raise errors',
+          ).toEqual([]);
+          expect(
+            fixedReport.migrations.filter((m) => m.failed).map((m) => `${m.name}: ${m.failed?.message}`),
+            'fixes must run',
+          ).toEqual([]);
+          const verified = await verify({ cwd: fixed.dir, names: [...caseMigrations] });
+          const acceptable = (rule: string) => options.fixDestroysData === true && rule === 'down-destroys-data';
+          const problems = verified.verdicts.flatMap((v) => v.findings.filter((f) => !acceptable(f.rule)).map((f) => `${v.name}: ${f.rule}: ${f.message}`));
+          expect(problems, 'fixes must be reversible').toEqual([]);
+        },
+        options.fixTimeoutMs,
+      );
     }
   });
 }

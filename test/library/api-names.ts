@@ -10,7 +10,15 @@ export interface ApiNames {
 
 /** The names a module exports, as the TypeScript compiler sees them: runtime values and type-only names. */
 export function apiNames(entry: string): ApiNames {
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, noEmit: true, skipLibCheck: true, types: [] });
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+  });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(path.resolve(entry));
   if (!source) throw new Error(`${entry} is not in the program`);

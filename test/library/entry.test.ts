@@ -8,7 +8,24 @@ import { REPO_ROOT } from '../helpers/cli.js';
 describe('library entry', () => {
   it('exports the API every command is built on', async () => {
     const api = (await import(path.join(REPO_ROOT, 'dist/index.js'))) as Record<string, unknown>;
-    for (const name of ['resolveProject', 'openTarget', 'fix', 'migrateLatest', 'migrationStatus', 'check', 'verify', 'makeMigration', 'guardedLatest', 'backfill', 'backupPending', 'runDoctor', 'forgetMigration', 'explainFailure', 'squash', 'applySquashHistory']) {
+    for (const name of [
+      'resolveProject',
+      'openTarget',
+      'fix',
+      'migrateLatest',
+      'migrationStatus',
+      'check',
+      'verify',
+      'makeMigration',
+      'guardedLatest',
+      'backfill',
+      'backupPending',
+      'runDoctor',
+      'forgetMigration',
+      'explainFailure',
+      'squash',
+      'applySquashHistory',
+    ]) {
       expect(typeof api[name], name).toBe('function');
     }
   });

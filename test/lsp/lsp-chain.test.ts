@@ -101,7 +101,10 @@ describe('knexsafe lsp: the migrations after the edited one', () => {
     // The edit: the column the next migration indexes is gone. Alone, the edited file is fine.
     await lsp.open(uri, WITHOUT_NICKNAME, 1);
     const own = await lsp.diagnosticsFor(uri, 1);
-    expect(own.filter((d) => d.severity === 1), JSON.stringify(own)).toEqual([]);
+    expect(
+      own.filter((d) => d.severity === 1),
+      JSON.stringify(own),
+    ).toEqual([]);
     // Not asked: nothing about the next one.
     expect(lsp.published.some((p) => p.uri === next)).toBe(false);
     expect(lsp.logs.some((l) => / migrations after /.test(l))).toBe(false);
@@ -128,7 +131,10 @@ describe('knexsafe lsp: the migrations after the edited one', () => {
     await lsp.client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ text: WITH_NICKNAME }] });
     await lsp.logged(new RegExp(`1 migrations after ${EDITED} version 2 analysed`), seen);
     const later = lsp.lastFor(next)!;
-    expect(later.some((d) => d.code === 'migration-failed'), JSON.stringify(later)).toBe(false);
+    expect(
+      later.some((d) => d.code === 'migration-failed'),
+      JSON.stringify(later),
+    ).toBe(false);
     // The index on the existing users table, found in the next migration as the edit leaves the chain.
     const index = later.find((d) => d.code === 'index-not-concurrent');
     expect(index, JSON.stringify(later)).toBeDefined();
@@ -144,7 +150,10 @@ describe('knexsafe lsp: the migrations after the edited one', () => {
     await lsp.logged(new RegExp(`1 migrations after ${EDITED} version 3 analysed`), seen3);
     expect((await lsp.diagnosticsFor(uri, 3)).some((d) => d.code === 'up-not-rerunnable' || d.code === 'down-not-inverse')).toBe(true);
     const notRun = lsp.lastFor(next)!;
-    expect(notRun.map((d) => d.code), JSON.stringify(notRun)).toEqual(['not-checked']);
+    expect(
+      notRun.map((d) => d.code),
+      JSON.stringify(notRun),
+    ).toEqual(['not-checked']);
     expect(notRun[0]!.message).toMatch(/does not come back to the schema its up leaves/);
 
     // Turned off: what was said about the next file from this one's analysis is taken back.
@@ -173,10 +182,15 @@ describe('knexsafe lsp: the migrations after the edited one', () => {
     expect(edit.textDocument).toEqual({ uri, version: 1 });
     const fixed = (edit.edits[0] as TextEdit).newText;
     // up made async for the await, the setting first in it, the rest as it was.
-    expect(fixed).toBe(`exports.up = async function (knex) {\n  await knex.raw(\`SET LOCAL lock_timeout = '5s'\`);\n  return Promise.all([\n    knex.raw('ALTER TABLE users ADD COLUMN score integer'),\n  ]);\n};\n\nexports.down = async function (knex) {\n  await knex.raw('ALTER TABLE users DROP COLUMN score');\n};\n`);
+    expect(fixed).toBe(
+      `exports.up = async function (knex) {\n  await knex.raw(\`SET LOCAL lock_timeout = '5s'\`);\n  return Promise.all([\n    knex.raw('ALTER TABLE users ADD COLUMN score integer'),\n  ]);\n};\n\nexports.down = async function (knex) {\n  await knex.raw('ALTER TABLE users DROP COLUMN score');\n};\n`,
+    );
     await lsp.client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ text: fixed }] });
     const after = await lsp.diagnosticsFor(uri, 2);
-    expect(after.some((d) => d.code === 'missing-lock-timeout'), JSON.stringify(after)).toBe(false);
+    expect(
+      after.some((d) => d.code === 'missing-lock-timeout'),
+      JSON.stringify(after),
+    ).toBe(false);
     expect(after.filter((d) => d.code === 'migration-failed')).toEqual([]);
 
     expect(await lsp.stop()).toBe(0);
@@ -232,7 +246,10 @@ module.exports = { client: 'pg', migrations: { migrationSource: new ChangesSourc
     const uri = pathToFileURL(path.join(dir(), name)).href;
     await lsp.open(uri, INDEX_NICKNAME, 1);
     const diagnostics = await lsp.diagnosticsFor(uri, 1);
-    expect(diagnostics.filter((d) => d.code === 'migration-failed' || d.code === 'earlier-migration-failed'), JSON.stringify(diagnostics)).toEqual([]);
+    expect(
+      diagnostics.filter((d) => d.code === 'migration-failed' || d.code === 'earlier-migration-failed'),
+      JSON.stringify(diagnostics),
+    ).toEqual([]);
     const index = diagnostics.find((d) => d.code === 'index-not-concurrent');
     expect(index, JSON.stringify(diagnostics)).toBeDefined();
     expect(index!.severity).toBe(1);

@@ -45,7 +45,11 @@ describeServer('knexsafe lsp on a server shadow', () => {
     if (project) fs.rmSync(project, { recursive: true, force: true });
   });
 
-  const targetTables = () => sqlOn<{ n: string }>(target.url, "select count(*)::text as n from pg_class c join pg_namespace s on s.oid = c.relnamespace where s.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')");
+  const targetTables = () =>
+    sqlOn<{ n: string }>(
+      target.url,
+      "select count(*)::text as n from pg_class c join pg_namespace s on s.oid = c.relnamespace where s.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')",
+    );
   const shadowsOf = (pid: number) => sqlOn<{ datname: string }>(SERVER_URL, 'select datname from pg_database where datname like $1', [`knexsafe_shadow_${pid}_%`]);
 
   const analyseOnce = async (args: string[]) => {
@@ -79,7 +83,10 @@ describeServer('knexsafe lsp on a server shadow', () => {
     const before = await targetTables();
     const { diagnostics, log, pid } = await analyseOnce(['lsp', '--stdio']);
     expect(log).toMatch(new RegExp(`shadow \\(shadow database knexsafe_shadow_${pid}_`));
-    expect(diagnostics.some((d) => d.code === 'index-not-concurrent'), JSON.stringify(diagnostics)).toBe(true);
+    expect(
+      diagnostics.some((d) => d.code === 'index-not-concurrent'),
+      JSON.stringify(diagnostics),
+    ).toBe(true);
     expect(await targetTables()).toEqual(before);
     expect(await shadowsOf(pid)).toEqual([]);
   });

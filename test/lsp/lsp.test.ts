@@ -213,7 +213,10 @@ describe('knexsafe lsp --stdio', () => {
     const placeholder = lines.join('\n');
     await client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: ++version }, contentChanges: [{ text: placeholder }] });
     diagnostics = await diagnosticsFor(uri, version);
-    expect(diagnostics.some((d) => d.code === 'index-not-concurrent'), JSON.stringify(diagnostics)).toBe(true);
+    expect(
+      diagnostics.some((d) => d.code === 'index-not-concurrent'),
+      JSON.stringify(diagnostics),
+    ).toBe(true);
     const unwritten = diagnostics.find((d) => d.code === 'ignore-without-reason');
     expect(unwritten, JSON.stringify(diagnostics)).toBeDefined();
     expect(unwritten!.severity).toBe(1);
@@ -223,14 +226,20 @@ describe('knexsafe lsp --stdio', () => {
     const reasoned = placeholder.replace('REASON — why this is safe here', 'users has 40 rows in every environment');
     await client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: ++version }, contentChanges: [{ text: reasoned }] });
     diagnostics = await diagnosticsFor(uri, version);
-    expect(diagnostics.filter((d) => d.code === 'index-not-concurrent' || d.code === 'ignore-without-reason'), JSON.stringify(diagnostics)).toEqual([]);
+    expect(
+      diagnostics.filter((d) => d.code === 'index-not-concurrent' || d.code === 'ignore-without-reason'),
+      JSON.stringify(diagnostics),
+    ).toEqual([]);
 
     // Applying the fix (the whole file, as the edit says), saving: the error is gone.
     fs.writeFileSync(file, fixed);
     await client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: ++version }, contentChanges: [{ text: fixed }] });
     await client.sendNotification(DidSaveTextDocumentNotification.type, { textDocument: { uri } });
     diagnostics = await diagnosticsFor(uri, version);
-    expect(diagnostics.filter((d) => d.severity === 1), JSON.stringify(diagnostics)).toEqual([]);
+    expect(
+      diagnostics.filter((d) => d.severity === 1),
+      JSON.stringify(diagnostics),
+    ).toEqual([]);
     expect(diagnostics.some((d) => d.code === 'index-not-concurrent')).toBe(false);
 
     // shutdown, exit: the server ends with 0.

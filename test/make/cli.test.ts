@@ -114,7 +114,19 @@ describe('knexsafe make (CLI)', () => {
   it('--help documents the grammar and the safe patterns', async () => {
     const r = await runCli(['make', '--help']);
     expect(r.code).toBe(0);
-    for (const shape of ['create_<table>_table', 'add_<column>[_and_<column>…]_to_<table>', 'drop_<column>[_and_<column>…]_from_<table>', 'add_index_on_<table>_<columns>', 'add_unique_on_<table>_<columns>', 'rename_<old>_to_<new>_in_<table>', 'change_<column>_to_<type>_in_<table>', 'set_<column>_not_null_in_<table>', 'backfill_<table>_<column>', 'add_foreign_key_on_<table>_<column>', 'create_<type>_enum']) {
+    for (const shape of [
+      'create_<table>_table',
+      'add_<column>[_and_<column>…]_to_<table>',
+      'drop_<column>[_and_<column>…]_from_<table>',
+      'add_index_on_<table>_<columns>',
+      'add_unique_on_<table>_<columns>',
+      'rename_<old>_to_<new>_in_<table>',
+      'change_<column>_to_<type>_in_<table>',
+      'set_<column>_not_null_in_<table>',
+      'backfill_<table>_<column>',
+      'add_foreign_key_on_<table>_<column>',
+      'create_<type>_enum',
+    ]) {
       expect(r.stdout).toContain(shape);
     }
     expect(r.stdout).toMatch(/--simple/);

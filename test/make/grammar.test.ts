@@ -181,7 +181,7 @@ describe('make: generation details', () => {
   it('a dropped column comes back in down with its type, default, NOT NULL, index and values', () => {
     const out = gen('drop_legacy_status_from_orders');
     const file = renderMigration('cjs', out.files[0]!.body);
-    expect(file).toContain("CREATE TABLE knexsafe_backup_orders_legacy_status AS SELECT id, legacy_status FROM orders");
+    expect(file).toContain('CREATE TABLE knexsafe_backup_orders_legacy_status AS SELECT id, legacy_status FROM orders');
     expect(file).toContain("table.string('legacy_status', 20).defaultTo(knex.raw(`'new'::character varying`));");
     expect(file).toContain('UPDATE orders SET legacy_status = b.legacy_status FROM knexsafe_backup_orders_legacy_status b WHERE orders.id = b.id');
     expect(file).toContain("table.dropNullable('legacy_status');");
@@ -211,8 +211,14 @@ describe('make: generation details', () => {
   });
 
   it('multi-file patterns and their simple forms', () => {
-    expect(gen('add_unique_on_users_email').files.map((f) => [f.suffix, f.body.transaction])).toEqual([['', false], ['_constraint', false]]);
-    expect(gen('add_foreign_key_on_orders_user_id').files.map((f) => [f.suffix, f.body.transaction])).toEqual([['', undefined], ['_validate', false]]);
+    expect(gen('add_unique_on_users_email').files.map((f) => [f.suffix, f.body.transaction])).toEqual([
+      ['', false],
+      ['_constraint', false],
+    ]);
+    expect(gen('add_foreign_key_on_orders_user_id').files.map((f) => [f.suffix, f.body.transaction])).toEqual([
+      ['', undefined],
+      ['_validate', false],
+    ]);
     expect(gen('set_first_name_not_null_in_users').files.map((f) => f.suffix)).toEqual(['', '_validate']);
     expect(renderMigration('cjs', gen('add_index_on_users_email', { simple: true }).files[0]!.body)).toContain("table.index('email', 'users_email_index');");
     expect(renderMigration('cjs', gen('add_unique_on_users_email', { simple: true }).files[0]!.body)).toContain("table.unique('email', { indexName: 'users_email_unique' });");

@@ -40,7 +40,16 @@ export function schemaOf(tables: Record<string, TableSpec>, enums: Record<string
     const table: TableInfo = { schema: 'public', name, kind: 'table', rowSecurity: false, forceRowSecurity: false, columns, columnOrder: Object.keys(columns), constraints };
     snapshot.tables[`public.${name}`] = table;
     for (const [iname, cols] of Object.entries(spec.indexes ?? {})) {
-      const index: IndexInfo = { schema: 'public', name: iname, table: `public.${name}`, definition: `CREATE INDEX ${iname} ON public.${name} USING btree (${cols.join(', ')})`, unique: false, predicate: null, valid: true, columns: cols };
+      const index: IndexInfo = {
+        schema: 'public',
+        name: iname,
+        table: `public.${name}`,
+        definition: `CREATE INDEX ${iname} ON public.${name} USING btree (${cols.join(', ')})`,
+        unique: false,
+        predicate: null,
+        valid: true,
+        columns: cols,
+      };
       snapshot.indexes[`public.${iname}`] = index;
     }
   }

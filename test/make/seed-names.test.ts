@@ -86,8 +86,8 @@ describe('make: the seed naming table', () => {
   it('Add index: add_index_on_users_email builds it concurrently outside a transaction', () => {
     const r = made.get('add_index_on_users_email')!;
     expect(r.intent).toMatchObject({ kind: 'add-index', table: 'users', columns: ['email'], index: 'users_email_index' });
-    expect(r.content).toContain("CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_index ON users (email)");
-    expect(r.content).toContain("DROP INDEX CONCURRENTLY IF EXISTS users_email_index");
+    expect(r.content).toContain('CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_index ON users (email)');
+    expect(r.content).toContain('DROP INDEX CONCURRENTLY IF EXISTS users_email_index');
     expect(r.content).toContain('exports.config = { transaction: false };');
   });
 
@@ -119,7 +119,7 @@ describe('make: the seed naming table', () => {
     expect(prefixes.every((p, i) => i === 0 || p > prefixes[i - 1]!)).toBe(true);
     expect(content('change_price_to_decimal_in_products')).toContain('ALTER TABLE products ADD COLUMN price_new numeric(10,2)');
     const swap = content('change_price_to_decimal_in_products', 4);
-    expect(swap).toContain("ALTER TABLE products ADD COLUMN price integer DEFAULT 0");
+    expect(swap).toContain('ALTER TABLE products ADD COLUMN price integer DEFAULT 0');
     expect(swap).toContain('UPDATE products SET price = price_new::integer');
     expect(swap).toContain('ALTER TABLE products ALTER COLUMN price SET NOT NULL');
   });

@@ -98,14 +98,22 @@ describe('make: every shape, as TypeScript', () => {
     expect(result('add_first_name_and_is_active_to_audit_log_entries').intent).toMatchObject({
       kind: 'add-columns',
       table: 'audit_log_entries',
-      columns: [{ name: 'first_name', type: 'text' }, { name: 'is_active', type: 'boolean' }],
+      columns: [
+        { name: 'first_name', type: 'text' },
+        { name: 'is_active', type: 'boolean' },
+      ],
     });
     expect(result('add_index_on_audit_log_entries_actor_id_and_happened_at').intent).toMatchObject({ table: 'audit_log_entries', columns: ['actor_id', 'happened_at'] });
     expect(result('add_unique_on_invoices_status_code').paths).toHaveLength(2);
     expect(result('change_status_code_to_text_in_invoices').intent).toMatchObject({ from: 'character varying(20)', to: 'text', rewrites: false });
     expect(result('change_status_code_to_text_in_invoices').paths).toHaveLength(1);
     expect(result('change_happened_at_to_timestamptz_in_audit_log_entries').intent).toMatchObject({ rewrites: true, pattern: 'expand-contract' });
-    expect(result('change_happened_at_to_timestamptz_in_audit_log_entries').paths.map((p) => path.basename(p).replace(/^\d{14}_change_happened_at_to_timestamptz_in_audit_log_entries/, ''))).toEqual(['.ts', '_backfill.ts', '_indexes.ts', '_swap.ts']);
+    expect(result('change_happened_at_to_timestamptz_in_audit_log_entries').paths.map((p) => path.basename(p).replace(/^\d{14}_change_happened_at_to_timestamptz_in_audit_log_entries/, ''))).toEqual([
+      '.ts',
+      '_backfill.ts',
+      '_indexes.ts',
+      '_swap.ts',
+    ]);
     expect(result('set_account_id_not_null_in_invoices').paths).toHaveLength(2);
     expect(result('add_foreign_key_on_invoices_account_id').intent).toMatchObject({ references: { table: 'accounts', columns: ['id'] }, constraint: 'invoices_account_id_foreign' });
     expect(result('add_kind_enum_to_shipments').intent).toMatchObject({ type: 'shipment_kind', values: ['parcel', 'letter'] });

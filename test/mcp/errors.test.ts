@@ -29,7 +29,10 @@ describe('knexsafe mcp: failures are tool errors', () => {
 
   it('a broken migration file is a clean tool error (message, no stack) and the server goes on', async () => {
     const broken = '20991231000000_broken.js';
-    fs.writeFileSync(path.join(project, 'migrations', broken), 'exports.up = async function (knex) {\n  await knex.schema.alterTable("users", (t) => {\n    t.string("x"\n  });\n};\nexports.down = async () => {};\n');
+    fs.writeFileSync(
+      path.join(project, 'migrations', broken),
+      'exports.up = async function (knex) {\n  await knex.schema.alterTable("users", (t) => {\n    t.string("x"\n  });\n};\nexports.down = async () => {};\n',
+    );
     try {
       const checked = await call('check_migrations', { names: [broken] });
       expect(checked.isError).toBe(true);
@@ -77,5 +80,4 @@ describe('knexsafe mcp: failures are tool errors', () => {
     const { tools } = await client.listTools();
     expect(tools.length).toBeGreaterThan(0);
   });
-
 });

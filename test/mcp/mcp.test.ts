@@ -106,7 +106,7 @@ describe('knexsafe mcp (built CLI over stdio, examples/shop)', () => {
     expect(fixed.written).toBe(false);
     expect(fixed.changes).toEqual([expect.objectContaining({ kind: 'edited', name: made, rules: ['index-not-concurrent'] })]);
     expect(fixed.diff).toContain(`+++ b/migrations/${made}`);
-    expect(fixed.diff).toContain('+  await knex.raw(\'CREATE INDEX CONCURRENTLY IF NOT EXISTS products_sku_index ON products (sku)\');');
+    expect(fixed.diff).toContain("+  await knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS products_sku_index ON products (sku)');");
     expect(fs.readFileSync(file, 'utf8')).toBe(before);
   });
 

@@ -37,7 +37,12 @@ describe('check --format html', () => {
     ]);
     // Statements #1 … #12: add phone (1), rename (2), the five ALTERs of .alter() (3–7), CREATE TYPE and ADD COLUMN (8–9), the backfill's three (10–12).
     expect(figure.querySelectorAll('[data-stmt^="g0-s"] > rect.ks-stmt, a[data-stmt] rect.ks-stmt')).toHaveLength(12);
-    const bars = [...figure.querySelectorAll('g.ks-bar')].map((b) => [b.getAttribute('data-table'), b.getAttribute('data-mode'), Number(b.getAttribute('data-from')), Number(b.getAttribute('data-to'))]);
+    const bars = [...figure.querySelectorAll('g.ks-bar')].map((b) => [
+      b.getAttribute('data-table'),
+      b.getAttribute('data-mode'),
+      Number(b.getAttribute('data-from')),
+      Number(b.getAttribute('data-to')),
+    ]);
     expect(bars).toEqual([
       ['public.users', 'AccessExclusiveLock', 1, 12],
       ['public.products', 'AccessExclusiveLock', 3, 12],
@@ -67,7 +72,7 @@ describe('check --format html', () => {
     const rewrite = at('column-type-rewrite')!;
     expect(rewrite.closest('li')?.id).toBe('g0-s5');
     expect(rewrite.closest('li')?.querySelector('pre')?.textContent).toContain('alter column "price" type decimal(10, 2)');
-    expect(rewrite.querySelector('pre.fix-code')?.textContent).toContain("ALTER TABLE products ADD COLUMN price_numeric numeric(10,2)");
+    expect(rewrite.querySelector('pre.fix-code')?.textContent).toContain('ALTER TABLE products ADD COLUMN price_numeric numeric(10,2)');
     const notNull = at('set-not-null-scan')!;
     expect(notNull.closest('li')?.id).toBe('g0-s12');
     expect(notNull.querySelector('pre.fix-code')?.textContent).toMatch(/VALIDATE CONSTRAINT/);

@@ -22,7 +22,9 @@ describe('verify --format html', () => {
     const column = article('down_forgets_column');
     expect(column.getAttribute('data-status')).toBe('not-reversible');
     expect([...column.querySelectorAll('.finding')].map((f) => f.getAttribute('data-rule'))).toEqual(['down-not-inverse', 'up-not-rerunnable']);
-    expect([...column.querySelectorAll('table.diffs tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))).toEqual([['public.b_column.fax', 'column', 'extra', 'column b_column.fax: left behind']]);
+    expect([...column.querySelectorAll('table.diffs tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))).toEqual([
+      ['public.b_column.fax', 'column', 'extra', 'column b_column.fax: left behind'],
+    ]);
     expect(article('down_recreates_table').querySelector('ul.data-loss')?.textContent).toContain('f_recreate: 3 of 3 row(s) gone');
     expect(article('no_down').getAttribute('data-status')).toBe('failed');
     expect(article('reversible').getAttribute('data-status')).toBe('reversible');

@@ -30,8 +30,18 @@ ruleTester(
         down: `await knex.schema.alterTable('vd_accounts', (table) => { table.dropColumn('public_id'); });`,
         errors: [{ severity: 'error', line: 2, message: 'vd_accounts.public_id' }],
       },
-      { name: 'SQL file: bigserial column', ext: 'sql', file: 'ALTER TABLE events ADD COLUMN seq bigserial;', errors: [{ severity: 'error', line: 1, message: 'Adding the bigserial column events.seq rewrites events' }] },
-      { name: 'SQL file: clock_timestamp()', ext: 'sql', file: `\nALTER TABLE users ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();`, errors: [{ severity: 'error', line: 2, message: 'volatile DEFAULT clock_timestamp()' }] },
+      {
+        name: 'SQL file: bigserial column',
+        ext: 'sql',
+        file: 'ALTER TABLE events ADD COLUMN seq bigserial;',
+        errors: [{ severity: 'error', line: 1, message: 'Adding the bigserial column events.seq rewrites events' }],
+      },
+      {
+        name: 'SQL file: clock_timestamp()',
+        ext: 'sql',
+        file: `\nALTER TABLE users ADD COLUMN seen_at timestamptz DEFAULT clock_timestamp();`,
+        errors: [{ severity: 'error', line: 2, message: 'volatile DEFAULT clock_timestamp()' }],
+      },
       {
         name: 'SQL file: any default rewrites before PostgreSQL 11',
         ext: 'sql',

@@ -30,10 +30,17 @@ ruleTester('check-not-valid', {
     },
     {
       name: 'raw ADD CONSTRAINT … CHECK',
-      setup: [`await knex.schema.createTable('ck_prices', (t) => { t.increments('id'); t.decimal('amount'); t.string('currency', 3); });\nawait knex('ck_prices').insert({ amount: 10, currency: 'EUR' });`],
+      setup: [
+        `await knex.schema.createTable('ck_prices', (t) => { t.increments('id'); t.decimal('amount'); t.string('currency', 3); });\nawait knex('ck_prices').insert({ amount: 10, currency: 'EUR' });`,
+      ],
       up: `\nawait knex.raw("ALTER TABLE ck_prices ADD CONSTRAINT ck_prices_currency CHECK (currency IN ('EUR', 'USD') AND amount >= 0)");`,
       errors: [{ severity: 'error', line: 3, message: 'CHECK constraint ck_prices_currency on ck_prices' }],
     },
-    { name: 'SQL file: ADD CHECK', ext: 'sql', file: 'ALTER TABLE users ADD CONSTRAINT users_age_check CHECK (age >= 0);\n', errors: [{ severity: 'error', line: 1, message: 'CHECK constraint users_age_check on users' }] },
+    {
+      name: 'SQL file: ADD CHECK',
+      ext: 'sql',
+      file: 'ALTER TABLE users ADD CONSTRAINT users_age_check CHECK (age >= 0);\n',
+      errors: [{ severity: 'error', line: 1, message: 'CHECK constraint users_age_check on users' }],
+    },
   ],
 });

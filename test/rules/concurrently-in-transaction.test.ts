@@ -109,7 +109,9 @@ describe('concurrently-in-transaction: fixes of the failing migrations', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-cit-'));
     fs.mkdirSync(path.join(dir, 'migrations'));
     fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
-    files.forEach((content, i) => { fs.writeFileSync(path.join(dir, 'migrations', `20240101${String(100 + i).padStart(6, '0')}_m${i}.js`), content); });
+    files.forEach((content, i) => {
+      fs.writeFileSync(path.join(dir, 'migrations', `20240101${String(100 + i).padStart(6, '0')}_m${i}.js`), content);
+    });
     return dir;
   };
   const setupFile = (c: RuleCase) => `exports.up = async function (knex) {\n${(c.setup ?? []).join('\n')}\n};\nexports.down = async function () {};\n`;

@@ -56,6 +56,11 @@ create index di_logs_level_idx on di_logs (level);\`);`,
       up: `\nawait knex.raw('DROP INDEX IF EXISTS public.di_orders_open_ref');`,
       errors: [{ severity: 'error', line: 3, message: 'Index di_orders_open_ref on di_orders is dropped without CONCURRENTLY' }],
     },
-    { name: 'SQL file: plain DROP INDEX', ext: 'sql', file: 'SELECT 1;\nDROP INDEX users_email_idx;\n', errors: [{ severity: 'error', line: 2, message: 'Index users_email_idx is dropped without CONCURRENTLY' }] },
+    {
+      name: 'SQL file: plain DROP INDEX',
+      ext: 'sql',
+      file: 'SELECT 1;\nDROP INDEX users_email_idx;\n',
+      errors: [{ severity: 'error', line: 2, message: 'Index users_email_idx is dropped without CONCURRENTLY' }],
+    },
   ],
 });

@@ -30,7 +30,9 @@ ruleTester(
       },
       {
         name: 'dropTableIfExists of an existing table referenced by nothing',
-        setup: [`await knex.schema.createTable('dt_legacy', (t) => { t.increments('id'); t.text('payload'); t.unique(['payload']); });\nawait knex.raw("COMMENT ON TABLE dt_legacy IS 'old import buffer'");`],
+        setup: [
+          `await knex.schema.createTable('dt_legacy', (t) => { t.increments('id'); t.text('payload'); t.unique(['payload']); });\nawait knex.raw("COMMENT ON TABLE dt_legacy IS 'old import buffer'");`,
+        ],
         up: `await knex.schema.dropTableIfExists('dt_legacy');`,
         errors: [{ severity: 'warning', line: 2, message: 'Table dt_legacy is dropped' }],
       },

@@ -24,7 +24,12 @@ describe('tokenizeJs', () => {
 
   it('decodes escapes and counts lines', () => {
     const tokens = tokenizeJs("a\n'it\\'s'\n`x\ny` z");
-    expect(tokens.map((t) => [t.text.slice(0, 2), t.line])).toEqual([['a', 1], ["'i", 2], ['`x', 3], ['z', 4]]);
+    expect(tokens.map((t) => [t.text.slice(0, 2), t.line])).toEqual([
+      ['a', 1],
+      ["'i", 2],
+      ['`x', 3],
+      ['z', 4],
+    ]);
     expect(tokens[1]!.value).toBe("it's");
   });
 });
@@ -88,7 +93,7 @@ describe('migrationFunction', () => {
 describe('knexVariableOn: the knex instance a line uses', () => {
   const source = (body: string) => `exports.up = async function (db) {\n${body}\n};\n`;
   it('the object a method is called on, the instance called as a function, not a helper that is passed it', () => {
-    expect(knexVariableOn(source('  await db.schema.alterTable(\'t\', () => {});'), 2)).toBe('db');
+    expect(knexVariableOn(source("  await db.schema.alterTable('t', () => {});"), 2)).toBe('db');
     expect(knexVariableOn(source("  await trx('users').update({ a: 1 });"), 2)).toBe('trx');
     // kutt's shape: a helper module runs the DDL; the setting goes on up's own instance.
     expect(knexVariableOn(source('  await addNickname(db);'), 2)).toBe('db');

@@ -1,9 +1,6 @@
 import { ruleTester } from '../helpers/rule-tester.js';
 
-const later = [
-  `await knex.schema.createTable('lb_audit', (t) => { t.increments('id'); t.text('entry'); });`,
-  `await knex('lb_audit').insert([{ entry: 'a' }, { entry: 'b' }]);`,
-];
+const later = [`await knex.schema.createTable('lb_audit', (t) => { t.increments('id'); t.text('entry'); });`, `await knex('lb_audit').insert([{ entry: 'a' }, { entry: 'b' }]);`];
 
 ruleTester('lock-held-across-batch', {
   valid: [
@@ -29,7 +26,13 @@ ruleTester('lock-held-across-batch', {
       down: `await knex.schema.alterTable('lb_users', (table) => { table.dropColumn('nickname'); });`,
       batchWith: later,
       // The embedded target reports lb_users as (nearly) empty: a small table.
-      errors: [{ severity: 'info', line: 2, message: /^The ACCESS EXCLUSIVE lock on lb_users stays held while 2 later migrations of the batch run \(20250101000001_c\d+_case_1\.js, 20250101000002_c\d+_case_2\.js\)$/ }],
+      errors: [
+        {
+          severity: 'info',
+          line: 2,
+          message: /^The ACCESS EXCLUSIVE lock on lb_users stays held while 2 later migrations of the batch run \(20250101000001_c\d+_case_1\.js, 20250101000002_c\d+_case_2\.js\)$/,
+        },
+      ],
     },
   ],
 });

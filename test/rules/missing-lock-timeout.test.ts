@@ -25,7 +25,10 @@ ruleTester('missing-lock-timeout', {
       down: `await knex.raw('DROP INDEX CONCURRENTLY IF EXISTS lt_items_sku_idx');`,
       transaction: false,
     },
-    { name: 'a table created in the same migration', up: `await knex.schema.createTable('lt_fresh', (t) => { t.increments('id'); });\nawait knex.schema.alterTable('lt_fresh', (t) => { t.string('x'); });` },
+    {
+      name: 'a table created in the same migration',
+      up: `await knex.schema.createTable('lt_fresh', (t) => { t.increments('id'); });\nawait knex.schema.alterTable('lt_fresh', (t) => { t.string('x'); });`,
+    },
     {
       // EXCLUSIVE on a materialized view blocks no reads (and nobody writes one), even while it waits.
       name: 'REFRESH MATERIALIZED VIEW CONCURRENTLY of an existing view',
@@ -48,7 +51,9 @@ ruleTester('missing-lock-timeout', {
       // Checked on PostgreSQL 15: ALTER COLUMN TYPE of a foreign-key column takes ACCESS EXCLUSIVE on the referenced table too.
       name: '.alter() of a foreign-key column locks the referenced table in the same call',
       isolated: true,
-      setup: [`await knex.schema.createTable('lt_owners', (t) => { t.increments('id'); });\nawait knex.schema.createTable('lt_pets', (t) => { t.increments('id'); t.integer('owner_id').references('lt_owners.id'); });`],
+      setup: [
+        `await knex.schema.createTable('lt_owners', (t) => { t.increments('id'); });\nawait knex.schema.createTable('lt_pets', (t) => { t.increments('id'); t.integer('owner_id').references('lt_owners.id'); });`,
+      ],
       up: `await knex.schema.alterTable('lt_pets', (t) => {\n  t.integer('owner_id').alter();\n});`,
       errors: [{ severity: 'warning', line: 2, message: /^lt_pets is locked in ACCESS EXCLUSIVE mode without a lock_timeout \(the same call also locks lt_owners in ACCESS EXCLUSIVE mode\)$/ }],
     },
@@ -76,7 +81,12 @@ ruleTester('missing-lock-timeout', {
     },
     { name: 'SQL file', ext: 'sql', file: 'BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;\n', errors: [{ severity: 'warning', line: 2 }] },
     // Statically the index's table is unknown: the lock on the index stands for it.
-    { name: 'SQL file: DROP INDEX of an index the file does not create', ext: 'sql', file: 'DROP INDEX users_email_index;\n', errors: [{ severity: 'warning', line: 1, message: 'Index users_email_index (and so its table) is locked in ACCESS EXCLUSIVE mode without a lock_timeout' }] },
+    {
+      name: 'SQL file: DROP INDEX of an index the file does not create',
+      ext: 'sql',
+      file: 'DROP INDEX users_email_index;\n',
+      errors: [{ severity: 'warning', line: 1, message: 'Index users_email_index (and so its table) is locked in ACCESS EXCLUSIVE mode without a lock_timeout' }],
+    },
     { name: 'SQL file: REINDEX INDEX', ext: 'sql', file: 'REINDEX INDEX users_email_index;\n', errors: [{ severity: 'warning', line: 1, message: 'Index users_email_index (and so its table)' }] },
   ],
 });

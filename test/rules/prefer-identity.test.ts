@@ -25,7 +25,10 @@ ruleTester('prefer-identity', {
       name: 'increments() without a name, referenced by a foreign key',
       up: `await knex.schema.createTable('pi_users', (t) => {\n  t.increments();\n});\nawait knex.schema.createTable('pi_posts', (t) => {\n  t.increments('id').primary();\n  t.integer('user_id').references('id').inTable('pi_users');\n});`,
       down: `await knex.schema.dropTable('pi_posts');\nawait knex.schema.dropTable('pi_users');`,
-      errors: [{ line: 3, message: 'pi_users.id is serial (knex increments())' }, { line: 6, message: 'pi_posts.id is serial' }],
+      errors: [
+        { line: 3, message: 'pi_users.id is serial (knex increments())' },
+        { line: 6, message: 'pi_posts.id is serial' },
+      ],
     },
     { name: 'raw bigserial', up: `await knex.raw('CREATE TABLE pi_raw (id bigserial PRIMARY KEY)');`, errors: [{ line: 2, message: 'pi_raw.id is bigserial: prefer an identity column' }] },
     { name: 'SQL file', ext: 'sql', file: 'CREATE TABLE t (id serial PRIMARY KEY);', errors: [{ line: 1 }] },

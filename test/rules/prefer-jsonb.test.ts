@@ -27,7 +27,12 @@ ruleTester('prefer-jsonb', {
       down: `await knex.schema.alterTable('pj_users', (t) => {\n  t.dropColumn('settings');\n});`,
       errors: [{ line: 3, message: 'pj_users.settings is json: prefer jsonb' }],
     },
-    { name: 'raw ADD COLUMN', setup: [`await knex.schema.createTable('pj_raw', (t) => { t.increments('id'); });`], up: `await knex.raw('ALTER TABLE pj_raw ADD COLUMN doc json');`, errors: [{ line: 2 }] },
+    {
+      name: 'raw ADD COLUMN',
+      setup: [`await knex.schema.createTable('pj_raw', (t) => { t.increments('id'); });`],
+      up: `await knex.raw('ALTER TABLE pj_raw ADD COLUMN doc json');`,
+      errors: [{ line: 2 }],
+    },
     { name: 'SQL file', ext: 'sql', file: 'ALTER TABLE webhooks ADD COLUMN body json;', errors: [{ line: 1, message: 'webhooks.body is json: prefer jsonb' }] },
   ],
 });

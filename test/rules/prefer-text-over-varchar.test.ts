@@ -51,6 +51,14 @@ ruleTester('prefer-text-over-varchar', {
       down: `await knex.schema.dropTableIfExists('pv_countries');`,
       errors: [{ severity: 'info', line: 4, message: 'pv_countries.code is char(2): prefer text' }],
     },
-    { name: 'SQL file: character(n) and bpchar added to an existing table', ext: 'sql', file: 'ALTER TABLE users ADD COLUMN country character(2);\nALTER TABLE users ADD COLUMN legacy bpchar;', errors: [{ line: 1, message: 'users.country is char(2): prefer text' }, { line: 2, message: 'users.legacy is char: prefer text' }] },
+    {
+      name: 'SQL file: character(n) and bpchar added to an existing table',
+      ext: 'sql',
+      file: 'ALTER TABLE users ADD COLUMN country character(2);\nALTER TABLE users ADD COLUMN legacy bpchar;',
+      errors: [
+        { line: 1, message: 'users.country is char(2): prefer text' },
+        { line: 2, message: 'users.legacy is char: prefer text' },
+      ],
+    },
   ],
 });

@@ -25,7 +25,9 @@ ruleTester('rename-table', {
   invalid: [
     {
       name: 'knex renameTable on an existing table',
-      setup: [`await knex.schema.createTable('rt_orders', (t) => { t.increments('id'); t.integer('total').notNullable().defaultTo(0); });\nawait knex('rt_orders').insert([{ total: 5 }, { total: 7 }]);`],
+      setup: [
+        `await knex.schema.createTable('rt_orders', (t) => { t.increments('id'); t.integer('total').notNullable().defaultTo(0); });\nawait knex('rt_orders').insert([{ total: 5 }, { total: 7 }]);`,
+      ],
       up: `await knex.schema.renameTable('rt_orders', 'rt_purchases');`,
       down: `await knex.schema.renameTable('rt_purchases', 'rt_orders');`,
       errors: [{ severity: 'warning', line: 2, message: 'Table rt_orders is renamed to rt_purchases' }],

@@ -34,7 +34,12 @@ ruleTester(
         up: `await knex.raw('TRUNCATE tt_users CASCADE');`,
         errors: [{ severity: 'error', line: 2, message: 'TRUNCATE … CASCADE empties tt_users and, through foreign keys, tt_orders, tt_order_items' }],
       },
-      { name: 'SQL file: TRUNCATE … CASCADE', ext: 'sql', file: 'TRUNCATE users CASCADE;\n', errors: [{ severity: 'error', line: 1, message: 'TRUNCATE … CASCADE empties users and every table whose foreign keys point at it' }] },
+      {
+        name: 'SQL file: TRUNCATE … CASCADE',
+        ext: 'sql',
+        file: 'TRUNCATE users CASCADE;\n',
+        errors: [{ severity: 'error', line: 1, message: 'TRUNCATE … CASCADE empties users and every table whose foreign keys point at it' }],
+      },
       { name: 'SQL file: knex truncate()', ext: 'sql', file: 'truncate "users" restart identity;\n', errors: [{ severity: 'warning', line: 1, message: 'Table users is emptied by TRUNCATE' }] },
     ],
   },

@@ -24,7 +24,9 @@ ruleTester('unexplained-lock', {
     },
     {
       name: '.alter() of a foreign-key column: ACCESS EXCLUSIVE on the referenced table comes with the key',
-      setup: [`await knex.schema.createTable('ul_owners', (t) => { t.increments('id'); });\nawait knex.schema.createTable('ul_pets', (t) => { t.increments('id'); t.integer('owner_id').references('ul_owners.id'); });`],
+      setup: [
+        `await knex.schema.createTable('ul_owners', (t) => { t.increments('id'); });\nawait knex.schema.createTable('ul_pets', (t) => { t.increments('id'); t.integer('owner_id').references('ul_owners.id'); });`,
+      ],
       up: `await knex.schema.alterTable('ul_pets', (t) => { t.integer('owner_id').alter(); });`,
     },
     {

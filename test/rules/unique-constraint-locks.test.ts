@@ -75,7 +75,17 @@ insert into uq_orders select g, date '2024-01-01' + (g % 500) from generate_seri
       up: `await knex.raw('ALTER TABLE uq_bookings ADD CONSTRAINT uq_bookings_no_overlap EXCLUDE USING gist (during WITH &&)');`,
       errors: [{ severity: 'error', line: 2, message: 'Exclusion constraint uq_bookings_no_overlap on uq_bookings builds its gist index under an ACCESS EXCLUSIVE lock' }],
     },
-    { name: 'SQL file: ADD EXCLUDE without a name', ext: 'sql', file: 'ALTER TABLE bookings ADD EXCLUDE USING gist (during WITH &&);\n', errors: [{ severity: 'error', line: 1, message: 'Exclusion constraint bookings_during_excl on bookings' }] },
-    { name: 'SQL file: ADD CONSTRAINT … UNIQUE', ext: 'sql', file: 'ALTER TABLE users\n  ADD CONSTRAINT users_email_key UNIQUE (email);\n', errors: [{ severity: 'error', line: 1, message: 'Unique constraint users_email_key on users' }] },
+    {
+      name: 'SQL file: ADD EXCLUDE without a name',
+      ext: 'sql',
+      file: 'ALTER TABLE bookings ADD EXCLUDE USING gist (during WITH &&);\n',
+      errors: [{ severity: 'error', line: 1, message: 'Exclusion constraint bookings_during_excl on bookings' }],
+    },
+    {
+      name: 'SQL file: ADD CONSTRAINT … UNIQUE',
+      ext: 'sql',
+      file: 'ALTER TABLE users\n  ADD CONSTRAINT users_email_key UNIQUE (email);\n',
+      errors: [{ severity: 'error', line: 1, message: 'Unique constraint users_email_key on users' }],
+    },
   ],
 });

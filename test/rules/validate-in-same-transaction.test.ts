@@ -14,10 +14,7 @@ ruleTester('validate-in-same-transaction', {
   valid: [
     {
       name: 'VALIDATE in a later migration (the NOT VALID add committed)',
-      setup: [
-        `await knex.schema.createTable('vs_a', (t) => { t.increments('id'); t.integer('n'); });`,
-        `await knex.raw('ALTER TABLE vs_a ADD CONSTRAINT vs_a_n_check CHECK (n > 0) NOT VALID');`,
-      ],
+      setup: [`await knex.schema.createTable('vs_a', (t) => { t.increments('id'); t.integer('n'); });`, `await knex.raw('ALTER TABLE vs_a ADD CONSTRAINT vs_a_n_check CHECK (n > 0) NOT VALID');`],
       up: `await knex.raw('ALTER TABLE vs_a VALIDATE CONSTRAINT vs_a_n_check');`,
     },
     {
@@ -91,8 +88,14 @@ describeServer('validate-in-same-transaction across migrations of one knex batch
     } finally {
       await knex.destroy();
     }
-    write('20240102000000_add_n_check_to_scores.js', `exports.up = (knex) => knex.raw('ALTER TABLE vs_scores ADD CONSTRAINT vs_scores_n_check CHECK (n > 0) NOT VALID');\nexports.down = (knex) => knex.raw('ALTER TABLE vs_scores DROP CONSTRAINT vs_scores_n_check');\n`);
-    write('20240103000000_validate_n_check_on_scores.js', `exports.up = async (knex) => {\n  await knex.raw('ALTER TABLE vs_scores VALIDATE CONSTRAINT vs_scores_n_check');\n};\nexports.down = async () => {};\n`);
+    write(
+      '20240102000000_add_n_check_to_scores.js',
+      `exports.up = (knex) => knex.raw('ALTER TABLE vs_scores ADD CONSTRAINT vs_scores_n_check CHECK (n > 0) NOT VALID');\nexports.down = (knex) => knex.raw('ALTER TABLE vs_scores DROP CONSTRAINT vs_scores_n_check');\n`,
+    );
+    write(
+      '20240103000000_validate_n_check_on_scores.js',
+      `exports.up = async (knex) => {\n  await knex.raw('ALTER TABLE vs_scores VALIDATE CONSTRAINT vs_scores_n_check');\n};\nexports.down = async () => {};\n`,
+    );
   });
   afterAll(async () => {
     await db?.drop();

@@ -134,7 +134,10 @@ describeServer('snapshots on PostgreSQL 15 (server) and 18 (PGlite) agree', () =
     expect(Object.keys(snapshots[0].indexes)).toHaveLength(50);
     expect(Object.keys(snapshots[0].comments)).toHaveLength(101);
     const timings: Record<string, number> = {};
-    for (const [label, db] of [['server (PostgreSQL 15)', server], ['PGlite (PostgreSQL 18)', embedded]] as const) {
+    for (const [label, db] of [
+      ['server (PostgreSQL 15)', server],
+      ['PGlite (PostgreSQL 18)', embedded],
+    ] as const) {
       const runs: number[] = [];
       for (let i = 0; i < 7; i++) {
         const start = performance.now();

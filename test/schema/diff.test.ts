@@ -93,11 +93,7 @@ describe('diffSchemas on snapshots of real databases', () => {
 
   it('reports the default and NOT NULL that knex .alter() drops', async () => {
     const diff = await diffAcross(usersTable, (knex) => knex.schema.alterTable('users', (t) => t.string('status', 50).alter()));
-    expect(messages(diff)).toEqual([
-      'users.status: type character varying(255) → character varying(50)',
-      'users.status: NOT NULL → nullable',
-      "users.status: default 'new' → none",
-    ]);
+    expect(messages(diff)).toEqual(['users.status: type character varying(255) → character varying(50)', 'users.status: NOT NULL → nullable', "users.status: default 'new' → none"]);
     expect(diff.changes[2]).toMatchObject({ attribute: 'default', expected: "'new'::character varying", actual: null });
     expect(diff.changes[1]).toMatchObject({ attribute: 'nullable', expected: false, actual: true });
   });
@@ -183,9 +179,7 @@ describe('diffSchemas on snapshots of real databases', () => {
   });
 
   it('reports a constraint recreated under PostgreSQL’s default name as a rename', async () => {
-    const diff = await diffAcross(usersTable, (knex) =>
-      knex.raw('alter table users drop constraint users_email_unique; alter table users add unique (email)'),
-    );
+    const diff = await diffAcross(usersTable, (knex) => knex.raw('alter table users drop constraint users_email_unique; alter table users add unique (email)'));
     expect(diff.changes).toEqual([
       {
         kind: 'constraint',
@@ -204,7 +198,7 @@ describe('diffSchemas on snapshots of real databases', () => {
       async (knex) => {
         await usersTable(knex);
         await knex.raw('alter table users add constraint users_price_check check (price > 0)');
-        await knex.raw('alter table users add constraint users_email_check check (email <> \'\')');
+        await knex.raw("alter table users add constraint users_email_check check (email <> '')");
       },
       (knex) =>
         knex.raw(`
@@ -217,7 +211,7 @@ describe('diffSchemas on snapshots of real databases', () => {
         `),
     );
     expect(messages(diff)).toEqual([
-      "constraint users_email_check: validated → NOT VALID",
+      'constraint users_email_check: validated → NOT VALID',
       'constraint users_price_check: CHECK ((price > (0)::numeric)) → CHECK ((price >= (0)::numeric))',
       'index users_phone_index: CREATE INDEX users_phone_index ON users USING btree (phone) → CREATE INDEX users_phone_index ON users USING btree (lower((phone)::text))',
     ]);

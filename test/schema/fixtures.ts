@@ -151,6 +151,6 @@ export function manyTablesSql(count: number): string {
     statements.push(`comment on table public.${name} is 'table number ${i}'`);
     statements.push(`comment on column public.${name}.amount is 'in cents'`);
   }
-  statements.push('create view public.live_rows as select id, name from public.table_001 where state = \'live\'');
+  statements.push("create view public.live_rows as select id, name from public.table_001 where state = 'live'");
   return statements.join(';\n');
 }

@@ -244,8 +244,7 @@ describe('snapshotSchema on embedded PostgreSQL 18', () => {
           kind: 'function',
           returns: 'trigger',
           language: 'plpgsql',
-          definition:
-            'CREATE OR REPLACE FUNCTION public.touch()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function$ begin new.created_at := now(); return new; end $function$',
+          definition: 'CREATE OR REPLACE FUNCTION public.touch()\n RETURNS trigger\n LANGUAGE plpgsql\nAS $function$ begin new.created_at := now(); return new; end $function$',
         },
       });
     });
@@ -294,7 +293,6 @@ describe('snapshotSchema on embedded PostgreSQL 18', () => {
       expect(JSON.stringify(await snapshotSchema(db.knex))).toBe(JSON.stringify(snapshot));
     });
   });
-
 });
 
 describe('snapshotSchema, one schema per test', () => {

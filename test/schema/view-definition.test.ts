@@ -8,7 +8,7 @@ describe('normalizeViewDefinition', () => {
   });
 
   it('drops the qualifiers PostgreSQL 15 prints for a single-table query', () => {
-    expect(normalizeViewDefinition('SELECT users.id,\n    users.email\n   FROM public.users\n  WHERE ((users.name)::text <> \'anon\'::text);')).toBe(
+    expect(normalizeViewDefinition("SELECT users.id,\n    users.email\n   FROM public.users\n  WHERE ((users.name)::text <> 'anon'::text);")).toBe(
       "SELECT id,\n    email\n   FROM public.users\n  WHERE ((name)::text <> 'anon'::text);",
     );
   });
@@ -19,9 +19,7 @@ describe('normalizeViewDefinition', () => {
     const union = 'SELECT users.id\n   FROM public.users\nUNION\n SELECT orders.user_id AS id\n   FROM public.orders;';
     expect(normalizeViewDefinition(union)).toBe(union);
     expect(
-      normalizeViewDefinition(
-        'SELECT users.id,\n    users.name\n   FROM public.users\n  WHERE (EXISTS ( SELECT 1\n           FROM public.orders o\n          WHERE (o.user_id = users.id)));',
-      ),
+      normalizeViewDefinition('SELECT users.id,\n    users.name\n   FROM public.users\n  WHERE (EXISTS ( SELECT 1\n           FROM public.orders o\n          WHERE (o.user_id = users.id)));'),
     ).toBe('SELECT id,\n    name\n   FROM public.users\n  WHERE (EXISTS ( SELECT 1\n           FROM public.orders o\n          WHERE (o.user_id = users.id)));');
     expect(normalizeViewDefinition('SELECT to_json(u.*) AS j,\n    u.id\n   FROM public.users u;')).toBe('SELECT to_json(u.*) AS j,\n    id\n   FROM public.users u;');
   });
@@ -34,9 +32,9 @@ describe('normalizeViewDefinition', () => {
 
   it('handles quoted identifiers and leaves CTE bodies qualified', () => {
     expect(normalizeViewDefinition('SELECT users."Weird Col",\n    users."select"\n   FROM public.users;')).toBe('SELECT "Weird Col",\n    "select"\n   FROM public.users;');
-    expect(
-      normalizeViewDefinition('WITH big AS (\n         SELECT orders.user_id\n           FROM public.orders\n        )\n SELECT big.user_id\n   FROM big;'),
-    ).toBe('WITH big AS (\n         SELECT orders.user_id\n           FROM public.orders\n        )\n SELECT user_id\n   FROM big;');
+    expect(normalizeViewDefinition('WITH big AS (\n         SELECT orders.user_id\n           FROM public.orders\n        )\n SELECT big.user_id\n   FROM big;')).toBe(
+      'WITH big AS (\n         SELECT orders.user_id\n           FROM public.orders\n        )\n SELECT user_id\n   FROM big;',
+    );
   });
 
   it('leaves text it cannot parse as it is', () => {

@@ -283,7 +283,9 @@ exports.down = (knex) => knex.schema.dropTable('things');`,
     try {
       const shadow = await createShadow({ serverUrl: SERVER_URL });
       try {
-        const rows = ((await shadow.knex.raw(`select current_setting('search_path') as s, current_setting('default_transaction_read_only') as r, current_setting('application_name') as a`)) as { rows: unknown[] }).rows;
+        const rows = (
+          (await shadow.knex.raw(`select current_setting('search_path') as s, current_setting('default_transaction_read_only') as r, current_setting('application_name') as a`)) as { rows: unknown[] }
+        ).rows;
         expect(rows).toEqual([{ s: '"$user", public', r: 'off', a: 'knexsafe-shadow' }]);
       } finally {
         await shadow.close();

@@ -41,12 +41,18 @@ describeServer('a searchPath schema: what plain knex does', () => {
   it('knex migrates a database that has the schema, and fails one without it (3F000)', { timeout: 60_000 }, async () => {
     const { default: knexFactory } = await import('knex');
     const dir = makeProject(files);
-    for (const [withSchema, expected] of [[true, 'ok'], [false, '3F000']] as const) {
+    for (const [withSchema, expected] of [
+      [true, 'ok'],
+      [false, '3F000'],
+    ] as const) {
       const db = await createTempDatabase();
       const knex = knexFactory({ client: 'pg', connection: db.url, searchPath: ['app'], migrations: { directory: `${dir}/migrations` } });
       try {
         if (withSchema) await knex.raw('create schema app');
-        const outcome = await knex.migrate.latest().then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));
+        const outcome = await knex.migrate.latest().then(
+          () => 'ok',
+          (e: { code?: string }) => e.code ?? String(e),
+        );
         expect(outcome).toBe(expected);
       } finally {
         await knex.destroy();

@@ -1,13 +1,6 @@
 import knexFactory from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureParser,
-  parseSqlSync,
-  statementFacts,
-  type AlterTableCommand,
-  type AlterTableFacts,
-  type StatementFacts,
-} from '../../src/sql/index.js';
+import { ensureParser, parseSqlSync, statementFacts, type AlterTableCommand, type AlterTableFacts, type StatementFacts } from '../../src/sql/index.js';
 
 beforeAll(async () => {
   await ensureParser();
@@ -244,7 +237,15 @@ describe('alter table', () => {
 describe('indexes', () => {
   it('reads knex index SQL', () => {
     const facts = factsOfKind(`create index "users_email_index" on "users" ("email")`, 'create-index');
-    expect(facts).toMatchObject({ name: 'users_email_index', table: { name: 'users' }, unique: false, concurrently: false, ifNotExists: false, method: 'btree', columns: [{ column: 'email', descending: false }] });
+    expect(facts).toMatchObject({
+      name: 'users_email_index',
+      table: { name: 'users' },
+      unique: false,
+      concurrently: false,
+      ifNotExists: false,
+      method: 'btree',
+      columns: [{ column: 'email', descending: false }],
+    });
     expect(facts.where).toBeUndefined();
     const partial = knex.schema
       .alterTable('users', (t) => {
@@ -255,10 +256,7 @@ describe('indexes', () => {
   });
 
   it('reads concurrent, unique, expression and partial indexes', () => {
-    const facts = factsOfKind(
-      `create unique index concurrently if not exists i on s.t using btree (a desc, lower(b) text_pattern_ops) include (c) where a > 0`,
-      'create-index',
-    );
+    const facts = factsOfKind(`create unique index concurrently if not exists i on s.t using btree (a desc, lower(b) text_pattern_ops) include (c) where a > 0`, 'create-index');
     expect(facts).toMatchObject({ name: 'i', table: { schema: 's', name: 't' }, unique: true, concurrently: true, ifNotExists: true, include: ['c'], where: { text: 'a > 0' } });
     expect(facts.columns[0]).toMatchObject({ column: 'a', descending: true });
     expect(facts.columns[1]).toMatchObject({ expression: { text: 'lower(b)' }, opclass: 'text_pattern_ops' });
@@ -318,9 +316,14 @@ describe('drop, rename, types and other DDL', () => {
       readsFrom: [{ name: 't' }, { name: 'u' }],
     });
     expect(factsOfKind(`create materialized view mv as select id from users with no data`, 'create-view')).toMatchObject({ materialized: true, withData: false, readsFrom: [{ name: 'users' }] });
-    expect(
-      factsOfKind(`create or replace function f() returns trigger language plpgsql stable security definer as $$ begin return new; end $$`, 'create-function'),
-    ).toMatchObject({ name: { name: 'f' }, replace: true, language: 'plpgsql', returns: { name: 'trigger' }, volatility: 'stable', securityDefiner: true });
+    expect(factsOfKind(`create or replace function f() returns trigger language plpgsql stable security definer as $$ begin return new; end $$`, 'create-function')).toMatchObject({
+      name: { name: 'f' },
+      replace: true,
+      language: 'plpgsql',
+      returns: { name: 'trigger' },
+      volatility: 'stable',
+      securityDefiner: true,
+    });
     expect(factsOfKind(`create trigger tr before insert or update on t for each row execute function f()`, 'create-trigger')).toMatchObject({
       name: 'tr',
       table: { name: 't' },
@@ -367,7 +370,10 @@ describe('data statements', () => {
   });
 
   it('reads inserts and merges', () => {
-    const sql = knex('users').insert([{ email: 'a' }, { email: 'b' }]).toSQL().toNative().sql;
+    const sql = knex('users')
+      .insert([{ email: 'a' }, { email: 'b' }])
+      .toSQL()
+      .toNative().sql;
     expect(factsOfKind(sql, 'insert')).toMatchObject({ table: { name: 'users' }, columns: ['email'], rows: 2, fromQuery: false });
     expect(factsOfKind(`insert into t (a) select a from u on conflict do nothing`, 'insert')).toMatchObject({ fromQuery: true, onConflict: 'nothing', readsFrom: [{ name: 'u' }] });
     expect(factsOfKind(`merge into t using u on t.id = u.id when matched then delete`, 'merge')).toMatchObject({ table: { name: 't' }, readsFrom: [{ name: 'u' }] });

@@ -1,15 +1,5 @@
 import type { Knex } from 'knex';
-import {
-  inferLocks,
-  parseSql,
-  predictsRewrite,
-  statementFacts,
-  strongest,
-  type InferredLock,
-  type LockMode,
-  type QualifiedName,
-  type RewritePrediction,
-} from '../../src/sql/index.js';
+import { inferLocks, parseSql, predictsRewrite, statementFacts, strongest, type InferredLock, type LockMode, type QualifiedName, type RewritePrediction } from '../../src/sql/index.js';
 
 /**
  * Runs DDL inside a rolled-back transaction on a real PostgreSQL and records what it did to the
@@ -352,8 +342,7 @@ export async function compare(knex: Knex, sql: string, pgVersion: number, before
       const table = catalog.indexTable.get(index.name);
       return table ? q(table) : undefined;
     },
-    foreignKeyTargets: (table, constraint) =>
-      catalog.foreignKeys.filter((fk) => fk.table === table.name && (constraint === undefined || fk.name === constraint)).map((fk) => q(fk.target)),
+    foreignKeyTargets: (table, constraint) => catalog.foreignKeys.filter((fk) => fk.table === table.name && (constraint === undefined || fk.name === constraint)).map((fk) => q(fk.target)),
   });
   const prediction = predictsRewrite(facts, {
     pgVersion,
@@ -442,10 +431,7 @@ export const OUTSIDE_TRANSACTION_CASES: OutsideTransactionCase[] = [
   },
 ];
 
-export async function observeQueuedLock(
-  url: string,
-  testCase: OutsideTransactionCase,
-): Promise<{ relation: string; mode: LockMode } | undefined> {
+export async function observeQueuedLock(url: string, testCase: OutsideTransactionCase): Promise<{ relation: string; mode: LockMode } | undefined> {
   const { default: pg } = await import('pg');
   const holder = new pg.Client({ connectionString: url });
   const runner = new pg.Client({ connectionString: url });

@@ -11,9 +11,7 @@ import { CASES, compare, FIXTURE, observeQueuedLock, OUTSIDE_TRANSACTION_CASES, 
 
 function assertAgreement(result: Comparison, testCase: GroundTruthCase): void {
   const extra = testCase.deviation?.extraLocks ?? {};
-  const differences = Object.fromEntries(
-    Object.entries(result.lockDifferences).filter(([relation, [predicted, observed]]) => !(predicted === null && extra[relation] === observed)),
-  );
+  const differences = Object.fromEntries(Object.entries(result.lockDifferences).filter(([relation, [predicted, observed]]) => !(predicted === null && extra[relation] === observed)));
   for (const [relation, mode] of Object.entries(extra)) expect(result.observedLocks[relation], `documented extra lock on ${relation}`).toBe(mode);
   expect(differences, `locks of ${result.sql}\npredicted ${JSON.stringify(result.predictedLocks)}\nobserved ${JSON.stringify(result.observedLocks)}`).toEqual({});
 

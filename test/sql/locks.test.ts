@@ -31,31 +31,13 @@ function modes(sql: string, context?: number | LockContext): Record<string, Lock
 
 describe('lock modes', () => {
   it('lists the modes weakest to strongest in pg_locks spelling', () => {
-    expect(LOCK_MODES).toEqual([
-      'AccessShareLock',
-      'RowShareLock',
-      'RowExclusiveLock',
-      'ShareUpdateExclusiveLock',
-      'ShareLock',
-      'ShareRowExclusiveLock',
-      'ExclusiveLock',
-      'AccessExclusiveLock',
-    ]);
+    expect(LOCK_MODES).toEqual(['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']);
     expect(strongest(['RowExclusiveLock', 'AccessShareLock', 'ShareLock'])).toBe('ShareLock');
     expect(strongest([])).toBeUndefined();
   });
 
   it('prints and reads the SQL spelling', () => {
-    expect(LOCK_MODES.map(lockModeSql)).toEqual([
-      'ACCESS SHARE',
-      'ROW SHARE',
-      'ROW EXCLUSIVE',
-      'SHARE UPDATE EXCLUSIVE',
-      'SHARE',
-      'SHARE ROW EXCLUSIVE',
-      'EXCLUSIVE',
-      'ACCESS EXCLUSIVE',
-    ]);
+    expect(LOCK_MODES.map(lockModeSql)).toEqual(['ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE']);
     for (const mode of LOCK_MODES) {
       expect(parseLockMode(lockModeSql(mode))).toBe(mode);
       expect(parseLockMode(mode)).toBe(mode);
@@ -66,16 +48,7 @@ describe('lock modes', () => {
 
   it('follows the conflict table of the PostgreSQL documentation', () => {
     // Rows and columns in LOCK_MODES order; X = conflict (Table 13.2 "Conflicting Lock Modes").
-    const table = [
-      '.......X',
-      '......XX',
-      '....XXXX',
-      '...XXXXX',
-      '..XX.XXX',
-      '..XXXXXX',
-      '.XXXXXXX',
-      'XXXXXXXX',
-    ];
+    const table = ['.......X', '......XX', '....XXXX', '...XXXXX', '..XX.XXX', '..XXXXXX', '.XXXXXXX', 'XXXXXXXX'];
     LOCK_MODES.forEach((a, i) => {
       LOCK_MODES.forEach((b, j) => {
         expect(conflicts(a, b), `${a} vs ${b}`).toBe(table[i]![j] === 'X');

@@ -1,14 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureParser,
-  parseSqlSync,
-  parseTypeText,
-  predictsRewrite,
-  statementFacts,
-  typeChange,
-  type RewriteContext,
-  type RewritePrediction,
-} from '../../src/sql/index.js';
+import { ensureParser, parseSqlSync, parseTypeText, predictsRewrite, statementFacts, typeChange, type RewriteContext, type RewritePrediction } from '../../src/sql/index.js';
 
 beforeAll(async () => {
   await ensureParser();
@@ -39,8 +30,7 @@ describe('parseTypeText', () => {
 });
 
 describe('typeChange', () => {
-  const change = (from: string, to: string, pgVersion = 15, timeZone?: string) =>
-    typeChange(parseTypeText(from)!, parseTypeText(to)!, { pgVersion, ...(timeZone ? { timeZone } : {}) });
+  const change = (from: string, to: string, pgVersion = 15, timeZone?: string) => typeChange(parseTypeText(from)!, parseTypeText(to)!, { pgVersion, ...(timeZone ? { timeZone } : {}) });
 
   it('does not rewrite binary-coercible and widening changes', () => {
     for (const [from, to] of [

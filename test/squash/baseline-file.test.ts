@@ -26,7 +26,14 @@ describe('the SQL inside the baseline file', () => {
 });
 
 describe('the baseline file', () => {
-  const header = { command: 'knexsafe squash --to b', replaced: ['1_a.js', '2_b.js'], archive: 'migrations/_squashed/x', ddlSource: 'the catalogs', dataTables: [{ table: 'public.roles', rows: 3 }], dataIncluded: true };
+  const header = {
+    command: 'knexsafe squash --to b',
+    replaced: ['1_a.js', '2_b.js'],
+    archive: 'migrations/_squashed/x',
+    ddlSource: 'the catalogs',
+    dataTables: [{ table: 'public.roles', rows: 3 }],
+    dataIncluded: true,
+  };
 
   it('is written in the module style asked for, with up and down', () => {
     const cjs = renderBaseline('cjs', header, 'CREATE TABLE t ();', 'DROP TABLE t;');

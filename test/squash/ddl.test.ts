@@ -18,7 +18,10 @@ function upScript(model: CatalogModel, fresh: CatalogModel, data: string[], over
   const post = override?.postData ?? ddl.postData;
   const unchecked = ddl.needsUncheckedFunctionBodies || (override !== undefined && model.functions.some((f) => f.language === 'sql'));
   const statements = [...(unchecked ? ['SET LOCAL check_function_bodies = false'] : []), ...pre, ...(unchecked ? ['SET LOCAL check_function_bodies TO DEFAULT'] : []), ...data, ...post];
-  return statements.map((s) => `${s};`).join('\n').replace(/\?/g, '\\?');
+  return statements
+    .map((s) => `${s};`)
+    .join('\n')
+    .replace(/\?/g, '\\?');
 }
 
 interface Engine {
@@ -81,7 +84,9 @@ function roundTrip(engine: () => Engine) {
       const diff = diffSchemas(chainSnapshot, await snapshotSchema(target.knex));
       expect(diff.equal, formatDiff(diff)).toBe(true);
       expect(diffFingerprints(await dataFingerprint(chain.knex, model), await dataFingerprint(target.knex, model))).toEqual([]);
-      const down = generateDdl(model, fresh).down.map((s) => `${s};`).join('\n');
+      const down = generateDdl(model, fresh)
+        .down.map((s) => `${s};`)
+        .join('\n');
       await target.knex.transaction((trx) => trx.raw(down));
       const empty = diffSchemas(emptySnapshot, await snapshotSchema(target.knex));
       expect(empty.equal, formatDiff(empty)).toBe(true);
@@ -163,7 +168,7 @@ describe('cleaning a pg_dump script', () => {
       '-- PostgreSQL database dump',
       '--',
       '\\restrict abc123',
-      "SET statement_timeout = 0;",
+      'SET statement_timeout = 0;',
       "SELECT pg_catalog.set_config('search_path', '', false);",
       'SET check_function_bodies = false;',
       '-- Name: f; Type: FUNCTION',

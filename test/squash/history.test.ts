@@ -68,32 +68,36 @@ describeServer('squash --apply-history on databases that ran the chain', () => {
     expect(await rowsOf(full.url)).toEqual(before);
   });
 
-  it('replaces the squashed rows with the baseline in one go, after a backup; knex migrate:status and list agree', async () => {
-    const before = await rowsOf(full.url);
-    const r = await applySquashHistory({ cwd: squashed, connection: full.url });
-    expect(r.changed).toBe(true);
-    expect(r.removed).toHaveLength(6);
-    const after = await rowsOf(full.url);
-    expect(after.map((x) => x.name)).toEqual(['20240106090000_baseline.js', ...before.slice(6).map((x) => x.name)]);
-    // Smallest replaced id, last replaced batch: rollback of the last batch would run the baseline's down.
-    expect(after[0]).toMatchObject({ id: before[0]!.id, batch: 5 });
-    expect(r.warnings.join('\n')).toMatch(/batch 5, which also holds .*drops the whole squashed schema/);
-    expect((await sqlOn<{ is_locked: number }>(full.url, 'select is_locked from knex_migrations_lock'))[0]!.is_locked).toBe(0);
+  it(
+    'replaces the squashed rows with the baseline in one go, after a backup; knex migrate:status and list agree',
+    async () => {
+      const before = await rowsOf(full.url);
+      const r = await applySquashHistory({ cwd: squashed, connection: full.url });
+      expect(r.changed).toBe(true);
+      expect(r.removed).toHaveLength(6);
+      const after = await rowsOf(full.url);
+      expect(after.map((x) => x.name)).toEqual(['20240106090000_baseline.js', ...before.slice(6).map((x) => x.name)]);
+      // Smallest replaced id, last replaced batch: rollback of the last batch would run the baseline's down.
+      expect(after[0]).toMatchObject({ id: before[0]!.id, batch: 5 });
+      expect(r.warnings.join('\n')).toMatch(/batch 5, which also holds .*drops the whole squashed schema/);
+      expect((await sqlOn<{ is_locked: number }>(full.url, 'select is_locked from knex_migrations_lock'))[0]!.is_locked).toBe(0);
 
-    const backup = JSON.parse(fs.readFileSync(r.backup!.json, 'utf8')) as { rows: Row[]; removed: Row[] };
-    expect(backup.rows.map((x) => x.name)).toEqual(before.map((x) => x.name));
-    expect(backup.removed).toHaveLength(6);
-    expect(fs.readFileSync(r.backup!.sql, 'utf8')).toMatch(/BEGIN;[\s\S]*UPDATE "?knex_migrations_lock"? SET is_locked = 1 WHERE is_locked = 0;[\s\S]*COMMIT;/);
-    expect(r.restoreCommand).toMatch(/^knexsafe squash --restore-history .*\.knexsafe\/backups\/\d{14}$/);
+      const backup = JSON.parse(fs.readFileSync(r.backup!.json, 'utf8')) as { rows: Row[]; removed: Row[] };
+      expect(backup.rows.map((x) => x.name)).toEqual(before.map((x) => x.name));
+      expect(backup.removed).toHaveLength(6);
+      expect(fs.readFileSync(r.backup!.sql, 'utf8')).toMatch(/BEGIN;[\s\S]*UPDATE "?knex_migrations_lock"? SET is_locked = 1 WHERE is_locked = 0;[\s\S]*COMMIT;/);
+      expect(r.restoreCommand).toMatch(/^knexsafe squash --restore-history .*\.knexsafe\/backups\/\d{14}$/);
 
-    const status = knexCli(squashed, full.url, 'migrate:status');
-    expect(status.code, status.out).toBe(0);
-    const list = knexCli(squashed, full.url, 'migrate:list');
-    expect(list.out).toMatch(/Found 4 Completed Migration file\/files/);
-    expect(list.out).toMatch(/No Pending Migration files Found/);
-    const ks = await withDb(full.url, squashed, (ctx) => migrationStatus(ctx));
-    expect(ks).toMatchObject({ applied: 4, pending: 0, missingFiles: 0 });
-  }, SLOW);
+      const status = knexCli(squashed, full.url, 'migrate:status');
+      expect(status.code, status.out).toBe(0);
+      const list = knexCli(squashed, full.url, 'migrate:list');
+      expect(list.out).toMatch(/Found 4 Completed Migration file\/files/);
+      expect(list.out).toMatch(/No Pending Migration files Found/);
+      const ks = await withDb(full.url, squashed, (ctx) => migrationStatus(ctx));
+      expect(ks).toMatchObject({ applied: 4, pending: 0, missingFiles: 0 });
+    },
+    SLOW,
+  );
 
   it('a second run has nothing to do', async () => {
     const r = await applySquashHistory({ cwd: squashed, connection: full.url });
@@ -101,18 +105,22 @@ describeServer('squash --apply-history on databases that ran the chain', () => {
     expect(r.warnings.join('\n')).toMatch(/already records the baseline/);
   });
 
-  it('--restore-history puts the rows back exactly', async () => {
-    const applied = await applySquashHistory({ cwd: squashed, connection: full.url, dryRun: true });
-    expect(applied.changed).toBe(false);
-    const backups = fs.readdirSync(path.join(squashed, '.knexsafe', 'backups'));
-    const r = await restoreSquashHistory({ cwd: squashed, connection: full.url, backup: path.join(squashed, '.knexsafe', 'backups', backups[0]!) });
-    expect(r.restored).toHaveLength(6);
-    const rows = await rowsOf(full.url);
-    expect(rows.map((x) => x.name)).toEqual(fs.readdirSync(path.join(original, 'migrations')).sort());
-    // With the original files, knex is content again; then apply once more for the next tests.
-    expect(knexCli(original, full.url, 'migrate:list').out).toMatch(/No Pending Migration files Found/);
-    expect((await applySquashHistory({ cwd: squashed, connection: full.url })).changed).toBe(true);
-  }, SLOW);
+  it(
+    '--restore-history puts the rows back exactly',
+    async () => {
+      const applied = await applySquashHistory({ cwd: squashed, connection: full.url, dryRun: true });
+      expect(applied.changed).toBe(false);
+      const backups = fs.readdirSync(path.join(squashed, '.knexsafe', 'backups'));
+      const r = await restoreSquashHistory({ cwd: squashed, connection: full.url, backup: path.join(squashed, '.knexsafe', 'backups', backups[0]!) });
+      expect(r.restored).toHaveLength(6);
+      const rows = await rowsOf(full.url);
+      expect(rows.map((x) => x.name)).toEqual(fs.readdirSync(path.join(original, 'migrations')).sort());
+      // With the original files, knex is content again; then apply once more for the next tests.
+      expect(knexCli(original, full.url, 'migrate:list').out).toMatch(/No Pending Migration files Found/);
+      expect((await applySquashHistory({ cwd: squashed, connection: full.url })).changed).toBe(true);
+    },
+    SLOW,
+  );
 
   it('refuses a database that ran only some of the squashed migrations, and changes nothing', async () => {
     const partial = await createTempDatabase('ks_squash_hist');
@@ -138,18 +146,22 @@ describeServer('squash --apply-history on databases that ran the chain', () => {
     expect(await rowsOf(locked.url)).toEqual(before);
   });
 
-  it('a fresh database needs nothing: latest runs the baseline and ends in the schema of the long-lived one', async () => {
-    const fresh = await createTempDatabase('ks_squash_hist');
-    dbs.push(fresh);
-    const r = await applySquashHistory({ cwd: squashed, connection: fresh.url });
-    expect(r.changed).toBe(false);
-    expect(r.warnings.join('\n')).toMatch(/fresh database/);
-    const latest = knexCli(squashed, fresh.url, 'migrate:latest');
-    // knex's CLI cannot load the kept .ts migration without ts-node; knexsafe can.
-    if (latest.code !== 0) await withDb(fresh.url, squashed, (ctx) => migrateLatest(ctx));
-    const a = await withDb(full.url, squashed, (ctx) => snapshotSchema(ctx.db.knex));
-    const b = await withDb(fresh.url, squashed, (ctx) => snapshotSchema(ctx.db.knex));
-    const diff = diffSchemas(a, b);
-    expect(diff.equal, formatDiff(diff)).toBe(true);
-  }, SLOW);
+  it(
+    'a fresh database needs nothing: latest runs the baseline and ends in the schema of the long-lived one',
+    async () => {
+      const fresh = await createTempDatabase('ks_squash_hist');
+      dbs.push(fresh);
+      const r = await applySquashHistory({ cwd: squashed, connection: fresh.url });
+      expect(r.changed).toBe(false);
+      expect(r.warnings.join('\n')).toMatch(/fresh database/);
+      const latest = knexCli(squashed, fresh.url, 'migrate:latest');
+      // knex's CLI cannot load the kept .ts migration without ts-node; knexsafe can.
+      if (latest.code !== 0) await withDb(fresh.url, squashed, (ctx) => migrateLatest(ctx));
+      const a = await withDb(full.url, squashed, (ctx) => snapshotSchema(ctx.db.knex));
+      const b = await withDb(fresh.url, squashed, (ctx) => snapshotSchema(ctx.db.knex));
+      const diff = diffSchemas(a, b);
+      expect(diff.equal, formatDiff(diff)).toBe(true);
+    },
+    SLOW,
+  );
 });

@@ -14,7 +14,7 @@ describe('knexsafe/testing entry point', () => {
   });
 
   it('assertions refuse the other kind of result with a clear TypeError', async () => {
-    const { assertReversible } = (await import('../../src/testing/index.js'));
+    const { assertReversible } = await import('../../src/testing/index.js');
     expect(() => assertReversible({ kind: 'check' } as never)).toThrow('assertReversible expects the result of verifyMigrations(), got the result of checkMigrations().');
   });
 });

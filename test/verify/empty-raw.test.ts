@@ -12,7 +12,7 @@ for (const [label, describeFn, shadowUrl] of [
   ['server', describeServer, SERVER_URL],
 ] as const) {
   describeFn(`an empty knex.raw fails as under knex (${label} shadow)`, () => {
-    it('down-failed with knex\'s message', { timeout: 60_000 }, async () => {
+    it("down-failed with knex's message", { timeout: 60_000 }, async () => {
       const dir = makeProject({
         'migrations/20240101000000_fn.js': `exports.up = (knex) => knex.raw('create function one() returns int language sql as $$ select 1 $$');
 exports.down = (knex) => knex.raw([].join('\\n'));

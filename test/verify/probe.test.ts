@@ -133,7 +133,6 @@ exports.down = (knex) => knex.schema.dropTable('posts');
   });
 });
 
-
 for (const [label, describeFn, shadowUrl] of [
   ['embedded', describe, undefined],
   ['server', describeServer, SERVER_URL],

@@ -29,11 +29,7 @@ function diagnose(r) {
   const parts = [];
   parts.push(`worst write started ${r.worst.offsetSeconds.toFixed(2)} s after the CLI was spawned`);
   if (worstStep) parts.push(`during \`${worstStep.file}\``);
-  parts.push(
-    r.worst.lockWait
-      ? 'a writer was waiting on a heavyweight lock at the time (lock queue)'
-      : 'no writer was waiting on a heavyweight lock at the time (not a lock: CPU/I/O contention)',
-  );
+  parts.push(r.worst.lockWait ? 'a writer was waiting on a heavyweight lock at the time (lock queue)' : 'no writer was waiting on a heavyweight lock at the time (not a lock: CPU/I/O contention)');
   if (r.worst.waitEvents.length) parts.push(`writer wait events sampled: ${r.worst.waitEvents.join(', ')}`);
   if (r.autovacuum) parts.push('autovacuum ran during the migration');
   if (r.checkpoints) parts.push(`${r.checkpoints} checkpoint(s) during the run`);
@@ -55,9 +51,7 @@ export function renderMarkdown(run, files) {
   L.push('');
   L.push('## Results');
   L.push('');
-  L.push(
-    '| Case | Variant | DDL time | Max write | p99 write | Writes > 100 ms | Writes > 1 s | Writes (per s) | Rewrote table | Baseline max / p99 | Result |',
-  );
+  L.push('| Case | Variant | DDL time | Max write | p99 write | Writes > 100 ms | Writes > 1 s | Writes (per s) | Rewrote table | Baseline max / p99 | Result |');
   L.push('|---|---|--:|--:|--:|--:|--:|--:|:-:|--:|---|');
   for (const g of byCase(run)) {
     for (const v of ['naive', 'fix']) {
@@ -90,16 +84,14 @@ export function renderMarkdown(run, files) {
   const errs = run.results.filter((r) => Object.keys(r.writeErrors).length);
   if (errs.length) {
     L.push('Write errors seen:');
-    for (const r of errs)
-      for (const [k, n] of Object.entries(r.writeErrors)) L.push(`- ${title(r.case)} ${r.variant}: ${n} × ${k}`);
+    for (const r of errs) for (const [k, n] of Object.entries(r.writeErrors)) L.push(`- ${title(r.case)} ${r.variant}: ${n} × ${k}`);
     L.push('');
   }
   L.push('## What each case runs');
   L.push('');
   L.push('| Case | Naive (knex as people write it) | Fix (knexsafe) |');
   L.push('|---|---|---|');
-  for (const c of CASES.filter((c) => run.results.some((r) => r.case === c.id)))
-    L.push(`| ${c.title} | ${c.naive.replace(/\|/g, '\\|')} | ${c.fix.replace(/\|/g, '\\|')} |`);
+  for (const c of CASES.filter((c) => run.results.some((r) => r.case === c.id))) L.push(`| ${c.title} | ${c.naive.replace(/\|/g, '\\|')} | ${c.fix.replace(/\|/g, '\\|')} |`);
   L.push('');
   L.push('Migration code: [`bench/stall/cases/<case>/{naive,fix}/`](../stall/cases/).');
   L.push('');
@@ -109,9 +101,7 @@ export function renderMarkdown(run, files) {
   L.push('|---|---|---|--:|--:|');
   for (const r of run.results)
     for (const s of r.steps)
-      L.push(
-        `| ${title(r.case)} | ${r.variant} | \`${s.file}\` | ${!s.applied ? 'not applied' : s.seconds < 0.02 ? '< 0.02 s' : fmtS(s.seconds)} | ${s.applied ? fmtMs(s.maxWriteMs) : ''} |`,
-      );
+      L.push(`| ${title(r.case)} | ${r.variant} | \`${s.file}\` | ${!s.applied ? 'not applied' : s.seconds < 0.02 ? '< 0.02 s' : fmtS(s.seconds)} | ${s.applied ? fmtMs(s.maxWriteMs) : ''} |`);
   L.push('');
   L.push(`Timeline of the longest in-flight write, 100 ms buckets: [${path.basename(files.timeline)}](${path.basename(files.timeline)}).`);
   L.push('');
@@ -130,9 +120,7 @@ export function renderMarkdown(run, files) {
   L.push(
     `- Writers: ${run.writers} loops sharing a \`pg\` Pool of ${run.writers}, ${run.thinkMs} ms pause between a loop's writes; 60 % \`UPDATE users … WHERE id = <random>\`, 25 % \`INSERT INTO users\`, 15 % \`UPDATE accounts … WHERE id = <random>\`. Every write's latency is measured in the benchmark process (\`performance.now()\`).`,
   );
-  L.push(
-    `- Runner: **${run.runner.name}** — \`${run.runner.command}\`${run.runner.note ? ` (${run.runner.note})` : ''}. One \`latest\` per run, applying all of the case's migration files.`,
-  );
+  L.push(`- Runner: **${run.runner.name}** — \`${run.runner.command}\`${run.runner.note ? ` (${run.runner.note})` : ''}. One \`latest\` per run, applying all of the case's migration files.`);
   L.push(
     `- Windows: the migration window runs from spawning the CLI to its exit (so it includes Node start-up); every write in flight during it counts. Baseline: the ${run.baselineMs / 1000} s just before, same writers, no migration. "DDL time" is from the first sign of migration work (knex's lock row, or a non-bookkeeping statement from the migrator's connection) to the last \`knex_migrations\` row, sampled every 20 ms from the benchmark process.`,
   );
@@ -179,9 +167,7 @@ export function renderBarChart(run) {
   const o = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   o.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  o.push(
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">Worst write stall while the migration runs (log scale)</text>`,
-  );
+  o.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">Worst write stall while the migration runs (log scale)</text>`);
   const pgv = /PostgreSQL [\d.]+/.exec(run.machine.postgres)?.[0] ?? 'PostgreSQL';
   o.push(
     `<text x="${W / 2}" y="42" text-anchor="middle" fill="#555">${esc(`${run.rows.toLocaleString('en-US')}-row users table (${run.table.pretty}), ${run.writers} concurrent writers, ${pgv}, ${run.machine.cores} cores, ${run.date.slice(0, 10)}`)}</text>`,
@@ -214,7 +200,9 @@ export function renderBarChart(run) {
       if (lines.length && (lines.at(-1) + ' ' + w).length <= 16) lines[lines.length - 1] += ' ' + w;
       else lines.push(w);
     }
-    lines.forEach((ln, k) => { o.push(`<text x="${cx}" y="${H - bottom + 18 + k * 14}" text-anchor="middle">${esc(ln)}</text>`); });
+    lines.forEach((ln, k) => {
+      o.push(`<text x="${cx}" y="${H - bottom + 18 + k * 14}" text-anchor="middle">${esc(ln)}</text>`);
+    });
   });
   const ly = H - 28;
   o.push(`<rect x="${W / 2 - 190}" y="${ly - 10}" width="12" height="12" fill="${COLORS.naive}"/>`);
@@ -240,9 +228,7 @@ export function renderTimeline(run) {
   const o = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
   o.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  o.push(
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">Longest in-flight write over time (100 ms buckets, log scale)</text>`,
-  );
+  o.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">Longest in-flight write over time (100 ms buckets, log scale)</text>`);
   o.push(
     `<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">x: seconds since the migration CLI was spawned; grey: CLI running, blue: migrations executing; each panel has its own x range</text>`,
   );
@@ -259,12 +245,10 @@ export function renderTimeline(run) {
       const x = (ms) => x0 + ((ms - tl.fromOffsetMs) / spanMs) * panelW;
       const y = logScale(minMs, maxMs, y0 + panelH, y0);
       o.push(`<rect x="${x(0)}" y="${y0}" width="${x(tl.spawnToExitMs) - x(0)}" height="${panelH}" fill="#f3f3f3"/>`);
-      if (tl.ddlFromMs !== undefined)
-        o.push(`<rect x="${x(tl.ddlFromMs)}" y="${y0}" width="${Math.max(1, x(tl.ddlToMs) - x(tl.ddlFromMs))}" height="${panelH}" fill="#dde6f0"/>`);
+      if (tl.ddlFromMs !== undefined) o.push(`<rect x="${x(tl.ddlFromMs)}" y="${y0}" width="${Math.max(1, x(tl.ddlToMs) - x(tl.ddlFromMs))}" height="${panelH}" fill="#dde6f0"/>`);
       for (const t of decadeTicks(minMs, maxMs)) {
         o.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${y(t)}" y2="${y(t)}" stroke="#e8e8e8"/>`);
-        if (vi === 0)
-          o.push(`<text x="${x0 - 5}" y="${y(t) + 4}" text-anchor="end" fill="#444">${t >= 1000 ? `${t / 1000} s` : `${t} ms`}</text>`);
+        if (vi === 0) o.push(`<text x="${x0 - 5}" y="${y(t) + 4}" text-anchor="end" fill="#444">${t >= 1000 ? `${t / 1000} s` : `${t} ms`}</text>`);
       }
       o.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${y(LIMIT_MS)}" y2="${y(LIMIT_MS)}" stroke="#f0ad4e" stroke-dasharray="5 3"/>`);
       const pts = tl.maxAgeMs.map((ms, i) => `${x(tl.fromOffsetMs + (i + 1) * tl.bucketMs).toFixed(1)},${y(Math.max(minMs, ms)).toFixed(1)}`);
@@ -272,11 +256,8 @@ export function renderTimeline(run) {
       o.push(`<rect x="${x0}" y="${y0}" width="${panelW}" height="${panelH}" fill="none" stroke="#999"/>`);
       const spanS = spanMs / 1000;
       const step = spanS > 60 ? 20 : spanS > 20 ? 5 : spanS > 8 ? 2 : 1;
-      for (let s = 0; s * 1000 <= spanMs + tl.fromOffsetMs; s += step)
-        o.push(`<text x="${x(s * 1000)}" y="${y0 + panelH + 13}" text-anchor="middle" fill="#555">${s}s</text>`);
-      o.push(
-        `<text x="${x0 + panelW - 4}" y="${y0 + 13}" text-anchor="end" fill="#333">${esc(`max ${fmtMs(r.migration.max)}`)}</text>`,
-      );
+      for (let s = 0; s * 1000 <= spanMs + tl.fromOffsetMs; s += step) o.push(`<text x="${x(s * 1000)}" y="${y0 + panelH + 13}" text-anchor="middle" fill="#555">${s}s</text>`);
+      o.push(`<text x="${x0 + panelW - 4}" y="${y0 + 13}" text-anchor="end" fill="#333">${esc(`max ${fmtMs(r.migration.max)}`)}</text>`);
     });
   });
   o.push('</svg>');

@@ -45,11 +45,7 @@ export class Writers {
     if (r < 0.85) {
       const n = ++this.seq;
       const account = 1 + Math.floor(Math.random() * this.o.accounts);
-      return [
-        1,
-        'INSERT INTO users (email, name, account_id, amount, score, created_at) VALUES ($1, $2, $3, 0, 0, now())',
-        [`writer-${this.o.tag}-${n}@example.com`, `Writer ${n}`, account],
-      ];
+      return [1, 'INSERT INTO users (email, name, account_id, amount, score, created_at) VALUES ($1, $2, $3, 0, 0, now())', [`writer-${this.o.tag}-${n}@example.com`, `Writer ${n}`, account]];
     }
     const account = 1 + Math.floor(Math.random() * this.o.accounts);
     return [2, 'UPDATE accounts SET balance = balance + 1, updated_at = now() WHERE id = $1', [account]];

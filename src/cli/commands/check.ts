@@ -16,7 +16,6 @@ const runCheck = () => import('../../check/run.js');
 const sqlCheck = () => import('../../check/sql-files.js');
 const formats = () => import('../../report/format.js');
 
-
 interface CheckFlags {
   all?: boolean;
   pending?: boolean;
@@ -54,8 +53,7 @@ export async function failsAt(report: CheckReport, threshold: Severity | 'none')
 }
 
 export function registerCheckCommand(program: Command): void {
-  fleetOptions(program
-    .command('check [targets...]'))
+  fleetOptions(program.command('check [targets...]'))
     .description('Run migrations on a shadow database and report lock, rewrite and breaking-change hazards with knex fixes')
     .option('--all', 'check every migration (default when no target database is configured)')
     .option('--pending', 'check only migrations the target has not applied (default when it is reachable)')
@@ -92,7 +90,11 @@ Examples:
     )
     .action(async (targets: string[], opts: CheckFlags & FleetFlags, cmd: Command) => {
       if (wantsFleet(opts)) {
-        if (targets.length || opts.all || opts.from || opts.to || opts.fix) throw new KnexsafeError('BAD_OPTION', 'Across targets, check checks the pending migrations of each applied state (--pending); migration names, --all, --from/--to and --fix go without --targets.');
+        if (targets.length || opts.all || opts.from || opts.to || opts.fix)
+          throw new KnexsafeError(
+            'BAD_OPTION',
+            'Across targets, check checks the pending migrations of each applied state (--pending); migration names, --all, --from/--to and --fix go without --targets.',
+          );
         return runFleetCommand('check', { ...opts }, cmd);
       }
       const g = globalOptions(cmd);
@@ -101,7 +103,13 @@ Examples:
       }
       if (opts.fix) {
         const { runFix } = await import('./fix.js');
-        return runFix(g, targets, { ...(opts.severity ? { severity: opts.severity } : {}), ...(opts.rule ? { rule: opts.rule } : {}), ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.pgVersion ? { pgVersion: opts.pgVersion } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) });
+        return runFix(g, targets, {
+          ...(opts.severity ? { severity: opts.severity } : {}),
+          ...(opts.rule ? { rule: opts.rule } : {}),
+          ...(opts.dryRun ? { dryRun: true } : {}),
+          ...(opts.pgVersion ? { pgVersion: opts.pgVersion } : {}),
+          ...(opts.timeout ? { timeout: opts.timeout } : {}),
+        });
       }
       const format = (g.format ?? (g.json ? 'json' : 'text')) as ReportFormat;
       checkOutputFlag(format, opts.output);

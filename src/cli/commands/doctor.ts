@@ -12,11 +12,13 @@ const historyEdit = () => import('../../doctor/history-edit.js');
 
 /** `knexsafe doctor`, and the `history` edits its fixes name (`forget`, `rename`). */
 export function registerDoctorCommand(program: Command): void {
-  fleetOptions(program
-    .command('doctor')
-    .description("Diagnose knex's lock, missing files, ordering, partial runs and schema drift on the target; print the fix")
-    .option('--no-shadow', 'skip the checks that need a shadow database (partial runs, drift)')
-    .option('--no-dump', "do not copy the target's schema with pg_dump (partial runs are then judged from the replayed migrations)"))
+  fleetOptions(
+    program
+      .command('doctor')
+      .description("Diagnose knex's lock, missing files, ordering, partial runs and schema drift on the target; print the fix")
+      .option('--no-shadow', 'skip the checks that need a shadow database (partial runs, drift)')
+      .option('--no-dump', "do not copy the target's schema with pg_dump (partial runs are then judged from the replayed migrations)"),
+  )
     .addHelpText(
       'after',
       `
@@ -54,7 +56,7 @@ Examples:
 
   history
     .command('forget <name>')
-    .description('Remove an applied migration\'s row from knex_migrations (for a file that is gone on purpose)')
+    .description("Remove an applied migration's row from knex_migrations (for a file that is gone on purpose)")
     .option('--force', 'forget it even though its file still exists (knex will then run it again)')
     .addHelpText('after', '\nExample:\n  $ knexsafe history forget 20240101120000_add_email_to_users.js')
     .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {

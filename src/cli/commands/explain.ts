@@ -62,7 +62,9 @@ Examples:
       out.result(formatJson(shown));
       if (findings.length === 0 && !migrations.some((m) => m.failed)) {
         const lines = [...new Set(report.findings.filter((f) => sameFile(f.file) && f.line !== undefined).map((f) => f.line))];
-        out.line(`No finding at ${displayPath(file)}${line === undefined ? '' : `:${line}`}${lines.length ? `; this migration's findings are at line${lines.length === 1 ? '' : 's'} ${lines.join(', ')}` : ''}.`);
+        out.line(
+          `No finding at ${displayPath(file)}${line === undefined ? '' : `:${line}`}${lines.length ? `; this migration's findings are at line${lines.length === 1 ? '' : 's'} ${lines.join(', ')}` : ''}.`,
+        );
         return;
       }
       out.line(formatText(shown, out.c, { verbose: true }));

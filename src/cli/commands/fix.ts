@@ -123,17 +123,15 @@ function renderFix(out: Output, r: FixResult, options: FixOptions): void {
       // Those "Left alone" above are for a person to apply: say so, rather than look like a failure to try.
       const byHand = r.after.errorsWithFix.filter((f) => r.skipped.some((s) => s.migration === f.migration && s.rule === f.rule && s.message === f.message)).length;
       const errors = `${n} error${n === 1 ? '' : 's'}`;
-      const what =
-        byHand === n
-          ? `${errors} whose fix is left to apply by hand (see "Left alone")`
-          : `${errors} with a fix left${byHand ? ` (${byHand} to apply by hand, see "Left alone")` : ''}`;
+      const what = byHand === n ? `${errors} whose fix is left to apply by hand (see "Left alone")` : `${errors} with a fix left${byHand ? ` (${byHand} to apply by hand, see "Left alone")` : ''}`;
       out.line(`${c.red('✗')} ${subject}: ${what} (${left})`);
-    }
-    else out.line(`${c.green('✓')} ${subject}: no error with a fix left (${left})`);
+    } else out.line(`${c.green('✓')} ${subject}: no error with a fix left (${left})`);
   }
   if (r.verify) {
     const bad = r.verify.verdicts.filter((v) => v.status !== 'reversible');
-    out.line(`${bad.length ? c.red('✗') : c.green('✓')} verify: ${r.verify.verdicts.length - bad.length} of ${r.verify.verdicts.length} rewritten or added migration${r.verify.verdicts.length === 1 ? '' : 's'} reversible${r.verify.shadow ? ` — ${r.verify.shadow}` : ''}`);
+    out.line(
+      `${bad.length ? c.red('✗') : c.green('✓')} verify: ${r.verify.verdicts.length - bad.length} of ${r.verify.verdicts.length} rewritten or added migration${r.verify.verdicts.length === 1 ? '' : 's'} reversible${r.verify.shadow ? ` — ${r.verify.shadow}` : ''}`,
+    );
     for (const v of bad) out.line(`    ${v.name}: ${v.status}${v.findings[0] ? ` — ${v.findings[0]}` : ''}`);
   }
   if (options.dryRun && r.changes.length) out.line(c.dim('Dry run: nothing was written.'));

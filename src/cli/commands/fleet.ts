@@ -173,12 +173,18 @@ function renderSummary(out: Output, report: FleetReport): void {
   for (const t of report.targets) counts.set(t.result, (counts.get(t.result) ?? 0) + 1);
   const tally = [...counts].map(([r, n]) => `${n} ${r}`).join(', ');
   const versions = report.versions.map((v) => `${v.targets} at ${v.version ?? '(nothing applied)'}`).join(', ');
-  out.line(`${report.ok ? c.green('✓') : c.red('✗')} ${report.command} on ${report.targets.length} target${report.targets.length === 1 ? '' : 's'}: ${tally} — ${formatDuration(report.durationMs)}, concurrency ${report.concurrency}`);
+  out.line(
+    `${report.ok ? c.green('✓') : c.red('✗')} ${report.command} on ${report.targets.length} target${report.targets.length === 1 ? '' : 's'}: ${tally} — ${formatDuration(report.durationMs)}, concurrency ${report.concurrency}`,
+  );
   if (versions) out.line(`  versions: ${versions}`);
   const failed = report.targets.filter((t) => t.result === 'failed');
   if (report.stopped) {
     const notStarted = report.targets.filter((t) => t.result === 'not started').length;
-    out.line(c.yellow(`  stopped at the first failure (${failed.map((f) => f.target).join(', ')}): ${notStarted} target${notStarted === 1 ? ' was' : 's were'} not started. Fix it and run again: each target continues where it stands (--continue runs the others anyway).`));
+    out.line(
+      c.yellow(
+        `  stopped at the first failure (${failed.map((f) => f.target).join(', ')}): ${notStarted} target${notStarted === 1 ? ' was' : 's were'} not started. Fix it and run again: each target continues where it stands (--continue runs the others anyway).`,
+      ),
+    );
   }
   for (const f of failed.slice(0, 5)) if (f.error?.hint) out.line(`  ${c.bold(f.target)}: ${f.error.hint}`);
 }

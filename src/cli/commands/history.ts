@@ -37,9 +37,7 @@ function renderBatch(out: Output, db: Database, result: BatchResult, verb: { don
     return;
   }
   const total = result.migrations.reduce((s, m) => s + m.durationMs, 0);
-  out.line(
-    `${out.c.green('✓')} ${verb.done} batch ${result.batch}: ${result.migrations.length} migration${result.migrations.length === 1 ? '' : 's'} in ${formatDuration(total)} on ${target(db)}`,
-  );
+  out.line(`${out.c.green('✓')} ${verb.done} batch ${result.batch}: ${result.migrations.length} migration${result.migrations.length === 1 ? '' : 's'} in ${formatDuration(total)} on ${target(db)}`);
 }
 
 interface GuardFlags {
@@ -174,13 +172,15 @@ async function runGuardedCommand(command: GuardedCommand, name: string | undefin
 }
 
 export function registerHistoryCommands(program: Command): void {
-  fleetOptions(guardOptions(
-    program
-      .command('latest')
-      .alias('migrate:latest')
-      .description('Run all pending migrations (knex migrate:latest), guarded: check first, lock_timeout and retries, backups before destructive changes')
-      .option('--disable-transactions', "run each migration without knex's wrapping transaction"),
-  ))
+  fleetOptions(
+    guardOptions(
+      program
+        .command('latest')
+        .alias('migrate:latest')
+        .description('Run all pending migrations (knex migrate:latest), guarded: check first, lock_timeout and retries, backups before destructive changes')
+        .option('--disable-transactions', "run each migration without knex's wrapping transaction"),
+    ),
+  )
     .addHelpText(
       'after',
       `
@@ -200,12 +200,14 @@ Examples:
       await runGuardedCommand('latest', undefined, opts, cmd);
     });
 
-  fleetOptions(program
-    .command('rollback')
-    .alias('migrate:rollback')
-    .description('Undo the last batch of migrations, or all with --all (knex migrate:rollback)')
-    .option('--all', 'roll back every applied migration')
-    .option('--disable-transactions', "run each migration without knex's wrapping transaction"))
+  fleetOptions(
+    program
+      .command('rollback')
+      .alias('migrate:rollback')
+      .description('Undo the last batch of migrations, or all with --all (knex migrate:rollback)')
+      .option('--all', 'roll back every applied migration')
+      .option('--disable-transactions', "run each migration without knex's wrapping transaction"),
+  )
     .addHelpText('after', '\nExamples:\n  $ knexsafe rollback\n  $ knexsafe rollback --all\n  $ knexsafe rollback --targets tenants.txt --concurrency 8')
     .action(async (opts: { all?: boolean; disableTransactions?: boolean } & FleetFlags, cmd: Command) => {
       if (wantsFleet(opts)) return runFleetCommand('rollback', { ...opts }, cmd);
@@ -260,11 +262,8 @@ Examples:
     if (mode === 'status' && (report.r.pending > 0 || report.r.missingFiles > 0 || (report.r.checksums?.changed.length ?? 0) > 0)) process.exitCode = 1;
   };
 
-  fleetOptions(program
-    .command('status')
-    .alias('migrate:status')
-    .description('Show applied and pending migrations; exits 1 when any is pending (for CI)'))
-    .addHelpText('after', '\nExamples:\n  $ knexsafe status --json\n  $ knexsafe status --targets tenants.txt      every target\'s version; exit 1 if any is behind')
+  fleetOptions(program.command('status').alias('migrate:status').description('Show applied and pending migrations; exits 1 when any is pending (for CI)'))
+    .addHelpText('after', "\nExamples:\n  $ knexsafe status --json\n  $ knexsafe status --targets tenants.txt      every target's version; exit 1 if any is behind")
     .action(statusAction('status'));
 
   program
@@ -300,8 +299,7 @@ export function renderStatus(out: Output, report: StatusReport, db: Database, mo
     ...(report.checksums ? { checksums: { ...report.checksums, changed: report.checksums.changed.map((c) => ({ ...c, file: displayPath(c.file) })) } } : {}),
   });
   if (out.json) return;
-  const state = (s: string) =>
-    s === 'applied' ? out.c.green('applied') : s === 'pending' ? out.c.yellow('pending') : out.c.red('file missing');
+  const state = (s: string) => (s === 'applied' ? out.c.green('applied') : s === 'pending' ? out.c.yellow('pending') : out.c.red('file missing'));
   const rows = report.migrations.map((m) => [m.name, m.batch === null ? '' : String(m.batch), m.appliedAt ? m.appliedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '', state(m.state)]);
   if (rows.length) out.line(table(['migration', 'batch', 'applied at', 'state'], rows, out.c));
   else out.line('No migration files.');
@@ -311,7 +309,11 @@ export function renderStatus(out: Output, report: StatusReport, db: Database, mo
   out.line(`${summary.join(', ')} — ${db.description}`);
   if (report.locked) out.line(out.c.yellow('The migration lock is set: a run is in progress or crashed. `knexsafe doctor` tells which.'));
   if (report.outOfOrder.length) {
-    out.line(out.c.yellow(`Out of order: ${report.outOfOrder.join(', ')} ${report.outOfOrder.length === 1 ? 'is' : 'are'} older than the last applied migration; knex will run ${report.outOfOrder.length === 1 ? 'it' : 'them'} in the next batch anyway.`));
+    out.line(
+      out.c.yellow(
+        `Out of order: ${report.outOfOrder.join(', ')} ${report.outOfOrder.length === 1 ? 'is' : 'are'} older than the last applied migration; knex will run ${report.outOfOrder.length === 1 ? 'it' : 'them'} in the next batch anyway.`,
+      ),
+    );
   }
   if (report.checksums) renderChecksums(out, report.checksums);
   if (mode === 'status' && report.pending > 0) out.line(`Run ${out.c.bold('knexsafe latest')} to apply the pending migrations.`);
@@ -326,18 +328,30 @@ function renderChecksums(out: Output, sums: StatusChecksums): void {
   }
   for (const c of sums.changed) {
     const when = c.recordedAt ? ` ${c.recordedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : '';
-    out.line(out.c.red(`Edited after it was applied: ${c.name} (applied${when}${c.appliedFrom ? ` from commit ${c.appliedFrom.commit.slice(0, 12)}` : ''}; sha256 ${c.recordedSha256.slice(0, 12)} then, ${c.currentSha256.slice(0, 12)} now)`));
+    out.line(
+      out.c.red(
+        `Edited after it was applied: ${c.name} (applied${when}${c.appliedFrom ? ` from commit ${c.appliedFrom.commit.slice(0, 12)}` : ''}; sha256 ${c.recordedSha256.slice(0, 12)} then, ${c.currentSha256.slice(0, 12)} now)`,
+      ),
+    );
     if (c.diff) {
       const lines = c.diff.split('\n').filter((l) => !/^=+$/.test(l) && !l.startsWith('Index:'));
       while (lines.length && lines[lines.length - 1] === '') lines.pop();
       for (const l of lines.slice(0, DIFF_LINES)) out.line(`  ${l.startsWith('+') && !l.startsWith('+++') ? out.c.green(l) : l.startsWith('-') && !l.startsWith('---') ? out.c.red(l) : l}`);
       if (lines.length > DIFF_LINES) out.line(out.c.dim(`  … ${lines.length - DIFF_LINES} more lines (--json has the whole diff)`));
     } else {
-      out.line(out.c.dim(c.appliedFrom ? `  git does not have the applied version (blob ${c.appliedFrom.blob.slice(0, 12)} of ${c.appliedFrom.path}): no diff.` : '  The applied version was not committed in git when it ran (untracked or modified), so there is no diff to show.'));
+      out.line(
+        out.c.dim(
+          c.appliedFrom
+            ? `  git does not have the applied version (blob ${c.appliedFrom.blob.slice(0, 12)} of ${c.appliedFrom.path}): no diff.`
+            : '  The applied version was not committed in git when it ran (untracked or modified), so there is no diff to show.',
+        ),
+      );
     }
   }
   if (sums.changed.length) {
-    out.line(`${out.c.bold('knexsafe latest')} refuses to run until this is settled: undo the edit and put the change in a new migration, or — if the edit changes nothing that ran — accept it with ${out.c.bold('knexsafe history rehash')}.`);
+    out.line(
+      `${out.c.bold('knexsafe latest')} refuses to run until this is settled: undo the edit and put the change in a new migration, or — if the edit changes nothing that ran — accept it with ${out.c.bold('knexsafe history rehash')}.`,
+    );
   }
   if (sums.unknown.length) {
     const again = sums.unknown.filter((u) => u.reason === 'applied-again').map((u) => u.name);

@@ -23,7 +23,10 @@ export function registerLspCommand(program: Command): void {
     .option('--debounce <ms>', 'quiet time after the last keystroke before the unsaved buffer is analysed', '600')
     .option('--no-cache', 'bring the shadow to the file by running the chain before it, instead of from the warm cache')
     .option('--no-reversibility', 'skip the up → down → up proof')
-    .option('--analyze-following', 'also run and judge the migrations after the edited one on every analysis (clients can set knexsafe.analyzeFollowing instead, or run the knexsafe.checkFollowing command once)')
+    .option(
+      '--analyze-following',
+      'also run and judge the migrations after the edited one on every analysis (clients can set knexsafe.analyzeFollowing instead, or run the knexsafe.checkFollowing command once)',
+    )
     .addHelpText(
       'after',
       `

@@ -126,7 +126,14 @@ export function registerMakeCommand(program: Command): void {
         ...(opts.stub ? { stub: true } : {}),
         ...(opts.simple ? { simple: true } : {}),
         ...(opts.backup === false ? { backup: false } : {}),
-        ...(opts.values !== undefined ? { values: opts.values.split(',').map((v) => v.trim()).filter(Boolean) } : {}),
+        ...(opts.values !== undefined
+          ? {
+              values: opts.values
+                .split(',')
+                .map((v) => v.trim())
+                .filter(Boolean),
+            }
+          : {}),
         ...(opts.set !== undefined ? { set: opts.set } : {}),
         ...(batchSize !== undefined ? { batchSize } : {}),
         ...(opts.onDelete !== undefined ? { onDelete: opts.onDelete } : {}),

@@ -112,11 +112,15 @@ function renderSquash(out: Output, r: SquashResult): void {
   const mark = (ok: boolean | null) => (ok === null ? out.c.dim('–') : ok ? out.c.green('✓') : out.c.red('✗'));
   out.line();
   out.line(`${out.c.bold('Squash')} ${r.squashed.length} migration(s): ${r.squashed[0]} … ${r.squashed[r.squashed.length - 1]}`);
-  out.line(`  baseline  ${displayPath(r.baseline.file)}  (${r.baseline.upStatements} statements up, ${r.baseline.downStatements} down, ${Math.round(r.baseline.bytes / 1024)} KB, DDL from ${r.ddlSource === 'pg_dump' ? 'pg_dump' : 'the catalogs'})`);
+  out.line(
+    `  baseline  ${displayPath(r.baseline.file)}  (${r.baseline.upStatements} statements up, ${r.baseline.downStatements} down, ${Math.round(r.baseline.bytes / 1024)} KB, DDL from ${r.ddlSource === 'pg_dump' ? 'pg_dump' : 'the catalogs'})`,
+  );
   out.line(`  archive   ${displayPath(r.archive)}`);
   out.line(`  kept      ${r.kept.length} migration(s) after it, unchanged`);
   if (r.data.tables.length) {
-    out.line(`  data      ${r.data.rows} row(s) in ${r.data.tables.map((t) => `${t.table.replace(/^public\./, '')} (${t.rows})`).join(', ')}${r.data.included ? '' : out.c.yellow(' — not recreated (--no-data)')}`);
+    out.line(
+      `  data      ${r.data.rows} row(s) in ${r.data.tables.map((t) => `${t.table.replace(/^public\./, '')} (${t.rows})`).join(', ')}${r.data.included ? '' : out.c.yellow(' — not recreated (--no-data)')}`,
+    );
   }
   out.line();
   out.line(`Proof on ${r.shadow} (PostgreSQL ${r.serverVersion}):`);
@@ -136,7 +140,9 @@ function renderSquash(out: Output, r: SquashResult): void {
   for (const w of r.warnings) out.warn(w);
   out.line();
   const t = r.timings;
-  const time = out.c.dim(`(${formatDuration(t.totalMs)}: chain ${formatDuration(t.chainMs)}, generate ${formatDuration(t.generateMs)}, proof ${formatDuration(t.proofMs)}, verify ${formatDuration(t.verifyMs)})`);
+  const time = out.c.dim(
+    `(${formatDuration(t.totalMs)}: chain ${formatDuration(t.chainMs)}, generate ${formatDuration(t.generateMs)}, proof ${formatDuration(t.proofMs)}, verify ${formatDuration(t.verifyMs)})`,
+  );
   if (!r.ok) out.line(`${out.c.red('✗')} Not squashed: the baseline is not proven identical; nothing was written. ${time}`);
   else if (!r.written) out.line(`${out.c.green('✓')} Proven. Dry run: nothing was written. ${time}`);
   else {

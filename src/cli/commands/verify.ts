@@ -88,7 +88,9 @@ Examples:
           `${failed.length === 0 ? out.c.green('✓') : out.c.red('✗')} ${report.verdicts.length} migration${report.verdicts.length === 1 ? '' : 's'} verified: ${report.verdicts.length - failed.length} reversible${failed.length ? `, ${out.c.red(`${failed.length} not`)}` : ''} — ${report.shadow}, ${formatDuration(report.durationMs)}`,
         );
       if (report.notReached.length) {
-        out.line(`Not verified: ${report.notReached.length} later migration${report.notReached.length === 1 ? '' : 's'} (${report.notReached.slice(0, 3).join(', ')}${report.notReached.length > 3 ? ', …' : ''}): knex stops at the migration that failed, so they would not run either.`);
+        out.line(
+          `Not verified: ${report.notReached.length} later migration${report.notReached.length === 1 ? '' : 's'} (${report.notReached.slice(0, 3).join(', ')}${report.notReached.length > 3 ? ', …' : ''}): knex stops at the migration that failed, so they would not run either.`,
+        );
       }
       if (report.probe.unfilled.length) {
         out.line(out.c.dim(`Data probe could not fill: ${report.probe.unfilled.map((u) => `${u.table.replace(/^public\./, '')} (${u.reason})`).join('; ')}`));

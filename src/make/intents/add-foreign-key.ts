@@ -21,7 +21,10 @@ export function addForeignKey(w: Writer, tableName: string, columns: string[], r
     Object.values(ref.constraints).some((c) => (c.kind === 'primary' || c.kind === 'unique') && c.columns.join(',') === refKey) ||
     w.schema.indexesOf(ref).some((i) => i.unique && i.predicate === null && i.columns.join(',') === refKey);
   if (!uniqueOnRef) {
-    throw usage(`${ref.name} (${references.columns.join(', ')}) is not a primary key or unique: a foreign key cannot refer to it.`, `Add a unique constraint first (knexsafe make add_unique_on_${ref.name}_${references.columns.join('_')}).`);
+    throw usage(
+      `${ref.name} (${references.columns.join(', ')}) is not a primary key or unique: a foreign key cannot refer to it.`,
+      `Add a unique constraint first (knexsafe make add_unique_on_${ref.name}_${references.columns.join('_')}).`,
+    );
   }
   const onDelete = w.options.onDelete?.toLowerCase().replace(/[_-]/g, ' ');
   if (onDelete !== undefined && !FK_ACTIONS.has(onDelete)) throw usage(`--on-delete takes cascade, restrict, set null, set default or no action, not "${w.options.onDelete}".`);
@@ -31,9 +34,12 @@ export function addForeignKey(w: Writer, tableName: string, columns: string[], r
   const t = ident(table.name);
   const definition = `FOREIGN KEY (${columnList(columns)}) REFERENCES ${ident(ref.name)} (${columnList(references.columns)})${onDelete && onDelete !== 'no action' ? ` ON DELETE ${onDelete.toUpperCase()}` : ''}`;
   const addNotValid = `ALTER TABLE ${t} ADD CONSTRAINT ${ident(name)} ${definition} NOT VALID`;
-  const hasIndex = w.schema.indexesOf(table).some((i) => i.columns[0] === columns[0]) || Object.values(table.constraints).some((c) => (c.kind === 'primary' || c.kind === 'unique') && c.columns[0] === columns[0]);
+  const hasIndex =
+    w.schema.indexesOf(table).some((i) => i.columns[0] === columns[0]) || Object.values(table.constraints).some((c) => (c.kind === 'primary' || c.kind === 'unique') && c.columns[0] === columns[0]);
   if (!hasIndex) {
-    w.warnings.push(`No index starts with ${table.name}.${columns[0]}: deletes and key updates on ${ref.name} will scan ${table.name}. Consider knexsafe make add_index_on_${table.name}_${columns.join('_')}.`);
+    w.warnings.push(
+      `No index starts with ${table.name}.${columns[0]}: deletes and key updates on ${ref.name} will scan ${table.name}. Consider knexsafe make add_index_on_${table.name}_${columns.join('_')}.`,
+    );
   }
   if (w.simple) {
     const builder = `table.foreign(${jsList(columns)}, ${js(name)}).references(${jsList(references.columns)}).inTable(${js(ref.name)})${onDelete && onDelete !== 'no action' ? `.onDelete(${js(onDelete.toUpperCase())})` : ''};`;

@@ -57,7 +57,9 @@ export function changeType(w: Writer, tableName: string, columnName: string, typ
       `// ${column.type} → ${target.sql} rewrites ${table.name} (and its indexes) under an ACCESS EXCLUSIVE lock: reads and`,
       `// writes wait until it is done. Fine for a small table; without --simple knexsafe writes the expand / contract steps.`,
     );
-    w.warnings.push(`Changing ${table.name}.${columnName} from ${column.type} to ${target.sql} rewrites the whole table while blocking reads and writes (knexsafe check reports it); without --simple knexsafe writes the online expand / contract steps instead.`);
+    w.warnings.push(
+      `Changing ${table.name}.${columnName} from ${column.type} to ${target.sql} rewrites the whole table while blocking reads and writes (knexsafe check reports it); without --simple knexsafe writes the online expand / contract steps instead.`,
+    );
   }
   const current = typeFromCatalog(column.type);
   const plain = column.identity === null && column.generated === null;
@@ -69,7 +71,11 @@ export function changeType(w: Writer, tableName: string, columnName: string, typ
   }
   const up = w.locked(true, (db) =>
     plain
-      ? [`await ${db}.schema.alterTable(${js(table.name)}, (table) => {`, ...indent([`${target.builder(column.name)}${keepDefault(column.default === null ? null : portableDefault(column.default))}.alter({ alterNullable: false });`]), `});`]
+      ? [
+          `await ${db}.schema.alterTable(${js(table.name)}, (table) => {`,
+          ...indent([`${target.builder(column.name)}${keepDefault(column.default === null ? null : portableDefault(column.default))}.alter({ alterNullable: false });`]),
+          `});`,
+        ]
       : [raw(db, `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE ${target.sql} USING ${c}::${target.sql}`)],
   );
   const down = w.locked(
@@ -115,7 +121,13 @@ function expandContract(w: Writer, table: TableInfo, column: ColumnInfo, target:
   const indexes = w.schema.indexesOf(table).filter((i) => i.columns.includes(column.name));
   const rebuilt = indexes.map((i) => {
     const temp = identifierWithin63(`${i.name}_new`);
-    const build = simpleIndexSql(i, table, temp, i.columns.map((col) => (col === column.name ? next : col)), true);
+    const build = simpleIndexSql(
+      i,
+      table,
+      temp,
+      i.columns.map((col) => (col === column.name ? next : col)),
+      true,
+    );
     const restore = simpleIndexSql(i, table, i.name, i.columns, true);
     if (!build || !restore) blockers.push(`index ${i.name} (not a plain column index)`);
     return { index: i, temp, build: build ?? '', restore: restore ?? '' };
@@ -147,11 +159,7 @@ function expandContract(w: Writer, table: TableInfo, column: ColumnInfo, target:
         `// whole copy). Online instead, in ${steps} migrations (deploy them in order; --simple writes the in-place ALTER):`,
         `// ${of()}: add ${next} (${target.sql}), filled by a trigger whenever ${column.name} is written. Catalog-only, brief locks.`,
       ],
-      up: w.locked(true, (db) => [
-        raw(db, `ALTER TABLE ${t} ADD COLUMN ${n} ${target.sql}`),
-        raw(db, createFunction),
-        raw(db, createTrigger),
-      ]),
+      up: w.locked(true, (db) => [raw(db, `ALTER TABLE ${t} ADD COLUMN ${n} ${target.sql}`), raw(db, createFunction), raw(db, createTrigger)]),
       down: w.locked(true, (db) => [raw(db, `DROP TRIGGER ${ident(sync)} ON ${t}`), raw(db, `DROP FUNCTION ${ident(sync)}()`), raw(db, `ALTER TABLE ${t} DROP COLUMN ${n}`)], false),
     },
   });
@@ -237,7 +245,7 @@ function expandContract(w: Writer, table: TableInfo, column: ColumnInfo, target:
       header: [
         `// ${name}.${column.name} → ${target.sql}, ${of()} (contract): swap the columns in one short transaction, catalog-only,`,
         `// brief ACCESS EXCLUSIVE${notNull ? ' (SET NOT NULL uses the validated check instead of a scan, PostgreSQL 12+)' : ''}. Deploy it once the copy has run.`,
-        `// down goes back to two columns; it copies every row in one UPDATE (not online)${rebuilt.length ? ' and rebuilds the old column\'s indexes concurrently' : ''}.`,
+        `// down goes back to two columns; it copies every row in one UPDATE (not online)${rebuilt.length ? " and rebuilds the old column's indexes concurrently" : ''}.`,
       ],
       up: w.locked(false, swapUp, false),
       down: [...w.locked(false, swapDown, false), ...rebuilt.map((r) => raw('knex', r.restore))],

@@ -60,16 +60,22 @@ export function dropColumns(w: Writer, tableName: string, columns: string[]): Pl
   const backup = w.options.backup !== false && pk !== undefined && !pk.columns.some((k) => columns.includes(k));
   const special = columns.map((c) => table.columns[c]!).filter((c) => c.identity !== null || ownsSequence(w, table, c));
   for (const c of special) {
-    w.warnings.push(`${table.name}.${c.name} takes its values from a sequence (serial or identity): down re-creates it as a plain column with the saved values; re-attach the sequence by hand if you roll back.`);
+    w.warnings.push(
+      `${table.name}.${c.name} takes its values from a sequence (serial or identity): down re-creates it as a plain column with the saved values; re-attach the sequence by hand if you roll back.`,
+    );
   }
   if (w.options.backup !== false && !backup) {
-    w.warnings.push(`${table.name} has no primary key (outside the dropped columns), so knexsafe cannot keep the values to restore: down re-creates ${columns.length > 1 ? 'the columns' : 'the column'} without them.`);
+    w.warnings.push(
+      `${table.name} has no primary key (outside the dropped columns), so knexsafe cannot keep the values to restore: down re-creates ${columns.length > 1 ? 'the columns' : 'the column'} without them.`,
+    );
   }
   const stored = infos.filter((c) => c.generated === null);
   const backupTable = identifierWithin63(`knexsafe_backup_${table.name}_${columns.join('_')}`);
   const constraints = Object.values(table.constraints).filter((c) => c.columns.some((col) => columns.includes(col)));
   if (pk?.columns.some((k) => columns.includes(k))) {
-    w.warnings.push(`${columns.length > 1 ? 'The columns include' : `${table.name}.${columns[0]} is`} part of the primary key ${pk.name}: down re-adds the key, which fails unless the values come back unique and not null.`);
+    w.warnings.push(
+      `${columns.length > 1 ? 'The columns include' : `${table.name}.${columns[0]} is`} part of the primary key ${pk.name}: down re-adds the key, which fails unless the values come back unique and not null.`,
+    );
   }
   const indexes = w.schema.indexesOf(table).filter((i) => i.columns.some((col) => columns.includes(col)));
   w.details.columns = infos.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable, default: c.default }));

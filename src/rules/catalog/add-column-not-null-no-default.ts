@@ -59,18 +59,16 @@ function fixFor(table: string, column: ColumnFacts, context: RuleContext): Fix {
     };
   }
   if (value) {
-    return columnInSteps(
-      {
-        primaryKey: primaryKeyColumn(context, table),
-        pgVersion: context.pgVersion,
-        table,
-        column: column.name,
-        type,
-        defaultSql: value.sql,
-        notNull: true,
-        note: `${value.sql} is a placeholder for the value existing rows should get${value.constant ? '' : ' (a volatile default: never put it in ADD COLUMN itself)'}.${constraintNote}`,
-      },
-    );
+    return columnInSteps({
+      primaryKey: primaryKeyColumn(context, table),
+      pgVersion: context.pgVersion,
+      table,
+      column: column.name,
+      type,
+      defaultSql: value.sql,
+      notNull: true,
+      note: `${value.sql} is a placeholder for the value existing rows should get${value.constant ? '' : ' (a volatile default: never put it in ADD COLUMN itself)'}.${constraintNote}`,
+    });
   }
   return {
     description: `Add ${column.name} nullable, fill the existing rows in batches, then add NOT NULL with the CHECK (${column.name} IS NOT NULL) NOT VALID → VALIDATE → SET NOT NULL pattern (see set-not-null-scan).${constraintNote}`,
@@ -119,7 +117,9 @@ export const addColumnNotNullNoDefault: Rule = {
         message,
         why:
           `Existing rows would hold NULL in a NOT NULL column, so PostgreSQL rejects the statement (SQLSTATE 23502, "column ${column.name} … contains null values") and knex rolls the migration${context.batch.length > 1 ? ' batch' : ''} back: the deploy fails. ` +
-          (rows === 0 ? 'The target reports no rows in it today, which is why this is a warning; it stops working as soon as it has one. ' : 'Empty development and shadow databases hide it; production does not. ') +
+          (rows === 0
+            ? 'The target reports no rows in it today, which is why this is a warning; it stops working as soon as it has one. '
+            : 'Empty development and shadow databases hide it; production does not. ') +
           'It also takes ACCESS EXCLUSIVE and reads the whole table to check.',
         severity: failed || rows === undefined || rows > 0 ? 'error' : 'warning',
         fix: fixFor(table, column, context),

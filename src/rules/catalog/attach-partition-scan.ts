@@ -73,7 +73,12 @@ export const attachPartitionScan: Rule = {
                 up: transactionLines(checks.map((k) => `ALTER TABLE ${sqlName(k.table)} VALIDATE CONSTRAINT ${ident(k.name)}`)),
                 down: [
                   '  // Back to NOT VALID: drop and re-add the constraints without checking the rows.',
-                  ...transactionLines(checks.flatMap((k) => [`ALTER TABLE ${sqlName(k.table)} DROP CONSTRAINT IF EXISTS ${ident(k.name)}`, `ALTER TABLE ${sqlName(k.table)} ADD CONSTRAINT ${ident(k.name)} CHECK (${k.expression}) NOT VALID`])),
+                  ...transactionLines(
+                    checks.flatMap((k) => [
+                      `ALTER TABLE ${sqlName(k.table)} DROP CONSTRAINT IF EXISTS ${ident(k.name)}`,
+                      `ALTER TABLE ${sqlName(k.table)} ADD CONSTRAINT ${ident(k.name)} CHECK (${k.expression}) NOT VALID`,
+                    ]),
+                  ),
                 ],
                 noTransaction: 'Its own transaction: never the one that added the constraints.',
               }),
@@ -89,9 +94,10 @@ export const attachPartitionScan: Rule = {
             ])
           : undefined;
       const renamed = scanPartition && partitionBefore !== partition ? ` (${shortName(partitionBefore)} before this migration renamed it, with its rows)` : '';
-      const defaultText = defaultPartition && scanDefault
-        ? ` It also scans the DEFAULT partition ${shortName(defaultPartition)} under ACCESS EXCLUSIVE, to prove none of its rows belongs in the new partition: queries on ${shortName(parent)} that read or write rows of the default partition wait meanwhile.`
-        : '';
+      const defaultText =
+        defaultPartition && scanDefault
+          ? ` It also scans the DEFAULT partition ${shortName(defaultPartition)} under ACCESS EXCLUSIVE, to prove none of its rows belongs in the new partition: queries on ${shortName(parent)} that read or write rows of the default partition wait meanwhile.`
+          : '';
       context.report({
         statement,
         table: scanned[0]!,
@@ -103,7 +109,9 @@ export const attachPartitionScan: Rule = {
           description: check
             ? `Add a CHECK constraint matching the bound NOT VALID, validate it in a migration of its own (SHARE UPDATE EXCLUSIVE: reads and writes go on)${scanDefault ? ', with the opposite CHECK on the DEFAULT partition' : ''}, then attach — PostgreSQL sees the bound is implied and skips the scan — and drop the CHECKs. Build the parent’s indexes on the partition CONCURRENTLY first too: ATTACH builds missing ones under its lock.`
             : `Add a CHECK constraint on ${shortName(partition)} that implies the partition bound (\`SELECT pg_get_partition_constraintdef('${sqlName(partition)}'::regclass)\` prints it once attached, on a copy), NOT VALID, validate it in a migration of its own, then attach and drop the CHECK.`,
-          code: fixCode ?? `// Write the CHECK by hand: knexsafe builds it for single-column RANGE and LIST keys only.\n// 1. ALTER TABLE ${sqlName(partition)} ADD CONSTRAINT ${ident(partitionCheck)} CHECK (…) NOT VALID;\n// 2. ALTER TABLE ${sqlName(partition)} VALIDATE CONSTRAINT ${ident(partitionCheck)};  (its own migration)\n// 3. ${attach}; ALTER TABLE ${sqlName(partition)} DROP CONSTRAINT ${ident(partitionCheck)};`,
+          code:
+            fixCode ??
+            `// Write the CHECK by hand: knexsafe builds it for single-column RANGE and LIST keys only.\n// 1. ALTER TABLE ${sqlName(partition)} ADD CONSTRAINT ${ident(partitionCheck)} CHECK (…) NOT VALID;\n// 2. ALTER TABLE ${sqlName(partition)} VALIDATE CONSTRAINT ${ident(partitionCheck)};  (its own migration)\n// 3. ${attach}; ALTER TABLE ${sqlName(partition)} DROP CONSTRAINT ${ident(partitionCheck)};`,
         },
       });
     }

@@ -38,9 +38,7 @@ function usingSource(statement: AnalyzedStatement, column: string): string | und
     return undefined;
   }
   const body = nodeOf<{ cmds?: Node[] }>(parsed?.ast, 'AlterTableStmt');
-  const cmd = (body?.cmds ?? [])
-    .map((n) => nodeOf<{ subtype?: string; name?: string; def?: Node }>(n, 'AlterTableCmd'))
-    .find((c) => c?.subtype === 'AT_AlterColumnType' && c.name === column);
+  const cmd = (body?.cmds ?? []).map((n) => nodeOf<{ subtype?: string; name?: string; def?: Node }>(n, 'AlterTableCmd')).find((c) => c?.subtype === 'AT_AlterColumnType' && c.name === column);
   const typeAt = nodeOf<{ typeName?: { location?: number } }>(cmd?.def, 'ColumnDef')?.typeName?.location;
   if (typeAt === undefined) return undefined;
   const using = tokens.find((t) => t.start > typeAt && t.keywordKind !== 0 && t.text.toLowerCase() === 'using');
@@ -97,7 +95,12 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
   const customUsing = plainUsing ? undefined : usingSource(statement, column);
   if (!plainUsing && !customUsing) return undefined;
   const bare = shortName(table).split('.').pop()!;
-  const next = limitName(`${column}_${newType.replace(/\(.*$/, '').replace(/[^a-z0-9]+/gi, '_').replace(/_+$/, '')}`);
+  const next = limitName(
+    `${column}_${newType
+      .replace(/\(.*$/, '')
+      .replace(/[^a-z0-9]+/gi, '_')
+      .replace(/_+$/, '')}`,
+  );
   const notNull = after ? !after.nullable : before ? !before.nullable : false;
   const key = primaryKeyColumn(context, table);
   const blocked = dependents(context, table, column);
@@ -117,14 +120,7 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
     const conversion = customUsing ?? `${col}::${newType}`;
     const triggerValue = plainUsing ? `NEW.${col}::${newType}` : `(SELECT ${conversion} FROM (SELECT NEW.*) AS ${ident(bare)})`;
     const execute = pgVersion >= 11 ? 'EXECUTE FUNCTION' : 'EXECUTE PROCEDURE';
-    const createFunction = [
-      `CREATE FUNCTION ${ident(trigger)}() RETURNS trigger LANGUAGE plpgsql AS $$`,
-      `BEGIN`,
-      `  NEW.${nextCol} := ${triggerValue};`,
-      `  RETURN NEW;`,
-      `END`,
-      `$$`,
-    ].join('\n');
+    const createFunction = [`CREATE FUNCTION ${ident(trigger)}() RETURNS trigger LANGUAGE plpgsql AS $$`, `BEGIN`, `  NEW.${nextCol} := ${triggerValue};`, `  RETURN NEW;`, `END`, `$$`].join('\n');
     const createTrigger = `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE OF ${col} ON ${t} FOR EACH ROW ${execute} ${ident(trigger)}()`;
     const steps: string[] = [];
     steps.push(
@@ -211,7 +207,12 @@ function expandContract(hazard: TypeRewriteHazard, statement: AnalyzedStatement,
     {
       description:
         `Expand / contract instead of rewriting ${shortName(table)} in place: ` +
-        [`add ${next} (${newType}) kept in sync by a trigger`, 'copy the existing rows in batches', ...(notNull ? ['validate a NOT NULL check'] : []), ...(swap ? ['swap the columns in a short catalog-only transaction'] : [])].join(', then ') +
+        [
+          `add ${next} (${newType}) kept in sync by a trigger`,
+          'copy the existing rows in batches',
+          ...(notNull ? ['validate a NOT NULL check'] : []),
+          ...(swap ? ['swap the columns in a short catalog-only transaction'] : []),
+        ].join(', then ') +
         `.${rest} Each step is its own migration with \`transaction: false\`; deploy them one after the other.`,
     },
     code,
@@ -251,4 +252,3 @@ export const columnTypeRewrite: Rule = {
     }
   },
 };
-

@@ -87,7 +87,13 @@ export const concurrentlyInTransaction: Rule = {
 /** PostgreSQL's error text for the statement (PreventInTransactionBlock). */
 function postgresMessage(facts: StatementFacts): string {
   const what =
-    facts.kind === 'create-index' ? 'CREATE INDEX CONCURRENTLY' : facts.kind === 'drop' ? 'DROP INDEX CONCURRENTLY' : facts.kind === 'reindex' ? 'REINDEX CONCURRENTLY' : 'ALTER TABLE ... DETACH CONCURRENTLY';
+    facts.kind === 'create-index'
+      ? 'CREATE INDEX CONCURRENTLY'
+      : facts.kind === 'drop'
+        ? 'DROP INDEX CONCURRENTLY'
+        : facts.kind === 'reindex'
+          ? 'REINDEX CONCURRENTLY'
+          : 'ALTER TABLE ... DETACH CONCURRENTLY';
   return `${what} cannot run inside a transaction block`;
 }
 

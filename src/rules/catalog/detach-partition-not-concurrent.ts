@@ -46,7 +46,8 @@ export const detachPartitionNotConcurrent: Rule = {
         severity: severityForTable(context, parent, 'warning'),
         fix: canConcurrently
           ? {
-              description: 'Detach with CONCURRENTLY (PostgreSQL 14+): SHARE UPDATE EXCLUSIVE on the parent and the partition, reads and writes go on. It cannot run in a transaction block: give it a migration of its own without knex’s transaction. If it is interrupted, the partition is left “detach pending”: the generated migration finishes it with FINALIZE when run again.',
+              description:
+                'Detach with CONCURRENTLY (PostgreSQL 14+): SHARE UPDATE EXCLUSIVE on the parent and the partition, reads and writes go on. It cannot run in a transaction block: give it a migration of its own without knex’s transaction. If it is interrupted, the partition is left “detach pending”: the generated migration finishes it with FINALIZE when run again.',
               code: migrationFile({
                 up: [
                   `  const pending = await knex.raw(${jsString(`SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass('${regclass}') AND inhdetachpending`)});`,

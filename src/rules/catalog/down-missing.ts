@@ -47,7 +47,8 @@ export function inverseStatements(before: SchemaSnapshot, after: SchemaSnapshot,
   }
   for (const [key, p] of Object.entries(after.policies)) if (onCommonTable(p.table) && !before.policies[key]) raw(`DROP POLICY IF EXISTS ${ident(p.name)} ON ${sqlName(p.table)}`);
   for (const [key, v] of Object.entries(after.views)) if (!before.views[key]) raw(`DROP ${v.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ${sqlName(key)}`);
-  for (const key of keys(before.views)) if (!after.views[key] || after.views[key]!.definition !== before.views[key]!.definition) out.push(`// up changed or dropped the view ${shortName(key)}: re-create it here as it was.`);
+  for (const key of keys(before.views))
+    if (!after.views[key] || after.views[key]!.definition !== before.views[key]!.definition) out.push(`// up changed or dropped the view ${shortName(key)}: re-create it here as it was.`);
   for (const [key, i] of Object.entries(after.indexes)) {
     const was = before.indexes[key];
     if (onCommonTable(i.table) && (!was || was.definition !== i.definition)) raw(`DROP INDEX IF EXISTS ${sqlName(key)}`);
@@ -90,9 +91,11 @@ export function inverseStatements(before: SchemaSnapshot, after: SchemaSnapshot,
 
   // 3. Tables up created, then the types, sequences, functions … that only they needed.
   for (const table of dropOrder(after, newTables)) out.push(`await ${schemaBuilder(table, knex)}.dropTableIfExists(${jsString(bareName(table))});`);
-  const ownerGone = (owner: string | null) => owner !== null && (newTables.some((t) => owner.startsWith(`${t}.`)) || !before.tables[owner.slice(0, owner.lastIndexOf('.'))]?.columns[owner.slice(owner.lastIndexOf('.') + 1)]);
+  const ownerGone = (owner: string | null) =>
+    owner !== null && (newTables.some((t) => owner.startsWith(`${t}.`)) || !before.tables[owner.slice(0, owner.lastIndexOf('.'))]?.columns[owner.slice(owner.lastIndexOf('.') + 1)]);
   for (const [key, s] of Object.entries(after.sequences)) if (!before.sequences[key] && !ownerGone(s.ownedBy)) raw(`DROP SEQUENCE IF EXISTS ${sqlName(key)}`);
-  for (const [key, f] of Object.entries(after.functions)) if (!before.functions[key]) raw(`DROP ${f.kind === 'procedure' ? 'PROCEDURE' : f.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION'} IF EXISTS ${functionName(key, f.signature)}`);
+  for (const [key, f] of Object.entries(after.functions))
+    if (!before.functions[key]) raw(`DROP ${f.kind === 'procedure' ? 'PROCEDURE' : f.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION'} IF EXISTS ${functionName(key, f.signature)}`);
   for (const key of keys(after.domains)) if (!before.domains[key]) raw(`DROP DOMAIN IF EXISTS ${sqlName(key)}`);
   for (const key of keys(after.composites)) if (!before.composites[key]) raw(`DROP TYPE IF EXISTS ${sqlName(key)}`);
   for (const key of keys(after.enums)) {
@@ -127,7 +130,9 @@ export function inverseStatements(before: SchemaSnapshot, after: SchemaSnapshot,
     const gone = was.columnOrder.filter((c) => !now.columns[c]);
     if (gone.length) out.push(`// up dropped ${gone.map((c) => `${shortName(table)}.${c}`).join(', ')}: re-created empty, the data is not restored.`);
     for (const c of gone) raw(`ALTER TABLE ${sqlName(table)} ADD COLUMN ${columnSql(was.columns[c]!)}`);
-    for (const s of Object.values(before.sequences)) if (s.ownedBy && gone.some((c) => s.ownedBy === `${table}.${c}`) && !was.columns[s.ownedBy.slice(table.length + 1)]?.identity && !after.sequences[`${s.schema}.${s.name}`]) raw(`ALTER SEQUENCE ${sqlName(`${s.schema}.${s.name}`)} OWNED BY ${sqlName(table)}.${ident(s.ownedBy.slice(table.length + 1))}`);
+    for (const s of Object.values(before.sequences))
+      if (s.ownedBy && gone.some((c) => s.ownedBy === `${table}.${c}`) && !was.columns[s.ownedBy.slice(table.length + 1)]?.identity && !after.sequences[`${s.schema}.${s.name}`])
+        raw(`ALTER SEQUENCE ${sqlName(`${s.schema}.${s.name}`)} OWNED BY ${sqlName(table)}.${ident(s.ownedBy.slice(table.length + 1))}`);
     for (const c of Object.values(was.constraints)) {
       const old = now.constraints[c.name];
       if (!old || old.definition !== c.definition) raw(`ALTER TABLE ${sqlName(table)} ADD CONSTRAINT ${ident(c.name)} ${c.definition}`);
@@ -169,7 +174,10 @@ function withGeneratedDown(unit: MigrationUnit, lines: (knex: string) => string[
   const ts = unit.file.endsWith('.ts') || unit.file.endsWith('.mts') || unit.file.endsWith('.cts');
   const esm = tokens.some((t, i) => t.type === 'ident' && t.text === 'export' && (i === 0 || tokens[i - 1]!.text === ';' || tokens[i - 1]!.text === '}' || tokens[i - 1]!.line < t.line));
   const param = ts ? 'knex: Knex' : 'knex';
-  const body = (knex: string) => lines(knex).map((l) => `  ${l}`).join('\n');
+  const body = (knex: string) =>
+    lines(knex)
+      .map((l) => `  ${l}`)
+      .join('\n');
   const existing = unit.hasDown ? migrationFunction(tokens, 'down') : undefined;
   if (existing) {
     const edits: TextEdit[] = [];
@@ -215,13 +223,18 @@ export const downMissing: Rule = {
     if (diff.equal) return;
     const before = unit.schemaBefore;
     const after = unit.schemaAfter;
-    const summary = diff.changes.slice(0, 3).map((c) => c.message).join('; ') + (diff.changes.length > 3 ? `; … (${diff.changes.length} changes)` : '');
+    const summary =
+      diff.changes
+        .slice(0, 3)
+        .map((c) => c.message)
+        .join('; ') + (diff.changes.length > 3 ? `; … (${diff.changes.length} changes)` : '');
     context.report({
       message: empty ? `down is empty, but up changes the schema (${summary})` : `There is no down, but up changes the schema (${summary})`,
       why: `knex migrate:rollback runs down, records the migration as undone and leaves the schema as up made it; the next migrate:latest then runs up again and fails on objects that already exist. A rollback is what you reach for when a deploy goes wrong — it has to work.`,
       fix: {
         wholeMigration: true,
-        description: 'A down that undoes exactly what up did (generated from the schema before and after up; check it, and keep data-preserving steps in mind). If the migration really cannot be undone, say so: // knexsafe-ignore down-missing: <reason>.',
+        description:
+          'A down that undoes exactly what up did (generated from the schema before and after up; check it, and keep data-preserving steps in mind). If the migration really cannot be undone, say so: // knexsafe-ignore down-missing: <reason>.',
         code: withGeneratedDown(unit, (knex) => inverseStatements(before, after, knex)),
       },
     });

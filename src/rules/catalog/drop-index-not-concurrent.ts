@@ -24,10 +24,7 @@ export const dropIndexNotConcurrent: Rule = {
       const index = findIndex(unit.schemaBefore, name);
       if (unit.schemaBefore && !index) continue; // created by this migration, or not an index we know
       // Static mode: an index the same file created is new.
-      if (
-        !unit.schemaBefore &&
-        unit.statements.some((s) => s.index < statement.index && s.facts.kind === 'create-index' && s.facts.name === name.name)
-      ) {
+      if (!unit.schemaBefore && unit.statements.some((s) => s.index < statement.index && s.facts.kind === 'create-index' && s.facts.name === name.name)) {
         continue;
       }
       const table = index?.table;
@@ -58,7 +55,12 @@ export const dropIndexNotConcurrent: Rule = {
             description: `Drop it with DROP INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE: reads and writes go on) in a migration that opts out of knex’s transaction; ${recreate ? 'down re-creates it CONCURRENTLY with its original definition' : 'down must re-create it CONCURRENTLY with its original definition (unknown to a static check)'}.${f.cascade ? ' CONCURRENTLY does not support CASCADE: drop the dependent objects first.' : ''}`,
             code: migrationFile({
               up: [rawLine(`DROP INDEX CONCURRENTLY IF EXISTS ${indexSql}`)],
-              down: recreate ? [rawLine(recreate)] : [`  // Re-create ${shortName(name)} with its original definition, e.g.:`, `  // await knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS ${shortName(name)} ON <table> (<columns>)');`],
+              down: recreate
+                ? [rawLine(recreate)]
+                : [
+                    `  // Re-create ${shortName(name)} with its original definition, e.g.:`,
+                    `  // await knex.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS ${shortName(name)} ON <table> (<columns>)');`,
+                  ],
               noTransaction: 'CONCURRENTLY cannot run inside a transaction.',
             }),
           };

@@ -96,7 +96,9 @@ export const dropTable: Rule = {
                   'Retire it in steps: ship code that no longer uses the table, back it up, rename it away in one migration (instantly reversible if something still needed it), and drop the renamed table a release later with a down that re-creates it.',
                 code: dropFix(context, table),
                 // Step 2 drops the enum types only this table used: the migration's own DROP TYPE of them is in it.
-                covers: context.migration.statements.filter((s) => s.facts.kind === 'drop' && s.facts.objectType === 'type' && s.facts.names.some((n) => enumsOnlyUsedBy(before, table).includes(tableName(context, n)))),
+                covers: context.migration.statements.filter(
+                  (s) => s.facts.kind === 'drop' && s.facts.objectType === 'type' && s.facts.names.some((n) => enumsOnlyUsedBy(before, table).includes(tableName(context, n))),
+                ),
               },
             }
           : {

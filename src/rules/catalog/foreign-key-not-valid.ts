@@ -48,12 +48,12 @@ function report(statement: AnalyzedStatement, context: RuleContext, table: strin
     severity: severityForTable(context, table),
     fix: lazyFix(
       {
-      ...statementsAddingColumns(context, table, added),
-      description: `Add it NOT VALID (a brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes SHARE UPDATE EXCLUSIVE on ${shortName(table)} and ROW SHARE on ${referenced ? shortName(referenced) : 'the referenced table'}, so reads and writes go on.${
-        partitioned
-          ? ` ${shortName(table)} is partitioned: before PostgreSQL 18 it refuses NOT VALID foreign keys, so add the key NOT VALID to each partition and VALIDATE them first; adding it to the parent afterwards attaches those validated partition keys instead of creating new ones.`
-          : ''
-      }`,
+        ...statementsAddingColumns(context, table, added),
+        description: `Add it NOT VALID (a brief lock, no scan; new rows are checked from then on), then VALIDATE CONSTRAINT in a later migration with its own transaction: validation takes SHARE UPDATE EXCLUSIVE on ${shortName(table)} and ROW SHARE on ${referenced ? shortName(referenced) : 'the referenced table'}, so reads and writes go on.${
+          partitioned
+            ? ` ${shortName(table)} is partitioned: before PostgreSQL 18 it refuses NOT VALID foreign keys, so add the key NOT VALID to each partition and VALIDATE them first; adding it to the parent afterwards attaches those validated partition keys instead of creating new ones.`
+            : ''
+        }`,
       },
       () => {
         // Written with the code: only --json, --verbose and fix show it.
@@ -86,6 +86,8 @@ function partitionKeysValidated(context: RuleContext, table: string, columns: st
   const { leaves } = partitionTree(before, table);
   return (
     leaves.length > 0 &&
-    leaves.every((leaf) => Object.values(before?.tables[leaf]?.constraints ?? {}).some((c) => c.kind === 'foreign' && c.validated && c.references?.table === referenced && c.columns.join() === columns.join()))
+    leaves.every((leaf) =>
+      Object.values(before?.tables[leaf]?.constraints ?? {}).some((c) => c.kind === 'foreign' && c.validated && c.references?.table === referenced && c.columns.join() === columns.join()),
+    )
   );
 }

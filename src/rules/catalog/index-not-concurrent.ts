@@ -45,7 +45,8 @@ export const indexNotConcurrent: Rule = {
         lock: { mode: lock?.mode ?? 'ShareLock', relation: table },
         severity: severityForTable(context, table),
         fix: {
-          description: 'Create the index ON ONLY the parent (catalog only), then build each partition’s index with CREATE INDEX CONCURRENTLY and attach it with ALTER INDEX … ATTACH PARTITION, in a migration that opts out of knex’s transaction. Works on every supported PostgreSQL version.',
+          description:
+            'Create the index ON ONLY the parent (catalog only), then build each partition’s index with CREATE INDEX CONCURRENTLY and attach it with ALTER INDEX … ATTACH PARTITION, in a migration that opts out of knex’s transaction. Works on every supported PostgreSQL version.',
           code: partitionedIndexMigration({
             parent: table,
             name,
@@ -65,7 +66,10 @@ export const indexNotConcurrent: Rule = {
       lock: { mode: lock?.mode ?? 'ShareLock', relation: table },
       severity: severityForTable(context, table),
       fix: lazyFix(
-        { description: 'Build the index with CREATE INDEX CONCURRENTLY in a migration of its own that opts out of knex’s transaction (CONCURRENTLY cannot run inside one); drop it CONCURRENTLY in down.' },
+        {
+          description:
+            'Build the index with CREATE INDEX CONCURRENTLY in a migration of its own that opts out of knex’s transaction (CONCURRENTLY cannot run inside one); drop it CONCURRENTLY in down.',
+        },
         () =>
           migrationCode({
             comment: ['CONCURRENTLY cannot run inside a transaction.'],

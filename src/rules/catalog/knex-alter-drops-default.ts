@@ -1,17 +1,5 @@
 import { shortName, tableName } from '../helpers.js';
-import {
-  applyEdits,
-  enclosingCall,
-  findColumnDefinition,
-  isIdent,
-  isPunct,
-  outerStatementChain,
-  stringArg,
-  tokensOf,
-  type ColumnDefinition,
-  type JsToken,
-  type TextEdit,
-} from '../js-source.js';
+import { applyEdits, enclosingCall, findColumnDefinition, isIdent, isPunct, outerStatementChain, stringArg, tokensOf, type ColumnDefinition, type JsToken, type TextEdit } from '../js-source.js';
 import type { AlterTableCommand } from '../../sql/facts.js';
 import type { AnalyzedStatement, MigrationUnit, Rule, RuleContext } from '../types.js';
 import type { ColumnInfo } from '../../schema/types.js';
@@ -122,7 +110,9 @@ export const knexAlterDropsDefault: Rule = {
         message: `.alter() on ${col} drops its ${lostText}`,
         why:
           `knex re-creates the column definition from the builder call alone: it runs DROP DEFAULT and DROP NOT NULL before the type change and restores only what the call repeats. ` +
-          (lostDefault ? `Inserts that leave ${first.column} out now store NULL instead of ${was.default}` + (was.default?.includes('nextval(') ? ' — for an id column, every insert fails' : '') + '. ' : '') +
+          (lostDefault
+            ? `Inserts that leave ${first.column} out now store NULL instead of ${was.default}` + (was.default?.includes('nextval(') ? ' — for an id column, every insert fails' : '') + '. '
+            : '') +
           (lostNotNull ? `NULLs are accepted again, and code that relies on the column being set breaks later.` : ''),
         fix: rewritten
           ? {

@@ -1,17 +1,5 @@
 import { shortName } from '../helpers.js';
-import {
-  applyEdits,
-  callAt,
-  enclosingCall,
-  functionRange,
-  insertAfterStatement,
-  isPunct,
-  migrationFunction,
-  stringArg,
-  stringListArg,
-  tokensOf,
-  type JsToken,
-} from '../js-source.js';
+import { applyEdits, callAt, enclosingCall, functionRange, insertAfterStatement, isPunct, migrationFunction, stringArg, stringListArg, tokensOf, type JsToken } from '../js-source.js';
 import { parseSqlSync } from '../../sql/parse.js';
 import { statementFacts } from '../../sql/facts.js';
 import type { SchemaSnapshot } from '../../schema/types.js';
@@ -21,7 +9,12 @@ import { bareName, enumUsers, jsSql, sqlName } from '../../codegen/index.js';
 /** Tables (bare and qualified) and `table.column`s a statement drops. */
 function droppedBy(statement: AnalyzedStatement, context: RuleContext): { tables: string[]; columns: string[] } {
   const f = statement.facts;
-  const qualify = (n: { schema?: string; name: string }) => (n.schema ? `${n.schema}.${n.name}` : (Object.keys(context.migration.schemaBefore?.tables ?? {}).find((t) => bareName(t) === n.name && t.startsWith('public.')) ?? Object.keys(context.migration.schemaBefore?.tables ?? {}).find((t) => bareName(t) === n.name) ?? `public.${n.name}`));
+  const qualify = (n: { schema?: string; name: string }) =>
+    n.schema
+      ? `${n.schema}.${n.name}`
+      : (Object.keys(context.migration.schemaBefore?.tables ?? {}).find((t) => bareName(t) === n.name && t.startsWith('public.')) ??
+        Object.keys(context.migration.schemaBefore?.tables ?? {}).find((t) => bareName(t) === n.name) ??
+        `public.${n.name}`);
   if (f.kind === 'drop' && f.objectType === 'table') return { tables: f.names.map(qualify), columns: [] };
   if (f.kind === 'alter-table') {
     const table = qualify(f.table);

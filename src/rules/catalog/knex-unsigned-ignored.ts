@@ -85,7 +85,11 @@ export const knexUnsignedIgnored: Rule = {
         message: `.unsigned() on ${col} does nothing on PostgreSQL`,
         why:
           `PostgreSQL has no unsigned integer types and knex adds no CHECK for .unsigned(): ${column.name} accepts negative values, and its range is not doubled (integer still stops at 2,147,483,647).` +
-          (reference ? ' Here the foreign key already restricts it to existing ids, so the call is only misleading.' : key ? ' Here the column is a generated key, so the call is only misleading.' : ' Code or reviewers that trust the modifier let negative values through.'),
+          (reference
+            ? ' Here the foreign key already restricts it to existing ids, so the call is only misleading.'
+            : key
+              ? ' Here the column is a generated key, so the call is only misleading.'
+              : ' Code or reviewers that trust the modifier let negative values through.'),
         severity: harmless ? 'info' : 'warning',
         ...(code
           ? {
@@ -94,7 +98,9 @@ export const knexUnsignedIgnored: Rule = {
                 description: harmless
                   ? `Remove .unsigned(): it is a no-op on PostgreSQL.`
                   : `Enforce it with a CHECK (${column.name} >= 0)` +
-                    (column.created === 'create-table' ? ` in the table definition.` : ` added NOT VALID (new rows are checked at once; VALIDATE CONSTRAINT in a later migration checks the old ones without blocking writes).`),
+                    (column.created === 'create-table'
+                      ? ` in the table definition.`
+                      : ` added NOT VALID (new rows are checked at once; VALIDATE CONSTRAINT in a later migration checks the old ones without blocking writes).`),
                 code,
               },
             }

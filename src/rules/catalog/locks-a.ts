@@ -8,12 +8,4 @@ import { uniqueConstraintLocks } from './unique-constraint-locks.js';
 import { validateInSameTransaction } from './validate-in-same-transaction.js';
 
 /** Index and constraint lock hazards (one module each; shared fix code in locks-a-fixes.ts). */
-export const RULES: readonly Rule[] = [
-  dropIndexNotConcurrent,
-  concurrentlyInTransaction,
-  uniqueConstraintLocks,
-  addPrimaryKeyLocks,
-  foreignKeyNotValid,
-  checkNotValid,
-  validateInSameTransaction,
-];
+export const RULES: readonly Rule[] = [dropIndexNotConcurrent, concurrentlyInTransaction, uniqueConstraintLocks, addPrimaryKeyLocks, foreignKeyNotValid, checkNotValid, validateInSameTransaction];

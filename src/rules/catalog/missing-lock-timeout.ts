@@ -110,7 +110,10 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
   }
   if (unit.source && line && sameFile) {
     const knexVar = knexVariableOn(unit.source, line);
-    const lines = [`// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`, `await ${knexVar}.raw(${jsSql(setting)});`];
+    const lines = [
+      `// knexsafe: give up after ${LOCK_TIMEOUT} instead of queueing every query on ${shortName(statement.locks[0]?.relation ?? 'the table')} behind this migration.`,
+      `await ${knexVar}.raw(${jsSql(setting)});`,
+    ];
     if (!inTransaction) lines.push(`// ... and \`await ${knexVar}.raw('RESET lock_timeout')\` in a finally block after the locking statements.`);
     const edited = awaitable(insertLines(unit.source, line, lines), line);
     if (edited) return { wholeMigration: true, description, code: edited };
@@ -118,7 +121,10 @@ function fixFor(unit: MigrationUnit, statement: AnalyzedStatement, context: Rule
   // No source to edit (the statement comes from a helper module): a template.
   return {
     description,
-    code: [`// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`, `await ${inTransaction ? 'knex' : 'trx'}.raw(${jsSql(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`].join('\n'),
+    code: [
+      `// First statement of exports.up${inTransaction ? '' : ', inside knex.transaction(async (trx) => { ... })'}:`,
+      `await ${inTransaction ? 'knex' : 'trx'}.raw(${jsSql(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`)});`,
+    ].join('\n'),
   };
 }
 

@@ -32,8 +32,7 @@ export const preferBigintIds: Rule = {
       if (type.schema || type.array) continue;
       const small = type.name === 'serial' || type.name === 'smallserial' || type.name === 'int4' || type.name === 'int2';
       if (!small) continue;
-      const key =
-        n.column.serial || n.column.identity !== undefined || n.column.primaryKey || tablePrimary.some((c) => c.columns.length === 1 && c.columns[0] === n.column.name);
+      const key = n.column.serial || n.column.identity !== undefined || n.column.primaryKey || tablePrimary.some((c) => c.columns.length === 1 && c.columns[0] === n.column.name);
       if (!key) continue;
       const d = n.definition;
       const bigger = d ? BIGGER[d.call.name] : undefined;

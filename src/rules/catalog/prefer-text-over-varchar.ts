@@ -68,8 +68,7 @@ function reportChar(n: NewColumn, context: RuleContext): void {
   const spelled = `char${length !== undefined ? `(${length})` : ''}${type.array ? '[]' : ''}`;
   const d = n.definition;
   const check = length !== undefined && n.inCreateTable && !type.array ? `.checkLength('<=', ${length})` : '';
-  const code =
-    d && d.call.name === 'specificType' && !type.array ? applyEdits(context.migration.source, [replaceTypeCall(n, `text(${jsString(n.column.name)})${check}`)]) : undefined;
+  const code = d && d.call.name === 'specificType' && !type.array ? applyEdits(context.migration.source, [replaceTypeCall(n, `text(${jsString(n.column.name)})${check}`)]) : undefined;
   context.report({
     statement: n.statement,
     table: n.table,
@@ -79,7 +78,7 @@ function reportChar(n: NewColumn, context: RuleContext): void {
     ...(code
       ? {
           fix: {
-                wholeMigration: true,
+            wholeMigration: true,
             description: `Use table.text(${jsString(n.column.name)})${check ? ` with ${check} to keep the limit` : length !== undefined ? `; if the limit matters, add CHECK (char_length(${n.column.name}) <= ${length}) NOT VALID in the same migration` : ''}.`,
             code,
           },

@@ -32,9 +32,7 @@ export const preferTimestamptz: Rule = {
         severity: 'info',
         message: `${shortName(n.table)}.${n.column.name} is timestamp without time zone: prefer timestamptz`,
         why: 'timestamp without time zone stores a wall-clock reading, not an instant: app servers or sessions in different time zones write the same moment differently, comparisons across DST changes go wrong, and now() is silently converted to the session zone. timestamptz stores the instant (UTC) in the same 8 bytes.',
-        ...(code
-          ? { fix: { wholeMigration: true, description: `Use table.${replacement}: knex's timestamp() is timestamptz on PostgreSQL unless told { useTz: false }.`, code } }
-          : {}),
+        ...(code ? { fix: { wholeMigration: true, description: `Use table.${replacement}: knex's timestamp() is timestamptz on PostgreSQL unless told { useTz: false }.`, code } } : {}),
       });
     }
   },

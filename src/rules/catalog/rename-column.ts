@@ -155,7 +155,9 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
     `    table.specificType(${jsString(to)}, ${jsString(column.type)});`,
     `  });`,
     ...(column.default !== null ? [`  ${rawCall(`ALTER TABLE ${t} ALTER COLUMN ${n} SET DEFAULT ${column.default}`)}`] : []),
-    ...(notNull ? [`  // Enforced for new rows at once; existing rows are checked after the backfill.`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`] : []),
+    ...(notNull
+      ? [`  // Enforced for new rows at once; existing rows are checked after the backfill.`, `  ${rawCall(`ALTER TABLE ${t} ADD CONSTRAINT ${check} CHECK (${n} IS NOT NULL) NOT VALID`)}`]
+      : []),
     `  // Keeps ${from} and ${to} equal while the old release (writing ${from}) and the new one (writing ${to}) run side by side.`,
     `  ${rawCall(syncFunctionSql(fn, from, to)).replace(/\n/g, '\n  ')}`,
     `  ${rawCall(`CREATE TRIGGER ${trigger} BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE PROCEDURE ${fn}()`)}`,
@@ -175,9 +177,7 @@ function expandContract(context: RuleContext, table: string, from: string, to: s
     `    if (!result.rowCount) break;`,
     `  }`,
     ...(notNull ? [`  // Scans without blocking writes (SHARE UPDATE EXCLUSIVE).`, `  ${rawCall(`ALTER TABLE ${t} VALIDATE CONSTRAINT ${check}`)}`] : []),
-    ...(rebuilt.build.length
-      ? [`  // The indexes and constraints of ${from}, built on ${to} without blocking writes; the contract step gives them their names.`, ...body(rebuilt.build)]
-      : []),
+    ...(rebuilt.build.length ? [`  // The indexes and constraints of ${from}, built on ${to} without blocking writes; the contract step gives them their names.`, ...body(rebuilt.build)] : []),
   ];
   const backfillDown = [
     ...body(rebuilt.unbuild),

@@ -217,7 +217,14 @@ export const rowByRowBackfill: Rule = {
       const table = key.split('\u0000')[0]!;
       const first = statements[0]!;
       reported.add(`${first.site!.file}:${first.site!.line}`);
-      report(context, unit, table, first, statements.length, heldLocks(unit, context, (s) => s.index < first.index));
+      report(
+        context,
+        unit,
+        table,
+        first,
+        statements.length,
+        heldLocks(unit, context, (s) => s.index < first.index),
+      );
     }
     // Static: a write inside a loop that ran fewer than twice on the shadow (its tables are nearly empty).
     for (const write of writesInLoops(unit, context)) {
@@ -226,7 +233,15 @@ export const rowByRowBackfill: Rule = {
       const ran = unit.statements.find((s) => s.site?.line === write.line && s.site.file === unit.file);
       const before = unit.statements.filter((s) => (s.site?.line ?? 0) < write.line && s.site?.file === unit.file);
       const last = before[before.length - 1];
-      report(context, unit, write.table, ran, ran ? 1 : 0, heldLocks(unit, context, (s) => last !== undefined && s.index <= last.index), write.line);
+      report(
+        context,
+        unit,
+        write.table,
+        ran,
+        ran ? 1 : 0,
+        heldLocks(unit, context, (s) => last !== undefined && s.index <= last.index),
+        write.line,
+      );
     }
   },
 };
@@ -238,10 +253,14 @@ function report(context: RuleContext, unit: MigrationUnit, table: string, statem
   context.report({
     ...(statement ? { statement } : { site: { file: unit.file, line: line ?? 1, column: 1 } }),
     table,
-    ...(held.size ? { lock: { mode: [...held.values()].reduce((a, b) => (lockRank(b) > lockRank(a) ? b : a)), relation: [...held].reduce((a, b) => (lockRank(b[1]) > lockRank(a[1]) ? b : a))[0] } } : {}),
+    ...(held.size
+      ? { lock: { mode: [...held.values()].reduce((a, b) => (lockRank(b) > lockRank(a) ? b : a)), relation: [...held].reduce((a, b) => (lockRank(b[1]) > lockRank(a[1]) ? b : a))[0] } }
+      : {}),
     message:
       `Rows of ${shortName(table)} are written one at a time from a loop` +
-      (times >= LOOP_MIN ? ` (${times} single-row statements from this call on the shadow)` : ` (the loop ran ${times === 0 ? 'no' : 'one'} time${times === 1 ? '' : 's'} on the nearly empty shadow)`) +
+      (times >= LOOP_MIN
+        ? ` (${times} single-row statements from this call on the shadow)`
+        : ` (the loop ran ${times === 0 ? 'no' : 'one'} time${times === 1 ? '' : 's'} on the nearly empty shadow)`) +
       (rows !== undefined ? `, about ${rows} rows` : ''),
     why:
       `With production data the loop sends one statement per row: a table of a million rows is a million round trips, minutes to hours. ` +

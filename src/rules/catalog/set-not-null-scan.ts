@@ -93,7 +93,13 @@ export const setNotNullScan: Rule = {
     if (context.tableAge(table) === 'new') return;
     const t = sqlName(table);
     const earlier = earlierCommands(statement, context, table);
-    const rewritten = new Set(context.migration.statements.filter((s) => s.index <= statement.index).flatMap((s) => typeRewriteHazards(s, context)).filter((h) => h.table === table).map((h) => h.column));
+    const rewritten = new Set(
+      context.migration.statements
+        .filter((s) => s.index <= statement.index)
+        .flatMap((s) => typeRewriteHazards(s, context))
+        .filter((h) => h.table === table)
+        .map((h) => h.column),
+    );
     for (const command of f.commands) {
       if (command.action !== 'set-not-null') continue;
       const column = command.column;
@@ -173,15 +179,16 @@ export const setNotNullScan: Rule = {
         const loops = backfills.map((s) => batchedLoop(s, context, table));
         const total = context.pgVersion >= 12 ? 4 : 3;
         files.push({
-          comment: [
-            `Step 1 of ${total}: add ${column} as a nullable column (catalog-only, brief lock), then fill the existing rows in batches,`,
-            `each committing on its own.`,
-          ],
+          comment: [`Step 1 of ${total}: add ${column} as a nullable column (catalog-only, brief lock), then fill the existing rows in batches,`, `each committing on its own.`],
           noTransaction: true,
           ...(loops.length ? { preamble: BATCH_PREAMBLE } : {}),
           up: [
             ...guardedTransaction([nullableColumnSql(t, added.command.column, context.migration.schemaAfter?.tables[table]?.columns[column]?.default)]),
-            ...loops.flatMap((loop, i) => (loop ? ['', ...(loops.length > 1 ? ['{'] : []), ...(loops.length > 1 ? loop.map((l) => `  ${l}`) : loop), ...(loops.length > 1 ? ['}'] : [])] : ['', `// Backfill ${i + 1}: run it in batches (see unbatched-backfill).`])),
+            ...loops.flatMap((loop, i) =>
+              loop
+                ? ['', ...(loops.length > 1 ? ['{'] : []), ...(loops.length > 1 ? loop.map((l) => `  ${l}`) : loop), ...(loops.length > 1 ? ['}'] : [])]
+                : ['', `// Backfill ${i + 1}: run it in batches (see unbatched-backfill).`],
+            ),
           ],
           down: guardedTransaction([`ALTER TABLE ${t} DROP COLUMN IF EXISTS ${ident(column)}`]),
         });

@@ -27,7 +27,19 @@ function what(statement: AnalyzedStatement): string {
       return 'REFRESH MATERIALIZED VIEW';
     case 'alter-table': {
       const actions = f.commands.map((c) =>
-        c.action === 'set-logged' ? 'SET LOGGED' : c.action === 'set-unlogged' ? 'SET UNLOGGED' : c.action === 'set-tablespace' ? 'SET TABLESPACE' : c.action === 'set-access-method' ? 'SET ACCESS METHOD' : c.action === 'set-expression' ? 'SET EXPRESSION' : c.action === 'add-column' && c.column.generated ? 'ADD COLUMN ... GENERATED ... STORED' : undefined,
+        c.action === 'set-logged'
+          ? 'SET LOGGED'
+          : c.action === 'set-unlogged'
+            ? 'SET UNLOGGED'
+            : c.action === 'set-tablespace'
+              ? 'SET TABLESPACE'
+              : c.action === 'set-access-method'
+                ? 'SET ACCESS METHOD'
+                : c.action === 'set-expression'
+                  ? 'SET EXPRESSION'
+                  : c.action === 'add-column' && c.column.generated
+                    ? 'ADD COLUMN ... GENERATED ... STORED'
+                    : undefined,
       );
       const named = actions.find((a) => a !== undefined);
       return named ? `ALTER TABLE ... ${named}` : 'ALTER TABLE';
@@ -42,8 +54,7 @@ function fixFor(statement: AnalyzedStatement, relation: string): Fix {
   const t = sqlName(relation);
   if (f.kind === 'vacuum' || f.kind === 'cluster') {
     return {
-      description:
-        `Don't rewrite a live table from a migration. A plain VACUUM (ANALYZE) takes only SHARE UPDATE EXCLUSIVE (reads and writes go on) and makes the space reusable; to give space back to the operating system or re-order rows, use pg_repack (or pg_squeeze), which rebuilds the table online and takes ACCESS EXCLUSIVE only for a moment at the end.`,
+      description: `Don't rewrite a live table from a migration. A plain VACUUM (ANALYZE) takes only SHARE UPDATE EXCLUSIVE (reads and writes go on) and makes the space reusable; to give space back to the operating system or re-order rows, use pg_repack (or pg_squeeze), which rebuilds the table online and takes ACCESS EXCLUSIVE only for a moment at the end.`,
       code: migrationCode({
         comment: [`VACUUM cannot run inside a transaction. A plain VACUUM does not block reads or writes.`],
         noTransaction: true,
@@ -63,10 +74,12 @@ function fixFor(statement: AnalyzedStatement, relation: string): Fix {
     };
   }
   return {
-    description:
-      `There is no online form of this change. Keep it out of knex's batch transaction in a migration of its own with a lock_timeout, and run it in a quiet period — or rebuild the table online with pg_repack, or create a new table, copy the rows in batches and swap the names.`,
+    description: `There is no online form of this change. Keep it out of knex's batch transaction in a migration of its own with a lock_timeout, and run it in a quiet period — or rebuild the table online with pg_repack, or create a new table, copy the rows in batches and swap the names.`,
     code: migrationCode({
-      comment: [`Its own migration: the ACCESS EXCLUSIVE lock is held only for this statement, and the lock_timeout stops it`, `from queueing traffic behind it. Run it in a quiet period: the table is still rewritten.`],
+      comment: [
+        `Its own migration: the ACCESS EXCLUSIVE lock is held only for this statement, and the lock_timeout stops it`,
+        `from queueing traffic behind it. Run it in a quiet period: the table is still rewritten.`,
+      ],
       noTransaction: true,
       up: guardedTransaction([statement.sql]),
       down: ['// Write the inverse statement here (e.g. SET LOGGED ↔ SET UNLOGGED).'],
@@ -125,4 +138,3 @@ export const tableRewrite: Rule = {
     }
   },
 };
-

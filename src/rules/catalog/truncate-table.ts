@@ -79,8 +79,7 @@ export const truncateTable: Rule = {
       statement,
       table: existing[0]!,
       message: `Table${existing.length > 1 ? 's' : ''} ${list} ${existing.length > 1 ? 'are' : 'is'} emptied by TRUNCATE`,
-      why:
-        `Every row of ${list} is gone for good: down can re-create the schema, never the data. TRUNCATE also takes ACCESS EXCLUSIVE on ${list} (reads and writes wait) until the migration commits, and running app servers that still expect the rows see them vanish.`,
+      why: `Every row of ${list} is gone for good: down can re-create the schema, never the data. TRUNCATE also takes ACCESS EXCLUSIVE on ${list} (reads and writes wait) until the migration commits, and running app servers that still expect the rows see them vanish.`,
       fix: {
         description: `Make sure the rows are disposable (a cache, a staging import) and back them up first (\`${backup}\`). To empty a table that is in use, delete in small batches instead (see unbatched-backfill), which keeps reads and writes going.`,
         code: truncateMigration(backup, `TRUNCATE ${existing.map(sqlName).join(', ')}${restart}`, '// knexsafe-ignore truncate-table: <why these rows are disposable>'),

@@ -99,7 +99,9 @@ export const unbatchedBackfill: Rule = {
       message: `${verb} of ${scope} in one statement, not in batches${rows !== undefined ? ` (about ${formatCount(rows)} rows)` : ''}`,
       why:
         `One ${verb} locks every row it touches until it commits: concurrent updates and deletes of those rows (and of rows referencing them) wait` +
-        (statement.transactionId !== undefined ? `, and inside knex's migration transaction the locks are held until the whole migration${context.batch.length > 1 ? ' batch' : ''} commits, together with every other lock it took` : '') +
+        (statement.transactionId !== undefined
+          ? `, and inside knex's migration transaction the locks are held until the whole migration${context.batch.length > 1 ? ' batch' : ''} commits, together with every other lock it took`
+          : '') +
         `. It writes all the WAL at once (replicas fall behind) and leaves ${f.kind === 'update' ? 'a dead copy of every updated row' : 'every deleted row dead'} for autovacuum; if it fails half-way, all of it rolls back.`,
       severity: severityForTable(context, table, 'warning'),
       ...(loop

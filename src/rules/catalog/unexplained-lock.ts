@@ -91,7 +91,13 @@ function label(facts: StatementFacts, sql: string): string {
     case 'merge':
       return `${facts.kind.toUpperCase()} on ${shortName(facts.table.schema ? `${facts.table.schema}.${facts.table.name}` : facts.table.name)} (through a trigger or rule it fired)`;
     default: {
-      const words = sql.trim().split(/\s+/).slice(0, 2).join(' ').toUpperCase().replace(/[^A-Z ]/g, '');
+      const words = sql
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(' ')
+        .toUpperCase()
+        .replace(/[^A-Z ]/g, '');
       return words === 'CALL' || words.startsWith('CALL ') ? `A procedure call (${sql.trim().split(/\s+/).slice(0, 2).join(' ')})` : words || 'A statement';
     }
   }
@@ -127,7 +133,13 @@ export const unexplainedLock: Rule = {
     // (Promise.all on one connection) and credited with that statement's lock.
     // Read on first need: a SQL file checked statically has no observed locks, so never needs it.
     let saidCache: Map<string, TableLock>[] | undefined;
-    const said = () => (saidCache ??= unit.statements.map((s) => byTable(inferredLocks(s.facts, context.pgVersion, unit.schemaBefore, () => 'existing'), false)));
+    const said = () =>
+      (saidCache ??= unit.statements.map((s) =>
+        byTable(
+          inferredLocks(s.facts, context.pgVersion, unit.schemaBefore, () => 'existing'),
+          false,
+        ),
+      ));
     const saidElsewhere = (parts: AnalyzedStatement[], lock: TableLock) =>
       unit.statements.some((s, i) => !parts.includes(s) && !s.error && lockRank(said()[i]?.get(lock.table)?.mode ?? 'AccessShareLock') >= lockRank(lock.mode) && said()[i]?.has(lock.table));
     for (const parts of groups(unit)) {
@@ -154,7 +166,7 @@ export const unexplainedLock: Rule = {
           if (parts.some((p) => p.facts.kind === 'alter-table' || p.facts.kind === 'drop') && subjects.some((t) => linkedByForeignKey(unit, t).has(lock.table))) continue;
           if (saidElsewhere(parts, lock)) continue;
         }
-          report(parts[parts.length - 1]!, parts, lock, context, unit);
+        report(parts[parts.length - 1]!, parts, lock, context, unit);
       }
     }
   },
@@ -175,7 +187,7 @@ function report(statement: AnalyzedStatement, parts: AnalyzedStatement[], lock: 
   const mode = lockModeSql(lock.mode);
   const impact = lockBlocks(lock.mode, lock.object);
   const table = shortName(lock.table);
-  const what = label(parts.length === 1 ? statement.facts : parts.find((p) => !UNDERSTOOD.has(p.facts.kind))?.facts ?? statement.facts, statement.captured?.sql ?? statement.sql);
+  const what = label(parts.length === 1 ? statement.facts : (parts.find((p) => !UNDERSTOOD.has(p.facts.kind))?.facts ?? statement.facts), statement.captured?.sql ?? statement.sql);
   const inTransaction = statement.transactionId !== undefined;
   const timeout = lockTimeoutInForce(parts[0]!, unit, context.batch);
   context.report({

@@ -34,11 +34,7 @@ export const validateInSameTransaction: Rule = {
       const both = referenced && referenced !== table ? `${shortName(table)} and ${shortName(referenced)}` : shortName(table);
       const mode = foreign ? 'ShareRowExclusiveLock' : 'AccessExclusiveLock';
       const sameMigration = add.unit === unit;
-      const where = sameMigration
-        ? add.statement.site
-          ? ` (line ${add.statement.site.line})`
-          : ''
-        : ` in ${add.unit.name}, which knex runs in the same batch transaction`;
+      const where = sameMigration ? (add.statement.site ? ` (line ${add.statement.site.line})` : '') : ` in ${add.unit.name}, which knex runs in the same batch transaction`;
       const stored = constraintAfter(context, table, c.kind === 'foreign' ? 'foreign' : 'check', c);
       const definition = stored ? withoutNotValid(stored.definition) : foreign ? foreignKeyDefinition(c) : `CHECK (${c.expression?.text ?? '…'})`;
       const files = notValidThenValidate({

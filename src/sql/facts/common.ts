@@ -7,7 +7,10 @@ import { constantValue, nodeOf, relationName, walk, type QualifiedName } from '.
 /** `OBJECT_MATVIEW` → `materialized-view`, `OBJECT_FOREIGN_TABLE` → `foreign-table`. */
 export function objectTypeName(type: ObjectType | string): string {
   if (type === 'OBJECT_MATVIEW') return 'materialized-view';
-  return type.replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, '-');
+  return type
+    .replace(/^OBJECT_/, '')
+    .toLowerCase()
+    .replace(/_/g, '-');
 }
 
 export function optionNames(def: Node | undefined): string[] {

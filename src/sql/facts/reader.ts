@@ -113,8 +113,7 @@ export class FactReader {
   constraint(con: Constraint, columnsOfColumn: string[]): ConstraintFacts {
     const kind = constraintKind(con.contype);
     const keys = stringList(con.keys);
-    const columns =
-      kind === 'foreign' ? (stringList(con.fk_attrs).length ? stringList(con.fk_attrs) : columnsOfColumn) : keys.length ? keys : kind === 'check' ? [] : columnsOfColumn;
+    const columns = kind === 'foreign' ? (stringList(con.fk_attrs).length ? stringList(con.fk_attrs) : columnsOfColumn) : keys.length ? keys : kind === 'check' ? [] : columnsOfColumn;
     const facts: ConstraintFacts = {
       kind,
       columns,
@@ -209,8 +208,23 @@ function firstLocation(root: unknown): number | undefined {
 
 // Words that end a default / generated / USING expression inside a column definition.
 const EXPRESSION_END_WORDS = new Set([
-  'not', 'null', 'constraint', 'check', 'unique', 'primary', 'references', 'default', 'collate', 'generated', 'deferrable',
-  'initially', 'with', 'where', 'returning', 'stored', 'virtual',
+  'not',
+  'null',
+  'constraint',
+  'check',
+  'unique',
+  'primary',
+  'references',
+  'default',
+  'collate',
+  'generated',
+  'deferrable',
+  'initially',
+  'with',
+  'where',
+  'returning',
+  'stored',
+  'virtual',
 ]);
 
 /**

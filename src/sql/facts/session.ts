@@ -68,14 +68,7 @@ export function doBlock(body: Record<string, unknown>): DoFacts {
   return { kind: 'do', language: defElemText(opts.get('language')) ?? 'plpgsql', body: defElemText(opts.get('as')) ?? '' };
 }
 
-const TIME_SETTINGS = new Set([
-  'lock_timeout',
-  'statement_timeout',
-  'idle_in_transaction_session_timeout',
-  'idle_session_timeout',
-  'transaction_timeout',
-  'deadlock_timeout',
-]);
+const TIME_SETTINGS = new Set(['lock_timeout', 'statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout', 'deadlock_timeout']);
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -204,9 +204,7 @@ export function alterTableCommand(r: FactReader, cmd: AlterTableCmd): AlterTable
       if (cmd.subtype === 'AT_AddIdentity') return { action: 'add-identity', column, identity: identity ?? 'always' };
       const set = defElems(nodeOf<{ items?: Node[] }>(cmd.def, 'List')?.items);
       const generated = defElemText(set.get('generated'));
-      return generated === undefined
-        ? { action: 'set-identity', column }
-        : { action: 'set-identity', column, identity: generated === '1' || generated === 'a' ? 'always' : 'by default' };
+      return generated === undefined ? { action: 'set-identity', column } : { action: 'set-identity', column, identity: generated === '1' || generated === 'a' ? 'always' : 'by default' };
     }
     case 'AT_DropIdentity':
       return { action: 'drop-identity', column, ifExists };

@@ -144,10 +144,7 @@ export type AlterTableAction = AlterTableCommand['action'];
  * `FOR VALUES …` of ATTACH PARTITION, each datum printed back as SQL (`'2026-01-01'`, `NULL`;
  * range bounds also `MINVALUE` / `MAXVALUE`). Hash bounds keep only the strategy.
  */
-export type PartitionBoundFacts =
-  | { strategy: 'range'; from: string[]; to: string[] }
-  | { strategy: 'list'; values: string[] }
-  | { strategy: 'hash' };
+export type PartitionBoundFacts = { strategy: 'range'; from: string[]; to: string[] } | { strategy: 'list'; values: string[] } | { strategy: 'hash' };
 
 export interface AlterTableFacts {
   kind: 'alter-table';

@@ -7,7 +7,8 @@ global.WIKI = { config: { db: { type: 'postgres' } }, SERVERPATH: path.join(__di
 const base = path.join(__dirname, 'server/db/migrations');
 const version = (f) => f.replace(/\.js$/, '').split('_')[0].split('.').map(Number);
 const compare = (a, b) => {
-  const x = version(a), y = version(b);
+  const x = version(a),
+    y = version(b);
   for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i];
   return a < b ? -1 : a > b ? 1 : 0;
 };
@@ -17,10 +18,18 @@ module.exports = {
   migrations: {
     migrationSource: {
       async getMigrations() {
-        return fs.readdirSync(base).filter((f) => f.endsWith('.js')).sort(compare).map((f) => ({ file: f.replace('.js', ''), directory: base }));
+        return fs
+          .readdirSync(base)
+          .filter((f) => f.endsWith('.js'))
+          .sort(compare)
+          .map((f) => ({ file: f.replace('.js', ''), directory: base }));
       },
-      getMigrationName(m) { return m.file.indexOf('.js') >= 0 ? m.file : `${m.file}.js`; },
-      getMigration(m) { return require(path.join(base, m.file)); },
+      getMigrationName(m) {
+        return m.file.indexOf('.js') >= 0 ? m.file : `${m.file}.js`;
+      },
+      getMigration(m) {
+        return require(path.join(base, m.file));
+      },
     },
   },
 };
