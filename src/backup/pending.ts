@@ -45,14 +45,7 @@ export async function backupPending(options: BackupPendingOptions): Promise<Back
   const db = await openTarget(project);
   try {
     const knex = db.knex;
-    const targets = await existingTargets(destructiveTargets(report.units ?? []), async (table, column) => {
-      const sql =
-        column === undefined
-          ? 'select pg_catalog.to_regclass(?) is not null as e'
-          : 'select exists (select 1 from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass(?) and attname = ? and attnum > 0 and not attisdropped) as e';
-      const rows = (await knex.raw(sql, column === undefined ? [table] : [table, column])) as { rows: { e: boolean }[] };
-      return rows.rows[0]?.e === true;
-    });
+    const targets = await existingTargets(destructiveTargets(report.units ?? []), knex);
     if (targets.length === 0) return { targets, migrations };
     options.progress?.(`Backing up ${targets.length} table${targets.length === 1 ? '' : 's'}`);
     const backup = await backupTargets(db, targets, {

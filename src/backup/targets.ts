@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { MigrationUnit } from '../rules/types.js';
 import type { QualifiedName } from '../sql/facts.js';
 
@@ -53,9 +54,17 @@ export function destructiveTargets(units: MigrationUnit[]): BackupTarget[] {
 
 /**
  * Drops targets with nothing on the database to lose yet: tables (or columns) that an earlier
- * migration of the same run creates. `exists` answers for `schema.table` / `table` and a column.
+ * migration of the same run creates, as the target database `knex` shows them now.
  */
-export async function existingTargets(targets: BackupTarget[], exists: (table: string, column?: string) => Promise<boolean>): Promise<BackupTarget[]> {
+export async function existingTargets(targets: BackupTarget[], knex: Knex): Promise<BackupTarget[]> {
+  const exists = async (table: string, column?: string) => {
+    const sql =
+      column === undefined
+        ? 'select pg_catalog.to_regclass(?) is not null as e'
+        : 'select exists (select 1 from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass(?) and attname = ? and attnum > 0 and not attisdropped) as e';
+    const rows = (await knex.raw(sql, column === undefined ? [table] : [table, column])) as { rows: { e: boolean }[] };
+    return rows.rows[0]?.e === true;
+  };
   const out: BackupTarget[] = [];
   for (const t of targets) {
     const table = t.table.schema ? `"${t.table.schema.replace(/"/g, '""')}"."${t.table.name.replace(/"/g, '""')}"` : `"${t.table.name.replace(/"/g, '""')}"`;

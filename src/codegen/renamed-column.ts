@@ -1,5 +1,5 @@
 import { parseSync } from 'libpg-query';
-import { deparseSync } from '../sql/deparse.js';
+import { deparseStatement } from '../sql/deparse.js';
 import { columnList, ident, sqlName } from './sql.js';
 
 /**
@@ -78,16 +78,6 @@ function parseOne(sql: string): JsonObject | undefined {
   }
 }
 
-function deparse(stmt: JsonObject): string | undefined {
-  try {
-    return deparseSync(stmt as never, { pretty: false })
-      .trim()
-      .replace(/;$/, '');
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * `CREATE INDEX CONCURRENTLY IF NOT EXISTS <name> …` from an index definition (`pg_get_indexdef`),
  * on column `to` where it named `from`.
@@ -100,7 +90,7 @@ export function indexOnRenamedColumn(definition: string, from: string, to: strin
   index['idxname'] = name;
   index['concurrent'] = true;
   index['if_not_exists'] = true;
-  return deparse(stmt!);
+  return deparseStatement(stmt!);
 }
 
 export type RenamedConstraint =
@@ -137,7 +127,7 @@ export function constraintOnRenamedColumn(table: string, definition: string, fro
   if (def['contype'] === 'CONSTR_FOREIGN' || def['contype'] === 'CONSTR_CHECK') {
     def['skip_validation'] = true;
     def['initially_valid'] = false;
-    const add = deparse(stmt!);
+    const add = deparseStatement(stmt!);
     return add ? { kind: 'not-valid', add } : undefined;
   }
   return undefined;

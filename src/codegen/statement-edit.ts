@@ -1,4 +1,4 @@
-import { deparseSync } from '../sql/deparse.js';
+import { deparseStatement } from '../sql/deparse.js';
 
 /**
  * Statements of a migration written again without the part a fix writes itself: one ALTER TABLE
@@ -29,11 +29,5 @@ export function alterTableWithoutAddedColumns(ast: unknown, columns: readonly st
   });
   if (kept.length === 0) return null;
   alter['cmds'] = kept;
-  try {
-    return deparseSync(stmt as never, { pretty: false })
-      .trim()
-      .replace(/;$/, '');
-  } catch {
-    return undefined;
-  }
+  return deparseStatement(stmt);
 }

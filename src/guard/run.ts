@@ -226,14 +226,7 @@ async function runGuarded(command: GuardedCommand, options: GuardedRunOptions): 
     const backupWanted = options.backup ?? project.knexsafe.backup ?? true;
     const plan = buildPlan(command, db.description, pending, modes, report, settings, backupWanted);
     const knex = db.knex;
-    plan.backupTargets = await existingTargets(plan.backupTargets, async (table, column) => {
-      const sql =
-        column === undefined
-          ? 'select pg_catalog.to_regclass(?) is not null as e'
-          : 'select exists (select 1 from pg_catalog.pg_attribute where attrelid = pg_catalog.to_regclass(?) and attname = ? and attnum > 0 and not attisdropped) as e';
-      const rows = (await knex.raw(sql, column === undefined ? [table] : [table, column])) as { rows: { e: boolean }[] };
-      return rows.rows[0]?.e === true;
-    });
+    plan.backupTargets = await existingTargets(plan.backupTargets, knex);
     for (const p of plan.pending) p.backups = plan.backupTargets.filter((t) => t.migrations.includes(p.name));
     if (checkSkipped) plan.checkSkipped = checkSkipped;
     if (report) events.checked?.(report, plan);

@@ -10,3 +10,14 @@ export function deparseSync(...args: Parameters<typeof Deparser.deparseSync>): s
   deparser ??= createRequire(import.meta.url)('pgsql-deparser') as typeof Deparser;
   return deparser.deparseSync(...args);
 }
+
+/** One statement's AST printed back on one line, without its semicolon; undefined when the deparser cannot print it. */
+export function deparseStatement(stmt: unknown): string | undefined {
+  try {
+    return deparseSync(stmt as never, { pretty: false })
+      .trim()
+      .replace(/;$/, '');
+  } catch {
+    return undefined;
+  }
+}
