@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { sqlString } from '../codegen/sql.js';
+import { sqlState } from '../errors.js';
 import type { CommitRider, ExecuteStatement, QueryContext, QueryResultSummary } from './dialects.js';
 
 /**
@@ -39,14 +40,8 @@ export class CommitRideError extends Error {
   constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'CommitRideError';
-    this.sqlState = sqlStateOf(cause);
+    this.sqlState = sqlState(cause);
   }
-}
-
-/** PostgreSQL's SQLSTATE of a failed statement (the driver's `code`), if it has one. */
-export function sqlStateOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** What knexsafe's clients (src/db/dialects.ts) offer beyond knex's: one statement text to the driver, riding with COMMIT. */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { CommitRideError, jsonText, PreparedSessions, preparedStatement, RoundTrip, sqlStateOf, type Rows } from '../db/round-trip.js';
+import { CommitRideError, jsonText, PreparedSessions, preparedStatement, RoundTrip, type Rows } from '../db/round-trip.js';
+import { sqlState } from '../errors.js';
 import { CATALOG_CHANGES_SQL, CATALOG_DELTA_SQL, CATALOG_SQL } from './catalog-sql.js';
 import { compareText } from '../util/compare-text.js';
 import { rememberLast } from '../util/remember.js';
@@ -205,7 +206,7 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
         preparedOn.add(session);
         if (read.followed) following?.receive(read.followed.value);
       } catch (error) {
-        if (sqlStateOf(error) !== '26000') throw error;
+        if (sqlState(error) !== '26000') throw error;
         // Not prepared here (any more: DEALLOCATE, DISCARD): undo, prepare, run.
         preparedOn.forget(session);
         await trx.raw(UNDO_SAVEPOINT.join('; '));
