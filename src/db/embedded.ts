@@ -299,7 +299,9 @@ async function ensureDiskTemplate(): Promise<string> {
   removeOrphans(dir);
   const building = fs.mkdtempSync(path.join(dir, `building-${process.pid}-`));
   const { PGlite } = await loadPglite();
-  const db = new PGlite(building, { initDbStartParams: TEMPLATE_INITDB, startParams: await shadowStartParams() });
+  // The module openEmbedded is compiling for the shadow: a first run does not compile it twice.
+  const pgliteWasmModule = await compilePglite();
+  const db = new PGlite(building, { initDbStartParams: TEMPLATE_INITDB, startParams: await shadowStartParams(), ...(pgliteWasmModule ? { pgliteWasmModule } : {}) });
   await db.waitReady;
   await db.query('CHECKPOINT');
   const current = (await db.query<{ name: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name')).rows[0]?.name;
