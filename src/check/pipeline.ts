@@ -8,7 +8,7 @@ import { errorMessage } from '../errors.js';
 import type { MigrationFile } from '../migrations/source.js';
 import type { EngineOptions } from '../rules/engine.js';
 import type { Finding, MigrationUnit } from '../rules/types.js';
-import { IncrementalSnapshots } from '../schema/incremental.js';
+import { IncrementalSnapshots, type SavedSnapshots } from '../schema/incremental.js';
 import type { SchemaSnapshot } from '../schema/types.js';
 import { ensureParser } from '../sql/parse.js';
 import type { loadJudge } from './sql-files.js';
@@ -47,6 +47,8 @@ export interface CheckResume {
   runRelations: number[];
   /** Notes opening its shadow added (the state it resumes from already has what they were about). */
   warnings: string[];
+  /** The schema as the snapshots knew it after the state's last migration (absent in states the language server stored). */
+  schema?: SavedSnapshots;
 }
 
 /** One migration's result in the warm cache. */
@@ -77,19 +79,21 @@ export interface CaptureAndJudgeInput {
   /** The warm cache: `selected` from `plan.start` on run; states and results are stored as they come. */
   plan: CachePlan | undefined;
   resume: CheckResume;
+  /** The stored state's `resume.schema`, when the shadow starts from one: the schema before the first migration, known without a read. */
+  resumedSchema?: SavedSnapshots | undefined;
   progress: ((message: string) => void) | undefined;
 }
 
 /** Runs `selected` on the shadow, watched, and judges each migration (or the batch). */
 export async function captureAndJudge(input: CaptureAndJudgeInput): Promise<Judged> {
-  const { session, project, files, selected, batchMode, pgVersion, engineOptions, judgeReady, plan, resume, progress } = input;
+  const { session, project, files, selected, batchMode, pgVersion, engineOptions, judgeReady, plan, resume, resumedSchema, progress } = input;
   const judged: Judged = { units: [], migrations: [], findings: [] };
   // Migrations run but not judged yet: started by judgeWaiting.
   const waiting: (() => void)[] = [];
   const judgeWaiting = () => {
     for (const start of waiting.splice(0)) start();
   };
-  const schemas = trackSchemas(session, project, { whileReading: judgeWaiting, rideCommit: !batchMode });
+  const schemas = trackSchemas(session, project, { whileReading: judgeWaiting, rideCommit: !batchMode, resumed: resumedSchema });
   const analyze = (outcome: RunOutcome) => analyzeOutcome(outcome, { session, files, schemas, pgVersion, batchMode, judgeReady });
 
   if (batchMode) {
@@ -128,7 +132,7 @@ export async function captureAndJudge(input: CaptureAndJudgeInput): Promise<Judg
     if (outcome.error) break;
     const position = files.indexOf(f) + 1;
     // Between migrations no transaction is open: the data directory, checkpointed, is the state.
-    if (plan?.wantsState(position)) await plan.saveState(position, await session.checkpoint(), resume);
+    if (plan?.wantsState(position)) await plan.saveState(position, await session.checkpoint(), { ...resume, schema: schemas.snapshots.save() } satisfies CheckResume);
   }
   judgeWaiting();
   for (const [i, done] of (await Promise.all(pending)).entries()) {
@@ -154,6 +158,7 @@ interface SchemaTracker {
   /** Read, or being read (a read after a migration goes with its COMMIT). */
   before: Map<string, Promise<SchemaSnapshot>>;
   after: Map<string, Promise<SchemaSnapshot>>;
+  snapshots: IncrementalSnapshots;
 }
 
 /**
@@ -161,15 +166,21 @@ interface SchemaTracker {
  * step). With `rideCommit` (one migration per transaction), the read after a migration goes in the
  * round trip of the migration's COMMIT: the hook returns once it waits for it.
  */
-function trackSchemas(session: CaptureSession, project: ProjectConfig, { whileReading, rideCommit }: { whileReading?: () => void; rideCommit: boolean }): SchemaTracker {
-  const tracker: SchemaTracker = { before: new Map(), after: new Map() };
+function trackSchemas(
+  session: CaptureSession,
+  project: ProjectConfig,
+  { whileReading, rideCommit, resumed }: { whileReading?: () => void; rideCommit: boolean; resumed?: SavedSnapshots | undefined },
+): SchemaTracker {
   const exclude = [project.migrations.tableName, `${project.migrations.tableName}_lock`, `${project.migrations.tableName}_knexsafe`];
   // A snapshot after a migration re-reads only what it changed (the relations it locked, or the
   // catalog rows written or deleted since): whole snapshots were most of check's cost.
   const snapshots = new IncrementalSnapshots({ excludeTables: exclude });
+  const tracker: SchemaTracker = { before: new Map(), after: new Map(), snapshots };
   // Between one migration's end and the next one's start knex only writes its own bookkeeping rows:
-  // the schema after one is the schema before the next.
-  let lastAfter: Promise<SchemaSnapshot> | undefined;
+  // the schema after one is the schema before the next. Resumed from a stored state, the schema
+  // after its last migration is known as the run that stored it knew it: the next read is the
+  // same delta that run read, not the whole schema of a long chain.
+  let lastAfter: Promise<SchemaSnapshot> | undefined = resumed ? Promise.resolve(snapshots.restore(resumed)) : undefined;
   session.onBoundary = async (knex: Knex, moment, migration, direction) => {
     if (direction !== 'up') return;
     if (moment === 'before' && lastAfter !== undefined) {

@@ -260,7 +260,20 @@ async function runOnShadow(
     const openNotes = [...(resumed?.warnings ?? []), ...project.warnings.filter((w) => !resumed?.warnings.includes(w))];
     const resume: CheckResume = { runRelations: session.recorder.runStartRelations() ?? [], warnings: openNotes };
     if (plan && !batchMode) takeCached(plan, selected, plan.start, judged, warnings);
-    const fresh = await runner.captureAndJudge({ session, project, files, selected, batchMode, pgVersion, engineOptions, judgeReady, plan, resume, progress: options.progress });
+    const fresh = await runner.captureAndJudge({
+      session,
+      project,
+      files,
+      selected,
+      batchMode,
+      pgVersion,
+      engineOptions,
+      judgeReady,
+      plan,
+      resume,
+      resumedSchema: resumed?.schema,
+      progress: options.progress,
+    });
     judged.units.push(...fresh.units);
     judged.migrations.push(...fresh.migrations);
     judged.findings.push(...fresh.findings);

@@ -13,6 +13,16 @@ const OWNED_KINDS = ['tables', 'columns', 'constraints', 'indexes', 'sequences',
 /** The schema-wide kinds: a delta read reads them whole, or not at all. */
 const WIDE_KINDS = ['schemas', 'extensions', 'enums', 'composites', 'domains', 'functions'] as const;
 
+/**
+ * What `IncrementalSnapshots` knows after a read, as JSON: stored with a warm-cache state (src/cache/)
+ * so that a run resumed from it reads what the next migration changed, as the run that stored it
+ * did, instead of the whole schema first. Transaction ids and oids survive the copy of the data folder.
+ */
+export interface SavedSnapshots {
+  raw: RawCatalog;
+  final: boolean;
+}
+
 interface State {
   raw: RawCatalog;
   snapshot: SchemaSnapshot;
@@ -108,6 +118,27 @@ export class IncrementalSnapshots {
       if (read?.ridden) return this.readAll(ride!.root, true);
     }
     return this.readAll(knex, final, following, ride);
+  }
+
+  /**
+   * What is known now, for `restore` in a copy of this database; undefined before the first read,
+   * or when `schema` (what the caller goes on with) is not the snapshot last taken.
+   */
+  save(schema?: SchemaSnapshot): SavedSnapshots | undefined {
+    if (!this.state || (schema !== undefined && schema !== this.state.snapshot)) return undefined;
+    // What a read that went with a COMMIT carried besides the catalog is not part of what is known.
+    const { ridden: _ridden, full: _full, ...raw } = this.state.raw as RiddenCatalog;
+    void _ridden;
+    void _full;
+    return { raw, final: this.state.final };
+  }
+
+  /**
+   * Goes on from what `save` returned in the database it was saved from (or a copy of it, nothing
+   * having run since): the schema it knew, without a read.
+   */
+  restore(saved: SavedSnapshots): SchemaSnapshot {
+    return this.remember(saved.raw, saved.final);
   }
 
   private async readAll(knex: Knex, final: boolean, following?: FollowingQuery, ride?: RideWithCommit): Promise<SchemaSnapshot> {

@@ -7,7 +7,7 @@ import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
 import { KnexsafeError } from '../errors.js';
 import { refusedMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
-import { IncrementalSnapshots } from '../schema/incremental.js';
+import { IncrementalSnapshots, type SavedSnapshots } from '../schema/incremental.js';
 import { compareProbeRows, fillProbeRows, refreshProbeRows, removeProbeRows, type DataLoss, type ProbeRead } from './probe.js';
 
 export type VerifyRuleId = 'down-missing' | 'down-not-inverse' | 'down-destroys-data' | 'down-failed' | 'up-failed' | 'up-not-rerunnable';
@@ -105,6 +105,8 @@ interface VerifyResume {
   inserted: string;
   /** The project's warnings once the shadow was open. */
   warnings: string[];
+  /** The schema after the state's last migration, as the snapshots knew it (see IncrementalSnapshots.save). */
+  schema?: SavedSnapshots;
 }
 
 export interface VerifyReport {
@@ -231,7 +233,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       if (replay.error) throw replayFailed(replay);
     }
     await session.markRunStart();
-    let s0 = await snapshot();
+    // Resumed: the schema as the run that stored the state knew it, without reading it whole.
+    let s0 = resumed?.schema && options.incremental !== false ? snapshots.restore(resumed.schema) : await snapshot();
     if (plan && resumed) {
       // The stored state is as the cold run left it after its probe fill: restore the bookkeeping, fill nothing.
       for (const t of resumed.filled) probe.filled.add(t);
@@ -341,7 +344,14 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
           ...(verdict.added ? { added: [...verdict.added] } : {}),
         } satisfies CachedVerdict);
         if (plan.wantsState(at + 1)) {
-          const resume: VerifyResume = { filled: [...probe.filled], unfilled: [...probe.unfilled], inserted: encodeRows(probe.inserted), warnings: [...options.project.warnings] };
+          const schema = options.incremental !== false ? snapshots.save(s0) : undefined;
+          const resume: VerifyResume = {
+            filled: [...probe.filled],
+            unfilled: [...probe.unfilled],
+            inserted: encodeRows(probe.inserted),
+            warnings: [...options.project.warnings],
+            ...(schema ? { schema } : {}),
+          };
           await plan.saveState(at + 1, await session.checkpoint(), resume);
         }
       }

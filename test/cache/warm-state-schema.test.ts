@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ShadowCache, cacheSettings } from '../../src/cache/store.js';
+import { currentTemplate, ensureTemplate } from '../../src/db/embedded.js';
+import type { SavedSnapshots } from '../../src/schema/incremental.js';
+import { buildSnapshot, snapshotSchema } from '../../src/schema/snapshot.js';
+import { createShadow } from '../../src/shadow/shadow.js';
+import { copyChain, freshCacheDir, run, shop, type Command } from './warm-helpers.js';
+
+/**
+ * A stored state carries the schema the run that stored it knew after its last migration
+ * (`resume.schema`), so that a run resumed from it reads only what the next migration changes.
+ * That schema must be the one a fresh read of the restored state gives: otherwise a warm run would
+ * judge the next migration against another schema than the cold run.
+ */
+describe('warm cache: the schema stored with a state', () => {
+  for (const command of ['check', 'verify'] as const satisfies readonly Command[]) {
+    it(`${command}: equals a fresh read of the restored state`, async () => {
+      const dir = copyChain(shop);
+      const cacheDir = freshCacheDir();
+      await run(command, dir, cacheDir);
+      const cache = new ShadowCache({ ...cacheSettings(undefined, undefined), dir: cacheDir });
+      await ensureTemplate();
+      const template = currentTemplate()!;
+      const keys = fs.readdirSync(path.join(cacheDir, 'states')).filter((name) => !name.startsWith('.'));
+      expect(keys.length).toBeGreaterThan(1);
+      for (const key of keys) {
+        let meta: ReturnType<ShadowCache['restoreState']>;
+        const shadow = await createShadow({ seed: (dataDir) => (meta = cache.restoreState(key, dataDir, template)) !== undefined });
+        try {
+          const saved = (meta!.resume as { schema?: SavedSnapshots }).schema;
+          expect(saved, `state ${key} stores its schema`).toBeDefined();
+          // As JSON: the same document a later run parses.
+          const stored = buildSnapshot((JSON.parse(JSON.stringify(saved)) as SavedSnapshots).raw);
+          const fresh = await snapshotSchema(shadow.knex, { excludeTables: ['knex_migrations', 'knex_migrations_lock', 'knex_migrations_knexsafe'] });
+          expect(stored, `state ${key}`).toEqual(fresh);
+        } finally {
+          await shadow.close();
+        }
+      }
+    }, 300_000);
+  }
+});
