@@ -1,5 +1,5 @@
 import type { ProjectConfig } from '../config/resolve.js';
-import { currentTemplate, ensureTemplate, pgliteVersion, TEMPLATE_FORMAT } from '../db/embedded.js';
+import { currentTemplate, ensureTemplate, pgliteVersion, preparePglite, TEMPLATE_FORMAT } from '../db/embedded.js';
 import type { MigrationFile } from '../migrations/source.js';
 import { baseKey, hashText, prefixKeys, stableText } from './keys.js';
 import { cacheSettings, ShadowCache, type StateMeta } from './store.js';
@@ -52,6 +52,8 @@ export class CachePlan {
       plan.results.push(value);
     }
     plan.complete = results === files.length;
+    // A shadow will open: PGlite compiles while the rest of the run gets ready.
+    if (!plan.complete) preparePglite();
     for (let s = results; s > 0; s--) {
       if (plan.cache.hasState(keys[s - 1]!)) {
         plan.start = s;

@@ -75,10 +75,11 @@ async function checkMigrations(options: CheckOptions, project: ProjectConfig, { 
   const work = await selectWork(options, project, { explicit, readsTarget }, warnings);
   const { target, files, selected } = work;
   if (selected.length > 0) void shadowDatabase?.start();
-  const runner = await runnerReady;
   const { pgVersion, pgVersionSource } = await adviceVersion(options, project, work, warnings);
   const engineOptions = engineOptionsFor(project, pgVersion, pgVersionSource, work);
+  // Made while the runner loads: a plan that needs a shadow starts PGlite compiling meanwhile.
   const plan = await warmCachePlan(options, project, { work, explicit, shadowDatabase, engineOptions, pgVersionSource });
+  const runner = await runnerReady;
 
   // shadow → capture → judge
   const judged: Judged = { units: [], migrations: [], findings: [] };

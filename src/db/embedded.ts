@@ -91,6 +91,16 @@ function compilePglite(): Promise<WasmModule | undefined> {
   return compiledPglite;
 }
 
+/**
+ * For a caller that knows an embedded shadow is coming (the warm cache, once it knows what is not
+ * cached): PGlite's WebAssembly compiles on V8's threads and its module loads while the caller
+ * goes on, instead of after the data folder is copied.
+ */
+export function preparePglite(): void {
+  void compilePglite();
+  loadPglite().catch(() => undefined);
+}
+
 async function loadExtensionModules(request: ExtensionRequest): Promise<Record<string, Extension>> {
   const names = request === 'all' ? Object.keys(EMBEDDED_EXTENSIONS) : request;
   const out: Record<string, Extension> = {};
@@ -139,7 +149,15 @@ export interface EmbeddedDatabase {
   close(): Promise<void>;
 }
 
+let knownVersion: string | undefined;
+
+/** PGlite's version (read once per process: the warm cache's keys and the template's folders ask for it). */
 export function pgliteVersion(): string {
+  knownVersion ??= readPgliteVersion();
+  return knownVersion;
+}
+
+function readPgliteVersion(): string {
   try {
     // The package's exports do not include package.json: find it next to the resolved entry.
     const require = createRequire(import.meta.url);
