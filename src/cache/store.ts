@@ -151,7 +151,8 @@ export class ShadowCache {
       }
       for (const rel of walkDirs(dataDir)) if (!fs.existsSync(path.join(template, rel))) dirs.add(rel);
       const removed = [...templateFiles].filter((rel) => !fs.existsSync(path.join(dataDir, rel)));
-      const meta: StateMeta = { removed, dirs: [...dirs], bytes, resume };
+      // `bytes` first: eviction reads only the head of the file (a resume may hold a schema of 100s of KB).
+      const meta: StateMeta = { bytes, removed, dirs: [...dirs], resume };
       fs.writeFileSync(path.join(building, 'meta.json'), JSON.stringify(meta));
       try {
         fs.renameSync(building, path.join(this.statesDir, key));
@@ -211,8 +212,7 @@ export class ShadowCache {
         }
         try {
           const metaFile = path.join(dir, 'meta.json');
-          const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StateMeta;
-          items.push({ path: dir, bytes: meta.bytes + 4096, used: fs.statSync(metaFile).mtimeMs, dir: true });
+          items.push({ path: dir, bytes: stateBytes(metaFile) + 4096, used: fs.statSync(metaFile).mtimeMs, dir: true });
         } catch {
           // Not ours or being removed.
         }
@@ -258,6 +258,20 @@ function walkDirs(root: string, into: string[] = [], rel = ''): string[] {
     walkDirs(root, into, name);
   }
   return into;
+}
+
+/** A stored state's size from its meta.json: from the head of it when `bytes` comes first (as saveState writes it). */
+function stateBytes(metaFile: string): number {
+  const fd = fs.openSync(metaFile, 'r');
+  let head: string;
+  try {
+    const buffer = Buffer.alloc(64);
+    head = buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, 64, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+  const match = /^\{"bytes":(\d+),/.exec(head);
+  return match ? Number(match[1]) : (JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StateMeta).bytes;
 }
 
 function safeReaddir(dir: string): string[] {
