@@ -107,6 +107,8 @@ interface VerifyResume {
   warnings: string[];
   /** The schema after the state's last migration, as the snapshots knew it (see IncrementalSnapshots.save). */
   schema?: SavedSnapshots;
+  /** The probe rows known then (ProbeRowsKnown; JSON as PostgreSQL printed them): the next migration reads only the rest, as in the run that stored it. */
+  rowsKnown?: { rows: [string, Record<string, unknown>[]][]; settings: string; touched: string[] | null };
 }
 
 export interface VerifyReport {
@@ -242,6 +244,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       for (const [t, rows] of decodeRows(resumed.inserted)) probe.inserted.set(t, rows);
       // Notes opening the shadow made in the cold run (the restored state gives no reason to make them again).
       for (const w of resumed.warnings) if (!options.project.warnings.includes(w)) options.project.warnings.push(w);
+      const known = options.incremental !== false && resumed.schema ? resumed.rowsKnown : undefined;
+      if (known) rowsKnown = { read: { rows: new Map(known.rows), settings: known.settings }, ...(known.touched ? { touched: new Set(known.touched) } : {}) };
     } else await fill(s0);
 
     // Migrations between the selected ones are applied (not verified): later ones may need them.
@@ -345,12 +349,14 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         } satisfies CachedVerdict);
         if (plan.wantsState(at + 1)) {
           const schema = options.incremental !== false ? snapshots.save(s0) : undefined;
+          const known = schema && rowsKnown ? { rows: [...rowsKnown.read.rows], settings: rowsKnown.read.settings, touched: rowsKnown.touched ? [...rowsKnown.touched] : null } : undefined;
           const resume: VerifyResume = {
             filled: [...probe.filled],
             unfilled: [...probe.unfilled],
             inserted: encodeRows(probe.inserted),
             warnings: [...options.project.warnings],
             ...(schema ? { schema } : {}),
+            ...(known ? { rowsKnown: known } : {}),
           };
           await plan.saveState(at + 1, await session.checkpoint(), resume);
         }

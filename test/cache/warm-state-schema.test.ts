@@ -6,6 +6,7 @@ import { currentTemplate, ensureTemplate } from '../../src/db/embedded.js';
 import type { SavedSnapshots } from '../../src/schema/incremental.js';
 import { buildSnapshot, snapshotSchema } from '../../src/schema/snapshot.js';
 import { createShadow } from '../../src/shadow/shadow.js';
+import { readProbeRows } from '../../src/verify/probe.js';
 import { copyChain, freshCacheDir, run, shop, type Command } from './warm-helpers.js';
 
 /**
@@ -25,6 +26,7 @@ describe('warm cache: the schema stored with a state', () => {
       const template = currentTemplate()!;
       const keys = fs.readdirSync(path.join(cacheDir, 'states')).filter((name) => !name.startsWith('.'));
       expect(keys.length).toBeGreaterThan(1);
+      let rowsCompared = 0;
       for (const key of keys) {
         let meta: ReturnType<ShadowCache['restoreState']>;
         const shadow = await createShadow({ seed: (dataDir) => (meta = cache.restoreState(key, dataDir, template)) !== undefined });
@@ -35,10 +37,24 @@ describe('warm cache: the schema stored with a state', () => {
           const stored = buildSnapshot((JSON.parse(JSON.stringify(saved)) as SavedSnapshots).raw);
           const fresh = await snapshotSchema(shadow.knex, { excludeTables: ['knex_migrations', 'knex_migrations_lock', 'knex_migrations_knexsafe'] });
           expect(stored, `state ${key}`).toEqual(fresh);
+          // verify: the probe rows it knew (but in the tables touched since, read again anyway), as a fresh read gives them.
+          const known = (meta!.resume as { rowsKnown?: { rows: [string, unknown[]][]; settings: string; touched: string[] | null } }).rowsKnown;
+          if (known) {
+            const kept = known.rows.filter(([table]) => !known.touched?.includes(table));
+            const read = await readProbeRows(
+              shadow.knex,
+              fresh,
+              kept.map(([table]) => table),
+            );
+            expect(kept, `probe rows of state ${key}`).toEqual([...read.rows]);
+            expect(known.settings).toBe(read.settings);
+            rowsCompared++;
+          }
         } finally {
           await shadow.close();
         }
       }
+      if (command === 'verify') expect(rowsCompared, 'states with the probe rows known').toBeGreaterThan(0);
     }, 300_000);
   }
 });
