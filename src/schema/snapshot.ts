@@ -169,7 +169,9 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   let undone = false;
   try {
     const trips = nested ? await RoundTrip.on(trx) : undefined;
-    const session = trips?.session;
+    // A read in a transaction of its own prepares the statements on its session too: a later read
+    // in a migration's transaction there (verify's, with its COMMIT) knows it need not.
+    const session = nested ? trips?.session : (await RoundTrip.on(trx)).session;
     if (ride && trips && preparedOn.has(session)) {
       const trip = trips.next();
       const read = readInSavepoint(trip, execute, ride.withFullRead ? fullExecute : undefined, following);
