@@ -4,6 +4,7 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, SchemaFootprint, StatementError } from '../capture/types.js';
 import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
+import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { KnexsafeError } from '../errors.js';
 import { refusedMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
@@ -53,6 +54,8 @@ export interface VerifyOptions {
   /** Every migration file of the project, in knex order. */
   files: MigrationFile[];
   shadowUrl?: string;
+  /** The database of `shadowUrl`, being created already: the first shadow opened takes it (its caller releases it). */
+  shadowReservation?: ShadowDatabaseReservation;
   /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
   timeoutMs?: number;
   events?: VerifyEvents;
@@ -128,6 +131,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
+  // The reservation is one database: for the first shadow only (a rebuilt one gets its own).
+  let reservation = options.shadowUrl && options.shadowReservation?.serverUrl === options.shadowUrl ? options.shadowReservation : undefined;
   const openSession = (seed?: (dataDir: string) => boolean) =>
     CaptureSession.open({
       project: options.project,
@@ -135,6 +140,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       observeEffects: false,
       footprintAtEnd: options.incremental !== false,
       ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}),
+      ...(reservation ? { shadowReservation: reservation } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(seed ? { seed } : {}),
     });
@@ -172,7 +178,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     };
   }
   const seed = plan?.seed();
-  let session = await openSession(seed);
+  let session: CaptureSession;
+  try {
+    session = await openSession(seed);
+  } finally {
+    reservation = undefined;
+  }
   plan?.settle();
   const resumed = plan?.meta?.resume as VerifyResume | undefined;
   const shadowInfo = { description: session.shadow.description, readyMs: session.shadow.readyMs };
