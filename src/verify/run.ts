@@ -27,8 +27,9 @@ export interface VerifyCommandResult extends VerifyReport {
  */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyCommandResult> {
   // A server given on the command line: its database is created while the project is read and
-  // the migrations chosen (as check does), not after.
-  const early = options.shadowUrl ? new ShadowDatabaseReservation(options.shadowUrl) : undefined;
+  // the migrations chosen (as check does), not after. Not when the target says what is pending:
+  // often nothing is.
+  const early = options.shadowUrl && !options.pending ? new ShadowDatabaseReservation(options.shadowUrl) : undefined;
   void early?.start();
   try {
     return await verifyProject(options, early);
