@@ -54,9 +54,13 @@ async function main(argv: string[]): Promise<number> {
  * `check file.sql`: the parser and the rules start loading before the command line is read, so that
  * libpg-query's WebAssembly compiles on another core while commander builds the program. Only a
  * head start: the command imports the same modules again (cached) and reports their failures.
+ * The parser goes first, on its own: its module starts the compile when it loads, and as one of the
+ * rules' imports it loaded only once most of them had, leaving the main thread to wait for the
+ * compile (~10 ms on two cores) instead of loading the rules meanwhile.
  */
 function preloadSqlJudge(argv: string[]): void {
   if (!argv.includes('check') || !argv.some((a) => /\.sql$/i.test(a) || a === '-')) return;
+  import('../sql/parse.js').then((m) => m.ensureParser()).catch(() => undefined);
   import('../check/sql-files.js').then((m) => m.loadJudge()).catch(() => undefined);
 }
 
