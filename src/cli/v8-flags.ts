@@ -21,9 +21,17 @@ import v8 from 'node:v8';
  *   (bench/results/embedded-lean-2026-12-08.md). `--max-semi-space-size` would say it directly but
  *   is read only at start-up. V8 raises a growth factor below 2 back to 2 whenever an isolate starts
  *   (a worker thread: the embedded shadow's watchdog), so it is set again once each worker is online.
+ * - WebAssembly functions are validated when they are first compiled, not all up front: V8 compiles
+ *   them lazily already, and a command calls a small part of a module. libpg-query's 1.7 MB took
+ *   ~50 M instructions (~12 ms of CPU) to validate at every `check file.sql`, PGlite's more. The
+ *   modules are the packages' own and valid (a broken function would fail when first called, not at
+ *   load). V8 11 only, as above.
  */
 v8.setFlagsFromString('--liftoff-only');
-if (Number(process.versions.v8.split('.')[0]) === 11) v8.setFlagsFromString('--interrupt-budget=1048576');
+if (Number(process.versions.v8.split('.')[0]) === 11) {
+  v8.setFlagsFromString('--interrupt-budget=1048576');
+  v8.setFlagsFromString('--wasm-lazy-validation');
+}
 
 const YOUNG_GENERATION_STAYS = '--semi-space-growth-factor=1';
 v8.setFlagsFromString(YOUNG_GENERATION_STAYS);
