@@ -42,37 +42,6 @@ export const MODEL_SQL = {
   schemas: /* sql */ `select n.oid::int8::float8 as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  tables: /* sql */ `select c.oid::int8::float8 as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
-            c.relkind::text as kind, c.relpersistence = 'u' as unlogged, coalesce(c.reloptions, '{}') as options,
-            case when c.relispartition then (select i.inhparent::int8::float8 from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent_oid,
-            case when c.relispartition then (select i.inhparent::regclass::text from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent,
-            case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as bound,
-            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as "partitionKey",
-            case when c.relispartition then '[]'::json else
-              coalesce((select json_agg(json_build_object('oid', i.inhparent::int8, 'ident', i.inhparent::regclass::text) order by i.inhseqno)
-                          from pg_catalog.pg_inherits i where i.inhrelid = c.oid), '[]'::json) end as inherits,
-            c.relrowsecurity as "rowSecurity", c.relforcerowsecurity as "forceRowSecurity",
-            c.relreplident::text as "replicaIdentity",
-            (select array(select quote_ident(a.attname) from unnest(i.indkey) with ordinality k(attnum, ord)
-                          join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum order by k.ord)
-               from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as primary_key
-     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where c.oid in ${REL} and c.relkind in ('r','p')
-     order by 2`,
-  columns: /* sql */ `select a.attrelid::int8::float8 as table_oid, a.attnum as num, a.attname as name, quote_ident(a.attname) as ident,
-            pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull",
-            case when a.attgenerated = '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as "default",
-            case when a.attgenerated <> '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as generated_expr,
-            a.attgenerated::text as generated_kind, a.attidentity::text as identity_kind,
-            case when a.attcollation <> ty.typcollation and a.attcollation <> 0
-                 then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = a.attcollation) end as collation,
-            a.attislocal as "isLocal", a.attinhcount as "inheritedCount"
-     from pg_catalog.pg_attribute a
-     join pg_catalog.pg_class c on c.oid = a.attrelid
-     join pg_catalog.pg_type ty on ty.oid = a.atttypid
-     left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-     where c.oid in ${REL} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped
-     order by a.attrelid, a.attnum`,
   indexes: /* sql */ `select i.indexrelid::int8::float8 as oid, i.indexrelid::regclass::text as ident, i.indrelid::int8::float8 as "tableOid", i.indrelid::regclass::text as "table",
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
             case when ic.relispartition then (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) end as "parentIndex",

@@ -310,51 +310,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   const unsupported: Unsupported[] = [];
   const functions = functionsOf(shared, unsupported);
 
-  const tableRows = await rows<
-    Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
-      primary_key: string[] | null;
-      parent_oid: number | null;
-      parent: string | null;
-      bound: string | null;
-      inherits: { oid: number; ident: string }[];
-    }
-  >(trx, MODEL_SQL.tables);
-  const columnRows = await rows<CatalogColumn & { table_oid: number; generated_expr: string | null; generated_kind: string; identity_kind: string }>(trx, MODEL_SQL.columns);
-  const columnsByTable = new Map<number, CatalogColumn[]>();
-  for (const c of columnRows) {
-    const list = columnsByTable.get(c.table_oid) ?? [];
-    list.push({
-      num: c.num,
-      name: c.name,
-      ident: c.ident,
-      type: c.type,
-      notNull: c.notNull,
-      default: c.default,
-      generated: c.generated_kind ? { expression: c.generated_expr ?? '', kind: c.generated_kind as 's' | 'v' } : null,
-      identity: c.identity_kind ? (c.identity_kind as 'a' | 'd') : null,
-      collation: c.collation,
-      isLocal: c.isLocal,
-      inheritedCount: c.inheritedCount,
-    });
-    columnsByTable.set(c.table_oid, list);
-  }
-  const tables: CatalogTable[] = tableRows.map((t) => ({
-    oid: t.oid,
-    ident: t.ident,
-    schema: t.schema,
-    name: t.name,
-    kind: t.kind,
-    unlogged: t.unlogged,
-    options: t.options,
-    partitionOf: t.parent_oid !== null && t.parent ? { parentOid: t.parent_oid, parent: t.parent, bound: t.bound ?? '' } : null,
-    partitionKey: t.partitionKey,
-    inherits: t.inherits,
-    rowSecurity: t.rowSecurity,
-    forceRowSecurity: t.forceRowSecurity,
-    replicaIdentity: t.replicaIdentity,
-    primaryKey: t.primary_key ?? [],
-    columns: columnsByTable.get(t.oid) ?? [],
-  }));
+  const tables = tablesOf(shared);
 
   const constraints = constraintsOf(shared);
 
@@ -442,6 +398,67 @@ function relationOf(names: ReadonlyMap<number, string>, owner: number | null, wh
   const ident = owner === null ? undefined : names.get(owner);
   if (owner === null || ident === undefined) throw new Error(`catalog model: ${what}, on a relation the snapshot did not read`);
   return { oid: owner, ident };
+}
+
+const TABLE_KINDS = new Set(['r', 'p']);
+
+/**
+ * The snapshot's tables (not foreign ones: `unsupported` names them) with their columns, named as the
+ * baseline writes them (regclass text, quoted schema, table and column names), by name.
+ */
+function tablesOf(shared: RawCatalog): CatalogTable[] {
+  const names = relationNames(shared);
+  const columnsByTable = new Map<number, RawCatalog['columns']>();
+  for (const c of shared.columns) {
+    if (c.owner === null) continue;
+    const list = columnsByTable.get(c.owner);
+    if (list) list.push(c);
+    else columnsByTable.set(c.owner, [c]);
+  }
+  const tables = shared.tables
+    .filter((t) => TABLE_KINDS.has(t.relkind))
+    .map((t): CatalogTable => {
+      if (t.owner === null) throw new Error(`catalog model: table ${t.qname} without its oid`);
+      const own = (columnsByTable.get(t.owner) ?? []).sort((a, b) => a.num - b.num);
+      const inherited = new Map((t.inherited_columns ?? []).map(([num, isLocal, count]) => [num, { isLocal, count }]));
+      const columns = own.map((c): CatalogColumn => {
+        const inheritance = inherited.get(c.num);
+        return {
+          num: c.num,
+          name: c.name,
+          ident: ident(c.name),
+          type: c.type,
+          notNull: c.not_null,
+          default: c.default,
+          generated: c.generated_kind ? { expression: c.generated ?? '', kind: c.generated_kind as 's' | 'v' } : null,
+          identity: c.identity ? (c.identity as 'a' | 'd') : null,
+          collation: collationName(c.collation),
+          isLocal: inheritance?.isLocal ?? true,
+          inheritedCount: inheritance?.count ?? 0,
+        };
+      });
+      const columnIdents = new Map(columns.map((c) => [c.num, c.ident]));
+      const parents = (t.parent_oids ?? []).map((oid) => relationOf(names, oid, `parent of table ${t.qname}`));
+      const parent = parents[0];
+      return {
+        oid: t.owner,
+        ident: qualified(t.schema, t.name),
+        schema: ident(t.schema),
+        name: ident(t.name),
+        kind: t.relkind as CatalogTable['kind'],
+        unlogged: t.unlogged,
+        options: t.options ?? [],
+        partitionOf: t.partition_bound !== null && parent ? { parentOid: parent.oid, parent: parent.ident, bound: t.partition_bound } : null,
+        partitionKey: t.partition_key,
+        inherits: t.partition_bound !== null ? [] : parents,
+        rowSecurity: t.row_security,
+        forceRowSecurity: t.force_row_security,
+        replicaIdentity: t.replica_identity as CatalogTable['replicaIdentity'],
+        primaryKey: (t.primary_key ?? []).flatMap((num) => columnIdents.get(num) ?? []),
+        columns,
+      };
+    });
+  return sortedBy(tables, (t) => [t.ident]);
 }
 
 /** The snapshot's sequences with their options and column (a serial's OWNED BY, an identity's), by name; their values are read apart. */

@@ -343,9 +343,23 @@ const PER_RELATION_COLUMNS = [
              where i.indrelid = c.oid and i.indisreplident) as replica_index,
            (select ci.relname from pg_catalog.pg_index i join pg_catalog.pg_class ci on ci.oid = i.indexrelid
              where i.indrelid = c.oid and i.indisclustered) as cluster_on,
-           (select json_agg(o order by o) from unnest(c.reloptions) o) as options
+           -- As stored (the baseline writes WITH (…) in that order); a snapshot sorts them.
+           c.reloptions as options,
+           -- For the baseline: parents by oid (INHERITS order), the primary key's column numbers (a
+           -- partition's too, whose constraint is a clone), and the columns a table inherits
+           -- ([number, attislocal, attinhcount]; every other column is local and inherits nothing).
+           p.oids as parent_oids,
+           (select to_json(i.indkey::int2[]) from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as primary_key,
+           case when p.oids is not null then
+             (select json_agg(json_build_array(a.attnum, a.attislocal, a.attinhcount) order by a.attnum)
+                from pg_catalog.pg_attribute a
+               where a.attrelid = c.oid and a.attnum > 0 and a.attinhcount > 0 and not a.attisdropped)
+           end as inherited_columns
     from tbl t
     join pg_catalog.pg_class c on c.oid = t.oid
+    left join lateral (
+      select json_agg(i.inhparent::int8 order by i.inhseqno) as oids from pg_catalog.pg_inherits i where i.inhrelid = c.oid
+    ) p on true
   ) x) as tables`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
     select t.owner::int8 as owner, t.qname as qtable, a.attname as name, a.attnum as num,
@@ -363,9 +377,8 @@ const PER_RELATION_COLUMNS = [
            (select json_agg(o order by o) from unnest(a.attoptions) o
              where o like 'n\\_distinct=%' or o like 'n\\_distinct\\_inherited=%') as options,
            nullif(a.attcompression::text, '') as compression,
-           case when co.oid is null then null
-                when cn.nspname = 'pg_catalog' then co.collname
-                else cn.nspname || '.' || co.collname end as collation
+           -- [schema, name]: a snapshot names it (schema left out for pg_catalog's), the baseline quotes it.
+           case when co.oid is not null then json_build_array(cn.nspname, co.collname) end as collation
     from tbl t
     join pg_catalog.pg_attribute a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped
     join pg_catalog.pg_type ty on ty.oid = a.atttypid
