@@ -42,18 +42,13 @@ export const MODEL_SQL = {
   schemas: /* sql */ `select n.oid::int8::float8 as oid, n.nspname as name, quote_ident(n.nspname) as ident,
             pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
      from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  indexes: /* sql */ `select i.indexrelid::int8::float8 as oid, i.indexrelid::regclass::text as ident, i.indrelid::int8::float8 as "tableOid", i.indrelid::regclass::text as "table",
+  /** Partitions of partitioned indexes (a snapshot leaves them to their parent), but those behind a constraint. */
+  partitionIndexes: /* sql */ `select i.indrelid::int8::float8 as "tableOid", ic.relname as name, i.indexrelid::regclass::text as ident,
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
-            case when ic.relispartition then (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) end as "parentIndex",
-            i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
+            (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) as "parentIndex"
      from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid = i.indexrelid
-     where i.indrelid in ${REL}
-       and not exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))
-     order by 2`,
-  constraintIndexFlags: /* sql */ `select i.indrelid::regclass::text as "table", i.indexrelid::regclass::text as ident, i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
-     from pg_catalog.pg_index i
-     where i.indrelid in ${REL} and (i.indisclustered or i.indisreplident)
-       and exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
+     where i.indrelid in ${REL} and ic.relispartition
+       and not exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
   rules: /* sql */ `select r.oid::int8::float8 as oid, r.ev_class::int8::float8 as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
      from pg_catalog.pg_rewrite r where r.ev_class in ${REL} and r.rulename <> '_RETURN' order by r.ev_class::regclass::text, r.rulename`,
   statistics: /* sql */ `select s.oid::int8::float8 as oid, pg_catalog.pg_get_statisticsobjdef(s.oid) as definition

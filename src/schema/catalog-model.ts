@@ -132,7 +132,6 @@ export interface CatalogConstraint {
 }
 
 export interface CatalogIndex {
-  oid: number;
   ident: string;
   tableOid: number;
   table: string;
@@ -314,12 +313,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const constraints = constraintsOf(shared);
 
-  const indexes = await rows<CatalogIndex>(trx, MODEL_SQL.indexes);
-  // Constraint-backed indexes still matter for CLUSTER ON and REPLICA IDENTITY USING INDEX.
-  const constraintIndexFlags = await rows<{ table: string; ident: string; clustered: boolean; replicaIdentity: boolean }>(trx, MODEL_SQL.constraintIndexFlags);
-  for (const f of constraintIndexFlags) {
-    indexes.push({ oid: 0, ident: f.ident, tableOid: 0, table: f.table, definition: '', valid: true, parentIndex: null, clustered: f.clustered, replicaIdentity: f.replicaIdentity });
-  }
+  const indexes = indexesOf(shared, await rows<PartitionIndexRow>(trx, MODEL_SQL.partitionIndexes));
 
   const views = viewsOf(shared);
 
@@ -459,6 +453,44 @@ function tablesOf(shared: RawCatalog): CatalogTable[] {
       };
     });
   return sortedBy(tables, (t) => [t.ident]);
+}
+
+/** A partition of a partitioned index: not in a snapshot (its parent implies it), read apart. */
+type PartitionIndexRow = { tableOid: number; name: string; ident: string; definition: string; valid: boolean; parentIndex: string };
+
+/**
+ * The indexes the baseline creates (the snapshot's, those not behind a constraint, and the partitions
+ * of partitioned indexes), by name, then the constraints' indexes a table is clustered on or takes
+ * its replica identity from (ALTER TABLE … CLUSTER ON / REPLICA IDENTITY USING INDEX), by table.
+ * An index lives in its table's schema: the table's cluster_on and replica_index name it bare.
+ */
+function indexesOf(shared: RawCatalog, partitionIndexes: PartitionIndexRow[]): CatalogIndex[] {
+  const names = relationNames(shared);
+  const tableRows = new Map<number, RawCatalog['tables'][number]>();
+  for (const t of shared.tables) if (t.owner !== null) tableRows.set(t.owner, t);
+  const flags = (tableOid: number, name: string) => {
+    const t = tableRows.get(tableOid);
+    return { clustered: t?.cluster_on === name, replicaIdentity: t?.replica_index === name };
+  };
+  const found = new Set<string>();
+  const indexes: CatalogIndex[] = [];
+  const sources = [
+    ...shared.indexes.map((i) => ({ owner: i.owner, name: i.name, ident: qualified(i.schema, i.name), definition: i.definition, valid: i.valid, parentIndex: null })),
+    ...partitionIndexes.map((i) => ({ owner: i.tableOid, name: i.name, ident: i.ident, definition: i.definition, valid: i.valid, parentIndex: i.parentIndex })),
+  ];
+  for (const i of sources) {
+    const table = relationOf(names, i.owner, `index ${i.ident}`);
+    found.add(`${table.oid}:${i.name}`);
+    indexes.push({ ident: i.ident, tableOid: table.oid, table: table.ident, definition: i.definition, valid: i.valid, parentIndex: i.parentIndex, ...flags(table.oid, i.name) });
+  }
+  const constraintIndexes: CatalogIndex[] = [];
+  for (const [oid, t] of tableRows) {
+    for (const name of new Set([t.replica_index, t.cluster_on])) {
+      if (name === null || found.has(`${oid}:${name}`)) continue;
+      constraintIndexes.push({ ident: qualified(t.schema, name), tableOid: oid, table: qualified(t.schema, t.name), definition: '', valid: true, parentIndex: null, ...flags(oid, name) });
+    }
+  }
+  return [...sortedBy(indexes, (i) => [i.ident]), ...sortedBy(constraintIndexes, (i) => [i.table, i.ident])];
 }
 
 /** The snapshot's sequences with their options and column (a serial's OWNED BY, an identity's), by name; their values are read apart. */
