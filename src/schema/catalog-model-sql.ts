@@ -39,9 +39,6 @@ export const MODEL_SQL = {
   select oid from rel where relkind in ('r','p','v','m','S','f','c') on conflict do nothing`,
   /** Reading a sequence's state takes a statement per sequence. */
   sequenceState: (sequence: string) => /* sql */ `select last_value::text as last_value, is_called from ${sequence}`,
-  schemas: /* sql */ `select n.oid::int8::float8 as oid, n.nspname as name, quote_ident(n.nspname) as ident,
-            pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
-     from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
   /** Partitions of partitioned indexes (a snapshot leaves them to their parent), but those behind a constraint. */
   partitionIndexes: /* sql */ `select i.indrelid::int8::float8 as "tableOid", ic.relname as name, i.indexrelid::regclass::text as ident,
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,

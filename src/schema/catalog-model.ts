@@ -10,10 +10,11 @@ import { ident, sqlString } from '../codegen/sql.js';
  * search_path is pg_catalog: every user object comes out schema-qualified and quoted, so the
  * generated DDL does not depend on the search_path it later runs with.
  *
- * The kinds a snapshot holds whole (extensions, enums, composites, domains, sequences, routines,
- * constraints, views, triggers, policies) come from the snapshot's own read (CATALOG_SQL, run here
- * in the same session); the rest, and sequences' values, from the statements of
- * catalog-model-sql.ts, over the snapshot's scope.
+ * The kinds a snapshot holds (schemas, extensions, enums, composites, domains, sequences, routines,
+ * tables and columns, constraints, indexes, views, triggers, policies) come from the snapshot's own
+ * read (CATALOG_SQL, run here in the same session); what it does not (sequences' values, partitions
+ * of partitioned indexes, rules, statistics, comment targets, dependencies, grants, unsupported
+ * kinds) from the statements of catalog-model-sql.ts, over the snapshot's scope.
  *
  * Runs on PostgreSQL 13+ servers and on PGlite's 18. Objects that belong to an extension are left
  * out (the extension recreates them); so are knex's bookkeeping tables.
@@ -264,7 +265,11 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   await trx.raw(MODEL_SQL.relationsTable);
   await trx.raw(MODEL_SQL.relations, [excluded]);
 
-  const schemas = await rows<{ oid: number; name: string; ident: string; comment: string | null }>(trx, MODEL_SQL.schemas);
+  const schemaComments = new Map(shared.comments.map((c) => [c.key, c.text]));
+  const schemas = sortedBy(
+    shared.schemas.map(([oid, name]): CatalogSchema => ({ oid, name, ident: ident(name), comment: schemaComments.get(`schema ${name}`) ?? null })),
+    (s) => [s.name],
+  );
 
   const extensions = shared.extensions.map((e): CatalogExtension => ({ oid: e.oid, name: e.name, schema: ident(e.schema) }));
 

@@ -500,7 +500,8 @@ function collationOf(collation: string, typeCollation: string): string {
 
 /** Schema-wide kinds: read whole, by a delta read too when any of them changed (else it keeps the ones it had). */
 const SCHEMA_WIDE_COLUMNS = [
-  /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
+  /* sql */ `  -- [oid, name]: the baseline's model names its dependencies by oid.
+  (select coalesce(json_agg(json_build_array(oid::int8, nspname) order by nspname), '[]'::json) from ns) as schemas`,
   /* sql */ `  -- Oids of extensions and enums: the baseline's model (catalog-model.ts) names its dependencies by them.
   (select coalesce(json_agg(x order by x.name), '[]'::json) from (
     select e.oid::int8 as oid, e.extname as name, n.nspname as schema, e.extversion as version

@@ -246,7 +246,8 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
 type Owner = number | null;
 
 export interface RawCatalog {
-  schemas: string[];
+  /** [oid, name]. */
+  schemas: [number, string][];
   /** The relations read (every one in scope for a full read): [oid, owner oid, qualified name, relkind]. */
   relations: [number, number, string, string][];
   extensions: (ExtensionInfo & { oid: number })[];
@@ -478,7 +479,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
   );
 
   return {
-    schemas: sortedText(raw.schemas),
+    schemas: sortedText(raw.schemas.map(([, name]) => name)),
     extensions: byKey(raw.extensions.map((e) => [e.name, { name: e.name, schema: e.schema, version: e.version }] as const)),
     tables,
     indexes: byKey(
