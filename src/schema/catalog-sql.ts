@@ -321,19 +321,9 @@ const PER_RELATION_COLUMNS = [
   /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.owner::int8 as owner, t.qname, t.nspname as schema, t.relname as name, t.relkind as relkind,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
-           (select pn.nspname || '.' || pc.relname
-              from pg_catalog.pg_inherits i
-              join pg_catalog.pg_class pc on pc.oid = i.inhparent
-              join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
-             where c.relispartition and i.inhrelid = c.oid) as partition_parent,
+           case when c.relispartition then p.names ->> 0 end as partition_parent,
            case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as partition_bound,
-           case when not c.relispartition then
-             (select json_agg(pn.nspname || '.' || pc.relname order by i.inhseqno)
-                from pg_catalog.pg_inherits i
-                join pg_catalog.pg_class pc on pc.oid = i.inhparent
-                join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
-               where i.inhrelid = c.oid)
-           end as inherits,
+           case when not c.relispartition then p.names end as inherits,
            c.relpersistence = 'u' as unlogged,
            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key,
            -- Settings a migration can change without touching a column: REPLICA IDENTITY (with its
@@ -357,8 +347,14 @@ const PER_RELATION_COLUMNS = [
            end as inherited_columns
     from tbl t
     join pg_catalog.pg_class c on c.oid = t.oid
+    -- Its parents (a partition's one), in INHERITS order.
     left join lateral (
-      select json_agg(i.inhparent::int8 order by i.inhseqno) as oids from pg_catalog.pg_inherits i where i.inhrelid = c.oid
+      select json_agg(pn.nspname || '.' || pc.relname order by i.inhseqno) as names,
+             json_agg(i.inhparent::int8 order by i.inhseqno) as oids
+        from pg_catalog.pg_inherits i
+        join pg_catalog.pg_class pc on pc.oid = i.inhparent
+        join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
+       where i.inhrelid = c.oid
     ) p on true
   ) x) as tables`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
