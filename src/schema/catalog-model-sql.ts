@@ -39,52 +39,13 @@ export const MODEL_SQL = {
   select oid from rel where relkind in ('r','p','v','m','S','f','c') on conflict do nothing`,
   /** Reading a sequence's state takes a statement per sequence. */
   sequenceState: (sequence: string) => /* sql */ `select last_value::text as last_value, is_called from ${sequence}`,
-  schemas: /* sql */ `select n.oid::int8::float8 as oid, n.nspname as name, quote_ident(n.nspname) as ident,
-            pg_catalog.obj_description(n.oid, 'pg_namespace') as comment
-     from pg_catalog.pg_namespace n where n.oid in ${USER_NS} order by n.nspname`,
-  tables: /* sql */ `select c.oid::int8::float8 as oid, c.oid::regclass::text as ident, quote_ident(n.nspname) as schema, quote_ident(c.relname) as name,
-            c.relkind::text as kind, c.relpersistence = 'u' as unlogged, coalesce(c.reloptions, '{}') as options,
-            case when c.relispartition then (select i.inhparent::int8::float8 from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent_oid,
-            case when c.relispartition then (select i.inhparent::regclass::text from pg_catalog.pg_inherits i where i.inhrelid = c.oid) end as parent,
-            case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as bound,
-            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as "partitionKey",
-            case when c.relispartition then '[]'::json else
-              coalesce((select json_agg(json_build_object('oid', i.inhparent::int8, 'ident', i.inhparent::regclass::text) order by i.inhseqno)
-                          from pg_catalog.pg_inherits i where i.inhrelid = c.oid), '[]'::json) end as inherits,
-            c.relrowsecurity as "rowSecurity", c.relforcerowsecurity as "forceRowSecurity",
-            c.relreplident::text as "replicaIdentity",
-            (select array(select quote_ident(a.attname) from unnest(i.indkey) with ordinality k(attnum, ord)
-                          join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum order by k.ord)
-               from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as primary_key
-     from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where c.oid in ${REL} and c.relkind in ('r','p')
-     order by 2`,
-  columns: /* sql */ `select a.attrelid::int8::float8 as table_oid, a.attnum as num, a.attname as name, quote_ident(a.attname) as ident,
-            pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as "notNull",
-            case when a.attgenerated = '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as "default",
-            case when a.attgenerated <> '' then pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) end as generated_expr,
-            a.attgenerated::text as generated_kind, a.attidentity::text as identity_kind,
-            case when a.attcollation <> ty.typcollation and a.attcollation <> 0
-                 then (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid = co.collnamespace where co.oid = a.attcollation) end as collation,
-            a.attislocal as "isLocal", a.attinhcount as "inheritedCount"
-     from pg_catalog.pg_attribute a
-     join pg_catalog.pg_class c on c.oid = a.attrelid
-     join pg_catalog.pg_type ty on ty.oid = a.atttypid
-     left join pg_catalog.pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-     where c.oid in ${REL} and c.relkind in ('r','p') and a.attnum > 0 and not a.attisdropped
-     order by a.attrelid, a.attnum`,
-  indexes: /* sql */ `select i.indexrelid::int8::float8 as oid, i.indexrelid::regclass::text as ident, i.indrelid::int8::float8 as "tableOid", i.indrelid::regclass::text as "table",
+  /** Partitions of partitioned indexes (a snapshot leaves them to their parent), but those behind a constraint. */
+  partitionIndexes: /* sql */ `select i.indrelid::int8::float8 as "tableOid", ic.relname as name, i.indexrelid::regclass::text as ident,
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
-            case when ic.relispartition then (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) end as "parentIndex",
-            i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
+            (select h.inhparent::regclass::text from pg_catalog.pg_inherits h where h.inhrelid = i.indexrelid) as "parentIndex"
      from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid = i.indexrelid
-     where i.indrelid in ${REL}
-       and not exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))
-     order by 2`,
-  constraintIndexFlags: /* sql */ `select i.indrelid::regclass::text as "table", i.indexrelid::regclass::text as ident, i.indisclustered as clustered, i.indisreplident as "replicaIdentity"
-     from pg_catalog.pg_index i
-     where i.indrelid in ${REL} and (i.indisclustered or i.indisreplident)
-       and exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
+     where i.indrelid in ${REL} and ic.relispartition
+       and not exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid and con.conrelid = i.indrelid and con.contype in ('p','u','x'))`,
   rules: /* sql */ `select r.oid::int8::float8 as oid, r.ev_class::int8::float8 as "tableOid", pg_catalog.pg_get_ruledef(r.oid) as definition
      from pg_catalog.pg_rewrite r where r.ev_class in ${REL} and r.rulename <> '_RETURN' order by r.ev_class::regclass::text, r.rulename`,
   statistics: /* sql */ `select s.oid::int8::float8 as oid, pg_catalog.pg_get_statisticsobjdef(s.oid) as definition

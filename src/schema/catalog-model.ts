@@ -10,10 +10,11 @@ import { ident, sqlString } from '../codegen/sql.js';
  * search_path is pg_catalog: every user object comes out schema-qualified and quoted, so the
  * generated DDL does not depend on the search_path it later runs with.
  *
- * The kinds a snapshot holds whole (extensions, enums, composites, domains, sequences, routines,
- * constraints, views, triggers, policies) come from the snapshot's own read (CATALOG_SQL, run here
- * in the same session); the rest, and sequences' values, from the statements of
- * catalog-model-sql.ts, over the snapshot's scope.
+ * The kinds a snapshot holds (schemas, extensions, enums, composites, domains, sequences, routines,
+ * tables and columns, constraints, indexes, views, triggers, policies) come from the snapshot's own
+ * read (CATALOG_SQL, run here in the same session); what it does not (sequences' values, partitions
+ * of partitioned indexes, rules, statistics, comment targets, dependencies, grants, unsupported
+ * kinds) from the statements of catalog-model-sql.ts, over the snapshot's scope.
  *
  * Runs on PostgreSQL 13+ servers and on PGlite's 18. Objects that belong to an extension are left
  * out (the extension recreates them); so are knex's bookkeeping tables.
@@ -132,7 +133,6 @@ export interface CatalogConstraint {
 }
 
 export interface CatalogIndex {
-  oid: number;
   ident: string;
   tableOid: number;
   table: string;
@@ -265,7 +265,11 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   await trx.raw(MODEL_SQL.relationsTable);
   await trx.raw(MODEL_SQL.relations, [excluded]);
 
-  const schemas = await rows<{ oid: number; name: string; ident: string; comment: string | null }>(trx, MODEL_SQL.schemas);
+  const schemaComments = new Map(shared.comments.map((c) => [c.key, c.text]));
+  const schemas = sortedBy(
+    shared.schemas.map(([oid, name]): CatalogSchema => ({ oid, name, ident: ident(name), comment: schemaComments.get(`schema ${name}`) ?? null })),
+    (s) => [s.name],
+  );
 
   const extensions = shared.extensions.map((e): CatalogExtension => ({ oid: e.oid, name: e.name, schema: ident(e.schema) }));
 
@@ -310,60 +314,11 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   const unsupported: Unsupported[] = [];
   const functions = functionsOf(shared, unsupported);
 
-  const tableRows = await rows<
-    Omit<CatalogTable, 'columns' | 'partitionOf' | 'inherits' | 'primaryKey'> & {
-      primary_key: string[] | null;
-      parent_oid: number | null;
-      parent: string | null;
-      bound: string | null;
-      inherits: { oid: number; ident: string }[];
-    }
-  >(trx, MODEL_SQL.tables);
-  const columnRows = await rows<CatalogColumn & { table_oid: number; generated_expr: string | null; generated_kind: string; identity_kind: string }>(trx, MODEL_SQL.columns);
-  const columnsByTable = new Map<number, CatalogColumn[]>();
-  for (const c of columnRows) {
-    const list = columnsByTable.get(c.table_oid) ?? [];
-    list.push({
-      num: c.num,
-      name: c.name,
-      ident: c.ident,
-      type: c.type,
-      notNull: c.notNull,
-      default: c.default,
-      generated: c.generated_kind ? { expression: c.generated_expr ?? '', kind: c.generated_kind as 's' | 'v' } : null,
-      identity: c.identity_kind ? (c.identity_kind as 'a' | 'd') : null,
-      collation: c.collation,
-      isLocal: c.isLocal,
-      inheritedCount: c.inheritedCount,
-    });
-    columnsByTable.set(c.table_oid, list);
-  }
-  const tables: CatalogTable[] = tableRows.map((t) => ({
-    oid: t.oid,
-    ident: t.ident,
-    schema: t.schema,
-    name: t.name,
-    kind: t.kind,
-    unlogged: t.unlogged,
-    options: t.options,
-    partitionOf: t.parent_oid !== null && t.parent ? { parentOid: t.parent_oid, parent: t.parent, bound: t.bound ?? '' } : null,
-    partitionKey: t.partitionKey,
-    inherits: t.inherits,
-    rowSecurity: t.rowSecurity,
-    forceRowSecurity: t.forceRowSecurity,
-    replicaIdentity: t.replicaIdentity,
-    primaryKey: t.primary_key ?? [],
-    columns: columnsByTable.get(t.oid) ?? [],
-  }));
+  const tables = tablesOf(shared);
 
   const constraints = constraintsOf(shared);
 
-  const indexes = await rows<CatalogIndex>(trx, MODEL_SQL.indexes);
-  // Constraint-backed indexes still matter for CLUSTER ON and REPLICA IDENTITY USING INDEX.
-  const constraintIndexFlags = await rows<{ table: string; ident: string; clustered: boolean; replicaIdentity: boolean }>(trx, MODEL_SQL.constraintIndexFlags);
-  for (const f of constraintIndexFlags) {
-    indexes.push({ oid: 0, ident: f.ident, tableOid: 0, table: f.table, definition: '', valid: true, parentIndex: null, clustered: f.clustered, replicaIdentity: f.replicaIdentity });
-  }
+  const indexes = indexesOf(shared, await rows<PartitionIndexRow>(trx, MODEL_SQL.partitionIndexes));
 
   const views = viewsOf(shared);
 
@@ -442,6 +397,105 @@ function relationOf(names: ReadonlyMap<number, string>, owner: number | null, wh
   const ident = owner === null ? undefined : names.get(owner);
   if (owner === null || ident === undefined) throw new Error(`catalog model: ${what}, on a relation the snapshot did not read`);
   return { oid: owner, ident };
+}
+
+const TABLE_KINDS = new Set(['r', 'p']);
+
+/**
+ * The snapshot's tables (not foreign ones: `unsupported` names them) with their columns, named as the
+ * baseline writes them (regclass text, quoted schema, table and column names), by name.
+ */
+function tablesOf(shared: RawCatalog): CatalogTable[] {
+  const names = relationNames(shared);
+  const columnsByTable = new Map<number, RawCatalog['columns']>();
+  for (const c of shared.columns) {
+    if (c.owner === null) continue;
+    const list = columnsByTable.get(c.owner);
+    if (list) list.push(c);
+    else columnsByTable.set(c.owner, [c]);
+  }
+  const tables = shared.tables
+    .filter((t) => TABLE_KINDS.has(t.relkind))
+    .map((t): CatalogTable => {
+      if (t.owner === null) throw new Error(`catalog model: table ${t.qname} without its oid`);
+      const own = (columnsByTable.get(t.owner) ?? []).sort((a, b) => a.num - b.num);
+      const inherited = new Map((t.inherited_columns ?? []).map(([num, isLocal, count]) => [num, { isLocal, count }]));
+      const columns = own.map((c): CatalogColumn => {
+        const inheritance = inherited.get(c.num);
+        return {
+          num: c.num,
+          name: c.name,
+          ident: ident(c.name),
+          type: c.type,
+          notNull: c.not_null,
+          default: c.default,
+          generated: c.generated_kind ? { expression: c.generated ?? '', kind: c.generated_kind as 's' | 'v' } : null,
+          identity: c.identity ? (c.identity as 'a' | 'd') : null,
+          collation: collationName(c.collation),
+          isLocal: inheritance?.isLocal ?? true,
+          inheritedCount: inheritance?.count ?? 0,
+        };
+      });
+      const columnIdents = new Map(columns.map((c) => [c.num, c.ident]));
+      const parents = (t.parent_oids ?? []).map((oid) => relationOf(names, oid, `parent of table ${t.qname}`));
+      const parent = parents[0];
+      return {
+        oid: t.owner,
+        ident: qualified(t.schema, t.name),
+        schema: ident(t.schema),
+        name: ident(t.name),
+        kind: t.relkind as CatalogTable['kind'],
+        unlogged: t.unlogged,
+        options: t.options ?? [],
+        partitionOf: t.partition_bound !== null && parent ? { parentOid: parent.oid, parent: parent.ident, bound: t.partition_bound } : null,
+        partitionKey: t.partition_key,
+        inherits: t.partition_bound !== null ? [] : parents,
+        rowSecurity: t.row_security,
+        forceRowSecurity: t.force_row_security,
+        replicaIdentity: t.replica_identity as CatalogTable['replicaIdentity'],
+        primaryKey: (t.primary_key ?? []).flatMap((num) => columnIdents.get(num) ?? []),
+        columns,
+      };
+    });
+  return sortedBy(tables, (t) => [t.ident]);
+}
+
+/** A partition of a partitioned index: not in a snapshot (its parent implies it), read apart. */
+type PartitionIndexRow = { tableOid: number; name: string; ident: string; definition: string; valid: boolean; parentIndex: string };
+
+/**
+ * The indexes the baseline creates (the snapshot's, those not behind a constraint, and the partitions
+ * of partitioned indexes), by name, then the constraints' indexes a table is clustered on or takes
+ * its replica identity from (ALTER TABLE … CLUSTER ON / REPLICA IDENTITY USING INDEX), by table.
+ * An index lives in its table's schema: the table's cluster_on and replica_index name it bare.
+ */
+function indexesOf(shared: RawCatalog, partitionIndexes: PartitionIndexRow[]): CatalogIndex[] {
+  const names = relationNames(shared);
+  const tableRows = new Map<number, RawCatalog['tables'][number]>();
+  for (const t of shared.tables) if (t.owner !== null) tableRows.set(t.owner, t);
+  const flags = (tableOid: number, name: string) => {
+    const t = tableRows.get(tableOid);
+    return { clustered: t?.cluster_on === name, replicaIdentity: t?.replica_index === name };
+  };
+  const found = new Set<string>();
+  const indexes: CatalogIndex[] = [];
+  const sources = [
+    ...shared.indexes.map((i) => ({ owner: i.owner, name: i.name, ident: qualified(i.schema, i.name), definition: i.definition, valid: i.valid, parentIndex: null })),
+    ...partitionIndexes.map((i) => ({ owner: i.tableOid, name: i.name, ident: i.ident, definition: i.definition, valid: i.valid, parentIndex: i.parentIndex })),
+  ];
+  for (const i of sources) {
+    const table = relationOf(names, i.owner, `index ${i.ident}`);
+    found.add(`${table.oid}:${i.name}`);
+    indexes.push({ ident: i.ident, tableOid: table.oid, table: table.ident, definition: i.definition, valid: i.valid, parentIndex: i.parentIndex, ...flags(table.oid, i.name) });
+  }
+  const constraintIndexes: CatalogIndex[] = [];
+  for (const [oid, t] of tableRows) {
+    for (const name of new Set([t.replica_index, t.cluster_on])) {
+      if (name === null || found.has(`${oid}:${name}`)) continue;
+      constraintIndexes.push({ ident: qualified(t.schema, name), tableOid: oid, table: qualified(t.schema, t.name), definition: '', valid: true, parentIndex: null, ...flags(oid, name) });
+    }
+  }
+  return [...sortedBy(indexes, (i) => [i.ident]), ...sortedBy(constraintIndexes, (i) => [i.table, i.ident])];
 }
 
 /** The snapshot's sequences with their options and column (a serial's OWNED BY, an identity's), by name; their values are read apart. */

@@ -321,19 +321,9 @@ const PER_RELATION_COLUMNS = [
   /* sql */ `  (select coalesce(json_agg(x order by x.qname), '[]'::json) from (
     select t.owner::int8 as owner, t.qname, t.nspname as schema, t.relname as name, t.relkind as relkind,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
-           (select pn.nspname || '.' || pc.relname
-              from pg_catalog.pg_inherits i
-              join pg_catalog.pg_class pc on pc.oid = i.inhparent
-              join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
-             where c.relispartition and i.inhrelid = c.oid) as partition_parent,
+           case when c.relispartition then p.names ->> 0 end as partition_parent,
            case when c.relispartition then pg_catalog.pg_get_expr(c.relpartbound, c.oid) end as partition_bound,
-           case when not c.relispartition then
-             (select json_agg(pn.nspname || '.' || pc.relname order by i.inhseqno)
-                from pg_catalog.pg_inherits i
-                join pg_catalog.pg_class pc on pc.oid = i.inhparent
-                join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
-               where i.inhrelid = c.oid)
-           end as inherits,
+           case when not c.relispartition then p.names end as inherits,
            c.relpersistence = 'u' as unlogged,
            case when c.relkind = 'p' then pg_catalog.pg_get_partkeydef(c.oid) end as partition_key,
            -- Settings a migration can change without touching a column: REPLICA IDENTITY (with its
@@ -343,9 +333,29 @@ const PER_RELATION_COLUMNS = [
              where i.indrelid = c.oid and i.indisreplident) as replica_index,
            (select ci.relname from pg_catalog.pg_index i join pg_catalog.pg_class ci on ci.oid = i.indexrelid
              where i.indrelid = c.oid and i.indisclustered) as cluster_on,
-           (select json_agg(o order by o) from unnest(c.reloptions) o) as options
+           -- As stored (the baseline writes WITH (…) in that order); a snapshot sorts them.
+           c.reloptions as options,
+           -- For the baseline: parents by oid (INHERITS order), the primary key's column numbers (a
+           -- partition's too, whose constraint is a clone), and the columns a table inherits
+           -- ([number, attislocal, attinhcount]; every other column is local and inherits nothing).
+           p.oids as parent_oids,
+           (select to_json(i.indkey::int2[]) from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as primary_key,
+           case when p.oids is not null then
+             (select json_agg(json_build_array(a.attnum, a.attislocal, a.attinhcount) order by a.attnum)
+                from pg_catalog.pg_attribute a
+               where a.attrelid = c.oid and a.attnum > 0 and a.attinhcount > 0 and not a.attisdropped)
+           end as inherited_columns
     from tbl t
     join pg_catalog.pg_class c on c.oid = t.oid
+    -- Its parents (a partition's one), in INHERITS order.
+    left join lateral (
+      select json_agg(pn.nspname || '.' || pc.relname order by i.inhseqno) as names,
+             json_agg(i.inhparent::int8 order by i.inhseqno) as oids
+        from pg_catalog.pg_inherits i
+        join pg_catalog.pg_class pc on pc.oid = i.inhparent
+        join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
+       where i.inhrelid = c.oid
+    ) p on true
   ) x) as tables`,
   /* sql */ `  (select coalesce(json_agg(x order by x.qtable, x.num), '[]'::json) from (
     select t.owner::int8 as owner, t.qname as qtable, a.attname as name, a.attnum as num,
@@ -363,9 +373,8 @@ const PER_RELATION_COLUMNS = [
            (select json_agg(o order by o) from unnest(a.attoptions) o
              where o like 'n\\_distinct=%' or o like 'n\\_distinct\\_inherited=%') as options,
            nullif(a.attcompression::text, '') as compression,
-           case when co.oid is null then null
-                when cn.nspname = 'pg_catalog' then co.collname
-                else cn.nspname || '.' || co.collname end as collation
+           -- [schema, name]: a snapshot names it (schema left out for pg_catalog's), the baseline quotes it.
+           case when co.oid is not null then json_build_array(cn.nspname, co.collname) end as collation
     from tbl t
     join pg_catalog.pg_attribute a on a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped
     join pg_catalog.pg_type ty on ty.oid = a.atttypid
@@ -487,7 +496,8 @@ function collationOf(collation: string, typeCollation: string): string {
 
 /** Schema-wide kinds: read whole, by a delta read too when any of them changed (else it keeps the ones it had). */
 const SCHEMA_WIDE_COLUMNS = [
-  /* sql */ `  (select coalesce(json_agg(nspname order by nspname), '[]'::json) from ns) as schemas`,
+  /* sql */ `  -- [oid, name]: the baseline's model names its dependencies by oid.
+  (select coalesce(json_agg(json_build_array(oid::int8, nspname) order by nspname), '[]'::json) from ns) as schemas`,
   /* sql */ `  -- Oids of extensions and enums: the baseline's model (catalog-model.ts) names its dependencies by them.
   (select coalesce(json_agg(x order by x.name), '[]'::json) from (
     select e.oid::int8 as oid, e.extname as name, n.nspname as schema, e.extversion as version

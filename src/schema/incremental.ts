@@ -114,8 +114,13 @@ export class IncrementalSnapshots {
         return snapshot;
       }
       if (read?.full) return this.remember(read.full, final, true);
-      // The delta went with the COMMIT: the transaction is over, the whole schema is read after it.
-      if (read?.ridden) return this.readAll(ride!.root, true);
+      // The delta went with the COMMIT: the transaction is over, the whole schema is read after it,
+      // once knex gave the transaction's connection back (else the pool opens another session,
+      // which has to prepare the catalog statements anew).
+      if (read?.ridden) {
+        await new Promise((resolve) => setImmediate(resolve));
+        return this.readAll(ride!.root, true);
+      }
     }
     return this.readAll(knex, final, following, ride);
   }

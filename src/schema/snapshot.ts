@@ -170,7 +170,9 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
   let undone = false;
   try {
     const trips = nested ? await RoundTrip.on(trx) : undefined;
-    const session = trips?.session;
+    // A read in a transaction of its own prepares the statements on its session too: a later read
+    // in a migration's transaction there (verify's, with its COMMIT) knows it need not.
+    const session = nested ? trips?.session : (await RoundTrip.on(trx)).session;
     if (ride && trips && preparedOn.has(session)) {
       const trip = trips.next();
       const read = readInSavepoint(trip, execute, ride.withFullRead ? fullExecute : undefined, following);
@@ -251,7 +253,8 @@ async function readCatalogOwn(knex: Knex, options: SnapshotOptions = {}, delta?:
 type Owner = number | null;
 
 export interface RawCatalog {
-  schemas: string[];
+  /** [oid, name]. */
+  schemas: [number, string][];
   /** The relations read (every one in scope for a full read): [oid, owner oid, qualified name, relkind]. */
   relations: [number, number, string, string][];
   extensions: (ExtensionInfo & { oid: number })[];
@@ -271,7 +274,14 @@ export interface RawCatalog {
     replica_identity: string;
     replica_index: string | null;
     cluster_on: string | null;
+    /** Storage parameters as stored (unsorted). */
     options: string[] | null;
+    /** For the baseline's model: parent oids in INHERITS order (a partition's one parent). */
+    parent_oids: number[] | null;
+    /** For the baseline's model: the primary key's column numbers, in key order. */
+    primary_key: number[] | null;
+    /** For the baseline's model: the columns with inherited definitions, [number, attislocal, attinhcount]. */
+    inherited_columns: [number, boolean, number][] | null;
   }[];
   columns: {
     owner: Owner;
@@ -284,7 +294,8 @@ export interface RawCatalog {
     generated: string | null;
     generated_kind: string;
     identity: string;
-    collation: string | null;
+    /** A collation that is not the type's own: [schema, name]. */
+    collation: [string, string] | null;
     storage: string | null;
     statistics: number | null;
     options: string[] | null;
@@ -464,7 +475,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
           forceRowSecurity: t.force_row_security,
           ...replicaIdentity(t.replica_identity, t.replica_index),
           ...(t.cluster_on !== null ? { clusterOn: t.cluster_on } : {}),
-          ...(t.options !== null && t.options.length > 0 ? { options: t.options } : {}),
+          ...(t.options !== null && t.options.length > 0 ? { options: sortedText(t.options) } : {}),
           columns: byKey(columns.map((c) => [c.name, toColumn(c)] as const)),
           columnOrder: columns.map((c) => c.name),
           constraints: byKey((constraintsByTable.get(t.qname) ?? []).map((c) => [c.name, toConstraint(c, columnNames)] as const)),
@@ -475,7 +486,7 @@ export function buildSnapshot(raw: RawCatalog): SchemaSnapshot {
   );
 
   return {
-    schemas: sortedText(raw.schemas),
+    schemas: sortedText(raw.schemas.map(([, name]) => name)),
     extensions: byKey(raw.extensions.map((e) => [e.name, { name: e.name, schema: e.schema, version: e.version }] as const)),
     tables,
     indexes: byKey(
@@ -544,7 +555,7 @@ function toColumn(c: RawCatalog['columns'][number]): ColumnInfo {
     default: c.default,
     identity: c.identity === '' ? null : lookup(IDENTITY, c.identity, 'identity kind'),
     generated: generatedKind === null ? null : `${c.generated ?? ''} ${generatedKind}`,
-    collation: c.collation,
+    collation: c.collation === null ? null : c.collation[0] === 'pg_catalog' ? c.collation[1] : `${c.collation[0]}.${c.collation[1]}`,
     ...(c.storage !== null ? { storage: lookup(STORAGE, c.storage, 'column storage') } : {}),
     ...(c.statistics !== null ? { statistics: c.statistics } : {}),
     ...(c.options !== null && c.options.length > 0 ? { options: c.options } : {}),

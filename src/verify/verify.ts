@@ -4,6 +4,7 @@ import type { ProjectConfig } from '../config/resolve.js';
 import { CaptureSession, type RunOutcome } from '../capture/session.js';
 import type { CapturedStatement, MigrationTrace, SchemaFootprint, StatementError } from '../capture/types.js';
 import { EMBEDDED_SHADOW_DESCRIPTION } from '../db/embedded.js';
+import type { ShadowDatabaseReservation } from '../shadow/server-database.js';
 import { KnexsafeError } from '../errors.js';
 import { refusedMigration, type MigrationFile } from '../migrations/source.js';
 import { diffSchemas, snapshotSchema, type SchemaChange, type SchemaSnapshot } from '../schema/index.js';
@@ -53,6 +54,8 @@ export interface VerifyOptions {
   /** Every migration file of the project, in knex order. */
   files: MigrationFile[];
   shadowUrl?: string;
+  /** The database of `shadowUrl`, being created already: the first shadow opened takes it (its caller releases it). */
+  shadowReservation?: ShadowDatabaseReservation;
   /** Longest a migration (and on a server shadow, a statement) may run on the shadow. */
   timeoutMs?: number;
   events?: VerifyEvents;
@@ -132,6 +135,8 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   if (selection.length === 0) {
     return { shadow: 'none', shadowReadyMs: 0, verdicts: [], probe: { filled: [], unfilled: [] }, notReached: [], durationMs: 0, ok: true };
   }
+  // The reservation is one database: for the first shadow only (a rebuilt one gets its own).
+  let reservation = options.shadowUrl && options.shadowReservation?.serverUrl === options.shadowUrl ? options.shadowReservation : undefined;
   const openSession = (seed?: (dataDir: string) => boolean) =>
     CaptureSession.open({
       project: options.project,
@@ -139,6 +144,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
       observeEffects: false,
       footprintAtEnd: options.incremental !== false,
       ...(options.shadowUrl ? { shadowUrl: options.shadowUrl } : {}),
+      ...(reservation ? { shadowReservation: reservation } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(seed ? { seed } : {}),
     });
@@ -176,7 +182,12 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     };
   }
   const seed = plan?.seed();
-  let session = await openSession(seed);
+  let session: CaptureSession;
+  try {
+    session = await openSession(seed);
+  } finally {
+    reservation = undefined;
+  }
   plan?.settle();
   const resumed = plan?.meta?.resume as VerifyResume | undefined;
   const shadowInfo = { description: session.shadow.description, readyMs: session.shadow.readyMs };
@@ -185,13 +196,47 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
   // whole reads were most of verify's cost). A rebuilt shadow is another database: a fresh start.
   const newSnapshots = () => new IncrementalSnapshots({ excludeTables: knexTables });
   let snapshots = newSnapshots();
-  const snapshot = async (footprint?: SchemaFootprint) => {
+  let counted = { ...snapshots.counts };
+  // The read after a migration that ran in a transaction goes in the round trip of its COMMIT, as
+  // check's does (src/check/pipeline.ts): three round trips fewer per run on a server shadow (a
+  // read of its own took BEGIN, the read, ROLLBACK). Taken for the first run since the last
+  // snapshot only, and used only when that run is all that ran since and it succeeded: the read
+  // re-reads what that one run changed.
+  let ride: Promise<SchemaSnapshot> | undefined;
+  let runsSinceSnapshot = 0;
+  const rideCommits = (on: CaptureSession) => {
+    if (options.incremental === false) return;
+    on.onBoundary = async (knex, moment) => {
+      if (on !== session) return;
+      if (moment === 'before') {
+        runsSinceSnapshot++;
+        return;
+      }
+      if (runsSinceSnapshot !== 1 || ride || !knex.isTransaction) return;
+      let queued!: () => void;
+      const waiting = new Promise<void>((resolve) => (queued = resolve));
+      const reading = snapshots.take(knex, on.recorder.lastFootprint(), undefined, { queued, root: on.knex });
+      // A failed ride is never the migration's failure: the snapshot is then read as before.
+      const settled = reading.catch(() => undefined);
+      ride = reading;
+      await Promise.race([waiting, settled]);
+    };
+  };
+  const snapshot = async (footprint?: SchemaFootprint, runs?: readonly RunOutcome[]) => {
     if (options.incremental === false) return snapshotSchema(session.knex, { excludeTables: knexTables });
-    const { full, incremental } = snapshots.counts;
-    const taken = await snapshots.take(session.knex, footprint);
+    const ridden = ride;
+    const usable = ridden !== undefined && runsSinceSnapshot === 1 && runs?.length === 1 && !runs[0]!.error;
+    ride = undefined;
+    runsSinceSnapshot = 0;
+    // Whatever a ride read (the first of several runs) is kept in `snapshots`: a read of the
+    // owners (or of what changed) replaces what it knew of them, so the read below is still right.
+    const fromRide = ridden && (await ridden.then((s) => (usable ? s : undefined)).catch(() => undefined));
+    const taken = fromRide ?? (await snapshots.take(session.knex, footprint));
     if (options.snapshotCounts) {
-      options.snapshotCounts.full += snapshots.counts.full - full;
-      options.snapshotCounts.incremental += snapshots.counts.incremental - incremental;
+      // A ride counts once it came back, before this call: counted by what was added already.
+      options.snapshotCounts.full += snapshots.counts.full - counted.full;
+      options.snapshotCounts.incremental += snapshots.counts.incremental - counted.incremental;
+      counted = { ...snapshots.counts };
     }
     return taken;
   };
@@ -237,6 +282,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
     await session.markRunStart();
     // Resumed: the schema as the run that stored the state knew it, without reading it whole.
     let s0 = resumed?.schema && options.incremental !== false ? snapshots.restore(resumed.schema) : await snapshot();
+    rideCommits(session);
     if (plan && resumed) {
       // The stored state is as the cold run left it after its probe fill: restore the bookkeeping, fill nothing.
       for (const t of resumed.filled) probe.filled.add(t);
@@ -268,7 +314,7 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
         if (replayed.has(file.name)) continue;
         const applied = await session.up(file.name);
         if (applied.error) throw replayFailed(applied);
-        s0 = await snapshot(footprintOf(applied));
+        s0 = await snapshot(footprintOf(applied), [applied]);
         rowsKnown = undefined;
         await fill(s0);
         previous = undefined;
@@ -298,12 +344,14 @@ export async function verifyMigrations(options: VerifyOptions): Promise<VerifyRe
           const stale = session;
           session = fresh;
           snapshots = newSnapshots();
+          counted = { ...snapshots.counts };
           rowsKnown = undefined;
           await stale.close();
           probe.filled.clear();
           probe.unfilled.clear();
           probe.inserted.clear();
           s0 = await snapshot();
+          rideCommits(session);
           verdict.verdict.notes.push(
             'verifying this migration left the shadow unlike a database that ran the chain up to here, so the later migrations were verified on a rebuilt shadow (the chain applied again up to this migration, up only)',
           );
@@ -439,7 +487,7 @@ export async function verifyOne(
   file: MigrationFile,
   s0: SchemaSnapshot,
   /** The schema now; `footprint`: what ran since the last call could have changed (see IncrementalSnapshots). */
-  snapshot: (footprint?: SchemaFootprint) => Promise<SchemaSnapshot>,
+  snapshot: (footprint?: SchemaFootprint, runs?: readonly RunOutcome[]) => Promise<SchemaSnapshot>,
   noData: boolean,
   probed: string[],
   dropProbe: (schema?: SchemaSnapshot) => Promise<string[]>,
@@ -503,9 +551,9 @@ export async function verifyOne(
     verdict.status = 'failed';
     verdict.findings.push(errorFinding('up-failed', 'up', up));
     // A database running the chain stops here too: there is no "after this migration" to rebuild.
-    return { verdict, next: await snapshot(footprintOf(...ranUps)), emptied: [], diverged: false };
+    return { verdict, next: await snapshot(footprintOf(...ranUps), ranUps), emptied: [], diverged: false };
   }
-  const s1 = await snapshot(footprintOf(...ranUps));
+  const s1 = await snapshot(footprintOf(...ranUps), ranUps);
   verdict.changedSchema = !diffSchemas(s0, s1).equal;
   // Guarded migrations (hasTable/hasColumn, feature flags) may do nothing on a fresh chain: say so,
   // rather than let "reversible" read as proven.
@@ -534,10 +582,10 @@ export async function verifyOne(
     verdict.status = 'not-reversible';
     verdict.findings.push(errorFinding('down-failed', 'down', down));
     // A down that ran in a transaction rolled back to S1; one without may have stopped half-way.
-    const after = await snapshot(footprintOf(...ranDowns));
+    const after = await snapshot(footprintOf(...ranDowns), ranDowns);
     return { verdict, next: after, emptied: [], diverged: !diffSchemas(s1, after).equal };
   }
-  const s2 = await snapshot(footprintOf(...ranDowns));
+  const s2 = await snapshot(footprintOf(...ranDowns), ranDowns);
   const diff = diffSchemas(s0, s2);
   verdict.diff = diff.changes;
   verdict.notes.push(...diff.notes);
@@ -594,7 +642,7 @@ export async function verifyOne(
     const rolledBack = reUp.traces.length > 0 && reUp.traces.every((t) => t.transactional);
     return { verdict, next: s2, emptied, diverged: !(rolledBack && diffSchemas(s1, s2).equal) };
   }
-  const s3 = await snapshot(footprintOf(reUp));
+  const s3 = await snapshot(footprintOf(reUp), [reUp]);
   const rerun = diffSchemas(s1, s3);
   if (!rerun.equal) {
     verdict.status = 'not-reversible';
