@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { MODEL_SQL } from './catalog-model-sql.js';
-import { readCatalog, type RawCatalog } from './snapshot.js';
+import { buildSnapshot, readCatalog, type RawCatalog } from './snapshot.js';
+import type { SchemaSnapshot } from './types.js';
 import { compareText } from '../util/compare-text.js';
 import { ident, sqlString } from '../codegen/sql.js';
 
@@ -254,6 +255,16 @@ async function rows<T>(trx: Knex.Transaction, sql: string, bindings: readonly Kn
  * withCanonicalSession): search_path = pg_catalog above all, so names come out qualified.
  */
 export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatalogOptions): Promise<CatalogModel> {
+  return (await readModel(trx, options)).model;
+}
+
+/** The model and the snapshot of the same read (squash compares the baseline's schema with this snapshot). */
+export async function readCatalogModelAndSnapshot(trx: Knex.Transaction, options: ReadCatalogOptions): Promise<{ model: CatalogModel; snapshot: SchemaSnapshot }> {
+  const { model, shared } = await readModel(trx, options);
+  return { model, snapshot: buildSnapshot(shared) };
+}
+
+async function readModel(trx: Knex.Transaction, options: ReadCatalogOptions): Promise<{ model: CatalogModel; shared: RawCatalog }> {
   const excluded = JSON.stringify(options.excludeTables);
   const versionRow = await rows<{ v: string }>(trx, MODEL_SQL.version);
   const serverVersionNum = Number(versionRow[0]?.v ?? 0);
@@ -340,7 +351,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const privileges = (await rows<{ name: string }>(trx, MODEL_SQL.privileges)).map((r) => r.name);
 
-  return {
+  const model: CatalogModel = {
     serverVersionNum,
     schemas,
     extensions,
@@ -362,6 +373,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     unsupported,
     privileges,
   };
+  return { model, shared };
 }
 
 /** A relation or type name as regclass / regtype text prints it under search_path = pg_catalog. */
