@@ -31,14 +31,13 @@ const ownedByRelation = (catalog: string, alias: string, relation: string, phase
   `select 'pg_catalog.${catalog}'::regclass, ${alias}.oid, 'pg_class:' || ${alias}.${relation}::int8, '${phase}' from pg_catalog.${catalog} ${alias} where ${alias}.oid >= 16384`;
 
 export const MODEL_SQL = {
-  version: /* sql */ `select current_setting('server_version_num') as v`,
   relationsTable: /* sql */ `create temporary table if not exists knexsafe_squash_rel (oid oid primary key) on commit drop`,
   /** Binding: the tables left out, as JSON array text. */
   relations: /* sql */ `insert into knexsafe_squash_rel
   with ${scopeCtes('?')}
   select oid from rel where relkind in ('r','p','v','m','S','f','c') on conflict do nothing`,
-  /** Reading a sequence's state takes a statement per sequence. */
-  sequenceState: (sequence: string) => /* sql */ `select last_value::text as last_value, is_called from ${sequence}`,
+  /** The state of each sequence (quoted, qualified names), numbered by its place in `sequences`. */
+  sequenceStates: (sequences: readonly string[]) => sequences.map((sequence, i) => /* sql */ `select ${i} as i, last_value::text as last_value, is_called from ${sequence}`).join('\n     union all '),
   /** Partitions of partitioned indexes (a snapshot leaves them to their parent), but those behind a constraint. */
   partitionIndexes: /* sql */ `select i.indrelid::int8::float8 as "tableOid", ic.relname as name, i.indexrelid::regclass::text as ident,
             pg_catalog.pg_get_indexdef(i.indexrelid) as definition, i.indisvalid as valid,
@@ -158,3 +157,24 @@ export const MODEL_SQL = {
      from pg_catalog.pg_constraint con
      where con.contype = 'f' and con.conrelid in ${REL} and con.confrelid in ${REL} and con.conrelid <> con.confrelid`,
 };
+
+/** `select` as a JSON array of its rows, in its order (an aggregate over an ordered subquery keeps it). */
+const jsonRows = (select: string) => `(select coalesce(pg_catalog.json_agg(x), '[]'::json) from (${select}) x)`;
+
+/**
+ * The reads of MODEL_SQL that only squash needs, in one statement (one round trip): the server's
+ * version and each kind as a JSON array column (sequences' states only when there are sequences).
+ * After `relationsTable` and `relations`.
+ */
+export function squashOnlySql(sequences: readonly string[]): string {
+  const kinds: [string, string][] = [
+    ['partitionIndexes', MODEL_SQL.partitionIndexes],
+    ['rules', MODEL_SQL.rules],
+    ['statistics', MODEL_SQL.statistics],
+    ['dependencies', MODEL_SQL.dependencies],
+    ['unsupported', MODEL_SQL.unsupported],
+    ['privileges', MODEL_SQL.privileges],
+    ...(sequences.length ? ([['sequences', MODEL_SQL.sequenceStates(sequences)]] as [string, string][]) : []),
+  ];
+  return `select current_setting('server_version_num') as v, ${kinds.map(([name, sql]) => `${jsonRows(sql)} as "${name}"`).join(',\n  ')}`;
+}

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { MODEL_SQL } from './catalog-model-sql.js';
-import { readCatalog, type RawCatalog } from './snapshot.js';
+import { MODEL_SQL, squashOnlySql } from './catalog-model-sql.js';
+import { buildSnapshot, readCatalog, type RawCatalog } from './snapshot.js';
+import type { SchemaSnapshot } from './types.js';
 import { compareText } from '../util/compare-text.js';
 import { ident, sqlString } from '../codegen/sql.js';
 
@@ -254,9 +255,17 @@ async function rows<T>(trx: Knex.Transaction, sql: string, bindings: readonly Kn
  * withCanonicalSession): search_path = pg_catalog above all, so names come out qualified.
  */
 export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatalogOptions): Promise<CatalogModel> {
+  return (await readModel(trx, options)).model;
+}
+
+/** The model and the snapshot of the same read (squash compares the baseline's schema with this snapshot). */
+export async function readCatalogModelAndSnapshot(trx: Knex.Transaction, options: ReadCatalogOptions): Promise<{ model: CatalogModel; snapshot: SchemaSnapshot }> {
+  const { model, shared } = await readModel(trx, options);
+  return { model, snapshot: buildSnapshot(shared) };
+}
+
+async function readModel(trx: Knex.Transaction, options: ReadCatalogOptions): Promise<{ model: CatalogModel; shared: RawCatalog }> {
   const excluded = JSON.stringify(options.excludeTables);
-  const versionRow = await rows<{ v: string }>(trx, MODEL_SQL.version);
-  const serverVersionNum = Number(versionRow[0]?.v ?? 0);
   // The snapshot's read: the kinds it has whole are taken from it, not read a second time.
   const shared = await readCatalog(trx, { excludeTables: options.excludeTables });
 
@@ -264,6 +273,12 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
   // the tables left out (nor what they own).
   await trx.raw(MODEL_SQL.relationsTable);
   await trx.raw(MODEL_SQL.relations, [excluded]);
+
+  // What the snapshot does not read (check does not need it), in one statement over the same scope.
+  const sequenceRows = sequencesOf(shared);
+  const own = (await rows<SquashOnlyRow>(trx, squashOnlySql(sequenceRows.map((s) => s.ident))))[0];
+  if (!own) throw new Error('catalog model: the model query returned no row');
+  const serverVersionNum = Number(own.v);
 
   const schemaComments = new Map(shared.comments.map((c) => [c.key, c.text]));
   const schemas = sortedBy(
@@ -304,12 +319,8 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     (d) => [d.ident],
   );
 
-  const sequences: CatalogSequence[] = [];
-  for (const s of sequencesOf(shared)) {
-    // Reading a sequence's state takes a statement per sequence; there are few.
-    const state = await rows<{ last_value: string; is_called: boolean }>(trx, MODEL_SQL.sequenceState(s.ident));
-    sequences.push({ ...s, lastValue: state[0]?.last_value ?? null, isCalled: state[0]?.is_called ?? false });
-  }
+  const stateOf = new Map((own.sequences ?? []).map((r) => [Number(r.i), r]));
+  const sequences = sequenceRows.map((s, i): CatalogSequence => ({ ...s, lastValue: stateOf.get(i)?.last_value ?? null, isCalled: stateOf.get(i)?.is_called ?? false }));
 
   const unsupported: Unsupported[] = [];
   const functions = functionsOf(shared, unsupported);
@@ -318,29 +329,28 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
 
   const constraints = constraintsOf(shared);
 
-  const indexes = indexesOf(shared, await rows<PartitionIndexRow>(trx, MODEL_SQL.partitionIndexes));
+  const indexes = indexesOf(shared, own.partitionIndexes);
 
   const views = viewsOf(shared);
 
   const triggers = triggersOf(shared);
 
-  const rules = await rows<CatalogRule>(trx, MODEL_SQL.rules);
+  const rules = own.rules;
 
   const policies = policiesOf(shared);
 
-  const statistics = await rows<CatalogStatistics>(trx, MODEL_SQL.statistics);
+  const statistics = own.statistics;
 
   const comments = await readComments(trx);
-  const dependencies = await readDependencies(trx);
+  const dependencies = own.dependencies;
 
   // Kinds of objects the generator does not rebuild: refuse rather than produce a baseline that
   // silently lacks them.
-  const unsupportedRows = await rows<Unsupported>(trx, MODEL_SQL.unsupported);
-  unsupported.push(...unsupportedRows);
+  unsupported.push(...own.unsupported);
 
-  const privileges = (await rows<{ name: string }>(trx, MODEL_SQL.privileges)).map((r) => r.name);
+  const privileges = own.privileges.map((r) => r.name);
 
-  return {
+  const model: CatalogModel = {
     serverVersionNum,
     schemas,
     extensions,
@@ -362,6 +372,7 @@ export async function readCatalogModel(trx: Knex.Transaction, options: ReadCatal
     unsupported,
     privileges,
   };
+  return { model, shared };
 }
 
 /** A relation or type name as regclass / regtype text prints it under search_path = pg_catalog. */
@@ -461,6 +472,23 @@ function tablesOf(shared: RawCatalog): CatalogTable[] {
 }
 
 /** A partition of a partitioned index: not in a snapshot (its parent implies it), read apart. */
+/**
+ * The row of squashOnlySql: each kind as parsed JSON. `dependencies`: between the top-level objects
+ * the baseline creates, from pg_depend: sub-objects (columns, defaults, view rules, row and array
+ * types, domain constraints) count as their owner; foreign keys are kept apart (created after the
+ * data, but they order the drops).
+ */
+interface SquashOnlyRow {
+  v: string;
+  partitionIndexes: PartitionIndexRow[];
+  rules: CatalogRule[];
+  statistics: CatalogStatistics[];
+  dependencies: CatalogDependency[];
+  unsupported: Unsupported[];
+  privileges: { name: string }[];
+  sequences?: { i: number; last_value: string; is_called: boolean }[];
+}
+
 type PartitionIndexRow = { tableOid: number; name: string; ident: string; definition: string; valid: boolean; parentIndex: string };
 
 /**
@@ -677,13 +705,4 @@ function commentTarget(type: string, identity: string): string | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * Dependencies between the top-level objects the baseline creates, from pg_depend: sub-objects
- * (columns, defaults, view rules, row and array types, domain constraints) count as their owner.
- * Foreign keys are kept apart: they are created after the data, but order the drops.
- */
-async function readDependencies(trx: Knex.Transaction): Promise<CatalogDependency[]> {
-  return rows<CatalogDependency>(trx, MODEL_SQL.dependencies);
 }

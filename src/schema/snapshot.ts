@@ -48,6 +48,9 @@ export const PRINTING_SETTINGS: readonly (readonly [string, string])[] = [
   ['TimeZone', 'UTC'],
   ['extra_float_digits', '1'],
   ['standard_conforming_strings', 'on'],
+  // bytea constants (in defaults) print per bytea_output; pinned so squash's session, which needs
+  // hex for its DDL, reads the very snapshot a plain read gives (one read serves both).
+  ['bytea_output', 'hex'],
 ];
 
 // A generic plan is forced so the prepared catalog query is planned once per session.

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { PRINTING_SETTINGS, setLocalSql } from '../schema/snapshot.js';
-import { readCatalogModel, type CatalogModel, type ReadCatalogOptions } from '../schema/catalog-model.js';
+import { readCatalogModel, readCatalogModelAndSnapshot, type CatalogModel, type ReadCatalogOptions } from '../schema/catalog-model.js';
+import type { SchemaSnapshot } from '../schema/types.js';
 import { asKnexsafe } from '../db/internal-queries.js';
 
 /**
@@ -8,8 +9,8 @@ import { asKnexsafe } from '../db/internal-queries.js';
  * src/schema/catalog-model.ts, next to the snapshot's).
  */
 
-// The snapshot's printing settings, and bytea literals in one fixed form for the generated DDL.
-const SESSION = setLocalSql([...PRINTING_SETTINGS, ['bytea_output', 'hex']]);
+// The snapshot's printing settings (bytea literals among them, in one fixed form for the generated DDL).
+const SESSION = setLocalSql(PRINTING_SETTINGS);
 
 /** Runs `fn` in a read-only transaction (rolled back) with the canonical session settings. */
 export function withCanonicalSession<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
@@ -33,4 +34,9 @@ async function withCanonicalSessionOwn<T>(knex: Knex, fn: (trx: Knex.Transaction
 /** The baseline's model of the database behind `knex`, read in the canonical session. */
 export function readCatalog(knex: Knex, options: ReadCatalogOptions): Promise<CatalogModel> {
   return withCanonicalSession(knex, (trx) => readCatalogModel(trx, options));
+}
+
+/** The model and the schema's snapshot, both from one catalog read (the snapshot a plain snapshotSchema gives). */
+export function readCatalogAndSnapshot(knex: Knex, options: ReadCatalogOptions): Promise<{ model: CatalogModel; snapshot: SchemaSnapshot }> {
+  return withCanonicalSession(knex, (trx) => readCatalogModelAndSnapshot(trx, options));
 }

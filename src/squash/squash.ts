@@ -14,7 +14,7 @@ import { displayPath } from '../util/paths.js';
 import { knexTimestamp } from '../util/timestamp.js';
 import { verifyMigrations, type VerifyFinding } from '../verify/verify.js';
 import { baselineFileName, renderBaseline } from './baseline-file.js';
-import { readCatalog, withCanonicalSession } from './catalog.js';
+import { readCatalog, readCatalogAndSnapshot, withCanonicalSession } from './catalog.js';
 import type { CatalogModel } from '../schema/catalog-model.js';
 import { dataFingerprint, diffFingerprints, readBaselineData, type DataFingerprint, type TableRows } from './data.js';
 import { generateDdl } from './ddl.js';
@@ -157,8 +157,7 @@ export async function squash(options: SquashOptions): Promise<SquashResult> {
     chainMs = performance.now() - chainStarted;
     const generateStarted = performance.now();
     progress('Reading the schema and generating the baseline');
-    model = await readCatalog(chain.knex, { excludeTables: knexTables });
-    chainSnapshot = await snapshotSchema(chain.knex, { excludeTables: knexTables });
+    ({ model, snapshot: chainSnapshot } = await readCatalogAndSnapshot(chain.knex, { excludeTables: knexTables }));
     chainData = await dataFingerprint(chain.knex, model);
     const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
     const data = await readBaselineData(chain.knex, model, { maxRows, includeRows: includeData });
