@@ -253,7 +253,13 @@ export class CaptureSession {
           if (aborted) throw abortedTransactionError(aborted);
           const trace = this.recorder.endMigration();
           // In the migration's transaction, before its COMMIT releases the locks.
-          if (trace && transactional) await this.recorder.completeFootprint(trace, (sql) => asKnexsafe(async () => ((await knex.raw(sql)) as { rows: Record<string, unknown>[] }).rows));
+          if (trace && transactional)
+            await this.recorder.completeFootprint(trace, (sql) =>
+              asKnexsafe(async () => {
+                const response = (await knex.raw(sql)) as unknown;
+                return (Array.isArray(response) ? response : [response]) as { rows?: Record<string, unknown>[] }[];
+              }),
+            );
         } catch (error) {
           this.recorder.endMigration(error);
           throw error;
