@@ -4,6 +4,7 @@ import { resolveProject } from '../../src/config/resolve.js';
 import { replayBefore, selectMigrations } from '../../src/migrations/selection.js';
 import { verifyMigrations, type VerifyReport } from '../../src/verify/verify.js';
 import { makeProject } from '../helpers/cli.js';
+import { BASE, CHAINS, KNEXFILE, LOST } from '../helpers/reup-chains.js';
 import { describeServer, SERVER_URL } from '../helpers/pg.js';
 
 /**
@@ -13,70 +14,6 @@ import { describeServer, SERVER_URL } from '../helpers/pg.js';
  * that the tables the second up touched are read again (incremental verdicts equal whole ones,
  * and the loss is reported).
  */
-const KNEXFILE = `module.exports = { client: 'pg', migrations: { directory: __dirname + '/migrations' } };\n`;
-const BASE = `
-exports.up = (knex) => knex.schema.createTable('items', (t) => { t.increments('id'); t.text('name'); t.text('note'); });
-exports.down = (knex) => knex.schema.dropTable('items');
-`;
-/**
- * Drops `column` in up; down adds it back empty: its values are lost. It also overwrites note (not
- * undone either), so the loss is not only in columns the migration before adds (those are noted,
- * not counted: rolling back both undoes them anyway).
- */
-const dropLosing = (column: string) => `
-exports.up = async (knex) => {
-  await knex('items').update({ note: 'overwritten' });
-  await knex.schema.alterTable('items', (t) => { t.dropColumn('${column}'); });
-};
-exports.down = (knex) => knex.schema.alterTable('items', (t) => { t.text('${column}'); });
-`;
-
-const CHAINS: Record<string, Record<string, string>> = {
-  'a column added with a default': {
-    'migrations/20240102000000_add.js': `
-exports.up = (knex) => knex.schema.alterTable('items', (t) => { t.text('label').notNullable().defaultTo('kept'); });
-exports.down = (knex) => knex.schema.alterTable('items', (t) => { t.dropColumn('label'); });
-`,
-    'migrations/20240103000000_drop.js': dropLosing('label'),
-  },
-  'a column added, then backfilled': {
-    'migrations/20240102000000_add.js': `
-exports.up = async (knex) => {
-  await knex.schema.alterTable('items', (t) => { t.text('label'); });
-  await knex('items').update({ label: knex.raw("'b-' || id") });
-};
-exports.down = (knex) => knex.schema.alterTable('items', (t) => { t.dropColumn('label'); });
-`,
-    'migrations/20240103000000_drop.js': dropLosing('label'),
-  },
-  'a column renamed': {
-    'migrations/20240102000000_rename.js': `
-exports.up = (knex) => knex.schema.alterTable('items', (t) => { t.renameColumn('name', 'title'); });
-exports.down = (knex) => knex.schema.alterTable('items', (t) => { t.renameColumn('title', 'name'); });
-`,
-    'migrations/20240103000000_drop.js': dropLosing('title'),
-  },
-  // Nothing dropped: the second up sets the values down changed; the next migration sets them again (no loss).
-  'values set again by the second up': {
-    'migrations/20240102000000_fill.js': `
-exports.up = (knex) => knex('items').update({ name: 'filled' });
-exports.down = (knex) => knex('items').update({ name: 'undone' });
-`,
-    'migrations/20240103000000_drop.js': `
-exports.up = (knex) => knex('items').update({ name: 'filled' });
-exports.down = () => {};
-`,
-  },
-};
-
-/** The columns whose values the last migration of each chain loses, sorted. */
-const LOST: Record<string, string[]> = {
-  'a column added with a default': ['label', 'note'],
-  'a column added, then backfilled': ['label', 'note'],
-  'a column renamed': ['note', 'title'],
-  'values set again by the second up': [],
-};
-
 async function verify(cwd: string, shadowUrl: string | undefined, incremental: boolean): Promise<VerifyReport> {
   const project = await resolveProject({ cwd });
   const selection = await selectMigrations(project, {}, 'all');
