@@ -12,17 +12,22 @@ import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
 
 export const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ks-warm-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+/** Test files share a worker's modules (isolate: false): the first file's afterAll removed the folder a later file of the worker still uses. */
+const scratchDir = () => {
+  fs.mkdirSync(scratch, { recursive: true });
+  return scratch;
+};
 
 let copies = 0;
 /** A private copy of a chain: cache keys include the project's path, and the tests edit files. */
 export function copyChain(from: string): string {
-  const dir = path.join(scratch, `chain-${copies++}`);
+  const dir = path.join(scratchDir(), `chain-${copies++}`);
   fs.cpSync(from, dir, { recursive: true });
   return dir;
 }
 
 export function freshCacheDir(): string {
-  return fs.mkdtempSync(path.join(scratch, 'cache-'));
+  return fs.mkdtempSync(path.join(scratchDir(), 'cache-'));
 }
 
 export type Command = 'check' | 'verify';
