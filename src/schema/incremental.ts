@@ -133,8 +133,6 @@ export class IncrementalSnapshots {
     if (!this.state || (schema !== undefined && schema !== this.state.snapshot)) return undefined;
     // What a read that went with a COMMIT carried besides the catalog is not part of what is known.
     const { ridden: _ridden, full: _full, ...raw } = this.state.raw as RiddenCatalog;
-    void _ridden;
-    void _full;
     return { raw, final: this.state.final };
   }
 
